@@ -1,0 +1,114 @@
+"""The `modelctl` command line.
+
+Commands are thin: they parse options, call one importable function and
+render its result. Only `ModelctlError` is caught (and printed without a
+traceback); anything else is a bug and keeps its traceback. Commands that do
+not need TensorFlow (validate, schema, help) never import it.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from modelctl import __version__
+from modelctl.errors import ModelctlError
+
+app = typer.Typer(
+    name="modelctl",
+    help="Declarative YAML specs for TensorFlow models: validate, build, train, evaluate and export.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+SET_HELP = "Override a spec value: dotted.path=value (YAML scalar), such as training.epochs=5. Repeatable."
+
+
+class OutputFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+class TableFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def handles_errors(command):
+    """Print a `ModelctlError` as `error: ...` and exit with its code."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except ModelctlError as error:
+            _console(stderr=True).print(f"error: {error}", markup=False)
+            raise typer.Exit(error.exit_code) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"modelctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                        help="Print the version and exit.")) -> None:
+    """Declarative YAML specs for TensorFlow models."""
+
+
+@app.command()
+@handles_errors
+def validate(
+    paths: List[str] = typer.Argument(..., help="Spec files, folders (searched for *.yaml, *.yml) or globs."),
+    output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f",
+                                               help="text for people, json for tools, github for workflow "
+                                                    "annotations."),
+    strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
+    deep: bool = typer.Option(False, "--deep", help="Also build each model to check layer shapes "
+                                                    "(imports TensorFlow)."),
+    overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
+) -> None:
+    """Check specs against the schema and the rules it cannot express. Exit 0 valid, 1 invalid, 2 usage error."""
+    from modelctl.cli.validate import run_validate
+
+    code = run_validate(paths, output_format.value, strict, deep, overrides, _console())
+    raise typer.Exit(code)
+
+
+@app.command()
+@handles_errors
+def schema(output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the schema to this file "
+                                                                                "instead of printing it.")) -> None:
+    """Print (or write) the JSON Schema of specs, for editors and other validators."""
+    from modelctl.spec.schema import schema_text
+    from modelctl.util.files import write_text_atomic
+
+    text = schema_text()
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        write_text_atomic(output, text)
+        _console(stderr=True).print(f"wrote {output}", markup=False)
+
+
+def main() -> None:
+    """Entry point of the `modelctl` console script."""
+    app()

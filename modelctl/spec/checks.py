@@ -1,0 +1,324 @@
+"""Checks a JSON Schema cannot express: names, references, outputs, losses, splits, monitors, exports, files.
+
+Each check reads the plain spec data defensively (the schema may have failed
+too) and reports `(path, message, severity)` problems through a `Report`.
+"""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+from typing import Callable, Iterator
+
+from modelctl.errors import ERROR, WARNING, Diagnostic, did_you_mean, one_of
+from modelctl.spec import graph as graph_module
+from modelctl.spec.loader import Document
+
+DEFAULT_LOSS = {"binary": "binary_crossentropy", "categorical": "sparse_categorical_crossentropy",
+                "multi_label": "binary_crossentropy", "regression": "mean_squared_error"}
+"""Loss used for each label type when the spec names none."""
+
+MONITORED = ("early_stopping", "checkpoint", "reduce_lr_on_plateau")
+
+
+class Report:
+    def __init__(self, document: Document):
+        self.document = document
+        self.items: list[Diagnostic] = []
+
+    def error(self, path: tuple, message: str, key: bool = False) -> None:
+        self.items.append(self.document.diagnostic(path, message, ERROR, key=key))
+
+    def warning(self, path: tuple, message: str, key: bool = False) -> None:
+        self.items.append(self.document.diagnostic(path, message, WARNING, key=key))
+
+
+def _section(spec: dict, name: str) -> dict:
+    value = spec.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def model_inputs(spec: dict) -> list[str]:
+    """Names of the model's inputs: declared under model.inputs, else the data features."""
+    declared = _section(_section(spec, "model"), "inputs")
+    return list(declared or _section(_section(spec, "data"), "features"))
+
+
+def label_types(spec: dict) -> dict[str, str]:
+    labels = _section(_section(spec, "data"), "labels")
+    return {name: label.get("type") for name, label in labels.items() if isinstance(label, dict)}
+
+
+def check_graph(spec: dict, report: Report) -> graph_module.Graph | None:
+    from modelctl.registry.layers import LAYERS
+
+    model = _section(spec, "model")
+    if not isinstance(model.get("layers"), list):
+        return None
+    graph = graph_module.expand(model, model_inputs(spec), LAYERS, list(label_types(spec)))
+    for path, message in graph.problems:
+        report.error(path, message)
+    _check_block_layers(graph, report)
+    if not model_inputs(spec):
+        report.error(("model",), "the model has no inputs: declare model.inputs or data.features")
+    used = {name for node in graph.nodes for name in node.inputs} | set(graph.outputs)
+    for node in graph.nodes:
+        if node.name not in used and "name" in _item(spec, node.path):
+            report.warning(node.path + ("name",), f"the output of '{node.name}' is never used")
+    return graph
+
+
+def _check_block_layers(graph: graph_module.Graph, report: Report) -> None:
+    """Check the arguments of layers expanded from blocks, now that parameters are filled in."""
+    from modelctl.spec.messages import rebased
+    from modelctl.spec.schema import validator
+
+    checked = set()
+    for node in graph.nodes:
+        if node.path[:2] != ("model", "blocks"):
+            continue
+        schema = validator().evolve(schema={"$ref": f"#/$defs/layer.{node.kind}"})
+        for item in rebased(report.document, schema.iter_errors(node.args), node.path + (node.kind,), node.arg_paths):
+            if (item.location, item.message) not in checked:
+                checked.add((item.location, item.message))
+                report.items.append(item)
+
+
+def _item(spec: dict, path: tuple) -> dict:
+    value = spec
+    for part in path:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+def check_outputs(spec: dict, graph: graph_module.Graph | None, report: Report) -> None:
+    labels = label_types(spec)
+    if graph is None or not labels or not graph.outputs:
+        return
+    if len(graph.outputs) != len(labels):
+        report.error(("model",), f"the model has {len(graph.outputs)} output(s) ({', '.join(graph.outputs)}) but "
+                                 f"data.labels declares {len(labels)} ({', '.join(labels)}); name each output "
+                                 "item like its label or list model.outputs")
+        return
+    spec_labels = _section(_section(spec, "data"), "labels")
+    for output, (label, kind) in zip(graph.outputs, labels.items()):
+        node = graph.node(output)
+        if node is None or node.kind != "dense" or not isinstance(node.args.get("units"), int):
+            continue
+        units = node.args["units"]
+        expected = _expected_units(kind, spec_labels.get(label, {}))
+        if expected is not None and units != expected:
+            report.error(node.arg_paths.get("units", node.path),
+                         f"output '{output}' has {units} units but label '{label}' ({kind}) needs {expected}")
+
+
+def _expected_units(kind: str, label: dict) -> int | None:
+    if kind in ("binary", "regression"):
+        return 1
+    classes = label.get("classes")
+    if isinstance(classes, list):
+        return len(classes)
+    return label.get("num_classes") if isinstance(label.get("num_classes"), int) else None
+
+
+def _losses(spec: dict) -> Iterator[tuple[str, object, tuple]]:
+    """(label name, written loss, path) for each label."""
+    training = _section(spec, "training")
+    loss = training.get("loss")
+    labels = list(label_types(spec))
+    if isinstance(loss, dict) and "type" not in loss:
+        for name, value in loss.items():
+            yield name, value, ("training", "loss", name)
+    else:
+        for name in labels:
+            yield name, loss, ("training", "loss")
+
+
+def check_losses(spec: dict, graph: graph_module.Graph | None, report: Report) -> None:
+    from modelctl.registry.losses import LOSSES
+
+    labels = label_types(spec)
+    loss = _section(spec, "training").get("loss")
+    if isinstance(loss, dict) and "type" not in loss:
+        for name in loss:
+            if labels and name not in labels:
+                report.error(("training", "loss", name), f"'{name}' is not a label. Labels: "
+                                                         f"{one_of(sorted(labels))}.{did_you_mean(name, list(labels))}",
+                             key=True)
+        for name in labels:
+            if name not in loss:
+                report.error(("training", "loss"), f"no loss for output '{name}'; give one per output")
+    for label, written, path in _losses(spec):
+        kind = labels.get(label)
+        name = written.get("type") if isinstance(written, dict) else written
+        if kind is None or name not in LOSSES:
+            continue
+        fits = LOSSES.get(name).meta.get("label_types", ())
+        if fits and kind not in fits:
+            suggestion = DEFAULT_LOSS.get(kind)
+            report.error(path, f"loss '{name}' does not fit the {kind} label '{label}'; it fits {one_of(fits)} "
+                               f"labels. Use '{suggestion}' for a {kind} label")
+        _check_logits(spec, graph, label, written, path, report)
+
+
+def _check_logits(spec: dict, graph, label: str, loss: object, path: tuple, report: Report) -> None:
+    if graph is None:
+        return
+    node = graph.node(label) if graph.node(label) else (graph.node(graph.outputs[0]) if len(graph.outputs) == 1
+                                                        else None)
+    if node is None or node.kind != "dense":
+        return
+    activation = node.args.get("activation", "linear")
+    from_logits = isinstance(loss, dict) and loss.get("from_logits") is True
+    if from_logits and activation in ("softmax", "sigmoid"):
+        report.warning(path, f"the loss has from_logits: true but output '{node.name}' already applies "
+                             f"{activation}; remove one of them")
+    name = loss.get("type") if isinstance(loss, dict) else loss
+    if not from_logits and activation == "linear" and isinstance(name, str) and "crossentropy" in name:
+        report.warning(node.path, f"output '{node.name}' has no activation but loss '{name}' expects "
+                                  "probabilities; set `activation: softmax` (or sigmoid) or `from_logits: true`")
+
+
+def check_split(spec: dict, report: Report) -> None:
+    data = _section(spec, "data")
+    split = data.get("split")
+    if "source" not in data or not isinstance(split, dict):
+        return
+    fractions = {name: split.get(name, default) for name, default in
+                 (("train", 0.8), ("validation", 0.1), ("test", 0.1))}
+    if not all(isinstance(value, (int, float)) for value in fractions.values()):
+        return
+    total = sum(fractions.values())
+    if abs(total - 1.0) > 1e-6:
+        shown = " + ".join(f"{name} {value:g}" for name, value in fractions.items())
+        report.error(("data", "split"), f"split fractions must sum to 1; got {shown} = {total:g}")
+
+
+def has_validation(spec: dict) -> bool:
+    data = _section(spec, "data")
+    if "sources" in data:
+        return "validation" in _section(data, "sources")
+    split = data.get("split") if isinstance(data.get("split"), dict) else {}
+    return bool(split.get("validation", 0.1))
+
+
+def _metric_names(spec: dict) -> list[str]:
+    metrics = _section(spec, "training").get("metrics") or []
+    groups = metrics.values() if isinstance(metrics, dict) else [metrics]
+    names = []
+    for group in groups:
+        for metric in group if isinstance(group, list) else []:
+            name = metric.get("type") if isinstance(metric, dict) else metric
+            if isinstance(name, str):
+                names.append(name)
+    return names
+
+
+def check_monitors(spec: dict, graph, report: Report) -> None:
+    training = _section(spec, "training")
+    base = ["loss", *_metric_names(spec)]
+    outputs = graph.outputs if graph and len(graph.outputs) > 1 else []
+    allowed = base + [f"{output}_{name}" for output in outputs for name in base]
+    allowed += [f"val_{name}" for name in allowed]
+    for callback in MONITORED:
+        config = training.get(callback)
+        if not isinstance(config, dict) and config is not True:
+            continue
+        monitor = config.get("monitor", "val_loss") if isinstance(config, dict) else "val_loss"
+        path = ("training", callback, "monitor") if isinstance(config, dict) and "monitor" in config \
+            else ("training", callback)
+        if not isinstance(monitor, str):
+            continue
+        if monitor not in allowed:
+            report.error(path, f"'{monitor}' is not a value training logs. Logged: {one_of(allowed)}."
+                               f"{did_you_mean(monitor, allowed)}")
+        elif monitor.startswith("val_") and not has_validation(spec):
+            report.error(path, f"'{monitor}' needs a validation split, and data has none; monitor "
+                               f"'{monitor[4:]}' or add a validation split")
+
+
+def check_export(spec: dict, report: Report) -> None:
+    export = _section(spec, "export")
+    formats = export.get("formats", ["saved_model"])
+    if not isinstance(formats, list):
+        return
+    for name in ("saved_model", "tflite", "onnx"):
+        if name in export and name not in formats:
+            report.error(("export", name), f"options for '{name}' are given but export.formats "
+                                           f"({', '.join(map(str, formats)) or 'empty'}) does not include it; "
+                                           f"add '{name}' to formats or remove these options", key=True)
+    tflite = _section(export, "tflite")
+    if tflite.get("quantize") == "int8" and not _section(spec, "data"):
+        report.error(("export", "tflite", "quantize"), "int8 quantization draws representative examples from the "
+                                                       "training split, and the spec has no data section")
+
+
+def check_evaluation(spec: dict, report: Report) -> None:
+    split = _section(spec, "evaluation").get("split")
+    data = _section(spec, "data")
+    if not isinstance(split, str) or not data:
+        return
+    if "sources" in data:
+        if split not in _section(data, "sources"):
+            report.error(("evaluation", "split"), f"evaluation reads the '{split}' split but data.sources has "
+                                                  f"no '{split}' source")
+    elif isinstance(data.get("split"), dict) and data["split"].get(split, 0.1 if split != "train" else 0.8) == 0:
+        report.error(("evaluation", "split"), f"evaluation reads the '{split}' split but its fraction is 0")
+
+
+def check_files(spec: dict, report: Report) -> None:
+    base = report.document.base_dir
+    data = _section(spec, "data")
+    sources = [(("data", "source"), data.get("source"))]
+    sources += [(("data", "sources", name), value) for name, value in _section(data, "sources").items()]
+    for path, source in sources:
+        if not isinstance(source, dict):
+            continue
+        if isinstance(source.get("path"), str):
+            _check_path(base, source["path"], path + ("path",), report)
+        for column, file in _section(source, "arrays").items():
+            if isinstance(file, str):
+                _check_path(base, file, path + ("arrays", column), report)
+
+
+def check_backbone_weights(graph, report: Report) -> None:
+    if graph is None:
+        return
+    base = report.document.base_dir
+    for node in graph.nodes:
+        weights = node.args.get("weights") if node.kind == "backbone" else None
+        if isinstance(weights, str) and weights != "imagenet":
+            _check_path(base, weights, node.arg_paths.get("weights", node.path), report)
+
+
+def _check_path(base: Path, written: str, path: tuple, report: Report) -> None:
+    full = Path(written) if Path(written).is_absolute() else base / written
+    if glob.has_magic(written):
+        if not glob.glob(str(full)):
+            report.error(path, f"no file matches '{written}' (looked in {full.parent})")
+    elif not full.exists():
+        report.error(path, f"'{written}' does not exist (looked for {full})")
+
+
+def check_seed(spec: dict, report: Report) -> None:
+    if "seed" not in spec:
+        report.warning(("name",), "no `seed`: runs use seed 0; write it down so others can reproduce the run",
+                       key=True)
+
+
+CHECKS: list[Callable] = [check_split, check_export, check_evaluation, check_files, check_seed]
+"""Checks that need only the spec data."""
+
+
+def run_checks(spec: dict, report: Report) -> None:
+    """Run every semantic check on `spec`, adding problems to `report`."""
+    graph = check_graph(spec, report)
+    check_outputs(spec, graph, report)
+    check_losses(spec, graph, report)
+    check_monitors(spec, graph, report)
+    check_backbone_weights(graph, report)
+    for check in CHECKS:
+        check(spec, report)

@@ -1,0 +1,260 @@
+"""The spec schema, generated from the registries.
+
+`build_schema()` is the single source of truth for what a spec may say. The
+file `schemas/modelctl.schema.json` is its committed output, for editors and
+other validators; a test fails when the two drift. Regenerate it with
+`modelctl schema --output schemas/modelctl.schema.json`.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+
+from modelctl.registry import args, common
+from modelctl.registry.base import Registry
+from modelctl.spec import data_schema
+from modelctl.spec.schema_parts import closed, prop, typed_family
+
+SCHEMA_ID = "https://modelctl.dev/schemas/modelctl.schema.json"
+SCHEMA_FILE = "schemas/modelctl.schema.json"
+FORMAT_VERSION = 1
+NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
+PARAM_REF_PATTERN = r"^\$[A-Za-z_][A-Za-z0-9_]*$"
+ITEM_KEYS = ("name", "inputs", "repeat", "block", "with")
+EVALUATION_METRICS = [
+    "accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "top_k_accuracy",
+    "confusion_matrix", "mse", "rmse", "mae", "r2", "mape", "subset_accuracy", "hamming_loss",
+]
+
+
+def registries() -> dict[str, Registry]:
+    """Every registry by family, plug-in layers included."""
+    from modelctl.registry.callbacks import CALLBACKS
+    from modelctl.registry.exporters import EXPORTERS
+    from modelctl.registry.layers import LAYERS
+    from modelctl.registry.losses import LOSSES
+    from modelctl.registry.metrics import METRICS
+    from modelctl.registry.optimizers import OPTIMIZERS
+    from modelctl.registry.plugins import load_plugins
+    from modelctl.registry.schedules import SCHEDULES
+
+    load_plugins(LAYERS)
+    return {"layer": LAYERS, "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "loss": LOSSES, "metric": METRICS,
+            "callback": CALLBACKS, "exporter": EXPORTERS}
+
+
+@functools.lru_cache(maxsize=1)
+def build_schema() -> dict:
+    """Return the spec schema (JSON Schema draft 2020-12) as a dict."""
+    families = registries()
+    defs = common.definitions()
+    defs.update(_layer_defs(families["layer"]))
+    optimizer, optimizer_defs = typed_family(families["optimizer"], "optimizer",
+                                             "The optimizer: a name, or `{type: NAME, ...arguments}`.")
+    schedule, schedule_defs = typed_family(families["schedule"], "schedule",
+                                           "Learning-rate schedule over the run: `{type: NAME, ...arguments}`.")
+    loss, loss_defs = typed_family(families["loss"], "loss", "A loss: a name, or `{type: NAME, ...arguments}`.")
+    metric, metric_defs = typed_family(families["metric"], "metric",
+                                       "A metric: a name, or `{type: NAME, ...arguments}`.")
+    for extra in (optimizer_defs, schedule_defs, loss_defs, metric_defs):
+        defs.update(extra)
+    defs.update({"optimizer": optimizer, "schedule": schedule, "loss": loss, "metric": metric,
+                 "source": data_schema.source_schema(), "feature": data_schema.feature_schema(),
+                 "label": data_schema.label_schema()})
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "modelctl spec",
+        "description": "One experiment: the data, the model, how it is trained, evaluated and exported.",
+        "type": "object",
+        "properties": {
+            "modelctl": prop({"const": FORMAT_VERSION}, "Spec format version; this release reads 1.", 1),
+            "name": args.string("Name of the experiment; runs are stored under runs/NAME/.",
+                                pattern="^[A-Za-z0-9][A-Za-z0-9_.-]*$"),
+            "description": args.string("What the experiment is for.", "", min_length=0),
+            "seed": args.integer("Seed for splits, initial weights, shuffling and dropout.", 0, minimum=0),
+            "data": data_schema.data_schema(),
+            "model": _model_section(),
+            "training": _training_section(families),
+            "evaluation": _evaluation_section(),
+            "export": _export_section(families["exporter"]),
+        },
+        "required": ["modelctl", "name", "model"],
+        "additionalProperties": False,
+        "$defs": defs,
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def validator():
+    """A jsonschema validator for the spec schema (built once per process)."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(build_schema())
+
+
+def schema_text() -> str:
+    """The schema as it is written to `schemas/modelctl.schema.json`."""
+    return json.dumps(build_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def _layer_value(entry, template: bool) -> dict:
+    """Schema of the value under a layer's key (`dense: {...}`, `dropout: 0.2`, `flatten:`)."""
+    if template:
+        # Inside a block any argument may be a `$param` reference; arguments are checked once expanded.
+        then = {"propertyNames": {"title": f"{entry.name} argument", "enum": [*entry.args, "trainable", "dtype"]}}
+        return {"description": entry.description, "if": {"type": "object"}, "then": then}
+    if entry.shorthand:
+        other = dict(entry.args[entry.shorthand])
+    elif entry.required:
+        other = {"type": "object"}
+    else:
+        other = {"type": "null"}
+    return {"description": entry.description, "if": {"type": "object"},
+            "then": {"$ref": f"#/$defs/layer.{entry.name}"}, "else": other}
+
+
+def _layer_defs(layers: Registry) -> dict:
+    defs = {}
+    common_args = {
+        "trainable": args.boolean("Whether the layer's weights are updated in training.", True),
+        "dtype": args.ref("dtype", "Dtype or mixed-precision policy of this layer; null follows the run.", None),
+    }
+    for entry in layers:
+        defs[f"layer.{entry.name}"] = closed({**entry.args, **common_args}, entry.description,
+                                             required=entry.required)
+    item_keys = {
+        "name": args.string("Name other items use in `inputs`; also the Keras layer name.", None,
+                            pattern=NAME_PATTERN),
+        "inputs": args.any_of([{"type": "string", "minLength": 1},
+                               {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}],
+                              "Names of earlier items or model inputs this item reads; `previous` is the item "
+                              "just before.", "previous"),
+        "repeat": args.integer("Stack this item N times, each feeding the next.", 1, minimum=1),
+        "block": args.string("Name of a block from `model.blocks` to insert here.", None, pattern=NAME_PATTERN),
+        "with": prop({"type": "object", "propertyNames": {"pattern": NAME_PATTERN}},
+                     "Parameter values for the block.", {}),
+    }
+    kinds = [*layers.names(), "block"]
+    for name, template in (("layer", False), ("template_layer", True)):
+        properties = {entry.name: _layer_value(entry, template) for entry in layers}
+        defs[name] = {
+            "title": "layer",
+            "description": "One item of a layer list: `{LAYER: {...arguments}}` plus optional name, inputs "
+                           "and repeat, `{block: NAME, with: {...}}`, or a bare layer name.",
+            "if": {"type": "string"},
+            "then": {"title": "layer", "enum": [e.name for e in layers if not e.required]},
+            "else": {"title": "layer", "type": "object", "properties": {**properties, **item_keys},
+                     "additionalProperties": False,
+                     "oneOf": [{"required": [kind]} for kind in kinds]},
+        }
+    defs["wrapped_layer"] = {
+        "title": "layer",
+        "description": "A single layer written as `{LAYER: {...arguments}}`.",
+        "type": "object",
+        "properties": {entry.name: _layer_value(entry, False) for entry in layers},
+        "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
+    }
+    return defs
+
+
+def _model_section() -> dict:
+    input_schema = closed({
+        "shape": args.shape("Shape of one example, without the batch dimension; null marks a variable size."),
+        "dtype": args.choice(["float32", "float16", "int32", "int64", "string", "bool"], "Dtype of the input.",
+                             "float32"),
+        "description": args.string("What the input is.", ""),
+    }, "One model input.", required=["shape"])
+    block = closed({
+        "description": args.string("What the block does.", ""),
+        "params": prop({"type": "object", "propertyNames": {"pattern": NAME_PATTERN}},
+                       "Parameters and their defaults; a null default makes the parameter required. Layers "
+                       "refer to a parameter as `$name`.", {}),
+        "layers": prop({"type": "array", "items": {"$ref": "#/$defs/template_layer"}, "minItems": 1},
+                       "The block's layers; `input` names the block's input."),
+    }, "A reusable sub-graph with parameters.", required=["layers"])
+    return closed({
+        "inputs": prop({"type": "object", "minProperties": 1, "propertyNames": {"pattern": NAME_PATTERN},
+                        "additionalProperties": input_schema},
+                       "Model inputs by name; by default one per data feature, shaped by its preprocessing.", {}),
+        "blocks": prop({"type": "object", "propertyNames": {"pattern": NAME_PATTERN},
+                        "additionalProperties": block}, "Reusable blocks by name.", {}),
+        "layers": prop({"type": "array", "items": {"$ref": "#/$defs/layer"}, "minItems": 1},
+                       "The layers; a plain list reads as a stack."),
+        "outputs": prop({"type": "array", "items": {"type": "string", "pattern": NAME_PATTERN}, "minItems": 1,
+                         "uniqueItems": True},
+                        "Names of the items that are model outputs; by default the items named like the labels, "
+                        "else the last item.", None),
+    }, "The network, as a list of layers.", required=["layers"])
+
+
+def _per_output(schema: dict, description: str, default) -> dict:
+    """`schema`, or a mapping of output name -> `schema` for several outputs."""
+    by_output = {"type": "object", "propertyNames": {"pattern": NAME_PATTERN}, "additionalProperties": schema}
+    return prop({"if": {"type": "object", "not": {"required": ["type"]}}, "then": by_output, "else": schema},
+                description, default)
+
+
+def _callback(registry: Registry, name: str) -> dict:
+    entry = registry.get(name)
+    return prop({"if": {"type": "boolean"}, "else": closed(entry.args, entry.description)},
+                f"{entry.description} `true` uses the defaults, `false` turns it off.", False)
+
+
+def _training_section(families: dict[str, Registry]) -> dict:
+    metrics = {"type": "array", "items": {"$ref": "#/$defs/metric"}}
+    callbacks = families["callback"]
+    return closed({
+        "epochs": args.integer("Passes over the training split.", 10, minimum=1),
+        "steps_per_epoch": args.integer("Training steps per epoch; null for the whole split.", None, minimum=1),
+        "optimizer": prop({"$ref": "#/$defs/optimizer"}, "The optimizer.", "adam"),
+        "schedule": prop({"anyOf": [{"$ref": "#/$defs/schedule"}, {"type": "null"}]},
+                         "Learning-rate schedule; null keeps the optimizer's learning rate.", None),
+        "loss": _per_output({"$ref": "#/$defs/loss"}, "The loss, or a mapping of output name -> loss.", None),
+        "loss_weights": prop({"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
+                             "Weight of each output's loss in the total.", {}),
+        "metrics": _per_output(metrics, "Metrics to track, or a mapping of output name -> metrics.", []),
+        "class_weight": prop({"if": {"type": "string"}, "then": {"enum": ["balanced"]},
+                              "else": {"type": ["object", "null"],
+                                       "additionalProperties": {"type": "number", "minimum": 0}}},
+                             "`balanced`, or class -> weight; null weighs every class alike.", None),
+        "sample_weight": args.string("Column holding a weight for each example.", None),
+        "regularization": prop({"anyOf": [{"$ref": "#/$defs/regularizer"}, {"type": "null"}]},
+                               "Penalty applied to every kernel that does not set its own.", None),
+        **{name: _callback(callbacks, name) for name in callbacks.names()},
+        "mixed_precision": args.choice(["auto", "float32", "mixed_float16", "mixed_bfloat16"],
+                                       "Compute dtype policy; auto picks mixed_float16 on GPUs of compute "
+                                       "capability 7.0+, mixed_bfloat16 on TPUs, float32 on CPUs.", "auto"),
+        "distribution": args.choice(["auto", "one_device", "mirrored", "multi_worker", "tpu"],
+                                    "Distribution strategy; auto picks the best for the detected hardware.", "auto"),
+        "jit_compile": args.choice(["auto", True, False], "XLA compilation; auto turns it on for one GPU only.",
+                                   "auto"),
+        "deterministic": args.boolean("Make ops deterministic so reruns give identical results.", False),
+        "scale_learning_rate": args.choice(["linear", "none"], "How the learning rate follows the number of "
+                                           "replicas.", "linear"),
+    }, "How the model is trained.", default={})
+
+
+def _evaluation_section() -> dict:
+    return closed({
+        "split": args.choice(["test", "validation", "train"], "Split the model is evaluated on.", "test"),
+        "metrics": prop({"type": "array", "items": {"title": "evaluation metric", "enum": EVALUATION_METRICS},
+                         "uniqueItems": True},
+                        "Metrics reported; empty picks the usual ones for each label type.", []),
+    }, "How the trained model is evaluated.", default={})
+
+
+def _export_section(exporters: Registry) -> dict:
+    options = {entry.name: closed(entry.args, f"Options of the {entry.name} export.", default={})
+               for entry in exporters}
+    return closed({
+        "formats": prop({"type": "array", "items": {"title": "export format", "enum": exporters.names()},
+                         "uniqueItems": True}, "Formats written by `modelctl export`.", ["saved_model"]),
+        **options,
+        "verify": closed({
+            "tolerance": args.number("Largest absolute difference from the Keras model a float export may "
+                                     "show.", 1e-4, exclusive_minimum=0),
+            "examples": args.integer("Held-out examples each artifact is checked on.", 64, minimum=1),
+        }, "How each artifact is checked against the trained model.", default={}),
+    }, "Artifacts written after training.", default={})

@@ -1,0 +1,125 @@
+"""Validate spec files: the schema first, then the checks it cannot express.
+
+    result = validate_file("specs/cnn.yaml", overrides=["training.epochs=2"])
+    result.errors    # Diagnostics, sorted by position
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+from pathlib import Path
+from typing import Iterable
+
+from modelctl.errors import ERROR, WARNING, Diagnostic, SpecError, UsageError
+from modelctl.spec import checks, messages
+from modelctl.spec.loader import Document, load_file
+from modelctl.spec.overrides import apply_overrides
+from modelctl.spec.schema import validator
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclasses.dataclass
+class Result:
+    """Outcome of validating one spec file."""
+
+    source: str
+    diagnostics: list[Diagnostic]
+    document: Document | None = None
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [item for item in self.diagnostics if item.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [item for item in self.diagnostics if item.severity == WARNING]
+
+    def ok(self, strict: bool = False) -> bool:
+        return not self.errors and not (strict and self.warnings)
+
+
+def check_document(document: Document) -> list[Diagnostic]:
+    """Every problem in a loaded document, sorted by position."""
+    schema_errors = list(validator().iter_errors(document.data))
+    diagnostics = messages.diagnostics(document, schema_errors)
+    report = checks.Report(document)
+    try:
+        checks.run_checks(document.data, report)
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError):
+        if not schema_errors:
+            raise  # a valid spec must never break a check: that is a bug
+    diagnostics += report.items
+    return sorted(_unique(diagnostics), key=Diagnostic.sort_key)
+
+
+def _unique(items: list[Diagnostic]) -> list[Diagnostic]:
+    seen: dict = {}
+    for item in items:
+        seen.setdefault((item.location, item.path, item.message), item)
+    return list(seen.values())
+
+
+def validate_file(path: str | Path, overrides: Iterable[str] = (), deep: bool = False) -> Result:
+    """Validate the spec at `path` after applying `overrides`.
+
+    Args:
+        path: the spec file.
+        overrides: `dotted.path=value` strings, applied in order.
+        deep: also build the model (imports TensorFlow) to check layer shapes.
+
+    Raises:
+        UsageError: the file does not exist or an override is malformed.
+    """
+    try:
+        document = load_file(path)
+        apply_overrides(document, overrides)
+    except SpecError as error:
+        return Result(str(path), error.diagnostics)
+    diagnostics = check_document(document)
+    if deep and not any(item.severity == ERROR for item in diagnostics):
+        from modelctl.model.shapes import check_shapes
+
+        diagnostics += check_shapes(document)
+    return Result(str(path), diagnostics, document)
+
+
+def load_spec(path: str | Path, overrides: Iterable[str] = ()) -> Document:
+    """Load and validate a spec for a command that uses it.
+
+    Raises:
+        SpecError: the spec has errors (warnings do not stop it).
+    """
+    result = validate_file(path, overrides)
+    if result.errors:
+        raise SpecError(result.errors)
+    return result.document
+
+
+def expand_paths(paths: Iterable[str]) -> list[str]:
+    """Spec files named by `paths`: files, folders (searched for *.yaml / *.yml) and globs.
+
+    Raises:
+        UsageError: a path matches nothing.
+    """
+    files: list[str] = []
+    for written in paths:
+        if glob.has_magic(written):
+            matches = sorted(glob.glob(written, recursive=True))
+            if not matches:
+                raise UsageError(f"{written}: no file matches")
+            files.extend(match for match in matches if Path(match).is_file())
+            continue
+        target = Path(written)
+        if target.is_dir():
+            found = sorted(str(file) for file in target.rglob("*") if file.suffix in SPEC_SUFFIXES
+                           and file.is_file())
+            if not found:
+                raise UsageError(f"{written}: the folder holds no .yaml or .yml file")
+            files.extend(found)
+        elif target.exists():
+            files.append(written)
+        else:
+            raise UsageError(f"{written}: no such file or folder")
+    return list(dict.fromkeys(files))
