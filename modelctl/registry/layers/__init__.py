@@ -5,9 +5,29 @@ Entries live in one module per kind of layer; plug-ins add more through the
 """
 
 from modelctl.registry.base import Registry
-from modelctl.registry.layers import core
+from modelctl.registry.layers import (
+    attention,
+    conv,
+    core,
+    merge,
+    pooling,
+    preprocessing,
+    recurrent,
+    regularization,
+    reshaping,
+)
 
-LAYERS = Registry("layer", [*core.ENTRIES])
+LAYERS = Registry("layer", [
+    *core.ENTRIES,
+    *conv.ENTRIES,
+    *pooling.ENTRIES,
+    *reshaping.ENTRIES,
+    *recurrent.ENTRIES,
+    *attention.ENTRIES,
+    *merge.ENTRIES,
+    *preprocessing.ENTRIES,
+    *regularization.ENTRIES,
+])
 
 COMMON_ARGS = ("trainable", "dtype")
 """Arguments every layer takes besides its own (see `modelctl.spec.schema`)."""
