@@ -1,0 +1,1 @@
+"""Training: turning a spec's training section into Keras objects and running it."""
