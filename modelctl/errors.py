@@ -103,9 +103,11 @@ def did_you_mean(received: object, allowed: Sequence[str]) -> str:
     return f" Did you mean '{close[0]}'?" if close else ""
 
 
-def one_of(allowed: Iterable[object], limit: int = 12) -> str:
+def one_of(allowed: Iterable[object], limit: int = 16) -> str:
     """Format allowed values as `'a', 'b' or 'c'`, eliding long lists."""
     names = [repr(value) if not isinstance(value, str) else f"'{value}'" for value in allowed]
+    if not names:
+        return "nothing"
     if len(names) > limit:
         return ", ".join(names[:limit]) + f" ... ({len(names)} in all; `modelctl schema` lists them)"
     if len(names) == 1:

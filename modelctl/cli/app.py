@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -18,6 +19,9 @@ import typer
 
 from modelctl import __version__
 from modelctl.errors import ModelctlError
+
+# TensorFlow's C++ start-up chatter (CUDA probes, CPU feature notes) is noise for a command-line user.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 app = typer.Typer(
     name="modelctl",
@@ -107,6 +111,21 @@ def schema(output: Optional[Path] = typer.Option(None, "--output", "-o", help="W
     else:
         write_text_atomic(output, text)
         _console(stderr=True).print(f"wrote {output}", markup=False)
+
+
+@app.command()
+@handles_errors
+def summary(
+    spec: Path = typer.Argument(..., help="The spec file."),
+    output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw the graph to this PNG file (needs pydot "
+                                                             "and graphviz)."),
+    overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
+) -> None:
+    """Build the spec's model and show its layers, output shapes, parameters, FLOPs and weight memory."""
+    from modelctl.cli.summary import run_summary
+
+    run_summary(str(spec), output_format.value, plot, overrides, _console())
 
 
 def main() -> None:

@@ -240,6 +240,20 @@ def check_monitors(spec: dict, graph, report: Report) -> None:
                                f"'{monitor[4:]}' or add a validation split")
 
 
+def check_optimizer(spec: dict, report: Report) -> None:
+    training = _section(spec, "training")
+    optimizer = training.get("optimizer")
+    if isinstance(optimizer, dict):
+        clipping = [key for key in ("clipnorm", "clipvalue", "global_clipnorm") if optimizer.get(key) is not None]
+        if len(clipping) > 1:
+            report.error(("training", "optimizer", clipping[1]), f"give at most one of clipnorm, clipvalue and "
+                                                                 f"global_clipnorm; got {' and '.join(clipping)}",
+                         key=True)
+    if training.get("schedule") and training.get("reduce_lr_on_plateau") not in (None, False):
+        report.error(("training", "reduce_lr_on_plateau"), "reduce_lr_on_plateau changes the learning rate, which "
+                                                           "`schedule` already sets; use one of them", key=True)
+
+
 def check_export(spec: dict, report: Report) -> None:
     export = _section(spec, "export")
     formats = export.get("formats", ["saved_model"])
@@ -309,7 +323,7 @@ def check_seed(spec: dict, report: Report) -> None:
                        key=True)
 
 
-CHECKS: list[Callable] = [check_split, check_export, check_evaluation, check_files, check_seed]
+CHECKS: list[Callable] = [check_split, check_optimizer, check_export, check_evaluation, check_files, check_seed]
 """Checks that need only the spec data."""
 
 

@@ -170,10 +170,12 @@ def split_schema() -> dict:
 
 def data_schema() -> dict:
     return closed({
-        "source": prop({"$ref": "#/$defs/source"}, "One source, divided by `split`."),
-        "sources": closed({name: prop({"$ref": "#/$defs/source"}, f"The {name} split's source.")
-                           for name in SPLITS},
-                          "An explicit source per split instead of fractions.", required=["train"]),
+        "source": prop({"$ref": "#/$defs/source"}, "One source, divided by `split`; null when `sources` is "
+                                                   "given.", None),
+        "sources": closed({name: prop({"$ref": "#/$defs/source"}, f"The {name} split's source; null for none.",
+                                      ... if name == "train" else None) for name in SPLITS},
+                          "An explicit source per split instead of fractions; null when `source` is given.",
+                          required=["train"], default=None),
         "features": prop({"type": "object", "minProperties": 1,
                           "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
                           "additionalProperties": {"$ref": "#/$defs/feature"}},
@@ -181,12 +183,13 @@ def data_schema() -> dict:
         "labels": prop({"type": "object", "minProperties": 1,
                         "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
                         "additionalProperties": {"$ref": "#/$defs/label"}},
-                       "Model targets by name; each names an output of the model."),
+                       "Model targets by name; each names an output of the model. Null for a model without "
+                       "targets.", None),
         "split": split_schema(),
         "batch_size": args.integer("Examples per training step (global, across replicas).", 32, minimum=1),
         "shuffle_buffer": args.integer("Examples held for shuffling the training split.", 10000, minimum=1),
         "cache": args.boolean("Keep prepared examples in memory after the first epoch when they fit.", True),
         "on_bad_rows": args.choice(["error", "skip"], "A bad row stops with an error naming it, or is skipped "
                                    "and counted.", "error"),
-    }, "Where the examples come from and how they are prepared.", required=["features"],
-        oneOf=[{"required": ["source"]}, {"required": ["sources"]}])
+    }, "Where the examples come from and how they are prepared; null for a spec that only describes a model.",
+        required=["features"], oneOf=[{"required": ["source"]}, {"required": ["sources"]}], default=None)

@@ -25,7 +25,8 @@ def diagnostics(document: Document, errors: Iterable[ValidationError]) -> list[D
     result: list[Diagnostic] = []
     for error in errors:
         path = tuple(error.absolute_path)
-        if _title(error) == "layer" and error.validator == "oneOf" and path in unknown_key_at:
+        if (_title(error) == "layer" and error.validator in ("not", "enum") and path in unknown_key_at
+                and isinstance(document_value(document, path), dict)):
             continue  # the unknown key already says what is wrong with this item
         result.extend(_convert(document, error))
     return _unique(result)
@@ -89,6 +90,9 @@ def _convert(document: Document, error: ValidationError) -> Iterator[Diagnostic]
     path = tuple(error.absolute_path)
     value = error.instance
     validator = error.validator
+    if _title(error) == "layer" and validator in ("not", "enum") and isinstance(document_value(document, path), dict):
+        yield from _layer_kinds(document, path)
+        return
     if "propertyNames" in error.absolute_schema_path:
         yield from _property_name(document, error, path)
         return
@@ -131,15 +135,28 @@ def _property_name(document: Document, error: ValidationError, path: tuple) -> I
     yield document.diagnostic(path + (name,), message, key=True)
 
 
+def document_value(document: Document, path: tuple) -> object:
+    value = document.data
+    for part in path:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
+
+
+def _layer_kinds(document: Document, path: tuple) -> Iterator[Diagnostic]:
+    """An item with no layer, or with several."""
+    item = document_value(document, path)
+    kinds = [key for key in item if key not in ("name", "inputs", "repeat", "with")]
+    if not kinds:
+        message = "the item names no layer: write one such as `dense: {units: 8}` or `block: NAME`"
+    else:
+        message = f"the item names several layers ({', '.join(kinds)}); write one layer per item"
+    yield document.diagnostic(path, message)
+
+
 def _alternatives(document: Document, error: ValidationError, path: tuple) -> Iterator[Diagnostic]:
-    if _title(error) == "layer" and isinstance(error.instance, dict):
-        kinds = [key for key in error.instance if key not in ("name", "inputs", "repeat", "with")]
-        if not kinds:
-            message = "the item names no layer: write one such as `dense: {units: 8}` or `block: NAME`"
-        else:
-            message = f"the item names several layers ({', '.join(kinds)}); write one layer per item"
-        yield document.diagnostic(path, message)
-        return
     branches = [sub for sub in error.context if not _is_null_branch(sub)]
     deeper = [sub for sub in branches if len(sub.absolute_path) > len(error.absolute_path)
               or sub.validator not in ("type", "required")]

@@ -145,9 +145,13 @@ def _layer_defs(layers: Registry) -> dict:
                            "and repeat, `{block: NAME, with: {...}}`, or a bare layer name.",
             "if": {"type": "string"},
             "then": {"title": "layer", "enum": [e.name for e in layers if not e.required]},
+            # Exactly one layer (or block) per item, in a form validators check quickly: the keys may not all
+            # be item keys, and a layer key allows no other layer key beside it.
             "else": {"title": "layer", "type": "object", "properties": {**properties, **item_keys},
                      "additionalProperties": False,
-                     "oneOf": [{"required": [kind]} for kind in kinds]},
+                     "not": {"propertyNames": {"enum": ["name", "inputs", "repeat", "with"]}},
+                     "dependentSchemas": {kind: {"propertyNames": {"title": "layer", "enum": [kind, *ITEM_KEYS]}}
+                                          for kind in kinds}},
         }
     defs["wrapped_layer"] = {
         "title": "layer",

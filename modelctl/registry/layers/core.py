@@ -28,11 +28,11 @@ def _normalization_args(axis_help: str) -> dict:
 
 def _batch_normalization_args() -> dict:
     renorm_clipping = args.obj({
-        "rmax": args.number("Upper limit of `r`, the ratio of batch to moving standard deviation; no limit "
-                            "when left out.", minimum=0),
-        "rmin": args.number("Lower limit of `r`; 0 when left out.", minimum=0),
+        "rmax": args.number("Upper limit of `r`, the ratio of batch to moving standard deviation; null for no "
+                            "limit.", None, minimum=0),
+        "rmin": args.number("Lower limit of `r`.", 0.0, minimum=0),
         "dmax": args.number("Limit of `|d|`, the batch mean's shift from the moving mean in moving standard "
-                            "deviations; no limit when left out.", minimum=0),
+                            "deviations; null for no limit.", None, minimum=0),
     }, "Limits of the renormalization corrections `r` and `d`; null for none.", None)
     return {
         **_normalization_args("Axis or axes of the features to normalize (usually the channels axis)."),
