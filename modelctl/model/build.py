@@ -9,6 +9,7 @@ with the shapes involved and a hint, never with a TensorFlow traceback.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from modelctl.errors import SpecError
@@ -104,6 +105,9 @@ class Builder:
             keyword = values.keras_arguments(entry, args, self.seed, lambda inner: self.wrapped(node, inner))
         except values.ArgumentError as error:
             raise self.fail(node.arg_paths.get(error.argument, node.path), str(error)) from None
+        weights = keyword.get("weights") if node.kind == "backbone" else None
+        if isinstance(weights, str) and weights != "imagenet" and not Path(weights).is_absolute():
+            keyword["weights"] = str(self.document.base_dir / weights)  # as written: relative to the spec
         if entry.meta.get("needs_input_shape") and sources:
             keyword["input_shape"] = tuple(sources[0].shape[1:])
         keyword["name"] = node.name

@@ -36,7 +36,7 @@ class PluginError(ModelctlError):
 
 
 def describe(entry_point: importlib.metadata.EntryPoint) -> str:
-    """`'scale' (modelctl_example_plugin.entries:ENTRIES) of distribution 'modelctl-example-plugin'`."""
+    """Name a plug-in in messages: `entry point 'scale' (pkg.entries:ENTRIES) of distribution 'pkg-dist'`."""
     return f"entry point '{entry_point.name}' ({entry_point.value}) of distribution '{_distribution(entry_point)}'"
 
 
@@ -54,7 +54,7 @@ def load_plugins(registry: Registry, group: str = GROUP) -> list[Entry]:
         group: the entry-point group to read. Default "modelctl.layers".
 
     Returns:
-        The entries added by this call, in the order found.
+        The entries added by this call, ordered by distribution and entry-point name.
 
     Raises:
         PluginError: a plug-in fails to import, names something that is not an `Entry` or a list of

@@ -122,7 +122,8 @@ def _layer_defs(layers: Registry) -> dict:
         "dtype": args.ref("dtype", "Dtype or mixed-precision policy of this layer; null follows the run.", None),
     }
     for entry in layers:
-        defs[f"layer.{entry.name}"] = closed({**entry.args, **common_args}, entry.description,
+        # An entry's own argument wins over the common one (a frozen backbone defaults to trainable: false).
+        defs[f"layer.{entry.name}"] = closed({**common_args, **entry.args}, entry.description,
                                              required=entry.required)
     item_keys = {
         "name": args.string("Name other items use in `inputs`; also the Keras layer name.", None,

@@ -7,6 +7,7 @@ Entries live in one module per kind of layer; plug-ins add more through the
 from modelctl.registry.base import Registry
 from modelctl.registry.layers import (
     attention,
+    blocks,
     conv,
     core,
     merge,
@@ -27,6 +28,7 @@ LAYERS = Registry("layer", [
     *merge.ENTRIES,
     *preprocessing.ENTRIES,
     *regularization.ENTRIES,
+    *blocks.ENTRIES,
 ])
 
 COMMON_ARGS = ("trainable", "dtype")
