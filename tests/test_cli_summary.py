@@ -57,3 +57,10 @@ def test_plot_without_graphviz_says_how_to_get_it(runner, tmp_path):
 def test_validate_deep(runner):
     result = runner.invoke(app, ["validate", "--deep", str(ROOT / "specs")])
     assert result.exit_code == 0, result.output
+
+
+def test_recurrent_flops_are_counted(runner):
+    result = runner.invoke(app, ["summary", str(ROOT / "specs" / "lstm-text.yaml"), "--format", "json"])
+    flops = json.loads(result.output)["totals"]["flops_per_example"]
+    lstm = 2 * 64 * 4 * (64 * 64 + 64 * 64) + 2 * 64 * 4 * (64 * 32 + 32 * 32)
+    assert lstm <= flops < lstm * 1.1

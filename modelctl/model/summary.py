@@ -67,7 +67,7 @@ def flops_per_example(model) -> int:
     """Floating-point operations of one forward pass at batch size 1, counted by TensorFlow's profiler."""
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-    from modelctl.util.tf import tensorflow
+    from modelctl.util.tf import quiet_native_output, tensorflow
 
     tf = tensorflow()
 
@@ -83,8 +83,35 @@ def flops_per_example(model) -> int:
     frozen = convert_variables_to_constants_v2(concrete)
     options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
     options["output"] = "none"
-    info = tf.compat.v1.profiler.profile(graph=frozen.graph, options=options)
-    return int(info.total_float_ops)
+    with quiet_native_output((1, 2)):
+        info = tf.compat.v1.profiler.profile(graph=frozen.graph, options=options)
+    # The profiler does not look inside loops, so recurrent layers are counted by formula.
+    return int(info.total_float_ops) + _recurrent_flops(model)
+
+
+_GATES = {"SimpleRNN": 1, "GRU": 3, "LSTM": 4}
+
+
+def _recurrent_flops(model) -> int:
+    """Multiply-adds of SimpleRNN, GRU and LSTM layers over their sequences: 2 x gates x (input + recurrent)."""
+    total = 0
+    for layer in model.layers:
+        if hasattr(layer, "layers") and layer.layers:
+            total += _recurrent_flops(layer)
+        cells = [layer] if type(layer).__name__ in _GATES else \
+            [inner for inner in (getattr(layer, "forward_layer", None), getattr(layer, "backward_layer", None))
+             if type(inner).__name__ in _GATES]
+        for cell_layer in cells:
+            steps = _steps(layer)
+            inputs, units = int(cell_layer.cell.kernel.shape[0]), int(cell_layer.cell.units)
+            total += 2 * steps * _GATES[type(cell_layer).__name__] * (inputs * units + units * units)
+    return total
+
+
+def _steps(layer) -> int:
+    """Sequence length of the layer's input (0 when unknown)."""
+    tensor = layer.input[0] if isinstance(layer.input, (list, tuple)) else layer.input
+    return int(tensor.shape[1] or 0)
 
 
 def plot(model, path: str | Path) -> None:

@@ -9,23 +9,27 @@ import sys
 
 
 @contextlib.contextmanager
-def quiet_native_stderr():
-    """Send what native code writes to file descriptor 2 to /dev/null for the duration.
+def quiet_native_output(descriptors: tuple[int, ...] = (2,)):
+    """Send what native code writes to the given file descriptors (stderr by default) to /dev/null.
 
     TensorFlow's C++ start-up prints CUDA probes and CPU notes straight to the
     descriptor, past Python's logging. Python exceptions still surface: they are
     raised, not printed, inside the block.
     """
+    sys.stdout.flush()
     sys.stderr.flush()
-    saved = os.dup(2)
+    saved = {descriptor: os.dup(descriptor) for descriptor in descriptors}
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(devnull, 2)
+        for descriptor in descriptors:
+            os.dup2(devnull, descriptor)
         yield
     finally:
+        sys.stdout.flush()
         sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
+        for descriptor, copy in saved.items():
+            os.dup2(copy, descriptor)
+            os.close(copy)
         os.close(devnull)
 
 
@@ -33,7 +37,7 @@ def quiet_native_stderr():
 def tensorflow():
     """Return the `tensorflow` module, imported quietly with its devices initialized."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    with quiet_native_stderr():
+    with quiet_native_output():
         import tensorflow as tf
 
         tf.get_logger().setLevel("ERROR")

@@ -1,0 +1,277 @@
+"""Reading the examples a spec's `data.source` names, in batches of columns.
+
+    source = open_source({"format": "csv", "path": "iris.csv"}, base_dir=Path("examples/iris"))
+    source.columns                      # ['sepal_length', ..., 'species']
+    for batch in source.batches(["sepal_length", "species"], rows=1024):
+        batch["sepal_length"]           # numpy float64 array of up to 1024 values
+
+Every format streams: a batch is read when it is asked for, and no reader holds
+a whole file in memory. The `data.source` part of the spec schema
+(`modelctl.spec.data_schema.source_schema`) says which keys each format takes
+and their defaults; `open_source` checks a source against it.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from modelctl.data.errors import DataError, shown
+from modelctl.errors import did_you_mean, json_path
+from modelctl.registry.base import import_target
+from modelctl.spec.data_schema import SOURCE_FORMATS, source_schema
+
+ON_BAD_ROWS = ("error", "skip")
+
+READERS = {
+    "csv": "modelctl.data.formats.delimited:DelimitedSource",
+    "tsv": "modelctl.data.formats.delimited:DelimitedSource",
+    "parquet": "modelctl.data.formats.parquet:ParquetSource",
+    "npy": "modelctl.data.formats.arrays:NpySource",
+    "npz": "modelctl.data.formats.arrays:NpzSource",
+    "image_folder": "modelctl.data.formats.folders:ImageFolderSource",
+    "text_folder": "modelctl.data.formats.folders:TextFolderSource",
+    "tfrecord": "modelctl.data.formats.tfrecord:TFRecordSource",
+}
+"""Source format -> `module:class` of its reader, imported only when a source of that format is opened."""
+
+_MAX_LISTED = 20
+
+
+class BadRows:
+    """What a reader does with a row it cannot read: raise, or drop it and count it under its reason.
+
+    Args:
+        mode: `"error"` raises the row's `DataError`; `"skip"` counts the row in `counts`.
+        counts: reason -> rows skipped; filled in place.
+    """
+
+    def __init__(self, mode: str, counts: dict[str, int]):
+        self.mode = mode
+        self.counts = counts
+
+    def found(self, problem: str, reason: str, file: Path, row: int | None, column: str | None = None) -> None:
+        """Report one bad row: `problem` is the error's sentence, `reason` the short text it is counted under."""
+        if self.mode == "error":
+            raise DataError(problem, file=file, row=row, column=column)
+        key = f"column '{column}': {reason}" if column is not None else reason
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+
+class Source:
+    """Examples stored in one format, read as batches of named columns.
+
+    Attributes:
+        format: the source format (`csv`, `parquet`, ...).
+        columns: column names in file order.
+        files: the files read, resolved, in reading order (a glob's matches sorted by path).
+        skipped: after iterating `batches(..., on_bad_rows="skip")`, reason -> rows skipped, such as
+            `{"column 'x': not a number": 3}`; a row is counted once, under its first problem.
+    """
+
+    format: str = ""
+
+    def __init__(self, options: dict, base_dir: Path):
+        self.options = options
+        self.base_dir = Path(base_dir)
+        self.columns: list[str] = []
+        self.files: list[Path] = []
+        self.skipped: dict[str, int] = {}
+
+    @property
+    def where(self) -> Path:
+        """What messages name for the source as a whole: its path as written, joined to the base folder."""
+        return self.base_dir / self.options["path"]
+
+    def batches(self, columns: Sequence[str] | None = None, rows: int = 4096,
+                on_bad_rows: str = "error") -> Iterator[dict[str, np.ndarray]]:
+        """Stream the examples as dicts of column name -> numpy array, one entry per row.
+
+        Args:
+            columns: names of the columns to read, in the order the dicts list them; default None reads
+                every column in file order.
+            rows: rows per batch, at least 1; default 4096. Every batch but the last holds exactly `rows`
+                rows; no batch is empty.
+            on_bad_rows: `"error"` (default) raises a `DataError` naming the file, row and column of the
+                first bad row; `"skip"` drops bad rows and counts them in `skipped`.
+
+        Raises:
+            DataError: a column is not in the source (raised here, before iteration), or a row is bad and
+                `on_bad_rows` is `"error"` (raised while iterating).
+        """
+        if isinstance(rows, bool) or not isinstance(rows, (int, np.integer)) or rows < 1:
+            raise ValueError(f"Invalid value for argument `rows`. Expected an integer >= 1. Received: rows={rows!r}")
+        if on_bad_rows not in ON_BAD_ROWS:
+            raise ValueError(f"Invalid value for argument `on_bad_rows`. Expected one of {ON_BAD_ROWS}. "
+                             f"Received: on_bad_rows={on_bad_rows!r}")
+        names = self.select(columns)
+        self.skipped = {}
+        return rebatch(self.read(names, int(rows), BadRows(on_bad_rows, self.skipped)), int(rows))
+
+    def count_rows(self) -> int:
+        """Rows stored in the source, bad ones included; reads file metadata where the format keeps a count,
+        otherwise streams through the files without typing values."""
+        raise NotImplementedError
+
+    def select(self, columns: Sequence[str] | None) -> list[str]:
+        """Check requested column names against the source's; None means every column."""
+        if columns is None:
+            return list(self.columns)
+        if isinstance(columns, str) or not columns:
+            raise ValueError(f"Invalid value for argument `columns`. Expected a non-empty list of column names or "
+                             f"None. Received: columns={columns!r}")
+        known = set(self.columns)
+        missing = [name for name in columns if name not in known]
+        if missing:
+            lines = [f"no column {name!r}. Available columns: {listing(self.columns)}.{did_you_mean(name, self.columns)}"
+                     for name in missing]
+            raise DataError("\n".join(lines), file=self.where)
+        return list(dict.fromkeys(columns))
+
+    def read(self, names: list[str], rows: int, bad: BadRows) -> Iterator[dict[str, np.ndarray]]:
+        """Yield chunks of at most `rows` rows of the columns `names` (possibly fewer, possibly empty)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.format} {shown(self.where)}: {len(self.columns)} columns>"
+
+
+def listing(names: Sequence[str]) -> str:
+    """Names quoted and comma-separated; a long list shows its first names and its length."""
+    quoted = ", ".join(repr(name) for name in names[:_MAX_LISTED])
+    return quoted + (f" ... ({len(names)} in all)" if len(names) > _MAX_LISTED else "")
+
+
+def rebatch(chunks: Iterable[dict[str, np.ndarray]], rows: int) -> Iterator[dict[str, np.ndarray]]:
+    """Regroup chunks of any size into batches of exactly `rows` rows, the last one possibly smaller."""
+    pending: list[dict[str, np.ndarray]] = []
+    count = 0
+    for chunk in chunks:
+        size = _length(chunk)
+        if not size:
+            continue
+        if not pending and size == rows:
+            yield chunk
+            continue
+        pending.append(chunk)
+        count += size
+        while count >= rows:
+            merged = _concatenate(pending)
+            yield {name: values[:rows] for name, values in merged.items()}
+            pending = [{name: values[rows:] for name, values in merged.items()}]
+            count -= rows
+        if not count:
+            pending = []
+    if count:
+        yield _concatenate(pending)
+
+
+def _length(chunk: dict[str, np.ndarray]) -> int:
+    return len(next(iter(chunk.values()))) if chunk else 0
+
+
+def _concatenate(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    if len(chunks) == 1:
+        return chunks[0]
+    return {name: np.concatenate([chunk[name] for chunk in chunks]) for name in chunks[0]}
+
+
+def has_glob(pattern: str) -> bool:
+    return any(character in pattern for character in "*?[")
+
+
+def resolve_files(pattern: str, base_dir: Path) -> list[Path]:
+    """The files a source's `path` names: one file, or a glob's matches sorted by path (`**` spans folders).
+
+    Raises:
+        DataError: no file matches, or the one file named does not exist or is a folder.
+    """
+    joined = Path(base_dir) / pattern
+    if has_glob(pattern):
+        matches = sorted(Path(match).resolve() for match in glob.glob(str(joined), recursive=True)
+                         if Path(match).is_file())
+        if not matches:
+            raise DataError(f"no file matches the pattern {Path(pattern).name!r} in the folder "
+                            f"{shown(joined.parent)}", file=joined)
+        return matches
+    if joined.is_dir():
+        raise DataError("is a folder; expected a file (or a glob such as `part-*.csv`)", file=joined)
+    if not joined.is_file():
+        raise DataError(f"no such file (read relative to {shown(base_dir) or '.'})", file=joined)
+    return [joined.resolve()]
+
+
+@functools.lru_cache(maxsize=1)
+def _variants() -> dict[str, dict]:
+    """Format -> the JSON Schema properties its source mapping allows."""
+    return {branch["if"]["properties"]["format"]["const"]: branch["then"]["properties"]
+            for branch in source_schema()["allOf"]}
+
+
+def source_options(source: dict) -> dict:
+    """Check a `data.source` mapping against the schema and fill in its defaults.
+
+    Raises:
+        DataError: listing every problem: an unknown format or key, a missing key, a value of the wrong type.
+    """
+    import jsonschema
+
+    if not isinstance(source, dict):
+        raise DataError(f"a source is a mapping with a `format` key; received {type(source).__name__} {source!r}")
+    fmt = source.get("format")
+    if fmt not in SOURCE_FORMATS:
+        allowed = ", ".join(repr(name) for name in SOURCE_FORMATS)
+        raise DataError(f"source $.format: {fmt!r} is not a known source format. Expected one of {allowed}."
+                        f"{did_you_mean(fmt, SOURCE_FORMATS)}")
+    properties = _variants()[fmt]
+    problems = []
+    for key in source:
+        if key not in properties:
+            problems.append(f"source $.{key}: {key!r} is not a key of a {fmt} source. Allowed keys: "
+                            f"{', '.join(repr(name) for name in properties)}.{did_you_mean(key, list(properties))}")
+    for key, schema in properties.items():
+        if key not in source and "default" not in schema and "const" not in schema:
+            problems.append(f"source: a {fmt} source needs `{key}`: {schema.get('description', '')}")
+    validator = jsonschema.Draft202012Validator(source_schema())
+    for error in sorted(validator.iter_errors(source), key=lambda error: list(error.absolute_path)):
+        if error.validator == "additionalProperties" and not error.absolute_path:
+            continue
+        problems.append(f"source {json_path(error.absolute_path)}: {error.message}")
+    if problems:
+        raise DataError("\n".join(dict.fromkeys(problems)))
+    defaults = {key: schema["default"] for key, schema in properties.items() if "default" in schema}
+    return {**defaults, **source}
+
+
+def open_source(source: dict, base_dir: Path) -> Source:
+    """Open the source a spec's `data.source` describes; files are found and headers read, no rows yet.
+
+    Args:
+        source: the `data.source` mapping; `format` is one of csv, tsv, parquet, npy, npz, image_folder,
+            text_folder or tfrecord, and the other keys are those the schema allows for that format.
+        base_dir: the folder relative paths are read from (the spec's folder).
+
+    Raises:
+        DataError: the mapping does not fit the schema, a file is missing, no file matches a glob, or a
+            file's header cannot be read.
+    """
+    options = source_options(source)
+    reader = import_target(READERS[options["format"]])
+    return reader(options, Path(base_dir))
+
+
+def group_rows(bad_rows: Iterable[tuple[int, str, str, str]]) -> dict[int, tuple[str, str, str]]:
+    """Row position -> its first problem `(problem, reason, column)`, from `(position, problem, reason, column)`
+    tuples listed column by column."""
+    first: dict[int, tuple[str, str, str]] = {}
+    for position, problem, reason, column in bad_rows:
+        first.setdefault(position, (problem, reason, column))
+    return dict(sorted(first.items()))
+
+
+__all__ = ["BadRows", "DataError", "ON_BAD_ROWS", "READERS", "Source", "listing", "open_source", "rebatch",
+           "resolve_files", "source_options"]
