@@ -112,9 +112,7 @@ def _slow_ints(values: Sequence[str], na_values: frozenset[str]) -> tuple[np.nda
     bad = []
     for position, text in enumerate(values):
         if text in na_values:
-            bad.append(BadValue(position, "missing value",
-                                f"missing value ({text!r}) where an integer is expected; an int column cannot hold "
-                                f"one (read the column as float to keep missing values as NaN)"))
+            bad.append(BadValue(position, "missing value", f"missing value ({text!r}) where an integer is expected"))
             continue
         try:
             value = int(text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import os
 import sys
 
@@ -23,7 +24,13 @@ def quiet_native_output(descriptors: tuple[int, ...] = (2,)):
     try:
         for descriptor in descriptors:
             os.dup2(devnull, descriptor)
-        yield
+        with contextlib.ExitStack() as python_level:
+            # Some of TensorFlow's notes are Python prints, which go to sys.stdout wherever it points.
+            if 1 in descriptors:
+                python_level.enter_context(contextlib.redirect_stdout(io.StringIO()))
+            if 2 in descriptors:
+                python_level.enter_context(contextlib.redirect_stderr(io.StringIO()))
+            yield
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
