@@ -25,7 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 app = typer.Typer(
     name="modelctl",
-    help="Declarative YAML specs for TensorFlow models: validate, build, train, evaluate and export.",
+    help="Declarative YAML specs for TensorFlow models: validate specs, build and inspect their models.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
