@@ -312,9 +312,17 @@ def _check_path(base: Path, written: str, path: tuple, report: Report) -> None:
     full = Path(written) if Path(written).is_absolute() else base / written
     if glob.has_magic(written):
         if not glob.glob(str(full)):
-            report.error(path, f"no file matches '{written}' (looked in {full.parent})")
+            report.error(path, f"no file matches '{written}' (looked in {_shown(full.parent)})")
     elif not full.exists():
-        report.error(path, f"'{written}' does not exist (looked for {full})")
+        report.error(path, f"'{written}' does not exist (looked for {_shown(full)})")
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working folder when it lies inside it, else absolute."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def check_seed(spec: dict, report: Report) -> None:
