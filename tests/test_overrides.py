@@ -68,3 +68,9 @@ def test_malformed_override_is_a_usage_error(write_spec):
     with pytest.raises(UsageError) as caught:
         validate_file(write_spec(SPEC), ["training.epochs"])
     assert caught.value.exit_code == 2
+
+
+def test_unreadable_value_names_the_argument(write_spec):
+    result = validate_file(write_spec(SPEC), ["training.epochs=["])
+    assert [str(item) for item in result.errors] == [
+        "--set training.epochs=[: $.training.epochs: did not find expected node content"]

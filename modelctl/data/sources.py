@@ -200,9 +200,21 @@ def resolve_files(pattern: str, base_dir: Path) -> list[Path]:
         return matches
     if joined.is_dir():
         raise DataError("is a folder; expected a file (or a glob such as `part-*.csv`)", file=joined)
+    return [resolve_file(pattern, base_dir)]
+
+
+def resolve_file(path: str, base_dir: Path) -> Path:
+    """The one file `path` names, read relative to `base_dir`; glob characters are taken literally.
+
+    Raises:
+        DataError: the file does not exist or is a folder.
+    """
+    joined = Path(base_dir) / path
+    if joined.is_dir():
+        raise DataError("is a folder; expected a file", file=joined)
     if not joined.is_file():
         raise DataError(f"no such file (read relative to {shown(base_dir) or '.'})", file=joined)
-    return [joined.resolve()]
+    return joined.resolve()
 
 
 @functools.lru_cache(maxsize=1)
@@ -274,4 +286,4 @@ def group_rows(bad_rows: Iterable[tuple[int, str, str, str]]) -> dict[int, tuple
 
 
 __all__ = ["BadRows", "DataError", "ON_BAD_ROWS", "READERS", "Source", "listing", "open_source", "rebatch",
-           "resolve_files", "source_options"]
+           "resolve_file", "resolve_files", "source_options"]

@@ -48,7 +48,12 @@ def apply_overrides(document: Document, overrides: Iterable[str]) -> None:
             raise UsageError(f"--set {text}: expected `dotted.path=value`, such as `training.epochs=5` or "
                              "`model.layers[0].dense.units=64`") from None
         source = f"--set {text}"
-        value = load_text(raw, source, expect_mapping=False).data if raw.strip() else ""
+        try:
+            value = load_text(raw, source, expect_mapping=False).data if raw.strip() else ""
+        except SpecError as error:
+            # Positions inside a one-line value mean little; name the argument and the problem.
+            raise SpecError([Diagnostic(Location(source), json_path(path), item.message.removeprefix("YAML syntax: "))
+                             for item in error.diagnostics]) from None
         _assign(document, path, value, Location(source))
 
 

@@ -1,0 +1,129 @@
+"""Folders with one sub-folder per class: images (read later, by path) and text files (read here).
+
+    flowers/            <- `path`
+      daisy/001.jpg     <- label 'daisy'
+      rose/a/002.jpg    <- label 'rose' (files in deeper folders belong to the class folder above them)
+
+Classes are the sub-folders in sorted order; files are listed by a sorted walk
+of each class folder, keeping those whose extension (case-insensitive) is one
+of `extensions`. Names starting with `.` are hidden and skipped; files directly
+inside `path` belong to no class and are not read.
+"""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from modelctl.data.errors import DataError
+from modelctl.data.sources import BadRows, Source
+
+
+class _FolderSource(Source):
+    """The examples of a class-per-sub-folder tree: (file, label) pairs in sorted order."""
+
+    kind = ""
+    value_column = ""
+
+    def __init__(self, options: dict, base_dir: Path):
+        super().__init__(options, base_dir)
+        root = self.where
+        if not root.is_dir():
+            problem = "is a file" if root.exists() else "no such folder"
+            raise DataError(f"{problem}; expected a folder with one sub-folder of {self.kind} files per class",
+                            file=root)
+        extensions = sorted({extension.lower().lstrip(".") for extension in options["extensions"]})
+        classes = sorted(entry for entry in root.iterdir() if entry.is_dir() and not entry.name.startswith("."))
+        if not classes:
+            raise DataError(f"has no sub-folders; expected one sub-folder of {self.kind} files per class",
+                            file=root)
+        self.labels: list[str] = []
+        for folder in classes:
+            found = sorted(path for path in folder.rglob("*") if path.is_file()
+                           and path.suffix.lower().lstrip(".") in extensions
+                           and not any(part.startswith(".") for part in path.relative_to(folder).parts))
+            self.files.extend(path.resolve() for path in found)
+            self.labels.extend([folder.name] * len(found))
+        if not self.files:
+            raise DataError(f"no {self.kind} file (extensions {', '.join(map(repr, extensions))}) in its "
+                            f"sub-folders {', '.join(repr(folder.name) for folder in classes)}", file=root)
+        self.columns = [self.value_column, "label"]
+
+    def read(self, names: list[str], rows: int, bad: BadRows) -> Iterator[dict[str, np.ndarray]]:
+        for start in range(0, len(self.files), rows):
+            files = self.files[start:start + rows]
+            labels = self.labels[start:start + rows]
+            keep = np.ones(len(files), dtype=bool)
+            values = self.values(files, keep, bad) if self.value_column in names else None
+            batch = {}
+            for name in names:
+                column = values if name == self.value_column else np.array(labels, dtype=object)
+                batch[name] = column[keep]
+            yield batch
+
+    def values(self, files: list[Path], keep: np.ndarray, bad: BadRows) -> np.ndarray:
+        """The value column of a group of files; sets `keep[i] = False` for a file that is skipped."""
+        raise NotImplementedError
+
+    def count_rows(self) -> int:
+        return len(self.files)
+
+
+class ImageFolderSource(_FolderSource):
+    """Images in a class-per-sub-folder tree; columns `image` (the file's resolved path, str) and `label`
+    (the sub-folder's name, str). Images are decoded later, by the pipeline.
+
+    Options (from the spec's `data.source`):
+        path: the folder.
+        extensions: file extensions read as images, case-insensitive; default `["png", "jpg", "jpeg", "bmp", "gif"]`.
+    """
+
+    format = "image_folder"
+    kind = "image"
+    value_column = "image"
+
+    def values(self, files: list[Path], keep: np.ndarray, bad: BadRows) -> np.ndarray:
+        return np.array([str(path) for path in files], dtype=object)
+
+
+class TextFolderSource(_FolderSource):
+    """Text files in a class-per-sub-folder tree; columns `text` (the file's content, str) and `label`
+    (the sub-folder's name, str).
+
+    Options (from the spec's `data.source`):
+        path: the folder.
+        extensions: file extensions read as text, case-insensitive; default `["txt"]`.
+        encoding: the files' text encoding, any Python codec name; default `utf-8`. A file that cannot be
+            decoded is a bad row.
+    """
+
+    format = "text_folder"
+    kind = "text"
+    value_column = "text"
+
+    def __init__(self, options: dict, base_dir: Path):
+        try:
+            codecs.lookup(options["encoding"])
+        except LookupError:
+            raise DataError(f"`encoding` {options['encoding']!r} is not a known text encoding; expected a "
+                            f"Python codec name such as 'utf-8', 'latin-1' or 'cp1252'",
+                            file=Path(base_dir) / options["path"]) from None
+        super().__init__(options, base_dir)
+        self.encoding = options["encoding"]
+
+    def values(self, files: list[Path], keep: np.ndarray, bad: BadRows) -> np.ndarray:
+        texts = np.empty(len(files), dtype=object)
+        for position, path in enumerate(files):
+            try:
+                texts[position] = path.read_bytes().decode(self.encoding)
+            except UnicodeDecodeError as error:
+                keep[position] = False
+                bad.found(f"cannot be decoded as {self.encoding}: byte 0x{error.object[error.start]:02x} at "
+                          f"offset {error.start} ({error.reason})", f"cannot be decoded as {self.encoding}",
+                          path, None)
+            except OSError as error:
+                raise DataError(f"cannot be read: {error.strerror}", file=path) from None
+        return texts

@@ -1,0 +1,112 @@
+"""Parquet files, read a batch of rows at a time with `pyarrow.parquet.ParquetFile.iter_batches`.
+
+Arrow types become numpy arrays: integers, floats and booleans keep their
+type; strings are object arrays of `str` and binary values of `bytes`, with
+missing values as None; dates and timestamps are `datetime64`; fixed-size lists
+are extra dimensions and other lists object arrays of arrays. A missing value in
+an integer or boolean column is a bad row (numpy cannot hold one there); in a
+float column it is NaN. Row numbers in messages count the file's rows from 1.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from modelctl.data.errors import DataError
+from modelctl.data.sources import BadRows, Source, listing, resolve_files
+
+
+class ParquetSource(Source):
+    """A Parquet file, or several read one after another (a glob) that share the first file's columns.
+
+    Options (from the spec's `data.source`):
+        path: a file or a glob; matches are read in sorted order.
+    """
+
+    format = "parquet"
+
+    def __init__(self, options: dict, base_dir: Path):
+        super().__init__(options, base_dir)
+        self.files = resolve_files(options["path"], base_dir)
+        self.columns = list(self._open(self.files[0]).schema_arrow.names)
+
+    def read(self, names: list[str], rows: int, bad: BadRows) -> Iterator[dict[str, np.ndarray]]:
+        for file in self.files:
+            parquet = self._open(file)
+            found = list(parquet.schema_arrow.names)
+            if found != self.columns:
+                raise DataError(f"its columns {listing(found)} differ from the first file's: "
+                                f"{listing(self.columns)}", file=file)
+            first_row = 1
+            for record_batch in parquet.iter_batches(batch_size=rows, columns=names, use_threads=True):
+                yield _to_numpy(record_batch, names, file, first_row, bad)
+                first_row += record_batch.num_rows
+
+    def count_rows(self) -> int:
+        return sum(self._open(file).metadata.num_rows for file in self.files)
+
+    @staticmethod
+    def _open(file: Path):
+        import pyarrow
+        import pyarrow.parquet
+
+        try:
+            return pyarrow.parquet.ParquetFile(file)
+        except (pyarrow.ArrowInvalid, OSError) as error:
+            raise DataError(f"cannot be read as Parquet: {error}", file=file) from None
+
+
+def _to_numpy(record_batch, names: list[str], file: Path, first_row: int, bad: BadRows) -> dict[str, np.ndarray]:
+    columns = {}
+    missing_rows: dict[int, str] = {}
+    for name in names:
+        array = record_batch.column(record_batch.schema.get_field_index(name))
+        columns[name], nulls = _convert(array, name, file)
+        for position in nulls:
+            missing_rows.setdefault(int(position), name)
+    if not missing_rows:
+        return columns
+    for position in sorted(missing_rows):
+        name = missing_rows[position]
+        kind = columns[name].dtype
+        bad.found(f"missing value in a {kind} column; numpy cannot hold one there", "missing value", file,
+                  first_row + position, name)
+    keep = np.ones(record_batch.num_rows, dtype=bool)
+    keep[list(missing_rows)] = False
+    return {name: values[keep] for name, values in columns.items()}
+
+
+def _convert(array, name: str, file: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One Arrow column as numpy, and the positions of missing values numpy cannot hold."""
+    import pyarrow
+
+    kind = array.type
+    no_nulls = np.empty(0, dtype=np.int64)
+    if pyarrow.types.is_dictionary(kind):
+        return _convert(array.dictionary_decode(), name, file)
+    if pyarrow.types.is_integer(kind) or pyarrow.types.is_boolean(kind):
+        if array.null_count:
+            nulls = np.flatnonzero(array.is_null().to_numpy(zero_copy_only=False))
+            return array.fill_null(False if pyarrow.types.is_boolean(kind) else 0).to_numpy(zero_copy_only=False), nulls
+        return array.to_numpy(zero_copy_only=False), no_nulls
+    if pyarrow.types.is_floating(kind):
+        return array.to_numpy(zero_copy_only=False), no_nulls
+    if (pyarrow.types.is_string(kind) or pyarrow.types.is_large_string(kind) or pyarrow.types.is_binary(kind)
+            or pyarrow.types.is_large_binary(kind)):
+        return array.to_numpy(zero_copy_only=False), no_nulls
+    if pyarrow.types.is_temporal(kind):
+        return array.to_numpy(zero_copy_only=False), no_nulls
+    if pyarrow.types.is_fixed_size_list(kind) and not array.null_count:
+        inner, nulls = _convert(array.flatten(), name, file)
+        if not len(nulls):
+            return inner.reshape(len(array), kind.list_size, *inner.shape[1:]), no_nulls
+    if pyarrow.types.is_list(kind) or pyarrow.types.is_large_list(kind) or pyarrow.types.is_fixed_size_list(kind):
+        values = np.empty(len(array), dtype=object)
+        values[:] = [None if item is None else np.array(item) for item in array.to_pylist()]
+        return values, no_nulls
+    raise DataError(f"has Arrow type {kind}, which cannot be read as an array; readable types are integers, "
+                    f"floats, booleans, strings, binary, dates, timestamps and lists of these", file=file,
+                    column=name)
