@@ -108,3 +108,10 @@ def test_schema_validates_without_modelctl_installed(tmp_path):
     output = subprocess.run([sys.executable, "-I", "-c", code, str(ROOT / SCHEMA_FILE), str(spec)],
                             capture_output=True, text=True, cwd=tmp_path)
     assert output.stdout.strip() == "1", output.stderr
+
+
+def test_reference_is_current():
+    from modelctl.spec.reference import REFERENCE_FILE, render_reference
+
+    assert (ROOT / REFERENCE_FILE).read_text(encoding="utf-8") == render_reference(), (
+        "docs/spec.md is out of date: run `modelctl schema --format markdown --output docs/spec.md`")

@@ -97,15 +97,29 @@ def validate(
     raise typer.Exit(code)
 
 
+class SchemaFormat(str, enum.Enum):
+    json = "json"
+    markdown = "markdown"
+
+
 @app.command()
 @handles_errors
-def schema(output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the schema to this file "
-                                                                                "instead of printing it.")) -> None:
-    """Print (or write) the JSON Schema of specs, for editors and other validators."""
-    from modelctl.spec.schema import schema_text
+def schema(
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write to this file instead of printing."),
+    output_format: SchemaFormat = typer.Option(SchemaFormat.json, "--format", "-f",
+                                               help="json: the JSON Schema; markdown: the spec reference."),
+) -> None:
+    """Print (or write) the JSON Schema of specs, for editors and other validators, or the reference."""
     from modelctl.util.files import write_text_atomic
 
-    text = schema_text()
+    if output_format is SchemaFormat.markdown:
+        from modelctl.spec.reference import render_reference
+
+        text = render_reference()
+    else:
+        from modelctl.spec.schema import schema_text
+
+        text = schema_text()
     if output is None:
         sys.stdout.write(text)
     else:

@@ -1,0 +1,109 @@
+"""The spec reference in Markdown, generated from the schema's descriptions.
+
+`docs/spec.md` is this module's output (`modelctl schema --format markdown`); a
+test keeps it current.
+"""
+
+from __future__ import annotations
+
+import json
+
+from modelctl.spec.schema import build_schema, registries
+
+REFERENCE_FILE = "docs/spec.md"
+SECTIONS = ("data", "model", "training", "evaluation", "export")
+
+
+def _type(schema: dict, defs: dict) -> str:
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[-1]
+    if "const" in schema:
+        return f"`{json.dumps(schema['const'])}`"
+    if "enum" in schema:
+        values = [json.dumps(value) for value in schema["enum"]]
+        return "one of " + ", ".join(f"`{value}`" for value in values[:12]) + (" ..." if len(values) > 12 else "")
+    if "anyOf" in schema:
+        return " or ".join(_type(option, defs) for option in schema["anyOf"])
+    if "if" in schema and "then" in schema:
+        return " or ".join(part for part in (_type(schema["then"], defs), _type(schema.get("else", {}), defs))
+                           if part)
+    kinds = schema.get("type")
+    if isinstance(kinds, list):
+        return " or ".join(kinds)
+    if kinds == "array" and isinstance(schema.get("items"), dict):
+        return f"list of {_type(schema['items'], defs)}"
+    return kinds or ""
+
+
+def _default(schema: dict, required: bool) -> str:
+    if required:
+        return "required"
+    if "default" not in schema:
+        return ""
+    return f"`{json.dumps(schema['default'])}`"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _table(properties: dict, required: set, defs: dict) -> list[str]:
+    lines = ["| key | type | default | description |", "| --- | --- | --- | --- |"]
+    for name, schema in properties.items():
+        lines.append(f"| `{name}` | {_cell(_type(schema, defs))} | {_cell(_default(schema, name in required))} | "
+                     f"{_cell(schema.get('description', ''))} |")
+    return lines
+
+
+def _section(title: str, schema: dict, defs: dict, level: int = 2) -> list[str]:
+    lines = [f"{'#' * level} {title}", "", schema.get("description", ""), ""]
+    if "properties" in schema:
+        lines += _table(schema["properties"], set(schema.get("required", [])), defs) + [""]
+    return lines
+
+
+def _variants(title: str, schema: dict, defs: dict) -> list[str]:
+    """A discriminated mapping (source formats, feature and label types): one table per variant."""
+    lines = _section(title, schema, defs)
+    for branch in schema.get("allOf", []):
+        key, condition = next(iter(branch["if"]["properties"].items()))
+        properties = {name: value for name, value in branch["then"]["properties"].items() if name != key}
+        lines += [f"### `{key}: {condition['const']}`", ""]
+        lines += _table(properties, set(schema.get("required", [])), defs) + [""]
+    return lines
+
+
+def _family(family: str, title: str, defs: dict) -> list[str]:
+    lines = [f"## {title}", ""]
+    for entry in registries()[family]:
+        lines += [f"### `{entry.name}`", "", entry.description, ""]
+        if entry.args:
+            lines += _table(dict(entry.args), set(entry.required), defs) + [""]
+    return lines
+
+
+def render_reference() -> str:
+    """The whole reference as Markdown."""
+    schema = build_schema()
+    defs = schema["$defs"]
+    lines = ["# Spec reference", "",
+             "Generated from `schemas/modelctl.schema.json` by `modelctl schema --format markdown`; "
+             "do not edit by hand.", ""]
+    lines += _section("Top level", schema, defs)
+    for name in SECTIONS:
+        lines += _section(f"`{name}`", schema["properties"][name], defs)
+    lines += _variants("Sources (`data.source`)", defs["source"], defs)
+    lines += _variants("Features (`data.features.NAME`)", defs["feature"], defs)
+    lines += _variants("Labels (`data.labels.NAME`)", defs["label"], defs)
+    lines += _family("layer", "Layers (`model.layers`)", defs)
+    lines += _family("optimizer", "Optimizers (`training.optimizer`)", defs)
+    lines += _family("schedule", "Learning-rate schedules (`training.schedule`)", defs)
+    lines += _family("loss", "Losses (`training.loss`)", defs)
+    lines += _family("metric", "Metrics (`training.metrics`)", defs)
+    lines += _family("callback", "Callbacks (`training.early_stopping` and the like)", defs)
+    lines += _family("exporter", "Export formats (`export`)", defs)
+    lines += ["## Shared definitions", ""]
+    for name in ("activation", "initializer", "regularizer", "constraint", "dtype"):
+        lines += [f"### `{name}`", "", defs[name].get("description", ""), "", f"Type: {_cell(_type(defs[name], defs))}",
+                  ""]
+    return "\n".join(lines).rstrip() + "\n"
