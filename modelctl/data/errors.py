@@ -18,7 +18,7 @@ from modelctl.errors import ModelctlError
 
 
 def shown(path: str | os.PathLike) -> str:
-    """`path` as messages show it: relative to the working folder when inside it, else absolute."""
+    """`path` as messages show it: an absolute path inside the working folder relative to it, others as given."""
     path = Path(path)
     try:
         return str(path.relative_to(Path.cwd()))
@@ -30,7 +30,8 @@ class DataError(ModelctlError):
     """A source that cannot be read: a missing file, a bad value, an unknown column. Exit code 1.
 
     Args:
-        problem: what was found and what was expected, such as `'abc' is not a number`.
+        problem: what was found and what was expected, such as `'abc' is not a number`; several
+            problems go on separate lines, each shown with the file, row and column.
         file: the file (or folder, or glob pattern) concerned; None when no single file is.
         row: 1-based row (see the module docstring); None when the problem is not one row's.
         column: the column concerned; None when not one column's.
@@ -49,5 +50,4 @@ class DataError(ModelctlError):
             parts.append(f"row {row}")
         if column is not None:
             parts.append(f"column '{column}'")
-        parts.append(problem)
-        super().__init__(": ".join(parts))
+        super().__init__("\n".join(": ".join([*parts, line]) for line in problem.split("\n")))

@@ -127,8 +127,8 @@ class Source:
         known = set(self.columns)
         missing = [name for name in columns if name not in known]
         if missing:
-            lines = [f"no column {name!r}. Available columns: {listing(self.columns)}.{did_you_mean(name, self.columns)}"
-                     for name in missing]
+            lines = [f"no column {name!r}. Available columns: {listing(self.columns)}."
+                     f"{did_you_mean(name, self.columns)}" for name in missing]
             raise DataError("\n".join(lines), file=self.where)
         return list(dict.fromkeys(columns))
 
@@ -192,11 +192,11 @@ def resolve_files(pattern: str, base_dir: Path) -> list[Path]:
     """
     joined = Path(base_dir) / pattern
     if has_glob(pattern):
-        matches = sorted(Path(match).resolve() for match in glob.glob(str(joined), recursive=True)
-                         if Path(match).is_file())
+        # root_dir keeps glob characters in the folder's own name literal.
+        found = (Path(base_dir) / match for match in glob.glob(pattern, root_dir=base_dir, recursive=True))
+        matches = sorted(match.resolve() for match in found if match.is_file())
         if not matches:
-            raise DataError(f"no file matches the pattern {Path(pattern).name!r} in the folder "
-                            f"{shown(joined.parent)}", file=joined)
+            raise DataError(f"no file matches the pattern {pattern!r} in the folder {shown(base_dir)}")
         return matches
     if joined.is_dir():
         raise DataError("is a folder; expected a file (or a glob such as `part-*.csv`)", file=joined)
@@ -213,7 +213,7 @@ def resolve_file(path: str, base_dir: Path) -> Path:
     if joined.is_dir():
         raise DataError("is a folder; expected a file", file=joined)
     if not joined.is_file():
-        raise DataError(f"no such file (read relative to {shown(base_dir) or '.'})", file=joined)
+        raise DataError(f"no such file (read relative to {shown(base_dir)})", file=joined)
     return joined.resolve()
 
 
@@ -274,15 +274,6 @@ def open_source(source: dict, base_dir: Path) -> Source:
     options = source_options(source)
     reader = import_target(READERS[options["format"]])
     return reader(options, Path(base_dir))
-
-
-def group_rows(bad_rows: Iterable[tuple[int, str, str, str]]) -> dict[int, tuple[str, str, str]]:
-    """Row position -> its first problem `(problem, reason, column)`, from `(position, problem, reason, column)`
-    tuples listed column by column."""
-    first: dict[int, tuple[str, str, str]] = {}
-    for position, problem, reason, column in bad_rows:
-        first.setdefault(position, (problem, reason, column))
-    return dict(sorted(first.items()))
 
 
 __all__ = ["BadRows", "DataError", "ON_BAD_ROWS", "READERS", "Source", "listing", "open_source", "rebatch",

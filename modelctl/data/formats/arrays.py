@@ -19,7 +19,11 @@ import numpy as np
 from modelctl.data.errors import DataError
 from modelctl.data.sources import BadRows, Source, resolve_file
 
-_OBJECTS = "holds Python objects, which cannot be read without unpickling the file; save it with a numeric or string dtype"
+_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+"""Header readers of the `.npy` format versions that numpy documents; version 3.0 arrays are loaded whole."""
+
+_OBJECTS = ("holds Python objects, which cannot be read without unpickling the file; save it with a numeric or "
+            "string dtype")
 
 
 def _check_rows(lengths: dict[str, tuple[Path, int]], where: Path) -> int:
@@ -70,12 +74,12 @@ class NpySource(Source):
     @staticmethod
     def _load(path: Path) -> np.ndarray:
         try:
+            with open(path, "rb") as handle:
+                version = np.lib.format.read_magic(handle)
+                if version in _HEADERS and _HEADERS[version](handle)[2].hasobject:
+                    raise DataError(_OBJECTS, file=path)
             return np.load(path, mmap_mode="r", allow_pickle=False)
-        except ValueError as error:
-            if "allow_pickle" in str(error):
-                raise DataError(_OBJECTS, file=path) from None
-            raise DataError(f"cannot be read as a .npy array: {error}", file=path) from None
-        except OSError as error:
+        except (ValueError, OSError) as error:
             raise DataError(f"cannot be read as a .npy array: {error}", file=path) from None
 
 
@@ -91,7 +95,7 @@ class _Member:
     @property
     def streams(self) -> bool:
         """Whether rows can be read in order from the stored bytes (C order, header version 1 or 2)."""
-        return self.version in ((1, 0), (2, 0)) and (not self.fortran or len(self.shape) <= 1)
+        return self.version in _HEADERS and (not self.fortran or len(self.shape) <= 1)
 
     def reader(self, archive: zipfile.ZipFile, stack: contextlib.ExitStack) -> Callable[[int], np.ndarray]:
         """A function returning the next `count` rows at each call."""
@@ -123,10 +127,8 @@ class _Member:
 def _read_header(handle, path: Path, member: str) -> tuple[tuple[int, int], tuple[int, ...], bool, np.dtype]:
     try:
         version = np.lib.format.read_magic(handle)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+        if version in _HEADERS:
+            shape, fortran, dtype = _HEADERS[version](handle)
         else:
             shape, fortran, dtype = _load_member(path, member).shape, False, None
     except ValueError as error:

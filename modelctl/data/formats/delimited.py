@@ -96,18 +96,19 @@ class DelimitedSource(Source):
                 self._check_header(file, self._read_header(file, records))
                 row_numbers: list[int] = []
                 kept: list[list[str]] = []
+                misshapen: dict[int, tuple[str, str, None]] = {}
                 for row_number, record in records:
                     if len(record) != width:
-                        bad.found(f"expected {width} fields, found {len(record)}", "wrong number of fields",
-                                  file, row_number)
+                        misshapen[row_number] = (f"expected {width} fields, found {len(record)}",
+                                                 "wrong number of fields", None)
                         continue
                     row_numbers.append(row_number)
                     kept.append(record)
-                    if len(kept) == rows:
-                        yield self._typed(file, row_numbers, kept, names, indices, bad)
-                        row_numbers, kept = [], []
-                if kept:
-                    yield self._typed(file, row_numbers, kept, names, indices, bad)
+                    if len(kept) + len(misshapen) >= rows:
+                        yield self._typed(file, row_numbers, kept, misshapen, names, indices, bad)
+                        row_numbers, kept, misshapen = [], [], {}
+                if kept or misshapen:
+                    yield self._typed(file, row_numbers, kept, misshapen, names, indices, bad)
             finally:
                 records.close()
 
@@ -132,7 +133,7 @@ class DelimitedSource(Source):
                         yield row_number, record
         except UnicodeDecodeError as error:
             raise DataError(f"is not UTF-8 text: byte 0x{error.object[error.start]:02x} cannot be decoded "
-                            f"({error.reason}) after row {row_number}", file=file) from None
+                            f"({error.reason}); save the file as UTF-8", file=file) from None
         except csv.Error as error:
             raise DataError(f"cannot be read as {self.format.upper()}: {error}", file=file,
                             row=row_number + 1) from None
@@ -148,7 +149,7 @@ class DelimitedSource(Source):
                             file=file)
         row_number, fields = first
         if row_number != 1:
-            raise DataError(f"row 1 is blank; expected a header row naming the columns", file=file)
+            raise DataError("row 1 is blank; expected a header row naming the columns", file=file)
         return fields
 
     def _check_header(self, file: Path, fields: list[str] | None) -> None:
@@ -156,31 +157,36 @@ class DelimitedSource(Source):
             raise DataError(f"the header row {listing(fields)} differs from the first file's "
                             f"({shown(self.files[0])}): {listing(self.header_fields)}", file=file, row=1)
 
-    def _typed(self, file: Path, row_numbers: list[int], records: list[list[str]], names: list[str],
-               indices: list[int], bad: BadRows) -> dict[str, np.ndarray]:
-        """Type the columns of a group of records; bad rows raise or are dropped."""
+    def _typed(self, file: Path, row_numbers: list[int], records: list[list[str]],
+               misshapen: dict[int, tuple[str, str, None]], names: list[str], indices: list[int],
+               bad: BadRows) -> dict[str, np.ndarray]:
+        """Type the columns of a group of records; bad rows (these and the `misshapen` ones, by row number)
+        raise in row order or are dropped."""
         columns = {}
-        first_problem: dict[int, tuple[str, str, str]] = {}
+        problems: dict[int, tuple[str, str, str | None]] = dict(misshapen)
+        first_problem: dict[int, int] = {}
+        fields = list(zip(*records)) if records else [()] * len(self.columns)
         for name, index in zip(names, indices):
-            values, problems = parse_column([record[index] for record in records], self.kinds[name], self.na_values)
+            values, found = parse_column(fields[index], self.kinds[name], self.na_values)
             columns[name] = values
-            for problem in problems:
-                if problem.position not in first_problem:
-                    text = problem.problem + self._hint(name, problem.reason)
-                    first_problem[problem.position] = (text, problem.reason, name)
+            for problem in found:
+                row_number = row_numbers[problem.position]
+                if row_number not in problems:
+                    first_problem[row_number] = problem.position
+                    problems[row_number] = (problem.problem + self._hint(name, problem.reason), problem.reason, name)
+        for row_number in sorted(problems):
+            text, reason, name = problems[row_number]
+            bad.found(text, reason, file, row_number, name)
         if not first_problem:
             return columns
-        for position in sorted(first_problem):
-            text, reason, name = first_problem[position]
-            bad.found(text, reason, file, row_numbers[position], name)
         keep = np.ones(len(records), dtype=bool)
-        keep[list(first_problem)] = False
+        keep[list(first_problem.values())] = False
         return {name: values[keep] for name, values in columns.items()}
 
     def _hint(self, name: str, reason: str) -> str:
         if name in self.declared:
             if reason == "missing value":
-                return f" (`column_types` declares it int; declare it float to read missing values as NaN)"
+                return " (`column_types` declares it int; declare it float to read missing values as NaN)"
             return ""
         kind = self.kinds[name]
         return (f" (the column's type, {kind}, was inferred from its first {INFER_ROWS} rows; declare it with "

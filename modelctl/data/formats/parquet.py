@@ -71,9 +71,9 @@ def _to_numpy(record_batch, names: list[str], file: Path, first_row: int, bad: B
         return columns
     for position in sorted(missing_rows):
         name = missing_rows[position]
-        kind = columns[name].dtype
-        bad.found(f"missing value in a {kind} column; numpy cannot hold one there", "missing value", file,
-                  first_row + position, name)
+        kind = record_batch.schema.field(name).type
+        bad.found(f"missing value in a column of type {kind}; a numpy integer or boolean array cannot hold one",
+                  "missing value", file, first_row + position, name)
     keep = np.ones(record_batch.num_rows, dtype=bool)
     keep[list(missing_rows)] = False
     return {name: values[keep] for name, values in columns.items()}

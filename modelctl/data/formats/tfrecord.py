@@ -10,6 +10,8 @@ when this reader is used.
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 from typing import Iterator
 
@@ -85,7 +87,8 @@ class TFRecordSource(Source):
             try:
                 parsed = tf.io.parse_single_example(serialized[position], spec)
             except tf.errors.InvalidArgumentError as error:
-                bad.found(f"does not fit the declared schema: {_first_line(error)}", "does not fit the schema", file,
+                problem = self._explain(tf, serialized[position].numpy(), names) or _first_line(error)
+                bad.found(f"does not fit the declared schema: {problem}", "does not fit the schema", file,
                           first_row + position)
                 continue
             for name in names:
@@ -101,12 +104,39 @@ class TFRecordSource(Source):
         return result
 
 
+    def _explain(self, tf, record: bytes, names: list[str]) -> str:
+        """Say which declared feature a record lacks or stores differently; "" when none does."""
+        try:
+            features = tf.train.Example.FromString(record).features.feature
+        except Exception:  # noqa: BLE001  (any protobuf decoding failure means the same thing here)
+            return "the record is not a serialized tf.train.Example"
+        problems = []
+        for name in names:
+            dtype, shape = self.schema[name]["dtype"], self.schema[name]["shape"]
+            expected = math.prod(shape)
+            if name not in features:
+                problems.append(f"feature {name!r} is missing")
+                continue
+            kind = features[name].WhichOneof("kind")
+            stored = {"float_list": "float32", "int64_list": "int64", "bytes_list": "string"}.get(kind)
+            count = len(getattr(features[name], kind).value) if kind else 0
+            if stored != dtype:
+                problems.append(f"feature {name!r} stores {stored or 'nothing'} values; the schema declares {dtype}")
+            elif count != expected:
+                problems.append(f"feature {name!r} holds {count} value{'' if count == 1 else 's'}; the schema "
+                                f"declares shape {shape} ({expected} value{'' if expected == 1 else 's'})")
+        return "; ".join(problems)
+
+
 def _numpy(tensor) -> np.ndarray:
     """A parsed tensor as numpy (`string` features become object arrays of bytes)."""
     return tensor.numpy()
 
 
 def _first_line(error: Exception) -> str:
+    """TensorFlow's message without the op and function names it wraps around it."""
     message = getattr(error, "message", None) or str(error)
-    return message.strip().splitlines()[0] if message.strip() else type(error).__name__
+    message = re.sub(r"\{\{function_node [^}]*\}\}|\[Op:\w+\]", "", message)
+    message = " ".join(message.split())
+    return message or type(error).__name__
 

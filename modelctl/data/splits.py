@@ -1,0 +1,252 @@
+"""Deterministic train / validation / test splits and k-fold partitions.
+
+The rule, so that the same seed and rows always give the same split:
+
+1. Order. Row i gets the i-th output of the SplitMix64 generator started at
+   `seed` (a fixed integer hash, independent of numpy's random generators and
+   of the platform); rows are ranked by it. When stratified, rows are ranked
+   within their class.
+2. Counts. A split's count is its quota `n * fraction` rounded by the largest
+   remainder method: every split gets the whole part of its quota, and the
+   rows left over go one each to the splits with the largest fractional parts
+   (ties to the earlier split: train, validation, test). The counts add up to n.
+   When stratified, each class's quota `n_class * fraction` is rounded down or
+   up so that the class's counts add up to its size, and the totals per split
+   are those of the largest remainder method over all rows whenever such a
+   rounding exists (otherwise each total is its quota rounded down or up).
+   Every class is then within one example of its exact share in every split.
+3. Assignment. The first rows in rank order go to train, the next to
+   validation, the rest to test (per class when stratified).
+
+Only the row count and, for stratification, the label column are needed: the
+data itself is never held.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from modelctl.data.errors import DataError
+from modelctl.errors import did_you_mean
+
+TRAIN, VALIDATION, TEST = 0, 1, 2
+SPLITS = ("train", "validation", "test")
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def assign_splits(n_rows: int, fractions: Mapping[str, float], seed: int, labels: Sequence | np.ndarray | None = None,
+                  stratify: bool = False) -> np.ndarray:
+    """The split of every row: 0 train, 1 validation, 2 test (see the module docstring for the rule).
+
+    Args:
+        n_rows: number of rows, >= 0.
+        fractions: split name (`train`, `validation`, `test`) -> fraction in [0, 1]; the fractions add up
+            to 1 and a split left out gets no rows.
+        seed: integer >= 0; the same seed and rows give the same split.
+        labels: one label per row (any values; each distinct value is a class, missing values one more);
+            needed when `stratify` is true, ignored otherwise. Default None.
+        stratify: keep each class's share in every split, within one example; default False.
+
+    Returns:
+        int8 array of length `n_rows`.
+
+    Raises:
+        DataError: an unknown split name, a fraction outside [0, 1], fractions not adding up to 1, or a
+            negative seed.
+    """
+    shares = _fractions(fractions)
+    order, groups = _ranked(n_rows, seed, labels, stratify)
+    return _assign(order, groups, shares).astype(np.int8)
+
+
+def kfold(n_rows: int, k: int, seed: int, labels: Sequence | np.ndarray | None = None,
+          stratify: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Partition the rows into `k` folds; fold j is the validation rows of the j-th pair.
+
+    Fold sizes follow the rule of `assign_splits` with k equal fractions (the first `n_rows % k` folds
+    hold one row more), so every row is a validation row exactly once.
+
+    Args:
+        n_rows: number of rows, >= k.
+        k: number of folds, >= 2.
+        seed: integer >= 0; the same seed and rows give the same folds.
+        labels: one label per row; needed when `stratify` is true. Default None.
+        stratify: keep each class's share in every fold, within one example; default False.
+
+    Returns:
+        k pairs `(train_indices, validation_indices)` of sorted int64 row indices.
+    """
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
+        raise DataError(f"the number of folds must be an integer >= 2; received k={k!r}")
+    if n_rows < k:
+        raise DataError(f"{k} folds need at least {k} rows; received {n_rows} rows")
+    order, groups = _ranked(n_rows, seed, labels, stratify)
+    folds = _assign(order, groups, [Fraction(1, int(k))] * int(k))
+    return [(np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)) for fold in range(int(k))]
+
+
+def largest_remainder(total: int, shares: Sequence[Fraction]) -> list[int]:
+    """Round `total * share` to integers adding up to `total` (shares add up to 1); ties go to the earlier share."""
+    quotas = [total * share for share in shares]
+    counts = [math.floor(quota) for quota in quotas]
+    left = total - sum(counts)
+    ranked = sorted(range(len(shares)), key=lambda index: (-(quotas[index] - counts[index]), index))
+    for index in ranked[:left]:
+        counts[index] += 1
+    return counts
+
+
+def _fractions(fractions: Mapping[str, float]) -> list[Fraction]:
+    problems = []
+    for name in fractions:
+        if name not in SPLITS:
+            problems.append(f"{name!r} is not a split. Expected 'train', 'validation' or 'test'."
+                            f"{did_you_mean(name, SPLITS)}")
+    values = {}
+    for name in SPLITS:
+        value = fractions.get(name, 0) or 0
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not 0 <= value <= 1:
+            problems.append(f"the {name} fraction must be a number from 0 to 1; received {value!r}")
+            continue
+        values[name] = Fraction(repr(float(value)))
+    if not problems:
+        total = sum(values.values())
+        if abs(total - 1) > Fraction(1, 10**6):
+            written = ", ".join(f"{name}={fractions.get(name, 0)}" for name in SPLITS)
+            problems.append(f"split fractions must add up to 1; received {written} (sum {float(total):g})")
+    if problems:
+        raise DataError("\n".join(problems))
+    return [values[name] / total for name in SPLITS]
+
+
+def _keys(n_rows: int, seed: int) -> np.ndarray:
+    """The first `n_rows` outputs of SplitMix64 started at `seed`."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise DataError(f"the split seed must be an integer >= 0; received {seed!r}")
+    state = np.uint64(int(seed) % 2**64)
+    z = state + np.arange(1, n_rows + 1, dtype=np.uint64) * _GOLDEN
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+def _ranked(n_rows: int, seed: int, labels, stratify: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices in rank order, grouped by class when stratified, and the size of each group."""
+    if isinstance(n_rows, bool) or not isinstance(n_rows, (int, np.integer)) or n_rows < 0:
+        raise ValueError(f"Invalid value for argument `n_rows`. Expected an integer >= 0. Received: n_rows={n_rows!r}")
+    keys = _keys(int(n_rows), seed)
+    if not stratify:
+        return np.argsort(keys, kind="stable"), np.array([n_rows])
+    if labels is None:
+        raise ValueError("Invalid value for argument `labels`. stratify=True needs one label per row. "
+                         "Received: labels=None")
+    import pandas
+
+    labels = np.asarray(labels, dtype=object) if not isinstance(labels, np.ndarray) else labels
+    if labels.ndim != 1 or len(labels) != n_rows:
+        raise ValueError(f"Invalid value for argument `labels`. Expected one label per row, shape ({n_rows},). "
+                         f"Received: shape {labels.shape}")
+    codes, _ = pandas.factorize(labels, sort=True, use_na_sentinel=False)
+    order = np.lexsort((keys, codes))
+    return order, np.bincount(codes)
+
+
+def _assign(order: np.ndarray, groups: np.ndarray, shares: list[Fraction]) -> np.ndarray:
+    """Part id of every row: each group (a run of `order`) is cut into parts of the rounded counts."""
+    total = int(groups.sum())
+    if not total:
+        return np.empty(0, dtype=np.int64)
+    if len(groups) == 1:
+        counts = np.array([largest_remainder(total, shares)])
+    else:
+        counts = controlled_rounding([int(size) for size in groups], shares)
+    parts = np.repeat(np.tile(np.arange(len(shares)), len(groups)), counts.ravel())
+    result = np.empty(total, dtype=np.int64)
+    result[order] = parts
+    return result
+
+
+def controlled_rounding(sizes: list[int], shares: list[Fraction]) -> np.ndarray:
+    """Round the table `sizes[c] * shares[s]` to integers: rows add up to `sizes`, every cell is rounded
+    down or up, and the column totals are the largest-remainder totals when possible (else rounded down or up).
+
+    Returns:
+        int64 array of shape (len(sizes), len(shares)).
+    """
+    quotas = [[size * share for share in shares] for size in sizes]
+    floors = np.array([[math.floor(quota) for quota in row] for row in quotas], dtype=np.int64)
+    remainders = [[quota - math.floor(quota) for quota in row] for row in quotas]
+    need = [size - int(row.sum()) for size, row in zip(sizes, floors)]
+    column_floor = floors.sum(axis=0)
+    target = np.array(largest_remainder(sum(sizes), shares)) - column_floor
+    extra = _round_up_cells(remainders, need, list(target), list(target))
+    if extra is None:
+        column_sums = [sum((row[s] for row in remainders), Fraction(0)) for s in range(len(shares))]
+        lower = [math.floor(value) for value in column_sums]
+        upper = [math.ceil(value) for value in column_sums]
+        extra = _round_up_cells(remainders, need, lower, upper)
+    if extra is None:
+        raise RuntimeError(f"no controlled rounding of sizes {sizes} by shares {shares}")
+    return floors + extra
+
+
+def _round_up_cells(remainders: list[list[Fraction]], need: list[int], lower: list[int],
+                    upper: list[int]) -> np.ndarray | None:
+    """Choose cells with a fractional remainder to round up: `need[c]` in row c, between `lower[s]` and
+    `upper[s]` in column s. Larger remainders are preferred; augmenting paths finish what greed leaves.
+    Returns the 0/1 table, or None when no choice fits."""
+    rows, columns = len(remainders), len(lower)
+    chosen = np.zeros((rows, columns), dtype=np.int64)
+    used = [0] * columns
+    left = list(need)
+    for capacity in (lower, upper):
+        cells = sorted(((c, s) for c in range(rows) for s in range(columns) if remainders[c][s] > 0),
+                       key=lambda cell: (-remainders[cell[0]][cell[1]], cell[0], cell[1]))
+        for c, s in cells:
+            if left[c] and not chosen[c, s] and used[s] < capacity[s]:
+                chosen[c, s] = 1
+                used[s] += 1
+                left[c] -= 1
+        for c in range(rows):
+            while left[c] and _augment(c, remainders, chosen, used, capacity):
+                left[c] -= 1
+    if any(left) or any(value < low for value, low in zip(used, lower)):
+        return None
+    return chosen
+
+
+def _augment(start: int, remainders: list[list[Fraction]], chosen: np.ndarray, used: list[int],
+             capacity: list[int]) -> bool:
+    """Find a path start -> column -> row -> column ... ending at a column with spare capacity and shift
+    one rounded-up cell along it; return whether one was found."""
+    columns = len(capacity)
+    previous: dict[int, tuple[int, int | None]] = {}
+    frontier = []
+    for s in range(columns):
+        if remainders[start][s] > 0 and not chosen[start, s]:
+            previous[s] = (start, None)
+            frontier.append(s)
+    while frontier:
+        s = frontier.pop(0)
+        if used[s] < capacity[s]:
+            used[s] += 1
+            while True:
+                row, from_column = previous[s]
+                chosen[row, s] = 1
+                if from_column is None:
+                    return True
+                chosen[row, from_column] = 0
+                s = from_column
+        for row in np.flatnonzero(chosen[:, s]):
+            for t in range(columns):
+                if t not in previous and remainders[row][t] > 0 and not chosen[row, t]:
+                    previous[t] = (int(row), s)
+                    frontier.append(t)
+    return False
