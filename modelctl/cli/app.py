@@ -25,7 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 app = typer.Typer(
     name="modelctl",
-    help="Declarative YAML specs for TensorFlow models: validate specs, build and inspect their models.",
+    help="Declarative YAML specs for TensorFlow models: validate, train, evaluate and export.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -140,6 +140,38 @@ def summary(
     from modelctl.cli.summary import run_summary
 
     run_summary(str(spec), output_format.value, plot, overrides, _console())
+
+
+@app.command()
+@handles_errors
+def train(
+    spec: Optional[str] = typer.Argument(None, help="The spec file (left out with --resume)."),
+    overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
+    output: Path = typer.Option(Path("runs"), "--output", "-o", help="Folder runs are created in: "
+                                                                      "OUTPUT/<name>/<timestamp>/."),
+    resume: Optional[Path] = typer.Option(None, "--resume", help="Continue this run folder from its last "
+                                                                 "completed epoch."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Read the data, build and compile the model, say what "
+                                                          "would run; train nothing."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    folds: Optional[int] = typer.Option(None, "--folds", help="K-fold cross-validation: train K models and "
+                                                              "report each metric's mean and standard deviation."),
+) -> None:
+    """Train the spec's model on the detected hardware into runs/<name>/<timestamp>/."""
+    from modelctl.cli.train import run_train
+
+    run_train(spec, overrides, output, resume, dry_run, quiet, folds, _console())
+
+
+@app.command()
+@handles_errors
+def devices(
+    output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
+) -> None:
+    """Show the CPUs, GPUs and TPUs TensorFlow sees and what `auto` training settings would choose."""
+    from modelctl.cli.devices import run_devices
+
+    run_devices(output_format.value, _console())
 
 
 def main() -> None:

@@ -52,8 +52,8 @@ def _early_stopping() -> Entry:
 
 
 def _checkpoint() -> Entry:
-    # The target, modelctl.training.callbacks, is not written yet; Checkpoint saves into the run's folder.
-    return Entry("checkpoint", "modelctl.training.callbacks:Checkpoint",
+    # The trainer always keeps the last epoch (to resume from); these arguments decide the best-epoch copy.
+    return Entry("checkpoint", "modelctl.training.callbacks:RunRecorder",
                  "Saves the model during training: the best epoch so far and the last one.", {
                      "monitor": monitor(),
                      "mode": mode(),

@@ -57,17 +57,20 @@ class Document:
         data: the document as plain dicts, lists and scalars.
         values: location of each value, by path.
         keys: location of each mapping key, by the path of its value.
+        base: folder relative paths are read from when it is not the file's own (a run's copy of a spec);
+            None for the file's folder.
     """
 
     source: str
     data: Any
     values: dict = dataclasses.field(default_factory=dict)
     keys: dict = dataclasses.field(default_factory=dict)
+    base: Path | None = None
 
     @property
     def base_dir(self) -> Path:
         """Folder that relative paths in the spec are resolved against."""
-        return Path(self.source).resolve().parent
+        return Path(self.base) if self.base is not None else Path(self.source).resolve().parent
 
     def locate(self, path: Path_, key: bool = False) -> Location:
         """Location of the value (or its key) at `path`, else of its nearest written ancestor."""

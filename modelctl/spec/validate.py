@@ -61,19 +61,22 @@ def _unique(items: list[Diagnostic]) -> list[Diagnostic]:
     return list(seen.values())
 
 
-def validate_file(path: str | Path, overrides: Iterable[str] = (), deep: bool = False) -> Result:
+def validate_file(path: str | Path, overrides: Iterable[str] = (), deep: bool = False,
+                  base_dir: Path | None = None) -> Result:
     """Validate the spec at `path` after applying `overrides`.
 
     Args:
         path: the spec file.
         overrides: `dotted.path=value` strings, applied in order.
         deep: also build the model (imports TensorFlow) to check layer shapes.
+        base_dir: folder relative paths are read from; default None, the spec's own folder.
 
     Raises:
         UsageError: the file does not exist or an override is malformed.
     """
     try:
         document = load_file(path)
+        document.base = base_dir
         apply_overrides(document, overrides)
     except SpecError as error:
         return Result(str(path), error.diagnostics)
@@ -85,13 +88,13 @@ def validate_file(path: str | Path, overrides: Iterable[str] = (), deep: bool = 
     return Result(str(path), diagnostics, document)
 
 
-def load_spec(path: str | Path, overrides: Iterable[str] = ()) -> Document:
-    """Load and validate a spec for a command that uses it.
+def load_spec(path: str | Path, overrides: Iterable[str] = (), base_dir: Path | None = None) -> Document:
+    """Load and validate a spec for a command that uses it; `base_dir` as in `validate_file`.
 
     Raises:
         SpecError: the spec has errors (warnings do not stop it).
     """
-    result = validate_file(path, overrides)
+    result = validate_file(path, overrides, base_dir=base_dir)
     if result.errors:
         raise SpecError(result.errors)
     return result.document

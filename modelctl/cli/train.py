@@ -1,0 +1,101 @@
+"""`modelctl train`: train a spec's model into a run folder, or K models for k-fold cross-validation."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from pathlib import Path
+
+from modelctl.errors import UsageError
+from modelctl.spec.validate import load_spec
+
+
+def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path | None, dry_run: bool,
+              quiet: bool, folds: int | None, console) -> dict:
+    """Train and print where the run is and its final metrics. Returns the run's summary.
+
+    Args:
+        spec: the spec file; None with `resume` (the run's own spec.yaml is used).
+        overrides: `--set` arguments.
+        output: folder runs are created in.
+        resume: a run folder to continue.
+        dry_run: check data and model, train nothing.
+        quiet: no progress output.
+        folds: k-fold cross-validation with this many folds (>= 2); None trains once.
+    """
+    from modelctl.training.runs import create_run_dir, find_run_dir, load_run_spec, write_json
+    from modelctl.training.trainer import train
+
+    if resume is not None:
+        resume = find_run_dir(resume)
+        if overrides:
+            raise UsageError("--set cannot change a run being resumed; its spec.yaml is the one it was started with")
+        document = load_run_spec(resume)
+    elif spec is None:
+        raise UsageError("give a spec file to train, or --resume RUN_DIR")
+    else:
+        document = load_spec(spec, overrides)
+    live = console.is_terminal and not quiet
+    command = [Path(sys.argv[0]).name, *sys.argv[1:]]
+    if folds is None or dry_run:
+        result = train(document, output, console, quiet=quiet, live=live, resume=resume, dry_run=dry_run,
+                       command_line=command)
+        if result.run_dir is not None:
+            render_result(result.run_dir, result.metrics, console)
+        return {"run_dir": None if result.run_dir is None else str(result.run_dir), "metrics": result.metrics}
+    if resume is not None:
+        raise UsageError("--folds and --resume cannot be combined")
+    if folds < 2:
+        raise UsageError(f"--folds must be at least 2; received {folds}")
+    parent = create_run_dir(output, document.data.get("name", "run"))
+    results = []
+    for index in range(folds):
+        console.print(f"fold {index + 1}/{folds}", markup=False)
+        result = train(document, output, console, quiet=quiet, live=live, command_line=command,
+                       fold=(index, folds), run_dir=parent / f"fold-{index + 1}")
+        results.append(result.metrics)
+    summary = cross_validation_summary(results)
+    write_json(parent / "cross_validation.json", {"folds": folds, "metrics": summary, "per_fold": results})
+    (parent / "run.json").write_text(json.dumps({"name": document.data.get("name"), "folds": folds,
+                                                 "status": "completed"}, indent=2) + "\n")
+    render_cross_validation(parent, summary, console)
+    return {"run_dir": str(parent), "metrics": summary}
+
+
+def cross_validation_summary(per_fold: list[dict]) -> dict:
+    """split -> metric -> {mean, std, values} over the folds (std is the sample standard deviation)."""
+    summary: dict = {}
+    for split in per_fold[0]:
+        for name in per_fold[0][split]:
+            values = [fold[split][name] for fold in per_fold if name in fold.get(split, {})]
+            summary.setdefault(split, {})[name] = {
+                "mean": statistics.fmean(values),
+                "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+                "values": values}
+    return summary
+
+
+def render_result(run_dir: Path, metrics: dict, console) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Run {run_dir}", title_justify="left")
+    names = list(dict.fromkeys(name for values in metrics.values() for name in values))
+    table.add_column("split")
+    for name in names:
+        table.add_column(name, justify="right")
+    for split, values in metrics.items():
+        table.add_row(split, *(f"{values[name]:.4f}" if name in values else "" for name in names))
+    console.print(table)
+
+
+def render_cross_validation(parent: Path, summary: dict, console) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"Cross-validation {parent}", title_justify="left")
+    for column in ("split", "metric", "mean", "std"):
+        table.add_column(column, justify="left" if column in ("split", "metric") else "right")
+    for split, values in summary.items():
+        for name, value in values.items():
+            table.add_row(split, name, f"{value['mean']:.4f}", f"{value['std']:.4f}")
+    console.print(table)

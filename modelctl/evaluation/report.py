@@ -1,0 +1,177 @@
+"""Showing metrics: a Markdown report (`report.md`) and a rich table for the terminal.
+
+Both read the dict of `modelctl.evaluation.metrics.compute_metrics`. The report holds,
+in order: the title, the number of examples and the label type, a table of the scalar
+metrics (`scalar_rows`), a per-class table (precision, recall, F1, ROC AUC and PR AUC,
+those present), the confusion matrix, the notes, a table of the spec summary and the
+plots as image links relative to the report's folder. Sections without content are
+left out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+_PER_CLASS = {"precision": "Precision", "recall": "Recall", "f1": "F1", "roc_auc": "ROC AUC", "pr_auc": "PR AUC"}
+_AVERAGES = ("positive", "macro", "weighted")
+_SKIPPED = ("label_type", "classes", "notes", "confusion_matrix")
+PLOT_TITLES = {
+    "confusion_matrix": "Confusion matrix",
+    "roc": "ROC curve",
+    "pr": "Precision-recall curve",
+    "calibration": "Reliability diagram",
+    "residuals": "Residuals",
+    "learning_curves": "Learning curves",
+}
+"""Heading of each plot in the report, by file stem; other stems are shown as written."""
+
+
+def scalar_rows(metrics: dict) -> list[tuple[str, object]]:
+    """(name, value) of every scalar in `metrics`, in its order.
+
+    `examples` and plain metrics keep their key; a metric with averages gives one row per
+    average (`precision (macro)`, `roc_auc (macro)`, binary `precision (positive)`);
+    `top_k_accuracy` becomes `top_k_accuracy (k=3)`. Per-class values, the confusion
+    matrix and the notes are left out. Values are ints, floats or None.
+    """
+    rows: list[tuple[str, object]] = []
+    for key, value in metrics.items():
+        if key in _SKIPPED:
+            continue
+        if key == "top_k_accuracy" and isinstance(value, dict):
+            rows.append((f"top_k_accuracy (k={value.get('k')})", value.get("value")))
+        elif isinstance(value, dict):
+            rows.extend((f"{key} ({part})", value[part]) for part in _AVERAGES if part in value)
+        elif value is None or isinstance(value, (int, float)):
+            rows.append((key, value))
+    return rows
+
+
+def format_value(value: object) -> str:
+    """A metric value as shown: ints as written, floats with 4 decimals (or 4 significant digits
+    when very large or small), None as `n/a`."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-4):
+        return f"{value:.4g}"
+    return f"{value:.4f}"
+
+
+def render_table(metrics: dict, console, title: str = "Metrics") -> None:
+    """Print the scalar metrics (`scalar_rows`) as a two-column rich table on `console`.
+
+    Args:
+        metrics: a dict from `compute_metrics`.
+        console: a `rich.console.Console`; tests pass one that records.
+        title: the table's title (default "Metrics").
+    """
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("Metric")
+    table.add_column("Value", justify="right")
+    for name, value in scalar_rows(metrics):
+        table.add_row(name, format_value(value))
+    console.print(table)
+
+
+def render_report(title: str, metrics: dict, spec_summary: dict, plots: list[Path], folder: Path) -> str:
+    """Return the Markdown text of `report.md`.
+
+    Args:
+        title: the top heading, such as "iris: evaluation on the test split".
+        metrics: a dict from `compute_metrics`.
+        spec_summary: what to say about the spec (name, layer count, optimizer, epochs...);
+            nested dicts become dotted keys, lists comma-separated values. {} leaves the
+            section out.
+        plots: image files to show, in order; linked relative to `folder`.
+        folder: the folder `report.md` is written to.
+    """
+    lines = [f"# {_inline(title)}", ""]
+    if "examples" in metrics or "label_type" in metrics:
+        facts = []
+        if "examples" in metrics:
+            facts.append(f"{metrics['examples']} examples")
+        if "label_type" in metrics:
+            facts.append(f"label type `{metrics['label_type']}`")
+        lines += [", ".join(facts).capitalize() + ".", ""]
+    rows = [(name, format_value(value)) for name, value in scalar_rows(metrics) if name != "examples"]
+    if rows:
+        lines += ["## Metrics", ""] + _table(["Metric", "Value"], rows, ["---", "---:"])
+    lines += _per_class(metrics) + _confusion(metrics)
+    if metrics.get("notes"):
+        lines += ["### Notes", ""] + [f"- `{name}`: {_inline(text)}" for name, text in metrics["notes"].items()] + [""]
+    if spec_summary:
+        lines += ["## Spec", ""] + _table(["Setting", "Value"], list(_flatten(spec_summary)), ["---", "---"])
+    if plots:
+        lines += ["## Plots", ""]
+        for plot in plots:
+            plot = Path(plot)
+            heading = PLOT_TITLES.get(plot.stem, plot.stem)
+            lines += [f"### {_inline(heading)}", "", f"![{_inline(heading)}]({_link(plot, Path(folder))})", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _inline(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _cell(text: object) -> str:
+    return _inline(text).replace("|", "\\|")
+
+
+def _table(header: list[str], rows: list[tuple], align: list[str]) -> list[str]:
+    lines = ["| " + " | ".join(_cell(name) for name in header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(_cell(value) for value in row) + " |" for row in rows]
+    return lines + [""]
+
+
+def _per_class(metrics: dict) -> list[str]:
+    present = [key for key in _PER_CLASS if isinstance(metrics.get(key), dict) and "per_class" in metrics[key]]
+    if not present:
+        return []
+    classes = list(metrics.get("classes") or metrics[present[0]]["per_class"])
+    rows = [(name, *(format_value(metrics[key]["per_class"].get(name)) for key in present)) for name in classes]
+    kind = "label" if metrics.get("label_type") == "multi_label" else "class"
+    return [f"### Per {kind}", ""] + _table([kind.capitalize(), *(_PER_CLASS[key] for key in present)], rows,
+                                            ["---"] + ["---:"] * len(present))
+
+
+def _confusion(metrics: dict) -> list[str]:
+    matrix = metrics.get("confusion_matrix")
+    if not matrix:
+        return []
+    classes = list(metrics.get("classes") or range(len(matrix)))
+    rows = [(f"**{name}**", *row) for name, row in zip(classes, matrix)]
+    return (["### Confusion matrix", "", "Rows are true classes, columns predicted ones.", ""]
+            + _table(["true \\ predicted", *classes], rows, ["---"] + ["---:"] * len(classes)))
+
+
+def _flatten(summary: dict, prefix: str = ""):
+    for key, value in summary.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            yield from _flatten(value, f"{name}.")
+        else:
+            yield name, _show(value)
+
+
+def _show(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(item, (str, int, float)) for item in value):
+        return ", ".join(_show(item) for item in value)
+    if isinstance(value, float):
+        return format(value, "g")
+    return json.dumps(value, default=str)
+
+
+def _link(plot: Path, folder: Path) -> str:
+    relative = os.path.relpath(os.path.abspath(plot), os.path.abspath(folder)).replace(os.sep, "/")
+    return f"<{relative}>" if any(char in relative for char in " ()<>") else relative

@@ -1,0 +1,153 @@
+"""The fitted preprocessing as Keras layers, so that a trained model takes raw values.
+
+    model = assemble(core, prepared.fitted, document)
+
+`assemble` puts one preprocessing layer in front of each input of the core
+model (the model the spec's `model` section builds):
+
+| feature type | layer(s), named after the feature |
+| --- | --- |
+| numeric | `<name>_preprocess`: `NumericPreprocessing` (fill, log, clip, standardize, min_max, rescale; reshape) |
+| categorical | `<name>_lookup`: `StringLookup` with the training vocabulary (one-hot or index) |
+| text | `<name>_vectorize`: `TextVectorization` with the training vocabulary |
+| image | `<name>_preprocess`: `NumericPreprocessing` (rescale), then the `augmentation` layers |
+
+Augmentation layers are Keras random layers: active in training, the identity
+otherwise. The assembled model's inputs are named after the features and its
+outputs after the core model's outputs (a dict when there are several).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from modelctl.util.tf import tensorflow
+
+tensorflow()
+import keras  # noqa: E402  (after the quiet TensorFlow import)
+from keras import ops  # noqa: E402
+
+
+@keras.saving.register_keras_serializable(package="modelctl")
+class NumericPreprocessing(keras.layers.Layer):
+    """Applies fitted numeric steps (see `modelctl.data.numeric`) and reshapes each example.
+
+    Args:
+        steps: fitted steps, each a mapping with `op` one of fill, log, clip, standardize, min_max, rescale.
+        shape: shape each example is reshaped to; default None keeps the input's shape.
+    """
+
+    def __init__(self, steps: list[dict], shape: list[int] | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.steps = [dict(step) for step in steps]
+        self.shape = None if shape is None else [int(size) for size in shape]
+
+    def call(self, inputs):
+        values = ops.cast(inputs, "float32")
+        for step in self.steps:
+            op = step["op"]
+            if op == "fill":
+                values = ops.where(ops.isnan(values), ops.convert_to_tensor(step["values"], "float32"), values)
+            elif op == "log":
+                values = ops.log1p(values)
+            elif op == "clip":
+                low = -math.inf if step["min"] is None else float(step["min"])
+                high = math.inf if step["max"] is None else float(step["max"])
+                values = ops.clip(values, low, high)
+            elif op == "standardize":
+                values = (values - ops.convert_to_tensor(step["mean"], "float32")) \
+                    / ops.convert_to_tensor(step["std"], "float32")
+            elif op == "min_max":
+                low = ops.convert_to_tensor(step["min"], "float32")
+                values = (values - low) / (ops.convert_to_tensor(step["max"], "float32") - low)
+            elif op == "rescale":
+                values = values * float(step["factor"])
+        if self.shape is not None:
+            values = ops.reshape(values, (-1, *self.shape))
+        return values
+
+    def compute_output_shape(self, input_shape):
+        if self.shape is not None:
+            return (input_shape[0], *self.shape)
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "steps": self.steps, "shape": self.shape}
+
+
+def feature_layers(name: str, fitted: dict, document=None, seed: int = 0) -> list:
+    """The layers that turn feature `name`'s raw input into what the core model takes, in order."""
+    kind = fitted["type"]
+    if kind == "numeric":
+        return [NumericPreprocessing(fitted["steps"], fitted.get("shape"), name=f"{name}_preprocess")]
+    if kind == "categorical":
+        return [keras.layers.StringLookup(vocabulary=fitted["vocabulary"], num_oov_indices=fitted["num_oov_indices"],
+                                          output_mode="one_hot" if fitted["output_mode"] == "one_hot" else "int",
+                                          name=f"{name}_lookup")]
+    if kind == "text":
+        standardize = None if fitted["standardize"] == "none" else fitted["standardize"]
+        layer = keras.layers.TextVectorization(
+            max_tokens=None, standardize=standardize, split=fitted["split"], ngrams=fitted["ngrams"],
+            output_mode=fitted["output_mode"], output_sequence_length=fitted["sequence_length"],
+            vocabulary=fitted["vocabulary"],
+            idf_weights=fitted.get("idf_weights") if fitted["output_mode"] == "tf_idf" else None,
+            name=f"{name}_vectorize")
+        return [layer]
+    if kind == "image":
+        layers = [NumericPreprocessing(fitted["steps"], None, name=f"{name}_preprocess")]
+        return layers + augmentation_layers(name, fitted.get("augmentation") or [], seed)
+    raise ValueError(f"Unknown feature type {kind!r}. Expected one of numeric, categorical, text, image.")
+
+
+def augmentation_layers(name: str, written: list[dict], seed: int) -> list:
+    """Keras random layers from the spec's `augmentation` list (`- random_flip: {mode: horizontal}`)."""
+    from modelctl.model import values
+    from modelctl.registry.layers import LAYERS
+
+    layers = []
+    for index, item in enumerate(written):
+        (kind, args), = item.items()
+        entry = LAYERS.get(kind)
+        args = {} if args is None else args if isinstance(args, dict) else {entry.shorthand: args}
+        keyword = values.keras_arguments(entry, args, seed + index, lambda inner: None)
+        keyword["name"] = f"{name}_augment_{index}"
+        layers.append(entry.load()(**keyword))
+    return layers
+
+
+def raw_input(name: str, fitted: dict):
+    """The `keras.Input` a feature's raw values come in through."""
+    kind = fitted["type"]
+    if kind == "numeric":
+        return keras.Input(shape=(fitted["width"],), dtype="float32", name=name)
+    if kind == "image":
+        height, width = fitted["size"]
+        return keras.Input(shape=(height, width, fitted["channels"]), dtype="float32", name=name)
+    return keras.Input(shape=(1,), dtype="string", name=name)
+
+
+def assemble(core, features: dict[str, dict], seed: int = 0):
+    """The model that takes raw features: preprocessing layers in front of `core`.
+
+    Args:
+        core: the Keras model the spec's `model` section builds; its inputs are named after the features.
+        features: feature name -> fitted feature (`Prepared.fitted["features"]`).
+        seed: seed of the augmentation layers.
+    """
+    inputs = {name: raw_input(name, fitted) for name, fitted in features.items()}
+    prepared: dict[str, Any] = {}
+    for name, fitted in features.items():
+        tensor = inputs[name]
+        for layer in feature_layers(name, fitted, seed=seed):
+            tensor = layer(tensor)
+        prepared[name] = tensor
+    ordered = [prepared[tensor.name] for tensor in core.inputs]
+    outputs = core(ordered if len(ordered) > 1 else ordered[0])
+    names = list(core.output_names)
+    if len(names) > 1:
+        outputs = dict(zip(names, outputs))
+    return keras.Model(inputs=inputs, outputs=outputs, name=core.name)
+
+
+__all__ = ["NumericPreprocessing", "assemble", "augmentation_layers", "feature_layers", "raw_input"]

@@ -1,0 +1,267 @@
+"""Callbacks of a modelctl run: checkpoints to resume from, history, NaN guard, interruption and progress.
+
+Keras's own EarlyStopping, ReduceLROnPlateau and TensorBoard come from the
+callback registry; the ones here write into the run folder and keep what a
+resumed run needs (`checkpoints/last.json`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import signal
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from modelctl.util.files import write_text_atomic
+
+STATEFUL = {"EarlyStopping": ("wait", "best", "stopped_epoch", "best_epoch"),
+            "ReduceLROnPlateau": ("wait", "best", "cooldown_counter")}
+"""Keras callbacks whose counters a resumed run must get back, and those counters."""
+
+
+def save_model_atomic(model, path: Path) -> None:
+    """Save a `.keras` file through a temporary file and a rename: a reader never sees half of one."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".keras", dir=path.parent)
+    os.close(handle)
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _plain(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+class Interrupted(Exception):
+    """Raised after training stopped on SIGINT or SIGTERM."""
+
+    def __init__(self, signal_number: int):
+        self.signal_number = signal_number
+        super().__init__(signal.Signals(signal_number).name)
+
+
+class StopOnSignal(keras.callbacks.Callback):
+    """Stops training after the current step when the process gets SIGINT (Ctrl-C) or SIGTERM."""
+
+    def __init__(self):
+        super().__init__()
+        self.received: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def install(self) -> None:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous[number] = signal.signal(number, self._handle)
+            except ValueError:  # not the main thread
+                pass
+
+    def uninstall(self) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+        self._previous.clear()
+
+    def _handle(self, number, frame) -> None:
+        self.received = number
+        if self.model is not None:
+            self.model.stop_training = True
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.received is not None:
+            self.model.stop_training = True
+
+
+class NaNGuard(keras.callbacks.Callback):
+    """Stops training at the first step whose loss is NaN or infinite, and remembers where."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+        self.found: tuple[int, int, float] | None = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.found = (self.epoch + 1, batch + 1, float(loss))
+            self.model.stop_training = True
+
+
+class RunRecorder(keras.callbacks.Callback):
+    """After each completed epoch: history.csv, checkpoints/last.keras with last.json, and best.keras.
+
+    Args:
+        folder: the run folder.
+        history: rows of earlier epochs (a resumed run's), each a dict with `epoch`.
+        monitor: value that decides the best epoch; `mode` `min`, `max` or `auto` (max for names holding
+            accuracy, auc, precision, recall or f1).
+        save_best: keep `checkpoints/best.keras`.
+        stop: the StopOnSignal and NaNGuard callbacks; an epoch cut short by them is not recorded.
+        watched: Keras callbacks whose counters go into last.json.
+    """
+
+    def __init__(self, folder: Path, history: list[dict], monitor: str, mode: str, save_best: bool,
+                 stop: list, watched: list, best: float | None = None):
+        super().__init__()
+        self.folder = Path(folder)
+        self.rows = list(history)
+        self.monitor = monitor
+        self.higher = mode == "max" or (mode == "auto" and any(word in monitor for word in
+                                                               ("acc", "auc", "precision", "recall", "f1")))
+        self.save_best = save_best
+        self.stop = stop
+        self.watched = watched
+        self.best = best
+        self.best_epoch: int | None = None
+
+    def _cut_short(self) -> bool:
+        return any(getattr(callback, "received", None) is not None or getattr(callback, "found", None)
+                   for callback in self.stop)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._cut_short():
+            return
+        row = {"epoch": epoch + 1, **{key: _plain(float(value)) for key, value in (logs or {}).items()}}
+        learning_rate = _learning_rate(self.model)
+        if learning_rate is not None:
+            row["learning_rate"] = learning_rate
+        self.rows.append(row)
+        write_text_atomic(self.folder / "history.csv", history_csv(self.rows))
+        checkpoints = self.folder / "checkpoints"
+        value = row.get(self.monitor)
+        if self.save_best and isinstance(value, float) and math.isfinite(value) and (
+                self.best is None or (value > self.best if self.higher else value < self.best)):
+            self.best = value
+            self.best_epoch = epoch + 1
+            save_model_atomic(self.model, checkpoints / "best.keras")
+        save_model_atomic(self.model, checkpoints / "last.keras")
+        state = {"epoch": epoch + 1, "history": self.rows, "best": self.best,
+                 "generators": generator_states(self.model), "callbacks": {
+            type(callback).__name__: {name: _plain(getattr(callback, name, None))
+                                      for name in STATEFUL.get(type(callback).__name__, ())}
+            for callback in self.watched}}
+        write_text_atomic(checkpoints / "last.json", json.dumps(state, indent=2) + "\n")
+
+
+def generator_states(model) -> dict[str, list[int]]:
+    """State of every random generator in the model (dropout, noise, augmentation), which `.keras` files
+    do not keep; a resumed run needs them to draw the same random numbers."""
+    states = {}
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        for attribute, value in vars(layer).items():
+            if isinstance(value, keras.random.SeedGenerator):
+                states[f"{layer.path}/{attribute}"] = [int(part) for part in value.state.numpy()]
+    return states
+
+
+def restore_generators(model, states: dict[str, list[int]]) -> None:
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        for attribute, value in vars(layer).items():
+            key = f"{layer.path}/{attribute}"
+            if isinstance(value, keras.random.SeedGenerator) and key in states:
+                value.state.assign(states[key])
+
+
+def _learning_rate(model) -> float | None:
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None:
+        return None
+    try:
+        rate = optimizer.learning_rate
+        return float(np.asarray(rate.numpy() if hasattr(rate, "numpy") else rate))
+    except (TypeError, ValueError, AttributeError):
+        return None
+
+
+def restore_counters(callbacks: list, saved: dict) -> None:
+    """Give Keras callbacks the counters a run saved in last.json."""
+    for callback in callbacks:
+        values = saved.get(type(callback).__name__)
+        if not values:
+            continue
+        for name, value in values.items():
+            if value is not None:
+                setattr(callback, name, float(value) if name == "best" else value)
+
+
+def history_csv(rows: list[dict]) -> str:
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+class Progress(keras.callbacks.Callback):
+    """Shows training progress: rich bars with ETA and live metrics on a terminal, else one line per epoch.
+
+    Args:
+        console: a rich Console.
+        epochs: the last epoch number.
+        steps: training steps per epoch.
+        live: rich bars (a terminal) or plain lines (CI logs, `--quiet` gives none at all).
+    """
+
+    def __init__(self, console, epochs: int, steps: int, live: bool):
+        super().__init__()
+        self.console = console
+        self.epochs = epochs
+        self.steps = steps
+        self.live = live
+        self.bar = None
+        self.started = 0.0
+
+    def on_train_begin(self, logs=None):
+        if self.live:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bars, TextColumn, \
+                TimeRemainingColumn
+
+            self.bar = Bars(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeRemainingColumn(), TextColumn("{task.fields[metrics]}"), console=self.console,
+                            transient=False)
+            self.bar.start()
+            self.epoch_task = self.bar.add_task("epochs", total=self.epochs, metrics="")
+            self.step_task = self.bar.add_task("steps", total=self.steps, metrics="")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+        if self.bar is not None:
+            self.bar.update(self.epoch_task, completed=epoch)
+            self.bar.reset(self.step_task, total=self.steps)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.bar is not None:
+            self.bar.update(self.step_task, completed=batch + 1, metrics=_metrics_text(logs))
+
+    def on_epoch_end(self, epoch, logs=None):
+        text = f"epoch {epoch + 1}/{self.epochs}  {time.perf_counter() - self.started:.1f}s  {_metrics_text(logs)}"
+        if self.bar is not None:
+            self.bar.update(self.epoch_task, completed=epoch + 1, metrics=_metrics_text(logs))
+        else:
+            self.console.print(text, markup=False, highlight=False)
+
+    def on_train_end(self, logs=None):
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _metrics_text(logs) -> str:
+    return "  ".join(f"{key} {float(value):.4g}" for key, value in (logs or {}).items()
+                     if isinstance(value, (int, float, np.floating)) or hasattr(value, "__float__"))

@@ -1,0 +1,309 @@
+"""`modelctl train`: from a spec to a run folder holding a trained model that takes raw features.
+
+    result = train(document, Path("runs"), console)
+    result.run_dir        # runs/tabular-mlp/20261123T101500Z
+    result.metrics        # {"train": {...}, "validation": {...}, "test": {...}}
+
+The order of work: detect the hardware and choose a strategy, read and split
+the data and fit its preprocessing, create the run folder, build and compile
+the model under the strategy, fit it with the run's callbacks, save and
+evaluate it. A problem that can be known before training (a bad spec, a
+missing file, an unwritable output folder) stops before the run folder is
+made.
+
+Resuming (`resume=RUN_DIR`) rebuilds the model from the run's own spec and
+fitted preprocessing, loads `checkpoints/last.keras` (weights and optimizer
+state), restores the random generators' and callbacks' counters from
+`checkpoints/last.json`, and continues with the next epoch. Shuffling is keyed
+by epoch, so a resumed run ends with the weights an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import json
+import math
+import signal
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from modelctl.errors import ModelctlError
+from modelctl.training.runs import RunError, create_run_dir, git_commit, read_json, spec_hash, spec_text, \
+    versions, write_json
+from modelctl.util.files import write_text_atomic
+
+
+class TrainingInterrupted(ModelctlError):
+    """Training stopped on Ctrl-C or SIGTERM; the last completed epoch is saved. Exit code 128 + signal."""
+
+    def __init__(self, message: str, signal_number: int):
+        super().__init__(message)
+        self.exit_code = 128 + signal_number
+
+
+class TrainingDiverged(ModelctlError):
+    """The loss became NaN or infinite."""
+
+
+@dataclasses.dataclass
+class TrainResult:
+    run_dir: Path | None
+    metrics: dict
+    history: list[dict]
+    plan: dict
+    counts: dict
+    epochs: int = 0
+    best_epoch: int | None = None
+
+
+def train(document, output: Path, console, quiet: bool = False, live: bool = False, resume: Path | None = None,
+          dry_run: bool = False, command_line: list[str] | None = None, fold: tuple[int, int] | None = None,
+          run_dir: Path | None = None) -> TrainResult:
+    """Train the spec's model and keep everything in a new run folder (or continue `resume`).
+
+    Args:
+        document: the loaded, valid spec (for `resume`, the run's own spec.yaml).
+        output: the folder runs are created in (`output/<name>/<timestamp>/`).
+        console: a rich Console for progress and messages.
+        quiet: no progress output; default False.
+        live: rich progress bars (a terminal) instead of one plain line per epoch; default False.
+        resume: a run folder to continue from its last completed epoch; default None.
+        dry_run: check the data, build and compile the model and say what would run, without training.
+        command_line: the command as typed, for run.json; default `sys.argv`.
+        fold: (index, k) for one fold of k-fold cross-validation; default None.
+        run_dir: the folder to write into instead of a new one under `output` (k-fold runs); default None.
+
+    Raises:
+        ModelctlError: bad data, an unusable output folder, a diverging loss, or an interruption.
+    """
+    from modelctl.data.pipeline import prepare
+    from modelctl.training.hardware import detect, plan as choose
+
+    spec = document.data
+    training = spec.get("training") or {}
+    data = spec.get("data") or {}
+    hardware = detect()
+    plan = choose(training, hardware, int(data.get("batch_size", 32)))
+    if plan.distribution == "multi_worker":
+        raise ModelctlError("distribution 'multi_worker' is not available yet: Keras 3 `fit` fails under "
+                            "MultiWorkerMirroredStrategy in this TensorFlow version. Train on one machine "
+                            "(distribution: auto, one_device or mirrored) and unset TF_CONFIG.")
+    state = _resume_state(resume) if resume else None
+    prepared = prepare(document, fold=fold, fitted=state["fitted"] if state else None)
+    if prepared.counts["train"] == 0:
+        raise ModelctlError("the training split is empty; check data.split and the source")
+    for reason, count in prepared.skipped.items():
+        console.print(f"skipped {count} bad row{'s' if count != 1 else ''}: {reason}", markup=False)
+    if resume:
+        folder = Path(resume)
+    elif dry_run:
+        folder = None
+    elif run_dir is not None:
+        folder = Path(run_dir)
+        (folder / "checkpoints").mkdir(parents=True, exist_ok=True)
+    else:
+        folder = create_run_dir(output, spec.get("name", "run"))
+    if folder is not None and not resume:
+        write_text_atomic(folder / "spec.yaml", spec_text(spec))
+        write_json(folder / "preprocessing.json", prepared.fitted)
+        write_json(folder / "run.json", _run_record(spec, hardware, plan, command_line, document, prepared,
+                                                    fold, status="running"))
+    model, output_names = _build(document, prepared, plan, training, state, folder)
+    if dry_run:
+        _describe_dry_run(console, plan, prepared, model)
+        return TrainResult(None, {}, [], plan.as_dict(), prepared.counts)
+    return _fit(document, prepared, plan, model, output_names, folder, console, quiet, live, state)
+
+
+def _resume_state(resume: Path) -> dict:
+    folder = Path(resume)
+    last = folder / "checkpoints" / "last.json"
+    if not last.is_file():
+        raise RunError(f"{folder}: no completed epoch to resume from ({last} does not exist)")
+    state = read_json(last)
+    state["fitted"] = read_json(folder / "preprocessing.json")
+    return state
+
+
+def _run_record(spec, hardware, plan, command_line, document, prepared, fold, status: str) -> dict:
+    return {
+        "name": spec.get("name"),
+        "spec_hash": spec_hash(spec),
+        "spec_file": str(Path(document.source).resolve()),
+        "base_dir": str(document.base_dir),
+        "command": command_line if command_line is not None else sys.argv,
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "status": status,
+        "versions": versions(),
+        "git_commit": git_commit(document.base_dir),
+        "hardware": hardware.as_dict(),
+        "strategy": plan.as_dict(),
+        "examples": prepared.counts,
+        "fold": None if fold is None else {"index": fold[0], "folds": fold[1]},
+        "seed": spec.get("seed", 0),
+    }
+
+
+def _build(document, prepared, plan, training, state, folder):
+    from modelctl.data.pipeline import model_input_specs
+    from modelctl.model.build import build_model
+    from modelctl.model.preprocessing import assemble
+    from modelctl.training.callbacks import restore_generators
+    from modelctl.training.compile import compile_arguments
+    from modelctl.training.hardware import apply_precision, make_strategy
+    from modelctl.util.tf import tensorflow
+
+    tf = tensorflow()
+    import keras
+
+    if training.get("deterministic"):
+        tf.config.experimental.enable_op_determinism()
+    strategy = make_strategy(plan)
+    apply_precision(plan)
+    seed = int(document.data.get("seed", 0) or 0)
+    keras.utils.set_random_seed(seed)
+    with strategy.scope():
+        core = build_model(document, model_input_specs(prepared.fitted))
+        output_names = list(core.output_names)
+        model = assemble(core, prepared.fitted["features"], seed=seed)
+        arguments = compile_arguments(document.data, output_names, prepared.steps("train"),
+                                      plan.learning_rate_scale)
+        model.compile(**arguments, jit_compile=plan.jit_compile)
+        if state is not None:
+            model.optimizer.build(model.trainable_variables)
+            model.load_weights(folder / "checkpoints" / "last.keras")
+            restore_generators(model, state.get("generators", {}))
+    model._modelctl_strategy = strategy
+    return model, output_names
+
+
+def _callbacks(training: dict, folder: Path, has_validation: bool):
+    from modelctl.registry.callbacks import CALLBACKS
+
+    built = []
+    for entry in CALLBACKS:
+        written = training.get(entry.name)
+        if not written or entry.name == "checkpoint":
+            continue
+        arguments = {**entry.defaults(), **(written if isinstance(written, dict) else {})}
+        if entry.name == "tensorboard":
+            arguments["log_dir"] = str(folder / "tensorboard")
+        if entry.name == "csv_logger":
+            arguments["filename"] = str(folder / "csv_logger.csv")
+        built.append(entry.load()(**arguments))
+    return built
+
+
+def _fit(document, prepared, plan, model, output_names, folder, console, quiet, live, state) -> TrainResult:
+    from modelctl.training import callbacks as run_callbacks
+
+    spec = document.data
+    training = spec.get("training") or {}
+    epochs = int(training.get("epochs", 10))
+    initial_epoch = int(state["epoch"]) if state else 0
+    steps = int(training.get("steps_per_epoch") or prepared.steps("train"))
+    has_validation = prepared.counts["validation"] > 0
+    keras_callbacks = _callbacks(training, folder, has_validation)
+    if state:
+        run_callbacks.restore_counters(keras_callbacks, state.get("callbacks", {}))
+    checkpoint = training.get("checkpoint")
+    checkpoint = checkpoint if isinstance(checkpoint, dict) else {}
+    monitor = checkpoint.get("monitor") or ("val_loss" if has_validation else "loss")
+    if not has_validation and monitor.startswith("val_"):
+        monitor = monitor[4:]
+    stop_signal = run_callbacks.StopOnSignal()
+    nan_guard = run_callbacks.NaNGuard()
+    recorder = run_callbacks.RunRecorder(folder, state["history"] if state else [], monitor,
+                                         checkpoint.get("mode", "auto"), checkpoint.get("save_best", True),
+                                         [stop_signal, nan_guard], keras_callbacks,
+                                         best=state.get("best") if state else None)
+    callbacks = [stop_signal, nan_guard, *keras_callbacks, recorder]
+    if not quiet:
+        callbacks.append(run_callbacks.Progress(console, epochs, steps, live))
+    train_data = prepared.dataset("train", output_names, training=True, initial_epoch=initial_epoch,
+                                  epochs=epochs)
+    validation = prepared.dataset("validation", output_names) if has_validation else None
+    started = time.perf_counter()
+    stop_signal.install()
+    try:
+        if initial_epoch < epochs:
+            with quiet_data_warnings():
+                model.fit(train_data, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
+                          validation_data=validation, callbacks=callbacks, verbose=0, shuffle=False)
+    finally:
+        stop_signal.uninstall()
+    seconds = time.perf_counter() - started
+    record = read_json(folder / "run.json")
+    if stop_signal.received is not None:
+        name = signal.Signals(stop_signal.received).name
+        completed = recorder.rows[-1]["epoch"] if recorder.rows else 0
+        record.update(status="interrupted", epochs_completed=completed)
+        write_json(folder / "run.json", record)
+        raise TrainingInterrupted(f"training stopped by {name} during epoch {completed + 1}; epoch {completed} is "
+                                  f"saved in {folder / 'checkpoints'}. Continue with: modelctl train --resume "
+                                  f"{folder}", stop_signal.received)
+    if nan_guard.found:
+        epoch, step, loss = nan_guard.found
+        record.update(status="diverged")
+        write_json(folder / "run.json", record)
+        raise TrainingDiverged(f"the loss became {loss} at epoch {epoch}, step {step}; lower "
+                               f"training.optimizer.learning_rate, add clipnorm, or check the data for extreme "
+                               f"values. Epochs before it are saved in {folder / 'checkpoints'}")
+    from modelctl.training.callbacks import save_model_atomic
+
+    save_model_atomic(model, folder / "model.keras")
+    metrics = evaluate_splits(model, prepared, output_names)
+    write_json(folder / "metrics.json", metrics)
+    plots = _plot_history(recorder.rows, folder / "plots")
+    record.update(status="completed", epochs_completed=recorder.rows[-1]["epoch"] if recorder.rows else 0,
+                  best_epoch=recorder.best_epoch, seconds=round(seconds, 3),
+                  examples_per_second=round(prepared.counts["train"] * max(len(recorder.rows) - initial_epoch, 0)
+                                            / seconds, 1) if seconds > 0 else None,
+                  plots=[str(path.relative_to(folder)) for path in plots])
+    write_json(folder / "run.json", record)
+    return TrainResult(folder, metrics, recorder.rows, plan.as_dict(), prepared.counts,
+                       epochs=len(recorder.rows), best_epoch=recorder.best_epoch)
+
+
+@contextlib.contextmanager
+def quiet_data_warnings():
+    """Keras warns that a dataset of unknown length "ran out of data" when it ends, which is how every pass
+    over a split ends here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
+        yield
+
+
+def evaluate_splits(model, prepared, output_names) -> dict:
+    """Loss and compiled metrics of the model on every non-empty split."""
+    results = {}
+    for split in ("train", "validation", "test"):
+        if prepared.counts[split]:
+            with quiet_data_warnings():
+                values = model.evaluate(prepared.dataset(split, output_names), verbose=0, return_dict=True)
+            results[split] = {name: float(value) for name, value in values.items()}
+    return results
+
+
+def _plot_history(rows: list[dict], folder: Path) -> list[Path]:
+    from modelctl.evaluation.plots import learning_curves_plot
+
+    if not rows:
+        return []
+    folder.mkdir(exist_ok=True)
+    history = {key: [row.get(key, math.nan) for row in rows] for key in rows[0] if key != "epoch"}
+    return [learning_curves_plot(history, folder / "learning_curves.png")]
+
+
+def _describe_dry_run(console, plan, prepared, model) -> None:
+    console.print(f"strategy: {plan.distribution} on {', '.join(plan.devices)}; precision {plan.mixed_precision}; "
+                  f"XLA {'on' if plan.jit_compile else 'off'}", markup=False)
+    for reason in plan.reasons:
+        console.print(f"- {reason}", markup=False)
+    console.print("examples: " + ", ".join(f"{split} {count}" for split, count in prepared.counts.items()),
+                  markup=False)
+    console.print(f"model: {model.count_params():,} parameters; nothing was trained (--dry-run)", markup=False)
