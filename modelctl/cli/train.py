@@ -49,6 +49,7 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
     if folds < 2:
         raise UsageError(f"--folds must be at least 2; received {folds}")
     parent = create_run_dir(output, document.data.get("name", "run"))
+    (parent / "checkpoints").rmdir()  # each fold keeps its own
     results = []
     for index in range(folds):
         console.print(f"fold {index + 1}/{folds}", markup=False)

@@ -14,7 +14,7 @@ The raw values a model takes, per feature type:
 | --- | --- |
 | numeric | float32 vector of the feature's columns (missing values NaN until filled) |
 | categorical | string of shape (1,) |
-| text | string of shape (1,) |
+| text | string, one per example (shape ()) |
 | image | float32 (height, width, channels) pixels in [0, 255], decoded and resized |
 """
 

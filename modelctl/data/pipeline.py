@@ -175,7 +175,7 @@ class Prepared:
             options = item.options
             kind = item.kind
             if kind == "numeric":
-                width = len(item.columns)
+                width = self._width(item)
                 features[name] = {"type": "numeric", "columns": list(item.columns), "width": width,
                                   "shape": options.get("shape"),
                                   "steps": numeric.fit_numeric(options, width, lambda item=item: self._numeric(item))}
@@ -195,6 +195,12 @@ class Prepared:
         labels = {name: {"type": encoder.kind, "column": encoder.column, "classes": encoder.classes}
                   for name, encoder in self.labels.items()}
         return {"features": features, "labels": labels}
+
+    def _width(self, item) -> int:
+        """Values per example: one per column, times the size of each value (a column of 8x8 arrays gives 64)."""
+        for batch, _ in self._raw("train"):
+            return int(numeric_matrix(batch, item).shape[1])
+        return len(item.columns)
 
     def _numeric(self, item) -> Iterator[np.ndarray]:
         strategy = (item.options.get("missing") or {}).get("strategy", "error")
@@ -295,6 +301,8 @@ class Prepared:
                                                 self.on_bad_rows, self.skipped)
                 keep &= decoded
                 features[name] = images
+            elif item.kind == "text":
+                features[name] = strings(batch[item.columns[0]])[:, 0]
             else:
                 features[name] = strings(batch[item.columns[0]])
         targets = {}
@@ -402,6 +410,8 @@ class Prepared:
                 features[name] = tf.TensorSpec((None, fitted["width"]), tf.float32)
             elif fitted["type"] == "image":
                 features[name] = tf.TensorSpec((None, *fitted["size"], fitted["channels"]), tf.float32)
+            elif fitted["type"] == "text":
+                features[name] = tf.TensorSpec((None,), tf.string)
             else:
                 features[name] = tf.TensorSpec((None, 1), tf.string)
         targets = []

@@ -206,17 +206,17 @@ def _labels(label_type: str, y_true: np.ndarray, count: int) -> np.ndarray:
         bad = (y_true != 0) & (y_true != 1)
     if bad.any():
         raise EvaluationError(f"y_true must hold {allowed} for label type '{label_type}'; received "
-                              f"{y_true[bad].flat[0]!r} at index {_first(bad)}")
+                              f"{y_true[bad].flat[0].item()!r} at index {_first(bad)}")
     return y_true.astype(np.int64)
 
 
 def _names(label_type: str, class_names: list[str] | None, count: int) -> list[str]:
     if class_names is None:
         return [str(index) for index in range(count)]
-    what = "outputs" if label_type == "regression" else "labels" if label_type == "multi_label" else "classes"
+    what = {"regression": "output", "multi_label": "label"}.get(label_type, "class")
     names = list(class_names)
     if len(names) != count or not all(isinstance(name, str) for name in names):
-        raise EvaluationError(f"class_names must be {count} strings, one per {what[:-1]} of the scores; "
+        raise EvaluationError(f"class_names must be {count} strings, one per {what} of the scores; "
                               f"received {names!r}")
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:

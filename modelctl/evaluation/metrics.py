@@ -134,7 +134,8 @@ def compute_metrics(label_type: str, y_true: np.ndarray, y_score: np.ndarray, cl
     """
     chosen = metric_names(label_type, names)
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
-        raise EvaluationError(f"Invalid value for argument `top_k`. Expected an integer >= 1. Received: top_k={top_k!r}")
+        raise EvaluationError(f"Invalid value for argument `top_k`. Expected an integer >= 1. "
+                              f"Received: top_k={top_k!r}")
     context = _Context(prepare(label_type, y_true, y_score, class_names), int(top_k))
     result: dict = {"label_type": label_type, "examples": context.data.examples}
     if label_type != "regression":
@@ -207,8 +208,8 @@ def _area(metric: str, area: Callable[[np.ndarray, np.ndarray], float], needs_ne
                 left_out.append(f"'{name}' ({reason})")
         defined = [value for value in per_class.values() if value is not None]
         if left_out:
-            kind = "class" if data.label_type == "categorical" else "label"
-            rest = (f"the macro average is over the other {len(defined)}" if defined
+            kind, kinds = ("class", "classes") if data.label_type == "categorical" else ("label", "labels")
+            rest = (f"the macro average is over the other {len(defined)} {kinds if len(defined) > 1 else kind}" if defined
                     else "so is the macro average")
             context.notes[metric] = f"undefined for {kind} {', '.join(left_out)}; {rest}"
         return {"macro": float(np.mean(defined)) if defined else None, "per_class": per_class}

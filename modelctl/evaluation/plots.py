@@ -79,6 +79,7 @@ def confusion_matrix_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarr
     axes.set_xlabel("predicted class")
     axes.set_ylabel("true class")
     axes.set_title(f"Confusion matrix ({data.examples} examples)")
+    figure.tight_layout()
     return _save(pyplot, figure, path)
 
 
@@ -213,6 +214,8 @@ def learning_curves_plot(history: dict[str, list[float]], path: str | Path) -> P
     """
     panels = _panels(history)
     pyplot = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     columns = min(3, len(panels))
     rows = math.ceil(len(panels) / columns)
     figure, grid = pyplot.subplots(rows, columns, figsize=(4.5 * columns, 3.5 * rows), squeeze=False)
@@ -223,6 +226,7 @@ def learning_curves_plot(history: dict[str, list[float]], path: str | Path) -> P
                 axes.plot(np.arange(1, values.size + 1), values, linestyle=style, marker=".", label=label)
         axes.set_title(name)
         axes.set_xlabel("epoch")
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.legend(fontsize=8)
     for axes in grid.ravel()[len(panels):]:
         axes.set_visible(False)
@@ -287,7 +291,8 @@ def _prepared(function: str, fits: tuple[str, ...], label_type: str, y_true: obj
 
 def _finish_curves(axes, drawn: int, xlabel: str, ylabel: str, title: str, data: Prepared, corner: str) -> None:
     if data.label_type != "binary":
-        title += f", one-vs-rest ({drawn} of {len(data.classes)} {'classes' if data.label_type == 'categorical' else 'labels'})"
+        kinds = "classes" if data.label_type == "categorical" else "labels"
+        title += f", one-vs-rest ({drawn} of {len(data.classes)} {kinds})"
     if drawn == 0:
         axes.text(0.5, 0.5, "undefined: y_true lacks the examples this curve needs", ha="center", va="center")
     elif drawn <= LEGEND_LIMIT:
@@ -297,6 +302,7 @@ def _finish_curves(axes, drawn: int, xlabel: str, ylabel: str, title: str, data:
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
     axes.set_title(title, fontsize=10)
+    axes.figure.tight_layout()
 
 
 def _panels(history: object) -> list[str]:

@@ -100,7 +100,7 @@ def render_report(title: str, metrics: dict, spec_summary: dict, plots: list[Pat
             facts.append(f"{metrics['examples']} examples")
         if "label_type" in metrics:
             facts.append(f"label type `{metrics['label_type']}`")
-        lines += [", ".join(facts).capitalize() + ".", ""]
+        lines += [", ".join(facts) + ".", ""]
     rows = [(name, format_value(value)) for name, value in scalar_rows(metrics) if name != "examples"]
     if rows:
         lines += ["## Metrics", ""] + _table(["Metric", "Value"], rows, ["---", "---:"])

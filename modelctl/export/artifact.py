@@ -1,4 +1,4 @@
-"""What an exporter is given (`ExportContext`), what it returns (`Artifact`) and what a verified export is (`Result`)."""
+"""What an exporter is given (`ExportContext`), returns (`Artifact`), and what a verified export is (`Result`)."""
 
 from __future__ import annotations
 

@@ -41,6 +41,16 @@ class ExportFailed(ExportError):
     def __init__(self, failures: list[tuple[str, ModelctlError]], results: list):
         self.failures = failures
         self.results = results
-        lines = [str(error) if str(error).startswith(label) else f"{label}: {error}" for label, error in failures]
+        lines = [_labelled(label, str(error)) for label, error in failures]
         self.exit_code = max(error.exit_code for _, error in failures)
         super().__init__("\n".join(lines))
+
+
+def _labelled(label: str, message: str) -> str:
+    """`message` starting with `label:` (such as `tflite (int8):`), whether it names the format or not."""
+    if message.startswith(label + ":"):
+        return message
+    export_format = label.split(" ")[0]
+    if message.startswith(export_format + ":"):
+        return label + message[len(export_format):]
+    return f"{label}: {message}"

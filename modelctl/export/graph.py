@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-from modelctl.export.errors import ExportError
-
 ENCODER_CLASSES = ("StringLookup", "TextVectorization", "Hashing")
 """Keras preprocessing layers that turn a string input into numbers; a format that cannot hold one gets
 the model from their outputs on."""
@@ -31,10 +29,11 @@ def output_tensors(model) -> dict:
 
 
 def string_encoders(model) -> dict[str, object]:
-    """Feature -> the encoder layer applied directly to that string input (see ENCODER_CLASSES).
+    """Feature -> the encoder layer (see ENCODER_CLASSES) applied directly to that string input.
 
-    Raises:
-        ExportError: a string input read by something other than one encoder layer.
+    Only string inputs read by exactly one encoder layer are listed: those are the ones that can be left
+    outside an artifact. Other string inputs stay inside, and a converter that cannot hold what reads
+    them reports that layer.
     """
     encoders = {}
     for tensor in model.inputs:
@@ -43,10 +42,6 @@ def string_encoders(model) -> dict[str, object]:
         readers = _readers(model, tensor)
         if len(readers) == 1 and type(readers[0]).__name__ in ENCODER_CLASSES:
             encoders[tensor.name] = readers[0]
-        else:
-            names = ", ".join(f"'{layer.name}' ({type(layer).__name__})" for layer in readers) or "nothing"
-            raise ExportError(f"string input '{tensor.name}' is read by {names}; only one of "
-                              f"{', '.join(ENCODER_CLASSES)} applied to it can be left outside an artifact")
     return encoders
 
 

@@ -124,6 +124,8 @@ def raw_input(name: str, fitted: dict):
     if kind == "image":
         height, width = fitted["size"]
         return keras.Input(shape=(height, width, fitted["channels"]), dtype="float32", name=name)
+    if kind == "text":
+        return keras.Input(shape=(), dtype="string", name=name)
     return keras.Input(shape=(1,), dtype="string", name=name)
 
 
@@ -150,4 +152,26 @@ def assemble(core, features: dict[str, dict], seed: int = 0):
     return keras.Model(inputs=inputs, outputs=outputs, name=core.name)
 
 
-__all__ = ["NumericPreprocessing", "assemble", "augmentation_layers", "feature_layers", "raw_input"]
+def predict_raw(model, features: dict, batch_size: int = 256):
+    """The model's outputs on raw features, numpy in and out; string features may be object arrays of str.
+
+    Returns an array, or a dict of arrays for a model with several outputs.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    count = len(next(iter(features.values())))
+    chunks = []
+    for start in range(0, count, batch_size):
+        batch = {}
+        for name, values in features.items():
+            part = values[start:start + batch_size]
+            batch[name] = tf.constant(part.astype(str) if part.dtype == object else part)
+        outputs = model(batch, training=False)
+        chunks.append(keras.tree.map_structure(lambda tensor: np.asarray(tensor), outputs))
+    if not chunks:
+        raise ValueError("predict_raw needs at least one example")
+    return keras.tree.map_structure(lambda *parts: np.concatenate(parts), *chunks)
+
+
+__all__ = ["NumericPreprocessing", "predict_raw", "assemble", "augmentation_layers", "feature_layers", "raw_input"]

@@ -5,7 +5,7 @@
       tflite: {quantize: float16}
 
 Each target is a module of `modelctl.export`, one per format, with an `export`
-function; those modules are not written yet.
+function; `modelctl.export.export_formats` writes and verifies them.
 """
 
 from modelctl.registry import args

@@ -249,6 +249,13 @@ def check_optimizer(spec: dict, report: Report) -> None:
             report.error(("training", "optimizer", clipping[1]), f"give at most one of clipnorm, clipvalue and "
                                                                  f"global_clipnorm; got {' and '.join(clipping)}",
                          key=True)
+    name = optimizer.get("type") if isinstance(optimizer, dict) else optimizer
+    schedule = training.get("schedule")
+    if name == "ftrl" and isinstance(schedule, dict) and schedule.get("warmup_epochs") \
+            and not schedule.get("warmup_start_factor"):
+        report.error(("training", "schedule", "warmup_epochs"), "ftrl divides by the learning rate, so a warm-up "
+                                                                "from 0 makes the loss NaN; set warmup_start_factor "
+                                                                "above 0 (such as 0.1)")
     if training.get("schedule") and training.get("reduce_lr_on_plateau") not in (None, False):
         report.error(("training", "reduce_lr_on_plateau"), "reduce_lr_on_plateau changes the learning rate, which "
                                                            "`schedule` already sets; use one of them", key=True)

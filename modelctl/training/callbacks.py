@@ -150,6 +150,10 @@ class RunRecorder(keras.callbacks.Callback):
             self.best = value
             self.best_epoch = epoch + 1
             save_model_atomic(self.model, checkpoints / "best.keras")
+        for callback in self.watched:
+            best_weights = getattr(callback, "best_weights", None)
+            if best_weights is not None and getattr(callback, "best_epoch", None) == epoch:
+                _save_arrays(best_weights, checkpoints / "early_stopping_best.npz")
         save_model_atomic(self.model, checkpoints / "last.keras")
         state = {"epoch": epoch + 1, "history": self.rows, "best": self.best,
                  "generators": generator_states(self.model), "callbacks": {
@@ -159,23 +163,24 @@ class RunRecorder(keras.callbacks.Callback):
         write_text_atomic(checkpoints / "last.json", json.dumps(state, indent=2) + "\n")
 
 
-def generator_states(model) -> dict[str, list[int]]:
-    """State of every random generator in the model (dropout, noise, augmentation), which `.keras` files
-    do not keep; a resumed run needs them to draw the same random numbers."""
-    states = {}
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        for attribute, value in vars(layer).items():
-            if isinstance(value, keras.random.SeedGenerator):
-                states[f"{layer.path}/{attribute}"] = [int(part) for part in value.state.numpy()]
-    return states
+def _generators(model) -> list:
+    return [value for layer in model._flatten_layers(include_self=False, recursive=True)
+            for value in vars(layer).values() if isinstance(value, keras.random.SeedGenerator)]
 
 
-def restore_generators(model, states: dict[str, list[int]]) -> None:
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        for attribute, value in vars(layer).items():
-            key = f"{layer.path}/{attribute}"
-            if isinstance(value, keras.random.SeedGenerator) and key in states:
-                value.state.assign(states[key])
+def generator_states(model) -> list[list[int]]:
+    """State of every random generator in the model (dropout, noise, augmentation), in layer order; `.keras`
+    files do not keep them, and a resumed run needs them to draw the same random numbers."""
+    return [[int(part) for part in generator.state.numpy()] for generator in _generators(model)]
+
+
+def restore_generators(model, states: list[list[int]]) -> None:
+    generators = _generators(model)
+    if len(generators) != len(states):
+        raise ValueError(f"the model has {len(generators)} random generators but the checkpoint saved "
+                         f"{len(states)}")
+    for generator, state in zip(generators, states):
+        generator.state.assign(state)
 
 
 def _learning_rate(model) -> float | None:
@@ -189,9 +194,24 @@ def _learning_rate(model) -> float | None:
         return None
 
 
-def restore_counters(callbacks: list, saved: dict) -> None:
-    """Give Keras callbacks the counters a run saved in last.json."""
+def _save_arrays(arrays: list, path: Path) -> None:
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
+    os.close(handle)
+    try:
+        np.savez(temporary, *arrays)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def restore_counters(callbacks: list, saved: dict, checkpoints: Path) -> None:
+    """Give Keras callbacks the counters a run saved in last.json, and early stopping its best weights."""
+    best = checkpoints / "early_stopping_best.npz"
     for callback in callbacks:
+        if hasattr(callback, "best_weights") and best.is_file():
+            with np.load(best) as stored:
+                callback.best_weights = [stored[f"arr_{index}"] for index in range(len(stored.files))]
         values = saved.get(type(callback).__name__)
         if not values:
             continue

@@ -62,7 +62,7 @@ class TrainResult:
 
 def train(document, output: Path, console, quiet: bool = False, live: bool = False, resume: Path | None = None,
           dry_run: bool = False, command_line: list[str] | None = None, fold: tuple[int, int] | None = None,
-          run_dir: Path | None = None) -> TrainResult:
+          run_dir: Path | None = None, extra_callbacks: list | None = None) -> TrainResult:
     """Train the spec's model and keep everything in a new run folder (or continue `resume`).
 
     Args:
@@ -76,6 +76,7 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
         command_line: the command as typed, for run.json; default `sys.argv`.
         fold: (index, k) for one fold of k-fold cross-validation; default None.
         run_dir: the folder to write into instead of a new one under `output` (k-fold runs); default None.
+        extra_callbacks: more Keras callbacks for `fit`, called before the run's own; default None.
 
     Raises:
         ModelctlError: bad data, an unusable output folder, a diverging loss, or an interruption.
@@ -116,7 +117,8 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
     if dry_run:
         _describe_dry_run(console, plan, prepared, model)
         return TrainResult(None, {}, [], plan.as_dict(), prepared.counts)
-    return _fit(document, prepared, plan, model, output_names, folder, console, quiet, live, state)
+    return _fit(document, prepared, plan, model, output_names, folder, console, quiet, live, state,
+                extra_callbacks or [])
 
 
 def _resume_state(resume: Path) -> dict:
@@ -176,7 +178,7 @@ def _build(document, prepared, plan, training, state, folder):
         if state is not None:
             model.optimizer.build(model.trainable_variables)
             model.load_weights(folder / "checkpoints" / "last.keras")
-            restore_generators(model, state.get("generators", {}))
+            restore_generators(model, state.get("generators", []))
     model._modelctl_strategy = strategy
     return model, output_names
 
@@ -198,7 +200,8 @@ def _callbacks(training: dict, folder: Path, has_validation: bool):
     return built
 
 
-def _fit(document, prepared, plan, model, output_names, folder, console, quiet, live, state) -> TrainResult:
+def _fit(document, prepared, plan, model, output_names, folder, console, quiet, live, state,
+         extra_callbacks: list) -> TrainResult:
     from modelctl.training import callbacks as run_callbacks
 
     spec = document.data
@@ -209,7 +212,7 @@ def _fit(document, prepared, plan, model, output_names, folder, console, quiet, 
     has_validation = prepared.counts["validation"] > 0
     keras_callbacks = _callbacks(training, folder, has_validation)
     if state:
-        run_callbacks.restore_counters(keras_callbacks, state.get("callbacks", {}))
+        run_callbacks.restore_counters(keras_callbacks, state.get("callbacks", {}), folder / "checkpoints")
     checkpoint = training.get("checkpoint")
     checkpoint = checkpoint if isinstance(checkpoint, dict) else {}
     monitor = checkpoint.get("monitor") or ("val_loss" if has_validation else "loss")
@@ -221,7 +224,7 @@ def _fit(document, prepared, plan, model, output_names, folder, console, quiet, 
                                          checkpoint.get("mode", "auto"), checkpoint.get("save_best", True),
                                          [stop_signal, nan_guard], keras_callbacks,
                                          best=state.get("best") if state else None)
-    callbacks = [stop_signal, nan_guard, *keras_callbacks, recorder]
+    callbacks = [*extra_callbacks, stop_signal, nan_guard, *keras_callbacks, recorder]
     if not quiet:
         callbacks.append(run_callbacks.Progress(console, epochs, steps, live))
     train_data = prepared.dataset("train", output_names, training=True, initial_epoch=initial_epoch,

@@ -1,0 +1,119 @@
+"""ONNX export: a model with the Keras input and output names, a free batch dimension and modelctl metadata.
+
+Options (see `modelctl.registry.exporters`):
+    opset: ONNX opset version, 14 to 18 (default 17; tf2onnx 1.17 converts up to 18).
+
+The model is converted with tf2onnx from a SavedModel with the `serving_default`
+signature, the route that keeps lookup tables: a `StringLookup` becomes an
+`ai.onnx.ml` `CategoryMapper`, so string inputs stay strings. Erfc (exact GELU)
+becomes 1 - Erf. Encoders tf2onnx
+cannot convert (TextVectorization's string ops) are left outside; see
+`modelctl.export.preprocessing`. Metadata is in `metadata_props`: one entry per
+key, each value JSON text; `read_metadata` reads it back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import tempfile
+from pathlib import Path
+
+from modelctl.export.artifact import PREPROCESSING_SUFFIX, Artifact, ExportContext
+from modelctl.export.errors import ExportError
+from modelctl.export.metadata import artifact_metadata, base_metadata
+from modelctl.export.preprocessing import document, skipped_steps
+from modelctl.export.signature import SIGNATURE, to_json, write_saved_model
+from modelctl.export.split import Unconvertible, convert_leaving_out
+
+OPSETS = range(14, 19)
+DEFAULT_OPSET = 17
+
+
+def export(model, path: Path, options: dict, context: ExportContext) -> Artifact:
+    """Write `model` as a `.onnx` file at `path`; see the module docstring for `options`."""
+    opset = options.get("opset", DEFAULT_OPSET)
+    if not isinstance(opset, int) or isinstance(opset, bool) or opset not in OPSETS:
+        raise ExportError(f"onnx: invalid value for option `opset`. Expected an integer from {OPSETS.start} to "
+                          f"{OPSETS.stop - 1}. Received: opset={opset!r}")
+    converted = convert_leaving_out(model, "onnx", lambda prepared, cut: _convert(prepared, opset),
+                                    hint="tf2onnx cannot convert these ops to ONNX.")
+    steps = skipped_steps(converted.cut, converted.reasons)
+    metadata = artifact_metadata(base_metadata(model, context), "onnx", "none", converted.model, steps)
+    metadata["opset"] = opset
+    proto = converted.value
+    del proto.metadata_props[:]
+    for key, value in metadata.items():
+        entry = proto.metadata_props.add()
+        entry.key = key
+        entry.value = to_json(value)
+    Path(path).write_bytes(proto.SerializeToString())
+    artifact = Artifact("onnx", Path(path), skipped=steps, encoders=dict(converted.cut), metadata=metadata)
+    if steps:
+        Path(str(path) + PREPROCESSING_SUFFIX).write_text(to_json(document("onnx", steps)), encoding="utf-8")
+        artifact.sidecars.append(PREPROCESSING_SUFFIX)
+    return artifact
+
+
+def read_metadata(path: str | Path) -> dict:
+    """The metadata of a `.onnx` file: `metadata_props` with each value decoded from JSON."""
+    import onnx
+
+    proto = onnx.load(str(path), load_external_data=False)
+    return {entry.key: json.loads(entry.value) for entry in proto.metadata_props}
+
+
+def _convert(model, opset: int):
+    """The ONNX ModelProto of `model`; raises `Unconvertible` naming the ops ONNX lacks."""
+    import onnx
+    from tf2onnx import convert as tf2onnx_convert
+    from tf2onnx import tf_loader
+
+    from modelctl.util.tf import quiet_native_output
+
+    with tempfile.TemporaryDirectory() as folder, _quiet_tf2onnx(), quiet_native_output((1, 2)):
+        saved = str(Path(folder) / "saved_model")
+        write_saved_model(model, Path(saved))
+        # The saved-model loader (tf2onnx's own command line route) hands over the initialized lookup tables,
+        # which from_function does not.
+        graph_def, inputs, outputs, tables, renames = tf_loader.from_saved_model(
+            saved, None, None, signatures=[SIGNATURE], return_initialized_tables=True,
+            return_tensors_to_rename=True)
+        try:
+            proto, _ = tf2onnx_convert._convert_common(
+                graph_def, name=model.name, opset=opset, input_names=inputs, output_names=outputs,
+                initialized_tables=tables, tensors_to_rename=renames, continue_on_error=True,
+                custom_op_handlers={"Erfc": (_erfc, [])})
+        except Exception as error:
+            raise ExportError(f"onnx: tf2onnx failed: {str(error).strip().splitlines()[0]}") from error
+    lacking = {node.name: node.op_type for node in proto.graph.node
+               if not onnx.defs.has(node.op_type, node.domain or "")}
+    if lacking:
+        raise Unconvertible(lacking)
+    return proto
+
+
+def _erfc(graph, node, name, args):
+    """Erfc as 1 - Erf: ONNX has no Erfc, and Keras's exact GELU uses it."""
+    import numpy as np
+    from tf2onnx import utils
+
+    node.type = "Erf"
+    dtype = utils.map_onnx_to_numpy_type(graph.get_dtype(node.output[0]))
+    one = graph.make_const(utils.make_name(f"{name}_one"), np.array(1, dtype=dtype))
+    graph.insert_new_node_on_output("Sub", node.output[0], inputs=[one.output[0], node.output[0]],
+                                    name=utils.make_name(f"{name}_erfc"))
+    return node
+
+
+@contextlib.contextmanager
+def _quiet_tf2onnx():
+    """tf2onnx logs every op it cannot convert; those are reported by layer instead."""
+    logger = logging.getLogger("tf2onnx")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

@@ -1,0 +1,194 @@
+"""Writing several formats: plan the artifacts, export each to a temporary path, verify, then move into place.
+
+Nothing reaches a final path before its verification passed: each artifact is
+written beside its final path under a hidden temporary name
+(`.model.tflite.partial-1a2b3c`) and renamed once verified; a failed or
+interrupted export removes its temporary files. An existing artifact is
+replaced only with `force=True`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+
+from modelctl.errors import ModelctlError, UsageError, did_you_mean, one_of
+from modelctl.export.artifact import PREPROCESSING_SUFFIX, Artifact, ExportContext, Result
+from modelctl.export.errors import ExportError, ExportFailed
+from modelctl.export.verify import DEFAULT_EXAMPLES, DEFAULT_TOLERANCE, held_out, keras_outputs, verify
+
+FILE_NAMES = {"saved_model": "saved_model", "tflite": "model.tflite", "onnx": "model.onnx"}
+"""Final name of each format's artifact in the output folder; quantized TFLite files are `model.<quantize>.tflite`."""
+
+SIDECARS = (PREPROCESSING_SUFFIX,)
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """One artifact to write: its format, its resolved options and its final path."""
+
+    format: str
+    options: dict
+    path: Path
+
+    @property
+    def label(self) -> str:
+        quantize = self.options.get("quantize", "none")
+        return self.format if quantize == "none" else f"{self.format} ({quantize})"
+
+
+def export_formats(model, formats: list[str], output_dir: Path, options: dict[str, dict], context: ExportContext,
+                   tolerance: float = DEFAULT_TOLERANCE, examples: int = DEFAULT_EXAMPLES, force: bool = False,
+                   benchmark: bool = False, max_metric_drop: float | None = None) -> list[Result]:
+    """Export `model` to each format, verify each artifact and move the verified ones into `output_dir`.
+
+    Args:
+        model: the trained Keras functional model (named inputs and outputs).
+        formats: format names (`modelctl.registry.exporters`): `saved_model`, `tflite`, `onnx`.
+        output_dir: folder of the artifacts; created when missing. Names are in `FILE_NAMES`.
+        options: format -> its options (`export.<format>` of the spec); defaults fill what is absent.
+        context: held-out and representative examples, metadata, optional score.
+        tolerance: largest absolute difference from Keras allowed for float32 exports (default 1e-4).
+        examples: held-out examples each artifact is checked on (default 64).
+        force: replace existing artifacts (default False: an existing one is a UsageError).
+        benchmark: export every format, and TFLite with every quantization, ignoring `formats`
+            (default False); latency is then timed over more runs.
+        max_metric_drop: largest allowed drop of the score for quantized exports; default None (reported only).
+
+    Returns:
+        One `Result` per artifact, in plan order.
+
+    Raises:
+        UnknownNameError: an unknown format name.
+        UsageError: an unknown or invalid option, or an artifact that exists without `force`.
+        ExportFailed: one or more formats failed to export or verify; the others are in place and listed in
+            the error's `results`.
+    """
+    plans = plan(formats, options, Path(output_dir), benchmark)
+    if not plans:
+        from modelctl.registry.exporters import EXPORTERS
+
+        raise UsageError(f"no export format given. Expected one or more of {one_of(EXPORTERS.names())}")
+    existing = [str(path) for item in plans for path in (item.path, *_sidecar_paths(item.path)) if path.exists()]
+    if existing and not force:
+        raise UsageError(f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
+                         "pass --force to overwrite")
+    reference = keras_outputs(model, held_out(context, examples))
+    try:
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"cannot create the output folder {output_dir}: {error.strerror}") from None
+    results, failures = [], []
+    for item in plans:
+        try:
+            results.append(_export_one(model, item, context, tolerance, examples, reference, max_metric_drop,
+                                       latency_runs=200 if benchmark else 30))
+        except ModelctlError as error:
+            failures.append((item.label, error))
+    if failures:
+        raise ExportFailed(failures, results)
+    return results
+
+
+def plan(formats: list[str], options: dict[str, dict], output_dir: Path, benchmark: bool = False) -> list[Plan]:
+    """The artifacts to write, with validated options and defaults filled in.
+
+    Raises:
+        UnknownNameError: an unknown format.
+        UsageError: an unknown option or a value its schema refuses.
+    """
+    from modelctl.registry.exporters import EXPORTERS
+
+    names = EXPORTERS.names() if benchmark else list(dict.fromkeys(formats))
+    entries = [EXPORTERS.get(name) for name in names]
+    problems = [problem for entry in entries
+                for problem in _option_problems(entry.name, entry.args, (options or {}).get(entry.name) or {})]
+    if problems:
+        raise UsageError("\n".join(problems))
+    plans = []
+    for entry in entries:
+        resolved = {**entry.defaults(), **((options or {}).get(entry.name) or {})}
+        variants = [resolved]
+        if benchmark and "quantize" in entry.args:
+            variants = [{**resolved, "quantize": value} for value in entry.args["quantize"]["enum"]]
+        for variant in variants:
+            plans.append(Plan(entry.name, variant,
+                              output_dir / artifact_name(entry.name, variant.get("quantize", "none"))))
+    return plans
+
+
+def artifact_name(export_format: str, quantization: str = "none") -> str:
+    """`model.tflite`, `model.int8.tflite`, `model.onnx`, `saved_model`."""
+    name = FILE_NAMES[export_format]
+    if quantization == "none":
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    return f"{stem}.{quantization}.{suffix}" if dot else f"{name}_{quantization}"
+
+
+def _option_problems(export_format: str, schemas: dict, given: dict) -> list[str]:
+    problems = []
+    for key, value in given.items():
+        if key not in schemas:
+            allowed = one_of(sorted(schemas)) if schemas else "none"
+            problems.append(f"unknown option '{key}' of {export_format}. Expected one of {allowed}."
+                            f"{did_you_mean(key, sorted(schemas))}")
+            continue
+        for error in Draft202012Validator(schemas[key]).iter_errors(value):
+            problems.append(f"invalid value for option `{export_format}.{key}`: {error.message}. "
+                            f"Received: {key}={value!r}")
+    return problems
+
+
+def _export_one(model, item: Plan, context: ExportContext, tolerance: float, examples: int, reference,
+                max_metric_drop, latency_runs: int) -> Result:
+    from modelctl.registry.exporters import EXPORTERS
+
+    exporter = EXPORTERS.get(item.format).load()
+    temporary = item.path.with_name(f".{item.path.name}.partial-{uuid.uuid4().hex[:8]}")
+    try:
+        artifact: Artifact = exporter(model, temporary, dict(item.options), context)
+        result = verify(model, artifact, context, examples=examples, tolerance=tolerance,
+                        max_metric_drop=max_metric_drop, reference=reference, latency_runs=latency_runs)
+        _install(temporary, item.path, artifact.sidecars)
+        return dataclasses.replace(result, path=item.path)
+    finally:
+        for leftover in (temporary, *_sidecar_paths(temporary)):
+            _remove(leftover)
+
+
+def _sidecar_paths(path: Path) -> list[Path]:
+    return [Path(str(path) + suffix) for suffix in SIDECARS]
+
+
+def _install(temporary: Path, final: Path, sidecars: list[str]) -> None:
+    """Move a verified artifact and its sidecars to their final paths, replacing older ones."""
+    for suffix in SIDECARS:
+        target = Path(str(final) + suffix)
+        if suffix in sidecars:
+            os.replace(str(temporary) + suffix, target)
+        else:
+            _remove(target)  # a sidecar of the replaced artifact would describe steps this one holds
+    if final.is_dir() and not final.is_symlink():
+        # A folder cannot be replaced by a rename: move the old one aside first.
+        old = final.with_name(f".{final.name}.old-{uuid.uuid4().hex[:8]}")
+        os.replace(final, old)
+        os.replace(temporary, final)
+        _remove(old)
+    else:
+        try:
+            os.replace(temporary, final)
+        except OSError as error:
+            raise ExportError(f"cannot move the verified artifact to {final}: {error.strerror}") from None
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists() or path.is_symlink():
+        path.unlink(missing_ok=True)

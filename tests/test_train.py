@@ -1,0 +1,212 @@
+"""`modelctl train`: run folders, every optimizer and schedule, resume, faults, strategies, k-fold."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from modelctl.errors import ModelctlError, UsageError
+from modelctl.registry.optimizers import OPTIMIZERS
+from modelctl.registry.schedules import SCHEDULES
+from modelctl.spec.validate import load_spec
+from modelctl.training.runs import load_model, read_json
+from modelctl.training.trainer import TrainingDiverged, TrainingInterrupted, train
+
+keras = pytest.importorskip("keras")
+
+IRIS = ROOT / "examples" / "iris" / "iris.csv"
+
+SPEC = f"""
+modelctl: 1
+name: iris
+seed: 11
+data:
+  source: {{format: csv, path: {IRIS}}}
+  features:
+    x: {{type: numeric, columns: [sepal_length, sepal_width, petal_length, petal_width],
+         preprocessing: [standardize]}}
+  labels:
+    species: {{column: species, type: categorical}}
+  split: {{train: 0.7, validation: 0.15, test: 0.15, stratify: true}}
+  batch_size: 16
+model:
+  layers:
+    - dense: {{units: 16, activation: relu}}
+    - dropout: 0.3
+    - gaussian_noise: 0.1
+    - dense: {{units: 3, activation: softmax}}
+training:
+  epochs: 4
+  optimizer: {{type: adam, learning_rate: 0.01}}
+  metrics: [accuracy]
+"""
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(file=open(os.devnull, "w"), width=120)
+
+
+def _document(write_spec, text=SPEC, overrides=()):
+    return load_spec(write_spec(text), list(overrides))
+
+
+def test_a_run_folder_holds_everything_and_is_never_reused(write_spec, tmp_path):
+    document = _document(write_spec)
+    first = train(document, tmp_path / "runs", _console(), quiet=True)
+    second = train(document, tmp_path / "runs", _console(), quiet=True)
+    assert first.run_dir != second.run_dir and first.run_dir.parent == second.run_dir.parent
+    names = sorted(path.name for path in first.run_dir.iterdir())
+    assert names == ["checkpoints", "history.csv", "metrics.json", "model.keras", "plots", "preprocessing.json",
+                     "run.json", "spec.yaml"]
+    record = read_json(first.run_dir / "run.json")
+    assert record["status"] == "completed" and record["strategy"]["distribution"] == "one_device"
+    assert record["versions"]["tensorflow"] and len(record["spec_hash"]) == 64
+    assert sorted(path.name for path in (first.run_dir / "checkpoints").iterdir()) == \
+        ["best.keras", "last.json", "last.keras"]
+    history = (first.run_dir / "history.csv").read_text().splitlines()
+    assert history[0].startswith("epoch,") and len(history) == 5
+    assert set(read_json(first.run_dir / "metrics.json")) == {"train", "validation", "test"}
+    assert (first.run_dir / "plots" / "learning_curves.png").stat().st_size > 1000
+    # Same spec and seed: the same metrics, run to run.
+    assert first.metrics == second.metrics
+
+
+def _pairs():
+    schedules = [entry.name for entry in SCHEDULES]
+    options = {"piecewise": {"boundaries": [2], "values": [0.01, 0.001]}, "exponential": {"decay_epochs": 0.5,
+               "decay_rate": 0.9}, "inverse_time": {"decay_epochs": 1, "decay_rate": 0.5},
+               "cosine_decay_restarts": {"first_decay_epochs": 1}, "one_cycle": {"max_learning_rate": 0.02}}
+    for index, entry in enumerate(OPTIMIZERS):
+        schedule = schedules[index % len(schedules)]
+        warmup = {"warmup_epochs": 0.5, "warmup_start_factor": 0.1 if entry.name == "ftrl" else 0.0}
+        yield entry.name, {"type": schedule, **warmup, **options.get(schedule, {})}
+    yield "sgd", {"type": schedules[-1], **options.get(schedules[-1], {})}
+
+
+def test_every_optimizer_and_schedule_trains(write_spec, tmp_path):
+    pairs = list(_pairs())
+    assert {schedule["type"] for _, schedule in pairs} == {entry.name for entry in SCHEDULES}
+    for optimizer, schedule in pairs:
+        overrides = [f"training.optimizer.type={optimizer}", "training.epochs=1", "training.optimizer.clipnorm=1.0",
+                     *(f"training.schedule.{key}={json.dumps(value)}" for key, value in schedule.items())]
+        if optimizer == "sgd":
+            overrides += ["training.optimizer.momentum=0.9", "training.optimizer.nesterov=true"]
+        text = SPEC + "  schedule: {type: constant}\n"
+        result = train(_document(write_spec, text, overrides), tmp_path / "runs", _console(), quiet=True)
+        assert all(np.isfinite(row["loss"]) for row in result.history), (optimizer, schedule)
+
+
+class _InterruptAt(keras.callbacks.Callback):
+    """Sends SIGTERM to this process at the second step of an epoch, as a supervisor would."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+        self.current = -1
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.current = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.current == self.epoch and batch == 1:
+            signal.raise_signal(signal.SIGTERM)
+
+
+def test_an_interrupted_run_resumes_to_the_same_weights(write_spec, tmp_path):
+    text = SPEC + "  schedule: {type: cosine_decay, warmup_epochs: 1}\n  early_stopping: {patience: 1}\n"
+    document = _document(write_spec, text)
+    whole = train(document, tmp_path / "whole", _console(), quiet=True)
+    with pytest.raises(TrainingInterrupted) as caught:
+        train(document, tmp_path / "cut", _console(), quiet=True, extra_callbacks=[_InterruptAt(2)])
+    assert caught.value.exit_code == 128 + signal.SIGTERM
+    assert "epoch 2 is saved" in str(caught.value) and "--resume" in str(caught.value)
+    cut = next((tmp_path / "cut" / "iris").iterdir())
+    assert read_json(cut / "checkpoints" / "last.json")["epoch"] == 2
+    assert read_json(cut / "run.json")["status"] == "interrupted"
+    resumed = train(load_spec(cut / "spec.yaml"), tmp_path / "cut", _console(), quiet=True, resume=cut)
+    assert resumed.run_dir == cut and [row["epoch"] for row in resumed.history] == [1, 2, 3, 4]
+    expected = load_model(whole.run_dir / "model.keras").get_weights()
+    for got, want in zip(load_model(cut / "model.keras").get_weights(), expected):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_a_diverging_loss_names_epoch_and_step(write_spec, tmp_path):
+    document = _document(write_spec, overrides=["training.optimizer.type=sgd",
+                                                "training.optimizer.learning_rate=1.0e+12"])
+    with pytest.raises(TrainingDiverged, match=r"the loss became (nan|inf) at epoch 1, step \d+"):
+        train(document, tmp_path / "runs", _console(), quiet=True)
+
+
+def test_an_unwritable_output_folder_fails_before_training(write_spec, tmp_path):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file, not a folder")
+    with pytest.raises(UsageError, match="the run folder cannot be created"):
+        train(_document(write_spec), blocked / "runs", _console(), quiet=True)
+
+
+def test_kfold_reports_mean_and_spread(write_spec, tmp_path, runner):
+    from modelctl.cli.app import app
+
+    spec = write_spec(SPEC)
+    result = runner.invoke(app, ["train", str(spec), "--folds", "3", "--set", "training.epochs=1", "--quiet",
+                                 "--output", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    parent = next((tmp_path / "runs" / "iris").iterdir())
+    summary = read_json(parent / "cross_validation.json")
+    assert summary["folds"] == 3 and len(summary["per_fold"]) == 3
+    assert set(summary["metrics"]["validation"]["accuracy"]) == {"mean", "std", "values"}
+    assert sorted(path.name for path in parent.iterdir() if path.is_dir()) == ["fold-1", "fold-2", "fold-3"]
+
+
+def test_cli_train_prints_plain_epoch_lines_off_a_terminal(write_spec, tmp_path, runner):
+    from modelctl.cli.app import app
+
+    spec = write_spec(SPEC)
+    result = runner.invoke(app, ["train", str(spec), "--set", "training.epochs=2", "--output", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("epoch ")]
+    assert len(lines) == 2 and lines[0].startswith("epoch 1/2") and "val_loss" in lines[0]
+    dry = runner.invoke(app, ["train", str(spec), "--dry-run", "--output", str(tmp_path / "dry")])
+    assert dry.exit_code == 0 and "nothing was trained" in dry.output and not (tmp_path / "dry").exists()
+    missing = runner.invoke(app, ["train", str(tmp_path / "nope.yaml")])
+    assert missing.exit_code == 2 and "Traceback" not in missing.output
+
+
+MIRRORED = """
+import sys
+from modelctl.util.tf import tensorflow
+tf = tensorflow()
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from pathlib import Path
+from rich.console import Console
+from modelctl.spec.validate import load_spec
+from modelctl.training import hardware
+from modelctl.training.trainer import train
+chosen = hardware.plan
+def two_cpus(training, found, batch_size=None):
+    return hardware.Plan("mirrored", devices=("/cpu:0", "/cpu:1"), replicas=2, batch_size=batch_size,
+                         per_replica_batch_size=batch_size // 2, reasons=("two logical CPUs",))
+hardware.plan = two_cpus
+result = train(load_spec(sys.argv[1]), Path(sys.argv[2]), Console(), quiet=True)
+print(result.plan["distribution"], result.plan["replicas"], result.history[-1]["loss"])
+"""
+
+
+def test_mirrored_strategy_over_two_logical_cpus(write_spec, tmp_path):
+    spec = write_spec(SPEC)
+    done = subprocess.run([sys.executable, "-c", MIRRORED, str(spec), str(tmp_path / "runs")], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    distribution, replicas, loss = done.stdout.split()[-3:]
+    assert (distribution, replicas) == ("mirrored", "2") and np.isfinite(float(loss))
