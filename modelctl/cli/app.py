@@ -163,6 +163,57 @@ def train(
     run_train(spec, overrides, output, resume, dry_run, quiet, folds, _console())
 
 
+class Split(str, enum.Enum):
+    train = "train"
+    validation = "validation"
+    test = "test"
+
+
+@app.command("eval")
+@handles_errors
+def evaluate(
+    target: str = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>), or a .keras file inside one."),
+    split: Split = typer.Option(Split.test, "--split", help="The run's split to evaluate on."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Evaluate on every example of this CSV, TSV, Parquet "
+                                                             "or NPZ file instead of a split."),
+    output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
+    fail_under: List[str] = typer.Option([], "--fail-under", help="metric=value: exit 1 when the metric misses it "
+                                                                   "(an upper bound for losses and errors). "
+                                                                   "Repeatable."),
+) -> None:
+    """Evaluate a trained model: metrics, plots and report.md in <run>/eval/<split>/; gates for CI."""
+    from modelctl.cli.evaluate import run_eval
+
+    run_eval(target, split.value, data, output_format.value, fail_under, _console())
+
+
+@app.command()
+@handles_errors
+def predict(
+    target: str = typer.Argument(..., help="A run folder, or a .keras file inside one."),
+    inputs: List[str] = typer.Argument(..., help="A CSV, TSV, Parquet or NPZ file of raw feature columns, or "
+                                                 "image or text files and folders."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the predictions to this CSV file "
+                                                                       "instead of printing them."),
+) -> None:
+    """Predict class names and probabilities (or values) for raw inputs."""
+    from modelctl.cli.evaluate import run_predict
+
+    run_predict(target, inputs, output, _console())
+
+
+@app.command()
+@handles_errors
+def compare(
+    runs: List[str] = typer.Argument(..., help="Run folders to compare."),
+    output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
+) -> None:
+    """Show the metrics of runs side by side and the spec settings that differ."""
+    from modelctl.cli.evaluate import run_compare
+
+    run_compare(runs, output_format.value, _console())
+
+
 @app.command()
 @handles_errors
 def devices(

@@ -78,13 +78,14 @@ class Prepared:
         self.on_bad_rows = self.data.get("on_bad_rows", "error")
         self.skipped: dict[str, int] = {}
         self.sources: dict[str, Source] = {}
+        features = self.data.get("features") or {}
         if self.data.get("source"):
-            self.sources["all"] = open_source(self.data["source"], document.base_dir)
+            self.sources["all"] = open_typed(self.data["source"], document.base_dir, features)
         else:
             for split in SPLITS:
                 written = (self.data.get("sources") or {}).get(split)
                 if written:
-                    self.sources[split] = open_source(written, document.base_dir)
+                    self.sources[split] = open_typed(written, document.base_dir, features)
         self.plans = {key: ColumnPlan(self.data, source.columns, source.where, training.get("sample_weight"))
                       for key, source in self.sources.items()}
         plan = next(iter(self.plans.values()))
@@ -279,32 +280,8 @@ class Prepared:
             DataError: a missing numeric value under the `error` strategy, an image that cannot be decoded, a
                 label outside its classes; each names the example.
         """
-        keep = np.ones(len(numbers), dtype=bool)
-        features: dict[str, np.ndarray] = {}
-        for name, item in self.features.items():
-            fitted = self.fitted["features"][name]
-            if item.kind == "numeric":
-                matrix = numeric_matrix(batch, item)
-                missing = np.isnan(matrix).any(axis=1)
-                strategy = (item.options.get("missing") or {}).get("strategy", "error")
-                if strategy == "drop":
-                    keep &= ~missing
-                elif strategy == "error" and missing.any():
-                    row = int(np.argmax(missing))
-                    columns = [column for column, absent in zip(item.columns, np.isnan(matrix[row])) if absent]
-                    raise DataError(f"example {numbers[row]}: numeric feature '{name}' has a missing value in "
-                                    f"column '{columns[0]}'; set `missing: {{strategy: mean}}` (or median, "
-                                    "constant, drop) to fill or drop missing values")
-                features[name] = matrix
-            elif item.kind == "image":
-                images, decoded = decode_images(batch[item.columns[0]], fitted["size"], fitted["channels"],
-                                                self.on_bad_rows, self.skipped)
-                keep &= decoded
-                features[name] = images
-            elif item.kind == "text":
-                features[name] = strings(batch[item.columns[0]])[:, 0]
-            else:
-                features[name] = strings(batch[item.columns[0]])
+        features, keep = encode_features(self.features, self.fitted, batch, numbers, self.on_bad_rows,
+                                         self.skipped)
         targets = {}
         weights = None
         if with_targets:
@@ -453,6 +430,65 @@ class Prepared:
         return dataset.prefetch(tf.data.AUTOTUNE)
 
 
+def open_typed(options: dict, base_dir: Path, features: dict) -> Source:
+    """Open a source; in a CSV or TSV file the columns of numeric features are read as floats, so that a word
+    among numbers is reported with its file, row and column."""
+    source = open_source(options, base_dir)
+    if source.format not in ("csv", "tsv"):
+        return source
+    plan = ColumnPlan({"features": features}, source.columns, source.where)
+    declared = dict(options.get("column_types") or {})
+    numeric_columns = {column: "float" for item in plan.features.values() if item.kind == "numeric"
+                       for column in item.columns if column not in declared}
+    if not numeric_columns:
+        return source
+    return open_source({**options, "column_types": {**declared, **numeric_columns}}, base_dir)
+
+
+def encode_features(features: dict, fitted: dict, batch: dict[str, np.ndarray], numbers: np.ndarray,
+                    on_bad_rows: str, skipped: dict[str, int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The raw values the model takes for a batch of source columns, and which examples are kept.
+
+    Args:
+        features: feature name -> `Columns` (from `ColumnPlan`).
+        fitted: the fitted preprocessing (`Prepared.fitted`).
+        batch: source column -> values.
+        numbers: each example's 1-based number, for messages.
+        on_bad_rows: `error` or `skip` (an image that cannot be decoded).
+        skipped: reason -> count of skipped examples; filled in place.
+
+    Raises:
+        DataError: a missing numeric value under the `error` strategy, an image that cannot be decoded.
+    """
+    keep = np.ones(len(numbers), dtype=bool)
+    values: dict[str, np.ndarray] = {}
+    for name, item in features.items():
+        feature = fitted["features"][name]
+        if item.kind == "numeric":
+            matrix = numeric_matrix(batch, item)
+            missing = np.isnan(matrix).any(axis=1)
+            strategy = (item.options.get("missing") or {}).get("strategy", "error")
+            if strategy == "drop":
+                keep &= ~missing
+            elif strategy == "error" and missing.any():
+                row = int(np.argmax(missing))
+                columns = [column for column, absent in zip(item.columns, np.isnan(matrix[row])) if absent]
+                raise DataError(f"example {numbers[row]}: numeric feature '{name}' has a missing value in "
+                                f"column '{columns[0] if columns else item.columns[0]}'; set `missing: {{strategy: "
+                                "mean}` (or median, constant, drop) to fill or drop missing values")
+            values[name] = matrix
+        elif item.kind == "image":
+            images, decoded = decode_images(batch[item.columns[0]], feature["size"], feature["channels"],
+                                            on_bad_rows, skipped)
+            keep &= decoded
+            values[name] = images
+        elif item.kind == "text":
+            values[name] = strings(batch[item.columns[0]])[:, 0]
+        else:
+            values[name] = strings(batch[item.columns[0]])
+    return values, keep
+
+
 def _nbytes(encoded: Encoded) -> int:
     total = 0
     for values in [*encoded.features.values(), *encoded.targets.values()]:
@@ -499,4 +535,4 @@ def model_input_specs(fitted: dict) -> list:
     return specs
 
 
-__all__ = ["CACHE_BYTES", "Encoded", "Prepared", "model_input_specs", "prepare"]
+__all__ = ["CACHE_BYTES", "Encoded", "Prepared", "encode_features", "open_typed", "model_input_specs", "prepare"]

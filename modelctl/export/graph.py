@@ -15,17 +15,42 @@ the model from their outputs on."""
 RECURRENT_CLASSES = ("LSTM", "GRU", "SimpleRNN")
 
 
-def input_names(model) -> list[str]:
-    """The model's input names, in its order."""
-    return [tensor.name for tensor in model.inputs]
-
-
 def output_tensors(model) -> dict:
-    """Output name -> symbolic tensor (a model with a list or a single output gets its layer names)."""
+    """Output name -> symbolic tensor.
+
+    A model with a dict of outputs gives its keys; otherwise each output is named after the layer that
+    makes it, or, when a nested model makes it, after that model's output (so a model wrapping a core
+    model with one output `label` has the output `label`, not the core model's name).
+    """
+    import keras
+
     if isinstance(model.output, dict):
         return dict(model.output)
-    outputs = model.outputs
-    return {tensor._keras_history.operation.name: tensor for tensor in outputs}
+    return {producer(tensor)[1]: tensor for tensor in keras.tree.flatten(model.output)}
+
+
+def producer(tensor) -> tuple[object, str]:
+    """(layer, output name) of the innermost layer that makes `tensor`, looking inside nested models."""
+    import keras
+
+    operation, _, index = tensor._keras_history
+    if not _is_functional(operation):
+        return operation, operation.name
+    path, inner = keras.tree.flatten_with_path(operation.output)[index]
+    layer, name = producer(inner)
+    return layer, str(path[0]) if isinstance(operation.output, dict) else name
+
+
+def _is_functional(operation) -> bool:
+    return hasattr(operation, "_nodes_by_depth") and hasattr(operation, "layers")
+
+
+def all_layers(model):
+    """Every layer of the model, descending into nested functional models (which are listed too)."""
+    for layer in model.layers:
+        yield layer
+        if _is_functional(layer):
+            yield from all_layers(layer)
 
 
 def string_encoders(model) -> dict[str, object]:
@@ -59,23 +84,25 @@ def rebuild(model, cut: dict[str, object] | None = None,
             replace: Callable[[object], object | None] | None = None):
     """Return a model computing the same outputs with the given changes.
 
+    The new model takes and returns the same structure (dict, list or single tensor) as `model`.
+
     Args:
         model: a Keras functional model.
         cut: feature -> encoder layer to leave out; the new model's input of that name takes the
             encoder's output (its shape and dtype). Default: none.
-        replace: called with each layer; returns a new, unbuilt layer to use instead, or None to keep it.
-            Replacements get the original's weights once built. Default: keep every layer.
+        replace: called with each layer (nested functional models included); returns a layer to use
+            instead, or None to keep it. An unbuilt replacement gets the original's weights once built.
+            Default: keep every layer.
     """
     import keras
 
     cut = cut or {}
-    known: dict[int, object] = {}
-    inputs = {}
+    known: dict[int, object] = {}  # id of a tensor of `model` -> its counterpart in the new model
+    new_inputs: dict[int, object] = {}
     for tensor in model.inputs:
         source = cut[tensor.name].output if tensor.name in cut else tensor
-        new = keras.Input(shape=tuple(source.shape[1:]), dtype=source.dtype, name=tensor.name)
-        known[id(source)] = new
-        inputs[tensor.name] = new
+        new_inputs[id(tensor)] = known[id(source)] = keras.Input(
+            shape=tuple(source.shape[1:]), dtype=source.dtype, name=tensor.name)
     swapped: list[tuple[object, object]] = []
     for depth in sorted(model._nodes_by_depth, reverse=True):
         for node in model._nodes_by_depth[depth]:
@@ -86,13 +113,15 @@ def rebuild(model, cut: dict[str, object] | None = None,
             operation = node.operation
             new_operation = replace(operation) if replace is not None else None
             if new_operation is not None:
-                swapped.append((operation, new_operation))
+                if not new_operation.built:
+                    swapped.append((operation, new_operation))
                 operation = new_operation
             args, kwargs = node.arguments.fill_in(known)
             results = operation(*args, **kwargs)
             for reference, value in zip(node.outputs, keras.tree.flatten(results)):
                 known[id(reference)] = value
-    outputs = {name: known[id(tensor)] for name, tensor in output_tensors(model).items()}
+    inputs = keras.tree.map_structure(lambda tensor: new_inputs[id(tensor)], model.input)
+    outputs = keras.tree.map_structure(lambda tensor: known[id(tensor)], model.output)
     rebuilt = keras.Model(inputs, outputs, name=model.name)
     for original, new in swapped:
         new.set_weights(original.get_weights())
@@ -100,7 +129,8 @@ def rebuild(model, cut: dict[str, object] | None = None,
 
 
 def unrolled(layer):
-    """An unrolled copy of a recurrent layer (or of a Bidirectional wrapper of one), or None for other layers.
+    """An unrolled copy of a recurrent layer (or of a Bidirectional wrapper of one, or of a nested functional
+    model holding one), or None for other layers.
 
     Unrolled layers use plain ops instead of a while loop and TensorList ops, which TFLite builtins lack.
     """
@@ -119,17 +149,17 @@ def unrolled(layer):
         if config.get("backward_layer"):
             config["backward_layer"]["config"]["unroll"] = True
         return keras.layers.Bidirectional.from_config(config)
+    if _is_functional(layer) and recurrent_layers(layer):
+        return rebuild(layer, replace=unrolled)
     return None
 
 
-def recurrent_layers(model) -> list[str]:
-    """Names of the recurrent layers (and Bidirectional wrappers) that `unrolled` would replace."""
-    return [layer.name for layer in model.layers if unrolled_kind(layer)]
+def recurrent_layers(model) -> list:
+    """The recurrent layers (and Bidirectional wrappers) `unrolled` would replace, nested models included."""
+    return [layer for layer in all_layers(model) if _rolled(layer)]
 
 
-def unrolled_kind(layer) -> bool:
-    kind = type(layer).__name__
-    if kind == "Bidirectional":
+def _rolled(layer) -> bool:
+    if type(layer).__name__ == "Bidirectional":
         layer = layer.forward_layer
-        kind = type(layer).__name__
-    return kind in RECURRENT_CLASSES and not layer.unroll
+    return type(layer).__name__ in RECURRENT_CLASSES and not layer.unroll

@@ -24,13 +24,10 @@ def layer_of(op_name: str, layer_names: list[str]) -> str | None:
 
 
 def all_layer_names(model) -> list[str]:
-    """Names of every layer of the model, nested models' layers included."""
-    names = []
-    for layer in model.layers:
-        names.append(layer.name)
-        if hasattr(layer, "layers") and layer is not model:
-            names.extend(all_layer_names(layer))
-    return names
+    """Names of every layer of the model, nested functional models' layers included."""
+    from modelctl.export.graph import all_layers
+
+    return [layer.name for layer in all_layers(model)]
 
 
 def by_layer(op_names: dict[str, str], layer_names: list[str]) -> dict[str, list[str]]:

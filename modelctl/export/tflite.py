@@ -28,7 +28,7 @@ import numpy as np
 from modelctl.export import tflite_metadata
 from modelctl.export.artifact import PREPROCESSING_SUFFIX, Artifact, ExportContext
 from modelctl.export.errors import ExportError, UnsupportedLayerError
-from modelctl.export.graph import recurrent_layers, unrolled, unrolled_kind
+from modelctl.export.graph import recurrent_layers, unrolled
 from modelctl.export.metadata import artifact_metadata, base_metadata
 from modelctl.export.preprocessing import document, encode, skipped_steps
 from modelctl.export.signature import SIGNATURE, to_json, write_saved_model
@@ -85,8 +85,8 @@ def _inputs(model) -> dict:
 
 
 def _check_recurrent(model) -> None:
-    for layer in model.layers:
-        if unrolled_kind(layer) and layer.input.shape[1] is None:
+    for layer in recurrent_layers(model):
+        if layer.input.shape[1] is None:
             raise UnsupportedLayerError(
                 "tflite", {layer.name: []},
                 "TFLite builtins run recurrent layers only unrolled, which needs a fixed sequence length; "
@@ -144,8 +144,8 @@ def _lacking(error: Exception) -> dict[str, str]:
     lacking = {}
     for item in getattr(error, "errors", None) or []:
         op_type = item.operator.name.removeprefix("tf.")
-        calls = [call.name for call in item.location.call] if item.location.call else []
-        op_name = calls[0].split("@")[0] if calls else item.location.name or op_type
+        calls = [call.name for call in item.location.call]
+        op_name = calls[0].split("@")[0] if calls else op_type
         if op_type:
             lacking[op_name] = op_type
     return lacking

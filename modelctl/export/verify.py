@@ -18,7 +18,7 @@ import numpy as np
 
 from modelctl.export.artifact import Artifact, ExportContext, Result
 from modelctl.export.errors import VerificationError
-from modelctl.export.graph import output_tensors
+from modelctl.export.graph import output_tensors, producer
 from modelctl.export.preprocessing import encode
 from modelctl.export.runtimes import load
 
@@ -63,7 +63,7 @@ def output_kinds(model, metadata: dict) -> dict[str, str]:
     class_names = metadata.get("class_names") or {}
     kinds = {}
     for name, tensor in output_tensors(model).items():
-        activation = getattr(getattr(tensor._keras_history.operation, "activation", None), "__name__", "")
+        activation = getattr(getattr(producer(tensor)[0], "activation", None), "__name__", "")
         units = tensor.shape[-1]
         if activation == "softmax" or (name in class_names and units and units > 1):
             kinds[name] = "softmax"

@@ -1,0 +1,101 @@
+"""`modelctl eval`, `modelctl predict` and `modelctl compare`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from modelctl.errors import ModelctlError
+
+
+class GateMissed(ModelctlError):
+    """A `--fail-under` gate was missed. Exit code 1."""
+
+
+def run_eval(target: str, split: str, data: Path | None, output_format: str, gates: list[str], console) -> dict:
+    """Evaluate, print the metrics (table or JSON) and apply the gates."""
+    from modelctl.evaluation.evaluate import check_gates, evaluate_run
+    from modelctl.evaluation.report import render_table
+
+    result = evaluate_run(target, split, data)
+    payload = {"run": str(result.run_dir), "split": result.split, "examples": result.examples,
+               "metrics": result.metrics, "report": str(result.folder / "report.md")}
+    if output_format == "json":
+        console.out(json.dumps(payload, indent=2), highlight=False)
+    else:
+        for label, metrics in result.metrics.items():
+            render_table(metrics, console, title=f"{label} on {result.split} ({result.examples} examples)")
+        console.print(f"report: {result.folder / 'report.md'}", markup=False)
+    missed = check_gates(result.metrics, gates)
+    if missed:
+        raise GateMissed("quality gate missed: " + "; ".join(missed))
+    return payload
+
+
+def run_predict(target: str, inputs: list[str], output: Path | None, console) -> list[dict]:
+    from modelctl.evaluation.predict import predict, rows_csv
+    from modelctl.util.files import write_text_atomic
+
+    rows = predict(target, inputs)
+    text = rows_csv(rows)
+    if output is None:
+        console.out(text, highlight=False, end="")
+    else:
+        write_text_atomic(output, text)
+        console.print(f"wrote {len(rows)} predictions to {output}", markup=False)
+    return rows
+
+
+def flatten(value, prefix: str = "") -> dict[str, object]:
+    """Nested mappings and lists as `dotted.path[i]` -> scalar."""
+    if isinstance(value, dict):
+        items = {}
+        for key, inner in value.items():
+            items.update(flatten(inner, f"{prefix}.{key}" if prefix else str(key)))
+        return items
+    if isinstance(value, list) and any(isinstance(item, (dict, list)) for item in value):
+        items = {}
+        for index, inner in enumerate(value):
+            items.update(flatten(inner, f"{prefix}[{index}]"))
+        return items
+    return {prefix: value}
+
+
+def run_compare(targets: list[str], output_format: str, console) -> dict:
+    """Metrics of several runs side by side, and the spec settings that differ between them."""
+    from modelctl.training.runs import find_run_dir, read_json
+    from modelctl.spec.loader import load_file
+
+    runs = [find_run_dir(target) for target in targets]
+    metrics = {str(run): flatten(read_json(run / "metrics.json")) for run in runs}
+    specs = {str(run): flatten(load_file(run / "spec.yaml").data) for run in runs}
+    keys = list(dict.fromkeys(key for values in specs.values() for key in values))
+    differences = {key: {run: values.get(key) for run, values in specs.items()} for key in keys
+                   if len({json.dumps(values.get(key), sort_keys=True, default=str) for values in specs.values()}) > 1}
+    result = {"runs": [str(run) for run in runs], "metrics": metrics, "spec_differences": differences}
+    if output_format == "json":
+        console.out(json.dumps(result, indent=2, default=str), highlight=False)
+        return result
+    from rich.table import Table
+
+    table = Table(title="Metrics", title_justify="left")
+    table.add_column("metric")
+    for index, _ in enumerate(runs):
+        table.add_column(f"run {index + 1}", justify="right")
+    for key in dict.fromkeys(key for values in metrics.values() for key in values):
+        cells = [metrics[str(run)].get(key) for run in runs]
+        table.add_row(key, *("" if cell is None else f"{cell:.4f}" for cell in cells))
+    console.print(table)
+    for index, run in enumerate(runs):
+        console.print(f"run {index + 1}: {run}", markup=False)
+    if differences:
+        table = Table(title="Spec differences", title_justify="left")
+        table.add_column("setting")
+        for index, _ in enumerate(runs):
+            table.add_column(f"run {index + 1}")
+        for key, values in differences.items():
+            table.add_row(key, *(json.dumps(values[str(run)], default=str) for run in runs))
+        console.print(table)
+    else:
+        console.print("the specs are the same", markup=False)
+    return result

@@ -1,0 +1,197 @@
+"""`modelctl eval`: a run's model on one of its splits (or on another file), as metrics, plots and a report.
+
+    result = evaluate_run(Path("runs/iris/20261123T101500Z"), split="test")
+    result.metrics["species"]["accuracy"]
+    result.folder               # runs/iris/20261123T101500Z/eval/test: eval.json, report.md, plots
+
+The model is the run's `model.keras` (or another `.keras` file of the run,
+such as `checkpoints/best.keras`); the data is read with the run's spec and
+the preprocessing fitted when it trained, so the numbers are the ones the
+trained model gives on raw examples.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+
+from modelctl.errors import UsageError
+
+DATA_FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".npz": "npz"}
+
+
+@dataclasses.dataclass
+class Evaluation:
+    run_dir: Path
+    split: str
+    examples: int
+    metrics: dict
+    folder: Path
+    plots: list[Path]
+
+
+def locate(target: str | Path) -> tuple[Path, Path]:
+    """(run folder, model file) of a run folder or of a `.keras` file inside one."""
+    from modelctl.training.runs import find_run_dir
+
+    path = Path(target)
+    if path.is_file() and path.suffix == ".keras":
+        for parent in path.resolve().parents:
+            if (parent / "run.json").is_file():
+                return parent, path
+        raise UsageError(f"{target}: a .keras file is evaluated with the data of its run, and this one is not "
+                         "inside a run folder (none of its parents holds run.json)")
+    run_dir = find_run_dir(path)
+    return run_dir, run_dir / "model.keras"
+
+
+def data_document(document, data_file: Path):
+    """The run's spec reading every example of `data_file` as its test split."""
+    suffix = data_file.suffix.lower()
+    if suffix not in DATA_FORMATS:
+        raise UsageError(f"{data_file}: --data reads {', '.join(DATA_FORMATS)} files; received a {suffix or 'file'}"
+                         " without one of those extensions")
+    if not data_file.is_file():
+        raise UsageError(f"{data_file}: no such file")
+    data = dict(document.data["data"])
+    data.pop("sources", None)
+    data["source"] = {"format": DATA_FORMATS[suffix], "path": str(data_file.resolve())}
+    data["split"] = {"train": 0.0, "validation": 0.0, "test": 1.0}
+    return dataclasses.replace(document, data={**document.data, "data": data})
+
+
+def scores_by_label(predictions, labels: list[str]) -> dict[str, np.ndarray]:
+    """Model outputs keyed by label (outputs come in the order of `data.labels`)."""
+    if isinstance(predictions, dict):
+        return dict(zip(labels, predictions.values()))
+    return {labels[0]: predictions}
+
+
+def evaluate_run(target: str | Path, split: str = "test", data_file: Path | None = None,
+                 write: bool = True) -> Evaluation:
+    """Evaluate a run's model on `split` (or every example of `data_file`) and write eval.json, plots and report.md
+    into `<run>/eval/<split or file name>/`.
+
+    Raises:
+        UsageError: not a run folder, an empty split, a data file of an unknown format.
+        DataError: data that cannot be read.
+    """
+    from modelctl.data.pipeline import prepare
+    from modelctl.evaluation.metrics import compute_metrics
+    from modelctl.evaluation.plots import write_plots
+    from modelctl.evaluation.report import render_report
+    from modelctl.model.preprocessing import predict_raw
+    from modelctl.training.runs import load_model, load_run_spec, read_json, write_json
+
+    run_dir, model_file = locate(target)
+    document = load_run_spec(run_dir)
+    fitted = read_json(run_dir / "preprocessing.json")
+    if data_file is not None:
+        document = data_document(document, Path(data_file))
+        split = "test"
+    prepared = prepare(document, fitted=fitted)
+    examples = prepared.arrays(split)
+    if examples is None:
+        raise UsageError(f"the {split} split of {run_dir} has no examples; choose another with --split")
+    model = load_model(model_file)
+    labels = list(fitted["labels"])
+    scores = scores_by_label(predict_raw(model, examples.features), labels)
+    wanted = (document.data.get("evaluation") or {}).get("metrics") or None
+    metrics = {}
+    plots_by_label: dict[str, list[Path]] = {}
+    name = split if data_file is None else f"data-{Path(data_file).stem}"
+    folder = run_dir / "eval" / name
+    history = _history(run_dir / "history.csv")
+    for index, label in enumerate(labels):
+        kind = fitted["labels"][label]["type"]
+        classes = fitted["labels"][label].get("classes")
+        metrics[label] = compute_metrics(kind, examples.targets[label], scores[label], classes, names=wanted)
+        if write:
+            plots_by_label[label] = write_plots(kind, examples.targets[label], scores[label], classes,
+                                                history if index == 0 else {}, folder / "plots" / label)
+    if write:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json(folder / "eval.json", {"run": str(run_dir), "model": str(model_file), "split": name,
+                                          "examples": len(examples), "metrics": metrics})
+        summary = _spec_summary(document.data, run_dir)
+        title = f"Evaluation of {document.data.get('name')} on {name}"
+        text = "\n".join(render_report(title if len(labels) == 1 else f"{title}: {label}", metrics[label],
+                                        summary if index == 0 else {}, plots_by_label[label], folder)
+                          for index, label in enumerate(labels))
+        from modelctl.util.files import write_text_atomic
+
+        write_text_atomic(folder / "report.md", text)
+    plots = [plot for label_plots in plots_by_label.values() for plot in label_plots]
+    return Evaluation(run_dir, name, len(examples), metrics, folder, plots)
+
+
+def _history(path: Path) -> dict[str, list[float]]:
+    import csv
+
+    if not path.is_file():
+        return {}
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    history: dict[str, list[float]] = {}
+    for row in rows:
+        for key, value in row.items():
+            if key != "epoch":
+                history.setdefault(key, []).append(float(value) if value not in ("", None) else math.nan)
+    return history
+
+
+def _spec_summary(spec: dict, run_dir: Path) -> dict:
+    training = spec.get("training") or {}
+    optimizer = training.get("optimizer", "adam")
+    return {"spec": spec.get("name"), "run": str(run_dir), "layers": len((spec.get("model") or {}).get("layers", [])),
+            "optimizer": optimizer if isinstance(optimizer, str) else optimizer.get("type"),
+            "epochs": training.get("epochs", 10), "batch size": (spec.get("data") or {}).get("batch_size", 32),
+            "seed": spec.get("seed", 0)}
+
+
+def metric_value(metrics: dict, name: str) -> float | None:
+    """A scalar metric by name: `accuracy`, `f1` (its macro average), `f1.weighted`, `species.accuracy`
+    (one output's, with several), `top_k_accuracy` (its value)."""
+    parts = name.split(".")
+    if len(metrics) > 1 or parts[0] in metrics:
+        if parts[0] not in metrics:
+            return None
+        outputs = [metrics[parts.pop(0)]]
+    else:
+        outputs = list(metrics.values())
+    value = outputs[0]
+    for part in parts:
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    if isinstance(value, dict):
+        value = value.get("macro", value.get("value"))
+    return None if value is None or isinstance(value, (dict, list)) else float(value)
+
+
+def check_gates(metrics: dict, gates: list[str]) -> list[str]:
+    """The `--fail-under metric=value` gates a result misses, as sentences; raises UsageError on a bad gate.
+
+    For error-like metrics (log_loss, hamming_loss, mse, rmse, mae, mape) the gate is an upper bound."""
+    missed = []
+    lower_is_better = {"log_loss", "hamming_loss", "mse", "rmse", "mae", "mape"}
+    for gate in gates:
+        name, separator, bound = gate.partition("=")
+        try:
+            limit = float(bound)
+        except ValueError:
+            separator = ""
+        if not separator or not name:
+            raise UsageError(f"--fail-under {gate!r}: expected metric=value, such as accuracy=0.95")
+        value = metric_value(metrics, name)
+        if value is None:
+            raise UsageError(f"--fail-under {gate!r}: no metric {name!r} in this evaluation")
+        if name.split(".")[-1] in lower_is_better or name.split(".")[0] in lower_is_better:
+            if value > limit:
+                missed.append(f"{name} is {value:.4f}, above the limit {limit:g}")
+        elif value < limit:
+            missed.append(f"{name} is {value:.4f}, under the required {limit:g}")
+    return missed

@@ -1,0 +1,143 @@
+"""`modelctl predict`: raw inputs through a trained model, as class names and probabilities (or values).
+
+    rows = predict(Path("runs/iris/20261123T101500Z"), ["new_flowers.csv"])
+
+Inputs are read the way training read them: rows of a CSV, TSV, Parquet or
+NPZ file (the feature columns, by name), or image files, folders of images
+and `.txt` files for a model with one image or text feature. The preprocessing
+saved with the model is applied inside it, so raw values go in.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+
+from modelctl.data.columns import ColumnPlan
+from modelctl.data.errors import DataError
+from modelctl.errors import UsageError
+
+TABLES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".npz": "npz"}
+IMAGES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
+
+
+def read_inputs(features: dict, fitted: dict, inputs: list[str], base_dir: Path | None = None):
+    """The raw feature values of `inputs`, with a name for each example (row number or file).
+
+    Args:
+        features: the spec's `data.features`.
+        fitted: the run's fitted preprocessing.
+        inputs: one table file, or image / text files and folders.
+
+    Raises:
+        UsageError: no inputs, a missing file, inputs of a kind the model does not take.
+        DataError: a missing column, a bad value, an image that cannot be decoded.
+    """
+    from modelctl.data.pipeline import encode_features, open_typed
+
+    if not inputs:
+        raise UsageError("give the inputs to predict: a CSV, TSV, Parquet or NPZ file, or image or text files")
+    paths = [Path(item) for item in inputs]
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"{path}: no such file or folder")
+    skipped: dict[str, int] = {}
+    if len(paths) == 1 and paths[0].suffix.lower() in TABLES:
+        source = open_typed({"format": TABLES[paths[0].suffix.lower()], "path": str(paths[0].resolve())},
+                            paths[0].parent, features)
+        plan = ColumnPlan({"features": features}, source.columns, source.where)
+        parts, names, offset = [], [], 0
+        for batch in source.batches(plan.read, 4096):
+            size = len(next(iter(batch.values())))
+            numbers = np.arange(offset + 1, offset + size + 1)
+            values, keep = encode_features(plan.features, fitted, batch, numbers, "error", skipped)
+            parts.append(values)
+            names += [f"row {number}" for number in numbers]
+            offset += size
+        if not parts:
+            raise DataError("has no rows", file=paths[0])
+        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}, names
+    if len(features) != 1:
+        raise UsageError(f"the model takes {len(features)} features ({', '.join(features)}); give them as columns "
+                         "of one CSV, TSV, Parquet or NPZ file")
+    (name, feature), = features.items()
+    kind = feature["type"]
+    if kind not in ("image", "text"):
+        raise UsageError(f"the model's feature '{name}' is {kind}; give it as a column of a CSV, TSV, Parquet or "
+                         "NPZ file")
+    wanted = IMAGES if kind == "image" else {".txt"}
+    files = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(child for child in path.rglob("*") if child.is_file() and child.suffix.lower() in wanted)
+        else:
+            files.append(path)
+    if not files:
+        raise UsageError(f"no {kind} files ({', '.join(sorted(wanted))}) in {', '.join(map(str, paths))}")
+    if kind == "image":
+        column = np.array([str(path) for path in files], dtype=object)
+    else:
+        column = np.array([_read_text(path) for path in files], dtype=object)
+    plan = ColumnPlan({"features": {name: {**feature, "column": "value"}}}, ["value"], paths[0])
+    values, _ = encode_features(plan.features, fitted, {"value": column}, np.arange(1, len(files) + 1), "error",
+                                skipped)
+    return values, [str(path) for path in files]
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise DataError(f"cannot be decoded as utf-8: {error.reason}", file=path) from None
+
+
+def prediction_rows(names: list[str], scores: dict[str, np.ndarray], labels: dict) -> list[dict]:
+    """One row per example: each label's prediction (a class name or a value) and its probabilities."""
+    rows = [{"input": name} for name in names]
+    for label, values in scores.items():
+        kind = labels[label]["type"]
+        classes = labels[label].get("classes") or []
+        values = np.asarray(values, dtype=np.float64)
+        for index, row in enumerate(rows):
+            score = values[index]
+            if kind == "regression":
+                flat = np.ravel(score)
+                row[label] = float(flat[0]) if flat.size == 1 else [float(v) for v in flat]
+            elif kind == "binary":
+                probability = float(np.ravel(score)[0])
+                row[label] = classes[1] if probability > 0.5 else classes[0]
+                row[f"{label}_probability"] = probability
+            elif kind == "categorical":
+                row[label] = classes[int(np.argmax(score))]
+                for name, probability in zip(classes, score):
+                    row[f"{label}_{name}"] = float(probability)
+            else:
+                row[label] = "|".join(name for name, probability in zip(classes, score) if probability > 0.5)
+                for name, probability in zip(classes, score):
+                    row[f"{label}_{name}"] = float(probability)
+    return rows
+
+
+def rows_csv(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def predict(target: str | Path, inputs: list[str]) -> list[dict]:
+    """Predictions of a run's model (a run folder or a `.keras` file in one) for raw `inputs`."""
+    from modelctl.evaluation.evaluate import locate, scores_by_label
+    from modelctl.model.preprocessing import predict_raw
+    from modelctl.training.runs import load_model, load_run_spec, read_json
+
+    run_dir, model_file = locate(target)
+    document = load_run_spec(run_dir)
+    fitted = read_json(run_dir / "preprocessing.json")
+    values, names = read_inputs(document.data["data"]["features"], fitted, inputs)
+    scores = scores_by_label(predict_raw(load_model(model_file), values), list(fitted["labels"]))
+    return prediction_rows(names, scores, fitted["labels"])
