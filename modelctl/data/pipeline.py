@@ -14,8 +14,9 @@ otherwise every epoch streams the source again.
 
 Shuffling is keyed by the seed and the epoch number: epoch e of a run shows
 the training examples in the same order whether the run was interrupted and
-resumed or not. In memory the whole split is permuted; when streaming, a
-buffer of `data.shuffle_buffer` examples is.
+resumed or not. In memory the whole split is permuted (TensorFlow's stateless
+`index_shuffle`, so batches are gathered inside tf.data without Python); when
+streaming, a buffer of `data.shuffle_buffer` examples is (numpy, keyed the same way).
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ class Encoded:
 
     def __len__(self) -> int:
         return len(next(iter(self.features.values())))
+
+    def take_tensor(self, tf, indices) -> "Encoded":
+        """The examples at `indices` of an Encoded holding tensors."""
+        return Encoded({name: tf.gather(values, indices) for name, values in self.features.items()},
+                       {name: tf.gather(values, indices) for name, values in self.targets.items()},
+                       None if self.weights is None else tf.gather(self.weights, indices))
 
     def take(self, index) -> "Encoded":
         return Encoded({name: values[index] for name, values in self.features.items()},
@@ -333,14 +340,34 @@ class Prepared:
     def steps(self, split: str) -> int:
         return math.ceil(self.counts[split] / self.batch_size)
 
+    def _cached_dataset(self, tf, split: str, output_names: list[str], training: bool, initial_epoch: int,
+                        epochs: int):
+        """Batches gathered from the split held in memory; in training, epoch e is the permutation
+        `index_shuffle(seed=[seed, e])` of the examples, the same whether or not the run was resumed."""
+        data = _tensors(tf, self._cache[split])
+        count = len(self._cache[split])
+
+        def gather(indices):
+            return self._structure(data.take_tensor(tf, indices), output_names)
+
+        batches = tf.data.Dataset.range(count).batch(self.batch_size)
+        if not training:
+            return batches.map(gather).prefetch(tf.data.AUTOTUNE)
+        seed = self.seed
+
+        def epoch_batches(epoch):
+            def shuffled(indices):
+                key = tf.stack([tf.constant(seed, tf.int64), epoch])
+                return tf.random.experimental.index_shuffle(indices, key, tf.constant(count - 1, tf.int64))
+
+            return batches.map(shuffled)
+
+        ordered = tf.data.Dataset.range(initial_epoch, epochs).flat_map(epoch_batches).repeat()
+        return ordered.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True) \
+            .prefetch(tf.data.AUTOTUNE)
+
     def _shuffled(self, split: str, epoch: int) -> Iterator[Encoded]:
         rng = np.random.default_rng([self.seed, int(epoch)])
-        if split in self._cache:
-            data = self._cache[split]
-            order = rng.permutation(len(data))
-            for start in range(0, len(data), self.batch_size):
-                yield data.take(order[start:start + self.batch_size])
-            return
         buffer_size = int(self.data.get("shuffle_buffer", 10000))
         pending: list[Encoded] = []
         held = 0
@@ -413,6 +440,8 @@ class Prepared:
         from modelctl.util.tf import tensorflow
 
         tf = tensorflow()
+        if split in self._cache:
+            return self._cached_dataset(tf, split, output_names, training, initial_epoch, epochs)
         signature = self.signature(output_names)
         if training:
             def epoch_batches(epoch):
@@ -487,6 +516,15 @@ def encode_features(features: dict, fitted: dict, batch: dict[str, np.ndarray], 
         else:
             values[name] = strings(batch[item.columns[0]])
     return values, keep
+
+
+def _tensors(tf, encoded: Encoded):
+    def tensor(values: np.ndarray):
+        return tf.constant(values.astype(str) if values.dtype == object else values)
+
+    return Encoded({name: tensor(values) for name, values in encoded.features.items()},
+                   {name: tensor(values) for name, values in encoded.targets.items()},
+                   None if encoded.weights is None else tensor(encoded.weights))
 
 
 def _nbytes(encoded: Encoded) -> int:

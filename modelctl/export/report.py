@@ -57,8 +57,10 @@ def write_benchmark(results: list[Result], folder: Path) -> tuple[Path, Path]:
                 "agreement against the Keras model on held-out examples.", "",
                 "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     markdown += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows(results)]
-    markdown += ["", *[f"- {line}" for line in notes(results)], "",
-                 "Environment: " + ", ".join(f"{key} {value}" for key, value in environment.items()), ""]
+    lines = notes(results)
+    if lines:
+        markdown += ["", *[f"- {line}" for line in lines]]
+    markdown += ["", "Environment: " + ", ".join(f"{key} {value}" for key, value in environment.items()), ""]
     markdown_path, json_path = folder / "benchmark.md", folder / "benchmark.json"
     write_text_atomic(markdown_path, "\n".join(markdown))
     write_text_atomic(json_path, json.dumps({"environment": environment,

@@ -85,6 +85,18 @@ class StopOnSignal(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class FirstStep(keras.callbacks.Callback):
+    """Remembers the wall-clock time (`time.time()`) the first training step began, for run.json."""
+
+    def __init__(self):
+        super().__init__()
+        self.at: float | None = None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.at is None:
+            self.at = time.time()
+
+
 class NaNGuard(keras.callbacks.Callback):
     """Stops training at the first step whose loss is NaN or infinite, and remembers where."""
 

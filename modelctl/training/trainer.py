@@ -224,7 +224,8 @@ def _fit(document, prepared, plan, model, output_names, folder, console, quiet, 
                                          checkpoint.get("mode", "auto"), checkpoint.get("save_best", True),
                                          [stop_signal, nan_guard], keras_callbacks,
                                          best=state.get("best") if state else None)
-    callbacks = [*extra_callbacks, stop_signal, nan_guard, *keras_callbacks, recorder]
+    first_step = run_callbacks.FirstStep()
+    callbacks = [*extra_callbacks, first_step, stop_signal, nan_guard, *keras_callbacks, recorder]
     if not quiet:
         callbacks.append(run_callbacks.Progress(console, epochs, steps, live))
     train_data = prepared.dataset("train", output_names, training=True, initial_epoch=initial_epoch,
@@ -263,7 +264,7 @@ def _fit(document, prepared, plan, model, output_names, folder, console, quiet, 
     write_json(folder / "metrics.json", metrics)
     plots = _plot_history(recorder.rows, folder / "plots")
     record.update(status="completed", epochs_completed=recorder.rows[-1]["epoch"] if recorder.rows else 0,
-                  best_epoch=recorder.best_epoch, seconds=round(seconds, 3),
+                  best_epoch=recorder.best_epoch, seconds=round(seconds, 3), first_step_at=first_step.at,
                   examples_per_second=round(prepared.counts["train"] * max(len(recorder.rows) - initial_epoch, 0)
                                             / seconds, 1) if seconds > 0 else None,
                   plots=[str(path.relative_to(folder)) for path in plots])
