@@ -156,11 +156,53 @@ def train(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     folds: Optional[int] = typer.Option(None, "--folds", help="K-fold cross-validation: train K models and "
                                                               "report each metric's mean and standard deviation."),
+    export_after: bool = typer.Option(False, "--export", help="Run the spec's export section after training."),
 ) -> None:
     """Train the spec's model on the detected hardware into runs/<name>/<timestamp>/."""
     from modelctl.cli.train import run_train
 
-    run_train(spec, overrides, output, resume, dry_run, quiet, folds, _console())
+    console = _console()
+    result = run_train(spec, overrides, output, resume, dry_run, quiet, folds, console)
+    if export_after and result.get("run_dir") and not folds and not dry_run:
+        from modelctl.cli.export import run_export
+
+        run_export(result["run_dir"], [], None, None, False, False, console)
+
+
+class ExportFormat(str, enum.Enum):
+    saved_model = "saved_model"
+    tflite = "tflite"
+    onnx = "onnx"
+    all = "all"
+
+
+class Quantize(str, enum.Enum):
+    none = "none"
+    dynamic = "dynamic"
+    float16 = "float16"
+    int8 = "int8"
+
+
+@app.command()
+@handles_errors
+def export(
+    target: str = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>), or a .keras file inside one."),
+    formats: List[ExportFormat] = typer.Option([], "--format", "-f", help="saved_model, tflite, onnx or all; "
+                                                                          "repeatable. Default: the spec's "
+                                                                          "export.formats."),
+    quantize: Optional[Quantize] = typer.Option(None, "--quantize", help="TFLite quantization (default: the "
+                                                                         "spec's export.tflite.quantize)."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder of the artifacts (default "
+                                                                       "<run>/export)."),
+    force: bool = typer.Option(False, "--force", help="Replace artifacts that exist."),
+    benchmark: bool = typer.Option(False, "--benchmark", help="Export every format and quantization and write "
+                                                              "the size/latency/accuracy table to the run folder."),
+) -> None:
+    """Export a trained model, verify each artifact against it in its own runtime, and show the table."""
+    from modelctl.cli.export import run_export
+
+    run_export(target, [item.value for item in formats], quantize.value if quantize else None, output, force,
+               benchmark, _console())
 
 
 class Split(str, enum.Enum):

@@ -129,9 +129,41 @@ def rows_csv(rows: list[dict]) -> str:
     return buffer.getvalue()
 
 
+def is_artifact(path: Path) -> bool:
+    """An exported model: a `.tflite` or `.onnx` file, or a SavedModel folder."""
+    return (path.is_file() and path.suffix in (".tflite", ".onnx")) or (path / "saved_model.pb").is_file()
+
+
+def predict_artifact(path: Path, inputs: list[str]) -> list[dict]:
+    """Predictions of an exported model in its own runtime; the metadata inside it says how to read inputs."""
+    from modelctl.export import read_metadata
+    from modelctl.export.artifact import Artifact
+    from modelctl.export.runtimes import load
+    from modelctl.export.verify import artifact_inputs
+    from modelctl.model.preprocessing import feature_layers
+
+    metadata = read_metadata(path)
+    fitted = metadata.get("preprocessing")
+    if not fitted or not metadata.get("features"):
+        raise UsageError(f"{path}: its metadata does not describe the model's features; export it again with "
+                         "`modelctl export RUN_DIR`")
+    values, names = read_inputs(metadata["features"], fitted, inputs)
+    outside = {step["feature"] for step in metadata.get("preprocessing_outside", [])}
+    encoders = {name: feature_layers(name, fitted["features"][name])[0] for name in outside}
+    artifact = Artifact(metadata["format"], Path(path), metadata.get("quantization", "none"), encoders=encoders,
+                        metadata=metadata)
+    outputs = load(artifact)(artifact_inputs(artifact, values))
+    ordered = [outputs[name] for name in metadata["outputs"] if name in outputs] or list(outputs.values())
+    return prediction_rows(names, dict(zip(fitted["labels"], ordered)), fitted["labels"])
+
+
 def predict(target: str | Path, inputs: list[str]) -> list[dict]:
-    """Predictions of a run's model (a run folder or a `.keras` file in one) for raw `inputs`."""
+    """Predictions of a run's model (a run folder or a `.keras` file in one), or of an exported model
+    (SavedModel folder, `.tflite` or `.onnx` file), for raw `inputs`."""
     from modelctl.evaluation.evaluate import locate, scores_by_label
+
+    if is_artifact(Path(target)):
+        return predict_artifact(Path(target), inputs)
     from modelctl.model.preprocessing import predict_raw
     from modelctl.training.runs import load_model, load_run_spec, read_json
 

@@ -16,7 +16,7 @@ COLUMNS = ("format", "quantization", "file", "size", "max difference", "class ag
 
 def rows(results: list[Result]) -> list[tuple[str, ...]]:
     """One row of text per result, in COLUMNS order."""
-    return [(result.format, result.quantization, str(result.path), human_bytes(result.size_bytes),
+    return [(result.format, result.quantization, result.path.name, human_bytes(result.size_bytes),
              _per_output(result.max_abs_diff, "{:.2g}"), _per_output(result.class_agreement, "{:.1%}") or "-",
              _metric(result), f"{result.latency_ms:.3f} ms" if result.latency_ms is not None else "-")
             for result in results]

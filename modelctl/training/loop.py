@@ -1,0 +1,203 @@
+"""A training loop of its own for the strategies Keras's `fit` cannot drive.
+
+    history = fit_distributed(model, strategy, train_data, epochs=10, initial_epoch=0, steps_per_epoch=8,
+                              validation_dataset=validation, callbacks=[...])
+    history["loss"], history["val_accuracy"]     # one value per epoch, as `model.fit(...).history` holds
+
+Keras 3's `fit` cannot train under `MultiWorkerMirroredStrategy` in TensorFlow
+2.21: its symbolic build reduces a distributed batch and fails on the PerReplica
+values. This loop does what `fit` does with `strategy.run`, and calls the same
+callbacks with the same logs, so the run's recorder, NaN guard, signal handling
+and progress work unchanged. It runs under any strategy (the default one,
+OneDeviceStrategy, MirroredStrategy), which is how it is tested on one machine.
+
+What each step does, per replica: the forward pass in training mode; the
+compiled loss (`model.compute_loss`: the compiled losses plus regularization and
+`add_loss` terms); gradients, applied by `model.optimizer.apply_gradients`,
+which sums them over every replica of every worker. The loss of a replica is its
+examples' share of the global batch's mean, so the summed gradient is the one
+the whole global batch gives on one device, even when the last batch does not
+split evenly. Metrics (the compiled ones and `loss`) are updated per replica and
+read summed over all replicas, so every worker logs the same values and its
+callbacks decide alike (early stopping, learning-rate changes).
+"""
+
+from __future__ import annotations
+
+import keras
+
+from modelctl.util.tf import tensorflow
+
+
+def fit_distributed(model, strategy, train_dataset, epochs: int, initial_epoch: int, steps_per_epoch: int,
+                    validation_dataset=None, callbacks: list | None = None) -> dict:
+    """Train `model` under `strategy` the way `model.fit` would, and return the history.
+
+    Args:
+        model: a Keras model built and compiled under `strategy.scope()`.
+        strategy: the `tf.distribute.Strategy` the model was built under.
+        train_dataset: a `tf.data.Dataset` of global batches, (features, targets[, sample weights]), that
+            gives epoch after epoch without ending (one iterator serves the whole run); every worker must give
+            the same batches in the same order.
+        epochs: the epoch to stop after (as `fit`'s `epochs`).
+        initial_epoch: the epoch to start at; 0 for a new run.
+        steps_per_epoch: global batches per epoch.
+        validation_dataset: a finite `tf.data.Dataset` of global batches, evaluated after every epoch into
+            `val_` logs; default None (no validation).
+        callbacks: Keras callbacks, called as `fit` calls them; default None. A `History` callback is added.
+
+    Returns:
+        dict: metric name -> one value per epoch trained, as `model.fit(...).history.history`.
+    """
+    tf = tensorflow()
+    with strategy.scope():
+        # Compiled metrics, compiled losses and optimizer slots must be created in the strategy's scope, before
+        # the step functions are traced (variables cannot be made inside `strategy.run`). `fit` does the same.
+        model._symbolic_build(data_batch=train_dataset.element_spec)
+    callback_list = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=False, verbose=0,
+                                                 epochs=epochs, steps=steps_per_epoch, model=model)
+    train_step = _train_function(tf, model, strategy)
+    test_step = _test_function(tf, model, strategy)
+    batches = iter(strategy.experimental_distribute_dataset(_shard_by_data(tf, train_dataset)))
+    validation = None if validation_dataset is None else \
+        strategy.experimental_distribute_dataset(_shard_by_data(tf, validation_dataset))
+
+    model.stop_training = False
+    callback_list.on_train_begin()
+    logs: dict = {}
+    epoch_logs = None
+    for epoch in range(initial_epoch, epochs):
+        model.reset_metrics()
+        callback_list.on_epoch_begin(epoch)
+        for step in range(steps_per_epoch):
+            callback_list.on_train_batch_begin(step)
+            logs = _plain(train_step(batches))
+            callback_list.on_train_batch_end(step, logs)
+            if model.stop_training:
+                break
+        epoch_logs = dict(logs)
+        if validation is not None:
+            epoch_logs.update({f"val_{name}": value
+                               for name, value in _evaluate(model, test_step, validation, callback_list).items()})
+        callback_list.on_epoch_end(epoch, epoch_logs)
+        if model.stop_training:
+            break
+    if epochs > 0 and isinstance(model.optimizer, keras.optimizers.Optimizer):
+        model.optimizer.finalize_variable_values(model.trainable_weights)
+    callback_list.on_train_end(logs=epoch_logs)
+    return model.history.history
+
+
+def _shard_by_data(tf, dataset):
+    """Each worker reads the whole dataset and keeps its replicas' part of every global batch: the source is a
+    generator or in-memory tensors, not files that could be divided among workers."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
+def _train_function(tf, model, strategy):
+    replicas = strategy.num_replicas_in_sync
+
+    def replica_step(data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        size = _batch_size(tf, x)
+        share = _share_of_global_batch(tf, size, replicas)
+        with tf.GradientTape() as tape:
+            y_pred = model(x, training=True)
+            # Keras divides the whole loss by the replicas (`scale_loss_for_distribution`), which averages the
+            # replicas' own means; weighting the data term by this replica's share of the global batch makes
+            # the summed gradient that of the global batch's mean. Regularization counts once in all.
+            loss = model.compute_loss(x, y, y_pred, sample_weight, training=True)
+            logged = loss * replicas
+            extra = _additional_losses(tf, model, loss.dtype) / replicas
+            loss = (loss - extra) * tf.cast(share, loss.dtype) + extra
+            scaled = model.optimizer.scale_loss(loss)
+        model._loss_tracker.update_state(logged, sample_weight=size)
+        gradients = tape.gradient(scaled, model.trainable_weights)
+        model.optimizer.apply_gradients(zip(gradients, model.trainable_weights))
+        model.compute_metrics(x, y, y_pred, sample_weight)
+
+    @tf.function
+    def step(iterator):
+        # The batch is taken inside the function, as `fit` does: its batch dimension stays unknown, which some
+        # Keras metrics read (the per-output losses weight each batch alike when it is).
+        strategy.run(replica_step, args=(next(iterator),))
+        # Read in cross-replica context: every metric is summed over all replicas of all workers.
+        return model.get_metrics_result()
+
+    return step
+
+
+def _test_function(tf, model, strategy):
+    replicas = strategy.num_replicas_in_sync
+
+    def replica_step(data):
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        y_pred = model(x, training=False)
+        loss = model.compute_loss(x, y, y_pred, sample_weight, training=False)
+        model._loss_tracker.update_state(loss * replicas, sample_weight=_batch_size(tf, x))
+        model.compute_metrics(x, y, y_pred, sample_weight)
+
+    @tf.function
+    def step(iterator):
+        strategy.run(replica_step, args=(next(iterator),))
+        return model.get_metrics_result()
+
+    return step
+
+
+def _evaluate(model, test_step, dataset, callback_list) -> dict:
+    """One pass over `dataset`; the metrics as `model.evaluate(..., return_dict=True)` gives them."""
+    callback_list.on_test_begin()
+    model.reset_metrics()
+    logs: dict = {}
+    batches = iter(dataset)
+    step = 0
+    while True:
+        callback_list.on_test_batch_begin(step)
+        try:
+            logs = _plain(test_step(batches))
+        except (StopIteration, tensorflow().errors.OutOfRangeError):
+            break
+        callback_list.on_test_batch_end(step, logs)
+        step += 1
+    callback_list.on_test_end(logs)
+    return logs
+
+
+def evaluate_distributed(model, strategy, dataset) -> dict:
+    """Loss and compiled metrics of `model` on `dataset` (global batches), as `model.evaluate(...,
+    return_dict=True)` gives them, under a strategy `evaluate` cannot run under (MultiWorkerMirroredStrategy).
+
+    Args:
+        model: a compiled Keras model built under `strategy.scope()`.
+        strategy: the `tf.distribute.Strategy` the model was built under.
+        dataset: a finite `tf.data.Dataset` of (features, targets[, sample weights]) global batches, the same on
+            every worker.
+    """
+    tf = tensorflow()
+    with strategy.scope():
+        model._symbolic_build(data_batch=dataset.element_spec)
+    distributed = strategy.experimental_distribute_dataset(_shard_by_data(tf, dataset))
+    return _evaluate(model, _test_function(tf, model, strategy), distributed, keras.callbacks.CallbackList())
+
+
+def _batch_size(tf, x):
+    return tf.shape(tf.nest.flatten(x)[0])[0]
+
+
+def _share_of_global_batch(tf, size, replicas: int):
+    """This replica's examples over the global batch's, times the replicas (1 when the batch splits evenly)."""
+    total = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, size)
+    return tf.math.divide_no_nan(tf.cast(size * replicas, tf.float32), tf.cast(total, tf.float32))
+
+
+def _additional_losses(tf, model, dtype):
+    """Regularization and `add_loss` terms of the last forward pass, summed, unscaled."""
+    losses = [tf.reduce_sum(tf.cast(loss, dtype)) for loss in model.losses]
+    return tf.add_n(losses) if losses else tf.zeros((), dtype)
+
+
+def _plain(logs) -> dict:
+    return {name: float(value) for name, value in logs.items()}

@@ -1,0 +1,118 @@
+"""`modelctl export` on a run, `train --export`, and `predict` giving the same answers from every artifact."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras")
+
+SPEC = """
+modelctl: 1
+name: shop
+seed: 2
+data:
+  source: {format: csv, path: shop.csv}
+  features:
+    numbers: {type: numeric, columns: [price, weight], preprocessing: [standardize]}
+    colour: {type: categorical}
+  labels:
+    bought: {column: bought, type: categorical}
+  split: {train: 0.7, validation: 0.15, test: 0.15}
+  batch_size: 16
+model:
+  layers:
+    - concatenate: {}
+      inputs: [numbers, colour]
+    - dense: {units: 8, activation: relu}
+    - dense: {units: 2, activation: softmax}
+training:
+  epochs: 3
+  metrics: [accuracy]
+export:
+  formats: [saved_model, onnx]
+"""
+
+
+def _shop(path):
+    rng = np.random.default_rng(1)
+    lines = ["price,weight,colour,bought"]
+    for index in range(160):
+        price, weight = rng.uniform(1, 100), rng.uniform(0.1, 5)
+        colour = ["red", "green", "blue", "black"][index % 4]
+        lines.append(f"{price:.2f},{weight:.2f},{colour},{'yes' if price < 50 or colour == 'red' else 'no'}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from modelctl.cli.app import app
+
+    folder = tmp_path_factory.mktemp("shop")
+    _shop(folder / "shop.csv")
+    (folder / "spec.yaml").write_text(SPEC)
+    result = CliRunner().invoke(app, ["train", str(folder / "spec.yaml"), "--quiet", "--export", "--output",
+                                      str(folder / "runs")])
+    assert result.exit_code == 0, result.output
+    run_dir = next((folder / "runs" / "shop").iterdir())
+    return folder, run_dir
+
+
+def test_train_export_writes_the_spec_formats(trained):
+    _, run_dir = trained
+    assert sorted(path.name for path in (run_dir / "export").iterdir()) == ["model.onnx", "saved_model"]
+
+
+def test_predict_gives_the_same_classes_from_the_run_and_every_export(trained, runner):
+    from modelctl.cli.app import app
+
+    folder, run_dir = trained
+    result = runner.invoke(app, ["export", str(run_dir), "--format", "all", "--force"])
+    assert result.exit_code == 0, result.output
+    int8 = runner.invoke(app, ["export", str(run_dir), "--format", "tflite", "--quantize", "int8"])
+    assert int8.exit_code == 0, int8.output
+    rows = (folder / "shop.csv").read_text().splitlines()
+    inputs = folder / "new.csv"
+    inputs.write_text("\n".join([rows[0].rsplit(",", 1)[0]] + [row.rsplit(",", 1)[0] for row in rows[1:41]]) + "\n")
+
+    def classes(target):
+        answer = runner.invoke(app, ["predict", str(target), str(inputs)])
+        assert answer.exit_code == 0, answer.output
+        lines = answer.output.splitlines()
+        return [line.split(",")[1] for line in lines[1:]], np.array([[float(v) for v in line.split(",")[2:]]
+                                                                     for line in lines[1:]])
+
+    expected, probabilities = classes(run_dir)
+    for artifact in ("saved_model", "model.tflite", "model.onnx"):
+        got, values = classes(run_dir / "export" / artifact)
+        assert got == expected, artifact
+        np.testing.assert_allclose(values, probabilities, atol=1e-4)
+    got, _ = classes(run_dir / "export" / "model.int8.tflite")
+    assert np.mean(np.array(got) == np.array(expected)) >= 0.9
+
+
+def test_export_refuses_to_overwrite_and_names_bad_options(trained, runner):
+    from modelctl.cli.app import app
+
+    _, run_dir = trained
+    again = runner.invoke(app, ["export", str(run_dir), "--format", "onnx"])
+    assert again.exit_code == 2 and "pass --force" in again.output
+    bad = runner.invoke(app, ["export", str(run_dir), "--format", "pdf"])
+    assert bad.exit_code == 2 and "pdf" in bad.output
+
+
+def test_benchmark_writes_markdown_and_json(trained, runner):
+    from modelctl.cli.app import app
+
+    folder, run_dir = trained
+    result = runner.invoke(app, ["export", str(run_dir), "--benchmark", "--output", str(folder / "bench")])
+    assert result.exit_code == 0, result.output
+    written = json.loads((run_dir / "benchmark.json").read_text())
+    labels = {(row["format"], row["quantization"]) for row in written["results"]}
+    assert labels == {("saved_model", "none"), ("onnx", "none"), ("tflite", "none"), ("tflite", "dynamic"),
+                      ("tflite", "float16"), ("tflite", "int8")}
+    assert "| tflite |" in (run_dir / "benchmark.md").read_text().replace("tflite  ", "tflite ")
