@@ -137,3 +137,21 @@ def test_compare_lists_metrics_and_spec_differences(run_dir, runner, tmp_path):
     payload = json.loads(result.output)
     assert list(payload["spec_differences"]) == ["training.epochs"]
     assert payload["metrics"][str(run_dir)]["test.accuracy"] == payload["metrics"][str(other)]["test.accuracy"]
+
+
+def test_data_command_shows_splits_statistics_and_balance(runner, tmp_path):
+    from modelctl.cli.app import app
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC)
+    result = runner.invoke(app, ["data", str(spec), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    described = json.loads(result.output)
+    assert described["rows"] == {"train": 90, "validation": 30, "test": 30}
+    assert described["labels"]["species"]["balance"]["train"] == {"setosa": 30, "versicolor": 30, "virginica": 30}
+    feature = described["features"]["x"]
+    assert feature["width"] == 4 and feature["steps"] == ["standardize"] and feature["missing"] == 0
+    example = described["examples"][0]["x"]
+    assert len(example["raw"]) == 4 and len(example["preprocessed"]) == 4
+    text = runner.invoke(app, ["data", str(spec)])
+    assert text.exit_code == 0 and "train 90 rows" in text.output

@@ -169,6 +169,19 @@ def train(
         run_export(result["run_dir"], [], None, None, False, False, console)
 
 
+@app.command()
+@handles_errors
+def data(
+    spec: str = typer.Argument(..., help="The spec file."),
+    output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
+    overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
+) -> None:
+    """Show the spec's data: rows per split, features and their statistics, class balance, a few examples."""
+    from modelctl.cli.data import run_data
+
+    run_data(spec, overrides, output_format.value, _console())
+
+
 class ExportFormat(str, enum.Enum):
     saved_model = "saved_model"
     tflite = "tflite"

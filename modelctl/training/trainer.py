@@ -25,8 +25,10 @@ import dataclasses
 import datetime
 import json
 import math
+import shutil
 import signal
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -89,17 +91,16 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
     data = spec.get("data") or {}
     hardware = detect()
     plan = choose(training, hardware, int(data.get("batch_size", 32)))
-    if plan.distribution == "multi_worker":
-        raise ModelctlError("distribution 'multi_worker' is not available yet: Keras 3 `fit` fails under "
-                            "MultiWorkerMirroredStrategy in this TensorFlow version. Train on one machine "
-                            "(distribution: auto, one_device or mirrored) and unset TF_CONFIG.")
     state = _resume_state(resume) if resume else None
     prepared = prepare(document, fold=fold, fitted=state["fitted"] if state else None)
     if prepared.counts["train"] == 0:
         raise ModelctlError("the training split is empty; check data.split and the source")
     for reason, count in prepared.skipped.items():
         console.print(f"skipped {count} bad row{'s' if count != 1 else ''}: {reason}", markup=False)
-    if resume:
+    scratch = None if dry_run else _worker_scratch(plan, hardware.cluster)
+    if scratch is not None:
+        folder = _scratch_run_dir(scratch, resume)
+    elif resume:
         folder = Path(resume)
     elif dry_run:
         folder = None
@@ -113,12 +114,44 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
         write_json(folder / "preprocessing.json", prepared.fitted)
         write_json(folder / "run.json", _run_record(spec, hardware, plan, command_line, document, prepared,
                                                     fold, status="running"))
-    model, output_names = _build(document, prepared, plan, training, state, folder)
-    if dry_run:
-        _describe_dry_run(console, plan, prepared, model)
-        return TrainResult(None, {}, [], plan.as_dict(), prepared.counts)
-    return _fit(document, prepared, plan, model, output_names, folder, console, quiet, live, state,
-                extra_callbacks or [])
+    try:
+        model, output_names = _build(document, prepared, plan, training, state, folder)
+        if dry_run:
+            _describe_dry_run(console, plan, prepared, model)
+            return TrainResult(None, {}, [], plan.as_dict(), prepared.counts)
+        result = _fit(document, prepared, plan, model, output_names, folder, console, quiet, live, state,
+                      extra_callbacks or [])
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return result if scratch is None else dataclasses.replace(result, run_dir=None)
+
+
+def _worker_scratch(plan, cluster) -> Path | None:
+    """A temporary folder for a multi-worker run on a worker other than the chief; None otherwise.
+
+    Every worker of a multi-worker run saves checkpoints and the model as the chief does, because saving
+    reads variables through collective operations every worker must join, but only the chief's files are
+    kept: those of the others go to this folder, deleted when training ends. The chief is task `chief`, or
+    worker 0 when the cluster has none.
+    """
+    if plan.distribution != "multi_worker" or cluster is None or cluster.task_type is None:
+        return None
+    if cluster.task_type == "chief" or (cluster.task_type == "worker" and cluster.task_index == 0
+                                        and not cluster.count("chief")):
+        return None
+    return Path(tempfile.mkdtemp(prefix=f"modelctl-{cluster.task_type}-{cluster.task_index}-"))
+
+
+def _scratch_run_dir(scratch: Path, resume: Path | None) -> Path:
+    """The run folder of a non-chief worker inside `scratch`: a copy of the run being resumed (which every
+    worker must be able to read), or an empty one."""
+    folder = scratch / "run"
+    if resume:
+        shutil.copytree(resume, folder)
+    else:
+        (folder / "checkpoints").mkdir(parents=True)
+    return folder
 
 
 def _resume_state(resume: Path) -> dict:
@@ -236,8 +269,15 @@ def _fit(document, prepared, plan, model, output_names, folder, console, quiet, 
     try:
         if initial_epoch < epochs:
             with quiet_data_warnings():
-                model.fit(train_data, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
-                          validation_data=validation, callbacks=callbacks, verbose=0, shuffle=False)
+                if plan.distribution == "multi_worker":
+                    # Keras 3 `fit` fails under MultiWorkerMirroredStrategy in TensorFlow 2.21.
+                    from modelctl.training.loop import fit_distributed
+
+                    fit_distributed(model, model._modelctl_strategy, train_data, epochs, initial_epoch, steps,
+                                    validation, callbacks)
+                else:
+                    model.fit(train_data, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
+                              validation_data=validation, callbacks=callbacks, verbose=0, shuffle=False)
     finally:
         stop_signal.uninstall()
     seconds = time.perf_counter() - started
@@ -260,7 +300,8 @@ def _fit(document, prepared, plan, model, output_names, folder, console, quiet, 
     from modelctl.training.callbacks import save_model_atomic
 
     save_model_atomic(model, folder / "model.keras")
-    metrics = evaluate_splits(model, prepared, output_names)
+    metrics = evaluate_splits(model, prepared, output_names,
+                              model._modelctl_strategy if plan.distribution == "multi_worker" else None)
     write_json(folder / "metrics.json", metrics)
     plots = _plot_history(recorder.rows, folder / "plots")
     record.update(status="completed", epochs_completed=recorder.rows[-1]["epoch"] if recorder.rows else 0,
@@ -282,13 +323,22 @@ def quiet_data_warnings():
         yield
 
 
-def evaluate_splits(model, prepared, output_names) -> dict:
-    """Loss and compiled metrics of the model on every non-empty split."""
+def evaluate_splits(model, prepared, output_names, multi_worker=None) -> dict:
+    """Loss and compiled metrics of the model on every non-empty split.
+
+    `multi_worker` is the MultiWorkerMirroredStrategy the model was built under, whose splits are evaluated by
+    `loop.evaluate_distributed` (Keras 3 `evaluate` fails under it, as `fit` does); default None uses
+    `model.evaluate`.
+    """
+    from modelctl.training.loop import evaluate_distributed
+
     results = {}
     for split in ("train", "validation", "test"):
         if prepared.counts[split]:
+            dataset = prepared.dataset(split, output_names)
             with quiet_data_warnings():
-                values = model.evaluate(prepared.dataset(split, output_names), verbose=0, return_dict=True)
+                values = model.evaluate(dataset, verbose=0, return_dict=True) if multi_worker is None \
+                    else evaluate_distributed(model, multi_worker, dataset)
             results[split] = {name: float(value) for name, value in values.items()}
     return results
 
