@@ -1,0 +1,141 @@
+"""Benchmark the input pipeline against the training step, and memory when training from a large CSV.
+
+    python bench/bench_pipeline.py [--csv-gb 2.0] [--skip-memory]
+
+1. For each shipped spec with data (specs/tabular-mlp.yaml, specs/tabular-regression.yaml,
+   specs/small-cnn.yaml, specs/resnet-cnn.yaml): examples/s of the training dataset alone (three
+   epochs through `Prepared.dataset("train", training=True)`, nothing else running) against
+   examples/s of training (`modelctl train`'s own figure in run.json, 5 epochs). The pipeline is not
+   the bottleneck when its rate is above the training rate (ratio > 1).
+2. Writes a CSV of --csv-gb gigabytes (20 numeric columns and a class, generated with a fixed seed)
+   and trains one epoch from it with `modelctl train` in a fresh process; reports the peak resident
+   memory of that process (target: under 1 GB for 2 GB of CSV) and its wall time.
+
+Results are printed and written to bench/results/pipeline.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ["tabular-mlp", "tabular-regression", "small-cnn", "resnet-cnn"]
+
+BIG_SPEC = """
+modelctl: 1
+name: big-csv
+seed: 1
+data:
+  source: {format: csv, path: big.csv}
+  features:
+    x: {type: numeric, columns: "f*", preprocessing: [standardize]}
+  labels:
+    y: {column: y, type: categorical, num_classes: 2}
+  split: {train: 0.9, validation: 0.05, test: 0.05}
+  batch_size: 1024
+model:
+  layers:
+    - dense: {units: 32, activation: relu}
+    - dense: {units: 2, activation: softmax}
+training:
+  epochs: 1
+  metrics: [accuracy]
+"""
+
+
+def pipeline_rate(spec: Path, epochs: int = 3) -> float:
+    from modelctl.data.pipeline import prepare
+    from modelctl.spec.validate import load_spec
+
+    prepared = prepare(load_spec(spec))
+    dataset = prepared.dataset("train", ["output"] * len(prepared.labels), training=True, epochs=epochs)
+    steps = prepared.steps("train") * epochs
+    next(iter(dataset))  # start-up (iterator creation) is not part of the rate
+    started = time.perf_counter()
+    for _ in dataset.take(steps):
+        pass
+    return prepared.counts["train"] * epochs / (time.perf_counter() - started)
+
+
+def training_rate(spec: Path, folder: Path) -> float:
+    done = subprocess.run(["modelctl", "train", str(spec), "--quiet", "--output", str(folder), "--set",
+                           "training.epochs=5", "--set", "training.early_stopping=false"],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"training {spec.name} failed:\n{done.stderr[-2000:]}")
+    run = sorted(path for path in folder.rglob("run.json"))[-1]
+    return json.loads(run.read_text())["examples_per_second"]
+
+
+def write_big_csv(path: Path, gigabytes: float) -> int:
+    rng = np.random.default_rng(0)
+    target = int(gigabytes * 2**30)
+    header = ",".join([*(f"f{index}" for index in range(20)), "y"]) + "\n"
+    rows = 0
+    with path.open("w") as handle:
+        handle.write(header)
+        while handle.tell() < target:
+            block = rng.normal(size=(50_000, 20)).astype(np.float32)
+            labels = (block[:, 0] + block[:, 1] > 0).astype(int)
+            lines = "\n".join(",".join(f"{value:.5f}" for value in row) + f",{label}"
+                              for row, label in zip(block, labels))
+            handle.write(lines + "\n")
+            rows += len(block)
+    return rows
+
+
+def big_csv_memory(gigabytes: float) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        rows = write_big_csv(folder / "big.csv", gigabytes)
+        (folder / "spec.yaml").write_text(BIG_SPEC)
+        started = time.perf_counter()
+        done = subprocess.run(["modelctl", "train", str(folder / "spec.yaml"), "--quiet", "--output",
+                               str(folder / "runs")], capture_output=True, text=True)
+        wall = time.perf_counter() - started
+        if done.returncode != 0:
+            raise SystemExit(f"training from the big CSV failed:\n{done.stderr[-2000:]}")
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+        return {"csv_bytes": (folder / "big.csv").stat().st_size, "rows": rows, "peak_rss_bytes": peak,
+                "wall_seconds": wall}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--csv-gb", type=float, default=2.0)
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    results: dict = {"specs": {}}
+    with tempfile.TemporaryDirectory() as folder:
+        for name in SPECS:
+            spec = ROOT / "specs" / f"{name}.yaml"
+            pipeline = pipeline_rate(spec)
+            training = training_rate(spec, Path(folder) / name)
+            results["specs"][name] = {"pipeline_examples_per_second": round(pipeline, 1),
+                                      "training_examples_per_second": training,
+                                      "ratio": round(pipeline / training, 2)}
+            print(f"{name:20s} pipeline {pipeline:12.1f} ex/s   training {training:10.1f} ex/s   "
+                  f"ratio {pipeline / training:6.2f}")
+    if not args.skip_memory:
+        memory = big_csv_memory(args.csv_gb)
+        results["big_csv"] = memory
+        print(f"big CSV {memory['csv_bytes'] / 2**30:.2f} GiB, {memory['rows']} rows: peak RSS "
+              f"{memory['peak_rss_bytes'] / 2**20:.0f} MiB, {memory['wall_seconds']:.0f} s")
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "pipeline.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
