@@ -116,3 +116,16 @@ def test_benchmark_writes_markdown_and_json(trained, runner):
     assert labels == {("saved_model", "none"), ("onnx", "none"), ("tflite", "none"), ("tflite", "dynamic"),
                       ("tflite", "float16"), ("tflite", "int8")}
     assert "| tflite |" in (run_dir / "benchmark.md").read_text().replace("tflite  ", "tflite ")
+
+
+def test_a_layer_a_format_cannot_hold_is_located_in_the_spec(trained):
+    from modelctl.export.errors import ExportFailed, UnsupportedLayerError
+    from modelctl.export.from_run import _locate_layers
+    from modelctl.training.runs import load_run_spec
+
+    _, run_dir = trained
+    document = load_run_spec(run_dir)
+    failure = ExportFailed([("tflite", UnsupportedLayerError("tflite", {"dense_1": ["Digamma"]}))], [])
+    lines = _locate_layers(document, failure)
+    assert len(lines) == 1
+    assert lines[0].startswith(f"{run_dir / 'spec.yaml'}:") and "$.model.layers[1]: layer 'dense_1' (dense)" in lines[0]

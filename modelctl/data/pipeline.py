@@ -185,7 +185,7 @@ class Prepared:
             if kind == "numeric":
                 width = self._width(item)
                 features[name] = {"type": "numeric", "columns": list(item.columns), "width": width,
-                                  "shape": options.get("shape"),
+                                  "shape": options.get("shape"), "augmentation": options.get("augmentation") or [],
                                   "steps": numeric.fit_numeric(options, width, lambda item=item: self._numeric(item))}
             elif kind == "categorical":
                 features[name] = {"type": "categorical", "column": item.columns[0],

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from modelctl.errors import UsageError
+from modelctl.export.errors import ExportFailed, UnsupportedLayerError
 
 ALL = ("saved_model", "tflite", "onnx")
 
@@ -93,7 +94,32 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
     context = ExportContext(holdout=holdout.features, representative=representative.features,
                             metadata=metadata, score=score)
     folder = Path(output) if output is not None else run_dir / "export"
-    results = export_formats(load_model(model_file), chosen, folder, options, context,
-                             tolerance=float(verify.get("tolerance", 1e-4)), examples=examples, force=force,
-                             benchmark=benchmark)
+    try:
+        results = export_formats(load_model(model_file), chosen, folder, options, context,
+                                 tolerance=float(verify.get("tolerance", 1e-4)), examples=examples, force=force,
+                                 benchmark=benchmark)
+    except ExportFailed as error:
+        located = _locate_layers(document, error)
+        if located:
+            error.args = (f"{error}\n" + "\n".join(located),)
+        raise
     return RunExport(run_dir, folder, results)
+
+
+def _locate_layers(document, error) -> list[str]:
+    """`spec.yaml:LINE:COL: $.model.layers[i]: ...` for each layer an export could not hold."""
+    from modelctl.registry.layers import LAYERS
+    from modelctl.spec import checks
+    from modelctl.spec.graph import expand
+
+    names = {name for _, failure in error.failures if isinstance(failure, UnsupportedLayerError)
+             for name in failure.layers}
+    if not names:
+        return []
+    spec = document.data
+    graph = expand(spec["model"], checks.model_inputs(spec), LAYERS, list(checks.label_types(spec)))
+    lines = []
+    for node in graph.nodes:
+        if node.name in names:
+            lines.append(str(document.diagnostic(node.path, f"layer '{node.name}' ({node.kind}) is written here")))
+    return lines

@@ -12,6 +12,8 @@ model (the model the spec's `model` section builds):
 | text | `<name>_vectorize`: `TextVectorization` with the training vocabulary |
 | image | `<name>_preprocess`: `NumericPreprocessing` (rescale), then the `augmentation` layers |
 
+Numeric features take their `augmentation` layers (gaussian_noise, for one) after their preprocessing too.
+
 Augmentation layers are Keras random layers: active in training, the identity
 otherwise. The assembled model's inputs are named after the features and its
 outputs after the core model's outputs (a dict when there are several).
@@ -80,7 +82,8 @@ def feature_layers(name: str, fitted: dict, document=None, seed: int = 0) -> lis
     """The layers that turn feature `name`'s raw input into what the core model takes, in order."""
     kind = fitted["type"]
     if kind == "numeric":
-        return [NumericPreprocessing(fitted["steps"], fitted.get("shape"), name=f"{name}_preprocess")]
+        return [NumericPreprocessing(fitted["steps"], fitted.get("shape"), name=f"{name}_preprocess")] \
+            + augmentation_layers(name, fitted.get("augmentation") or [], seed)
     if kind == "categorical":
         return [keras.layers.StringLookup(vocabulary=fitted["vocabulary"], num_oov_indices=fitted["num_oov_indices"],
                                           output_mode="one_hot" if fitted["output_mode"] == "one_hot" else "int",
@@ -147,6 +150,11 @@ def assemble(core, features: dict[str, dict], seed: int = 0):
     ordered = [prepared[tensor.name] for tensor in core.inputs]
     outputs = core(ordered if len(ordered) > 1 else ordered[0])
     names = list(core.output_names)
+    if keras.mixed_precision.global_policy().compute_dtype != "float32":
+        # Under a mixed policy the last layers compute in float16/bfloat16; the outputs the loss and every
+        # exported file see stay float32.
+        outputs = keras.tree.map_structure(
+            lambda tensor: keras.layers.Activation("linear", dtype="float32", name=None)(tensor), outputs)
     if len(names) > 1:
         outputs = dict(zip(names, outputs))
     return keras.Model(inputs=inputs, outputs=outputs, name=core.name)

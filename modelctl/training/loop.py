@@ -61,6 +61,7 @@ def fit_distributed(model, strategy, train_dataset, epochs: int, initial_epoch: 
     batches = iter(strategy.experimental_distribute_dataset(_shard_by_data(tf, train_dataset)))
     validation = None if validation_dataset is None else \
         strategy.experimental_distribute_dataset(_shard_by_data(tf, validation_dataset))
+    validation_steps = None if validation_dataset is None else _length(validation_dataset)
 
     model.stop_training = False
     callback_list.on_train_begin()
@@ -78,7 +79,8 @@ def fit_distributed(model, strategy, train_dataset, epochs: int, initial_epoch: 
         epoch_logs = dict(logs)
         if validation is not None:
             epoch_logs.update({f"val_{name}": value
-                               for name, value in _evaluate(model, test_step, validation, callback_list).items()})
+                               for name, value in _evaluate(model, test_step, validation, validation_steps,
+                                                             callback_list).items()})
         callback_list.on_epoch_end(epoch, epoch_logs)
         if model.stop_training:
             break
@@ -147,18 +149,21 @@ def _test_function(tf, model, strategy):
     return step
 
 
-def _evaluate(model, test_step, dataset, callback_list) -> dict:
-    """One pass over `dataset`; the metrics as `model.evaluate(..., return_dict=True)` gives them."""
+def _evaluate(model, test_step, dataset, steps: int | None, callback_list) -> dict:
+    """One pass over `dataset` (`steps` batches, or until it ends when None); the metrics as
+    `model.evaluate(..., return_dict=True)` gives them."""
+    tf = tensorflow()
     callback_list.on_test_begin()
     model.reset_metrics()
     logs: dict = {}
     batches = iter(dataset)
     step = 0
-    while True:
+    while steps is None or step < steps:
+        # Like `evaluate`, a dataset of unknown length is known to have ended only when a batch is asked for.
         callback_list.on_test_batch_begin(step)
         try:
             logs = _plain(test_step(batches))
-        except (StopIteration, tensorflow().errors.OutOfRangeError):
+        except (StopIteration, tf.errors.OutOfRangeError):
             break
         callback_list.on_test_batch_end(step, logs)
         step += 1
@@ -180,7 +185,14 @@ def evaluate_distributed(model, strategy, dataset) -> dict:
     with strategy.scope():
         model._symbolic_build(data_batch=dataset.element_spec)
     distributed = strategy.experimental_distribute_dataset(_shard_by_data(tf, dataset))
-    return _evaluate(model, _test_function(tf, model, strategy), distributed, keras.callbacks.CallbackList())
+    return _evaluate(model, _test_function(tf, model, strategy), distributed, _length(dataset),
+                     keras.callbacks.CallbackList())
+
+
+def _length(dataset) -> int | None:
+    """Batches in a finite dataset; None when tf.data cannot tell without reading it (a generator)."""
+    count = int(dataset.cardinality())
+    return count if count >= 0 else None
 
 
 def _batch_size(tf, x):
@@ -189,8 +201,9 @@ def _batch_size(tf, x):
 
 def _share_of_global_batch(tf, size, replicas: int):
     """This replica's examples over the global batch's, times the replicas (1 when the batch splits evenly)."""
+    size = tf.cast(size, tf.float32)
     total = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, size)
-    return tf.math.divide_no_nan(tf.cast(size * replicas, tf.float32), tf.cast(total, tf.float32))
+    return tf.math.divide_no_nan(size * replicas, total)
 
 
 def _additional_losses(tf, model, dtype):
@@ -200,4 +213,4 @@ def _additional_losses(tf, model, dtype):
 
 
 def _plain(logs) -> dict:
-    return {name: float(value) for name, value in logs.items()}
+    return {name: float(value) for name, value in sorted(logs.items())}
