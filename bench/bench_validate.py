@@ -6,7 +6,8 @@ Measures, through the installed console scripts (so start-up is included):
   - one spec through `modelctl validate` (median wall time of --repeats runs),
   - --copies specs in one `modelctl validate` call,
   - the same files with `check-jsonschema --schemafile schemas/modelctl.schema.json`,
-and prints the figures and the ratio. Targets: one spec < 0.5 s, 500 specs < 3 s.
+and prints the figures and the ratio (also written to bench/results/validate.json).
+Targets: one spec < 0.5 s, 500 specs < 3 s.
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ def main() -> None:
             figures["ratio_one"] = figures["one_spec_s"] / figures["check_jsonschema_one_s"]
             figures["ratio_many"] = figures["many_specs_s"] / figures["check_jsonschema_many_s"]
     print(json.dumps(figures, indent=2))
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "validate.json").write_text(json.dumps(figures, indent=2) + "\n")
     print(f"one spec: {figures['one_spec_s']:.3f} s (target < 0.5 s)")
     print(f"{options.copies} specs: {figures['many_specs_s']:.3f} s (target < 3 s)")
     if "ratio_many" in figures:

@@ -173,3 +173,20 @@ def test_preprocessing_layer_matches_the_numpy_reference():
     values = np.array([[np.nan, 3.0], [0.5, np.nan], [-0.5, 10.0]], dtype=np.float32)
     layer = NumericPreprocessing(steps)
     np.testing.assert_allclose(np.asarray(layer(values)), apply_numeric(steps, values), rtol=1e-6)
+
+
+def test_predict_reads_image_files_and_folders(files, write_spec, tmp_path):
+    from modelctl.evaluation.predict import predict
+
+    source, features, label, last = SOURCES["image_folder"]
+    text = (f"modelctl: 1\nname: pictures\nseed: 3\ndata:\n  source: {source % {'root': files.root}}\n"
+            f"  features:\n    {features}\n  labels:\n    {label}\n  split: {{train: 0.5, validation: 0.25, "
+            f"test: 0.25}}\n  batch_size: 4\nmodel:\n  layers:\n    - flatten\n    - {last}\n" + TRAINING)
+    result = _train(write_spec, text, tmp_path)
+    folder = files.root / "images" / "2"
+    rows = predict(result.run_dir, [str(folder)])
+    assert [row["input"] for row in rows] == sorted(str(path) for path in folder.glob("*.png"))
+    assert all(row["label"] in ("0", "1", "2") for row in rows)
+    single = predict(result.run_dir, [rows[0]["input"]])
+    assert single[0]["label"] == rows[0]["label"]
+    assert single[0]["label_0"] == pytest.approx(rows[0]["label_0"], abs=1e-6)

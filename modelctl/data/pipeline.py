@@ -36,7 +36,7 @@ from modelctl.data.sources import Source, open_source
 from modelctl.data.splits import SPLITS, assign_splits, kfold
 
 CHUNK_ROWS = 4096
-CACHE_BYTES = 256 * 2**20
+CACHE_BYTES = 128 * 2**20
 """Largest encoded data kept in memory; larger data streams from the source every epoch."""
 
 

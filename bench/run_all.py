@@ -1,0 +1,124 @@
+"""Run every benchmark and write docs/benchmarks.md.
+
+    python bench/run_all.py [--csv-gb 2.0] [--quick]
+
+Runs, each as its own process: bench_validate.py (validate against check-jsonschema),
+bench_train.py (modelctl train against a plain Keras script; time to the first step),
+bench_pipeline.py (input pipeline against the training step; memory training from a large CSV)
+and bench_export.py (every export format and quantization: size, latency, accuracy). Each writes
+its figures to bench/results/<name>.json; this script then writes docs/benchmarks.md from them,
+with the machine and package versions. `--quick` uses fewer repeats and a 0.25 GB CSV.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+
+def run(script: str, *arguments: str) -> None:
+    print(f"running {script} {' '.join(arguments)}", flush=True)
+    subprocess.run([sys.executable, str(ROOT / "bench" / script), *arguments], check=True,
+                   env={"TF_CPP_MIN_LOG_LEVEL": "3", **os.environ})
+
+
+def load(name: str) -> dict:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def machine() -> list[str]:
+    from importlib import metadata
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() \
+        else platform.processor()
+    lines = [f"- Machine: {os.cpu_count()} cores ({cpu}), {platform.platform()}",
+             f"- Python {platform.python_version()}"]
+    for package in ("modelctl", "tensorflow", "keras", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert", "numpy"):
+        try:
+            lines.append(f"- {package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            pass
+    return lines
+
+
+def render() -> str:
+    validate, train, pipeline, export = load("validate"), load("train"), load("pipeline"), load("export")
+    lines = ["# Benchmarks", "", f"Measured {datetime.date.today().isoformat()} with `python bench/run_all.py`; "
+             "every figure comes from the files in `bench/results/`.", "", *machine(), ""]
+    if validate:
+        lines += ["## validate against check-jsonschema", "",
+                  "| measure | modelctl | check-jsonschema | target |", "|---|---:|---:|---|",
+                  f"| one spec, whole command | {validate['one_spec_s']:.3f} s | "
+                  f"{validate.get('check_jsonschema_one_s', float('nan')):.3f} s | < 0.5 s |",
+                  f"| {validate['many_specs']} specs in one call | {validate['many_specs_s']:.3f} s | "
+                  f"{validate.get('check_jsonschema_many_s', float('nan')):.3f} s | < 3 s |", "",
+                  "modelctl also runs the checks a schema cannot express (references, losses against labels, "
+                  "files).", ""]
+    if train:
+        lines += ["## train against a plain Keras script", "",
+                  f"specs/small-cnn.yaml's data and model, {train['epochs']} epochs, median of {train['repeats']} "
+                  "fresh processes each; examples/s of the `fit` call.", "",
+                  "| measure | modelctl train | plain Keras | target |", "|---|---:|---:|---|",
+                  f"| training examples/s | {train['modelctl_examples_per_second']:.0f} | "
+                  f"{train['plain_keras_examples_per_second']:.0f} | ratio >= 1.0: "
+                  f"**{train['throughput_ratio']:.2f}** |",
+                  f"| whole command | {train['modelctl_wall_seconds']:.1f} s | {train['plain_keras_wall_seconds']:.1f} s "
+                  "| |",
+                  f"| command start to first step | {train['first_step_seconds']:.2f} s | | import tensorflow "
+                  f"{train['import_tensorflow_seconds']:.2f} s + 2 s at most: "
+                  f"**{train['first_step_over_import_seconds']:+.2f} s** |", ""]
+    if pipeline:
+        lines += ["## Input pipeline against the training step", "",
+                  "| spec | pipeline examples/s | training examples/s | ratio (> 1: not the bottleneck) |",
+                  "|---|---:|---:|---:|"]
+        lines += [f"| {name} | {row['pipeline_examples_per_second']:.0f} | {row['training_examples_per_second']:.0f} "
+                  f"| {row['ratio']:.1f} |" for name, row in pipeline.get("specs", {}).items()]
+        big = pipeline.get("big_csv")
+        if big:
+            lines += ["", f"Training one epoch from a {big['csv_bytes'] / 2**30:.2f} GiB CSV ({big['rows']:,} rows, "
+                          f"20 numeric columns): peak resident memory **{big['peak_rss_bytes'] / 2**20:.0f} MiB** "
+                          f"(target: under 1 GB for a 2 GB CSV), {big['wall_seconds']:.0f} s."]
+        lines.append("")
+    if export:
+        lines += ["## Exported formats", "", f"{export.get('model', '')}", "",
+                  "| format | quantization | size | max difference | class agreement | accuracy | latency (batch 1) |",
+                  "|---|---|---:|---:|---:|---:|---:|"]
+        for row in export.get("results", []):
+            metric = row.get("metric") or {}
+            lines.append(f"| {row['format']} | {row['quantization']} | {row['size_bytes'] / 1024:.1f} KiB | "
+                         f"{max(row['max_abs_diff'].values()):.2g} | "
+                         f"{100 * min(row['class_agreement'].values()):.1f}% | "
+                         f"{metric.get('artifact', float('nan')):.4f} | {row['latency_ms']:.3f} ms |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--csv-gb", type=float, default=2.0)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--render-only", action="store_true", help="Write docs/benchmarks.md from saved results.")
+    args = parser.parse_args()
+    if not args.render_only:
+        repeats = "1" if args.quick else "3"
+        run("bench_validate.py", "--repeats", repeats)
+        run("bench_train.py", "--repeats", repeats)
+        run("bench_pipeline.py", "--csv-gb", "0.25" if args.quick else str(args.csv_gb))
+        run("bench_export.py")
+    (ROOT / "docs" / "benchmarks.md").write_text(render())
+    print(f"wrote {ROOT / 'docs' / 'benchmarks.md'}")
+
+
+if __name__ == "__main__":
+    main()
