@@ -3,19 +3,17 @@ its file, row and column."""
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn import datasets
 
 from modelctl.data import DataError, open_source
 from modelctl.data.sources import READERS, rebatch
 from modelctl.spec.data_schema import SOURCE_FORMATS
 
-from conftest import IRIS_COLUMNS, write_table as _write_table
+from conftest import IRIS_COLUMNS
 
 def _read(source, columns=None, rows=4096, on_bad_rows="error") -> dict[str, np.ndarray]:
     batches = list(source.batches(columns, rows=rows, on_bad_rows=on_bad_rows))

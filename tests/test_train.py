@@ -7,13 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from conftest import ROOT
-from modelctl.errors import ModelctlError, UsageError
+from modelctl.errors import UsageError
 from modelctl.registry.optimizers import OPTIMIZERS
 from modelctl.registry.schedules import SCHEDULES
 from modelctl.spec.validate import load_spec
@@ -188,7 +187,6 @@ from modelctl.util.tf import tensorflow
 tf = tensorflow()
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-from pathlib import Path
 from rich.console import Console
 from modelctl.spec.validate import load_spec
 from modelctl.training import hardware

@@ -25,13 +25,12 @@ multi_label model pools every label.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from modelctl.errors import UsageError, one_of
+from modelctl.util.files import atomic_path
 from modelctl.evaluation import classification, curves
 from modelctl.evaluation.errors import EvaluationError
 from modelctl.evaluation.inputs import CLASSIFICATION, Prepared, binary_problems, check_label_type, prepare
@@ -327,28 +326,9 @@ def _panels(history: object) -> list[str]:
 
 def _save(pyplot, figure, path: str | Path) -> Path:
     """Write `figure` to `path` as PNG through a temporary file and a rename, then close it."""
-    target = Path(path)
-    folder = target.parent
     try:
-        if not folder.is_dir():
-            raise UsageError(f"{target}: the folder {folder} does not exist")
-        try:
-            handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-        except OSError as error:
-            raise UsageError(f"{target}: cannot write in {folder}: {error.strerror}") from None
-        try:
-            with os.fdopen(handle, "wb") as file:
-                figure.savefig(file, format="png", dpi=DPI)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temporary, 0o666 & ~umask)
-            os.replace(temporary, target)
-        except OSError as error:
-            Path(temporary).unlink(missing_ok=True)
-            raise UsageError(f"{target}: cannot be written: {error.strerror}") from None
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, format="png", dpi=DPI)
     finally:
         pyplot.close(figure)
-    return target
+    return Path(path)

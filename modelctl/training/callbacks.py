@@ -11,16 +11,14 @@ import csv
 import io
 import json
 import math
-import os
 import signal
-import tempfile
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from modelctl.util.files import write_text_atomic
+from modelctl.util.files import atomic_path, write_text_atomic
 
 STATEFUL = {"EarlyStopping": ("wait", "best", "stopped_epoch", "best_epoch"),
             "ReduceLROnPlateau": ("wait", "best", "cooldown_counter")}
@@ -29,14 +27,8 @@ STATEFUL = {"EarlyStopping": ("wait", "best", "stopped_epoch", "best_epoch"),
 
 def save_model_atomic(model, path: Path) -> None:
     """Save a `.keras` file through a temporary file and a rename: a reader never sees half of one."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".keras", dir=path.parent)
-    os.close(handle)
-    try:
+    with atomic_path(path, suffix=".keras") as temporary:
         model.save(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _plain(value):
@@ -207,14 +199,8 @@ def _learning_rate(model) -> float | None:
 
 
 def _save_arrays(arrays: list, path: Path) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-    os.close(handle)
-    try:
+    with atomic_path(path, suffix=".npz") as temporary:
         np.savez(temporary, *arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def restore_counters(callbacks: list, saved: dict, checkpoints: Path) -> None:
