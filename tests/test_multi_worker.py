@@ -1,0 +1,296 @@
+"""`training/loop.py`: the custom loop behaves like `model.fit`, and trains one model over two worker processes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+keras = pytest.importorskip("keras")
+
+IRIS = ROOT / "examples" / "iris" / "iris.csv"
+WORKER_TIMEOUT = 240
+"""Seconds a worker may take; a collective left waiting for a peer would otherwise hang the suite."""
+
+# No dropout or noise: each worker draws its own masks for its half of a batch, one process draws them for the
+# whole batch, and the runs would differ by design. The learning rate is not scaled by the replicas, so both
+# runs take the same steps.
+SPEC = f"""
+modelctl: 1
+name: iris
+seed: 11
+data:
+  source: {{format: csv, path: {IRIS}}}
+  features:
+    x: {{type: numeric, columns: [sepal_length, sepal_width, petal_length, petal_width],
+         preprocessing: [standardize]}}
+  labels:
+    species: {{column: species, type: categorical}}
+  split: {{train: 0.7, validation: 0.15, test: 0.15, stratify: true}}
+  batch_size: 16
+model:
+  layers:
+    - dense: {{units: 16, activation: relu, kernel_regularizer: {{l2: 0.001}}}}
+    - dense: {{units: 3, activation: softmax}}
+training:
+  epochs: 4
+  optimizer: {{type: adam, learning_rate: 0.01}}
+  metrics: [accuracy]
+  scale_learning_rate: none
+"""
+
+TOLERANCE = 2e-5
+"""Largest difference allowed between the final losses of two workers and of one process.
+
+Both runs start from the same weights and see the same global batches; the workers' gradients are summed by an
+all-reduce where one process sums them inside a matrix product, so only rounding differs (measured: under 1e-7
+after 4 epochs). Averaging the replicas' own means instead of the global batch's mean, which differs only on the
+last batch of each epoch (9 examples, split 5 and 4), already moves the final loss by 5.7e-4."""
+
+CLI = "from modelctl.cli.app import main; main()"
+
+MIRRORED = """
+import sys
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+sys.path.insert(0, sys.argv[1])
+import test_multi_worker as case
+
+reference = case.fit_history(multi_output=False)
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+print(case.max_difference(reference, case.loop_history(False, strategy)))
+"""
+
+
+def _model(multi_output: bool):
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((4,), name="x")
+    hidden = keras.layers.Dense(8, activation="relu", kernel_regularizer=keras.regularizers.l2(0.01))(inputs)
+    kind = keras.layers.Dense(2, activation="softmax", name="kind")(hidden)
+    if not multi_output:
+        model = keras.Model({"x": inputs}, kind)
+        model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        return model
+    size = keras.layers.Dense(1, name="size")(hidden)
+    model = keras.Model({"x": inputs}, {"kind": kind, "size": size})
+    model.compile(optimizer=keras.optimizers.Adam(0.01),
+                  loss={"kind": "sparse_categorical_crossentropy", "size": "mse"},
+                  metrics={"kind": ["accuracy"], "size": ["mae"]})
+    return model
+
+
+def _dataset(multi_output: bool, weighted: bool):
+    """51 examples in batches of 16: the last batch holds 3, which two replicas split 2 and 1."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(51, 4)).astype("float32")
+    kind = (x[:, 0] + x[:, 1] > 0).astype("int64")
+    targets = {"kind": kind, "size": (2 * x[:, 2]).astype("float32")} if multi_output else kind
+    weights = rng.uniform(0.5, 1.5, 51).astype("float32")
+    parts = ({"x": x}, targets, weights) if weighted else ({"x": x}, targets)
+    return tf.data.Dataset.from_tensor_slices(parts).batch(16)
+
+
+class Events(keras.callbacks.Callback):
+    """Records every callback call with its logs, and stops training at the second batch of the second epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def _record(self, name, index=None, logs=None):
+        self.calls.append((name, index, {key: float(value) for key, value in (logs or {}).items()}))
+
+    def on_train_begin(self, logs=None):
+        self._record("train_begin")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+        self._record("epoch_begin", epoch)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._record("train_batch_begin", batch)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._record("train_batch_end", batch, logs)
+        if (self.epoch, batch) == (1, 1):
+            self.model.stop_training = True
+
+    def on_test_begin(self, logs=None):
+        self._record("test_begin")
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self._record("test_batch_begin", batch)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._record("test_batch_end", batch, logs)
+
+    def on_test_end(self, logs=None):
+        self._record("test_end", None, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._record("epoch_end", epoch, logs)
+
+    def on_train_end(self, logs=None):
+        self._record("train_end", None, logs)
+
+
+def fit_history(multi_output: bool, callbacks=()):
+    model = _model(multi_output)
+    return model.fit(_dataset(multi_output, True).repeat(), epochs=3, steps_per_epoch=4,
+                     validation_data=_dataset(multi_output, False), callbacks=list(callbacks), verbose=0,
+                     shuffle=False).history
+
+
+def loop_history(multi_output: bool, strategy, callbacks=()):
+    from modelctl.training.loop import fit_distributed
+
+    with strategy.scope():
+        model = _model(multi_output)
+    return fit_distributed(model, strategy, _dataset(multi_output, True).repeat(), epochs=3, initial_epoch=0,
+                           steps_per_epoch=4, validation_dataset=_dataset(multi_output, False),
+                           callbacks=list(callbacks))
+
+
+def max_difference(first: dict, second: dict) -> float:
+    assert sorted(first) == sorted(second)
+    return max(float(np.max(np.abs(np.array(first[key]) - np.array(second[key])))) for key in first)
+
+
+@pytest.mark.parametrize("multi_output", [False, True], ids=["one-output", "two-outputs"])
+def test_the_loop_calls_callbacks_and_logs_as_fit_does(multi_output):
+    """Same model, seed and batches (sample weights, an l2 regularizer, a short last batch): the same callback
+    calls in the same order, with the same log names and values, stopping where a callback says."""
+    import tensorflow as tf
+
+    by_fit, by_loop = Events(), Events()
+    fitted = fit_history(multi_output, [by_fit])
+    looped = loop_history(multi_output, tf.distribute.get_strategy(), [by_loop])
+    assert [(name, index, sorted(logs)) for name, index, logs in by_loop.calls] == \
+        [(name, index, sorted(logs)) for name, index, logs in by_fit.calls]
+    for (name, _, expected), (_, _, logs) in zip(by_fit.calls, by_loop.calls):
+        for key, value in expected.items():
+            assert logs[key] == pytest.approx(value, rel=1e-5, abs=1e-6), (name, key)
+    assert len(looped["loss"]) == 2  # stopped in the second epoch
+    assert max_difference(fitted, looped) < 1e-5
+    names = {"loss", "accuracy"} if not multi_output else \
+        {"loss", "kind_loss", "size_loss", "kind_accuracy", "size_mae"}
+    assert set(looped) == names | {f"val_{name}" for name in names}
+
+
+def test_the_loop_under_one_device_strategy_matches_fit():
+    import tensorflow as tf
+
+    looped = loop_history(False, tf.distribute.OneDeviceStrategy("/cpu:0"))
+    assert max_difference(fit_history(False), looped) < 1e-5
+
+
+def test_the_loop_over_two_mirrored_replicas_matches_fit_on_one_device():
+    """Two replicas each take half of a global batch, and the short last batch is split unevenly."""
+    done = subprocess.run([sys.executable, "-c", MIRRORED, str(ROOT / "tests")], capture_output=True, text=True,
+                          timeout=WORKER_TIMEOUT, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert float(done.stdout.split()[-1]) < 1e-5
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = []
+    try:
+        for _ in range(count):
+            sockets.append(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sockets[-1].bind(("localhost", 0))
+        return [handle.getsockname()[1] for handle in sockets]
+    except OSError as error:
+        pytest.skip(f"the workers need localhost ports, and none could be bound: {error}")
+    finally:
+        for handle in sockets:
+            handle.close()
+
+
+def _final_loss(run_dir) -> float:
+    with open(run_dir / "history.csv", newline="") as file:
+        return float(list(csv.DictReader(file))[-1]["loss"])
+
+
+def _only_run(output):
+    runs = list((output / "iris").iterdir())
+    assert len(runs) == 1
+    return runs[0]
+
+
+def test_two_worker_processes_train_the_model_one_process_trains(write_spec, tmp_path):
+    """`modelctl train` in two processes with a two-worker TF_CONFIG: both exit 0, only worker 0 (the chief)
+    leaves a run folder, worker 1's temporary one is gone, and the final loss is the one a single process
+    reaches (within TOLERANCE)."""
+    spec = write_spec(SPEC)
+    ports = _free_ports(2)
+    cluster = {"worker": [f"localhost:{port}" for port in ports]}
+    base = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    base.pop("TF_CONFIG", None)
+    processes = []
+    for index in range(2):
+        scratch = tmp_path / f"tmp-{index}"
+        scratch.mkdir()
+        env = {**base, "TMPDIR": str(scratch),
+               "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        processes.append(subprocess.Popen(
+            [sys.executable, "-c", CLI, "train", str(spec), "--output", str(tmp_path / f"worker-{index}"),
+             "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    processes.append(subprocess.Popen(
+        [sys.executable, "-c", CLI, "train", str(spec), "--output", str(tmp_path / "single"), "--quiet"],
+        env=base, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    outputs = []
+    try:
+        for process in processes:
+            outputs.append(process.communicate(timeout=WORKER_TIMEOUT)[0])
+    except subprocess.TimeoutExpired:
+        for process in processes:
+            process.kill()
+        pytest.fail(f"a training process ran past {WORKER_TIMEOUT} s (a collective waiting for a peer?)")
+    for process, output in zip(processes, outputs):
+        assert process.returncode == 0, output[-3000:]
+
+    chief = _only_run(tmp_path / "worker-0")
+    single = _only_run(tmp_path / "single")
+    assert not (tmp_path / "worker-1").exists()
+    assert not list((tmp_path / "tmp-1").iterdir())
+    record = json.loads((chief / "run.json").read_text())
+    assert record["status"] == "completed"
+    assert (record["strategy"]["distribution"], record["strategy"]["replicas"]) == ("multi_worker", 2)
+    distributed, alone = _final_loss(chief), _final_loss(single)
+    print(f"final loss: two workers {distributed!r}, one process {alone!r}, difference {distributed - alone:.3g}")
+    assert distributed == pytest.approx(alone, abs=TOLERANCE)
+    chief_metrics = json.loads((chief / "metrics.json").read_text())
+    single_metrics = json.loads((single / "metrics.json").read_text())
+    for split, values in single_metrics.items():
+        for name, value in values.items():
+            assert chief_metrics[split][name] == pytest.approx(value, abs=TOLERANCE), (split, name)
+
+
+@pytest.mark.parametrize("roles, task, keeps_files", [
+    ((("worker", 2),), ("worker", 0), True),
+    ((("worker", 2),), ("worker", 1), False),
+    ((("chief", 1), ("worker", 2)), ("chief", 0), True),
+    ((("chief", 1), ("worker", 2)), ("worker", 0), False),
+])
+def test_only_the_chief_keeps_its_run_folder(roles, task, keeps_files):
+    from modelctl.training.hardware import Cluster, Plan
+    from modelctl.training.trainer import _worker_scratch
+
+    scratch = _worker_scratch(Plan("multi_worker", workers=2), Cluster(roles, *task))
+    assert (scratch is None) == keeps_files
+    if scratch is not None:
+        assert scratch.is_dir() and not list(scratch.iterdir())
+        scratch.rmdir()
+    assert _worker_scratch(Plan("one_device"), Cluster(roles, *task)) is None
