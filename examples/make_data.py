@@ -9,6 +9,8 @@ Writes, beside this script:
   wine/wine.csv                      178 wines, 13 measurements, 3 cultivars
   digits/digits.csv                  1797 8x8 handwritten digits as 64 pixel columns (0-16)
   digits/images/<digit>/<n>.png      the same digits as 8-bit grayscale PNG files
+
+The synthetic reviews of text/reviews.csv come from text/make_reviews.py.
 """
 
 from __future__ import annotations

@@ -280,6 +280,21 @@ def devices(
     run_devices(output_format.value, _console())
 
 
+@app.command()
+@handles_errors
+def init(
+    template: Optional[str] = typer.Option(None, "--template", "-t", help="Template name (default "
+                                                                         "tabular-classifier); --list shows them."),
+    output: Path = typer.Option(Path("spec.yaml"), "--output", "-o", help="The spec file to write."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    list_templates: bool = typer.Option(False, "--list", help="List the templates and exit."),
+) -> None:
+    """Write a starter spec from a template."""
+    from modelctl.cli.init import run_init
+
+    run_init(template, output, force, list_templates, _console())
+
+
 def main() -> None:
     """Entry point of the `modelctl` console script."""
     app()
