@@ -187,6 +187,7 @@ from modelctl.util.tf import tensorflow
 tf = tensorflow()
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+from pathlib import Path
 from rich.console import Console
 from modelctl.spec.validate import load_spec
 from modelctl.training import hardware

@@ -314,12 +314,18 @@ class Prepared:
                 yield encoded
 
     def _count(self, split: str) -> int:
-        parts = list(self.chunks(split))
-        count = sum(len(part) for part in parts)
-        if parts and self.data.get("cache", True):
-            joined = Encoded.join(parts)
-            if _nbytes(joined) <= CACHE_BYTES:
-                self._cache[split] = joined
+        """Examples of a split; keeps them in memory when `data.cache` is on and they fit in `CACHE_BYTES`
+        (parts are dropped as soon as the split is known not to fit, so a large split is never held)."""
+        keep = bool(self.data.get("cache", True))
+        parts, count, size = [], 0, 0
+        for part in self.chunks(split):
+            count += len(part)
+            if keep:
+                size += _nbytes(part)
+                keep = size <= CACHE_BYTES
+                parts = parts + [part] if keep else []
+        if keep and parts:
+            self._cache[split] = Encoded.join(parts)
         return count
 
     def arrays(self, split: str, limit: int | None = None) -> Encoded | None:
