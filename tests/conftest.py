@@ -115,3 +115,12 @@ def files(tmp_path_factory) -> Files:
         for index, text in enumerate(texts):
             (folder / f"{index}.txt").write_text(text, encoding="utf-8")
     return Files(root, iris, wine, cancer, diabetes, digits)
+
+
+def quiet_console():
+    """A rich Console whose output is dropped, for code that prints progress."""
+    import io
+
+    from rich.console import Console
+
+    return Console(file=io.StringIO(), width=120)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, quiet_console
 from modelctl.spec.validate import load_spec, validate_file
 
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
@@ -28,11 +28,6 @@ TWO_EPOCHS = ["training.epochs=2"]
 def _id(path: Path) -> str:
     return path.relative_to(ROOT).as_posix()
 
-
-def _console():
-    from rich.console import Console
-
-    return Console(file=open(os.devnull, "w"), width=120)
 
 
 def test_the_examples_are_all_there():
@@ -65,7 +60,7 @@ def test_spec_opens_with_the_modeline_and_says_what_it_is_for(path):
 def test_example_trains(path, tmp_path):
     from modelctl.training.trainer import train
 
-    result = train(load_spec(path, TWO_EPOCHS), tmp_path / "runs", _console(), quiet=True)
+    result = train(load_spec(path, TWO_EPOCHS), tmp_path / "runs", quiet_console(), quiet=True)
     assert result.epochs == 2
     assert (result.run_dir / "model.keras").is_file()
     assert set(result.metrics) == {"train", "validation", "test"}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, quiet_console
 from modelctl.errors import UsageError
 from modelctl.registry.optimizers import OPTIMIZERS
 from modelctl.registry.schedules import SCHEDULES
@@ -49,11 +48,6 @@ training:
 """
 
 
-def _console():
-    from rich.console import Console
-
-    return Console(file=open(os.devnull, "w"), width=120)
-
 
 def _document(write_spec, text=SPEC, overrides=()):
     return load_spec(write_spec(text), list(overrides))
@@ -61,8 +55,8 @@ def _document(write_spec, text=SPEC, overrides=()):
 
 def test_a_run_folder_holds_everything_and_is_never_reused(write_spec, tmp_path):
     document = _document(write_spec)
-    first = train(document, tmp_path / "runs", _console(), quiet=True)
-    second = train(document, tmp_path / "runs", _console(), quiet=True)
+    first = train(document, tmp_path / "runs", quiet_console(), quiet=True)
+    second = train(document, tmp_path / "runs", quiet_console(), quiet=True)
     assert first.run_dir != second.run_dir and first.run_dir.parent == second.run_dir.parent
     names = sorted(path.name for path in first.run_dir.iterdir())
     assert names == ["checkpoints", "history.csv", "metrics.json", "model.keras", "plots", "preprocessing.json",
@@ -101,7 +95,7 @@ def test_every_optimizer_and_schedule_trains(write_spec, tmp_path):
         if optimizer == "sgd":
             overrides += ["training.optimizer.momentum=0.9", "training.optimizer.nesterov=true"]
         text = SPEC + "  schedule: {type: constant}\n"
-        result = train(_document(write_spec, text, overrides), tmp_path / "runs", _console(), quiet=True)
+        result = train(_document(write_spec, text, overrides), tmp_path / "runs", quiet_console(), quiet=True)
         assert all(np.isfinite(row["loss"]) for row in result.history), (optimizer, schedule)
 
 
@@ -124,15 +118,15 @@ class _InterruptAt(keras.callbacks.Callback):
 def test_an_interrupted_run_resumes_to_the_same_weights(write_spec, tmp_path):
     text = SPEC + "  schedule: {type: cosine_decay, warmup_epochs: 1}\n  early_stopping: {patience: 1}\n"
     document = _document(write_spec, text)
-    whole = train(document, tmp_path / "whole", _console(), quiet=True)
+    whole = train(document, tmp_path / "whole", quiet_console(), quiet=True)
     with pytest.raises(TrainingInterrupted) as caught:
-        train(document, tmp_path / "cut", _console(), quiet=True, extra_callbacks=[_InterruptAt(2)])
+        train(document, tmp_path / "cut", quiet_console(), quiet=True, extra_callbacks=[_InterruptAt(2)])
     assert caught.value.exit_code == 128 + signal.SIGTERM
     assert "epoch 2 is saved" in str(caught.value) and "--resume" in str(caught.value)
     cut = next((tmp_path / "cut" / "iris").iterdir())
     assert read_json(cut / "checkpoints" / "last.json")["epoch"] == 2
     assert read_json(cut / "run.json")["status"] == "interrupted"
-    resumed = train(load_spec(cut / "spec.yaml"), tmp_path / "cut", _console(), quiet=True, resume=cut)
+    resumed = train(load_spec(cut / "spec.yaml"), tmp_path / "cut", quiet_console(), quiet=True, resume=cut)
     assert resumed.run_dir == cut and [row["epoch"] for row in resumed.history] == [1, 2, 3, 4]
     expected = load_model(whole.run_dir / "model.keras").get_weights()
     for got, want in zip(load_model(cut / "model.keras").get_weights(), expected):
@@ -143,14 +137,14 @@ def test_a_diverging_loss_names_epoch_and_step(write_spec, tmp_path):
     document = _document(write_spec, overrides=["training.optimizer.type=sgd",
                                                 "training.optimizer.learning_rate=1.0e+12"])
     with pytest.raises(TrainingDiverged, match=r"the loss became (nan|inf) at epoch 1, step \d+"):
-        train(document, tmp_path / "runs", _console(), quiet=True)
+        train(document, tmp_path / "runs", quiet_console(), quiet=True)
 
 
 def test_an_unwritable_output_folder_fails_before_training(write_spec, tmp_path):
     blocked = tmp_path / "blocked"
     blocked.write_text("a file, not a folder")
     with pytest.raises(UsageError, match="the run folder cannot be created"):
-        train(_document(write_spec), blocked / "runs", _console(), quiet=True)
+        train(_document(write_spec), blocked / "runs", quiet_console(), quiet=True)
 
 
 def test_kfold_reports_mean_and_spread(write_spec, tmp_path, runner):

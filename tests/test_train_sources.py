@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import quiet_console
+
 from modelctl.data.numeric import apply_numeric
 from modelctl.data.pipeline import prepare
 from modelctl.model.preprocessing import predict_raw
@@ -24,15 +26,10 @@ training:
 """
 
 
-def _console():
-    from rich.console import Console
-
-    return Console(file=open("/dev/null", "w"), width=120)
-
 
 def _train(write_spec, text: str, tmp_path: Path, name: str = "spec.yaml"):
     document = load_spec(write_spec(text, name))
-    return train(document, tmp_path / "runs", _console(), quiet=True)
+    return train(document, tmp_path / "runs", quiet_console(), quiet=True)
 
 
 def _write_tfrecord(path: Path, iris) -> None:
