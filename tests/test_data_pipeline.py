@@ -158,3 +158,17 @@ def test_streaming_without_cache_gives_the_same_examples(tmp_path, monkeypatch):
     batches = list(streamed.dataset("train", ["y"], training=True, epochs=1).take(streamed.steps("train")))
     seen = np.concatenate([features["x"].numpy() for features, _ in batches])
     assert sorted(map(tuple, seen)) == sorted(map(tuple, cached.arrays("train").features["x"]))
+
+
+def test_splits_are_held_only_when_all_of_them_fit(tmp_path, monkeypatch):
+    import modelctl.data.pipeline as pipeline
+
+    _table(tmp_path / "table.csv", _rows())
+    everything = prepare(_spec(tmp_path))
+    total = sum(pipeline._nbytes(everything.arrays(split)) for split in ("train", "validation", "test"))
+    monkeypatch.setattr(pipeline, "CACHE_BYTES", total)
+    assert sorted(prepare(_spec(tmp_path))._cache) == ["test", "train", "validation"]
+    monkeypatch.setattr(pipeline, "CACHE_BYTES", total - 1)
+    streamed = prepare(_spec(tmp_path))
+    assert streamed._cache == {}
+    assert streamed.counts == everything.counts

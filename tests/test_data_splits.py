@@ -158,3 +158,45 @@ def test_bad_fractions_say_what_was_received():
         kfold(2, 3, seed=0)
     with pytest.raises(ValueError, match="stratify=True needs one label per row"):
         assign_splits(10, DEFAULT, seed=0, stratify=True)
+
+
+def _sorted_reference(n_rows: int, fractions: dict, seed: int, labels=None) -> np.ndarray:
+    """The rule of the module docstring, written the direct way: sort every key, cut the ranked rows."""
+    from modelctl.data import splits
+
+    shares = splits._fractions(fractions)
+    keys = splits._keys(0, n_rows, seed)
+    result = np.empty(n_rows, dtype=np.int8)
+    if labels is None:
+        order = np.argsort(keys)
+        counts = splits.largest_remainder(n_rows, shares)
+        result[order] = np.repeat(np.arange(3), counts)
+        return result
+    classes, codes = np.unique(labels, return_inverse=True)
+    table = controlled_rounding(np.bincount(codes).tolist(), shares)
+    for code in range(len(classes)):
+        rows = np.flatnonzero(codes == code)
+        result[rows[np.argsort(keys[rows])]] = np.repeat(np.arange(3), table[code])
+    return result
+
+
+@pytest.mark.parametrize("block", [7, 1 << 20])
+@pytest.mark.parametrize("n_rows, seed, stratify", [(1, 0, False), (97, 3, False), (1000, 12, False),
+                                                     (1000, 5, True), (257, 9, True)])
+def test_selection_by_key_equals_sorting_every_key(monkeypatch, block, n_rows, seed, stratify):
+    from modelctl.data import splits
+
+    monkeypatch.setattr(splits, "_BLOCK", block)
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(["a", "b", "c", "rare"], size=n_rows, p=[0.5, 0.3, 0.19, 0.01]) if stratify else None
+    fractions = {"train": 0.7, "validation": 0.2, "test": 0.1}
+    split = assign_splits(n_rows, fractions, seed, labels=labels, stratify=stratify)
+    np.testing.assert_array_equal(split, _sorted_reference(n_rows, fractions, seed, labels))
+
+
+def test_integer_class_codes_split_as_their_labels_do():
+    labels = _labels("wine")
+    names = np.array(["class_0", "class_1", "class_2"], dtype=object)[labels]
+    np.testing.assert_array_equal(assign_splits(len(labels), DEFAULT, 4, labels=labels.astype(np.int32),
+                                                stratify=True),
+                                  assign_splits(len(labels), DEFAULT, 4, labels=names, stratify=True))

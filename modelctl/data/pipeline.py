@@ -9,8 +9,9 @@
 Passes over the source, each streamed in chunks of `CHUNK_ROWS` rows: one counts
 the rows (and reads the label a stratified split needs), one per fitted
 statistic reads the training split, one encodes every split. Encoded splits
-are kept in memory when `data.cache` is true and they fit in `CACHE_BYTES`;
-otherwise every epoch streams the source again.
+are kept in memory when `data.cache` is true and all of them together fit in
+`CACHE_BYTES`; otherwise every split streams from the source each time it is
+read (each epoch, each evaluation), holding a chunk and a shuffle buffer.
 
 Shuffling is keyed by the seed and the epoch number: epoch e of a run shows
 the training examples in the same order whether the run was interrupted and
@@ -37,7 +38,8 @@ from modelctl.data.splits import SPLITS, assign_splits, kfold
 
 CHUNK_ROWS = 4096
 CACHE_BYTES = 128 * 2**20
-"""Largest encoded data kept in memory; larger data streams from the source every epoch."""
+"""Largest encoded data (all splits together) kept in memory; larger data streams from the source every epoch.
+Held for training, the examples take about three times this as TensorFlow tensors."""
 
 
 @dataclasses.dataclass
@@ -111,26 +113,36 @@ class Prepared:
         else:
             self.fitted = fitted
         self._class_weights = self._balanced_weights()
-        self.counts = {split: self._count(split) for split in SPLITS}
+        self.counts = self._count()
 
     # Reading -----------------------------------------------------------------------------------------------
 
     def _assign(self, fold: tuple[int, int] | None) -> np.ndarray:
+        """Each source row's split (0 train, 1 validation, 2 test): one byte a row, plus a class code a row when
+        the split is stratified."""
         split = self.data.get("split") or {}
         fractions = {name: split.get(name, default) for name, default in zip(SPLITS, (0.8, 0.1, 0.1))}
         seed = split.get("seed")
         seed = self.seed if seed is None else int(seed)
-        stratify = bool(split.get("stratify")) and self._stratify_label() is not None
         label = self._stratify_label()
-        values: list[np.ndarray] = []
+        stratify = bool(split.get("stratify")) and label is not None
+        classes: dict[str, int] = {}
+        codes: list[np.ndarray] = []
         count = 0
         source = self.sources["all"]
         for batch in source.batches(self.plans["all"].read, CHUNK_ROWS, self.on_bad_rows):
             count += len(next(iter(batch.values())))
             if stratify:
-                values.append(strings(batch[label])[:, 0])
+                names, inverse = np.unique(strings(batch[label])[:, 0], return_inverse=True)
+                known = np.array([classes.setdefault(name, len(classes)) for name in names], dtype=np.int32)
+                codes.append(known[inverse])
         self._note_skipped(source)
-        labels = np.concatenate(values) if values else None
+        labels = None
+        if stratify:
+            ranked = np.empty(len(classes), dtype=np.int32)
+            ranked[[classes[name] for name in sorted(classes)]] = np.arange(len(classes), dtype=np.int32)
+            labels = ranked[np.concatenate(codes)] if codes else np.empty(0, dtype=np.int32)
+            del codes
         assignment = assign_splits(count, fractions, seed, labels, stratify)
         if fold is not None:
             index, folds = fold
@@ -152,27 +164,35 @@ class Prepared:
 
     def _raw(self, split: str) -> Iterator[tuple[dict[str, np.ndarray], np.ndarray]]:
         """Raw column batches of one split, with each example's 1-based number in its source."""
-        code = SPLITS.index(split)
+        for _, batch, numbers in self._raw_splits((split,)):
+            yield batch, numbers
+
+    def _raw_splits(self, wanted: tuple[str, ...] = SPLITS) -> Iterator[tuple[str, dict[str, np.ndarray], np.ndarray]]:
+        """(split, raw column batch, 1-based example numbers) of the `wanted` splits, in one pass over a
+        shared source (a source per split is read split after split)."""
         if self.assignment is None:
-            source = self.sources.get(split)
-            if source is None:
-                return
-            offset = 0
-            for batch in source.batches(self.plans[split].read, CHUNK_ROWS, self.on_bad_rows):
-                size = len(next(iter(batch.values())))
-                yield batch, np.arange(offset + 1, offset + size + 1)
-                offset += size
-            self._note_skipped(source)
+            for split in wanted:
+                source = self.sources.get(split)
+                if source is None:
+                    continue
+                offset = 0
+                for batch in source.batches(self.plans[split].read, CHUNK_ROWS, self.on_bad_rows):
+                    size = len(next(iter(batch.values())))
+                    yield split, batch, np.arange(offset + 1, offset + size + 1)
+                    offset += size
+                self._note_skipped(source)
             return
         offset = 0
         source = self.sources["all"]
         for batch in source.batches(self.plans["all"].read, CHUNK_ROWS, self.on_bad_rows):
             size = len(next(iter(batch.values())))
-            mask = self.assignment[offset:offset + size] == code
-            numbers = np.arange(offset + 1, offset + size + 1)[mask]
+            codes = self.assignment[offset:offset + size]
+            numbers = np.arange(offset + 1, offset + size + 1)
             offset += size
-            if mask.any():
-                yield {name: values[mask] for name, values in batch.items()}, numbers
+            for split in wanted:
+                mask = codes == SPLITS.index(split)
+                if mask.any():
+                    yield split, {name: values[mask] for name, values in batch.items()}, numbers[mask]
         self._note_skipped(source)
 
     # Fitting -----------------------------------------------------------------------------------------------
@@ -313,20 +333,29 @@ class Prepared:
             if len(encoded):
                 yield encoded
 
-    def _count(self, split: str) -> int:
-        """Examples of a split; keeps them in memory when `data.cache` is on and they fit in `CACHE_BYTES`
-        (parts are dropped as soon as the split is known not to fit, so a large split is never held)."""
+    def _count(self) -> dict[str, int]:
+        """Examples of every split, encoded in one pass (so bad data is found before training starts). With
+        `data.cache` on, the splits are kept in memory when all of them together fit in `CACHE_BYTES`; what was
+        kept is dropped as soon as the data is known not to fit (the source's rows times the size of the
+        examples encoded so far, or the bytes encoded so far), so large data is never held."""
         keep = bool(self.data.get("cache", True))
-        parts, count, size = [], 0, 0
-        for part in self.chunks(split):
-            count += len(part)
-            if keep:
-                size += _nbytes(part)
-                keep = size <= CACHE_BYTES
-                parts = parts + [part] if keep else []
-        if keep and parts:
-            self._cache[split] = Encoded.join(parts)
-        return count
+        rows = None if self.assignment is None else len(self.assignment)
+        parts: dict[str, list[Encoded]] = {split: [] for split in SPLITS}
+        counts = dict.fromkeys(SPLITS, 0)
+        size = 0
+        for split, batch, numbers in self._raw_splits():
+            encoded = self.encode(batch, numbers)
+            counts[split] += len(encoded)
+            if keep and len(encoded):
+                size += _nbytes(encoded)
+                seen = sum(counts.values())
+                keep = size <= CACHE_BYTES and (rows is None or size / seen * rows <= CACHE_BYTES)
+                parts[split].append(encoded)
+                if not keep:
+                    parts.clear()
+        if keep:
+            self._cache = {split: Encoded.join(chunks) for split, chunks in parts.items() if chunks}
+        return counts
 
     def arrays(self, split: str, limit: int | None = None) -> Encoded | None:
         """Up to `limit` examples of a split in source order, as numpy arrays; None for an empty split."""

@@ -19,7 +19,8 @@ The rule, so that the same seed and rows always give the same split:
    validation, the rest to test (per class when stratified).
 
 Only the row count and, for stratification, the label column are needed: the
-data itself is never held.
+data itself is never held, and splitting n rows takes one byte per row (plus
+the class codes when stratified), so a source larger than memory splits too.
 """
 
 from __future__ import annotations
@@ -62,8 +63,7 @@ def assign_splits(n_rows: int, fractions: Mapping[str, float], seed: int, labels
             negative seed.
     """
     shares = _fractions(fractions)
-    order, groups = _ranked(n_rows, seed, labels, stratify)
-    return _assign(order, groups, shares).astype(np.int8)
+    return _partition(n_rows, seed, labels, stratify, shares)
 
 
 def kfold(n_rows: int, k: int, seed: int, labels: Sequence | np.ndarray | None = None,
@@ -87,8 +87,7 @@ def kfold(n_rows: int, k: int, seed: int, labels: Sequence | np.ndarray | None =
         raise DataError(f"the number of folds must be an integer >= 2; received k={k!r}")
     if n_rows < k:
         raise DataError(f"{k} folds need at least {k} rows; received {n_rows} rows")
-    order, groups = _ranked(n_rows, seed, labels, stratify)
-    folds = _assign(order, groups, [Fraction(1, int(k))] * int(k))
+    folds = _partition(n_rows, seed, labels, stratify, [Fraction(1, int(k))] * int(k))
     return [(np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)) for fold in range(int(k))]
 
 
@@ -126,51 +125,109 @@ def _fractions(fractions: Mapping[str, float]) -> list[Fraction]:
     return [values[name] / total for name in SPLITS]
 
 
-def _keys(n_rows: int, seed: int) -> np.ndarray:
-    """The first `n_rows` outputs of SplitMix64 started at `seed`."""
+def _partition(n_rows: int, seed: int, labels, stratify: bool, shares: list[Fraction]) -> np.ndarray:
+    """Part id of every row: within each group (all rows, or a class when stratified), rows ranked by key
+    are cut into parts of the rounded counts.
+
+    The rank of a row is never stored: the key at each cut is found by a radix selection over the keys,
+    generated again for every pass in blocks of `_BLOCK` rows, and a row's part is the number of cuts at
+    or below its key (keys are distinct: SplitMix64 is a bijection). Memory is one small integer per row.
+    """
+    if isinstance(n_rows, bool) or not isinstance(n_rows, (int, np.integer)) or n_rows < 0:
+        raise ValueError(f"Invalid value for argument `n_rows`. Expected an integer >= 0. Received: n_rows={n_rows!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise DataError(f"the split seed must be an integer >= 0; received {seed!r}")
-    state = np.uint64(int(seed) % 2**64)
-    z = state + np.arange(1, n_rows + 1, dtype=np.uint64) * _GOLDEN
+    n_rows, seed = int(n_rows), int(seed)
+    codes, sizes = _groups(n_rows, labels, stratify)
+    dtype = np.int8 if len(shares) <= 127 else np.int32
+    if not n_rows:
+        return np.empty(0, dtype=dtype)
+    counts = np.array([largest_remainder(n_rows, shares)]) if len(sizes) == 1 \
+        else controlled_rounding([int(size) for size in sizes], shares)
+    ranks = np.cumsum(counts, axis=1)[:, :-1]
+    present = ranks < sizes[:, None]
+    cuts = _select(n_rows, seed, codes, ranks, present)
+    result = np.empty(n_rows, dtype=dtype)
+    for start, keys in _blocks(n_rows, seed):
+        group = _block_groups(codes, start, len(keys))
+        part = np.zeros(len(keys), dtype=dtype)
+        for cut in range(ranks.shape[1]):
+            part += present[group, cut] & (keys >= cuts[group, cut])
+        result[start:start + len(keys)] = part
+    return result
+
+
+_BLOCK = 1 << 18
+"""Keys generated at a time while splitting."""
+
+
+def _keys(start: int, stop: int, seed: int) -> np.ndarray:
+    """Outputs `start` .. `stop - 1` (0-based) of SplitMix64 started at `seed`."""
+    state = np.uint64(seed % 2**64)
+    z = state + np.arange(start + 1, stop + 1, dtype=np.uint64) * _GOLDEN
     z = (z ^ (z >> np.uint64(30))) * _MIX1
     z = (z ^ (z >> np.uint64(27))) * _MIX2
     return z ^ (z >> np.uint64(31))
 
 
-def _ranked(n_rows: int, seed: int, labels, stratify: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices in rank order, grouped by class when stratified, and the size of each group."""
-    if isinstance(n_rows, bool) or not isinstance(n_rows, (int, np.integer)) or n_rows < 0:
-        raise ValueError(f"Invalid value for argument `n_rows`. Expected an integer >= 0. Received: n_rows={n_rows!r}")
-    keys = _keys(int(n_rows), seed)
+def _blocks(n_rows: int, seed: int):
+    for start in range(0, n_rows, _BLOCK):
+        yield start, _keys(start, min(n_rows, start + _BLOCK), seed)
+
+
+def _block_groups(codes: np.ndarray | None, start: int, size: int) -> np.ndarray:
+    if codes is None:
+        return np.zeros(size, dtype=np.intp)
+    return codes[start:start + size].astype(np.intp, copy=False)
+
+
+def _groups(n_rows: int, labels, stratify: bool) -> tuple[np.ndarray | None, np.ndarray]:
+    """Each row's group (None: one group) and the size of each group; groups are classes in sorted order
+    when stratified. Labels that are already codes 0 .. k-1 (an integer array using each) are kept as they are."""
     if not stratify:
-        return np.argsort(keys, kind="stable"), np.array([n_rows])
+        return None, np.array([n_rows])
     if labels is None:
         raise ValueError("Invalid value for argument `labels`. stratify=True needs one label per row. "
                          "Received: labels=None")
-    import pandas
-
     labels = np.asarray(labels, dtype=object) if not isinstance(labels, np.ndarray) else labels
     if labels.ndim != 1 or len(labels) != n_rows:
         raise ValueError(f"Invalid value for argument `labels`. Expected one label per row, shape ({n_rows},). "
                          f"Received: shape {labels.shape}")
+    if labels.dtype.kind in "iu" and n_rows and labels.min() >= 0:
+        sizes = np.bincount(labels)
+        if sizes.all():
+            return labels, sizes
+    import pandas
+
     codes, _ = pandas.factorize(labels, sort=True, use_na_sentinel=False)
-    order = np.lexsort((keys, codes))
-    return order, np.bincount(codes)
+    return codes, np.bincount(codes)
 
 
-def _assign(order: np.ndarray, groups: np.ndarray, shares: list[Fraction]) -> np.ndarray:
-    """Part id of every row: each group (a run of `order`) is cut into parts of the rounded counts."""
-    total = int(groups.sum())
-    if not total:
-        return np.empty(0, dtype=np.int64)
-    if len(groups) == 1:
-        counts = np.array([largest_remainder(total, shares)])
-    else:
-        counts = controlled_rounding([int(size) for size in groups], shares)
-    parts = np.repeat(np.tile(np.arange(len(shares)), len(groups)), counts.ravel())
-    result = np.empty(total, dtype=np.int64)
-    result[order] = parts
-    return result
+def _select(n_rows: int, seed: int, codes: np.ndarray | None, ranks: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """For every group g and cut j, the key of rank `ranks[g, j]` (0-based) among the keys of group g, found
+    a byte at a time from the top; entries where `present` is false (the cut is past the group's end) are 0."""
+    groups, count = ranks.shape
+    found = np.zeros((groups, count), dtype=np.uint64)
+    left = ranks.astype(np.int64).copy()
+    rows = np.arange(groups)
+    for shift in range(56, -8, -8):
+        histogram = np.zeros((count, groups * 256), dtype=np.int64)
+        for start, keys in _blocks(n_rows, seed):
+            group = _block_groups(codes, start, len(keys))
+            byte = ((keys >> np.uint64(shift)) & np.uint64(255)).astype(np.intp)
+            slot = group * 256 + byte
+            for cut in range(count):
+                if shift == 56:
+                    histogram[cut] += np.bincount(slot, minlength=groups * 256)
+                    continue
+                match = (keys >> np.uint64(shift + 8)) == found[group, cut]
+                histogram[cut] += np.bincount(slot[match], minlength=groups * 256)
+        for cut in range(count):
+            below = histogram[cut].reshape(groups, 256).cumsum(axis=1)
+            byte = np.minimum((below <= left[:, cut:cut + 1]).sum(axis=1), 255)
+            left[:, cut] -= np.where(byte > 0, below[rows, np.maximum(byte - 1, 0)], 0)
+            found[:, cut] = (found[:, cut] << np.uint64(8)) | byte.astype(np.uint64)
+    return np.where(present, found, np.uint64(0))
 
 
 def controlled_rounding(sizes: list[int], shares: list[Fraction]) -> np.ndarray:

@@ -188,7 +188,7 @@ def data_schema() -> dict:
         "split": split_schema(),
         "batch_size": args.integer("Examples per training step (global, across replicas).", 32, minimum=1),
         "shuffle_buffer": args.integer("Examples held for shuffling the training split.", 10000, minimum=1),
-        "cache": args.boolean("Keep prepared examples in memory after the first epoch when they fit.", True),
+        "cache": args.boolean("Keep prepared examples in memory after the first epoch when all splits together fit in 128 MiB; larger data streams from the source every epoch.", True),
         "on_bad_rows": args.choice(["error", "skip"], "A bad row stops with an error naming it, or is skipped "
                                    "and counted.", "error"),
     }, "Where the examples come from and how they are prepared; null for a spec that only describes a model.",
