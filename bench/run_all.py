@@ -1,13 +1,15 @@
 """Run every benchmark and write docs/benchmarks.md.
 
-    python bench/run_all.py [--csv-gb 2.0] [--quick]
+    python bench/run_all.py [--csv-gb 2.0] [--quick] [--only validate,train,pipeline,export] [--render-only]
 
 Runs, each as its own process: bench_validate.py (validate against check-jsonschema),
 bench_train.py (modelctl train against a plain Keras script; time to the first step),
 bench_pipeline.py (input pipeline against the training step; memory training from a large CSV)
 and bench_export.py (every export format and quantization: size, latency, accuracy). Each writes
-its figures to bench/results/<name>.json; this script then writes docs/benchmarks.md from them,
-with the machine and package versions. `--quick` uses fewer repeats and a 0.25 GB CSV.
+its figures to bench/results/<name>.json, and this script the date, machine and package versions to
+bench/results/machine.json; it then writes docs/benchmarks.md from them (a test checks that the page
+is what these files give). `--quick` uses fewer repeats and a 0.25 GB CSV; `--only`
+runs some of the benchmarks and keeps the saved figures of the others.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+BENCHMARKS = ("validate", "train", "pipeline", "export")
 
 
 def run(script: str, *arguments: str) -> None:
@@ -54,8 +57,9 @@ def machine() -> list[str]:
 
 def render() -> str:
     validate, train, pipeline, export = load("validate"), load("train"), load("pipeline"), load("export")
-    lines = ["# Benchmarks", "", f"Measured {datetime.date.today().isoformat()} with `python bench/run_all.py`; "
-             "every figure comes from the files in `bench/results/`.", "", *machine(), ""]
+    measured = load("machine") or {"date": "not yet", "machine": []}
+    lines = ["# Benchmarks", "", f"Measured {measured['date']} with `python bench/run_all.py`; every figure comes "
+             "from the files in `bench/results/`.", "", *measured["machine"], ""]
     if validate:
         lines += ["## validate against check-jsonschema", "",
                   "| measure | modelctl | check-jsonschema | target |", "|---|---:|---:|---|",
@@ -108,14 +112,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--csv-gb", type=float, default=2.0)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", default=",".join(BENCHMARKS),
+                        help="Comma-separated benchmarks to run: validate, train, pipeline, export.")
     parser.add_argument("--render-only", action="store_true", help="Write docs/benchmarks.md from saved results.")
     args = parser.parse_args()
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark {unknown[0]!r}; expected some of {', '.join(BENCHMARKS)}")
+    repeats = "1" if args.quick else "3"
+    arguments = {"validate": ["--repeats", repeats], "train": ["--repeats", repeats],
+                 "pipeline": ["--csv-gb", "0.25" if args.quick else str(args.csv_gb)], "export": []}
     if not args.render_only:
-        repeats = "1" if args.quick else "3"
-        run("bench_validate.py", "--repeats", repeats)
-        run("bench_train.py", "--repeats", repeats)
-        run("bench_pipeline.py", "--csv-gb", "0.25" if args.quick else str(args.csv_gb))
-        run("bench_export.py")
+        for name in chosen:
+            run(f"bench_{name}.py", *arguments[name])
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "machine.json").write_text(json.dumps({"date": datetime.date.today().isoformat(),
+                                                          "machine": machine()}, indent=2) + "\n")
     (ROOT / "docs" / "benchmarks.md").write_text(render())
     print(f"wrote {ROOT / 'docs' / 'benchmarks.md'}")
 

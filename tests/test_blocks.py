@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import numpy as np
@@ -365,7 +366,11 @@ def test_imagenet_weights_with_the_server_unreachable(empty_cache, monkeypatch):
 
 def test_a_hanging_lookup_is_given_up_on_within_the_timeout(monkeypatch):
     """A name lookup that hangs (which the socket timeout does not cover) still ends the probe in time."""
-    monkeypatch.setattr(backbone_module.socket, "create_connection", lambda *args, **kwargs: time.sleep(3))
+    def hanging_lookup(*args, **kwargs):
+        time.sleep(3)
+        raise socket.gaierror("name lookup gave up")
+
+    monkeypatch.setattr(backbone_module.socket, "create_connection", hanging_lookup)
     started = time.monotonic()
     assert backbone_module.unreachable("storage.googleapis.com", 443, 0.3) == "no answer within 0.3 s"
     assert time.monotonic() - started < 1

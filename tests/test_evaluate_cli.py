@@ -10,6 +10,8 @@ import pytest
 
 from conftest import ROOT
 
+from modelctl.spec.validate import load_spec
+
 pytest.importorskip("keras")
 
 SPEC = f"""
@@ -76,6 +78,18 @@ def test_eval_agrees_with_scikit_learn_and_writes_its_report(run_dir, runner):
     report = (folder / "report.md").read_text()
     assert "plots/species/confusion_matrix.png" in report and "accuracy" in report
 
+
+def test_eval_of_a_streamed_split_equals_eval_of_the_held_split(run_dir, monkeypatch):
+    import modelctl.data.pipeline as pipeline
+    from modelctl.evaluation.evaluate import evaluate_run
+
+    held = evaluate_run(run_dir, split="validation", write=False)
+    monkeypatch.setattr(pipeline, "CACHE_BYTES", 0)
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 7)
+    streamed = evaluate_run(run_dir, split="validation", write=False)
+    assert streamed.examples == held.examples == 30
+    assert streamed.metrics["species"]["log_loss"] == pytest.approx(held.metrics["species"]["log_loss"], rel=1e-6)
+    assert streamed.metrics["species"]["accuracy"] == held.metrics["species"]["accuracy"]
 
 def test_fail_under_gates_exit_codes(run_dir, runner):
     from modelctl.cli.app import app
@@ -155,3 +169,22 @@ def test_data_command_shows_splits_statistics_and_balance(runner, tmp_path):
     assert len(example["raw"]) == 4 and len(example["preprocessed"]) == 4
     text = runner.invoke(app, ["data", str(spec)])
     assert text.exit_code == 0 and "train 90 rows" in text.output
+
+
+def test_data_statistics_streamed_in_chunks_equal_those_of_the_whole_split(tmp_path, monkeypatch):
+    import modelctl.data.pipeline as pipeline
+    from modelctl.cli.data import describe_data
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC)
+    held = describe_data(str(spec), [])
+    train = pipeline.prepare(load_spec(spec)).arrays("train").features["x"].astype(np.float64)
+    assert held["features"]["x"]["mean"] == pytest.approx(train.mean(), abs=1e-6)
+    assert held["features"]["x"]["std"] == pytest.approx(train.std(), abs=1e-6)
+    assert held["features"]["x"]["max"] == pytest.approx(train.max(), abs=1e-6)
+    monkeypatch.setattr(pipeline, "CACHE_BYTES", 0)
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 7)
+    streamed = describe_data(str(spec), [])
+    for key in ("mean", "std", "min", "max", "missing"):
+        assert streamed["features"]["x"][key] == pytest.approx(held["features"]["x"][key], abs=1e-6)
+    assert streamed["labels"] == held["labels"] and streamed["rows"] == held["rows"]

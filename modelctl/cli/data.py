@@ -10,22 +10,38 @@ from modelctl.spec.validate import load_spec
 
 
 def describe_data(spec: str, overrides: list[str], examples: int = 3) -> dict:
-    """Read, split and fit the spec's data and describe it (JSON-ready)."""
+    """Read, split and fit the spec's data and describe it (JSON-ready). Statistics are gathered chunk by chunk,
+    so data larger than memory is described too."""
     from modelctl.data.pipeline import prepare
 
     document = load_spec(spec, overrides)
     prepared = prepare(document)
-    train = prepared.arrays("train")
+    fitted_features = prepared.fitted["features"]
+    numeric = [name for name, fitted in fitted_features.items() if fitted["type"] == "numeric"]
+    classified = [name for name, encoder in prepared.labels.items() if encoder.kind in ("binary", "categorical")]
+    regression = [name for name, encoder in prepared.labels.items() if encoder.kind == "regression"]
+    statistics = {name: _Running() for name in numeric}
+    targets = {name: _Running() for name in regression}
+    balance: dict[str, dict[str, np.ndarray]] = {name: {} for name in classified}
+    shown = None
+    for split in ("train", "validation", "test"):
+        for part in prepared.chunks(split):
+            if split == "train":
+                shown = part.take(slice(0, examples)) if shown is None else shown
+                for name in numeric:
+                    statistics[name].add(part.features[name])
+                for name in regression:
+                    targets[name].add(part.targets[name])
+            for name in classified:
+                size = len(prepared.labels[name].classes)
+                counts = np.bincount(part.targets[name].astype(int).reshape(-1), minlength=size)
+                balance[name][split] = balance[name].get(split, 0) + counts
     features = {}
-    for name, fitted in prepared.fitted["features"].items():
+    for name, fitted in fitted_features.items():
         entry = {"type": fitted["type"]}
         if fitted["type"] == "numeric":
-            values = train.features[name].astype(np.float64)
-            with np.errstate(all="ignore"):
-                entry.update(columns=fitted["columns"], width=fitted["width"], missing=int(np.isnan(values).sum()),
-                             mean=_round(np.nanmean(values)), std=_round(np.nanstd(values)),
-                             min=_round(np.nanmin(values)), max=_round(np.nanmax(values)),
-                             steps=[step["op"] for step in fitted["steps"]])
+            entry.update(columns=fitted["columns"], width=fitted["width"], **statistics[name].summary(missing=True),
+                         steps=[step["op"] for step in fitted["steps"]])
         elif fitted["type"] in ("categorical", "text"):
             entry.update(column=fitted["column"], vocabulary_size=len(fitted["vocabulary"]),
                          vocabulary=fitted["vocabulary"][:10])
@@ -36,30 +52,60 @@ def describe_data(spec: str, overrides: list[str], examples: int = 3) -> dict:
     labels = {}
     for name, encoder in prepared.labels.items():
         entry = {"type": encoder.kind, "column": encoder.column, "classes": encoder.classes}
-        if encoder.kind in ("binary", "categorical"):
-            balance = {}
-            for split in ("train", "validation", "test"):
-                part = prepared.arrays(split)
-                if part is None:
-                    continue
-                counts = np.bincount(part.targets[name].astype(int).reshape(-1), minlength=len(encoder.classes))
-                balance[split] = dict(zip(encoder.classes, (int(count) for count in counts)))
-            entry["balance"] = balance
-        elif encoder.kind == "regression":
-            values = train.targets[name].astype(np.float64)
-            entry.update(mean=_round(values.mean()), std=_round(values.std()), min=_round(values.min()),
-                         max=_round(values.max()))
+        if name in balance:
+            entry["balance"] = {split: dict(zip(encoder.classes, (int(count) for count in counts)))
+                                for split, counts in balance[name].items()}
+        elif name in targets:
+            entry.update(targets[name].summary())
         labels[name] = entry
     from modelctl.data.numeric import apply_numeric
 
-    shown = train.take(slice(0, examples))
-    prepared_values = {name: apply_numeric(fitted["steps"], values.reshape(len(values), -1))
-                       if (fitted := prepared.fitted["features"][name])["type"] in ("numeric", "image") else values
-                       for name, values in shown.features.items()}
-    rows = [{name: {"raw": _plain(shown.features[name][index]), "preprocessed": _plain(values[index])}
-             for name, values in prepared_values.items()} for index in range(len(shown))]
+    rows = []
+    if shown is not None:
+        prepared_values = {name: apply_numeric(fitted["steps"], values.reshape(len(values), -1))
+                           if (fitted := fitted_features[name])["type"] in ("numeric", "image") else values
+                           for name, values in shown.features.items()}
+        rows = [{name: {"raw": _plain(shown.features[name][index]), "preprocessed": _plain(values[index])}
+                 for name, values in prepared_values.items()} for index in range(len(shown))]
     return {"spec": document.data.get("name"), "rows": prepared.counts, "skipped": prepared.skipped,
             "features": features, "labels": labels, "examples": rows}
+
+
+class _Running:
+    """Count, mean, standard deviation, minimum and maximum of every value seen, missing (NaN) ones apart;
+    chunks are merged with Chan's formula, so the figures equal those of the whole data at once."""
+
+    def __init__(self):
+        self.count = 0
+        self.missing = 0
+        self.mean = 0.0
+        self.squares = 0.0
+        self.low = np.inf
+        self.high = -np.inf
+
+    def add(self, values: np.ndarray) -> None:
+        values = values.astype(np.float64).reshape(-1)
+        present = values[~np.isnan(values)]
+        self.missing += len(values) - len(present)
+        if not len(present):
+            return
+        count, mean = len(present), float(present.mean())
+        squares = float(((present - mean) ** 2).sum())
+        total = self.count + count
+        delta = mean - self.mean
+        self.squares += squares + delta * delta * self.count * count / total
+        self.mean += delta * count / total
+        self.count = total
+        self.low = min(self.low, float(present.min()))
+        self.high = max(self.high, float(present.max()))
+
+    def summary(self, missing: bool = False) -> dict:
+        if not self.count:
+            figures = {"mean": None, "std": None, "min": None, "max": None}
+        else:
+            figures = {"mean": _round(self.mean), "std": _round(np.sqrt(self.squares / self.count)),
+                       "min": _round(self.low), "max": _round(self.high)}
+        return {"missing": self.missing, **figures} if missing else figures
 
 
 def _round(value) -> float | None:

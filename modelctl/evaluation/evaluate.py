@@ -93,12 +93,19 @@ def evaluate_run(target: str | Path, split: str = "test", data_file: Path | None
         document = data_document(document, Path(data_file))
         split = "test"
     prepared = prepare(document, fitted=fitted)
-    examples = prepared.arrays(split)
-    if examples is None:
+    if not prepared.counts[split]:
         raise UsageError(f"the {split} split of {run_dir} has no examples; choose another with --split")
     model = load_model(model_file)
     labels = list(fitted["labels"])
-    scores = scores_by_label(predict_raw(model, examples.features), labels)
+    # Chunk by chunk: only targets and model outputs are held, so a split larger than memory is evaluated too.
+    scores_parts, target_parts = [], []
+    for part in prepared.chunks(split):
+        scores_parts.append(scores_by_label(predict_raw(model, part.features), labels))
+        target_parts.append(part.targets)
+    scores = {label: np.concatenate([part[label] for part in scores_parts]) for label in labels}
+    targets = {label: np.concatenate([part[label] for part in target_parts]) for label in labels}
+    count = len(next(iter(targets.values())))
+    del scores_parts, target_parts
     wanted = (document.data.get("evaluation") or {}).get("metrics") or None
     metrics = {}
     plots_by_label: dict[str, list[Path]] = {}
@@ -108,14 +115,14 @@ def evaluate_run(target: str | Path, split: str = "test", data_file: Path | None
     for index, label in enumerate(labels):
         kind = fitted["labels"][label]["type"]
         classes = fitted["labels"][label].get("classes")
-        metrics[label] = compute_metrics(kind, examples.targets[label], scores[label], classes, names=wanted)
+        metrics[label] = compute_metrics(kind, targets[label], scores[label], classes, names=wanted)
         if write:
-            plots_by_label[label] = write_plots(kind, examples.targets[label], scores[label], classes,
+            plots_by_label[label] = write_plots(kind, targets[label], scores[label], classes,
                                                 history if index == 0 else {}, folder / "plots" / label)
     if write:
         folder.mkdir(parents=True, exist_ok=True)
         write_json(folder / "eval.json", {"run": str(run_dir), "model": str(model_file), "split": name,
-                                          "examples": len(examples), "metrics": metrics})
+                                          "examples": count, "metrics": metrics})
         summary = _spec_summary(document.data, run_dir)
         title = f"Evaluation of {document.data.get('name')} on {name}"
         text = "\n".join(render_report(title if len(labels) == 1 else f"{title}: {label}", metrics[label],
@@ -125,7 +132,7 @@ def evaluate_run(target: str | Path, split: str = "test", data_file: Path | None
 
         write_text_atomic(folder / "report.md", text)
     plots = [plot for label_plots in plots_by_label.values() for plot in label_plots]
-    return Evaluation(run_dir, name, len(examples), metrics, folder, plots)
+    return Evaluation(run_dir, name, count, metrics, folder, plots)
 
 
 def _history(path: Path) -> dict[str, list[float]]:

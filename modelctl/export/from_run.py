@@ -77,13 +77,13 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
         options["tflite"]["quantize"] = quantize
     verify = section.get("verify") or {}
     prepared = prepare(document, fitted=fitted)
-    holdout = prepared.arrays("test") or prepared.arrays("validation")
+    examples = int(verify.get("examples", 64))
+    holdout = prepared.arrays("test", limit=examples) or prepared.arrays("validation", limit=examples)
     if holdout is None:
         raise UsageError(f"{run_dir}: the run has no test or validation examples to verify exports on")
     representative = prepared.arrays("train", limit=int(options["tflite"].get("representative_examples", 100)))
     truth = holdout.targets[next(iter(fitted["labels"]))] if fitted["labels"] else None
     base_score = score_function(fitted) if fitted["labels"] else None
-    examples = int(verify.get("examples", 64))
     count = min(examples, len(holdout))
     score = None if base_score is None else (lambda outputs: base_score(outputs, truth[:count]))
     features = spec["data"]["features"]
