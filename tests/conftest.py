@@ -16,6 +16,19 @@ SPECS = Path(__file__).resolve().parent / "specs"
 IRIS_COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 
 
+def iris_data(split: str = "{train: 0.7, validation: 0.15, test: 0.15, stratify: true}", batch_size: int = 16) -> str:
+    """The `data` section of a spec that trains on examples/iris/iris.csv: four standardized measurements, the
+    species as a categorical label."""
+    return f"""data:
+  source: {{format: csv, path: {ROOT / 'examples' / 'iris' / 'iris.csv'}}}
+  features:
+    x: {{type: numeric, columns: [{', '.join(IRIS_COLUMNS)}], preprocessing: [standardize]}}
+  labels:
+    species: {{column: species, type: categorical}}
+  split: {split}
+  batch_size: {batch_size}"""
+
+
 @pytest.fixture
 def write_spec(tmp_path):
     """Write YAML text to a spec file in a temporary folder and return its path."""

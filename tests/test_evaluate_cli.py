@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, iris_data
 
 from modelctl.spec.validate import load_spec
 
@@ -18,15 +18,7 @@ SPEC = f"""
 modelctl: 1
 name: iris-eval
 seed: 4
-data:
-  source: {{format: csv, path: {ROOT / 'examples' / 'iris' / 'iris.csv'}}}
-  features:
-    x: {{type: numeric, columns: [sepal_length, sepal_width, petal_length, petal_width],
-         preprocessing: [standardize]}}
-  labels:
-    species: {{column: species, type: categorical}}
-  split: {{train: 0.6, validation: 0.2, test: 0.2, stratify: true}}
-  batch_size: 16
+{iris_data("{train: 0.6, validation: 0.2, test: 0.2, stratify: true}")}
 model:
   layers:
     - dense: {{units: 16, activation: relu}}

@@ -12,11 +12,10 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, iris_data
 
 keras = pytest.importorskip("keras")
 
-IRIS = ROOT / "examples" / "iris" / "iris.csv"
 WORKER_TIMEOUT = 240
 """Seconds a worker may take; a collective left waiting for a peer would otherwise hang the suite."""
 
@@ -27,15 +26,7 @@ SPEC = f"""
 modelctl: 1
 name: iris
 seed: 11
-data:
-  source: {{format: csv, path: {IRIS}}}
-  features:
-    x: {{type: numeric, columns: [sepal_length, sepal_width, petal_length, petal_width],
-         preprocessing: [standardize]}}
-  labels:
-    species: {{column: species, type: categorical}}
-  split: {{train: 0.7, validation: 0.15, test: 0.15, stratify: true}}
-  batch_size: 16
+{iris_data()}
 model:
   layers:
     - dense: {{units: 16, activation: relu, kernel_regularizer: {{l2: 0.001}}}}

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, quiet_console
+from conftest import iris_data, quiet_console
 from modelctl.errors import UsageError
 from modelctl.registry.optimizers import OPTIMIZERS
 from modelctl.registry.schedules import SCHEDULES
@@ -20,21 +20,12 @@ from modelctl.training.trainer import TrainingDiverged, TrainingInterrupted, tra
 
 keras = pytest.importorskip("keras")
 
-IRIS = ROOT / "examples" / "iris" / "iris.csv"
 
 SPEC = f"""
 modelctl: 1
 name: iris
 seed: 11
-data:
-  source: {{format: csv, path: {IRIS}}}
-  features:
-    x: {{type: numeric, columns: [sepal_length, sepal_width, petal_length, petal_width],
-         preprocessing: [standardize]}}
-  labels:
-    species: {{column: species, type: categorical}}
-  split: {{train: 0.7, validation: 0.15, test: 0.15, stratify: true}}
-  batch_size: 16
+{iris_data()}
 model:
   layers:
     - dense: {{units: 16, activation: relu}}

@@ -27,7 +27,8 @@ def describe_data(spec: str, overrides: list[str], examples: int = 3) -> dict:
     for split in ("train", "validation", "test"):
         for part in prepared.chunks(split):
             if split == "train":
-                shown = part.take(slice(0, examples)) if shown is None else shown
+                if shown is None:
+                    shown = part.take(slice(0, examples))
                 for name in numeric:
                     statistics[name].add(part.features[name])
                 for name in regression:
