@@ -1,11 +1,12 @@
 """Run every benchmark and write docs/benchmarks.md.
 
-    python bench/run_all.py [--csv-gb 2.0] [--quick] [--only validate,train,pipeline,export] [--render-only]
+    python bench/run_all.py [--csv-gb 2.0] [--quick] [--only validate,train,pipeline,export,matrix] [--render-only]
 
 Runs, each as its own process: bench_validate.py (validate against check-jsonschema),
 bench_train.py (modelctl train against a plain Keras script; time to the first step),
 bench_pipeline.py (input pipeline against the training step; memory training from a large CSV)
-and bench_export.py (every export format and quantization: size, latency, accuracy). Each writes
+bench_export.py (every export format and quantization: size, latency, accuracy) and bench_matrix.py
+(every family through every command, the seconds of each step). Each writes
 its figures to bench/results/<name>.json, and this script the date, machine and package versions to
 bench/results/machine.json; it then writes docs/benchmarks.md from them (a test checks that the page
 is what these files give). `--quick` uses fewer repeats and a 0.25 GB CSV; `--only`
@@ -25,7 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-BENCHMARKS = ("validate", "train", "pipeline", "export")
+BENCHMARKS = ("validate", "train", "pipeline", "export", "matrix")
+STEPS = ("validate", "validate --deep", "summary", "train", "eval", "export", "predict")
+"""The columns of the matrix table, in the order a user runs the commands."""
 
 
 def run(script: str, *arguments: str) -> None:
@@ -57,6 +60,7 @@ def machine() -> list[str]:
 
 def render() -> str:
     validate, train, pipeline, export = load("validate"), load("train"), load("pipeline"), load("export")
+    matrix = load("matrix")
     measured = load("machine") or {"date": "not yet", "machine": []}
     lines = ["# Benchmarks", "", f"Measured {measured['date']} with `python bench/run_all.py`; every figure comes "
              "from the files in `bench/results/`.", "", *measured["machine"], ""]
@@ -105,6 +109,16 @@ def render() -> str:
                          f"{100 * min(row['class_agreement'].values()):.1f}% | "
                          f"{metric.get('artifact', float('nan')):.4f} | {row['latency_ms']:.3f} ms |")
         lines.append("")
+    if matrix:
+        lines += ["## Every family through every command", "",
+                  "Seconds per step in one test process (`tests/test_matrix.py`, as CI runs it): training is one "
+                  "epoch of three steps; export writes every format; predict runs on the run and on every artifact "
+                  "and compares their answers. Specs without data stop after summary.", "",
+                  "| spec | " + " | ".join(STEPS) + " | total |", "|---|" + "---:|" * (len(STEPS) + 1)]
+        for name, steps in matrix["families"].items():
+            cells = [f"{steps[step]:.1f}" if step in steps else "-" for step in STEPS]
+            lines.append(f"| {name} | " + " | ".join(cells) + f" | {sum(steps.values()):.1f} |")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -113,7 +127,7 @@ def main() -> None:
     parser.add_argument("--csv-gb", type=float, default=2.0)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default=",".join(BENCHMARKS),
-                        help="Comma-separated benchmarks to run: validate, train, pipeline, export.")
+                        help="Comma-separated benchmarks to run: validate, train, pipeline, export, matrix.")
     parser.add_argument("--render-only", action="store_true", help="Write docs/benchmarks.md from saved results.")
     args = parser.parse_args()
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
@@ -122,7 +136,7 @@ def main() -> None:
         parser.error(f"unknown benchmark {unknown[0]!r}; expected some of {', '.join(BENCHMARKS)}")
     repeats = "1" if args.quick else "3"
     arguments = {"validate": ["--repeats", repeats], "train": ["--repeats", repeats],
-                 "pipeline": ["--csv-gb", "0.25" if args.quick else str(args.csv_gb)], "export": []}
+                 "pipeline": ["--csv-gb", "0.25" if args.quick else str(args.csv_gb)], "export": [], "matrix": []}
     if not args.render_only:
         for name in chosen:
             run(f"bench_{name}.py", *arguments[name])

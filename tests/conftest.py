@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,15 @@ def iris_data(split: str = "{train: 0.7, validation: 0.15, test: 0.15, stratify:
     species: {{column: species, type: categorical}}
   split: {split}
   batch_size: {batch_size}"""
+
+
+@pytest.fixture(autouse=True)
+def fresh_keras_state():
+    """Keras's global state (layer names, the graph of every model built) is cleared after each test that used
+    it: a suite that builds thousands of models in one process otherwise slows down test after test."""
+    yield
+    if "keras" in sys.modules:
+        sys.modules["keras"].backend.clear_session()
 
 
 @pytest.fixture

@@ -155,3 +155,57 @@ def test_console_script_runs(tmp_path):
     spec.write_text(GOOD)
     result = subprocess.run(["modelctl", "validate", str(spec)], capture_output=True, text=True)
     assert (result.returncode, result.stdout) == (0, "1 spec valid\n")
+
+
+def _spec_reading(source: str) -> str:
+    return f"""modelctl: 1
+name: columns
+seed: 3
+data:
+  source: {source}
+  features:
+    x: {{type: numeric, columns: [sepal_length, petal_widht]}}
+    pixels: {{type: numeric, columns: "pixel_*"}}
+  labels:
+    species: {{column: species, type: categorical}}
+model:
+  layers:
+    - concatenate: {{}}
+      inputs: [x, pixels]
+    - dense: {{units: 3, activation: softmax}}
+      name: species
+"""
+
+
+def test_validate_reads_the_columns_of_csv_tsv_and_parquet_files_without_tensorflow(tmp_path):
+    import pyarrow
+    import pyarrow.parquet
+
+    columns = ["sepal_length", "petal_width", "species"]
+    (tmp_path / "data.tsv").write_text("\t".join(columns) + "\n5.1\t0.2\tsetosa\n")
+    pyarrow.parquet.write_table(pyarrow.table({name: [1.0] for name in columns}), tmp_path / "data.parquet")
+    for name in ("tsv", "parquet"):
+        (tmp_path / f"{name}.yaml").write_text(_spec_reading(f"{{format: {name}, path: data.{name}}}"))
+    code = (
+        "import sys\n"
+        "from modelctl.cli.app import app\n"
+        "try:\n"
+        "    app(['validate', *sys.argv[1:]], standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = [name for name in ('tensorflow', 'keras', 'onnx', 'tf2onnx') if name in sys.modules]\n"
+        "print('IMPORTED', heavy)\n"
+    )
+    output = subprocess.run([sys.executable, "-c", code, "tsv.yaml", "parquet.yaml"], capture_output=True, text=True,
+                            check=True, cwd=tmp_path)
+    listed = "Expected one of 'sepal_length', 'petal_width', 'species'. Did you mean 'petal_width'?"
+    assert output.stdout.splitlines() == [
+        f"tsv.yaml:7:48: $.data.features.x.columns[1]: 'petal_widht' is not a column of data.tsv. {listed}",
+        "tsv.yaml:8:38: $.data.features.pixels.columns: no column of data.tsv matches 'pixel_*'. Columns: "
+        "'sepal_length', 'petal_width', 'species'.",
+        f"parquet.yaml:7:48: $.data.features.x.columns[1]: 'petal_widht' is not a column of data.parquet. {listed}",
+        "parquet.yaml:8:38: $.data.features.pixels.columns: no column of data.parquet matches 'pixel_*'. Columns: "
+        "'sepal_length', 'petal_width', 'species'.",
+        "4 errors, 0 warnings in 2 of 2 specs",
+        "IMPORTED []",
+    ]

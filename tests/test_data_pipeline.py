@@ -9,6 +9,7 @@ import pytest
 
 from modelctl.data.errors import DataError
 from modelctl.data.pipeline import prepare
+from modelctl.errors import SpecError
 from modelctl.spec.validate import load_spec
 
 HEADER = """
@@ -110,9 +111,16 @@ def test_a_label_outside_the_declared_classes_is_named(tmp_path):
 
 
 def test_a_missing_column_lists_the_columns(tmp_path):
-    (tmp_path / "table.csv").write_text("a,c,y\n1,2,p\n")
+    _table(tmp_path / "table.csv", _rows())
+    document = _spec(tmp_path)
+    (tmp_path / "table.csv").write_text("a,c,y\n1,2,p\n")  # changed since the spec was validated
     with pytest.raises(DataError, match=r"feature 'x': no column 'b'. Available columns: 'a', 'c', 'y'"):
-        prepare(_spec(tmp_path))
+        prepare(document)
+    with pytest.raises(SpecError) as raised:
+        _spec(tmp_path)
+    assert [str(item) for item in raised.value.diagnostics] == [
+        f"{tmp_path / 'spec.yaml'}:8:37: $.data.features.x.columns[1]: 'b' is not a column of table.csv. Expected "
+        "one of 'a', 'c', 'y'."]
 
 
 def test_an_image_that_cannot_be_decoded_is_named_or_skipped(tmp_path, files):

@@ -129,3 +129,34 @@ def test_a_layer_a_format_cannot_hold_is_located_in_the_spec(trained):
     lines = _locate_layers(document, failure)
     assert len(lines) == 1
     assert lines[0].startswith(f"{run_dir / 'spec.yaml'}:") and "$.model.layers[1]: layer 'dense_1' (dense)" in lines[0]
+
+
+def test_verification_uses_a_seeded_stratified_sample_of_the_test_split(trained):
+    from modelctl.data.pipeline import prepare
+    from modelctl.export.from_run import verification_sample
+    from modelctl.training.runs import load_run_spec, read_json
+
+    _, run_dir = trained
+    prepared = prepare(load_run_spec(run_dir), fitted=read_json(run_dir / "preprocessing.json"))
+    test = prepared.arrays("test")
+    shares = np.bincount(test.targets["bought"], minlength=2) / len(test)
+    sample = verification_sample(prepared, "test", 8, seed=2, label="bought")
+    assert len(sample) == 8
+    assert np.bincount(sample.targets["bought"], minlength=2).tolist() == np.round(shares * 8).astype(int).tolist()
+    again = verification_sample(prepared, "test", 8, seed=2, label="bought")
+    np.testing.assert_array_equal(again.features["numbers"], sample.features["numbers"])
+    other = verification_sample(prepared, "test", 8, seed=3, label="bought")
+    assert not np.array_equal(other.features["numbers"], sample.features["numbers"])
+    everything = verification_sample(prepared, "test", 1000, seed=2, label="bought")
+    np.testing.assert_array_equal(everything.features["numbers"], test.features["numbers"])
+
+
+def test_a_stratified_sample_keeps_a_rare_class():
+    from modelctl.export.from_run import _stratified
+
+    classes = np.array([0] * 95 + [1] * 3 + [2] * 2)
+    chosen = _stratified(classes, 10, np.random.default_rng(0))
+    assert len(chosen) == len(set(chosen.tolist())) == 10
+    assert np.bincount(classes[chosen]).tolist() == [8, 1, 1]
+    assert np.bincount(classes[_stratified(classes, 2, np.random.default_rng(0))], minlength=3).sum() == 2
+

@@ -235,3 +235,60 @@ def test_select_tf_ops_artifact_is_not_passed_unverified(keras, tmp_path):
                                            r"Python has no Flex delegate"):
         export_formats(model, ["tflite"], tmp_path, {"tflite": {"select_tf_ops": True}}, context)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_quantized_artifacts_are_scored_on_the_whole_split(mlp, context, tmp_path):
+    import dataclasses
+
+    from modelctl.export import export_formats
+
+    rng = np.random.default_rng(5)
+    chunks = [(rng.normal(size=(size, 8)).astype("float32"), rng.integers(0, 3, size=size)) for size in (50, 1500, 7)]
+
+    def split():
+        for features, truth in chunks:
+            yield {"x": features}, truth
+
+    def accuracy(outputs, truth):
+        return "accuracy", float(np.mean(outputs["label"].argmax(axis=-1) == truth))
+
+    truth = np.concatenate([labels for _, labels in chunks])
+    expected = mlp.predict({"x": np.concatenate([features for features, _ in chunks])}, verbose=0)["label"]
+    scored = dataclasses.replace(context, split=split, split_score=accuracy,
+                                 score=lambda outputs: ("accuracy", 0.0))
+    [onnx] = export_formats(mlp, ["onnx"], tmp_path, {}, scored)
+    [dynamic] = export_formats(mlp, ["tflite"], tmp_path, {"tflite": {"quantize": "dynamic"}}, scored)
+    assert (onnx.metric, onnx.metric_examples) == (("accuracy", 0.0, 0.0), 16)  # float32: the verified sample
+    assert dynamic.examples == 16 and dynamic.metric_examples == 1557
+    assert dynamic.metric[2] == pytest.approx(np.mean(expected.argmax(axis=-1) == truth), abs=1e-9)
+    assert abs(dynamic.metric[1] - dynamic.metric[2]) < 0.05
+    assert dynamic.as_dict()["metric"]["examples"] == 1557
+
+
+def test_a_format_that_fails_unexpectedly_leaves_the_others_written(mlp, context, tmp_path, monkeypatch):
+    from modelctl.export import ExportFailed, export_formats, onnx
+
+    def broken(model, path, options, context):
+        raise RuntimeError("converter state is corrupt\nsecond line")
+
+    monkeypatch.setattr(onnx, "export", broken)
+    with pytest.raises(ExportFailed) as raised:
+        export_formats(mlp, ["saved_model", "onnx", "tflite"], tmp_path, {}, context)
+    assert str(raised.value) == "onnx: the export failed: RuntimeError: converter state is corrupt"
+    assert raised.value.exit_code == 1
+    assert [result.format for result in raised.value.results] == ["saved_model", "tflite"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.tflite", "saved_model"]
+
+
+def test_a_recurrent_layer_without_a_sequence_length_fails_tflite_only(keras, context, tmp_path):
+    from modelctl.export import ExportContext, ExportFailed, export_formats
+
+    sequence = keras.Input((None, 3), name="sequence")
+    model = keras.Model({"sequence": sequence}, {"value": keras.layers.Dense(1, name="value")(
+        keras.layers.LSTM(4, name="encoder")(sequence))})
+    holdout = {"sequence": np.random.default_rng(0).normal(size=(8, 5, 3)).astype("float32")}
+    with pytest.raises(ExportFailed) as raised:
+        export_formats(model, ["saved_model", "tflite", "onnx"], tmp_path, {}, ExportContext(holdout=holdout))
+    [(label, failure)] = raised.value.failures
+    assert label == "tflite" and "the input of 'encoder' has shape (None, None, 3)" in str(failure)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.onnx", "saved_model"]

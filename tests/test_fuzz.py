@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import traceback
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from modelctl.errors import SpecError
@@ -53,18 +55,64 @@ def _paths(value, path=()):
             yield from _paths(item, path + (index,))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.data())
-def test_mutated_shipped_specs(data):
-    spec = yaml.safe_load(data.draw(st.sampled_from(SEED_TEXT)))
-    paths = [path for path in _paths(spec) if path]
+def _mutate(spec: dict, data, replacements, sections=None, deletions: bool = False) -> dict:
+    """`spec` with one to three values (under `sections`, default anywhere) replaced by drawings from
+    `replacements`, or, with `deletions`, some keys removed."""
+    paths = [path for path in _paths(spec) if path and (sections is None or path[0] in sections)]
     for _ in range(data.draw(st.integers(1, 3))):
         path = data.draw(st.sampled_from(paths))
         parent = spec
         try:
             for part in path[:-1]:
                 parent = parent[part]
-            parent[path[-1]] = data.draw(values)
+            if deletions and isinstance(parent, dict) and data.draw(st.booleans()):
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = data.draw(replacements)
         except (KeyError, IndexError, TypeError):
             continue
-    _check(yaml.safe_dump(spec))
+    return spec
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_shipped_specs(data):
+    _check(yaml.safe_dump(_mutate(yaml.safe_load(data.draw(st.sampled_from(SEED_TEXT))), data, values)))
+
+
+DATA_SPECS = [path for path, text in zip(SPECS, SEED_TEXT) if "data" in (yaml.safe_load(text) or {})]
+DEEP_EXAMPLES = int(os.environ.get("MODELCTL_FUZZ_DEEP_EXAMPLES", "15"))
+"""Mutated specs run through `train --dry-run` per test run; raise it for a longer search."""
+
+plausible = st.one_of(
+    st.sampled_from([0, 1, 2, 3, 7, 64, -1, 0.0, 0.5, 1.0, 1.5, -0.5, 1e-8, True, False, None, [2, 2], [1], []]),
+    st.sampled_from(["relu", "softmax", "same", "valid", "causal", "mean", "previous", "input", "int", "one_hot",
+                     "multi_hot", "tf_idf", "horizontal", "constant", "avg", "max", "mirrored", "auto"]),
+    st.integers(-3, 300), st.floats(-2, 2, allow_nan=False))
+
+
+@settings(max_examples=DEEP_EXAMPLES, deadline=None, derandomize="MODELCTL_FUZZ_DEEP_EXAMPLES" not in os.environ,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                 HealthCheck.filter_too_much])
+@given(data=st.data())
+def test_accepted_mutants_go_through_the_deep_path_without_a_traceback(data, tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from modelctl.cli.app import app
+    from modelctl.spec.validate import validate_file
+
+    source = data.draw(st.sampled_from(DATA_SPECS))
+    spec = _mutate(yaml.safe_load(source.read_text(encoding="utf-8")), data, plausible,
+                   sections=("data", "model", "training"), deletions=True)
+    folder = tmp_path_factory.mktemp("mutant")
+    path = folder / source.name
+    # The shipped specs read ../examples/ relative to specs/; the mutant is written elsewhere.
+    spec_text = yaml.safe_dump(spec, sort_keys=False).replace("../examples/", f"{source.parent.parent}/examples/")
+    path.write_text(spec_text, encoding="utf-8")
+    assume(not validate_file(path).errors)
+    result = CliRunner().invoke(app, ["train", str(path), "--dry-run", "--quiet", "--output", str(folder / "runs")])
+    escaped = result.exception is not None and not isinstance(result.exception, SystemExit)
+    assert not escaped, f"{spec_text}\n{result.output}\n{''.join(traceback.format_exception(result.exception))}"
+    assert result.exit_code in (0, 1, 2), f"{spec_text}\n{result.output}"
+    if result.exit_code:
+        assert result.output.startswith("error: ") and "Traceback" not in result.output, result.output

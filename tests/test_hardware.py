@@ -288,3 +288,116 @@ def test_run_devices_text_shows_a_plan_problem(monkeypatch):
     text = output.getvalue()
     assert "worker: 2, ps: 1 (TF_CONFIG); this is worker 0" in text
     assert "auto settings cannot be chosen: distribution 'multi_worker' trains without parameter servers" in text
+
+
+UNREACHABLE_FIX = ("To train without it, unset TPU_NAME, or set training.distribution to 'one_device' or 'mirrored' "
+                   "(such as --set training.distribution=one_device).")
+
+
+@pytest.mark.parametrize("environment, message", [
+    ({"TPU_NAME": "grpc://127.0.0.1:1"},
+     "cannot reach the TPU named by TPU_NAME='grpc://127.0.0.1:1': tried a TCP connection to 127.0.0.1:1: "
+     "Connection refused. "),
+    ({"TPU_NAME": "local"},
+     "cannot reach the TPU named by TPU_NAME='local': tried listing this machine's TPU devices: TensorFlow lists "
+     "none (a Cloud TPU VM with TensorFlow's TPU support has them). "),
+    # A Cloud TPU name is looked up through the metadata server, here one that refuses the connection.
+    ({"TPU_NAME": "my-tpu", "GCE_METADATA_IP": "127.0.0.1:1"},
+     "cannot reach the TPU named by TPU_NAME='my-tpu': tried looking up the Cloud TPU 'my-tpu' through the Google "
+     "Cloud metadata server and TPU API: Connection refused. "),
+], ids=["grpc-refused", "local-without-tpu", "cloud-tpu-name"])
+def test_a_run_that_would_use_an_unreachable_tpu_says_what_was_tried(no_cluster_environment, monkeypatch,
+                                                                     environment, message):
+    from modelctl.training.hardware import TpuUnreachable, detect_for
+
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    for training in ({}, {"distribution": "tpu"}):
+        with pytest.raises(TpuUnreachable) as raised:
+            detect_for(training)
+        assert str(raised.value) == message + UNREACHABLE_FIX
+
+
+def test_a_run_on_the_host_does_not_contact_the_tpu(no_cluster_environment, monkeypatch):
+    from modelctl.training.hardware import detect_for
+
+    monkeypatch.setenv("TPU_NAME", "grpc://127.0.0.1:1")
+    hardware = detect_for({"distribution": "one_device"})
+    assert (hardware.tpu_address, hardware.tpus, hardware.tpu_unreachable) == ("grpc://127.0.0.1:1", (), None)
+    assert plan({"distribution": "one_device"}, hardware).distribution == "one_device"
+    monkeypatch.setenv("TF_CONFIG", TWO_WORKERS)
+    assert detect_for({}).cluster.workers == 2
+
+
+def test_train_with_an_unreachable_tpu_is_one_line_without_traceback(no_cluster_environment, monkeypatch, runner):
+    from conftest import ROOT
+
+    from modelctl.cli.app import app
+
+    monkeypatch.setenv("TPU_NAME", "grpc://127.0.0.1:1")
+    result = runner.invoke(app, ["train", str(ROOT / "specs" / "tabular-mlp.yaml"), "--dry-run"])
+    assert result.exit_code == 1
+    assert result.output == ("error: cannot reach the TPU named by TPU_NAME='grpc://127.0.0.1:1': tried a TCP "
+                             f"connection to 127.0.0.1:1: Connection refused. {UNREACHABLE_FIX}\n")
+
+
+def test_devices_shows_an_unreachable_tpu(no_cluster_environment, monkeypatch):
+    from rich.console import Console
+
+    from modelctl.cli.devices import run_devices
+
+    monkeypatch.setenv("TPU_NAME", "grpc://127.0.0.1:1")
+    result = run_devices("json", Console(file=io.StringIO(), width=200))
+    assert result["hardware"]["tpu"] == {"cores": 0, "devices": [], "address": "grpc://127.0.0.1:1",
+                                         "address_from": "TPU_NAME",
+                                         "unreachable": "tried a TCP connection to 127.0.0.1:1: Connection refused"}
+    assert result["auto"] is None
+    assert result["problem"] == ("cannot reach the TPU named by TPU_NAME='grpc://127.0.0.1:1': tried a TCP "
+                                 f"connection to 127.0.0.1:1: Connection refused. {UNREACHABLE_FIX}")
+    output = io.StringIO()
+    run_devices("text", Console(file=output, width=300))
+    text = output.getvalue()
+    assert ("TPU         unreachable at grpc://127.0.0.1:1 (from TPU_NAME); tried a TCP connection to 127.0.0.1:1: "
+            "Connection refused\n") in text
+    assert f"auto settings cannot be chosen: {result['problem']}\n" in text
+
+
+TENSORFLOW_SERVER = textwrap.dedent("""
+    import sys
+    from modelctl.util.tf import tensorflow
+
+    tf = tensorflow()
+    port = int(sys.argv[1])
+    server = tf.distribute.Server({"worker": [f"localhost:{port}"]}, job_name="worker", task_index=0, start=True)
+    print("ready", flush=True)
+    server.join()
+""")
+
+
+def test_train_against_a_tensorflow_server_without_a_tpu(no_cluster_environment, tmp_path):
+    """TensorFlow connects to the address and initializing its TPU system fails: one line, within seconds."""
+    import socket
+
+    from conftest import ROOT
+
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        port = probe.getsockname()[1]
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    environment.pop("TPU_NAME", None)
+    server = subprocess.Popen([sys.executable, "-c", TENSORFLOW_SERVER, str(port)], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True, env=environment)
+    try:
+        assert server.stdout.readline().strip() == "ready"
+        address = f"grpc://localhost:{port}"
+        result = subprocess.run([sys.executable, "-c", "from modelctl.cli.app import main; main()", "train",
+                                 str(ROOT / "specs" / "tabular-mlp.yaml"), "--dry-run"], capture_output=True,
+                                text=True, timeout=120, env={**environment, "TPU_NAME": address}, cwd=tmp_path)
+    finally:
+        server.kill()
+        server.wait()
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"error: cannot reach the TPU named by TPU_NAME='{address}': tried connecting "
+                                    f"TensorFlow to {address} and initializing its TPU system: TPUs not found")
+    assert result.stderr.endswith(f". {UNREACHABLE_FIX}\n")

@@ -168,3 +168,39 @@ def test_defaults_are_accepted_by_keras(entry):
     example = entry.meta["example"]["args"]
     written = {**entry.defaults(), **{name: example[name] for name in entry.required}}
     entry.load()(**{name: keras_argument(entry, name, value) for name, value in written.items()})
+
+
+AUGMENTATION_AND_PREPROCESSING = [entry for entry in KERAS_ENTRIES if entry.meta.get("training_only")
+                                  or entry.target.startswith("keras.layers:Random")
+                                  or entry.name in ("rescaling", "normalization", "resizing", "center_crop")]
+PROBES = [-2, -1, -0.5, 0, 0.5, 1, 1.5, 2, [-1.5, 0.5], [-0.5, 1.5], [-1, 1], [0.2, 0.1], [0, 2]]
+"""Values fed to every numeric argument: inside, at and beyond the usual bounds, and ranges."""
+CHECKED_TOGETHER = {("normalization", "mean"), ("normalization", "variance")}
+"""Arguments whose constraint spans several arguments, checked by `modelctl.spec.checks` (specs/invalid cases)."""
+
+
+@pytest.mark.parametrize("entry", AUGMENTATION_AND_PREPROCESSING, ids=ids(AUGMENTATION_AND_PREPROCESSING))
+def test_keras_accepts_every_value_the_schema_accepts(entry):
+    """What `validate` lets through, Keras builds: each numeric argument of the example gets each probe value."""
+    example = entry.meta["example"]["args"]
+    refused = []
+    for name, schema in entry.args.items():
+        if (entry.name, name) in CHECKED_TOGETHER or not {"number", "integer"} & set(_types(schema)):
+            continue
+        for value in PROBES:
+            written = {**example, name: value}
+            if not arg_validator(entry).is_valid(written):
+                continue
+            try:
+                entry.load()(**{key: keras_argument(entry, key, item) for key, item in written.items()})
+            except (ValueError, TypeError, NotImplementedError) as error:
+                refused.append(f"{name}={value!r}: {error}")
+    assert refused == []
+
+
+def _types(schema: dict) -> list[str]:
+    kinds = schema.get("type", [])
+    found = list(kinds) if isinstance(kinds, list) else [kinds]
+    for option in schema.get("anyOf", []):
+        found += _types(option) + _types(option.get("items", {}))
+    return found

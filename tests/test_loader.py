@@ -98,3 +98,68 @@ def test_missing_file_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError) as caught:
         load_file(tmp_path / "nope.yaml")
     assert caught.value.exit_code == 2
+
+
+def test_control_character_is_placed_where_it_is_written():
+    assert only_error("modelctl: 1\nname: été\nseed: 1\nx: 2\ny: ab\x07c\n") == (
+        "spec.yaml:5:6: $: character U+0007 is not allowed in YAML; "
+        "remove it or write it as an escape inside a double-quoted string")
+
+
+def test_undecodable_command_line_character():
+    assert only_error("a: \udcff\n") == (
+        "spec.yaml:1:4: $: character U+DCFF is not allowed in YAML; "
+        "remove it or write it as an escape inside a double-quoted string")
+
+
+@pytest.mark.parametrize("text, where", [
+    ("modelctl: 1\nmodel:\n\tlayers: []\n", "3:1"),
+    ("modelctl: 1\nmodel:\n  \tlayers: []\n", "3:3"),
+    ("model:\n  layers:\n\t- dense: {units: 1}\n", "3:1"),
+    ("a:\n  b: 1\n \tc: 2\n", "3:2"),
+    ("a: |\n  x\n\ty\n", "3:1"),
+])
+def test_tab_indent(text, where):
+    assert only_error(text) == f"spec.yaml:{where}: $: tabs cannot indent YAML; use spaces"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("modelctl: 1\nmodel:\n  layers: []\n   name: x\n",
+     "4:4: $: the key 'name' is indented 3 spaces, which lines up with no key above it; "
+     "indent it 2 spaces like 'layers' (line 3)"),
+    ("model:\n  layers:\n    - dense:\n        units: 3\n\n       # why\n       activation: relu\n",
+     "7:8: $: the key 'activation' is indented 7 spaces, which lines up with no key above it; "
+     "indent it 8 spaces like 'units' (line 4) or 6 spaces like 'dense' (line 3)"),
+    ("modelctl: 1\nmodel:\n    layers: []\n  inputs: x\n",
+     "4:3: $: the key 'inputs' is indented 2 spaces, which lines up with no key above it; "
+     "indent it 4 spaces like 'layers' (line 3) or 0 spaces like 'model' (line 2)"),
+    ("name: a\n  seed: 1\n",
+     "2:3: $: the key 'seed' is indented 2 spaces, which lines up with no key above it; "
+     "indent it 0 spaces like 'name' (line 1)"),
+    ("a: 1\r\nb:\r\n  c: 1\r\n 'd': 2\r\n",
+     "4:2: $: the key 'd' is indented 1 space, which lines up with no key above it; "
+     "indent it 2 spaces like 'c' (line 3) or 0 spaces like 'b' (line 2)"),
+])
+def test_misaligned_key_names_the_key_and_the_indents_it_could_have(text, expected):
+    assert only_error(text) == f"spec.yaml:{expected}"
+
+
+def test_colon_inside_a_value_is_a_plain_syntax_error():
+    assert only_error("name: a: b\n") == "spec.yaml:1:8: $: YAML syntax: mapping values are not allowed in this context"
+
+
+def test_validate_prints_yaml_errors_on_one_line(runner, write_spec, monkeypatch):
+    from modelctl.cli.app import app
+
+    bell = write_spec("modelctl: 1\nname: bell\nseed: 1\nmodel:\n  description: ring \x07\n", "bell.yaml")
+    write_spec("modelctl: 1\nmodel:\n  layers:\n\t- dense: {units: 1}\n", "tabs.yaml")
+    monkeypatch.chdir(bell.parent)
+    result = runner.invoke(app, ["validate", "bell.yaml", "tabs.yaml"])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # a clean exit, not a crash
+    assert result.output.splitlines() == [
+        "bell.yaml:5:21: $: character U+0007 is not allowed in YAML; "
+        "remove it or write it as an escape inside a double-quoted string",
+        "tabs.yaml:4:1: $: tabs cannot indent YAML; use spaces",
+        "2 errors, 0 warnings in 2 of 2 specs",
+    ]

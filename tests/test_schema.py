@@ -49,7 +49,7 @@ def test_every_property_has_a_description_and_optional_ones_a_default():
             if set(schema) <= {"const"} or not schema:
                 continue  # a discriminator inside a variant, described by the outer schema
             if name in layer_names and ("$defs/layer/" in path or "$defs/template_layer/" in path
-                                        or path.endswith("$defs/wrapped_layer")):
+                                        or path.endswith(("$defs/wrapped_layer", "$defs/augmentation_layer"))):
                 schema = {"default": None, **schema}  # which layer an item is: an alternative, not a setting
             if "description" not in schema:
                 missing.append(f"{path}/properties/{name}: no description")

@@ -124,6 +124,46 @@ def test_an_interrupted_run_resumes_to_the_same_weights(write_spec, tmp_path):
         np.testing.assert_allclose(got, want, atol=1e-6)
 
 
+def test_an_interrupted_epoch_is_not_shown_as_completed(write_spec, tmp_path):
+    import io
+
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=200)
+    with pytest.raises(TrainingInterrupted) as caught:
+        train(_document(write_spec), tmp_path / "runs", console, extra_callbacks=[_InterruptAt(2)])
+    lines = console.file.getvalue().splitlines()
+    assert [line.split("  ")[0] for line in lines] == ["epoch 1/4", "epoch 2/4",
+                                                       "epoch 3/4 interrupted after 2 of 7 steps; not saved"]
+    assert "epoch 2 is saved" in str(caught.value)
+
+
+def test_a_signal_while_an_epoch_is_saved_leaves_that_epoch_completed():
+    import io
+
+    from rich.console import Console
+
+    from modelctl.training.callbacks import Progress, StopOnSignal, cut_short
+
+    console = Console(file=io.StringIO(), width=200)
+    stop = StopOnSignal()
+    progress = Progress(console, 4, 7, live=False, stop=[stop])
+    progress.on_epoch_begin(0)
+    stop.on_epoch_end(0)
+    stop.received = signal.SIGTERM  # arrives after the epoch's steps, while the callbacks after it run
+    assert not cut_short([stop])
+    progress.on_epoch_end(0, {"loss": 0.5})
+    assert console.file.getvalue().startswith("epoch 1/4  ") and console.file.getvalue().endswith("  loss 0.5\n")
+
+
+def test_an_interruption_before_the_first_epoch_ends_offers_no_resume(write_spec, tmp_path):
+    with pytest.raises(TrainingInterrupted) as caught:
+        train(_document(write_spec), tmp_path / "runs", quiet_console(), quiet=True,
+              extra_callbacks=[_InterruptAt(0)])
+    assert str(caught.value) == ("training stopped by SIGTERM during epoch 1, before any epoch was completed; "
+                                 "nothing is saved to resume from")
+
+
 def test_a_diverging_loss_names_epoch_and_step(write_spec, tmp_path):
     document = _document(write_spec, overrides=["training.optimizer.type=sgd",
                                                 "training.optimizer.learning_rate=1.0e+12"])

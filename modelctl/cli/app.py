@@ -246,8 +246,9 @@ def evaluate(
 @handles_errors
 def predict(
     target: str = typer.Argument(..., help="A run folder, or a .keras file inside one."),
-    inputs: List[str] = typer.Argument(..., help="A CSV, TSV, Parquet or NPZ file of raw feature columns, or "
-                                                 "image or text files and folders."),
+    inputs: List[str] = typer.Argument(..., help="CSV, TSV, Parquet or NPZ files of raw feature columns, image "
+                                                 "or .txt files, and folders of them, in any mix; predictions "
+                                                 "come in the order given, each naming its file."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the predictions to this CSV file "
                                                                        "instead of printing them."),
 ) -> None:

@@ -130,6 +130,8 @@ def run_data(spec: str, overrides: list[str], output_format: str, console) -> di
         return description
     from rich.table import Table
 
+    from modelctl.util.tables import print_table
+
     rows = description["rows"]
     console.print(f"{description['spec']}: " + ", ".join(f"{split} {count} rows" for split, count in rows.items()),
                   markup=False)
@@ -141,14 +143,14 @@ def run_data(spec: str, overrides: list[str], output_format: str, console) -> di
     for name, entry in description["features"].items():
         details = ", ".join(f"{key} {value}" for key, value in entry.items() if key != "type")
         table.add_row(name, entry["type"], details)
-    console.print(table)
+    print_table(table, console)
     table = Table(title="Labels", title_justify="left")
     for column in ("label", "type", "details"):
         table.add_column(column)
     for name, entry in description["labels"].items():
         details = "; ".join(f"{key} {value}" for key, value in entry.items() if key not in ("type",))
         table.add_row(name, entry["type"], details)
-    console.print(table)
+    print_table(table, console)
     console.print("first training examples, raw and after the fitted numeric steps:", markup=False)
     for row in description["examples"]:
         console.print("  " + json.dumps(row), markup=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from modelctl.errors import ModelctlError
@@ -17,19 +18,26 @@ def run_devices(output_format: str, console) -> dict:
     Returns:
         `{"hardware": {...}, "auto": {...} or None, "problem": str or None}`. `auto` is the plan of a default
         training section (distribution, precision, XLA, learning-rate scale and why); when no plan can be made
-        (TF_CONFIG names parameter servers, for instance) it is None and `problem` says why, so the hardware is
-        still shown.
+        (TF_CONFIG names parameter servers, or the configured TPU cannot be reached, for instance) it is None and
+        `problem` says why, so the hardware is still shown. An unreachable TPU is shown with what was tried and
+        why it failed (`hardware.tpu.unreachable`).
 
     Raises:
-        ModelctlError: TF_CONFIG is malformed, or a configured TPU cannot be reached.
+        ModelctlError: TF_CONFIG is malformed.
     """
-    from modelctl.training.hardware import detect, plan
+    from modelctl.training.hardware import TpuUnreachable, connect_tpu, detect, plan
 
-    hardware = detect(connect_tpu=True)
+    hardware = detect()
     try:
-        chosen, problem = plan({}, hardware).as_dict(), None
-    except ModelctlError as error:
+        hardware = connect_tpu(hardware)
+    except TpuUnreachable as error:
+        hardware = dataclasses.replace(hardware, tpu_unreachable=f"tried {error.tried}: {error.reason}")
         chosen, problem = None, str(error)
+    else:
+        try:
+            chosen, problem = plan({}, hardware).as_dict(), None
+        except ModelctlError as error:
+            chosen, problem = None, str(error)
     result = {"hardware": hardware.as_dict(), "auto": chosen, "problem": problem}
     if output_format == "json":
         console.out(json.dumps(result, indent=2), highlight=False)
@@ -46,6 +54,9 @@ def _memory(count: int | None) -> str:
 
 def render_tables(result: dict, console) -> None:
     from rich.table import Table
+    from rich.text import Text
+
+    from modelctl.util.tables import print_table
 
     hardware = result["hardware"]
     table = Table(title="Hardware", title_justify="left")
@@ -61,8 +72,10 @@ def render_tables(result: dict, console) -> None:
     if not hardware["gpus"]:
         table.add_row("GPU", "none")
     tpu = hardware["tpu"]
-    if tpu["cores"] or tpu["address"]:
-        source = f" (from {tpu['address_from']})" if tpu["address_from"] else ""
+    source = f" (from {tpu['address_from']})" if tpu["address_from"] else ""
+    if tpu["unreachable"]:
+        table.add_row("TPU", Text(f"unreachable at {tpu['address']}{source}; {tpu['unreachable']}"))
+    elif tpu["cores"] or tpu["address"]:
         table.add_row("TPU", f"{tpu['cores']} cores at {tpu['address']}{source}")
     else:
         table.add_row("TPU", "none")
@@ -75,7 +88,7 @@ def render_tables(result: dict, console) -> None:
         table.add_row("cluster", f"{roles} (TF_CONFIG){task}")
     table.add_row("TensorFlow", hardware["tensorflow"])
     table.add_row("Keras", hardware["keras"])
-    console.print(table)
+    print_table(table, console)
 
     chosen = result["auto"]
     if chosen is None:
@@ -90,6 +103,6 @@ def render_tables(result: dict, console) -> None:
     table.add_row("mixed_precision", chosen["mixed_precision"])
     table.add_row("jit_compile", "true" if chosen["jit_compile"] else "false")
     table.add_row("learning rate scale", f"x {chosen['learning_rate_scale']}")
-    console.print(table)
+    print_table(table, console)
     for reason in chosen["reasons"]:
         console.print(f"- {reason}", markup=False)

@@ -78,6 +78,8 @@ def run_compare(targets: list[str], output_format: str, console) -> dict:
         return result
     from rich.table import Table
 
+    from modelctl.util.tables import print_table
+
     table = Table(title="Metrics", title_justify="left")
     table.add_column("metric")
     for index, _ in enumerate(runs):
@@ -85,7 +87,7 @@ def run_compare(targets: list[str], output_format: str, console) -> dict:
     for key in dict.fromkeys(key for values in metrics.values() for key in values):
         cells = [metrics[str(run)].get(key) for run in runs]
         table.add_row(key, *("" if cell is None else f"{cell:.4f}" for cell in cells))
-    console.print(table)
+    print_table(table, console)
     for index, run in enumerate(runs):
         console.print(f"run {index + 1}: {run}", markup=False)
     if differences:
@@ -95,7 +97,7 @@ def run_compare(targets: list[str], output_format: str, console) -> dict:
             table.add_column(f"run {index + 1}")
         for key, values in differences.items():
             table.add_row(key, *(json.dumps(values[str(run)], default=str) for run in runs))
-        console.print(table)
+        print_table(table, console)
     else:
         console.print("the specs are the same", markup=False)
     return result

@@ -29,6 +29,7 @@ def render_table(description: dict, console) -> None:
     from rich.table import Table
 
     from modelctl.model.summary import human_bytes, human_count
+    from modelctl.util.tables import print_table
 
     table = Table(title=f"Model {description['name']}", title_justify="left")
     for column, justify in (("layer", "left"), ("type", "left"), ("output shape", "left"),
@@ -39,9 +40,11 @@ def render_table(description: dict, console) -> None:
     for row in description["layers"]:
         table.add_row(row["name"], row["type"], row["output_shape"], f"{row['parameters']:,}",
                       f"{row['trainable_parameters']:,}")
-    console.print(table)
+    print_table(table, console)
     totals = description["totals"]
     console.print(
         f"parameters: {totals['parameters']:,} ({totals['trainable_parameters']:,} trainable, "
         f"{totals['non_trainable_parameters']:,} frozen)  weights: {human_bytes(totals['weight_bytes'])}  "
         f"FLOPs per example: {human_count(totals['flops_per_example'])}", markup=False)
+    for note in description["notes"]:
+        console.print(f"note: {note}", markup=False)

@@ -80,6 +80,8 @@ def cross_validation_summary(per_fold: list[dict]) -> dict:
 def render_result(run_dir: Path, metrics: dict, console) -> None:
     from rich.table import Table
 
+    from modelctl.util.tables import print_table
+
     table = Table(title=f"Run {run_dir}", title_justify="left")
     names = list(dict.fromkeys(name for values in metrics.values() for name in values))
     table.add_column("split")
@@ -87,11 +89,13 @@ def render_result(run_dir: Path, metrics: dict, console) -> None:
         table.add_column(name, justify="right")
     for split, values in metrics.items():
         table.add_row(split, *(f"{values[name]:.4f}" if name in values else "" for name in names))
-    console.print(table)
+    print_table(table, console)
 
 
 def render_cross_validation(parent: Path, summary: dict, console) -> None:
     from rich.table import Table
+
+    from modelctl.util.tables import print_table
 
     table = Table(title=f"Cross-validation {parent}", title_justify="left")
     for column in ("split", "metric", "mean", "std"):
@@ -99,4 +103,4 @@ def render_cross_validation(parent: Path, summary: dict, console) -> None:
     for split, values in summary.items():
         for name, value in values.items():
             table.add_row(split, name, f"{value['mean']:.4f}", f"{value['std']:.4f}")
-    console.print(table)
+    print_table(table, console)

@@ -30,7 +30,7 @@ from typing import Iterator
 import numpy as np
 
 from modelctl.data import numeric
-from modelctl.data.columns import ColumnPlan, decode_images, numeric_matrix, strings
+from modelctl.data.columns import ColumnPlan, decode_images, learned_vocabulary, numeric_matrix, strings
 from modelctl.data.errors import DataError
 from modelctl.data.labels import LabelEncoder
 from modelctl.data.sources import Source, open_source
@@ -242,14 +242,8 @@ class Prepared:
         options = item.options
         if options.get("vocabulary"):
             return [str(value) for value in options["vocabulary"]]
-        counts: dict[str, int] = {}
-        for batch, _ in self._raw("train"):
-            for value in strings(batch[item.columns[0]])[:, 0]:
-                if value:
-                    counts[value] = counts.get(value, 0) + 1
-        ordered = sorted(counts, key=lambda value: (-counts[value], value))
-        limit = options.get("max_tokens")
-        return ordered[:limit] if limit else ordered
+        return learned_vocabulary((batch[item.columns[0]] for batch, _ in self._raw("train")),
+                                  options.get("max_tokens"))
 
     def _text_vocabulary(self, item) -> dict:
         from modelctl.util.tf import tensorflow
@@ -586,26 +580,9 @@ def prepare(document, fold: tuple[int, int] | None = None, fitted: dict | None =
 
 def model_input_specs(fitted: dict) -> list:
     """The shapes the core model's inputs take: what each feature's preprocessing gives."""
-    from modelctl.model.inputs import InputSpec
+    from modelctl.model.inputs import feature_input
 
-    specs = []
-    for name, feature in fitted["features"].items():
-        kind = feature["type"]
-        if kind == "numeric":
-            shape = tuple(feature["shape"]) if feature.get("shape") else (feature["width"],)
-            specs.append(InputSpec(name, shape))
-        elif kind == "image":
-            specs.append(InputSpec(name, (*feature["size"], feature["channels"])))
-        elif kind == "categorical":
-            width = len(feature["vocabulary"]) + feature["num_oov_indices"]
-            specs.append(InputSpec(name, (width,)) if feature["output_mode"] == "one_hot"
-                         else InputSpec(name, (1,), "int64"))
-        else:
-            if feature["output_mode"] == "int":
-                specs.append(InputSpec(name, (feature["sequence_length"],), "int64"))
-            else:
-                specs.append(InputSpec(name, (len(feature["vocabulary"]) + 1,)))
-    return specs
+    return [feature_input(name, feature) for name, feature in fitted["features"].items()]
 
 
 __all__ = ["CACHE_BYTES", "Encoded", "Prepared", "encode_features", "open_typed", "model_input_specs", "prepare"]

@@ -230,7 +230,7 @@ def source_options(source: dict) -> dict:
     Raises:
         DataError: listing every problem: an unknown format or key, a missing key, a value of the wrong type.
     """
-    import jsonschema
+    from modelctl.spec import strict
 
     if not isinstance(source, dict):
         raise DataError(f"a source is a mapping with a `format` key; received {type(source).__name__} {source!r}")
@@ -248,7 +248,7 @@ def source_options(source: dict) -> dict:
     for key, schema in properties.items():
         if key not in source and "default" not in schema and "const" not in schema:
             problems.append(f"source: a {fmt} source needs `{key}`: {schema.get('description', '')}")
-    validator = jsonschema.Draft202012Validator(source_schema())
+    validator = strict.validator(source_schema())
     for error in sorted(validator.iter_errors(source), key=lambda error: list(error.absolute_path)):
         if error.validator == "additionalProperties" and not error.absolute_path:
             continue

@@ -2,10 +2,12 @@
 
     rows = predict(Path("runs/iris/20261123T101500Z"), ["new_flowers.csv"])
 
-Inputs are read the way training read them: rows of a CSV, TSV, Parquet or
-NPZ file (the feature columns, by name), or image files, folders of images
-and `.txt` files for a model with one image or text feature. The preprocessing
-saved with the model is applied inside it, so raw values go in.
+Inputs are read the way training read them, each by its kind: rows of a CSV,
+TSV, Parquet or NPZ file (the feature columns, by name), or image files, `.txt`
+files and folders of them for a model with one image or text feature. Several
+inputs, of one kind or mixed, give their predictions in the order given, each
+row naming its file. The preprocessing saved with the model is applied inside
+it, so raw values go in.
 """
 
 from __future__ import annotations
@@ -22,69 +24,122 @@ from modelctl.errors import UsageError
 
 TABLES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".npz": "npz"}
 IMAGES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
+TEXTS = {".txt"}
+ALLOWED = ("tables (.csv, .tsv, .parquet, .npz), images (.bmp, .gif, .jpeg, .jpg, .png), text documents (.txt) "
+           "and folders of images or text documents")
 
 
 def read_inputs(features: dict, fitted: dict, inputs: list[str], base_dir: Path | None = None):
-    """The raw feature values of `inputs`, with a name for each example (row number or file).
+    """The raw feature values of `inputs`, with a name for each example saying where it came from.
+
+    Each input is read by its kind, and the examples keep the order the inputs are given in:
+
+    - a table (`.csv`, `.tsv`, `.parquet`, `.npz`): one example per row, each feature from its columns by name;
+      named `FILE row N`, N counting the examples from 1;
+    - an image (`.png`, `.jpg`, `.jpeg`, `.bmp`, `.gif`) or a text document (`.txt`): one example, for a model
+      whose only feature is an image or a text; named by its path;
+    - a folder: the images or text documents inside it (subfolders included, sorted by path), for such a model.
 
     Args:
         features: the spec's `data.features`.
         fitted: the run's fitted preprocessing.
-        inputs: one table file, or image / text files and folders.
+        inputs: the files and folders, in order.
 
     Raises:
-        UsageError: no inputs, a missing file, inputs of a kind the model does not take.
+        UsageError: no inputs, a missing file, a file of another kind, inputs of a kind the model does not take.
         DataError: a missing column, a bad value, an image that cannot be decoded.
     """
-    from modelctl.data.pipeline import encode_features, open_typed
-
     if not inputs:
         raise UsageError("give the inputs to predict: a CSV, TSV, Parquet or NPZ file, or image or text files")
-    paths = [Path(item) for item in inputs]
-    for path in paths:
-        if not path.exists():
-            raise UsageError(f"{path}: no such file or folder")
+    # Every input is checked before any is read, so a misfit at the end does not wait for a long table.
+    planned = [_plan_input(Path(item), features) for item in inputs]
     skipped: dict[str, int] = {}
-    if len(paths) == 1 and paths[0].suffix.lower() in TABLES:
-        source = open_typed({"format": TABLES[paths[0].suffix.lower()], "path": str(paths[0].resolve())},
-                            paths[0].parent, features)
-        plan = ColumnPlan({"features": features}, source.columns, source.where)
-        parts, names, offset = [], [], 0
-        for batch in source.batches(plan.read, 4096):
-            size = len(next(iter(batch.values())))
-            numbers = np.arange(offset + 1, offset + size + 1)
-            values, keep = encode_features(plan.features, fitted, batch, numbers, "error", skipped)
-            parts.append(values)
-            names += [f"row {number}" for number in numbers]
-            offset += size
-        if not parts:
-            raise DataError("has no rows", file=paths[0])
-        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}, names
+    parts, names = [], []
+    for path, files in planned:
+        values, rows = (_read_table(path, features, fitted, skipped) if files is None
+                        else _read_documents(path, files, features, fitted, skipped))
+        parts.append(values)
+        names += rows
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}, names
+
+
+def _kind(path: Path) -> str | None:
+    """`table`, `image` or `text` for a file predict reads, by its extension; None for any other file."""
+    suffix = path.suffix.lower()
+    if suffix in TABLES:
+        return "table"
+    return "image" if suffix in IMAGES else "text" if suffix in TEXTS else None
+
+
+def _plan_input(path: Path, features: dict) -> tuple[Path, list[Path] | None]:
+    """`(path, None)` for a table; `(path, files)` for an image or text file (itself) or a folder (those inside).
+
+    Raises:
+        UsageError: a missing path, a file of another kind, or documents for a model that does not take them.
+    """
+    if not path.exists():
+        raise UsageError(f"{path}: no such file or folder")
+    kind = None if path.is_dir() else _kind(path)
+    if kind == "table":
+        return path, None
+    if not path.is_dir() and kind is None:
+        received = f"a '{path.suffix}' file" if path.suffix else "a file without an extension"
+        raise UsageError(f"{path}: predict reads {ALLOWED}; received {received}")
+    what = "a folder" if path.is_dir() else f"{'an image' if kind == 'image' else 'a text document'} file"
     if len(features) != 1:
-        raise UsageError(f"the model takes {len(features)} features ({', '.join(features)}); give them as columns "
-                         "of one CSV, TSV, Parquet or NPZ file")
+        raise UsageError(f"{path}: {what} holds examples of one image or text feature, and the model takes "
+                         f"{len(features)} features ({', '.join(features)}); give them as columns of a CSV, TSV, "
+                         "Parquet or NPZ file")
     (name, feature), = features.items()
-    kind = feature["type"]
-    if kind not in ("image", "text"):
-        raise UsageError(f"the model's feature '{name}' is {kind}; give it as a column of a CSV, TSV, Parquet or "
-                         "NPZ file")
-    wanted = IMAGES if kind == "image" else {".txt"}
-    files = []
-    for path in paths:
-        if path.is_dir():
-            files += sorted(child for child in path.rglob("*") if child.is_file() and child.suffix.lower() in wanted)
-        else:
-            files.append(path)
+    if feature["type"] not in ("image", "text"):
+        raise UsageError(f"{path}: {what} holds image or text examples, and the model's feature '{name}' is "
+                         f"{feature['type']}; give it as a column of a CSV, TSV, Parquet or NPZ file")
+    wanted = IMAGES if feature["type"] == "image" else TEXTS
+    described = f"{'images' if feature['type'] == 'image' else 'text documents'} ({', '.join(sorted(wanted))})"
+    if not path.is_dir():
+        if path.suffix.lower() not in wanted:
+            raise UsageError(f"{path}: {what}, and the model's feature '{name}' is {feature['type']}; give "
+                             f"{described}, folders of them, or a CSV, TSV, Parquet or NPZ file with a column per "
+                             "feature")
+        return path, [path]
+    files = sorted(child for child in path.rglob("*") if child.is_file() and child.suffix.lower() in wanted)
     if not files:
-        raise UsageError(f"no {kind} files ({', '.join(sorted(wanted))}) in {', '.join(map(str, paths))}")
-    if kind == "image":
-        column = np.array([str(path) for path in files], dtype=object)
+        raise UsageError(f"{path}: no {described} in this folder, and the model's feature '{name}' is "
+                         f"{feature['type']}")
+    return path, files
+
+
+def _read_table(path: Path, features: dict, fitted: dict, skipped: dict[str, int]):
+    from modelctl.data.pipeline import encode_features, open_typed
+
+    source = open_typed({"format": TABLES[path.suffix.lower()], "path": str(path.resolve())}, path.parent, features)
+    plan = ColumnPlan({"features": features}, source.columns, source.where)
+    parts, names, offset = [], [], 0
+    for batch in source.batches(plan.read, 4096):
+        size = len(next(iter(batch.values())))
+        numbers = np.arange(offset + 1, offset + size + 1)
+        values, _ = encode_features(plan.features, fitted, batch, numbers, "error", skipped)
+        parts.append(values)
+        names += [f"{path} row {number}" for number in numbers]
+        offset += size
+    if not parts:
+        raise DataError("has no rows", file=path)
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}, names
+
+
+def _read_documents(path: Path, files: list[Path], features: dict, fitted: dict, skipped: dict[str, int]):
+    """The image or text `files` of `path` (a file or a folder) as one example each, for the model's one feature."""
+    from modelctl.data.pipeline import encode_features
+
+    (name, feature), = features.items()
+    if feature["type"] == "image":
+        column = np.array([str(file) for file in files], dtype=object)
     else:
-        column = np.array([_read_text(path) for path in files], dtype=object)
-    plan = ColumnPlan({"features": {name: {**feature, "column": "value"}}}, ["value"], paths[0])
+        column = np.array([_read_text(file) for file in files], dtype=object)
+    plan = ColumnPlan({"features": {name: {**feature, "column": "value"}}}, ["value"], path)
     values, _ = encode_features(plan.features, fitted, {"value": column}, np.arange(1, len(files) + 1), "error",
                                 skipped)
-    return values, [str(path) for path in files]
+    return values, [str(file) for file in files]
 
 
 def _read_text(path: Path) -> str:

@@ -73,12 +73,14 @@ def render_table(metrics: dict, console, title: str = "Metrics") -> None:
     """
     from rich.table import Table
 
+    from modelctl.util.tables import print_table
+
     table = Table(title=title)
     table.add_column("Metric")
     table.add_column("Value", justify="right")
     for name, value in scalar_rows(metrics):
         table.add_row(name, format_value(value))
-    console.print(table)
+    print_table(table, console)
 
 
 def render_report(title: str, metrics: dict, spec_summary: dict, plots: list[Path], folder: Path) -> str:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import numpy as np
 
 Score = Callable[[dict[str, np.ndarray]], tuple[str, float]]
 """`score(outputs) -> (metric name, value)`, higher is better; `outputs` maps output name -> predictions
 for the held-out examples, in their order."""
+
+SplitScore = Callable[[dict[str, np.ndarray], np.ndarray], tuple[str, float]]
+"""`score(outputs, truth) -> (metric name, value)` over a whole held-out split, higher is better."""
 
 PREPROCESSING_SUFFIX = ".preprocessing.json"
 """Suffix of the file beside an artifact that describes the preprocessing steps left outside it."""
@@ -27,13 +30,22 @@ class ExportContext:
             None when not available (int8 is then refused).
         metadata: facts stored in every artifact: `spec_name`, `spec_hash`, `class_names` (output name ->
             list), ... `modelctl_version`, `inputs` and `outputs` are filled from the model when absent.
-        score: optional metric computed on the outputs of the Keras model and of each quantized artifact.
+        score: optional metric computed on the outputs of the Keras model and of each artifact on `holdout`.
+        split: optional; returns, each time it is called, the whole held-out split in chunks of (raw
+            features, truth of the first label). Quantized artifacts are scored on all of it with
+            `split_score`, since a sample says little about a small accuracy drop.
+        split_score: the metric for `split`.
+        saved_models: SavedModels shared by the formats of one export (`export_formats` sets it); None writes
+            one for each conversion.
     """
 
     holdout: Mapping[str, np.ndarray]
     representative: Mapping[str, np.ndarray] | None = None
     metadata: dict = dataclasses.field(default_factory=dict)
     score: Score | None = None
+    split: Callable[[], Iterable[tuple[dict[str, np.ndarray], np.ndarray]]] | None = None
+    split_score: SplitScore | None = None
+    saved_models: Any = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +118,8 @@ class Result:
         examples: how many held-out examples were compared.
         tolerance: the largest difference allowed (float exports), or None (quantized: not checked).
         metric: (name, artifact value, Keras value) from the context's score, or None.
+        metric_examples: how many examples `metric` was computed on: `examples`, or the whole held-out split
+            for quantized artifacts when the context gives it.
         latency_ms: median milliseconds per example at batch 1 in the artifact's runtime.
     """
 
@@ -118,6 +132,7 @@ class Result:
     examples: int
     tolerance: float | None
     metric: tuple[str, float, float] | None = None
+    metric_examples: int | None = None
     latency_ms: float | None = None
     skipped: list[SkippedStep] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)
@@ -139,7 +154,7 @@ class Result:
             "tolerance": self.tolerance,
             "metric": None if self.metric is None else {
                 "name": self.metric[0], "artifact": self.metric[1], "keras": self.metric[2],
-                "drop": self.metric_drop},
+                "drop": self.metric_drop, "examples": self.metric_examples},
             "latency_ms": self.latency_ms,
             "preprocessing_outside": [{"feature": step.feature, "layer": step.layer, "reason": step.reason}
                                       for step in self.skipped],

@@ -2,9 +2,11 @@
 
     results = export_run(Path("runs/iris/20261123T101500Z"), formats=["all"])
 
-Held-out examples for verification come from the run's test split (the
-validation split when the test split is empty); int8 calibration examples
-from its training split. Options are the spec's `export` section, with
+Held-out examples for verification are a seeded sample of the run's test
+split (the validation split when the test split is empty), stratified by the
+first label's class so that every class is checked; quantized artifacts are
+also scored on the whole split. int8 calibration examples come from the
+training split. Options are the spec's `export` section, with
 `quantize` from the command line winning over `export.tflite.quantize`.
 Artifacts go to `<run>/export/` unless another folder is given. Every
 artifact carries the run's fitted preprocessing and feature declarations in
@@ -78,21 +80,29 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
     verify = section.get("verify") or {}
     prepared = prepare(document, fitted=fitted)
     examples = int(verify.get("examples", 64))
-    holdout = prepared.arrays("test", limit=examples) or prepared.arrays("validation", limit=examples)
-    if holdout is None:
+    split = "test" if prepared.counts.get("test") else "validation"
+    if not prepared.counts.get(split):
         raise UsageError(f"{run_dir}: the run has no test or validation examples to verify exports on")
+    label = next(iter(fitted["labels"]), None)
+    stratified = label is not None and fitted["labels"][label]["type"] in ("categorical", "binary")
+    holdout = verification_sample(prepared, split, examples, seed=int(spec.get("seed", 0) or 0),
+                                  label=label if stratified else None)
     representative = prepared.arrays("train", limit=int(options["tflite"].get("representative_examples", 100)))
-    truth = holdout.targets[next(iter(fitted["labels"]))] if fitted["labels"] else None
-    base_score = score_function(fitted) if fitted["labels"] else None
-    count = min(examples, len(holdout))
-    score = None if base_score is None else (lambda outputs: base_score(outputs, truth[:count]))
+    base_score = score_function(fitted) if label is not None else None
+    score = None if base_score is None else (lambda outputs: base_score(outputs, holdout.targets[label]))
+
+    def whole_split():
+        for chunk in prepared.chunks(split):
+            yield chunk.features, chunk.targets[label]
+
     features = spec["data"]["features"]
     metadata = {"spec_name": spec.get("name"), "spec_hash": spec_hash(spec),
-                "class_names": {label: value.get("classes") for label, value in fitted["labels"].items()},
-                "label_types": {label: value["type"] for label, value in fitted["labels"].items()},
+                "class_names": {name: value.get("classes") for name, value in fitted["labels"].items()},
+                "label_types": {name: value["type"] for name, value in fitted["labels"].items()},
                 "features": features, "preprocessing": fitted}
     context = ExportContext(holdout=holdout.features, representative=representative.features,
-                            metadata=metadata, score=score)
+                            metadata=metadata, score=score, split=whole_split if base_score else None,
+                            split_score=base_score)
     folder = Path(output) if output is not None else run_dir / "export"
     try:
         results = export_formats(load_model(model_file), chosen, folder, options, context,
@@ -104,6 +114,50 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
             error.args = (f"{error}\n" + "\n".join(located),)
         raise
     return RunExport(run_dir, folder, results)
+
+
+def verification_sample(prepared, split: str, count: int, seed: int, label: str | None = None):
+    """`count` examples of `split` (all of them when it has fewer), chosen with `seed`, in source order.
+
+    With `label` (a class label), the sample is stratified: each class gets its share of `count`
+    (largest remainders), and every class present gets at least one example while `count` allows.
+    Two passes over the split: one reads the labels only, one keeps the chosen examples.
+    """
+    from modelctl.data.pipeline import Encoded
+
+    total = prepared.counts[split]
+    rng = np.random.default_rng([seed, 0x5EED])
+    if total <= count:
+        chosen = np.arange(total)
+    elif label is None:
+        chosen = np.sort(rng.choice(total, size=count, replace=False))
+    else:
+        classes = np.concatenate([np.asarray(chunk.targets[label]).reshape(len(chunk), -1)[:, 0]
+                                  for chunk in prepared.chunks(split)])
+        chosen = np.sort(_stratified(classes, count, rng))
+    parts, start = [], 0
+    for chunk in prepared.chunks(split):
+        inside = chosen[(chosen >= start) & (chosen < start + len(chunk))] - start
+        if len(inside):
+            parts.append(chunk.take(inside))
+        start += len(chunk)
+    return Encoded.join(parts)
+
+
+def _stratified(classes: np.ndarray, count: int, rng) -> np.ndarray:
+    """Indices of `count` examples, each class's share proportional to its size, at least one per class."""
+    names, sizes = np.unique(classes, return_counts=True)
+    shares = sizes * count / len(classes)
+    taken = np.minimum(np.maximum(np.floor(shares).astype(int), 1 if count >= len(names) else 0), sizes)
+    for index in np.argsort(-(shares - np.floor(shares)), kind="stable"):
+        if taken.sum() >= count:
+            break
+        if taken[index] < sizes[index]:
+            taken[index] += 1
+    while taken.sum() > count:  # the minimum of one per class can overshoot: trim the largest classes
+        taken[np.argmax(taken)] -= 1
+    return np.concatenate([rng.choice(np.flatnonzero(classes == name), size=size, replace=False)
+                           for name, size in zip(names, taken)])
 
 
 def _locate_layers(document, error) -> list[str]:

@@ -17,15 +17,14 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import tempfile
 from pathlib import Path
 
 from modelctl.export.artifact import PREPROCESSING_SUFFIX, Artifact, ExportContext
 from modelctl.export.errors import ExportError
 from modelctl.export.metadata import artifact_metadata, base_metadata
 from modelctl.export.preprocessing import document, skipped_steps
-from modelctl.export.signature import SIGNATURE, to_json, write_saved_model
-from modelctl.export.split import Unconvertible, convert_leaving_out
+from modelctl.export.signature import SIGNATURE, saved_model_of, to_json
+from modelctl.export.split import Unconvertible, convert_leaving_out, text_encoders
 
 OPSETS = range(14, 19)
 DEFAULT_OPSET = 17
@@ -37,7 +36,10 @@ def export(model, path: Path, options: dict, context: ExportContext) -> Artifact
     if not isinstance(opset, int) or isinstance(opset, bool) or opset not in OPSETS:
         raise ExportError(f"onnx: invalid value for option `opset`. Expected an integer from {OPSETS.start} to "
                           f"{OPSETS.stop - 1}. Received: opset={opset!r}")
-    converted = convert_leaving_out(model, "onnx", lambda prepared, cut: _convert(prepared, opset),
+    def convert(prepared, cut):
+        return _convert(prepared, opset, context.saved_models)
+
+    converted = convert_leaving_out(model, "onnx", convert, cut_first=text_encoders(model, "onnx"),
                                     hint="tf2onnx cannot convert these ops to ONNX.")
     steps = skipped_steps(converted.cut, converted.reasons)
     metadata = artifact_metadata(base_metadata(model, context), "onnx", "none", converted.model, steps)
@@ -64,7 +66,7 @@ def read_metadata(path: str | Path) -> dict:
     return {entry.key: json.loads(entry.value) for entry in proto.metadata_props}
 
 
-def _convert(model, opset: int):
+def _convert(model, opset: int, saved_models=None):
     """The ONNX ModelProto of `model`; raises `Unconvertible` naming the ops ONNX lacks."""
     import onnx
     from tf2onnx import convert as tf2onnx_convert
@@ -72,9 +74,8 @@ def _convert(model, opset: int):
 
     from modelctl.util.tf import quiet_native_output
 
-    with tempfile.TemporaryDirectory() as folder, _quiet_tf2onnx(), quiet_native_output((1, 2)):
-        saved = str(Path(folder) / "saved_model")
-        write_saved_model(model, Path(saved))
+    with saved_model_of(model, saved_models) as path, _quiet_tf2onnx(), quiet_native_output((1, 2)):
+        saved = str(path)
         # The saved-model loader (tf2onnx's own command line route) hands over the initialized lookup tables,
         # which from_function does not.
         graph_def, inputs, outputs, tables, renames = tf_loader.from_saved_model(

@@ -38,12 +38,14 @@ def render_table(results: list[Result], console) -> None:
     """Print the results as a rich table, then the notes."""
     from rich.table import Table
 
+    from modelctl.util.tables import print_table
+
     table = Table(title="Exported artifacts", title_justify="left")
     for column in COLUMNS:
         table.add_column(column, justify="right" if column in ("size", "latency") else "left")
     for row in rows(results):
         table.add_row(*row)
-    console.print(table)
+    print_table(table, console)
     for line in notes(results):
         console.print(line, markup=False, highlight=False)
 
@@ -86,7 +88,8 @@ def _metric(result: Result) -> str:
     if result.metric is None:
         return "-"
     name, value, keras_value = result.metric
-    return f"{name} {value:.4f} (Keras {keras_value:.4f}, drop {keras_value - value:+.4f})"
+    on = f" on {result.metric_examples}" if result.metric_examples not in (None, result.examples) else ""
+    return f"{name} {value:.4f} (Keras {keras_value:.4f}, drop {keras_value - value:+.4f}){on}"
 
 
 def _environment() -> dict:

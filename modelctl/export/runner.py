@@ -15,12 +15,12 @@ import shutil
 import uuid
 from pathlib import Path
 
-from jsonschema import Draft202012Validator
-
 from modelctl.errors import ModelctlError, UsageError, did_you_mean, one_of
 from modelctl.export.artifact import PREPROCESSING_SUFFIX, Artifact, ExportContext, Result
 from modelctl.export.errors import ExportError, ExportFailed
+from modelctl.export.signature import SavedModelCache
 from modelctl.export.verify import DEFAULT_EXAMPLES, DEFAULT_TOLERANCE, held_out, keras_outputs, verify
+from modelctl.spec.strict import validator
 
 FILE_NAMES = {"saved_model": "saved_model", "tflite": "model.tflite", "onnx": "model.onnx"}
 """Final name of each format's artifact in the output folder; quantized TFLite files are `model.<quantize>.tflite`."""
@@ -84,12 +84,17 @@ def export_formats(model, formats: list[str], output_dir: Path, options: dict[st
     except OSError as error:
         raise UsageError(f"cannot create the output folder {output_dir}: {error.strerror}") from None
     results, failures = [], []
-    for item in plans:
-        try:
-            results.append(_export_one(model, item, context, tolerance, examples, reference, max_metric_drop,
-                                       latency_runs=200 if benchmark else 30))
-        except ModelctlError as error:
-            failures.append((item.label, error))
+    with SavedModelCache() as saved_models:
+        context = dataclasses.replace(context, saved_models=context.saved_models or saved_models)
+        for item in plans:
+            try:
+                results.append(_export_one(model, item, context, tolerance, examples, reference, max_metric_drop,
+                                           latency_runs=200 if benchmark else 30))
+            except ModelctlError as error:
+                failures.append((item.label, error))
+            except Exception as error:  # a converter can fail in any way: the other formats are still written
+                failures.append((item.label, ExportError(
+                    f"{item.format}: the export failed: {type(error).__name__}: {_first_line(error)}")))
     if failures:
         raise ExportFailed(failures, results)
     return results
@@ -139,7 +144,7 @@ def _option_problems(export_format: str, schemas: dict, given: dict) -> list[str
             problems.append(f"unknown option '{key}' of {export_format}. Expected one of {allowed}."
                             f"{did_you_mean(key, sorted(schemas))}")
             continue
-        for error in Draft202012Validator(schemas[key]).iter_errors(value):
+        for error in validator(schemas[key]).iter_errors(value):
             problems.append(f"invalid value for option `{export_format}.{key}`: {error.message}. "
                             f"Received: {key}={value!r}")
     return problems
@@ -160,6 +165,11 @@ def _export_one(model, item: Plan, context: ExportContext, tolerance: float, exa
     finally:
         for leftover in (temporary, *_sidecar_paths(temporary)):
             _remove(leftover)
+
+
+def _first_line(error: Exception) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else "(no message)"
 
 
 def _sidecar_paths(path: Path) -> list[Path]:

@@ -12,6 +12,7 @@ Options: none. Metadata is the asset file `assets/modelctl_metadata.json`;
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from modelctl.export.artifact import Artifact, ExportContext
@@ -25,7 +26,10 @@ def export(model, path: Path, options: dict, context: ExportContext) -> Artifact
     if options:
         raise ExportError(f"saved_model: takes no options. Received: {', '.join(sorted(options))}")
     metadata = artifact_metadata(base_metadata(model, context), "saved_model", "none", model, [])
-    write_saved_model(model, Path(path), metadata)
+    if context.saved_models is None:
+        write_saved_model(model, Path(path), metadata)
+    else:  # the converters of the other formats read the same SavedModel: it is traced once
+        shutil.copytree(context.saved_models.path(model, metadata), path)
     return Artifact("saved_model", Path(path), metadata=metadata)
 
 

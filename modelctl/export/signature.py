@@ -6,9 +6,12 @@ formats share input names (the Keras input names) and output names.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -73,6 +76,59 @@ def write_saved_model(model, path: Path, metadata: dict | None = None) -> None:
         archive.add_endpoint(SIGNATURE, serving_function(model), input_signature=[input_specs(model)])
         with quiet_native_output():
             archive.write_out(str(path), verbose=False)
+
+
+class SavedModelCache:
+    """One SavedModel per model, written on first use into a temporary folder removed on exit.
+
+    TFLite and ONNX both convert from a SavedModel, and so does each TFLite quantization: with a cache, an
+    export of several formats traces each model once.
+
+        with SavedModelCache() as cache:
+            path = cache.path(model)
+    """
+
+    def __init__(self):
+        self._folder: tempfile.TemporaryDirectory | None = None
+        # id(model) -> (model, path, metadata); holding the model keeps its id from being reused
+        self._written: dict[int, tuple[object, Path, dict | None]] = {}
+        self._numbers = itertools.count()
+
+    def __enter__(self) -> "SavedModelCache":
+        self._folder = tempfile.TemporaryDirectory(prefix="modelctl-saved-model-")
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._written.clear()
+        self._folder.cleanup()
+
+    def path(self, model, metadata: dict | None = None) -> Path:
+        """The SavedModel of `model` with the serving signature, written the first time it is asked for.
+
+        Args:
+            model: the Keras model.
+            metadata: the metadata asset it must hold (see `write_saved_model`); None when any will do, as
+                for a converter, which reads the signature only.
+        """
+        written = self._written.get(id(model))
+        if written is None or (metadata is not None and written[2] != metadata):
+            path = Path(self._folder.name) / f"model-{next(self._numbers)}"
+            write_saved_model(model, path, metadata)
+            written = (model, path, metadata)
+            self._written.setdefault(id(model), written)
+        return written[1]
+
+
+@contextlib.contextmanager
+def saved_model_of(model, cache: SavedModelCache | None = None) -> Iterator[Path]:
+    """The SavedModel of `model`: from `cache`, or written into a temporary folder removed afterwards."""
+    if cache is not None:
+        yield cache.path(model)
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "saved_model"
+        write_saved_model(model, path)
+        yield path
 
 
 def _json_default(value):

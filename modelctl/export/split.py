@@ -44,6 +44,21 @@ class Converted:
     reasons: dict[str, str]
 
 
+def text_encoders(model, export_format: str) -> dict[str, str]:
+    """Feature -> reason, for the TextVectorization layers that standardize or split strings.
+
+    Neither TFLite builtins nor ONNX have the string ops these need (StringSplitV2, StaticRegexReplace,
+    StringLower), so they are left outside from the start instead of after a conversion that fails on them.
+    """
+    found = {}
+    for feature, layer in string_encoders(model).items():
+        config = layer.get_config()
+        if type(layer).__name__ == "TextVectorization" and (config.get("standardize") or config.get("split")):
+            found[feature] = (f"{export_format} has no string ops to standardize and split text "
+                              f"(standardize={config.get('standardize')!r}, split={config.get('split')!r})")
+    return found
+
+
 def convert_leaving_out(model, export_format: str, convert: Callable, *, cut_first: dict[str, str] | None = None,
                         replace: Callable | None = None, rebuild_always: bool = False, hint: str = "") -> Converted:
     """Call `convert(prepared_model)`, cutting off encoders whose ops it cannot convert.

@@ -19,7 +19,6 @@ string encoder is (full integer quantization does not keep lookups exact); see
 
 from __future__ import annotations
 
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -31,8 +30,8 @@ from modelctl.export.errors import ExportError, UnsupportedLayerError
 from modelctl.export.graph import recurrent_layers, unrolled
 from modelctl.export.metadata import artifact_metadata, base_metadata
 from modelctl.export.preprocessing import document, encode, skipped_steps
-from modelctl.export.signature import SIGNATURE, to_json, write_saved_model
-from modelctl.export.split import Unconvertible, convert_leaving_out
+from modelctl.export.signature import SIGNATURE, saved_model_of, to_json
+from modelctl.export.split import Unconvertible, convert_leaving_out, text_encoders
 
 QUANTIZATIONS = ("none", "dynamic", "float16", "int8")
 read_metadata = tflite_metadata.read_metadata
@@ -47,16 +46,17 @@ def export(model, path: Path, options: dict, context: ExportContext) -> Artifact
     select_tf_ops = bool(options.get("select_tf_ops", False))
     count = int(options.get("representative_examples", 100))
     _check_recurrent(model)
-    cut_first = {}
+    cut_first = {} if select_tf_ops else text_encoders(model, "tflite")
     if quantize == "int8":
         if not context.representative:
             raise ExportError("tflite: int8 quantization needs representative examples from the training split; "
                               "none were given")
-        cut_first = {feature: "int8 quantization does not keep string lookups exact"
-                     for feature, tensor in _inputs(model).items() if tensor.dtype == "string"}
+        cut_first = {**{feature: "int8 quantization does not keep string lookups exact"
+                        for feature, tensor in _inputs(model).items() if tensor.dtype == "string"}, **cut_first}
 
     def convert(prepared, cut):
-        return _convert(prepared, quantize, select_tf_ops, context.representative, count, cut)
+        return _convert(prepared, quantize, select_tf_ops, context.representative, count, cut,
+                        saved_models=context.saved_models)
 
     hint = ("" if select_tf_ops else
             "TFLite builtins lack these ops; set `select_tf_ops: true` to use Select TF ops (the app then "
@@ -85,22 +85,25 @@ def _inputs(model) -> dict:
 
 
 def _check_recurrent(model) -> None:
+    import keras
+
     for layer in recurrent_layers(model):
-        if layer.input.shape[1] is None:
+        # A layer behind a mask is called with (sequences, mask): the sequences come first.
+        sequences = keras.tree.flatten(layer.input)[0]
+        if sequences.shape[1] is None:
             raise UnsupportedLayerError(
                 "tflite", {layer.name: []},
                 "TFLite builtins run recurrent layers only unrolled, which needs a fixed sequence length; "
-                f"the input of '{layer.name}' has shape {tuple(layer.input.shape)}. Declare the sequence length.")
+                f"the input of '{layer.name}' has shape {tuple(sequences.shape)}. Declare the sequence length.")
 
 
-def _convert(model, quantize: str, select_tf_ops: bool, representative, count: int, encoders: dict) -> bytes:
+def _convert(model, quantize: str, select_tf_ops: bool, representative, count: int, encoders: dict,
+             saved_models=None) -> bytes:
     from modelctl.util.tf import quiet_native_output, tensorflow
 
     tf = tensorflow()
-    with tempfile.TemporaryDirectory() as folder:
-        write_saved_model(model, Path(folder) / "saved_model")
-        converter = tf.lite.TFLiteConverter.from_saved_model(str(Path(folder) / "saved_model"),
-                                                             signature_keys=[SIGNATURE])
+    with saved_model_of(model, saved_models) as saved:
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved), signature_keys=[SIGNATURE])
         ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8 if quantize == "int8" else tf.lite.OpsSet.TFLITE_BUILTINS]
         if select_tf_ops:
             ops.append(tf.lite.OpsSet.SELECT_TF_OPS)

@@ -1,10 +1,12 @@
 """Checking an artifact against the Keras model it came from, in the artifact's own runtime.
 
-On the first `examples` held-out examples: the largest absolute difference per
-output, and for classification outputs the fraction of examples whose predicted
-class agrees (argmax, or > 0.5 for a single sigmoid unit). Float32 exports must
-stay within `tolerance`; quantized ones are not held to it but report the
-context's `score` for the artifact and for Keras. Also the median latency per
+On the first `examples` held-out examples (the caller chooses them: `modelctl
+export` gives a seeded, stratified sample of the held-out split): the largest
+absolute difference per output, and for classification outputs the fraction of
+examples whose predicted class agrees (argmax, or > 0.5 for a single sigmoid
+unit). Float32 exports must stay within `tolerance`; quantized ones are not held
+to it but report the context's score for the artifact and for Keras, on the
+whole held-out split when the context gives it. Also the median latency per
 example at batch 1 and the size on disk.
 """
 
@@ -24,6 +26,8 @@ from modelctl.export.runtimes import load
 
 DEFAULT_TOLERANCE = 1e-4
 DEFAULT_EXAMPLES = 64
+SCORE_BATCH = 1024
+"""Examples per call when a quantized artifact is scored on the whole held-out split."""
 
 
 def held_out(context: ExportContext, examples: int) -> dict[str, np.ndarray]:
@@ -127,23 +131,52 @@ def verify(model, artifact: Artifact, context: ExportContext, *, examples: int =
             shown = f", class agreement {agreement[name]:.1%}" if name in agreement else ""
             problems.append(f"output '{name}' differs from the Keras model by up to {differences[name]:.3g} "
                             f"(tolerance {tolerance:g}){shown}")
-    metric = None
-    if context.score is not None:
+    metric, metric_examples = None, None
+    if artifact.quantized and context.split is not None and context.split_score is not None:
+        metric, metric_examples = split_metric(model, artifact, predict, context)
+    elif context.score is not None:
         metric_name, value = context.score({name: outputs[name] for name in reference})
         _, keras_value = context.score(reference)
-        metric = (metric_name, float(value), float(keras_value))
+        metric, metric_examples = (metric_name, float(value), float(keras_value)), count
+    if metric is not None:
+        metric_name, value, keras_value = metric
         drop = metric[2] - metric[1]
         if artifact.quantized and max_metric_drop is not None and drop > max_metric_drop:
-            problems.append(f"{metric_name} drops by {drop:.4g} ({keras_value:.4g} -> {value:.4g}); at most "
-                            f"{max_metric_drop:g} is allowed")
+            problems.append(f"{metric_name} drops by {drop:.4g} ({keras_value:.4g} -> {value:.4g}) on "
+                            f"{metric_examples} examples; at most {max_metric_drop:g} is allowed")
     if problems:
         raise VerificationError(f"{artifact.label}: verification failed on {count} held-out examples: "
                                 + "; ".join(problems))
     return Result(format=artifact.format, quantization=artifact.quantization, path=artifact.path,
                   size_bytes=size_on_disk(artifact.path), max_abs_diff=differences, class_agreement=agreement,
                   examples=count, tolerance=None if artifact.quantized else tolerance, metric=metric,
+                  metric_examples=metric_examples,
                   latency_ms=median_latency(predict, feeds, latency_runs) if latency_runs else None,
                   skipped=list(artifact.skipped), notes=list(artifact.notes))
+
+
+def split_metric(model, artifact: Artifact, predict, context: ExportContext) -> tuple[tuple, int]:
+    """((metric name, artifact value, Keras value), examples) over the context's whole held-out split."""
+    from_artifact, from_keras, truths = [], [], []
+    for features, truth in context.split():
+        for start in range(0, len(truth), SCORE_BATCH):
+            chunk = {name: np.asarray(values)[start:start + SCORE_BATCH] for name, values in features.items()}
+            expected = keras_outputs(model, chunk)
+            actual = _run(predict, artifact_inputs(artifact, chunk), artifact)
+            from_keras.append(expected)
+            from_artifact.append({name: np.asarray(actual[name]).reshape(expected[name].shape) for name in expected})
+            truths.append(np.asarray(truth)[start:start + SCORE_BATCH])
+    if not truths:
+        raise VerificationError(f"{artifact.label}: the held-out split is empty, so the quantized artifact cannot "
+                                "be scored")
+    truth = np.concatenate(truths)
+
+    def joined(parts):
+        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+    name, value = context.split_score(joined(from_artifact), truth)
+    _, keras_value = context.split_score(joined(from_keras), truth)
+    return (name, float(value), float(keras_value)), len(truth)
 
 
 def _run(predict, feeds: dict[str, np.ndarray], artifact: Artifact) -> dict[str, np.ndarray]:

@@ -66,9 +66,50 @@ class Builder:
         self.default_regularizer = regularization
 
     def build(self):
+        """Build the Keras model, once its weights are known to fit in memory.
+
+        Raises:
+            SpecError: a layer cannot be built or take its input, or the weights do not fit in this machine's
+                memory (at the line of each layer that does not fit, or of the largest one).
+        """
+        import concurrent.futures
+
         from modelctl.util.tf import tensorflow
 
-        tensorflow()
+        tf = tensorflow()
+
+        def check_in_scratch_graph():
+            with tf.Graph().as_default():  # variables made in a scratch graph have shapes, not memory
+                self.check_memory(self.make_model())
+
+        # Keras keeps its naming counters, seeds and scopes per thread: a thread of its own leaves the model
+        # built next exactly as it would be without the check.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(check_in_scratch_graph).result()
+        return self.make_model()
+
+    def check_memory(self, model) -> None:
+        from modelctl.model.memory import machine_memory, oversized, weight_bytes, weight_size
+        from modelctl.model.summary import human_bytes
+
+        sizes = {layer.name: sum(weight_bytes(weight) for weight in layer.weights) for layer in model.layers}
+        limit = machine_memory()
+        total = sum(sizes.values())
+        problems = []
+        for name in oversized(sizes, limit):
+            layer = model.get_layer(name)
+            count = sum(weight_size(weight) for weight in layer.weights)
+            node = self.graph.node(name)
+            problems.append(self.document.diagnostic(
+                node.path if node else ("model", "layers"),
+                f"the weights of '{name}' do not fit in memory: they take {human_bytes(sizes[name])} "
+                f"({count:,} parameters) of the model's {human_bytes(total)}, and this machine has "
+                f"{human_bytes(limit)}. Make the layer smaller (such as fewer units, filters or input_dim)"))
+        if problems:
+            raise SpecError(problems)
+
+    def make_model(self):
+        """The Keras model of the graph: an input per model input, a layer per node."""
         import keras
 
         keras.utils.set_random_seed(self.seed)
@@ -93,8 +134,8 @@ class Builder:
         """Build a wrapped layer such as bidirectional's `layer: {lstm: {units: 32}}`."""
         (kind, args), = written.items()
         entry = self.layers.get(kind)
-        args = {} if args is None else args if isinstance(args, dict) else {entry.shorthand: args}
-        keyword = values.keras_arguments(entry, args, self.seed, lambda inner: self.wrapped(node, inner))
+        keyword = values.keras_arguments(entry, entry.arguments(args), self.seed,
+                                         lambda inner: self.wrapped(node, inner))
         return entry.load()(**keyword)
 
     def make_layer(self, node: Node, entry: Entry, sources: list):

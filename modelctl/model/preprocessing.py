@@ -9,7 +9,7 @@ model (the model the spec's `model` section builds):
 | --- | --- |
 | numeric | `<name>_preprocess`: `NumericPreprocessing` (fill, log, clip, standardize, min_max, rescale; reshape) |
 | categorical | `<name>_lookup`: `StringLookup` with the training vocabulary (one-hot or index) |
-| text | `<name>_vectorize`: `TextVectorization` with the training vocabulary |
+| text | `<name>_vectorize`: `TextVectorization` with the training vocabulary (a bag of words padded to `max_tokens`) |
 | image | `<name>_preprocess`: `NumericPreprocessing` (rescale), then the `augmentation` layers |
 
 Numeric features take their `augmentation` layers (gaussian_noise, for one) after their preprocessing too.
@@ -90,8 +90,12 @@ def feature_layers(name: str, fitted: dict, document=None, seed: int = 0) -> lis
                                           name=f"{name}_lookup")]
     if kind == "text":
         standardize = None if fitted["standardize"] == "none" else fitted["standardize"]
+        bag_of_words = fitted["output_mode"] != "int"
+        # A bag of words is max_tokens wide whatever the vocabulary learned, so the spec alone fixes the model's
+        # input width (see `modelctl.model.inputs.feature_input`).
         layer = keras.layers.TextVectorization(
-            max_tokens=None, standardize=standardize, split=fitted["split"], ngrams=fitted["ngrams"],
+            max_tokens=fitted["max_tokens"] if bag_of_words else None, pad_to_max_tokens=bag_of_words,
+            standardize=standardize, split=fitted["split"], ngrams=fitted["ngrams"],
             output_mode=fitted["output_mode"], output_sequence_length=fitted["sequence_length"],
             vocabulary=fitted["vocabulary"],
             idf_weights=fitted.get("idf_weights") if fitted["output_mode"] == "tf_idf" else None,
@@ -112,8 +116,7 @@ def augmentation_layers(name: str, written: list[dict], seed: int) -> list:
     for index, item in enumerate(written):
         (kind, args), = item.items()
         entry = LAYERS.get(kind)
-        args = {} if args is None else args if isinstance(args, dict) else {entry.shorthand: args}
-        keyword = values.keras_arguments(entry, args, seed + index, lambda inner: None)
+        keyword = values.keras_arguments(entry, entry.arguments(args), seed + index, lambda inner: None)
         keyword["name"] = f"{name}_augment_{index}"
         layers.append(entry.load()(**keyword))
     return layers

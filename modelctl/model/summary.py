@@ -8,6 +8,7 @@ from pathlib import Path
 
 from modelctl.errors import ModelctlError
 from modelctl.model.build import Builder, format_shape
+from modelctl.model.memory import weight_bytes, weight_size
 from modelctl.spec.loader import Document
 
 
@@ -16,7 +17,8 @@ def summarize(document: Document) -> tuple[dict, object]:
 
     Returns:
         The description, `{"name", "inputs", "layers": [{name, type, output_shape, parameters,
-        trainable_parameters}], "totals": {...}}`, and the Keras model.
+        trainable_parameters}], "totals": {...}, "notes": [...]}`, and the Keras model. `notes` say where
+        input widths learned from the data came from; `totals.flops_per_example` is None when unknown.
     """
     builder = Builder(document)
     model = builder.build()
@@ -25,7 +27,7 @@ def summarize(document: Document) -> tuple[dict, object]:
     for layer in model.layers:
         if type(layer).__name__ == "InputLayer":
             continue
-        trainable = sum(_size(weight) for weight in layer.trainable_weights)
+        trainable = sum(weight_size(weight) for weight in layer.trainable_weights)
         rows.append({
             "name": layer.name,
             "type": kinds.get(layer.name, type(layer).__name__),
@@ -33,9 +35,8 @@ def summarize(document: Document) -> tuple[dict, object]:
             "parameters": layer.count_params(),
             "trainable_parameters": trainable,
         })
-    trainable = sum(_size(weight) for weight in model.trainable_weights)
+    trainable = sum(weight_size(weight) for weight in model.trainable_weights)
     total = model.count_params()
-    weight_bytes = sum(_size(weight) * _itemsize(weight) for weight in model.weights)
     return {
         "name": model.name,
         "inputs": [{"name": t.name, "shape": format_shape(t.shape), "dtype": str(t.dtype)} for t in model.inputs],
@@ -44,27 +45,24 @@ def summarize(document: Document) -> tuple[dict, object]:
             "parameters": total,
             "trainable_parameters": trainable,
             "non_trainable_parameters": total - trainable,
-            "weight_bytes": weight_bytes,
+            "weight_bytes": sum(weight_bytes(weight) for weight in model.weights),
             "flops_per_example": flops_per_example(model),
         },
+        "notes": [spec.note for spec in builder.inputs if spec.note],
     }, model
 
 
-def _size(weight) -> int:
-    size = 1
-    for dim in weight.shape:
-        size *= int(dim)
-    return size
+def flops_per_example(model) -> int | None:
+    """Floating-point operations of one forward pass at batch size 1, counted by TensorFlow's profiler; None
+    when they cannot be counted (a variable-size input, or a graph the profiler cannot take)."""
+    try:
+        return _counted_flops(model)
+    except Exception:  # the figure is informative only: a graph TensorFlow cannot freeze or profile shows unknown
+        return None
 
 
-def _itemsize(weight) -> int:
-    import numpy as np
-
-    return np.dtype(str(weight.dtype).replace("mixed_", "")).itemsize
-
-
-def flops_per_example(model) -> int:
-    """Floating-point operations of one forward pass at batch size 1, counted by TensorFlow's profiler."""
+def _counted_flops(model) -> int | None:
+    import keras
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     from modelctl.util.tf import quiet_native_output, tensorflow
@@ -75,10 +73,13 @@ def flops_per_example(model) -> int:
 
     @tf.autograph.experimental.do_not_convert
     def forward(*tensors):
-        return model(list(tensors) if len(tensors) > 1 else tensors[0], training=False)
+        # Recurrent layers with dropout draw their masks even at inference, advancing a seed variable; in a
+        # stateless scope that update is not written into the graph, which freezing could not take.
+        with keras.StatelessScope():
+            return model(list(tensors) if len(tensors) > 1 else tensors[0], training=False)
 
     if any(dim is None for spec in signature for dim in spec.shape):
-        return 0  # a variable-size input has no fixed FLOP count
+        return None  # a variable-size input has no fixed FLOP count
     concrete = tf.function(forward).get_concrete_function(*signature)
     frozen = convert_variables_to_constants_v2(concrete)
     options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
@@ -140,7 +141,10 @@ def human_bytes(count: int) -> str:
     return f"{count} B"
 
 
-def human_count(count: int) -> str:
+def human_count(count: int | None) -> str:
+    """`count` with a G, M or K suffix; "unknown" for None."""
+    if count is None:
+        return "unknown"
     for unit, size in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
         if count >= size:
             return f"{count / size:.2f}{unit}"

@@ -39,6 +39,25 @@ class Entry:
     def required(self) -> tuple[str, ...]:
         return tuple(name for name, schema in self.args.items() if is_required(schema))
 
+    def takes(self, value: Any) -> bool:
+        """Whether `value`, written under the entry's key, gives arguments: a mapping, null, or a scalar for an
+        entry with a shorthand."""
+        return value is None or isinstance(value, Mapping) or self.shorthand is not None
+
+    def arguments(self, value: Any) -> dict:
+        """The arguments `value` gives when written under the entry's key: a mapping as written, none for null,
+        and a scalar fills the shorthand argument (`dropout: 0.2` is `{rate: 0.2}`).
+
+        Raises:
+            ValueError: `value` is a scalar and the entry has no shorthand (see `takes`).
+        """
+        if not self.takes(value):
+            raise ValueError(f"Invalid value for {self.name}: it has no shorthand argument, so it takes a mapping "
+                             f"or null. Received: {value!r}")
+        if value is None:
+            return {}
+        return dict(value) if isinstance(value, Mapping) else {self.shorthand: value}
+
     def defaults(self) -> dict:
         return {name: schema["default"] for name, schema in self.args.items() if "default" in schema}
 

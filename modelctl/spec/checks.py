@@ -70,6 +70,7 @@ def check_graph(spec: dict, report: Report) -> graph_module.Graph | None:
 
 def _check_block_layers(graph: graph_module.Graph, report: Report) -> None:
     """Check the arguments of layers expanded from blocks, now that parameters are filled in."""
+    from modelctl.registry.layers import LAYERS
     from modelctl.spec.messages import rebased
     from modelctl.spec.schema import validator
 
@@ -77,8 +78,12 @@ def _check_block_layers(graph: graph_module.Graph, report: Report) -> None:
     for node in graph.nodes:
         if node.path[:2] != ("model", "blocks"):
             continue
-        schema = validator().evolve(schema={"$ref": f"#/$defs/layer.{node.kind}"})
-        for item in rebased(report.document, schema.iter_errors(node.args), node.path + (node.kind,), node.arg_paths):
+        if LAYERS.get(node.kind).takes(node.value):
+            schema, instance = validator().evolve(schema={"$ref": f"#/$defs/layer.{node.kind}"}), node.args
+        else:  # a scalar the layer has no shorthand for: checked as the same item outside a block is
+            schema = validator().evolve(schema={"$ref": f"#/$defs/wrapped_layer/properties/{node.kind}"})
+            instance = node.value
+        for item in rebased(report.document, schema.iter_errors(instance), node.path + (node.kind,), node.arg_paths):
             if (item.location, item.message) not in checked:
                 checked.add((item.location, item.message))
                 report.items.append(item)
@@ -92,6 +97,27 @@ def _item(spec: dict, path: tuple) -> dict:
         except (KeyError, IndexError, TypeError):
             return {}
     return value if isinstance(value, dict) else {}
+
+
+def check_normalization(graph: graph_module.Graph | None, report: Report) -> None:
+    """Keras takes a normalization layer's `mean` and `variance` together, of one shape."""
+    for node in graph.nodes if graph else []:
+        if node.kind != "normalization":
+            continue
+        mean, variance = node.args.get("mean"), node.args.get("variance")
+        if (mean is None) != (variance is None):
+            given, missing = ("mean", "variance") if mean is not None else ("variance", "mean")
+            report.error(node.arg_paths.get(given, node.path),
+                         f"`{given}` is given without `{missing}`; give both, or neither. Received: "
+                         f"{given}={node.args[given]!r}")
+        elif _shape(mean) != _shape(variance):
+            report.error(node.arg_paths.get("variance", node.path),
+                         f"`mean` and `variance` must have the same shape. Received: mean={mean!r}, "
+                         f"variance={variance!r}")
+
+
+def _shape(value: object) -> tuple:
+    return (len(value),) if isinstance(value, list) else ()
 
 
 def check_outputs(spec: dict, graph: graph_module.Graph | None, report: Report) -> None:
@@ -256,6 +282,14 @@ def check_optimizer(spec: dict, report: Report) -> None:
         report.error(("training", "schedule", "warmup_epochs"), "ftrl divides by the learning rate, so a warm-up "
                                                                 "from 0 makes the loss NaN; set warmup_start_factor "
                                                                 "above 0 (such as 0.1)")
+    if isinstance(schedule, dict) and isinstance(schedule.get("warmup_epochs"), (int, float)):
+        from modelctl.spec.schema import build_schema
+
+        epochs = training.get("epochs", build_schema()["properties"]["training"]["properties"]["epochs"]["default"])
+        if isinstance(epochs, int) and schedule["warmup_epochs"] >= epochs:
+            report.error(("training", "schedule", "warmup_epochs"), f"the warm-up must end before the run does "
+                                                                    f"({epochs} epochs). Received: warmup_epochs="
+                                                                    f"{schedule['warmup_epochs']}")
     if training.get("schedule") and training.get("reduce_lr_on_plateau") not in (None, False):
         report.error(("training", "reduce_lr_on_plateau"), "reduce_lr_on_plateau changes the learning rate, which "
                                                            "`schedule` already sets; use one of them", key=True)
@@ -345,6 +379,7 @@ CHECKS: list[Callable] = [check_split, check_optimizer, check_export, check_eval
 def run_checks(spec: dict, report: Report) -> None:
     """Run every semantic check on `spec`, adding problems to `report`."""
     graph = check_graph(spec, report)
+    check_normalization(graph, report)
     check_outputs(spec, graph, report)
     check_losses(spec, graph, report)
     check_monitors(spec, graph, report)

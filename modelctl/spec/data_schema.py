@@ -84,8 +84,10 @@ def feature_schema() -> dict:
         "column": args.string("Column holding the feature.", None),
         "description": args.string("What the feature is, for people reading the spec.", ""),
     }
-    augmentation = prop({"type": "array", "items": {"$ref": "#/$defs/wrapped_layer"}},
-                        "Random layers applied to training batches only (random_flip, random_rotation ...).", [])
+    augmentation = prop({"type": "array", "items": {"$ref": "#/$defs/augmentation_layer"}},
+                        "Random layers applied to training batches only, the identity at inference: random_flip, "
+                        "random_rotation, random_zoom, random_translation, random_contrast, random_brightness, "
+                        "and the dropout and noise layers.", [])
     variants = {
         "numeric": {
             "columns": args.any_of([{"type": "string", "minLength": 1},
@@ -115,7 +117,8 @@ def feature_schema() -> dict:
                                        "embedding layer.", "one_hot"),
         },
         "text": {
-            "max_tokens": args.integer("Vocabulary size learned from the training split.", 20000, minimum=2),
+            "max_tokens": args.integer("Largest vocabulary learned from the training split, and the width of a "
+                                       "bag-of-words output (multi_hot, count, tf_idf).", 20000, minimum=2),
             "sequence_length": args.integer("Tokens kept per example (padded or cut); null with a bag-of-words "
                                             "output mode.", None, minimum=1),
             "ngrams": args.integer("Largest n-gram; null for single tokens.", None, minimum=1),

@@ -32,6 +32,8 @@ class Node:
         inputs: names of the nodes or model inputs it reads.
         path: spec path of the item that wrote the layer.
         arg_paths: spec path each argument's value was written at (a block's `with` for parameters).
+        value: the value under the layer's key after substitution, as written: a mapping, null or a scalar (a
+            scalar the layer has no shorthand for gives no arguments, and the check of block layers rejects it).
     """
 
     name: str
@@ -40,6 +42,7 @@ class Node:
     inputs: list[str]
     path: tuple
     arg_paths: dict = dataclasses.field(default_factory=dict)
+    value: Any = None
 
 
 @dataclasses.dataclass
@@ -197,19 +200,15 @@ class _Expander:
         entry = self.layers.get(kind)
         arg_path = path + (kind,)
         if isinstance(value, dict):
-            written = dict(value)
-            paths = {key: arg_path + (key,) for key in written}
-        elif value is None:
-            written, paths = {}, {}
-        else:
-            written = {entry.shorthand: value} if entry.shorthand else {}
-            paths = {entry.shorthand: arg_path} if entry.shorthand else {}
-        args = {}
-        for key, item in written.items():
-            substituted, source = self.substitute(item, paths[key], params, param_paths)
-            args[key] = substituted
-            paths[key] = source
-        self.nodes.append(Node(name, kind, args, sources, path, paths))
+            args, paths = {}, {}
+            for key, item in value.items():
+                args[key], paths[key] = self.substitute(item, arg_path + (key,), params, param_paths)
+            value = args
+        else:  # null, a scalar, or a `$param` holding either or a mapping: expanded once substituted
+            value, source = self.substitute(value, arg_path, params, param_paths)
+            args = entry.arguments(value) if entry.takes(value) else {}
+            paths = {key: source for key in args}
+        self.nodes.append(Node(name, kind, args, sources, path, paths, value))
         return name
 
     def substitute(self, value: Any, path: tuple, params: dict, param_paths: dict) -> tuple[Any, tuple]:

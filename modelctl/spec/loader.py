@@ -8,6 +8,7 @@ that any later error can point at it.
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,12 @@ _PLAIN_TAGS = {
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
+
+_BREAK = re.compile(r"\r\n|[\r\n\x85\u2028\u2029]")
+"""A YAML line break."""
+
+_KEY_LINE = re.compile(r"""( *)((?:- +)*)('[^']*'|"[^"]*"|[^\s#'"?:,\[\]{}&*!|>%@`-][^:#]*?) *(:)(?: |$)""")
+"""A line that starts with a mapping key, maybe after list dashes: indent, dashes, key, colon."""
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
@@ -134,22 +141,18 @@ def load_text(text: str, source: str, expect_mapping: bool = True) -> Document:
         raise _single(source, 1, 1, f"the text is {len(text):,} characters; a spec may be at most {MAX_BYTES:,}")
     try:
         loader = _Loader(text)
-    except yaml.reader.ReaderError as error:
-        before = text[: error.position]
-        line = before.count("\n") + 1
-        column = error.position - (before.rfind("\n") + 1) + 1
-        raise _single(source, line, column, f"character U+{error.character:04X} is not allowed in YAML; "
-                                            "remove it or write it as an escape inside a double-quoted string") from None
+    except UnicodeEncodeError as error:  # a lone surrogate, such as an undecodable byte in a command-line value
+        raise _not_allowed(source, text, text[error.start]) from None
+    except yaml.reader.ReaderError as error:  # the pure-Python reader checks every character up front
+        raise _not_allowed(source, text, chr(error.character)) from None
     try:
         node = loader.get_single_node()
+    except yaml.reader.ReaderError as error:  # libyaml checks characters as it reads
+        raise _not_allowed(source, text, chr(error.character)) from None
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        problem = error.problem or error.context or "not valid YAML"
-        if "expected a single document" in str(error.context or ""):
-            problem = "the file holds several YAML documents; a spec is one document"
-        raise _single(source, mark.line + 1, mark.column + 1, f"YAML syntax: {problem}") from None
+        raise _syntax_error(source, text, error) from None
     except yaml.YAMLError as error:
-        raise _single(source, 1, 1, f"YAML syntax: {error}") from None
+        raise _single(source, 1, 1, f"YAML syntax: {' '.join(str(error).split())}") from None
     except RecursionError:
         raise _single(source, 1, 1, f"the document is nested too deeply (more than {MAX_DEPTH} levels)") from None
     finally:
@@ -254,6 +257,78 @@ class _Builder:
 
 def _single(source: str, line: int, column: int, message: str) -> SpecError:
     return SpecError([Diagnostic(Location(source, line, column), "$", message)])
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of `text[index]`, counting line breaks the way YAML does."""
+    breaks = list(_BREAK.finditer(text, 0, index))
+    start = breaks[-1].end() if breaks else 0
+    return len(breaks) + 1, index - start + 1
+
+
+def _not_allowed(source: str, text: str, character: str) -> SpecError:
+    """The error for a character YAML does not allow, at its first occurrence (where reading stopped)."""
+    line, column = _position(text, text.index(character))
+    return _single(source, line, column, f"character U+{ord(character):04X} is not allowed in YAML; "
+                                         "remove it or write it as an escape inside a double-quoted string")
+
+
+def _syntax_error(source: str, text: str, error: yaml.MarkedYAMLError) -> SpecError:
+    """One-line error for a YAML syntax problem, naming tabs and misaligned keys plainly."""
+    mark = error.problem_mark or error.context_mark
+    lines = _BREAK.split(text)
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    if line[mark.column:mark.column + 1] == "\t":
+        return _single(source, mark.line + 1, mark.column + 1, "tabs cannot indent YAML; use spaces")
+    if "expected a single document" in str(error.context or ""):
+        return _single(source, mark.line + 1, mark.column + 1,
+                       "YAML syntax: the file holds several YAML documents; a spec is one document")
+    misaligned = _misaligned_key(lines, mark.line, mark.column)
+    if misaligned:
+        return _single(source, mark.line + 1, misaligned[0] + 1, misaligned[1])
+    problem = error.problem or error.context or "not valid YAML"
+    return _single(source, mark.line + 1, mark.column + 1, f"YAML syntax: {problem}")
+
+
+def _misaligned_key(lines: list[str], number: int, column: int) -> tuple[int, str] | None:
+    """(column, message) when line `number` is a key that lines up with no mapping above it, else None.
+
+    The parser only says "did not find expected key" (or "mapping values are not allowed")
+    at such a line; the message names the key and the indents it could have.
+    """
+    match = _KEY_LINE.match(lines[number]) if number < len(lines) else None
+    if not match or match.group(2) or column not in (match.start(3), match.start(4)):
+        return None
+    indent = len(match.group(1))
+    candidates = []  # (indent, key, line) of the keys of each enclosing mapping, innermost first
+    limit = len(lines[number]) + 1
+    for above in range(number - 1, -1, -1):
+        text = lines[above]
+        stripped = text.lstrip(" ")
+        if not stripped or stripped.startswith("#") or len(text) - len(stripped) >= limit:
+            continue
+        key = _KEY_LINE.match(text)
+        if key and key.start(3) < limit:
+            candidates.append((key.start(3), _unquote(key.group(3)), above + 1))
+        limit = len(text) - len(stripped)
+        if limit == 0:
+            break
+    if not candidates or any(spaces == indent for spaces, _, _ in candidates):
+        return None
+    deeper = [item for item in candidates if item[0] > indent]
+    shallower = [item for item in candidates if item[0] < indent]
+    choices = ([min(deeper)] if deeper else []) + ([max(shallower)] if shallower else [])
+    expected = " or ".join(f"{_spaces(spaces)} like '{key}' (line {line})" for spaces, key, line in choices)
+    return indent, (f"the key '{_unquote(match.group(3))}' is indented {_spaces(indent)}, which lines up with "
+                    f"no key above it; indent it {expected}")
+
+
+def _spaces(count: int) -> str:
+    return f"{count} space" if count == 1 else f"{count} spaces"
+
+
+def _unquote(key: str) -> str:
+    return key[1:-1] if key[:1] in "'\"" and len(key) > 1 else key
 
 
 def _kind(value: Any) -> str:

@@ -104,6 +104,9 @@ def _convert(document: Document, error: ValidationError) -> Iterator[Diagnostic]
             if _title(error) == "layer":
                 message = (f"'{key}' is not a known layer (or item key name, inputs, repeat, block, with)."
                            f"{did_you_mean(key, allowed)}")
+            elif _title(error) == "augmentation layer":
+                message = (f"'{key}' is not an augmentation layer: augmentation takes the layers that are active in "
+                           f"training only. Expected one of {one_of(allowed)}.{did_you_mean(key, allowed)}")
             else:
                 message = f"unknown key '{key}'. Allowed keys: {one_of(allowed)}.{did_you_mean(key, allowed)}"
             yield document.diagnostic(path + (key,), message, key=True)

@@ -89,9 +89,9 @@ def build_schema() -> dict:
 @functools.lru_cache(maxsize=1)
 def validator():
     """A jsonschema validator for the spec schema (built once per process)."""
-    from jsonschema import Draft202012Validator
+    from modelctl.spec.strict import validator as strict_validator
 
-    return Draft202012Validator(build_schema())
+    return strict_validator(build_schema())
 
 
 def schema_text() -> str:
@@ -159,6 +159,15 @@ def _layer_defs(layers: Registry) -> dict:
         "description": "A single layer written as `{LAYER: {...arguments}}`.",
         "type": "object",
         "properties": {entry.name: _layer_value(entry, False) for entry in layers},
+        "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
+    }
+    # A feature's augmentation runs on training batches only, so it takes the layers that are the identity at
+    # inference: any other would change what the model sees at inference, or its input shape.
+    defs["augmentation_layer"] = {
+        "title": "augmentation layer",
+        "description": "A random layer written as `{LAYER: {...arguments}}`, one that is active in training only.",
+        "type": "object",
+        "properties": {entry.name: _layer_value(entry, False) for entry in layers if entry.meta.get("training_only")},
         "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
     }
     return defs

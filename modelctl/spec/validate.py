@@ -81,6 +81,11 @@ def validate_file(path: str | Path, overrides: Iterable[str] = (), deep: bool = 
     except SpecError as error:
         return Result(str(path), error.diagnostics)
     diagnostics = check_document(document)
+    if isinstance(document.data.get("data"), dict) and not any(
+            item.severity == ERROR and item.path.startswith(("$.data", "$.training")) for item in diagnostics):
+        from modelctl.data.columns import check_columns  # reads source headers, no rows and no TensorFlow
+
+        diagnostics = sorted(diagnostics + check_columns(document), key=Diagnostic.sort_key)
     if deep and not any(item.severity == ERROR for item in diagnostics):
         from modelctl.model.shapes import check_shapes
 

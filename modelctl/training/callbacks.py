@@ -53,6 +53,7 @@ class StopOnSignal(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
         self.received: int | None = None
+        self.cut = False
         self._previous: dict[int, object] = {}
 
     def install(self) -> None:
@@ -75,6 +76,11 @@ class StopOnSignal(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.received is not None:
             self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None):
+        # Decided once, before the callbacks that save and show the epoch run, so that they agree even when the
+        # signal arrives while they do.
+        self.cut = self.received is not None
 
 
 class FirstStep(keras.callbacks.Callback):
@@ -134,12 +140,8 @@ class RunRecorder(keras.callbacks.Callback):
         self.best = best
         self.best_epoch: int | None = None
 
-    def _cut_short(self) -> bool:
-        return any(getattr(callback, "received", None) is not None or getattr(callback, "found", None)
-                   for callback in self.stop)
-
     def on_epoch_end(self, epoch, logs=None):
-        if self._cut_short():
+        if cut_short(self.stop):
             return
         row = {"epoch": epoch + 1, **{key: _plain(float(value)) for key, value in (logs or {}).items()}}
         learning_rate = _learning_rate(self.model)
@@ -165,6 +167,14 @@ class RunRecorder(keras.callbacks.Callback):
                                       for name in STATEFUL.get(type(callback).__name__, ())}
             for callback in self.watched}}
         write_text_atomic(checkpoints / "last.json", json.dumps(state, indent=2) + "\n")
+
+
+def cut_short(stop: list) -> bool:
+    """Whether the epoch now ending was stopped by one of `stop` (StopOnSignal, NaNGuard) and so is not complete.
+
+    Keras still calls `on_epoch_end`, with the figures of the steps run so far.
+    """
+    return any(getattr(callback, "cut", False) or getattr(callback, "found", None) for callback in stop)
 
 
 def _generators(model) -> list:
@@ -230,21 +240,27 @@ def history_csv(rows: list[dict]) -> str:
 class Progress(keras.callbacks.Callback):
     """Shows training progress: rich bars with ETA and live metrics on a terminal, else one line per epoch.
 
+    Only completed epochs get a line with figures; an epoch cut short gets `epoch N/M interrupted after S of T
+    steps; not saved`, and its partial figures are not shown.
+
     Args:
         console: a rich Console.
         epochs: the last epoch number.
         steps: training steps per epoch.
         live: rich bars (a terminal) or plain lines (CI logs, `--quiet` gives none at all).
+        stop: the StopOnSignal and NaNGuard callbacks that can cut an epoch short; default none.
     """
 
-    def __init__(self, console, epochs: int, steps: int, live: bool):
+    def __init__(self, console, epochs: int, steps: int, live: bool, stop: list | None = None):
         super().__init__()
         self.console = console
         self.epochs = epochs
         self.steps = steps
         self.live = live
+        self.stop = list(stop or [])
         self.bar = None
         self.started = 0.0
+        self.done_steps = 0
 
     def on_train_begin(self, logs=None):
         if self.live:
@@ -260,15 +276,24 @@ class Progress(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()
+        self.done_steps = 0
         if self.bar is not None:
             self.bar.update(self.epoch_task, completed=epoch)
             self.bar.reset(self.step_task, total=self.steps)
 
     def on_train_batch_end(self, batch, logs=None):
+        self.done_steps = batch + 1
         if self.bar is not None:
             self.bar.update(self.step_task, completed=batch + 1, metrics=_metrics_text(logs))
 
     def on_epoch_end(self, epoch, logs=None):
+        if cut_short(self.stop):
+            if self.bar is not None:
+                self.bar.update(self.epoch_task, metrics="interrupted")
+            else:
+                self.console.print(f"epoch {epoch + 1}/{self.epochs} interrupted after {self.done_steps} of "
+                                   f"{self.steps} steps; not saved", markup=False, highlight=False)
+            return
         text = f"epoch {epoch + 1}/{self.epochs}  {time.perf_counter() - self.started:.1f}s  {_metrics_text(logs)}"
         if self.bar is not None:
             self.bar.update(self.epoch_task, completed=epoch + 1, metrics=_metrics_text(logs))

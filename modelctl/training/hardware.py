@@ -3,21 +3,29 @@
 `detect()` describes the hardware (CPU, GPUs, TPUs, a multi-worker cluster from
 `TF_CONFIG`); `plan()` turns the spec's `training` section and that description
 into a `Plan`, each choice with a sentence saying why; `make_strategy()` and
-`apply_precision()` carry the plan out.
+`apply_precision()` carry the plan out. `detect_for()` is `detect()` for one run:
+it also connects the TPU where the run would train on it.
 
 Detection never initializes TensorFlow's runtime (it reads physical devices and
 their details only), so logical devices and GPU memory growth can still be
-configured after it.
+configured after it. Connecting a TPU (`connect_tpu()`) does initialize it, and
+gives up within seconds where the TPU cannot be reached: a `grpc://` address is
+tried with a plain TCP connection first, because TensorFlow itself would wait for
+it forever.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import platform
+import re
 import shutil
+import socket
 import subprocess
+import urllib.parse
 from typing import Any, Mapping
 
 from modelctl.errors import ModelctlError, did_you_mean, one_of
@@ -26,7 +34,27 @@ CLUSTER_ROLES = ("chief", "worker", "ps", "evaluator")
 TPU_ENVIRONMENT = ("TPU_NAME", "COLAB_TPU_ADDR")
 TENSOR_CORES = (7, 0)
 SETTINGS = ("distribution", "mixed_precision", "jit_compile", "scale_learning_rate")
+TPU_TIMEOUT_S = 10
 _CONNECTED_TPUS: dict[str, Any] = {}
+
+
+class TpuUnreachable(ModelctlError):
+    """The TPU named by TPU_NAME or COLAB_TPU_ADDR, or this TPU VM's own, cannot be connected to. Exit code 1.
+
+    Args:
+        address: the TPU's name, `grpc://host:port` address, or `local`.
+        source: the environment variable `address` came from; None for this machine's own TPU.
+        tried: what was tried, such as `a TCP connection to 10.0.0.2:8470`.
+        reason: why that failed, in one line.
+    """
+
+    def __init__(self, address: str, source: str | None, tried: str, reason: str):
+        self.address, self.source, self.tried, self.reason = address, source, tried, reason
+        named = f"{source}={address!r}" if source else f"this machine ({address!r})"
+        unset = f"unset {source}, or " if source else ""
+        super().__init__(f"cannot reach the TPU named by {named}: tried {tried}: {reason}. To train without it, "
+                         f"{unset}set training.distribution to 'one_device' or 'mirrored' (such as --set "
+                         "training.distribution=one_device).")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,6 +140,8 @@ class Hardware:
         tpu_address: the TPU a cluster resolver would connect to (`TPU_NAME`, `grpc://` + `COLAB_TPU_ADDR`,
             or `local` on a TPU VM); None when no TPU is configured.
         tpu_address_from: the environment variable `tpu_address` came from; None for `local` or no TPU.
+        tpu_unreachable: why the TPU at `tpu_address` could not be connected to (what was tried and what
+            failed); None when it was connected or not tried.
         cluster: the cluster of `TF_CONFIG`; None when TF_CONFIG is not set.
         tensorflow_version: `tf.__version__`.
         keras_version: `keras.__version__`.
@@ -122,6 +152,7 @@ class Hardware:
     tpus: tuple[str, ...] = ()
     tpu_address: str | None = None
     tpu_address_from: str | None = None
+    tpu_unreachable: str | None = None
     cluster: Cluster | None = None
     tensorflow_version: str = ""
     keras_version: str = ""
@@ -132,7 +163,7 @@ class Hardware:
             "gpus": [{"device": gpu.device, "model": gpu.model, "memory_bytes": gpu.memory_bytes,
                       "compute_capability": _capability(gpu.compute_capability)} for gpu in self.gpus],
             "tpu": {"cores": len(self.tpus), "devices": list(self.tpus), "address": self.tpu_address,
-                    "address_from": self.tpu_address_from},
+                    "address_from": self.tpu_address_from, "unreachable": self.tpu_unreachable},
             "cluster": None if self.cluster is None else {
                 "roles": dict(self.cluster.roles), "workers": self.cluster.workers, "size": self.cluster.size,
                 "task_type": self.cluster.task_type, "task_index": self.cluster.task_index},
@@ -192,7 +223,8 @@ def detect(connect_tpu: bool = False) -> Hardware:
             connected, connect to it and initialize it so its cores can be counted. Default False.
 
     Raises:
-        ModelctlError: TF_CONFIG is set but malformed, or the TPU cannot be reached.
+        ModelctlError: TF_CONFIG is set but malformed.
+        TpuUnreachable: `connect_tpu` is True and the TPU cannot be reached.
     """
     from modelctl.util.tf import tensorflow
 
@@ -204,12 +236,57 @@ def detect(connect_tpu: bool = False) -> Hardware:
     address, source = _tpu_address(os.environ, bool(physical_tpus))
     # Listing logical devices initializes the runtime, so it is done only where a TPU may answer.
     tpus = _tpu_names(tf) if physical_tpus or address in _CONNECTED_TPUS else ()
-    if connect_tpu and address is not None and not tpus:
-        _connect_tpu(address, source)
-        tpus = _tpu_names(tf)
-    return Hardware(cpu=cpu, gpus=_gpus(tf), tpus=tpus, tpu_address=address, tpu_address_from=source,
-                    cluster=parse_tf_config(os.environ.get("TF_CONFIG")),
-                    tensorflow_version=tf.__version__, keras_version=keras.__version__)
+    hardware = Hardware(cpu=cpu, gpus=_gpus(tf), tpus=tpus, tpu_address=address, tpu_address_from=source,
+                        cluster=parse_tf_config(os.environ.get("TF_CONFIG")),
+                        tensorflow_version=tf.__version__, keras_version=keras.__version__)
+    return connect_tpu(hardware) if connect_tpu else hardware
+
+
+def detect_for(training: Mapping[str, Any]) -> Hardware:
+    """`detect()` for a run with the spec's `training` section, connecting the TPU only where the run would use it.
+
+    The run uses a configured TPU under `distribution: tpu`, and under `auto` unless TF_CONFIG names several
+    workers; under `one_device`, `mirrored` or `multi_worker` it trains on this host's devices whatever TPU_NAME
+    says, so the TPU is not contacted.
+
+    Args:
+        training: the spec's `training` section; only `distribution` is read (default `auto`, as the schema says).
+
+    Raises:
+        ModelctlError: a training setting outside the schema's values, or TF_CONFIG malformed.
+        TpuUnreachable: the run would use a TPU that cannot be reached.
+    """
+    hardware = detect()
+    requested = _settings(training)["distribution"]
+    several_workers = hardware.cluster is not None and hardware.cluster.workers > 1
+    if requested == "tpu" or (requested == "auto" and not several_workers):
+        return connect_tpu(hardware)
+    return hardware
+
+
+def connect_tpu(hardware: Hardware) -> Hardware:
+    """`hardware` with the cores of its TPU counted, connecting to the TPU and initializing it first.
+
+    A TPU is connected once per process; `hardware` comes back unchanged where no TPU is configured or its
+    cores are already known. Each step gives up within `TPU_TIMEOUT_S` (10) seconds where the TPU does not
+    answer: the Cloud TPU API lookup of a TPU name, the TCP connection to a `grpc://host:port` address, and
+    TensorFlow's own connection, which fails at once once the address is known to refuse.
+
+    Raises:
+        TpuUnreachable: saying what was tried and why it failed.
+    """
+    if hardware.tpu_address is None or hardware.tpus:
+        return hardware
+    from modelctl.util.tf import tensorflow
+
+    tf = tensorflow()
+    address, source = hardware.tpu_address, hardware.tpu_address_from
+    _connect_tpu(address, source)
+    cores = _tpu_names(tf)
+    if not cores:
+        raise TpuUnreachable(address, source, "connecting TensorFlow to it",
+                             "it answered, but TensorFlow lists no TPU cores on it")
+    return dataclasses.replace(hardware, tpus=cores)
 
 
 def _cpu_model(path: str = "/proc/cpuinfo") -> str | None:
@@ -280,16 +357,95 @@ def _connect_tpu(address: str, source: str | None):
     from modelctl.util.tf import tensorflow
 
     tf = tensorflow()
+    resolvers = tf.distribute.cluster_resolver
+    if address == "local":
+        if not tf.config.list_physical_devices("TPU"):
+            raise TpuUnreachable(address, source, "listing this machine's TPU devices",
+                                 "TensorFlow lists none (a Cloud TPU VM with TensorFlow's TPU support has them)")
+        resolver, master = resolvers.TPUClusterResolver(tpu="local"), "this machine's TPU"
+    else:
+        tried = (f"a TCP connection to {address}" if address.startswith("grpc://") else
+                 f"looking up the Cloud TPU {address!r} through the Google Cloud metadata server and TPU API")
+        # The Cloud TPU client opens its HTTP connections without a timeout of its own, so the process default
+        # bounds them. Its failures come from several libraries (urllib, googleapiclient, google.auth), all of
+        # them a TPU that cannot be reached from here.
+        try:
+            with _socket_timeout(TPU_TIMEOUT_S):
+                resolver = resolvers.TPUClusterResolver(tpu=address)
+                master = resolver.master()
+        except Exception as error:
+            raise TpuUnreachable(address, source, tried, _why(error)) from None
+        _check_reachable(master, address, source)
+    # Without fail-fast, TensorFlow's first call to a TPU worker waits until the worker answers, forever.
     try:
-        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=address)
-        tf.config.experimental_connect_to_cluster(resolver)
-        tf.tpu.experimental.initialize_tpu_system(resolver)
+        with _environment_default("GRPC_FAIL_FAST", "true"):
+            tf.config.experimental_connect_to_cluster(resolver)
+            tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, RuntimeError, tf.errors.OpError) as error:
-        where = f"{source}={address!r}" if source else f"the TPU at {address!r}"
-        fix = f"Check {source}, or unset it to train without a TPU." if source else "Check that the TPU is free."
-        raise ModelctlError(f"Could not connect to the TPU named by {where}: {error}. {fix}") from None
+        raise TpuUnreachable(address, source, f"connecting TensorFlow to {master} and initializing its TPU system",
+                             _one_line(error)) from None
     _CONNECTED_TPUS[address] = resolver
     return resolver
+
+
+def _check_reachable(master: str, address: str, source: str | None) -> None:
+    """Raise TpuUnreachable unless `master` (`grpc://host:port`) accepts a TCP connection within TPU_TIMEOUT_S."""
+    parts = urllib.parse.urlsplit(master)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname or port is None:
+        raise TpuUnreachable(address, source, f"reading the address {master!r}",
+                             "it is not grpc://HOST:PORT, such as grpc://10.0.0.2:8470")
+    tried = f"a TCP connection to {parts.hostname}:{port}"
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=TPU_TIMEOUT_S):
+            pass
+    except TimeoutError:
+        raise TpuUnreachable(address, source, tried, f"no answer within {TPU_TIMEOUT_S} s") from None
+    except OSError as error:
+        raise TpuUnreachable(address, source, tried, _why(error)) from None
+
+
+def _why(error: BaseException) -> str:
+    """Why a connection failed, in one line: the operating system's words where it gave them."""
+    cause = getattr(error, "reason", None)  # urllib's URLError wraps the socket's error
+    if isinstance(cause, OSError):
+        error = cause
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return _one_line(error)
+
+
+def _one_line(error: BaseException) -> str:
+    """The first line of an error's message, without TensorFlow's `[Op:...]` suffix or a final full stop."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = re.sub(r"\s*\[Op:[^\]]*\]$", "", lines[0]) if lines else type(error).__name__
+    return text.rstrip(".")
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds: float):
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+@contextlib.contextmanager
+def _environment_default(name: str, value: str):
+    """Set environment variable `name` to `value` inside the block, unless the user has set it."""
+    if name in os.environ:
+        yield
+        return
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
 
 
 def parse_tf_config(text: str | None) -> Cluster | None:
@@ -397,7 +553,7 @@ def plan(training: Mapping[str, Any], hardware: Hardware, batch_size: int | None
     if distribution == "tpu":
         if not hardware.tpus:
             raise ValueError(f"the TPU at {address!r} is not connected, so its cores cannot be counted; "
-                             "call detect(connect_tpu=True) first")
+                             "pass the hardware of detect_for(training) or connect_tpu(hardware)")
         replicas = len(hardware.tpus)
     else:
         replicas = workers * len(devices)

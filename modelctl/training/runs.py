@@ -148,11 +148,7 @@ def load_run_spec(run_dir: Path):
 
 
 def load_model(path: Path):
-    """Load a `.keras` model saved by modelctl (its preprocessing layers registered first)."""
-    import modelctl.model.preprocessing  # noqa: F401  (registers NumericPreprocessing)
-    import keras
+    """Load a `.keras` model saved by modelctl (every class it may name registered first)."""
+    from modelctl.model.saving import load_model as load
 
-    try:
-        return keras.saving.load_model(path, compile=False)
-    except (OSError, ValueError) as error:
-        raise RunError(f"{path}: the model cannot be loaded: {error}") from None
+    return load(path)

@@ -83,12 +83,12 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
         ModelctlError: bad data, an unusable output folder, a diverging loss, or an interruption.
     """
     from modelctl.data.pipeline import prepare
-    from modelctl.training.hardware import detect, plan as choose
+    from modelctl.training.hardware import detect_for, plan as choose
 
     spec = document.data
     training = spec.get("training") or {}
     data = spec.get("data") or {}
-    hardware = detect()
+    hardware = detect_for(training)
     plan = choose(training, hardware, int(data.get("batch_size", 32)))
     state = _resume_state(resume) if resume else None
     prepared = prepare(document, fold=fold, fitted=state["fitted"] if state else None)
@@ -259,7 +259,7 @@ def _fit(document, prepared, plan, model, output_names, folder, console, quiet, 
     first_step = run_callbacks.FirstStep()
     callbacks = [*extra_callbacks, first_step, stop_signal, nan_guard, *keras_callbacks, recorder]
     if not quiet:
-        callbacks.append(run_callbacks.Progress(console, epochs, steps, live))
+        callbacks.append(run_callbacks.Progress(console, epochs, steps, live, stop=[stop_signal, nan_guard]))
     train_data = prepared.dataset("train", output_names, training=True, initial_epoch=initial_epoch,
                                   epochs=epochs)
     validation = prepared.dataset("validation", output_names) if has_validation else None
@@ -286,6 +286,9 @@ def _fit(document, prepared, plan, model, output_names, folder, console, quiet, 
         completed = recorder.rows[-1]["epoch"] if recorder.rows else 0
         record.update(status="interrupted", epochs_completed=completed)
         write_json(folder / "run.json", record)
+        if not completed:
+            raise TrainingInterrupted(f"training stopped by {name} during epoch 1, before any epoch was completed; "
+                                      "nothing is saved to resume from", stop_signal.received)
         raise TrainingInterrupted(f"training stopped by {name} during epoch {completed + 1}; epoch {completed} is "
                                   f"saved in {folder / 'checkpoints'}. Continue with: modelctl train --resume "
                                   f"{folder}", stop_signal.received)

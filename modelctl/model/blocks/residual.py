@@ -27,10 +27,12 @@ class ResidualConvBlock(keras.layers.Layer):
         activation: activation after the first convolution and after the sum, a Keras activation name.
             Default "relu".
         batch_norm: whether each convolution is followed by batch normalization. Default True.
+        momentum: momentum of the batch normalizations' moving statistics, a number in [0, 1]. Default 0.99.
         **kwargs: base layer arguments (`name`, `trainable`, `dtype`).
     """
 
-    def __init__(self, filters, kernel_size=3, strides=1, activation="relu", batch_norm=True, **kwargs):
+    def __init__(self, filters, kernel_size=3, strides=1, activation="relu", batch_norm=True, momentum=0.99,
+                 **kwargs):
         super().__init__(**kwargs)
         owner = type(self).__name__
         self.filters = _checks.positive_int(owner, "filters", filters)
@@ -42,6 +44,10 @@ class ResidualConvBlock(keras.layers.Layer):
             raise ValueError(f"Invalid value for argument `batch_norm` of {owner}. Expected true or false. "
                              f"Received: batch_norm={batch_norm!r}")
         self.batch_norm = batch_norm
+        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
+            raise ValueError(f"Invalid value for argument `momentum` of {owner}. Expected a number in [0, 1]. "
+                             f"Received: momentum={momentum!r}")
+        self.momentum = float(momentum)
 
         self.conv1 = self._make_conv("conv1", self.kernel_size, self.strides)
         self.norm1 = self._make_norm("norm1")
@@ -57,7 +63,7 @@ class ResidualConvBlock(keras.layers.Layer):
     def _make_norm(self, name):
         if not self.batch_norm:
             return None
-        return keras.layers.BatchNormalization(dtype=self.dtype_policy, name=name)
+        return keras.layers.BatchNormalization(momentum=self.momentum, dtype=self.dtype_policy, name=name)
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
@@ -104,5 +110,6 @@ class ResidualConvBlock(keras.layers.Layer):
             "strides": self.strides,
             "activation": self.activation,
             "batch_norm": self.batch_norm,
+            "momentum": self.momentum,
         })
         return config

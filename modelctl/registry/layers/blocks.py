@@ -57,6 +57,9 @@ def _residual_block_args() -> dict:
                                         "height and width.", 1),
         "activation": args.ref("activation", "Activation after the first convolution and after the sum.", "relu"),
         "batch_norm": args.boolean("Whether each convolution is followed by batch normalization.", True),
+        "momentum": args.number("Momentum of the batch normalizations' moving mean and variance, used at "
+                                "inference; lower it (0.9) when an epoch has few steps, so the moving statistics "
+                                "keep up with training.", 0.99, minimum=0.0, maximum=1.0),
     }
 
 

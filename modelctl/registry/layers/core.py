@@ -15,10 +15,10 @@ def dense_args() -> dict:
     }
 
 
-def _normalization_args(axis_help: str) -> dict:
+def _normalization_args(axis: dict) -> dict:
     """Arguments batch and layer normalization share, apart from the moving statistics."""
     return {
-        "axis": shared.axes(axis_help, -1),
+        "axis": axis,
         "epsilon": args.number("Small constant added to the variance to avoid dividing by zero.", 0.001,
                                exclusive_minimum=0),
         "center": args.boolean("Whether to add the learned offset `beta`.", True),
@@ -35,7 +35,8 @@ def _batch_normalization_args() -> dict:
                             "deviations; null for no limit.", None, minimum=0),
     }, "Limits of the renormalization corrections `r` and `d`; null for none.", None)
     return {
-        **_normalization_args("Axis or axes of the features to normalize (usually the channels axis)."),
+        **_normalization_args(args.integer("Axis of the features to normalize (usually the channels axis, -1).",
+                                           -1)),
         "momentum": args.number("Momentum of the moving mean and variance used at inference.", 0.99,
                                 minimum=0, maximum=1),
         **shared.weight_args({"beta": ("zeros", "the offset beta"), "gamma": ("ones", "the scale gamma")},
@@ -54,7 +55,7 @@ def _batch_normalization_args() -> dict:
 
 def _layer_normalization_args() -> dict:
     return {
-        **_normalization_args("Axis or axes to normalize over, per example."),
+        **_normalization_args(shared.axes("Axis or axes to normalize over, per example.", -1)),
         **shared.weight_args({"beta": ("zeros", "the offset beta"), "gamma": ("ones", "the scale gamma")},
                              activity=False),
     }
@@ -98,7 +99,7 @@ ENTRIES = [
           {
               "max_value": args.number("Largest output value; null for no cap.", None, minimum=0),
               "negative_slope": args.number("Slope below the threshold.", 0.0, minimum=0),
-              "threshold": args.number("Input value below which the negative slope applies.", 0.0),
+              "threshold": args.number("Input value below which the negative slope applies.", 0.0, minimum=0),
           },
           meta={"example": {"args": {"max_value": 6.0}, "input_shape": [4]}}),
     Entry("leaky_relu", "keras.layers:LeakyReLU", "Leaky rectified linear unit: `x` if positive, else "

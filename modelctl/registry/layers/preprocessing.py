@@ -37,13 +37,14 @@ def _fill_args(interpolation: list[str]) -> dict:
     }
 
 
-def _zoom_or_shift(what: str, width_default=args.REQUIRED) -> dict:
+def _zoom_or_shift(what: str, bounds: dict, shown: str, width_default=args.REQUIRED) -> dict:
+    """Arguments of random_zoom and random_translation; `bounds` are Keras's limits on each factor (`shown`)."""
     width = f"Range of the horizontal {what}, like `height_factor`"
     width += "; null keeps the aspect ratio (the height's zoom)." if width_default is None else "."
     return {
         "height_factor": shared.factor(f"Range of the vertical {what} as a fraction of the height: `f` for "
-                                       f"[-f, f], or `[lower, upper]`."),
-        "width_factor": shared.factor(width, default=width_default),
+                                       f"[-f, f], or `[lower, upper]`; each in {shown}.", **bounds),
+        "width_factor": shared.factor(width, default=width_default, **bounds),
         **_fill_args(["nearest", "bilinear"]),
     }
 
@@ -71,7 +72,8 @@ ENTRIES = [
     Entry("normalization", "keras.layers:Normalization",
           "Standardizes features: `(x - mean) / sqrt(variance)` with a fixed mean and variance.",
           {
-              "axis": shared.axes("Axis or axes that keep a separate mean and variance per index (usually the "
+              "axis": args.any_of([shared.INTEGER, shared.array(shared.INTEGER), shared.NULL],
+                                  "Axis or axes that keep a separate mean and variance per index (usually the "
                                   "features axis); null for one mean and variance over everything.", -1),
               "mean": _scalar_or_list("Mean, one number or one per index of the kept axes; give it together "
                                       "with `variance`. Null means they must be computed from data (`adapt`) "
@@ -115,15 +117,16 @@ ENTRIES = [
           {
               "factor": shared.factor("Range of the rotation as a fraction of a full turn: `f` for [-f, f] "
                                       "(`0.1` is up to 36 degrees either way), or `[lower, upper]`; positive is "
-                                      "counter-clockwise."),
+                                      "counter-clockwise; each in [-1, 1].", minimum=-1, maximum=1),
               **_fill_args(["nearest", "bilinear"]),
           },
           shorthand="factor", meta=_image({"factor": 0.1, "fill_mode": "constant"})),
     Entry("random_zoom", "keras.layers:RandomZoom", "Randomly zooms images in or out in training.",
-          _zoom_or_shift("zoom (positive zooms out, negative zooms in)", width_default=None),
+          _zoom_or_shift("zoom (positive zooms out, negative zooms in)", {"exclusive_minimum": -1, "maximum": 1},
+                         "(-1, 1]", width_default=None),
           shorthand="height_factor", meta=_image({"height_factor": [-0.2, 0.2]})),
     Entry("random_translation", "keras.layers:RandomTranslation", "Randomly shifts images in training.",
-          _zoom_or_shift("shift (positive moves down or right)"),
+          _zoom_or_shift("shift (positive moves down or right)", {"minimum": -1, "maximum": 1}, "[-1, 1]"),
           meta=_image({"height_factor": 0.1, "width_factor": 0.1})),
     Entry("random_contrast", "keras.layers:RandomContrast",
           "Randomly changes the contrast of images in training: each channel's deviation from its mean is "

@@ -28,7 +28,7 @@ ENTRIES = [
     *(_spatial_dropout(rank) for rank in (1, 2, 3)),
     Entry("gaussian_noise", "keras.layers:GaussianNoise", "Adds zero-mean Gaussian noise in training.",
           {
-              "stddev": args.number("Standard deviation of the noise.", minimum=0),
+              "stddev": args.number("Standard deviation of the noise, from 0 to 1.", minimum=0, maximum=1),
               "seed": shared.seed("the noise"),
           },
           shorthand="stddev", meta=_noise_meta({"stddev": 0.1})),

@@ -94,11 +94,11 @@ def rate(what: str = "the inputs") -> dict:
 
 
 def factor(description: str, minimum: float | None = None, maximum: float | None = None,
-           default: Any = REQUIRED) -> dict:
-    """A random range: one number for a range symmetric about zero, or `[lower, upper]`."""
+           default: Any = REQUIRED, exclusive_minimum: float | None = None) -> dict:
+    """A random range: one number for a range symmetric about zero, or `[lower, upper]`; the bounds (inclusive,
+    except `exclusive_minimum`) hold for the number and for both ends of the range."""
     number = dict(NUMBER)
-    if minimum is not None:
-        number["minimum"] = minimum
-    if maximum is not None:
-        number["maximum"] = maximum
+    for key, value in (("minimum", minimum), ("exclusiveMinimum", exclusive_minimum), ("maximum", maximum)):
+        if value is not None:
+            number[key] = value
     return options([number, array(number, 2)], description, default)

@@ -1,0 +1,276 @@
+"""One spec through every command, as a user runs them: validate, validate --deep, summary, train, eval,
+export --format all, and predict on the run and on every artifact it exported.
+
+`run_family` is used in the test process by tests/test_matrix.py and tests/test_matrix_examples.py (through
+`Matrix`), and in a child process for specs that need a plug-in installed (`python tests/matrix_steps.py family
+SPEC WORKDIR` prints its record as JSON).
+`reload_runs` loads every trained run's model.keras with `modelctl.load_model`, as a user's own script does, and
+checks its predictions (`python tests/matrix_steps.py reload RECORDS.json`, in a fresh process).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+TRAIN = ["training.epochs=1", "training.steps_per_epoch=3"]
+"""Overrides that keep training short: one epoch of three steps."""
+
+FLOAT_TOLERANCE = 1e-4
+"""Largest difference allowed between a float32 artifact's predictions and the run's."""
+
+QUANTIZED_TOLERANCE = 0.1
+"""Largest difference allowed for quantized artifacts (int8 steps of softmax outputs, float16 weights)."""
+
+PREDICT_ROWS = 24
+
+
+class StepFailed(AssertionError):
+    """A command that ended with another exit code than expected, or with an exception the CLI let through."""
+
+
+def invoke(arguments: list[str], expected: int = 0) -> str:
+    """Run `modelctl ARGUMENTS` in this process; return its output.
+
+    Raises:
+        StepFailed: another exit code, or an exception escaped the command (it would print a traceback).
+    """
+    from typer.testing import CliRunner
+
+    from modelctl.cli.app import app
+
+    result = CliRunner().invoke(app, arguments)
+    escaped = result.exception is not None and not isinstance(result.exception, SystemExit)
+    if escaped or result.exit_code != expected:
+        import traceback
+
+        detail = "".join(traceback.format_exception(result.exception)) if escaped else ""
+        raise StepFailed(f"modelctl {' '.join(arguments)}: exit code {result.exit_code} (expected {expected})\n"
+                         f"{result.output[-4000:]}\n{detail}")
+    if "Traceback (most recent call last)" in result.output:
+        raise StepFailed(f"modelctl {' '.join(arguments)} printed a traceback:\n{result.output[-4000:]}")
+    return result.output
+
+
+SMALLER = {
+    "mobilenet-transfer": ["data.features.image.size=[32,32]"],
+    "reviews-lstm": ["data.features.review.sequence_length=8"],
+    "stacked-lstm-text": ["data.features.review.sequence_length=8"],
+    "reviews-transformer": ["data.features.review.sequence_length=8",
+                            "model.layers[0].positional_embedding.sequence_length=8"],
+}
+"""Spec name -> `--set` values that make its model smaller for every step (the same graph, fewer pixels or
+time steps), so the matrix keeps the suite's time: an unrolled LSTM over 32 steps takes TFLite ~20 s to convert."""
+
+
+def overrides(spec_path: Path) -> list[str]:
+    """`--set` values for every step of a spec (see SMALLER)."""
+    spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+    return SMALLER.get(spec.get("name"), [])
+
+
+def train_overrides(spec_path: Path) -> list[str]:
+    """`--set` values for a short run: one epoch of three steps; a warm-up ends after two of them."""
+    spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+    schedule = (spec.get("training") or {}).get("schedule")
+    warmup = ["training.schedule.warmup_epochs=0.67"] if isinstance(schedule, dict) and \
+        schedule.get("warmup_epochs") else []
+    return [*overrides(spec_path), *TRAIN, *warmup]
+
+
+def predict_inputs(spec_path: Path, folder: Path) -> list[str]:
+    """Inputs a user would predict on: the first rows of the spec's table, or a few of its image files."""
+    spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+    source = spec["data"].get("source") or spec["data"]["sources"]["test"]
+    path = (spec_path.parent / source["path"]).resolve()
+    if source["format"] in ("csv", "tsv"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        rows = folder / f"rows{path.suffix}"
+        rows.write_text("\n".join(lines[:PREDICT_ROWS + 1]) + "\n", encoding="utf-8")
+        return [str(rows)]
+    if source["format"] == "image_folder":
+        images = sorted(item for item in path.rglob("*.png"))
+        return [str(image) for image in images[::max(1, len(images) // 6)][:6]]
+    raise AssertionError(f"{spec_path}: no predict inputs for source format {source['format']!r}")
+
+
+def predictions(target: Path, inputs: list[str], output: Path) -> list[dict]:
+    invoke(["predict", str(target), *inputs, "--output", str(output)])
+    with output.open(newline="", encoding="utf-8") as file:
+        return list(csv.DictReader(file))
+
+
+def compare(expected: list[dict], actual: list[dict], tolerance: float, name: str) -> None:
+    """Every number within `tolerance`; with a float32 tolerance, every class name the same too."""
+    assert len(actual) == len(expected), f"{name}: {len(actual)} predictions, the run gave {len(expected)}"
+    for index, (want, got) in enumerate(zip(expected, actual)):
+        assert list(got) == list(want), f"{name}: columns {list(got)}, the run gave {list(want)}"
+        for column, value in want.items():
+            if column == "input":
+                continue
+            try:
+                number = float(value)
+            except ValueError:
+                if value.startswith("["):
+                    numbers = json.loads(value)
+                    assert max(abs(a - b) for a, b in zip(numbers, json.loads(got[column]))) <= tolerance, \
+                        (name, index, column, value, got[column])
+                elif tolerance <= FLOAT_TOLERANCE:
+                    assert got[column] == value, (name, index, column, value, got[column])
+                continue
+            assert abs(float(got[column]) - number) <= tolerance, (name, index, column, value, got[column])
+
+
+def artifacts(export_dir: Path) -> list[Path]:
+    """Every artifact an export wrote: the SavedModel folder, and the .tflite and .onnx files."""
+    found = [path for path in sorted(export_dir.iterdir())
+             if path.suffix in (".tflite", ".onnx") or (path.is_dir() and (path / "saved_model.pb").is_file())]
+    assert found, f"{export_dir}: no artifacts"
+    return found
+
+
+def run_family(spec_path: Path, workdir: Path) -> dict:
+    """Every command on one spec.
+
+    Returns:
+        `timings`: the seconds each step took (`predict` covers every artifact); for a spec with data also
+        `run_dir`, the predict `inputs` and the CSV of the run's `predictions` on them.
+
+    Raises:
+        StepFailed, AssertionError: a step failed, or an artifact's predictions differ from the run's.
+    """
+    timings: dict[str, float] = {}
+
+    def step(name: str, arguments: list[str]) -> str:
+        start = time.perf_counter()
+        output = invoke(arguments)
+        timings[name] = round(time.perf_counter() - start, 2)
+        return output
+
+    spec = str(spec_path)
+    smaller = [item for value in overrides(spec_path) for item in ("--set", value)]
+    step("validate", ["validate", "--strict", spec, *smaller])
+    step("validate --deep", ["validate", "--deep", spec, *smaller])
+    step("summary", ["summary", spec, *smaller])
+    has_data = "data" in (yaml.safe_load(spec_path.read_text(encoding="utf-8")) or {})
+    if not has_data:
+        return {"timings": timings}
+    runs = workdir / "runs"
+    sets = [item for value in train_overrides(spec_path) for item in ("--set", value)]
+    step("train", ["train", spec, *sets, "--quiet", "--output", str(runs)])
+    [run_dir] = [path.parent for path in runs.glob("*/*/run.json")]
+    step("eval", ["eval", str(run_dir)])
+    step("export", ["export", str(run_dir), "--format", "all"])
+    start = time.perf_counter()
+    inputs = predict_inputs(spec_path, workdir)
+    expected = predictions(run_dir, inputs, workdir / "run.csv")
+    assert expected, f"{spec}: predict gave no rows"
+    for artifact in artifacts(run_dir / "export"):
+        quantized = len(artifact.name.split(".")) > 2  # model.int8.tflite, model.dynamic.tflite
+        compare(expected, predictions(artifact, inputs, workdir / f"{artifact.name}.csv"),
+                QUANTIZED_TOLERANCE if quantized else FLOAT_TOLERANCE, f"{spec}: {artifact.name}")
+    timings["predict"] = round(time.perf_counter() - start, 2)
+    return {"timings": timings, "run_dir": str(run_dir), "inputs": inputs, "predictions": str(workdir / "run.csv")}
+
+
+def reload_runs(records: dict[str, dict]) -> None:
+    """Load each run's model with `modelctl.load_model` and check that it predicts what `modelctl predict` did.
+
+    Raises:
+        AssertionError: a model that does not load, or predictions that differ.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    import modelctl
+    from modelctl.evaluation.evaluate import scores_by_label
+    from modelctl.evaluation.predict import prediction_rows, read_inputs, rows_csv
+
+    for name, record in records.items():
+        run_dir = Path(record["run_dir"])
+        model = modelctl.load_model(run_dir)
+        spec = yaml.safe_load((run_dir / "spec.yaml").read_text(encoding="utf-8"))
+        fitted = json.loads((run_dir / "preprocessing.json").read_text(encoding="utf-8"))
+        values, names = read_inputs(spec["data"]["features"], fitted, record["inputs"])
+        outputs = model({key: tf.constant(value.astype(str) if value.dtype == object else value)
+                         for key, value in values.items()}, training=False)
+        outputs = {key: np.asarray(value) for key, value in outputs.items()} if isinstance(outputs, dict) \
+            else np.asarray(outputs)
+        rows = prediction_rows(names, scores_by_label(outputs, list(fitted["labels"])), fitted["labels"])
+        reloaded = list(csv.DictReader(rows_csv(rows).splitlines()))
+        with open(record["predictions"], newline="", encoding="utf-8") as file:
+            compare(list(csv.DictReader(file)), reloaded, FLOAT_TOLERANCE, f"{name}: modelctl.load_model")
+
+
+class Matrix:
+    """What one test module of the matrix records: each spec's step timings and trained run.
+
+    With MODELCTL_MATRIX_TIMINGS=FOLDER set, `write_timings` saves the timings as FOLDER/<module>.json
+    (bench/bench_matrix.py gathers them).
+    """
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.timings: dict[str, dict[str, float]] = {}
+        self.runs: dict[str, dict] = {}
+
+    def name(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def record(self, path: Path, record: dict) -> None:
+        self.timings[self.name(path)] = record.pop("timings")
+        if record:
+            self.runs[self.name(path)] = record
+
+    def run(self, path: Path, workdir: Path, environment: dict | None = None) -> None:
+        """Every command on `path`: in this process, or with `environment` in a child process."""
+        if environment is None:
+            self.record(path, run_family(path, workdir))
+            return
+        done = subprocess.run([sys.executable, __file__, "family", str(path), str(workdir)], env=environment,
+                              cwd=workdir, capture_output=True, text=True)
+        assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
+        self.record(path, json.loads(done.stdout.strip().splitlines()[-1]))
+
+    def reload(self, workdir: Path, environment: dict) -> None:
+        """Load every run this module trained in a fresh process (see `reload_runs`)."""
+        assert self.runs, "no spec was trained before the reload check (run the whole module)"
+        records = workdir / "runs.json"
+        records.write_text(json.dumps(self.runs))
+        done = subprocess.run([sys.executable, __file__, "reload", str(records)], env=environment, cwd=workdir,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
+        assert done.stdout.strip().splitlines()[-1] == "reloaded"
+
+    def write_timings(self, module: str) -> None:
+        folder = os.environ.get("MODELCTL_MATRIX_TIMINGS")
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            (Path(folder) / f"{module}.json").write_text(json.dumps(self.timings, indent=2) + "\n", encoding="utf-8")
+
+
+def with_plugin(folder: Path, root: Path) -> dict:
+    """An environment in which the example plug-in is installed: its package and its distribution metadata
+    on PYTHONPATH, which is all that entry-point discovery reads."""
+    site = folder / "site"
+    info = site / "modelctl_example_plugin-0.1.0.dist-info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: modelctl-example-plugin\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text("[modelctl.layers]\nscale = modelctl_example_plugin.entries:ENTRIES\n")
+    paths = [str(site), str(root / "examples" / "plugin"), str(root / "tests"), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths)), "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "family":
+        print(json.dumps(run_family(Path(sys.argv[2]), Path(sys.argv[3]))))
+    else:
+        reload_runs(json.loads(Path(sys.argv[2]).read_text(encoding="utf-8")))
+        print("reloaded")

@@ -1,0 +1,34 @@
+"""Every family through every command, for the specs in specs/: each goes through validate, validate --deep,
+summary, train, eval, export --format all and predict on every artifact (specs without data stop after summary),
+and every artifact's predictions agree with the run's (see matrix_steps.py). Last, a fresh process loads every
+run's model with `modelctl.load_model` and predicts again. tests/test_matrix_examples.py does the same for the
+examples.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from matrix_steps import Matrix, with_plugin
+
+SPECS = sorted((ROOT / "specs").glob("*.yaml"))
+MATRIX = Matrix(ROOT)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def timings():
+    yield
+    MATRIX.write_timings("specs")
+
+
+@pytest.mark.parametrize("path", SPECS, ids=MATRIX.name)
+def test_every_command(path: Path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    MATRIX.run(path, tmp_path)
+
+
+def test_every_run_loads_in_a_new_process_with_modelctl_load_model(tmp_path):
+    MATRIX.reload(tmp_path, with_plugin(tmp_path, ROOT))

@@ -1,0 +1,36 @@
+"""Every family through every command, for the examples: as tests/test_matrix.py does for specs/, with the
+plug-in example run in a child process that has the plug-in installed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from matrix_steps import Matrix, with_plugin
+
+EXAMPLES = sorted((ROOT / "examples").rglob("*.yaml"))
+PLUGIN_SPEC = ROOT / "examples" / "plugin" / "spec.yaml"
+MATRIX = Matrix(ROOT)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def timings():
+    yield
+    MATRIX.write_timings("examples")
+
+
+@pytest.mark.parametrize("path", [path for path in EXAMPLES if path != PLUGIN_SPEC], ids=MATRIX.name)
+def test_every_command(path: Path, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    MATRIX.run(path, tmp_path)
+
+
+def test_every_command_with_the_plugin_installed(tmp_path):
+    MATRIX.run(PLUGIN_SPEC, tmp_path, with_plugin(tmp_path, ROOT))
+
+
+def test_every_run_loads_in_a_new_process_with_modelctl_load_model(tmp_path):
+    MATRIX.reload(tmp_path, with_plugin(tmp_path, ROOT))
