@@ -1,6 +1,6 @@
 """Benchmark the input pipeline against the training step, and memory when training from a large CSV.
 
-    python bench/bench_pipeline.py [--csv-gb 2.0] [--skip-memory]
+    python bench/bench_pipeline.py [--csv-gb 2.0] [--skip-memory] [--skip-rates]
 
 1. For each shipped spec with data (specs/tabular-mlp.yaml, specs/tabular-regression.yaml,
    specs/small-cnn.yaml, specs/resnet-cnn.yaml): examples/s of the training dataset alone (three
@@ -11,7 +11,8 @@
    and trains one epoch from it with `modelctl train` in a fresh process; reports the peak resident
    memory of that process (target: under 1 GB for 2 GB of CSV) and its wall time.
 
-Results are printed and written to bench/results/pipeline.json.
+Results are printed and written to bench/results/pipeline.json; `--skip-rates` and `--skip-memory` keep
+the saved figures of the part they skip.
 """
 
 from __future__ import annotations
@@ -114,11 +115,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--csv-gb", type=float, default=2.0)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-rates", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    results: dict = {"specs": {}}
+    out = ROOT / "bench" / "results"
+    saved = json.loads((out / "pipeline.json").read_text()) if (out / "pipeline.json").is_file() else {}
+    results: dict = {"specs": saved.get("specs", {}) if args.skip_rates else {}}
+    if args.skip_memory and "big_csv" in saved:
+        results["big_csv"] = saved["big_csv"]
     with tempfile.TemporaryDirectory() as folder:
-        for name in SPECS:
+        for name in ([] if args.skip_rates else SPECS):
             spec = ROOT / "specs" / f"{name}.yaml"
             pipeline = pipeline_rate(spec)
             training = training_rate(spec, Path(folder) / name)
@@ -132,7 +138,6 @@ def main() -> None:
         results["big_csv"] = memory
         print(f"big CSV {memory['csv_bytes'] / 2**30:.2f} GiB, {memory['rows']} rows: peak RSS "
               f"{memory['peak_rss_bytes'] / 2**20:.0f} MiB, {memory['wall_seconds']:.0f} s")
-    out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "pipeline.json").write_text(json.dumps(results, indent=2) + "\n")
 

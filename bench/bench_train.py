@@ -1,17 +1,31 @@
 """Benchmark `modelctl train` against the same model written as a plain Keras script.
 
-    python bench/bench_train.py [--epochs 10] [--repeats 3]
+    python bench/bench_train.py [--epochs 10] [--repeats 3] [--skip-small] [--skip-table]
 
-Both run as fresh processes on specs/small-cnn.yaml's data (1,797 8x8 digits,
-80 % for training, batch 64) with the same layers, optimizer, epochs and a
-validation split each epoch. The plain script loads the CSV with numpy, scales
-it and calls `model.fit` on arrays. Reported:
+Everything runs as fresh processes. Two comparisons:
 
-  - training examples/s of `fit` (the fit call alone, tracing included) for each, and their ratio
-    (target: modelctl / plain >= 1.0);
-  - time from command start to the first training step for `modelctl train`, against the time
-    `import tensorflow` takes in a fresh process (target: at most 2 s more);
-  - the whole command's wall time for each.
+1. specs/small-cnn.yaml's data (1,797 8x8 digits, 80 % for training, batch 64) with the same layers,
+   optimizer, epochs and a validation split each epoch. The plain script loads the CSV with numpy,
+   scales it and calls `model.fit` on arrays. Reported:
+
+   - training examples/s of `fit` (the fit call alone, tracing included) for each, and their ratio
+     (target: modelctl / plain >= 1.0);
+   - time from command start to the first training step for `modelctl train`, against the time
+     `import tensorflow` takes in a fresh process (target: at most 2 s more);
+   - the whole command's wall time for each.
+
+2. A 200,000-row table (scikit-learn's `make_classification` with 54 features, 30 informative, 7
+   classes, random_state 0; values times 10 plus 50, written with 4 decimals) as CSV and as Parquet.
+   The spec reads the 54 columns as one standardized numeric feature and the class as a categorical
+   label, trains a 256-256-7 MLP with batch 256 for 3 epochs on every row. The plain script reads the
+   CSV with `pandas.read_csv`, adapts `keras.layers.Normalization` and fits a `Sequential` model.
+   Reported (medians of `--repeats` alternating pairs):
+
+   - the whole command's wall time for each, and modelctl / plain (target: <= 0.9);
+   - data preparation: `modelctl train --dry-run` minus `python -c "import tensorflow"`, against
+     `pyarrow.csv.read_csv` of the same file (target: at most 2x); the same for Parquet against
+     `pyarrow.parquet.read_table` (target: not slower than CSV);
+   - training examples/s of the steady epochs (every epoch after the first) for each.
 
 Results are printed and written as JSON to bench/results/train.json.
 """
@@ -93,23 +107,205 @@ def import_seconds() -> float:
     return time.time() - started
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
+TABLE_SPEC = """
+modelctl: 1
+name: table-200k
+seed: 0
+data:
+  source: {format: %(format)s, path: %(path)s}
+  features:
+    x: {type: numeric, columns: "f*", preprocessing: [standardize]}
+  labels:
+    label: {column: label, type: categorical}
+  split: {train: 1.0, validation: 0.0, test: 0.0}
+  batch_size: 256
+model:
+  layers:
+    - dense: {units: 256, activation: relu}
+    - dense: {units: 256, activation: relu}
+    - dense: {units: 7, activation: softmax}
+training:
+  epochs: 3
+  metrics: [accuracy]
+%(extra)s"""
+
+PLAIN_TABLE = r'''
+import sys, time, json
+import numpy as np
+import pandas as pd
+import keras
+
+
+class EpochTimer(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.started)
+
+
+table = pd.read_csv(sys.argv[1])
+x = table[[f"f{index}" for index in range(54)]].to_numpy(np.float32)
+y = table["label"].to_numpy()
+keras.utils.set_random_seed(0)
+normalization = keras.layers.Normalization()
+normalization.adapt(x)
+model = keras.Sequential([
+    keras.Input((54,)),
+    normalization,
+    keras.layers.Dense(256, activation="relu"),
+    keras.layers.Dense(256, activation="relu"),
+    keras.layers.Dense(7, activation="softmax"),
+])
+model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+timer = EpochTimer()
+model.fit(x, y, batch_size=256, epochs=3, verbose=0, callbacks=[timer])
+print(json.dumps({"epoch_seconds": timer.seconds, "examples": len(x)}))
+'''
+
+TIMED_TRAIN = r'''
+import sys, time, json
+import keras
+from modelctl.spec.validate import load_spec
+from modelctl.training.trainer import train
+from rich.console import Console
+
+
+class EpochTimer(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self.started)
+
+
+timer = EpochTimer()
+result = train(load_spec(sys.argv[1]), __import__("pathlib").Path(sys.argv[2]), Console(quiet=True), quiet=True,
+               extra_callbacks=[timer])
+print(json.dumps({"epoch_seconds": timer.seconds, "examples": result.counts["train"]}))
+'''
+
+
+def _env() -> dict:
+    import os
+
+    return {"TF_CPP_MIN_LOG_LEVEL": "3", **os.environ}
+
+
+def write_table(folder: Path, rows: int) -> dict[str, Path]:
+    """The benchmark table as table.csv and table.parquet in `folder`."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.datasets import make_classification
+
+    x, y = make_classification(n_samples=rows, n_features=54, n_informative=30, n_classes=7, random_state=0)
+    frame = pd.DataFrame((x * 10 + 50).astype(np.float64), columns=[f"f{index}" for index in range(54)])
+    frame["label"] = y
+    frame.to_csv(folder / "table.csv", index=False, float_format="%.4f")
+    pd.read_csv(folder / "table.csv").to_parquet(folder / "table.parquet", index=False)
+    return {"csv": folder / "table.csv", "parquet": folder / "table.parquet"}
+
+
+def table_spec(folder: Path, fmt: str) -> Path:
+    """The spec training on the table in format `fmt`; fused steps when the schema offers them."""
+    from modelctl.spec.schema import build_schema
+
+    training = build_schema()["properties"]["training"]
+    properties = training.get("properties") or {}
+    extra = "  steps_per_execution: auto\n" if "steps_per_execution" in properties else ""
+    path = folder / f"{fmt}.yaml"
+    path.write_text(TABLE_SPEC % {"format": fmt, "path": f"table.{fmt}", "extra": extra})
+    return path
+
+
+def timed(command: list[str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=_env())
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command[:3])} failed:\n{done.stderr[-3000:]}")
+    return seconds, done.stdout
+
+
+def steady_rate(run: dict) -> float:
+    """Examples/s over every epoch after the first (the first traces the step functions)."""
+    steady = run["epoch_seconds"][1:]
+    return run["examples"] * len(steady) / sum(steady)
+
+
+def read_script(statement: str) -> str:
+    """A script printing the seconds `statement` (reading the file `path`) takes, imports apart."""
+    script = ("import sys, time, pyarrow, pyarrow.csv, pyarrow.parquet\npath = sys.argv[1]\n"
+              f"started = time.perf_counter()\ntable = {statement}\nprint(time.perf_counter() - started)")
+    return script
+
+
+def table_benchmark(repeats: int, rows: int) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        files = write_table(folder, rows)
+        specs = {fmt: table_spec(folder, fmt) for fmt in files}
+        runs = folder / "runs"
+        figures: dict[str, list[float]] = {name: [] for name in (
+            "modelctl_csv", "modelctl_parquet", "plain", "dry_run_csv", "dry_run_parquet", "import",
+            "read_csv", "read_parquet", "modelctl_rate", "plain_rate")}
+        for _ in range(repeats):
+            figures["import"].append(timed([sys.executable, "-c", "import tensorflow"])[0])
+            seconds, out = timed([sys.executable, "-c", PLAIN_TABLE, str(files["csv"])])
+            figures["plain"].append(seconds)
+            figures["plain_rate"].append(steady_rate(json.loads(out.strip().splitlines()[-1])))
+            for fmt in files:
+                figures[f"modelctl_{fmt}"].append(timed(["modelctl", "train", str(specs[fmt]), "--quiet",
+                                                         "--output", str(runs)])[0])
+                figures[f"dry_run_{fmt}"].append(timed(["modelctl", "train", str(specs[fmt]), "--quiet",
+                                                        "--dry-run", "--output", str(runs)])[0])
+            for name, statement in (("read_csv", "pyarrow.csv.read_csv(path)"),
+                                    ("read_parquet", "pyarrow.parquet.read_table(path)")):
+                path = files["csv" if name == "read_csv" else "parquet"]
+                out = timed([sys.executable, "-c", read_script(statement), str(path)])[1]
+                figures[name].append(float(out.strip().splitlines()[-1]))
+            out = timed([sys.executable, "-c", TIMED_TRAIN, str(specs["csv"]), str(runs)])[1]
+            figures["modelctl_rate"].append(steady_rate(json.loads(out.strip().splitlines()[-1])))
+        median = {name: statistics.median(values) for name, values in figures.items()}
+        result = {
+            "rows": rows, "repeats": repeats, "csv_bytes": files["csv"].stat().st_size,
+            "parquet_bytes": files["parquet"].stat().st_size,
+            "steps_per_execution": "auto" if "steps_per_execution" in specs["csv"].read_text() else None,
+            "modelctl_wall_seconds": median["modelctl_csv"],
+            "modelctl_parquet_wall_seconds": median["modelctl_parquet"],
+            "plain_keras_wall_seconds": median["plain"],
+            "import_tensorflow_seconds": median["import"],
+            "data_preparation_seconds": median["dry_run_csv"] - median["import"],
+            "parquet_data_preparation_seconds": median["dry_run_parquet"] - median["import"],
+            "pyarrow_read_csv_seconds": median["read_csv"],
+            "pyarrow_read_parquet_seconds": median["read_parquet"],
+            "modelctl_examples_per_second": median["modelctl_rate"],
+            "plain_keras_examples_per_second": median["plain_rate"],
+        }
+    result["wall_ratio"] = result["modelctl_wall_seconds"] / result["plain_keras_wall_seconds"]
+    result["preparation_over_read_csv"] = result["data_preparation_seconds"] / result["pyarrow_read_csv_seconds"]
+    return result
+
+
+def small_benchmark(epochs: int, repeats: int) -> dict:
     ours, plain, imports = [], [], []
     with tempfile.TemporaryDirectory() as folder:
-        for repeat in range(args.repeats):
+        for repeat in range(repeats):
             imports.append(import_seconds())
-            plain.append(plain_run(args.epochs))
-            ours.append(modelctl_run(args.epochs, Path(folder) / f"runs-{repeat}"))
+            plain.append(plain_run(epochs))
+            ours.append(modelctl_run(epochs, Path(folder) / f"runs-{repeat}"))
 
     def rate(run: dict) -> float:
-        return run["examples"] * args.epochs / run["fit_seconds"]
+        return run["examples"] * epochs / run["fit_seconds"]
 
     result = {
-        "epochs": args.epochs, "repeats": args.repeats,
+        "epochs": epochs, "repeats": repeats,
         "modelctl_examples_per_second": statistics.median(rate(run) for run in ours),
         "plain_keras_examples_per_second": statistics.median(rate(run) for run in plain),
         "modelctl_wall_seconds": statistics.median(run["wall_seconds"] for run in ours),
@@ -121,9 +317,33 @@ def main() -> None:
     }
     result["throughput_ratio"] = result["modelctl_examples_per_second"] / result["plain_keras_examples_per_second"]
     result["first_step_over_import_seconds"] = result["first_step_seconds"] - result["import_tensorflow_seconds"]
-    for key, value in result.items():
-        print(f"{key:36s} {value:.3f}" if isinstance(value, float) else f"{key:36s} {value}")
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--table-rows", type=int, default=200_000)
+    parser.add_argument("--skip-small", action="store_true", help="Keep the saved small-cnn figures.")
+    parser.add_argument("--skip-table", action="store_true", help="Keep the saved 200,000-row table figures.")
+    args = parser.parse_args()
     out = ROOT / "bench" / "results"
+    saved = json.loads((out / "train.json").read_text()) if (out / "train.json").is_file() else {}
+    result = {key: value for key, value in saved.items() if key != "table"} if args.skip_small else \
+        small_benchmark(args.epochs, args.repeats)
+    if args.skip_table:
+        if "table" in saved:
+            result["table"] = saved["table"]
+    else:
+        result["table"] = table_benchmark(args.repeats, args.table_rows)
+    for key, value in result.items():
+        if isinstance(value, dict):
+            for inner, figure in value.items():
+                print(f"{key + '.' + inner:44s} {figure:.3f}" if isinstance(figure, float) else
+                      f"{key + '.' + inner:44s} {figure}")
+        else:
+            print(f"{key:44s} {value:.3f}" if isinstance(value, float) else f"{key:44s} {value}")
     out.mkdir(exist_ok=True)
     (out / "train.json").write_text(json.dumps(result, indent=2) + "\n")
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 import socket
 import time
 
+import h5py
+import keras
 import numpy as np
 import pytest
 
+import modelctl.model.blocks.backbone as backbone_module
 from modelctl.errors import ModelctlError, SpecError
+from modelctl.model.blocks import PositionalEmbedding, ResidualConvBlock, TransformerEncoder
+from modelctl.model.blocks.backbone import ARCHITECTURES, BackboneError, backbone
 
-keras = pytest.importorskip("keras")
 layers = keras.layers
-
-from modelctl.model.blocks import PositionalEmbedding, ResidualConvBlock, TransformerEncoder  # noqa: E402
-import modelctl.model.blocks.backbone as backbone_module  # noqa: E402
-from modelctl.model.blocks.backbone import ARCHITECTURES, BackboneError, backbone  # noqa: E402
 
 
 def counts(model) -> tuple[int, int]:
@@ -53,7 +53,8 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("case", [pytest.param(case, marks=pytest.mark.slow) if case == "backbone" else case
+                                  for case in CASES])
 def test_block_builds_saves_and_reloads(case, tmp_path):
     make, shape, dtype, expected = CASES[case]
     inputs = keras.Input(shape, dtype=dtype)
@@ -191,6 +192,7 @@ def test_blocks_reject_bad_arguments(make, message):
 # Backbones
 
 
+@pytest.mark.slow
 def test_frozen_backbone_counts_match_keras_applications():
     ours = backbone("mobilenet_v2", weights=None, pooling="avg", input_shape=(96, 96, 3))
     theirs = keras.applications.MobileNetV2(include_top=False, weights=None, pooling="avg", input_shape=(96, 96, 3))
@@ -206,6 +208,7 @@ def test_backbone_dtype_applies_to_its_layers_only():
     assert keras.config.dtype_policy().name == "float32"
 
 
+@pytest.mark.slow
 def test_trainable_backbone_trains_every_weight():
     ours = backbone("mobilenet_v2", weights=None, trainable=True, input_shape=(32, 32, 3))
     theirs = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(32, 32, 3))
@@ -213,6 +216,7 @@ def test_trainable_backbone_trains_every_weight():
     assert all(layer.trainable for layer in ours.layers)
 
 
+@pytest.mark.slow
 def test_fine_tune_last_unfreezes_the_last_layers_except_batch_normalization():
     model = backbone("mobilenet_v2", weights=None, pooling="avg", fine_tune_last=6, input_shape=(32, 32, 3))
     inner = [layer for layer in model.layers if not isinstance(layer, layers.InputLayer)]
@@ -228,6 +232,7 @@ def test_fine_tune_last_unfreezes_the_last_layers_except_batch_normalization():
         include_top=False, weights=None, pooling="avg", input_shape=(32, 32, 3)).count_params()
 
 
+@pytest.mark.slow
 def test_fine_tuned_backbone_keeps_its_trainable_weights_after_reload(tmp_path):
     inputs = keras.Input((32, 32, 3))
     features = backbone("mobilenet_v2", weights=None, pooling="avg", fine_tune_last=6, input_shape=(32, 32, 3),
@@ -268,6 +273,7 @@ def test_backbone_rejects_bad_arguments(kwargs, message):
     assert str(raised.value).startswith(message)
 
 
+@pytest.mark.slow
 def test_backbone_loads_a_local_weights_file(tmp_path):
     source = backbone("mobilenet_v2", weights=None, pooling="avg", input_shape=(32, 32, 3))
     path = tmp_path / "mobilenet_v2.weights.h5"
@@ -281,9 +287,9 @@ def test_backbone_loads_a_local_weights_file(tmp_path):
     assert counts(loaded)[1] == 0
 
 
+@pytest.mark.slow
 def test_backbone_loads_a_file_in_the_format_of_the_keras_imagenet_downloads(tmp_path):
     """The files Keras downloads are legacy HDF5 weights; a copy of one can be passed as `weights`."""
-    h5py = pytest.importorskip("h5py")
     from keras.src.legacy.saving import legacy_h5_format
 
     source = backbone("mobilenet_v2", weights=None, input_shape=(32, 32, 3))
@@ -390,6 +396,7 @@ FILE_NAME_CASES = [
 """One architecture of each naming scheme Keras uses for its weights files."""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("architecture, include_top, input_shape", FILE_NAME_CASES)
 def test_cache_file_names_are_the_ones_keras_asks_for(architecture, include_top, input_shape, monkeypatch):
     from keras.src.utils import file_utils
@@ -432,6 +439,7 @@ model:
 """
 
 
+@pytest.mark.slow
 def test_spec_with_blocks_builds(write_spec):
     from modelctl.model.build import build_model
     from modelctl.spec.validate import load_spec

@@ -13,8 +13,6 @@ from conftest import iris_data
 from modelctl.cli.app import app
 
 ROOT = Path(__file__).resolve().parent.parent
-pytest.importorskip("keras")
-
 
 def test_summary_json_totals(runner):
     result = runner.invoke(app, ["summary", str(ROOT / "specs" / "small-cnn.yaml"), "--format", "json"])
@@ -55,6 +53,7 @@ def test_plot_without_graphviz_says_how_to_get_it(runner, tmp_path):
     assert not (tmp_path / "model.png").exists()
 
 
+@pytest.mark.slow
 def test_validate_deep(runner):
     result = runner.invoke(app, ["validate", "--deep", str(ROOT / "specs")])
     assert result.exit_code == 0, result.output

@@ -13,8 +13,6 @@ from modelctl.spec.validate import load_spec
 from modelctl.training.compile import compile_arguments
 
 ROOT = Path(__file__).resolve().parent.parent
-pytest.importorskip("keras")
-
 
 def test_two_outputs_train_with_their_own_losses_and_metrics():
     document = load_spec(ROOT / "specs" / "two-input.yaml")

@@ -12,8 +12,6 @@ from conftest import ROOT, iris_data
 
 from modelctl.spec.validate import load_spec
 
-pytest.importorskip("keras")
-
 SPEC = f"""
 modelctl: 1
 name: iris-eval
@@ -43,6 +41,7 @@ def run_dir(tmp_path_factory):
     return train(load_spec(spec), folder / "runs", Console(file=open(os.devnull, "w")), quiet=True).run_dir
 
 
+@pytest.mark.slow
 def test_eval_agrees_with_scikit_learn_and_writes_its_report(run_dir, runner):
     from sklearn.metrics import accuracy_score, f1_score, log_loss
 
@@ -71,6 +70,7 @@ def test_eval_agrees_with_scikit_learn_and_writes_its_report(run_dir, runner):
     assert "plots/species/confusion_matrix.png" in report and "accuracy" in report
 
 
+@pytest.mark.slow
 def test_eval_of_a_streamed_split_equals_eval_of_the_held_split(run_dir, monkeypatch):
     import modelctl.data.pipeline as pipeline
     from modelctl.evaluation.evaluate import evaluate_run
@@ -83,6 +83,7 @@ def test_eval_of_a_streamed_split_equals_eval_of_the_held_split(run_dir, monkeyp
     assert streamed.metrics["species"]["log_loss"] == pytest.approx(held.metrics["species"]["log_loss"], rel=1e-6)
     assert streamed.metrics["species"]["accuracy"] == held.metrics["species"]["accuracy"]
 
+@pytest.mark.slow
 def test_fail_under_gates_exit_codes(run_dir, runner):
     from modelctl.cli.app import app
 
@@ -97,6 +98,7 @@ def test_fail_under_gates_exit_codes(run_dir, runner):
     assert validation.exit_code == 0 and json.loads(validation.output)["split"] == "validation"
 
 
+@pytest.mark.slow
 def test_predict_writes_class_names_and_probabilities(run_dir, runner, tmp_path):
     from modelctl.cli.app import app
 
@@ -112,6 +114,7 @@ def test_predict_writes_class_names_and_probabilities(run_dir, runner, tmp_path)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_predict_and_eval_name_bad_input(run_dir, runner, tmp_path):
     from modelctl.cli.app import app
 
@@ -126,6 +129,7 @@ def test_predict_and_eval_name_bad_input(run_dir, runner, tmp_path):
     assert nowhere.exit_code == 2 and "not a run folder" in nowhere.output
 
 
+@pytest.mark.slow
 def test_compare_lists_metrics_and_spec_differences(run_dir, runner, tmp_path):
     import shutil
 

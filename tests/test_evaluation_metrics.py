@@ -1,19 +1,21 @@
-"""Every evaluation metric against scikit-learn, on random and edge-case predictions."""
+"""Every evaluation metric: worked out by hand on small cases, and against scikit-learn on random and edge-case
+predictions (class order, absent classes, averages and undefined values)."""
 
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn import calibration
 from sklearn import metrics as sk
 
 from modelctl.errors import ModelctlError
-from modelctl.evaluation import DEFAULTS, METRICS, EvaluationError, compute_metrics, curves, metric_names
+from modelctl.evaluation import DEFAULTS, METRICS, EvaluationError, compute_metrics, metric_names
 
 TOP_K = 2
 
@@ -315,23 +317,91 @@ def test_notes_say_what_is_undefined():
         "log_loss": "the scores of 1 example(s) do not sum to 1 (example 0 sums to 1.1); they are used as given"}
 
 
-def test_curves_match_scikit_learn():
-    rng = np.random.default_rng(10)
-    y = rng.integers(0, 2, 200)
-    score = np.round(np.clip(0.3 * y + 0.7 * rng.random(200), 0, 1), 2)
-    fpr, tpr = curves.roc_curve(y, score)
-    sk_fpr, sk_tpr, _ = sk.roc_curve(y, score, drop_intermediate=False)
-    np.testing.assert_allclose(fpr, sk_fpr)
-    np.testing.assert_allclose(tpr, sk_tpr)
-    precision, recall = curves.precision_recall_curve(y, score)
-    sk_precision, sk_recall, _ = sk.precision_recall_curve(y, score, drop_intermediate=False)
-    np.testing.assert_allclose(precision, sk_precision)
-    np.testing.assert_allclose(recall, sk_recall)
-    mean, fraction, counts = curves.reliability(y, score, 10)
-    sk_fraction, sk_mean = calibration.calibration_curve(y, score, n_bins=10)
-    np.testing.assert_allclose(mean, sk_mean)
-    np.testing.assert_allclose(fraction, sk_fraction)
-    assert counts.sum() == 200
+def _approx(value):
+    if isinstance(value, dict):
+        return {key: _approx(item) for key, item in value.items()}
+    return pytest.approx(value, rel=1e-12) if isinstance(value, float) else value
+
+
+def test_binary_values_worked_out_by_hand():
+    # Predictions (score > 0.5): 0 1 1 1 0 against truth 0 0 0 1 1.
+    result = compute_metrics("binary", [0, 0, 0, 1, 1], [0.2, 0.7, 0.6, 0.9, 0.3], ["no", "yes"])
+    assert result == _approx({
+        "label_type": "binary", "examples": 5, "classes": ["no", "yes"],
+        "accuracy": 2 / 5,
+        # "no": 1 right of 2 predicted, 3 true; "yes": 1 right of 3 predicted, 2 true.
+        "precision": {"positive": 1 / 3, "macro": (1 / 2 + 1 / 3) / 2, "weighted": (3 * 1 / 2 + 2 * 1 / 3) / 5,
+                      "per_class": {"no": 1 / 2, "yes": 1 / 3}},
+        "recall": {"positive": 1 / 2, "macro": (1 / 3 + 1 / 2) / 2, "weighted": 2 / 5,
+                   "per_class": {"no": 1 / 3, "yes": 1 / 2}},
+        "f1": {"positive": 2 / 5, "macro": 2 / 5, "weighted": 2 / 5, "per_class": {"no": 2 / 5, "yes": 2 / 5}},
+        # Positive scores 0.9 and 0.3 against negative 0.2, 0.7, 0.6: 0.9 ranks above 3, 0.3 above 1.
+        "roc_auc": 4 / 6,
+        # Highest score first: 0.9 (+) gives precision 1 at recall 1/2, 0.3 (+) precision 2/4 at recall 1.
+        "pr_auc": 1 / 2 * 1 + 1 / 2 * 2 / 4,
+        "log_loss": float(-np.mean(np.log([0.8, 0.3, 0.4, 0.9, 0.3]))),
+        "confusion_matrix": [[1, 2], [1, 1]],
+        "notes": {},
+    })
+
+
+def test_categorical_values_worked_out_by_hand():
+    scores = [[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7], [0.35, 0.15, 0.5]]
+    # Predictions (highest score): 0 1 2 2 against truth 0 1 2 1.
+    result = compute_metrics("categorical", [0, 1, 2, 1], scores, ["a", "b", "c"], top_k=2,
+                             names=["accuracy", "f1", "roc_auc", "log_loss", "top_k_accuracy", "confusion_matrix"])
+    assert result == _approx({
+        "label_type": "categorical", "examples": 4, "classes": ["a", "b", "c"],
+        "accuracy": 3 / 4,
+        "f1": {"macro": (1 + 2 / 3 + 2 / 3) / 3, "weighted": (1 + 2 * 2 / 3 + 2 / 3) / 4,
+               "per_class": {"a": 1.0, "b": 2 / 3, "c": 2 / 3}},
+        # One-vs-rest: "b" scores 0.7 and 0.15 against 0.1 and 0.2, so 3 of 4 pairs are ranked right.
+        "roc_auc": {"macro": (1 + 3 / 4 + 1) / 3, "per_class": {"a": 1.0, "b": 3 / 4, "c": 1.0}},
+        "log_loss": float(-np.mean(np.log([0.8, 0.7, 0.7, 0.15]))),
+        # The last example's two highest scores are "c" and "a"; it is "b".
+        "top_k_accuracy": {"k": 2, "value": 3 / 4},
+        "confusion_matrix": [[1, 0, 0], [0, 1, 1], [0, 0, 1]],
+        "notes": {},
+    })
+
+
+def test_two_class_categorical_top_k():
+    y_true, y_score = [0, 1, 1], [[0.6, 0.4], [0.3, 0.7], [0.8, 0.2]]
+    result = compute_metrics("categorical", y_true, y_score, top_k=1, names=["accuracy", "top_k_accuracy"])
+    assert result["accuracy"] == result["top_k_accuracy"]["value"] == pytest.approx(2 / 3)
+    assert compute_metrics("categorical", y_true, y_score, names=["top_k_accuracy"])["top_k_accuracy"] == {
+        "k": 2, "value": 1.0}
+
+
+def test_multi_label_values_worked_out_by_hand():
+    # Predictions (score > 0.5): [1 1] [0 0] [1 1] [1 0] against truth [1 0] [0 1] [1 1] [1 0].
+    result = compute_metrics("multi_label", [[1, 0], [0, 1], [1, 1], [1, 0]],
+                             [[0.9, 0.6], [0.2, 0.4], [0.7, 0.8], [0.8, 0.1]], ["red", "blue"])
+    assert result == _approx({
+        "label_type": "multi_label", "examples": 4, "classes": ["red", "blue"],
+        # "red": 3 right, none wrong; "blue": 1 right, 1 false positive, 1 missed.
+        "f1": {"macro": (1 + 1 / 2) / 2, "weighted": (3 * 1 + 2 * 1 / 2) / 5, "per_class": {"red": 1.0, "blue": 1 / 2}},
+        "subset_accuracy": 2 / 4,
+        "hamming_loss": 2 / 8,
+        "notes": {},
+    })
+
+
+def test_regression_values_worked_out_by_hand():
+    y_true = [[1.0, 10.0], [2.0, 10.0], [3.0, 10.0], [4.0, 10.0]]
+    y_score = [[1.5, 12.0], [2.0, 8.0], [2.0, 10.0], [4.0, 10.0]]
+    # Errors: 0.5, 0, -1, 0 and 2, -2, 0, 0; each metric is the mean over the two outputs.
+    result = compute_metrics("regression", y_true, y_score, ["price", "volume"])
+    assert result == _approx({
+        "label_type": "regression", "examples": 4,
+        "mse": (1.25 / 4 + 8 / 4) / 2,
+        "rmse": (math.sqrt(1.25 / 4) + math.sqrt(8 / 4)) / 2,
+        "mae": (1.5 / 4 + 4 / 4) / 2,
+        # Output 1: 1 - 1.25 / 5; output 2 has constant targets and is not predicted exactly: 0.
+        "r2": (1 - 1.25 / 5 + 0.0) / 2,
+        "mape": ((0.5 / 1 + 1 / 3) / 4 + (2 / 10 + 2 / 10) / 4) / 2,
+        "notes": {},
+    })
 
 
 Y3 = np.array([0, 1, 2, 1])
@@ -404,11 +474,21 @@ def test_errors_say_what_was_received(case):
     assert isinstance(raised.value, ModelctlError) and raised.value.exit_code == 1
 
 
-def test_package_imports_neither_tensorflow_nor_scikit_learn():
+def test_scikit_learn_loads_only_when_metrics_are_computed():
     code = (
-        "import sys, modelctl.evaluation as e\n"
+        "import sys\n"
+        "heavy = lambda: sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras', 'sklearn', "
+        "'matplotlib'})\n"
+        "import modelctl.evaluation as e\n"
+        "from modelctl.cli.app import app\n"
+        "try:\n"
+        "    app(['validate', sys.argv[1]], standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(heavy())\n"
         "e.compute_metrics('binary', [0, 1], [0.3, 0.6])\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras', 'sklearn', 'matplotlib'}))\n"
+        "print(heavy())\n"
     )
-    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert output.strip() == "[]"
+    spec = Path(__file__).parent / "specs" / "valid" / "graph.yaml"
+    output = subprocess.run([sys.executable, "-c", code, str(spec)], capture_output=True, text=True, check=True)
+    assert output.stdout.splitlines()[-2:] == ["[]", "['sklearn']"]

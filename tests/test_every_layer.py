@@ -9,8 +9,6 @@ from modelctl.model.build import build_model
 from modelctl.registry.layers import LAYERS
 from modelctl.spec.validate import load_spec
 
-pytest.importorskip("keras")
-
 
 def _spec_for(entry) -> dict:
     example = entry.meta["example"]
@@ -86,6 +84,7 @@ def reloaded(tmp_path_factory):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("entry", list(LAYERS), ids=lambda entry: entry.name)
 def test_layer_reloads_in_a_new_process_with_the_same_outputs(entry, reloaded):
     assert reloaded[entry.name] <= 1e-6

@@ -7,8 +7,6 @@ import json
 import numpy as np
 import pytest
 
-pytest.importorskip("keras")
-
 SPEC = """
 modelctl: 1
 name: shop
@@ -62,11 +60,13 @@ def trained(tmp_path_factory):
     return folder, run_dir
 
 
+@pytest.mark.slow
 def test_train_export_writes_the_spec_formats(trained):
     _, run_dir = trained
     assert sorted(path.name for path in (run_dir / "export").iterdir()) == ["model.onnx", "saved_model"]
 
 
+@pytest.mark.slow
 def test_predict_gives_the_same_classes_from_the_run_and_every_export(trained, runner):
     from modelctl.cli.app import app
 
@@ -95,6 +95,7 @@ def test_predict_gives_the_same_classes_from_the_run_and_every_export(trained, r
     assert np.mean(np.array(got) == np.array(expected)) >= 0.9
 
 
+@pytest.mark.slow
 def test_export_refuses_to_overwrite_and_names_bad_options(trained, runner):
     from modelctl.cli.app import app
 
@@ -105,6 +106,7 @@ def test_export_refuses_to_overwrite_and_names_bad_options(trained, runner):
     assert bad.exit_code == 2 and "pdf" in bad.output
 
 
+@pytest.mark.slow
 def test_benchmark_writes_markdown_and_json(trained, runner):
     from modelctl.cli.app import app
 
@@ -118,6 +120,7 @@ def test_benchmark_writes_markdown_and_json(trained, runner):
     assert "| tflite |" in (run_dir / "benchmark.md").read_text().replace("tflite  ", "tflite ")
 
 
+@pytest.mark.slow
 def test_a_layer_a_format_cannot_hold_is_located_in_the_spec(trained):
     from modelctl.export.errors import ExportFailed, UnsupportedLayerError
     from modelctl.export.from_run import _locate_layers
@@ -131,6 +134,7 @@ def test_a_layer_a_format_cannot_hold_is_located_in_the_spec(trained):
     assert lines[0].startswith(f"{run_dir / 'spec.yaml'}:") and "$.model.layers[1]: layer 'dense_1' (dense)" in lines[0]
 
 
+@pytest.mark.slow
 def test_verification_uses_a_seeded_stratified_sample_of_the_test_split(trained):
     from modelctl.data.pipeline import prepare
     from modelctl.export.from_run import verification_sample
@@ -160,3 +164,17 @@ def test_a_stratified_sample_keeps_a_rare_class():
     assert np.bincount(classes[chosen]).tolist() == [8, 1, 1]
     assert np.bincount(classes[_stratified(classes, 2, np.random.default_rng(0))], minlength=3).sum() == 2
 
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--format", "tflight", "Invalid value for '--format' / '-f': 'tflight' is not a known export format. Expected "
+                            "one of 'onnx', 'saved_model', 'tflite' or 'all'. Did you mean 'tflite'?"),
+    ("--quantize", "int4", "Invalid value for '--quantize': 'int4' is not a known quantization. Expected one of "
+                           "'none', 'dynamic', 'float16' or 'int8'. Did you mean 'int8'?"),
+])
+def test_export_options_list_the_registered_names(runner, tmp_path, option, value, message):
+    from modelctl.cli.app import app
+
+    result = runner.invoke(app, ["export", str(tmp_path), option, value])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == f"Error: {message}"

@@ -11,6 +11,8 @@ FORMATS = ["saved_model", "tflite", "onnx"]
 COLORS = ["red", "green", "blue"]
 REVIEWS = ["a good movie", "a bad movie", "very good plot!", "very bad acting", "Good, not bad", "unseen words"]
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def keras():
@@ -153,7 +155,7 @@ def exported(keras, tmp_path_factory):
                                     metadata={"spec_name": family, "spec_hash": "0123abcd",
                                               "class_names": {"label": ["a", "b", "c"]}})
             folder = tmp_path_factory.mktemp(family)
-            results = export_formats(model, FORMATS, folder, {}, context, examples=32)
+            results = export_formats(model, FORMATS, folder, options={}, context=context, examples=32)
             cache[family] = model, {result.format: result for result in results}, folder
         return cache[family]
 
@@ -272,7 +274,8 @@ def test_int8_leaves_string_lookup_outside(keras, tmp_path):
 
     model = normalization_and_lookup(keras)
     context = ExportContext(holdout=examples(model, 32, 1), representative=examples(model, 64, 2))
-    [result] = export_formats(model, ["tflite"], tmp_path, {"tflite": {"quantize": "int8"}}, context, examples=32)
+    [result] = export_formats(model, ["tflite"], tmp_path, options={"tflite": {"quantize": "int8"}}, context=context,
+                              examples=32)
     assert result.path == tmp_path / "model.int8.tflite" and result.tolerance is None
     [step] = result.skipped
     assert (step.feature, step.layer, step.reason) == ("color", "color_lookup",
@@ -311,7 +314,7 @@ def test_model_assembled_like_modelctl_train(keras, tmp_path):
                "color": rng.choice(COLORS + ["pink"], size=(16, 1)).astype(object),
                "review": rng.choice(REVIEWS, size=(16,)).astype(object)}
     holdout["size"][0, 0] = np.nan
-    results = export_formats(model, FORMATS, tmp_path, {}, ExportContext(holdout=holdout), examples=16)
+    results = export_formats(model, FORMATS, tmp_path, options={}, context=ExportContext(holdout=holdout), examples=16)
     for result in results:
         assert result.max_abs_diff["label"] <= 1e-4 and result.class_agreement == {"label": 1.0}
         assert list(read_metadata(result.path)["outputs"]) == ["label"]

@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def digits():
@@ -51,7 +53,7 @@ def exported(digits, tmp_path_factory):
                             metadata={"spec_name": "digits", "class_names": {"digit": [str(d) for d in range(10)]}},
                             score=accuracy)
     folder = tmp_path_factory.mktemp("digits")
-    results = export_formats(model, [], folder, {"tflite": {"representative_examples": 200}}, context,
+    results = export_formats(model, [], folder, options={"tflite": {"representative_examples": 200}}, context=context,
                              examples=len(held_out_images), benchmark=True)
     return {(result.format, result.quantization): result for result in results}, folder
 

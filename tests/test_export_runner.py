@@ -61,7 +61,7 @@ def test_existing_artifact_needs_force(mlp, context, tmp_path):
 
     (tmp_path / "model.onnx").write_bytes(b"older")
     with pytest.raises(UsageError) as raised:
-        export_formats(mlp, ["tflite", "onnx"], tmp_path, {}, context)
+        export_formats(mlp, ["tflite", "onnx"], tmp_path, options={}, context=context)
     assert str(raised.value) == f"{tmp_path / 'model.onnx'} already exists; pass --force to overwrite"
     assert raised.value.exit_code == 2
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model.onnx"]
@@ -75,7 +75,7 @@ def test_force_replaces_files_folders_and_stale_sidecars(mlp, context, tmp_path)
     (tmp_path / "saved_model" / "stale.txt").write_text("old")
     (tmp_path / "model.tflite").write_bytes(b"older")
     (tmp_path / "model.tflite.preprocessing.json").write_text("{}")
-    results = export_formats(mlp, ["saved_model", "tflite"], tmp_path, {}, context, force=True)
+    results = export_formats(mlp, ["saved_model", "tflite"], tmp_path, options={}, context=context, force=True)
     assert [result.path for result in results] == [tmp_path / "saved_model", tmp_path / "model.tflite"]
     assert not (tmp_path / "saved_model" / "stale.txt").exists()
     assert (tmp_path / "saved_model" / "saved_model.pb").is_file()
@@ -88,14 +88,14 @@ def test_perturbed_artifact_fails_and_leaves_nothing(keras, mlp, context, tmp_pa
 
     real_export = tflite.export
 
-    def perturbed_export(model, path, options, context):
+    def perturbed_export(model, path, options, *, context):
         clone = keras.models.clone_model(model)
         clone.set_weights([weight + 0.05 for weight in model.get_weights()])
-        return real_export(clone, path, options, context)
+        return real_export(clone, path, options, context=context)
 
     monkeypatch.setattr(tflite, "export", perturbed_export)
     with pytest.raises(ExportFailed) as raised:
-        export_formats(mlp, ["onnx", "tflite"], tmp_path, {}, context)
+        export_formats(mlp, ["onnx", "tflite"], tmp_path, options={}, context=context)
     message = str(raised.value)
     assert message.startswith("tflite: verification failed on 16 held-out examples: output 'label' differs from "
                               "the Keras model by up to ")
@@ -113,7 +113,7 @@ def test_interrupted_export_leaves_nothing(mlp, context, tmp_path, monkeypatch):
 
     monkeypatch.setattr(runner, "verify", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        export_formats(mlp, ["saved_model", "tflite"], tmp_path, {}, context)
+        export_formats(mlp, ["saved_model", "tflite"], tmp_path, options={}, context=context)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -150,13 +150,13 @@ def test_quantized_export_checks_the_metric_drop_when_asked(mlp, context, tmp_pa
         return "mean top probability", float(np.mean(np.max(outputs["label"], axis=-1))) - 0.5 * (len(calls) % 2)
 
     scored = dataclasses.replace(context, score=score)
-    results = export_formats(mlp, ["tflite"], tmp_path, {"tflite": {"quantize": "dynamic"}}, scored)
+    results = export_formats(mlp, ["tflite"], tmp_path, options={"tflite": {"quantize": "dynamic"}}, context=scored)
     assert results[0].path.name == "model.dynamic.tflite" and results[0].metric[0] == "mean top probability"
     assert calls == [(16, 3), (16, 3)]
     with pytest.raises(ExportFailed, match=r"^tflite \(dynamic\): verification failed on 16 held-out examples: "
                                            r"mean top probability drops by 0\.5"):
-        export_formats(mlp, ["tflite"], tmp_path, {"tflite": {"quantize": "dynamic"}}, scored, force=True,
-                       max_metric_drop=0.1)
+        export_formats(mlp, ["tflite"], tmp_path, options={"tflite": {"quantize": "dynamic"}}, context=scored,
+                       force=True, max_metric_drop=0.1)
     assert results[0].path.exists()  # the earlier artifact stays when its replacement fails
 
 
@@ -164,7 +164,7 @@ def test_unknown_format_lists_the_known_ones(mlp, context, tmp_path):
     from modelctl.export import export_formats
 
     with pytest.raises(UnknownNameError) as raised:
-        export_formats(mlp, ["tflight"], tmp_path, {}, context)
+        export_formats(mlp, ["tflight"], tmp_path, options={}, context=context)
     assert str(raised.value) == ("'tflight' is not a known export format. Expected one of 'onnx', 'saved_model' or "
                                  "'tflite'. Did you mean 'tflite'?")
 
@@ -173,8 +173,8 @@ def test_options_are_checked(mlp, context, tmp_path):
     from modelctl.export import export_formats
 
     with pytest.raises(UsageError) as raised:
-        export_formats(mlp, ["tflite", "onnx"], tmp_path, {"tflite": {"quantise": "int8"}, "onnx": {"opset": 19}},
-                       context)
+        export_formats(mlp, ["tflite", "onnx"], tmp_path,
+                       options={"tflite": {"quantise": "int8"}, "onnx": {"opset": 19}}, context=context)
     assert str(raised.value).splitlines() == [
         "unknown option 'quantise' of tflite. Expected one of 'quantize', 'representative_examples' or "
         "'select_tf_ops'. Did you mean 'quantize'?",
@@ -189,7 +189,7 @@ def test_unsupported_op_names_the_layer(keras, tmp_path):
     model = special_model(keras)
     context = ExportContext(holdout={"x": np.ones((4, 4), np.float32)})
     with pytest.raises(ExportFailed) as raised:
-        export_formats(model, ["tflite", "onnx", "saved_model"], tmp_path, {}, context)
+        export_formats(model, ["tflite", "onnx", "saved_model"], tmp_path, options={}, context=context)
     assert str(raised.value).splitlines() == [
         "tflite: cannot convert layer 'special' (ops Digamma). TFLite builtins lack these ops; set "
         "`select_tf_ops: true` to use Select TF ops (the app then needs the Flex delegate), or change the layer.",
@@ -208,7 +208,7 @@ def test_recurrent_layer_needs_a_fixed_length_for_tflite(keras, tmp_path):
     with pytest.raises(UnsupportedLayerError, match=r"^tflite: cannot convert layer 'encoder'\. TFLite builtins run "
                                                     r"recurrent layers only unrolled, which needs a fixed sequence "
                                                     r"length; the input of 'encoder' has shape \(None, None, 3\)\."):
-        tflite.export(model, tmp_path / "model.tflite", {}, ExportContext(holdout={}))
+        tflite.export(model, tmp_path / "model.tflite", {}, context=ExportContext(holdout={}))
 
 
 def test_int8_needs_representative_examples(mlp, tmp_path):
@@ -217,7 +217,7 @@ def test_int8_needs_representative_examples(mlp, tmp_path):
     context = ExportContext(holdout={"x": np.ones((4, 8), np.float32)})
     with pytest.raises(ExportFailed, match=r"^tflite \(int8\): int8 quantization needs representative examples "
                                            r"from the training split; none were given$"):
-        export_formats(mlp, ["tflite"], tmp_path, {"tflite": {"quantize": "int8"}}, context)
+        export_formats(mlp, ["tflite"], tmp_path, options={"tflite": {"quantize": "int8"}}, context=context)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -233,7 +233,7 @@ def test_select_tf_ops_artifact_is_not_passed_unverified(keras, tmp_path):
     context = ExportContext(holdout={"review": np.array([["good film"], ["bad"]], dtype=object)})
     with pytest.raises(ExportFailed, match=r"^tflite: the model uses Select TF ops, and the LiteRT runtime of this "
                                            r"Python has no Flex delegate"):
-        export_formats(model, ["tflite"], tmp_path, {"tflite": {"select_tf_ops": True}}, context)
+        export_formats(model, ["tflite"], tmp_path, options={"tflite": {"select_tf_ops": True}}, context=context)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -256,8 +256,8 @@ def test_quantized_artifacts_are_scored_on_the_whole_split(mlp, context, tmp_pat
     expected = mlp.predict({"x": np.concatenate([features for features, _ in chunks])}, verbose=0)["label"]
     scored = dataclasses.replace(context, split=split, split_score=accuracy,
                                  score=lambda outputs: ("accuracy", 0.0))
-    [onnx] = export_formats(mlp, ["onnx"], tmp_path, {}, scored)
-    [dynamic] = export_formats(mlp, ["tflite"], tmp_path, {"tflite": {"quantize": "dynamic"}}, scored)
+    [onnx] = export_formats(mlp, ["onnx"], tmp_path, options={}, context=scored)
+    [dynamic] = export_formats(mlp, ["tflite"], tmp_path, options={"tflite": {"quantize": "dynamic"}}, context=scored)
     assert (onnx.metric, onnx.metric_examples) == (("accuracy", 0.0, 0.0), 16)  # float32: the verified sample
     assert dynamic.examples == 16 and dynamic.metric_examples == 1557
     assert dynamic.metric[2] == pytest.approx(np.mean(expected.argmax(axis=-1) == truth), abs=1e-9)
@@ -273,7 +273,7 @@ def test_a_format_that_fails_unexpectedly_leaves_the_others_written(mlp, context
 
     monkeypatch.setattr(onnx, "export", broken)
     with pytest.raises(ExportFailed) as raised:
-        export_formats(mlp, ["saved_model", "onnx", "tflite"], tmp_path, {}, context)
+        export_formats(mlp, ["saved_model", "onnx", "tflite"], tmp_path, options={}, context=context)
     assert str(raised.value) == "onnx: the export failed: RuntimeError: converter state is corrupt"
     assert raised.value.exit_code == 1
     assert [result.format for result in raised.value.results] == ["saved_model", "tflite"]
@@ -288,7 +288,8 @@ def test_a_recurrent_layer_without_a_sequence_length_fails_tflite_only(keras, co
         keras.layers.LSTM(4, name="encoder")(sequence))})
     holdout = {"sequence": np.random.default_rng(0).normal(size=(8, 5, 3)).astype("float32")}
     with pytest.raises(ExportFailed) as raised:
-        export_formats(model, ["saved_model", "tflite", "onnx"], tmp_path, {}, ExportContext(holdout=holdout))
+        export_formats(model, ["saved_model", "tflite", "onnx"], tmp_path, options={},
+                       context=ExportContext(holdout=holdout))
     [(label, failure)] = raised.value.failures
     assert label == "tflite" and "the input of 'encoder' has shape (None, None, 3)" in str(failure)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model.onnx", "saved_model"]

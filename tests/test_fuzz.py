@@ -6,6 +6,7 @@ import os
 import traceback
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -74,6 +75,7 @@ def _mutate(spec: dict, data, replacements, sections=None, deletions: bool = Fal
     return spec
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_mutated_shipped_specs(data):
@@ -91,6 +93,7 @@ plausible = st.one_of(
     st.integers(-3, 300), st.floats(-2, 2, allow_nan=False))
 
 
+@pytest.mark.slow
 @settings(max_examples=DEEP_EXAMPLES, deadline=None, derandomize="MODELCTL_FUZZ_DEEP_EXAMPLES" not in os.environ,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                  HealthCheck.filter_too_much])

@@ -251,6 +251,7 @@ MIRRORED_ON_TWO_CPUS = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_over_two_cpu_devices():
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run([sys.executable, "-c", MIRRORED_ON_TWO_CPUS], capture_output=True, text=True,
@@ -374,6 +375,7 @@ TENSORFLOW_SERVER = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 def test_train_against_a_tensorflow_server_without_a_tpu(no_cluster_environment, tmp_path):
     """TensorFlow connects to the address and initializing its TPU system fails: one line, within seconds."""
     import socket

@@ -142,6 +142,7 @@ def test_template_is_valid_once_its_data_exists(name, tmp_path):
     assert [str(item) for item in validate_file(spec, BUILDS_WITHOUT_DATA.get(name, []), deep=True).diagnostics] == []
 
 
+@pytest.mark.slow
 def test_the_default_template_trains_on_data_of_its_shape(tmp_path):
     import numpy as np
 

@@ -17,6 +17,8 @@ from matrix_steps import Matrix, with_plugin
 SPECS = sorted((ROOT / "specs").glob("*.yaml"))
 MATRIX = Matrix(ROOT)
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module", autouse=True)
 def timings():

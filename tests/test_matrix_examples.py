@@ -15,6 +15,8 @@ EXAMPLES = sorted((ROOT / "examples").rglob("*.yaml"))
 PLUGIN_SPEC = ROOT / "examples" / "plugin" / "spec.yaml"
 MATRIX = Matrix(ROOT)
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module", autouse=True)
 def timings():

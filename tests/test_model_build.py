@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import keras
 import pytest
 
 from modelctl.errors import SpecError
@@ -11,7 +12,6 @@ from modelctl.model.build import build_model
 from modelctl.spec.validate import load_spec, validate_file
 
 ROOT = Path(__file__).resolve().parent.parent
-keras = pytest.importorskip("keras")
 layers = keras.layers
 
 

@@ -9,12 +9,13 @@ import socket
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 
 from conftest import ROOT, iris_data
 
-keras = pytest.importorskip("keras")
+pytestmark = pytest.mark.slow
 
 WORKER_TIMEOUT = 240
 """Seconds a worker may take; a collective left waiting for a peer would otherwise hang the suite."""

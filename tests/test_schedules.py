@@ -5,11 +5,10 @@ Each case is (config, initial learning rate, steps per epoch, epochs, {step: exp
 
 from __future__ import annotations
 
+import keras
 import pytest
 
-keras = pytest.importorskip("keras")
-
-from modelctl.training.schedules import OneCycle, ScheduleError, Warmup, build_schedule  # noqa: E402
+from modelctl.training.schedules import OneCycle, ScheduleError, Warmup, build_schedule
 
 CASES = {
     # A constant rate with warm-up over 1 epoch (4 steps) from 0: 0.1 * step / 4, then 0.1.

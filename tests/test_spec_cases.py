@@ -6,7 +6,6 @@ To add a case, write `tests/specs/invalid/NAME.yaml` and `NAME.expected`.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -36,5 +35,11 @@ def test_invalid(path, monkeypatch):
 
 
 def test_every_invalid_case_has_its_expectation():
-    assert [path.stem for path in _files("invalid") if not path.with_suffix(".expected").exists()] == []
-    assert os.listdir(CASES / "invalid")
+    invalid = CASES / "invalid"
+    cases = {path.stem for path in invalid.glob("*.yaml")}
+    expectations = {path.stem for path in invalid.glob("*.expected")}
+    assert len(cases) >= 10 and len(_files("valid")) >= 1
+    assert sorted(cases - expectations) == [], "cases without a .expected file"
+    assert sorted(expectations - cases) == [], ".expected files without a case"
+    assert all(path.read_text(encoding="utf-8").strip() for path in invalid.glob("*.expected")), \
+        "an empty .expected file would make its case pass only when the spec is valid"

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 
 from conftest import iris_data, quiet_console
-from modelctl.errors import UsageError
+from modelctl.errors import SpecError, UsageError
 from modelctl.registry.optimizers import OPTIMIZERS
 from modelctl.registry.schedules import SCHEDULES
 from modelctl.spec.validate import load_spec
 from modelctl.training.runs import load_model, read_json
 from modelctl.training.trainer import TrainingDiverged, TrainingInterrupted, train
-
-keras = pytest.importorskip("keras")
-
 
 SPEC = f"""
 modelctl: 1
@@ -91,24 +90,38 @@ def test_every_optimizer_and_schedule_trains(write_spec, tmp_path):
 
 
 class _InterruptAt(keras.callbacks.Callback):
-    """Sends SIGTERM to this process at the second step of an epoch, as a supervisor would."""
+    """Sends a signal (SIGTERM unless told) to this process as the `execution`-th execution of an epoch (counted
+    from 1; default the second) begins, as a supervisor would. With one step per execution, that is the start of
+    that step."""
 
-    def __init__(self, epoch):
+    def __init__(self, epoch, execution=2, number=signal.SIGTERM):
         super().__init__()
         self.epoch = epoch
+        self.execution = execution
+        self.number = number
         self.current = -1
+        self.begun = 0
 
     def on_epoch_begin(self, epoch, logs=None):
         self.current = epoch
+        self.begun = 0
 
     def on_train_batch_begin(self, batch, logs=None):
-        if self.current == self.epoch and batch == 1:
-            signal.raise_signal(signal.SIGTERM)
+        self.begun += 1
+        if self.current == self.epoch and self.begun == self.execution:
+            signal.raise_signal(self.number)
 
 
-def test_an_interrupted_run_resumes_to_the_same_weights(write_spec, tmp_path):
+FUSED = ["training.steps_per_execution=7", "data.batch_size=5"]
+"""21 steps per epoch (105 training examples), run as 3 executions of 7 steps."""
+
+SINGLE = ["training.steps_per_execution=1"]
+
+
+@pytest.mark.parametrize("overrides", [SINGLE, FUSED], ids=["single-steps", "fused-steps"])
+def test_an_interrupted_run_resumes_to_the_same_weights(write_spec, tmp_path, overrides):
     text = SPEC + "  schedule: {type: cosine_decay, warmup_epochs: 1}\n  early_stopping: {patience: 1}\n"
-    document = _document(write_spec, text)
+    document = _document(write_spec, text, overrides)
     whole = train(document, tmp_path / "whole", quiet_console(), quiet=True)
     with pytest.raises(TrainingInterrupted) as caught:
         train(document, tmp_path / "cut", quiet_console(), quiet=True, extra_callbacks=[_InterruptAt(2)])
@@ -124,18 +137,23 @@ def test_an_interrupted_run_resumes_to_the_same_weights(write_spec, tmp_path):
         np.testing.assert_allclose(got, want, atol=1e-6)
 
 
-def test_an_interrupted_epoch_is_not_shown_as_completed(write_spec, tmp_path):
+@pytest.mark.parametrize("overrides, number, shown", [
+    (SINGLE, signal.SIGTERM, "epoch 3/4 interrupted after 2 of 7 steps; not saved"),
+    (FUSED, signal.SIGINT, "epoch 3/4 interrupted after 14 of 21 steps; not saved"),
+], ids=["single-steps", "fused-steps"])
+def test_an_interrupted_epoch_is_not_shown_as_completed(write_spec, tmp_path, overrides, number, shown):
+    """A signal as the second execution begins stops training when that execution ends."""
     import io
 
     from rich.console import Console
 
     console = Console(file=io.StringIO(), width=200)
     with pytest.raises(TrainingInterrupted) as caught:
-        train(_document(write_spec), tmp_path / "runs", console, extra_callbacks=[_InterruptAt(2)])
+        train(_document(write_spec, overrides=overrides), tmp_path / "runs", console,
+              extra_callbacks=[_InterruptAt(2, number=number)])
     lines = console.file.getvalue().splitlines()
-    assert [line.split("  ")[0] for line in lines] == ["epoch 1/4", "epoch 2/4",
-                                                       "epoch 3/4 interrupted after 2 of 7 steps; not saved"]
-    assert "epoch 2 is saved" in str(caught.value)
+    assert [line.split("  ")[0] for line in lines] == ["epoch 1/4", "epoch 2/4", shown]
+    assert "epoch 2 is saved" in str(caught.value) and caught.value.exit_code == 128 + number
 
 
 def test_a_signal_while_an_epoch_is_saved_leaves_that_epoch_completed():
@@ -159,16 +177,86 @@ def test_a_signal_while_an_epoch_is_saved_leaves_that_epoch_completed():
 def test_an_interruption_before_the_first_epoch_ends_offers_no_resume(write_spec, tmp_path):
     with pytest.raises(TrainingInterrupted) as caught:
         train(_document(write_spec), tmp_path / "runs", quiet_console(), quiet=True,
-              extra_callbacks=[_InterruptAt(0)])
+              extra_callbacks=[_InterruptAt(0, execution=1)])
     assert str(caught.value) == ("training stopped by SIGTERM during epoch 1, before any epoch was completed; "
                                  "nothing is saved to resume from")
 
 
 def test_a_diverging_loss_names_epoch_and_step(write_spec, tmp_path):
-    document = _document(write_spec, overrides=["training.optimizer.type=sgd",
-                                                "training.optimizer.learning_rate=1.0e+12"])
-    with pytest.raises(TrainingDiverged, match=r"the loss became (nan|inf) at epoch 1, step \d+"):
-        train(document, tmp_path / "runs", quiet_console(), quiet=True)
+    """One step per execution: the step. Several: the first and last step of the execution the loss became NaN
+    in, which holds the step found with one."""
+    diverging = ["training.optimizer.type=sgd", "training.optimizer.learning_rate=1.0e+12", "data.batch_size=4"]
+    with pytest.raises(TrainingDiverged) as single:
+        train(_document(write_spec, overrides=[*diverging, *SINGLE]), tmp_path / "runs", quiet_console(),
+              quiet=True)
+    found = re.match(r"the loss became (nan|inf) at epoch 1, step (\d+); lower training.optimizer.learning_rate",
+                     str(single.value))
+    assert found, str(single.value)
+    step = int(found.group(2))
+    with pytest.raises(TrainingDiverged) as fused:
+        train(_document(write_spec, overrides=[*diverging, "training.steps_per_execution=3"]), tmp_path / "runs",
+              quiet_console(), quiet=True)
+    first = (step - 1) // 3 * 3 + 1
+    assert str(fused.value).startswith(
+        f"the loss became {found.group(1)} at epoch 1, one of steps {first} to {first + 2} (the loss is seen once "
+        f"per execution of 3 steps, training.steps_per_execution); lower training.optimizer.learning_rate")
+
+
+class _Iterations(keras.callbacks.Callback):
+    """The optimizer's step counter after each epoch."""
+
+    def __init__(self):
+        super().__init__()
+        self.at_epoch_end = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.at_epoch_end.append(int(self.model.optimizer.iterations.numpy()))
+
+
+def test_fused_steps_train_the_weights_single_steps_do(write_spec, tmp_path):
+    """The same run at 1 and at 7 steps per execution (`auto` for 7 steps per epoch): the same learning rate after
+    every epoch (the schedule counts steps, not executions), the same weights, random generators included."""
+    text = SPEC + "  schedule: {type: cosine_decay, warmup_epochs: 1}\n"
+    single = train(_document(write_spec, text, SINGLE), tmp_path / "single", quiet_console(), quiet=True)
+    counted = _Iterations()
+    fused = train(_document(write_spec, text), tmp_path / "fused", quiet_console(), quiet=True,
+                  extra_callbacks=[counted])
+    assert read_json(fused.run_dir / "run.json")["execution"]["steps_per_execution"] == 7
+    assert counted.at_epoch_end == [7, 14, 21, 28]
+    assert [row["learning_rate"] for row in fused.history] == \
+        pytest.approx([row["learning_rate"] for row in single.history], rel=1e-6)
+    expected = load_model(single.run_dir / "model.keras").get_weights()
+    for got, want in zip(load_model(fused.run_dir / "model.keras").get_weights(), expected):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_dry_run_and_run_json_say_how_many_steps_run_per_execution(write_spec, tmp_path, runner):
+    from modelctl.cli.app import app
+
+    spec = write_spec(SPEC)
+    dry = runner.invoke(app, ["train", str(spec), "--dry-run", "--set", "data.batch_size=5"])
+    assert dry.exit_code == 0, dry.output
+    assert "steps: 21 per epoch, steps_per_execution 21\n- auto: 21 steps per execution, the whole epoch (105 " \
+           "training examples in batches of 5)\n" in dry.output
+    result = train(_document(write_spec, overrides=["training.epochs=1", "data.batch_size=2"]), tmp_path / "runs",
+                   quiet_console(), quiet=True)
+    assert read_json(result.run_dir / "run.json")["execution"] == {
+        "steps_per_epoch": 53, "steps_per_execution": 53,
+        "reason": "auto: 53 steps per execution, the whole epoch (105 training examples in batches of 2)"}
+
+
+def test_steps_per_execution_must_divide_the_steps_of_an_epoch(write_spec, tmp_path):
+    """Checked once the data is read, before the run folder is made, and reported at its line in the spec."""
+    text = SPEC + "  steps_per_execution: 3\n"
+    path = write_spec(text)
+    with pytest.raises(SpecError) as caught:
+        train(load_spec(path), tmp_path / "runs", quiet_console(), quiet=True)
+    line = text.splitlines().index("  steps_per_execution: 3") + 1
+    assert str(caught.value) == (
+        f"{path}:{line}:24: $.training.steps_per_execution: 3 does not divide the 7 steps of an epoch (105 "
+        f"training examples in batches of 16): every execution runs 3 steps, so the last one of an epoch would "
+        f"train on the next epoch's batches. Use a divisor of 7, such as 1 or 7, or 'auto'")
+    assert not (tmp_path / "runs").exists()
 
 
 def test_an_unwritable_output_folder_fails_before_training(write_spec, tmp_path):

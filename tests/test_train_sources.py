@@ -16,8 +16,6 @@ from modelctl.spec.validate import load_spec
 from modelctl.training.runs import load_model, read_json
 from modelctl.training.trainer import train
 
-pytest.importorskip("keras")
-
 TRAINING = """
 training:
   epochs: 2
@@ -80,6 +78,7 @@ SOURCES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(SOURCES))
 def test_trains_from_every_source_format(name, files, write_spec, tmp_path):
     if name == "tfrecord" and not (files.root / "iris.tfrecord").exists():
@@ -138,6 +137,7 @@ def _mixed_csv(path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+@pytest.mark.slow
 def test_a_saved_model_gives_the_same_predictions_on_raw_rows(write_spec, tmp_path):
     _mixed_csv(tmp_path / "mixed.csv")
     result = _train(write_spec, CSV_SPEC, tmp_path)
@@ -172,6 +172,7 @@ def test_preprocessing_layer_matches_the_numpy_reference():
     np.testing.assert_allclose(np.asarray(layer(values)), apply_numeric(steps, values), rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_predict_reads_image_files_and_folders(files, write_spec, tmp_path):
     from modelctl.evaluation.predict import predict
 

@@ -166,7 +166,7 @@ def train(
     if export_after and result.get("run_dir") and not folds and not dry_run:
         from modelctl.cli.export import run_export
 
-        run_export(result["run_dir"], [], None, None, False, False, console)
+        run_export(result["run_dir"], [], None, console=console)
 
 
 @app.command()
@@ -182,29 +182,74 @@ def data(
     run_data(spec, overrides, output_format.value, _console())
 
 
-class ExportFormat(str, enum.Enum):
-    saved_model = "saved_model"
-    tflite = "tflite"
-    onnx = "onnx"
-    all = "all"
+def _export_formats() -> list[str]:
+    """The names `--format` takes: every registered format (plug-ins included), and `all`."""
+    from modelctl.registry.exporters import exporters
+
+    return [*exporters().names(), "all"]
 
 
-class Quantize(str, enum.Enum):
-    none = "none"
-    dynamic = "dynamic"
-    float16 = "float16"
-    int8 = "int8"
+def _quantizations() -> list[str]:
+    """The values `--quantize` takes: those of every format's `quantize` option."""
+    from modelctl.registry.exporters import exporters
+
+    values = [value for entry in exporters() if "quantize" in entry.args for value in entry.args["quantize"]["enum"]]
+    return list(dict.fromkeys(values))
+
+
+def _choice(what: str, known):
+    """A parser that accepts one of `known()` (looked up when a value is given, so help and start-up stay cheap)
+    and refuses anything else with the known values and the closest one."""
+
+    def parse(value: str) -> str:
+        try:
+            allowed = known()
+        except ModelctlError as error:  # a broken plug-in: say which, as a usage error
+            raise typer.BadParameter(str(error)) from None
+        if value not in allowed:
+            from modelctl.errors import did_you_mean, one_of
+
+            raise typer.BadParameter(f"{value!r} is not a known {what}. Expected one of {one_of(allowed)}."
+                                     f"{did_you_mean(value, allowed)}")
+        return value
+
+    return parse
+
+
+def _completions(known):
+    return lambda incomplete: [name for name in known() if name.startswith(incomplete)]
+
+
+def _builtin_formats() -> str:
+    """`onnx, saved_model, tflite`, for the help text (built from the registry; plug-ins are not looked up)."""
+    from modelctl.registry.exporters import EXPORTERS
+
+    return ", ".join(EXPORTERS.names())
+
+
+def _builtin_quantizations() -> str:
+    """`tflite: none, dynamic, float16, int8`, for the help text."""
+    from modelctl.registry.exporters import EXPORTERS
+
+    return "; ".join(f"{entry.name}: {', '.join(entry.args['quantize']['enum'])}" for entry in EXPORTERS
+                     if "quantize" in entry.args)
 
 
 @app.command()
 @handles_errors
 def export(
     target: str = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>), or a .keras file inside one."),
-    formats: List[ExportFormat] = typer.Option([], "--format", "-f", help="saved_model, tflite, onnx or all; "
-                                                                          "repeatable. Default: the spec's "
-                                                                          "export.formats."),
-    quantize: Optional[Quantize] = typer.Option(None, "--quantize", help="TFLite quantization (default: the "
-                                                                         "spec's export.tflite.quantize)."),
+    formats: List[str] = typer.Option([], "--format", "-f", metavar="FORMAT",
+                                      parser=_choice("export format", _export_formats),
+                                      autocompletion=_completions(_export_formats),
+                                      help=f"{_builtin_formats()}, a plug-in's format, or all; repeatable. "
+                                           "Default: the spec's export.formats."),
+    quantize: Optional[str] = typer.Option(None, "--quantize", metavar="QUANTIZATION",
+                                           parser=_choice("quantization", _quantizations),
+                                           autocompletion=_completions(_quantizations),
+                                           help=f"Quantization of every format that has a quantize option "
+                                                f"({_builtin_quantizations()}). Default: the spec's "
+                                                "export.<format>.quantize."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder of the artifacts (default "
                                                                        "<run>/export)."),
     force: bool = typer.Option(False, "--force", help="Replace artifacts that exist."),
@@ -214,8 +259,7 @@ def export(
     """Export a trained model, verify each artifact against it in its own runtime, and show the table."""
     from modelctl.cli.export import run_export
 
-    run_export(target, [item.value for item in formats], quantize.value if quantize else None, output, force,
-               benchmark, _console())
+    run_export(target, formats, quantize, output=output, force=force, benchmark=benchmark, console=_console())
 
 
 class Split(str, enum.Enum):
@@ -245,7 +289,8 @@ def evaluate(
 @app.command()
 @handles_errors
 def predict(
-    target: str = typer.Argument(..., help="A run folder, or a .keras file inside one."),
+    target: str = typer.Argument(..., help="A run folder, a .keras file inside one, or an artifact written by "
+                                           "`modelctl export`."),
     inputs: List[str] = typer.Argument(..., help="CSV, TSV, Parquet or NPZ files of raw feature columns, image "
                                                  "or .txt files, and folders of them, in any mix; predictions "
                                                  "come in the order given, each naming its file."),

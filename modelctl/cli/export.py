@@ -1,18 +1,28 @@
-"""`modelctl export`: a run's model as SavedModel, TFLite and ONNX artifacts, each verified."""
+"""`modelctl export`: a run's model in every format asked for, each artifact verified."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 
-def run_export(target: str, formats: list[str], quantize: str | None, output: Path | None, force: bool,
-               benchmark: bool, console) -> list:
-    """Export, print the verification table, and with `benchmark` write it as Markdown and JSON."""
+def run_export(target: str, formats: list[str], quantize: str | None, *, output: Path | None = None,
+               force: bool = False, benchmark: bool = False, console) -> list:
+    """Export, print the verification table, and with `benchmark` write it as Markdown and JSON.
+
+    Args:
+        target: a run folder, or a `.keras` file inside one.
+        formats: format names or `all`; empty for the spec's `export.formats`.
+        quantize: the `quantize` option of the formats that have one, or None for the spec's.
+        output: folder of the artifacts. Default None: `<run>/export`.
+        force: replace artifacts that exist. Default False.
+        benchmark: every format and quantization; also writes the table to the run folder. Default False.
+        console: where the table goes.
+    """
     from modelctl.export import ExportFailed, render_table, write_benchmark
     from modelctl.export.from_run import export_run
 
     try:
-        done = export_run(target, formats or None, quantize, output, force, benchmark)
+        done = export_run(target, formats or None, quantize, output=output, force=force, benchmark=benchmark)
     except ExportFailed as failed:
         # The formats that were written and verified are in place: show them before the failures.
         if failed.results:

@@ -30,7 +30,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from modelctl.data.errors import DataError
-from modelctl.data.sources import listing, open_source
+from modelctl.data.sources import Source, listing, open_source
 from modelctl.errors import Diagnostic, did_you_mean
 
 
@@ -147,11 +147,29 @@ def learned_vocabulary(columns: Iterable[np.ndarray], limit: int | None = None) 
     (missing), as text (see `strings`), the most frequent first and ties in order; the first `limit`, or all."""
     counts: dict[str, int] = {}
     for values in columns:
-        for value in strings(values)[:, 0]:
-            if value:
-                counts[value] = counts.get(value, 0) + 1
-    ordered = sorted(counts, key=lambda value: (-counts[value], value))
+        add_counts(counts, value_counts(values))
+    return vocabulary_of(counts, limit)
+
+
+def vocabulary_of(counts: dict[str, int], limit: int | None = None) -> list[str]:
+    """Values by count, the most frequent first and ties in order, without the empty one; the first `limit`."""
+    ordered = sorted((value for value in counts if value), key=lambda value: (-counts[value], value))
     return ordered[:limit] if limit else ordered
+
+
+def value_counts(values: np.ndarray) -> dict[str, int]:
+    """Each distinct value as text (see `strings`) and how often it occurs."""
+    codes, texts = factorize(values)
+    counts: dict[str, int] = {}
+    for text, count in zip(texts.tolist(), np.bincount(codes, minlength=len(texts)).tolist()):
+        counts[text] = counts.get(text, 0) + count
+    return counts
+
+
+def add_counts(total: dict[str, int], counts: dict[str, int]) -> None:
+    """Add `counts` into `total`, in place."""
+    for value, count in counts.items():
+        total[value] = total.get(value, 0) + count
 
 
 def column_vocabulary(source: dict, base_dir: Path, column: str, limit: int | None = None) -> list[str] | None:
@@ -220,23 +238,146 @@ def numeric_matrix(batch: dict[str, np.ndarray], item: Columns) -> np.ndarray:
             raise DataError(f"numeric feature '{item.name}' reads column '{column}', which holds text such as "
                             f"{_first_text(values)!r}; give the column a numeric type or make the feature "
                             "categorical")
-        values = values.astype(np.float32)
         parts.append(values.reshape(len(values), -1))
-    return np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+    if len(parts) == 1:
+        return parts[0].astype(np.float32)
+    matrix = np.empty((len(parts[0]), sum(part.shape[1] for part in parts)), dtype=np.float32)
+    start = 0
+    for part in parts:
+        matrix[:, start:start + part.shape[1]] = part
+        start += part.shape[1]
+    return matrix
 
 
 def strings(values: np.ndarray) -> np.ndarray:
-    """Values as a (n, 1) array of str; a missing value becomes the empty string, 3.0 becomes '3'."""
-    def text(value) -> str:
-        if value is None or (isinstance(value, float) and np.isnan(value)):
-            return ""
-        if isinstance(value, (float, np.floating)) and float(value).is_integer():
-            return str(int(value))
-        if isinstance(value, bytes):
-            return value.decode("utf-8", "replace")
-        return str(value)
+    """Values as a (n, 1) array of str; a missing value (None or NaN) becomes the empty string, 3.0 becomes '3',
+    bytes are decoded as UTF-8 (a bad byte becomes U+FFFD).
 
-    return np.array([text(value) for value in values.tolist()], dtype=object).reshape(-1, 1)
+    Numbers and Arrow-typed strings are converted a whole array at a time; an array mixing other Python
+    objects is converted value by value.
+    """
+    values = np.asarray(values)
+    if values.ndim == 1:
+        converted = _whole_array(values)
+        if converted is not None:
+            return converted.reshape(-1, 1)
+    return np.array([_text(value) for value in values.tolist()], dtype=object).reshape(-1, 1)
+
+
+def factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's code and the distinct values as text (see `strings`): `texts[codes]` is `strings(values)`
+    without converting every value. Codes are intp, texts an object array of str."""
+    values = np.asarray(values)
+    if values.ndim == 1 and values.dtype.kind in "iubf":
+        distinct, codes = np.unique(values, return_inverse=True)
+        return codes.reshape(-1).astype(np.intp, copy=False), strings(distinct)[:, 0]
+    import pyarrow
+
+    encoded = pyarrow.array(strings(values)[:, 0], pyarrow.string()).dictionary_encode()
+    return (encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp),
+            encoded.dictionary.to_numpy(zero_copy_only=False).astype(object))
+
+
+def _whole_array(values: np.ndarray) -> np.ndarray | None:
+    """`strings` of a 1-D array without a Python loop over its values; None when its values need one."""
+    kind = values.dtype.kind
+    if kind in "iub":
+        return values.astype(str).astype(object)
+    if kind == "U":
+        return values.astype(object)
+    if kind == "f":
+        numbers = values.astype(np.float64)
+        result = numbers.astype(str).astype(object)
+        whole = np.isfinite(numbers) & (np.floor(numbers) == numbers)
+        if whole.any():
+            if np.abs(numbers[whole]).max() >= 2.0 ** 63:
+                return None
+            result[whole] = numbers[whole].astype(np.int64).astype(str)
+        result[np.isnan(numbers)] = ""
+        return result
+    if kind != "O":
+        return None
+    import pyarrow
+    import pyarrow.compute as compute
+
+    try:
+        array = pyarrow.array(values, from_pandas=True)
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError, TypeError, ValueError):
+        return None
+    if not (pyarrow.types.is_string(array.type) or pyarrow.types.is_large_string(array.type)
+            or pyarrow.types.is_null(array.type)):
+        return None
+    return compute.fill_null(array.cast(pyarrow.string()), "").to_numpy(zero_copy_only=False).astype(object)
+
+
+def _text(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def open_typed(options: dict, base_dir: Path, features: dict) -> Source:
+    """Open a source; in a CSV or TSV file the columns of numeric features are read as floats, so that a word
+    among numbers is reported with its file, row and column."""
+    source = open_source(options, base_dir)
+    if source.format not in ("csv", "tsv"):
+        return source
+    plan = ColumnPlan({"features": features}, source.columns, source.where)
+    declared = dict(options.get("column_types") or {})
+    numeric_columns = {column: "float" for item in plan.features.values() if item.kind == "numeric"
+                       for column in item.columns if column not in declared}
+    if not numeric_columns:
+        return source
+    return open_source({**options, "column_types": {**declared, **numeric_columns}}, base_dir)
+
+
+def encode_features(features: dict, fitted: dict | None, batch: dict[str, np.ndarray], numbers: np.ndarray,
+                    on_bad_rows: str, skipped: dict[str, int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The raw values the model takes for a batch of source columns, and which examples are kept.
+
+    Args:
+        features: feature name -> `Columns` (from `ColumnPlan`).
+        fitted: the fitted preprocessing (`Prepared.fitted`), whose image sizes are used; None takes them
+            from the spec (before fitting).
+        batch: source column -> values.
+        numbers: each example's 1-based number, for messages.
+        on_bad_rows: `error` or `skip` (an image that cannot be decoded).
+        skipped: reason -> count of skipped examples; filled in place.
+
+    Raises:
+        DataError: a missing numeric value under the `error` strategy, an image that cannot be decoded.
+    """
+    keep = np.ones(len(numbers), dtype=bool)
+    values: dict[str, np.ndarray] = {}
+    for name, item in features.items():
+        feature = item.options if fitted is None else fitted["features"][name]
+        if item.kind == "numeric":
+            matrix = numeric_matrix(batch, item)
+            missing = np.isnan(matrix).any(axis=1)
+            strategy = (item.options.get("missing") or {}).get("strategy", "error")
+            if strategy == "drop":
+                keep &= ~missing
+            elif strategy == "error" and missing.any():
+                row = int(np.argmax(missing))
+                columns = [column for column, absent in zip(item.columns, np.isnan(matrix[row])) if absent]
+                raise DataError(f"example {numbers[row]}: numeric feature '{name}' has a missing value in "
+                                f"column '{columns[0] if columns else item.columns[0]}'; set `missing: {{strategy: "
+                                "mean}` (or median, constant, drop) to fill or drop missing values")
+            values[name] = matrix
+        elif item.kind == "image":
+            images, decoded = decode_images(batch[item.columns[0]], feature["size"], feature.get("channels", 3),
+                                            on_bad_rows, skipped)
+            keep &= decoded
+            values[name] = images
+        elif item.kind == "text":
+            values[name] = strings(batch[item.columns[0]])[:, 0]
+        else:
+            values[name] = strings(batch[item.columns[0]])
+    return values, keep
 
 
 def _first_text(values: np.ndarray) -> object:
@@ -280,6 +421,7 @@ def decode_images(paths: np.ndarray, size: Sequence[int], channels: int, on_bad:
     return images, keep
 
 
-__all__ = ["ColumnPlan", "Columns", "HEADER_FORMATS", "check_columns", "column_problems", "column_vocabulary",
-           "decode_images", "learned_vocabulary", "matching", "numeric_matrix", "source_columns", "strings",
+__all__ = ["ColumnPlan", "Columns", "HEADER_FORMATS", "add_counts", "check_columns", "column_problems",
+           "column_vocabulary", "decode_images", "encode_features", "factorize", "learned_vocabulary", "matching",
+           "numeric_matrix", "open_typed", "source_columns", "strings", "value_counts", "vocabulary_of",
            "written_columns"]

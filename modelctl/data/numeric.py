@@ -1,7 +1,7 @@
 """Numeric preprocessing: the spec's steps, fitted on the training split into plain data.
 
-    steps = fit_numeric(item, train_matrices)     # [{"op": "fill", "values": [...]}, {"op": "standardize", ...}]
-    apply_numeric(steps, matrix)                  # the same transform in numpy
+    steps = fit_numeric(options, width, train_matrices)   # [{"op": "fill", ...}, {"op": "standardize", ...}]
+    apply_numeric(steps, matrix)                          # the same transform in numpy
 
 A fitted step is a JSON mapping; `modelctl.model.preprocessing.NumericPreprocessing`
 applies the same steps inside the model, so saved and exported models take raw values.
@@ -17,7 +17,10 @@ applies the same steps inside the model, so saved and exported models take raw v
 
 Statistics are accumulated batch by batch (sums in float64), so the training
 split is never held whole, except for the `median` fill, which keeps the
-training values of the feature's columns.
+training values of the feature's columns. `NumericFit` gathers them in as few
+passes over the training split as the steps allow (one for a fill and the
+statistic step after it), so that the pipeline can fit every feature in a
+single pass.
 """
 
 from __future__ import annotations
@@ -41,8 +44,159 @@ def spec_steps(written: list) -> list[tuple[str, object]]:
     return steps
 
 
+class NumericFit:
+    """Fits one numeric feature's steps on the training split, in as few passes over it as the steps allow.
+
+        fit = NumericFit(options, width)
+        while not fit.done:
+            for matrix in training_matrices():    # float32 (n, width), missing values NaN
+                fit.add(matrix)
+            fit.end_pass()
+        fit.steps                                 # fitted steps, in the order they apply
+
+    One pass fits the `mean` or `median` fill together with the first of `standardize` and `min_max`
+    after it (the statistics of the filled values follow from those of the present values once the fill
+    value is known, as the steps between them work value by value); every later `standardize` or `min_max`
+    takes one more pass. Steps without statistics need no pass; a feature without statistics is `done` at once.
+
+    Args:
+        options: the feature's spec mapping (`preprocessing`, `missing`).
+        width: number of values per example (columns, or the product of a declared shape).
+    """
+
+    def __init__(self, options: dict, width: int):
+        self.width = width
+        missing = options.get("missing") or {}
+        strategy = missing.get("strategy", "error")
+        self.pending: list[tuple[str, object]] = []
+        if strategy in ("mean", "median"):
+            self.pending.append(("fill", strategy))
+        elif strategy == "constant":
+            self.pending.append(("constant", float(missing.get("value", 0.0))))
+        self.pending += spec_steps(options.get("preprocessing"))
+        self.steps: list[dict] = []
+        self._next_stage()
+
+    @property
+    def done(self) -> bool:
+        """Whether every step is fitted (no pass is needed any more)."""
+        return self.fill is None and self.statistic is None
+
+    def _next_stage(self) -> None:
+        """Fit the steps that need no statistics, then take what the next pass gathers: a fill, the steps
+        after it that need no statistics, and the statistic step after those."""
+        while self.pending and not _gathers(self.pending[0]):
+            self.steps.append(self._plain(*self.pending.pop(0)))
+        self.fill = self.statistic = None
+        self.between: list[dict] = []
+        if self.pending and self.pending[0][0] == "fill":
+            self.fill = self.pending.pop(0)[1]
+            while self.pending and not _gathers(self.pending[0]):
+                self.between.append(self._plain(*self.pending.pop(0)))
+        if self.pending:
+            self.statistic = self.pending.pop(0)[0]
+        width = self.width
+        self.sums, self.present, self.collected = np.zeros(width), np.zeros(width), []
+        self.total, self.squares, self.count = np.zeros(width), np.zeros(width), 0
+        self.low, self.high, self.missing = np.full(width, np.inf), np.full(width, -np.inf), np.zeros(width)
+
+    def _plain(self, name: str, options) -> dict:
+        """The fitted form of a step that needs no statistics."""
+        if name == "constant":
+            return {"op": "fill", "values": [options] * self.width}
+        if name == "log":
+            return {"op": "log"}
+        if name == "clip":
+            options = options or {}
+            return {"op": "clip", "min": options.get("min"), "max": options.get("max")}
+        if name == "rescale":
+            return {"op": "rescale", "factor": float(options)}
+        raise ValueError(f"Unknown numeric preprocessing step {name!r}. Expected one of standardize, min_max, log, "
+                         f"clip, rescale.")
+
+    def add(self, matrix: np.ndarray) -> None:
+        """Gather one batch of training examples: float (n, width), missing values NaN."""
+        values = apply_numeric(self.steps, matrix)
+        if self.fill is None:
+            wide = values.astype(np.float64)
+            wide[np.isnan(wide)] = 0.0
+            self._gather(wide, None)
+            return
+        present = ~np.isnan(values)
+        if self.fill == "median":
+            self.collected.append(values)
+        self.sums += np.where(present, values, 0).sum(axis=0, dtype=np.float64)
+        self.present += present.sum(axis=0)
+        if self.statistic is not None:
+            after = apply_numeric(self.between, values).astype(np.float64)
+            self._gather(np.where(present & ~np.isnan(after), after, 0.0), present)
+
+    def _gather(self, values: np.ndarray, present: np.ndarray | None) -> None:
+        """Add float64 values (n, width) to the statistics; with `present`, only the present ones count for the
+        minimum and maximum (the others are 0 and counted in `missing`)."""
+        self.total += values.sum(axis=0)
+        self.squares += np.einsum("ij,ij->j", values, values)
+        self.count += len(values)
+        if not len(values):
+            return
+        if present is None:
+            low, high = values.min(axis=0), values.max(axis=0)
+        else:
+            self.missing += (~present).sum(axis=0)
+            low = np.where(present, values, np.inf).min(axis=0)
+            high = np.where(present, values, -np.inf).max(axis=0)
+        self.low = np.minimum(self.low, low)
+        self.high = np.maximum(self.high, high)
+
+    def end_pass(self) -> None:
+        """Finish a pass over the training split: fit what it gathered, then the steps after it that need
+        no statistics."""
+        if self.fill is not None:
+            values = self._fill_values()
+            self.steps.append({"op": "fill", "values": values})
+            self.steps += self.between
+            if self.statistic is not None:
+                # The missing values all became the fill value: add them to the present ones' statistics.
+                filled = apply_numeric(self.between, np.asarray([values], np.float32))[0].astype(np.float64)
+                filled = np.where(np.isnan(filled), 0.0, filled)
+                self.total += self.missing * filled
+                self.squares += self.missing * filled ** 2
+                self.low = np.where(self.missing > 0, np.minimum(self.low, filled), self.low)
+                self.high = np.where(self.missing > 0, np.maximum(self.high, filled), self.high)
+        if self.statistic is not None:
+            self.steps.append(self._statistic_step())
+        self._next_stage()
+
+    def _fill_values(self) -> list[float]:
+        if self.fill == "median":
+            values = np.concatenate(self.collected) if self.collected else np.zeros((0, self.width), np.float32)
+            with np.errstate(all="ignore"):
+                medians = np.nanmedian(values.astype(np.float64), axis=0) if len(values) else np.zeros(self.width)
+            return [0.0 if np.isnan(value) else float(value) for value in np.atleast_1d(medians)]
+        return [float(total / count) if count else 0.0 for total, count in zip(self.sums, self.present)]
+
+    def _statistic_step(self) -> dict:
+        count, width = self.count, self.width
+        if self.statistic == "standardize":
+            mean = self.total / count if count else np.zeros(width)
+            variance = np.maximum(self.squares / count - mean ** 2, 0.0) if count else np.ones(width)
+            std = np.sqrt(variance)
+            std = np.where(std < 1e-7, 1.0, std)
+            return {"op": "standardize", "mean": mean.tolist(), "std": std.tolist()}
+        low = np.where(np.isfinite(self.low), self.low, 0.0)
+        high = np.where(np.isfinite(self.high), self.high, 1.0)
+        high = np.where(high - low < 1e-12, low + 1.0, high)
+        return {"op": "min_max", "min": low.tolist(), "max": high.tolist()}
+
+
+def _gathers(step: tuple[str, object]) -> bool:
+    """Whether a pending step needs statistics of the training split."""
+    name, options = step
+    return name in STAT_STEPS or (name == "fill" and options in ("mean", "median"))
+
+
 def fit_numeric(options: dict, width: int, batches: Callable[[], Iterable[np.ndarray]]) -> list[dict]:
-    """Fit a numeric feature's steps on the training split.
+    """Fit a numeric feature's steps on the training split (see `NumericFit`).
 
     Args:
         options: the feature's spec mapping (`preprocessing`, `missing`).
@@ -53,69 +207,12 @@ def fit_numeric(options: dict, width: int, batches: Callable[[], Iterable[np.nda
     Returns:
         Fitted steps (see the module docstring), in the order they apply.
     """
-    fitted: list[dict] = []
-    missing = (options.get("missing") or {}).get("strategy", "error")
-    if missing in ("mean", "median"):
-        fitted.append({"op": "fill", "values": _fill_values(missing, width, batches)})
-    elif missing == "constant":
-        fitted.append({"op": "fill", "values": [float((options.get("missing") or {}).get("value", 0.0))] * width})
-    for name, step in spec_steps(options.get("preprocessing")):
-        if name in STAT_STEPS:
-            fitted.append(_fit_statistics(name, width, batches, list(fitted)))
-        elif name == "log":
-            fitted.append({"op": "log"})
-        elif name == "clip":
-            step = step or {}
-            fitted.append({"op": "clip", "min": step.get("min"), "max": step.get("max")})
-        elif name == "rescale":
-            fitted.append({"op": "rescale", "factor": float(step)})
-        else:
-            raise ValueError(f"Unknown numeric preprocessing step {name!r}. Expected one of standardize, min_max, "
-                             f"log, clip, rescale.")
-    return fitted
-
-
-def _fill_values(strategy: str, width: int, batches) -> list[float]:
-    if strategy == "median":
-        collected = [matrix for matrix in batches()]
-        values = np.concatenate(collected) if collected else np.zeros((0, width), np.float32)
-        with np.errstate(all="ignore"):
-            medians = np.nanmedian(values.astype(np.float64), axis=0) if len(values) else np.zeros(width)
-        return [0.0 if np.isnan(value) else float(value) for value in np.atleast_1d(medians)]
-    sums = np.zeros(width)
-    counts = np.zeros(width)
-    for matrix in batches():
-        present = ~np.isnan(matrix)
-        sums += np.where(present, matrix, 0).sum(axis=0, dtype=np.float64)
-        counts += present.sum(axis=0)
-    return [float(total / count) if count else 0.0 for total, count in zip(sums, counts)]
-
-
-def _fit_statistics(name: str, width: int, batches, before: list[dict]) -> dict:
-    total = np.zeros(width)
-    squares = np.zeros(width)
-    count = 0
-    low = np.full(width, np.inf)
-    high = np.full(width, -np.inf)
-    for matrix in batches():
-        values = apply_numeric(before, matrix).astype(np.float64)
-        values = np.where(np.isnan(values), 0.0, values)
-        total += values.sum(axis=0)
-        squares += (values ** 2).sum(axis=0)
-        count += len(values)
-        if len(values):
-            low = np.minimum(low, values.min(axis=0))
-            high = np.maximum(high, values.max(axis=0))
-    if name == "standardize":
-        mean = total / count if count else np.zeros(width)
-        variance = np.maximum(squares / count - mean ** 2, 0.0) if count else np.ones(width)
-        std = np.sqrt(variance)
-        std = np.where(std < 1e-7, 1.0, std)
-        return {"op": "standardize", "mean": mean.tolist(), "std": std.tolist()}
-    low = np.where(np.isfinite(low), low, 0.0)
-    high = np.where(np.isfinite(high), high, 1.0)
-    high = np.where(high - low < 1e-12, low + 1.0, high)
-    return {"op": "min_max", "min": low.tolist(), "max": high.tolist()}
+    fit = NumericFit(options, width)
+    while not fit.done:
+        for matrix in batches():
+            fit.add(matrix)
+        fit.end_pass()
+    return fit.steps
 
 
 def apply_numeric(steps: list[dict], matrix: np.ndarray) -> np.ndarray:

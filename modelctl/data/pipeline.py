@@ -6,12 +6,18 @@
     prepared.dataset("train", training=True)      # tf.data: (features, targets[, weights]) batches
     prepared.arrays("test")                       # the same examples as numpy arrays
 
-Passes over the source, each streamed in chunks of `CHUNK_ROWS` rows: one counts
-the rows (and reads the label a stratified split needs), one per fitted
-statistic reads the training split, one encodes every split. Encoded splits
-are kept in memory when `data.cache` is true and all of them together fit in
-`CACHE_BYTES`; otherwise every split streams from the source each time it is
-read (each epoch, each evaluation), holding a chunk and a shuffle buffer.
+Every pass streams the source in chunks of `CHUNK_ROWS` rows. The first reads
+the columns the spec needs, counts the rows (the split needs their number, and
+the label when it is stratified) and turns each chunk into model inputs, held in
+memory while all of them together fit in `CACHE_BYTES` (with `data.cache` on).
+Held data is split, fitted and encoded in memory: the source is read once.
+Data that does not fit takes one more pass, which fits every statistic,
+vocabulary and class on the training split while it counts and checks every
+split (`modelctl.data.fitting`; a statistic step that depends on an earlier one
+takes one more), and then streams from the source every time it is read (each
+epoch, each evaluation), holding a chunk and a shuffle buffer. With `data.cache`
+off, a first pass that stops at the first bad row reads only the column the
+split needs.
 
 Shuffling is keyed by the seed and the epoch number: epoch e of a run shows
 the training examples in the same order whether the run was interrupted and
@@ -24,17 +30,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from modelctl.data import numeric
-from modelctl.data.columns import ColumnPlan, decode_images, learned_vocabulary, numeric_matrix, strings
+from modelctl.data.columns import ColumnPlan, encode_features, open_typed
 from modelctl.data.errors import DataError
+from modelctl.data.fitting import Fitting, Rows, check_balanced
 from modelctl.data.labels import LabelEncoder
-from modelctl.data.sources import Source, open_source
-from modelctl.data.splits import SPLITS, assign_splits, kfold
+from modelctl.data.sources import Source
+from modelctl.data.splits import SPLITS, ClassCodes, assign_splits, kfold
 
 CHUNK_ROWS = 4096
 CACHE_BYTES = 128 * 2**20
@@ -99,51 +104,100 @@ class Prepared:
                       for key, source in self.sources.items()}
         plan = next(iter(self.plans.values()))
         self.features = plan.features
+        self.weight = plan.weight
         classes = None if fitted is None else {name: label.get("classes")
                                                for name, label in fitted["labels"].items()}
         self.labels = {name: LabelEncoder(item, None if classes is None else classes.get(name))
                        for name, item in plan.labels.items()}
+        self.raw_columns = list(dict.fromkeys([*(encoder.column for encoder in self.labels.values()),
+                                               *([self.weight] if self.weight else [])]))
         self.class_weight = training.get("class_weight")
-        self.assignment = self._assign(fold) if "all" in self.sources else None
+        if self.class_weight:
+            check_balanced(self.labels)
         self._cache: dict[str, Encoded] = {}
-        if fitted is None:
-            for encoder in self.labels.values():
-                encoder.fit(batch for batch, _ in self._raw("train"))
-            self.fitted = self._fit()
-        else:
-            self.fitted = fitted
-        self._class_weights = self._balanced_weights()
-        self.counts = self._count()
+        held, rows, labels = self._first_pass()
+        self.assignment = self._assign(fold, rows, labels) if "all" in self.sources else None
+        del labels
+        fitting = Fitting(self.features, self.labels, fitted, balanced=self.class_weight == "balanced")
+        for split, part in self._split_rows(held, SPLITS, self.skipped):
+            fitting.add(split, part)
+        fitting.end_pass()
+        while not fitting.done:
+            for split, part in self._split_rows(held, ("train",), {}):
+                fitting.add(split, part)
+            fitting.end_pass()
+        self.fitted = fitting.fitted
+        self.counts = fitting.counts
+        self._class_weights = self._class_weight_table(fitting)
+        if held is not None:
+            self._hold(held)
 
     # Reading -----------------------------------------------------------------------------------------------
 
-    def _assign(self, fold: tuple[int, int] | None) -> np.ndarray:
-        """Each source row's split (0 train, 1 validation, 2 test): one byte a row, plus a class code a row when
-        the split is stratified."""
+    def _first_pass(self) -> tuple[dict[str, list[Rows]] | None, int, np.ndarray | None]:
+        """Read every source once: the rows of the shared source and, when the split is stratified, the class
+        of each (one code a row); every chunk as model inputs while all of them fit in `CACHE_BYTES`.
+
+        Returns:
+            (source key -> chunks, or None when they do not fit; rows of the shared source; class codes).
+        """
+        holding = bool(self.data.get("cache", True))
+        held: dict[str, list[Rows]] | None = {key: [] for key in self.sources} if holding else None
+        skipped: dict[str, int] = {}
+        size = 0
+        label = self._stratify_label()
+        classes = ClassCodes()
+        rows = 0
+        for key, source in self.sources.items():
+            if held is None and key != "all":
+                continue
+            columns = self.plans[key].read
+            if held is None and self.on_bad_rows == "error":
+                # Only the row count and the split's label are needed: another bad value stops the next pass.
+                columns = [label] if label else columns[:1]
+            count = 0
+            for batch in source.batches(columns, CHUNK_ROWS, self.on_bad_rows):
+                numbers = np.arange(count + 1, count + len(next(iter(batch.values()))) + 1)
+                count += len(numbers)
+                if key == "all" and label:
+                    classes.add(batch[label])
+                if held is None:
+                    continue
+                part = self._rows(batch, numbers, skipped)
+                size += self._held_bytes(part)
+                if size > CACHE_BYTES:
+                    held = None
+                    if key != "all":
+                        break
+                    continue
+                held[key].append(part)
+            self._note_skipped(source)
+            if key == "all":
+                rows = count
+        if held is not None:
+            for reason, count in skipped.items():
+                self.skipped[reason] = self.skipped.get(reason, 0) + count
+        return held, rows, classes.codes() if label else None
+
+    def _rows(self, batch: dict[str, np.ndarray], numbers: np.ndarray, skipped: dict[str, int]) -> Rows:
+        """A chunk of source columns as model inputs, with its label and weight columns as read."""
+        features, keep = encode_features(self.features, None, batch, numbers, self.on_bad_rows, skipped)
+        return Rows(features, {column: batch[column] for column in self.raw_columns}, keep, numbers)
+
+    def _held_bytes(self, part: Rows) -> int:
+        """What the kept examples of a chunk take once encoded (as `_nbytes` counts them)."""
+        kept = part.take(part.keep) if not part.keep.all() else part
+        targets = sum(encoder.target_bytes() for encoder in self.labels.values()) * len(kept)
+        return _nbytes(Encoded(kept.features, {}, None)) + targets
+
+    def _assign(self, fold: tuple[int, int] | None, rows: int, labels: np.ndarray | None) -> np.ndarray:
+        """Each source row's split (0 train, 1 validation, 2 test): one byte a row."""
         split = self.data.get("split") or {}
         fractions = {name: split.get(name, default) for name, default in zip(SPLITS, (0.8, 0.1, 0.1))}
         seed = split.get("seed")
         seed = self.seed if seed is None else int(seed)
-        label = self._stratify_label()
-        stratify = bool(split.get("stratify")) and label is not None
-        classes: dict[str, int] = {}
-        codes: list[np.ndarray] = []
-        count = 0
-        source = self.sources["all"]
-        for batch in source.batches(self.plans["all"].read, CHUNK_ROWS, self.on_bad_rows):
-            count += len(next(iter(batch.values())))
-            if stratify:
-                names, inverse = np.unique(strings(batch[label])[:, 0], return_inverse=True)
-                known = np.array([classes.setdefault(name, len(classes)) for name in names], dtype=np.int32)
-                codes.append(known[inverse])
-        self._note_skipped(source)
-        labels = None
-        if stratify:
-            ranked = np.empty(len(classes), dtype=np.int32)
-            ranked[[classes[name] for name in sorted(classes)]] = np.arange(len(classes), dtype=np.int32)
-            labels = ranked[np.concatenate(codes)] if codes else np.empty(0, dtype=np.int32)
-            del codes
-        assignment = assign_splits(count, fractions, seed, labels, stratify)
+        stratify = labels is not None
+        assignment = assign_splits(rows, fractions, seed, labels, stratify)
         if fold is not None:
             index, folds = fold
             pool = np.flatnonzero(assignment != 2)
@@ -153,6 +207,9 @@ class Prepared:
         return assignment
 
     def _stratify_label(self) -> str | None:
+        """The column a stratified split keeps the balance of: the first binary or categorical label's."""
+        if not (self.data.get("split") or {}).get("stratify") or "all" not in self.sources:
+            return None
         for encoder in self.labels.values():
             if encoder.kind in ("binary", "categorical"):
                 return encoder.column
@@ -184,107 +241,63 @@ class Prepared:
             return
         offset = 0
         source = self.sources["all"]
+        codes_wanted = [SPLITS.index(split) for split in wanted]
         for batch in source.batches(self.plans["all"].read, CHUNK_ROWS, self.on_bad_rows):
             size = len(next(iter(batch.values())))
             codes = self.assignment[offset:offset + size]
             numbers = np.arange(offset + 1, offset + size + 1)
             offset += size
-            for split in wanted:
-                mask = codes == SPLITS.index(split)
-                if mask.any():
+            for split, code in zip(wanted, codes_wanted):
+                mask = codes == code
+                if mask.all():
+                    yield split, batch, numbers
+                elif mask.any():
                     yield split, {name: values[mask] for name, values in batch.items()}, numbers[mask]
         self._note_skipped(source)
 
-    # Fitting -----------------------------------------------------------------------------------------------
+    def _split_rows(self, held: dict[str, list[Rows]] | None, wanted: tuple[str, ...],
+                    skipped: dict[str, int]) -> Iterator[tuple[str, Rows]]:
+        """(split, chunk as model inputs) of the `wanted` splits in source order: from the held chunks, or
+        read and turned into model inputs again (counting images that cannot be decoded into `skipped`)."""
+        if held is None:
+            for split, batch, numbers in self._raw_splits(wanted):
+                yield split, self._rows(batch, numbers, skipped)
+            return
+        for key, parts in held.items():
+            if key != "all":
+                if key in wanted:
+                    yield from ((key, part) for part in parts)
+                continue
+            for part in parts:
+                codes = self.assignment[part.numbers - 1]
+                for split in wanted:
+                    mask = codes == SPLITS.index(split)
+                    if mask.all():
+                        yield split, part
+                    elif mask.any():
+                        yield split, part.take(mask)
 
-    def _fit(self) -> dict:
-        features = {}
-        for name, item in self.features.items():
-            options = item.options
-            kind = item.kind
-            if kind == "numeric":
-                width = self._width(item)
-                features[name] = {"type": "numeric", "columns": list(item.columns), "width": width,
-                                  "shape": options.get("shape"), "augmentation": options.get("augmentation") or [],
-                                  "steps": numeric.fit_numeric(options, width, lambda item=item: self._numeric(item))}
-            elif kind == "categorical":
-                features[name] = {"type": "categorical", "column": item.columns[0],
-                                  "vocabulary": self._vocabulary(item),
-                                  "num_oov_indices": options.get("num_oov_indices", 1),
-                                  "output_mode": options.get("output_mode", "one_hot")}
-            elif kind == "text":
-                features[name] = {"type": "text", "column": item.columns[0], **self._text_vocabulary(item)}
-            else:
-                features[name] = {"type": "image", "column": item.columns[0], "size": list(options["size"]),
-                                  "channels": options.get("channels", 3),
-                                  "steps": numeric.fit_numeric({"preprocessing": options.get("preprocessing")}, 1,
-                                                               lambda: iter(())),
-                                  "augmentation": options.get("augmentation") or []}
-        labels = {name: {"type": encoder.kind, "column": encoder.column, "classes": encoder.classes}
-                  for name, encoder in self.labels.items()}
-        return {"features": features, "labels": labels}
+    def _hold(self, held: dict[str, list[Rows]]) -> None:
+        """Keep every split in memory as model-ready examples when all of them together fit in `CACHE_BYTES`."""
+        parts: dict[str, list[Encoded]] = {split: [] for split in SPLITS}
+        size = 0
+        for split, part in self._split_rows(held, SPLITS, {}):
+            encoded = self._complete(part)
+            if len(encoded):
+                size += _nbytes(encoded)
+                if size > CACHE_BYTES:
+                    return
+                parts[split].append(encoded)
+        held.clear()
+        self._cache = {split: Encoded.join(chunks) for split, chunks in parts.items() if chunks}
 
-    def _width(self, item) -> int:
-        """Values per example: one per column, times the size of each value (a column of 8x8 arrays gives 64)."""
-        for batch, _ in self._raw("train"):
-            return int(numeric_matrix(batch, item).shape[1])
-        return len(item.columns)
-
-    def _numeric(self, item) -> Iterator[np.ndarray]:
-        strategy = (item.options.get("missing") or {}).get("strategy", "error")
-        for batch, _ in self._raw("train"):
-            matrix = numeric_matrix(batch, item)
-            if strategy == "drop":
-                matrix = matrix[~np.isnan(matrix).any(axis=1)]
-            yield matrix
-
-    def _vocabulary(self, item) -> list[str]:
-        options = item.options
-        if options.get("vocabulary"):
-            return [str(value) for value in options["vocabulary"]]
-        return learned_vocabulary((batch[item.columns[0]] for batch, _ in self._raw("train")),
-                                  options.get("max_tokens"))
-
-    def _text_vocabulary(self, item) -> dict:
-        from modelctl.util.tf import tensorflow
-
-        tf = tensorflow()
-        import keras
-
-        options = item.options
-        settings = {"max_tokens": options.get("max_tokens", 20000),
-                    "standardize": options.get("standardize", "lower_and_strip_punctuation"),
-                    "split": options.get("split", "whitespace"), "ngrams": options.get("ngrams"),
-                    "output_mode": options.get("output_mode", "int"),
-                    "sequence_length": options.get("sequence_length")}
-        layer = keras.layers.TextVectorization(
-            max_tokens=settings["max_tokens"],
-            standardize=None if settings["standardize"] == "none" else settings["standardize"],
-            split=settings["split"], ngrams=settings["ngrams"], output_mode=settings["output_mode"],
-            output_sequence_length=settings["sequence_length"])
-        texts = [strings(batch[item.columns[0]])[:, 0].astype(str) for batch, _ in self._raw("train")]
-        layer.adapt(tf.data.Dataset.from_tensor_slices(np.concatenate(texts) if texts else np.array([""])).batch(256))
-        vocabulary = [str(token) for token in layer.get_vocabulary(include_special_tokens=False)]
-        idf = None
-        if settings["output_mode"] == "tf_idf":
-            idf = [float(value) for value in layer._lookup_layer.idf_weights.numpy()[1:]]
-        return {**settings, "vocabulary": vocabulary, "idf_weights": idf}
-
-    def _balanced_weights(self) -> dict[int, float] | None:
+    def _class_weight_table(self, fitting: Fitting) -> dict[int, float] | None:
         written = self.class_weight
         if not written:
             return None
-        encoder = next(iter(self.labels.values()), None)
-        if encoder is None or encoder.kind not in ("binary", "categorical"):
-            raise DataError("training.class_weight needs a binary or categorical label")
         if written == "balanced":
-            counts = np.zeros(len(encoder.classes))
-            for batch, numbers in self._raw("train"):
-                targets = encoder.encode(batch[encoder.column], numbers).astype(int)
-                counts += np.bincount(targets, minlength=len(counts))
-            total = counts.sum()
-            return {index: float(total / (len(counts) * count)) if count else 1.0
-                    for index, count in enumerate(counts)}
+            return fitting.balanced_weights()
+        encoder = next(iter(self.labels.values()))
         index = {name: position for position, name in enumerate(encoder.classes)}
         unknown = [str(name) for name in written if str(name) not in index]
         if unknown:
@@ -303,53 +316,38 @@ class Prepared:
         """
         features, keep = encode_features(self.features, self.fitted, batch, numbers, self.on_bad_rows,
                                          self.skipped)
+        columns = {column: batch[column] for column in self.raw_columns} if with_targets else {}
+        return self._complete(Rows(features, columns, keep, numbers), with_targets)
+
+    def _complete(self, part: Rows, with_targets: bool = True) -> Encoded:
+        """The kept examples of a chunk with their targets and weights."""
         targets = {}
         weights = None
         if with_targets:
-            targets = {name: encoder.encode(batch[encoder.column], numbers) for name, encoder in self.labels.items()}
-            weight_column = next(iter(self.plans.values())).weight
-            if weight_column:
-                weights = batch[weight_column].astype(np.float32)
+            targets = {name: encoder.encode(part.columns[encoder.column], part.numbers)
+                       for name, encoder in self.labels.items()}
+            if self.weight:
+                weights = part.columns[self.weight].astype(np.float32)
             if self._class_weights:
                 first = next(iter(targets.values())).astype(int).reshape(-1)
-                factors = np.array([self._class_weights.get(index, 1.0) for index in first], dtype=np.float32)
+                factors = np.ones(len(first), dtype=np.float32)
+                for index, weight in self._class_weights.items():
+                    factors[first == index] = weight
                 weights = factors if weights is None else weights * factors
-        encoded = Encoded(features, targets, weights)
-        return encoded if keep.all() else encoded.take(keep)
+        encoded = Encoded(part.features, targets, weights)
+        return encoded if part.keep.all() else encoded.take(part.keep)
 
     def chunks(self, split: str) -> Iterator[Encoded]:
         """Encoded chunks of one split in source order."""
         if split in self._cache:
             yield self._cache[split]
             return
+        if self._cache:
+            return  # every split with examples is held: this one has none
         for batch, numbers in self._raw(split):
             encoded = self.encode(batch, numbers)
             if len(encoded):
                 yield encoded
-
-    def _count(self) -> dict[str, int]:
-        """Examples of every split, encoded in one pass (so bad data is found before training starts). With
-        `data.cache` on, the splits are kept in memory when all of them together fit in `CACHE_BYTES`; what was
-        kept is dropped as soon as the data is known not to fit (the source's rows times the size of the
-        examples encoded so far, or the bytes encoded so far), so large data is never held."""
-        keep = bool(self.data.get("cache", True))
-        rows = None if self.assignment is None else len(self.assignment)
-        parts: dict[str, list[Encoded]] = {split: [] for split in SPLITS}
-        counts = dict.fromkeys(SPLITS, 0)
-        size = 0
-        for split, batch, numbers in self._raw_splits():
-            encoded = self.encode(batch, numbers)
-            counts[split] += len(encoded)
-            if keep and len(encoded):
-                size += _nbytes(encoded)
-                seen = sum(counts.values())
-                keep = size <= CACHE_BYTES and (rows is None or size / seen * rows <= CACHE_BYTES)
-                parts[split].append(encoded)
-                if not keep:
-                    parts.clear()
-        if keep:
-            self._cache = {split: Encoded.join(chunks) for split, chunks in parts.items() if chunks}
-        return counts
 
     def arrays(self, split: str, limit: int | None = None) -> Encoded | None:
         """Up to `limit` examples of a split in source order, as numpy arrays; None for an empty split."""
@@ -452,7 +450,7 @@ class Prepared:
             shape, dtype = encoder.spec()
             targets.append(tf.TensorSpec((None, *shape), dtype))
         y = targets[0] if len(output_names) == 1 else dict(zip(output_names, targets))
-        weighted = bool(next(iter(self.plans.values())).weight) or bool(self._class_weights)
+        weighted = bool(self.weight) or bool(self._class_weights)
         return (features, y, tf.TensorSpec((None,), tf.float32)) if weighted else (features, y)
 
     def dataset(self, split: str, output_names: list[str], training: bool = False, initial_epoch: int = 0,
@@ -488,65 +486,6 @@ class Prepared:
         return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def open_typed(options: dict, base_dir: Path, features: dict) -> Source:
-    """Open a source; in a CSV or TSV file the columns of numeric features are read as floats, so that a word
-    among numbers is reported with its file, row and column."""
-    source = open_source(options, base_dir)
-    if source.format not in ("csv", "tsv"):
-        return source
-    plan = ColumnPlan({"features": features}, source.columns, source.where)
-    declared = dict(options.get("column_types") or {})
-    numeric_columns = {column: "float" for item in plan.features.values() if item.kind == "numeric"
-                       for column in item.columns if column not in declared}
-    if not numeric_columns:
-        return source
-    return open_source({**options, "column_types": {**declared, **numeric_columns}}, base_dir)
-
-
-def encode_features(features: dict, fitted: dict, batch: dict[str, np.ndarray], numbers: np.ndarray,
-                    on_bad_rows: str, skipped: dict[str, int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """The raw values the model takes for a batch of source columns, and which examples are kept.
-
-    Args:
-        features: feature name -> `Columns` (from `ColumnPlan`).
-        fitted: the fitted preprocessing (`Prepared.fitted`).
-        batch: source column -> values.
-        numbers: each example's 1-based number, for messages.
-        on_bad_rows: `error` or `skip` (an image that cannot be decoded).
-        skipped: reason -> count of skipped examples; filled in place.
-
-    Raises:
-        DataError: a missing numeric value under the `error` strategy, an image that cannot be decoded.
-    """
-    keep = np.ones(len(numbers), dtype=bool)
-    values: dict[str, np.ndarray] = {}
-    for name, item in features.items():
-        feature = fitted["features"][name]
-        if item.kind == "numeric":
-            matrix = numeric_matrix(batch, item)
-            missing = np.isnan(matrix).any(axis=1)
-            strategy = (item.options.get("missing") or {}).get("strategy", "error")
-            if strategy == "drop":
-                keep &= ~missing
-            elif strategy == "error" and missing.any():
-                row = int(np.argmax(missing))
-                columns = [column for column, absent in zip(item.columns, np.isnan(matrix[row])) if absent]
-                raise DataError(f"example {numbers[row]}: numeric feature '{name}' has a missing value in "
-                                f"column '{columns[0] if columns else item.columns[0]}'; set `missing: {{strategy: "
-                                "mean}` (or median, constant, drop) to fill or drop missing values")
-            values[name] = matrix
-        elif item.kind == "image":
-            images, decoded = decode_images(batch[item.columns[0]], feature["size"], feature["channels"],
-                                            on_bad_rows, skipped)
-            keep &= decoded
-            values[name] = images
-        elif item.kind == "text":
-            values[name] = strings(batch[item.columns[0]])[:, 0]
-        else:
-            values[name] = strings(batch[item.columns[0]])
-    return values, keep
-
-
 def _tensors(tf, encoded: Encoded):
     def tensor(values: np.ndarray):
         return tf.constant(values.astype(str) if values.dtype == object else values)
@@ -557,10 +496,23 @@ def _tensors(tf, encoded: Encoded):
 
 
 def _nbytes(encoded: Encoded) -> int:
+    """Bytes of the features and targets: an array's own size, or for text the characters plus 50 a value."""
     total = 0
     for values in [*encoded.features.values(), *encoded.targets.values()]:
-        total += values.nbytes if values.dtype != object else sum(len(str(value)) + 50 for value in values.flat)
+        total += values.nbytes if values.dtype != object else _text_bytes(values)
     return total
+
+
+def _text_bytes(values: np.ndarray) -> int:
+    import pyarrow
+    import pyarrow.compute as compute
+
+    flat = values.reshape(-1)
+    try:
+        characters = compute.sum(compute.utf8_length(pyarrow.array(flat, pyarrow.string()))).as_py() or 0
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowTypeError):
+        characters = sum(len(str(value)) for value in flat)
+    return characters + 50 * len(flat)
 
 
 def prepare(document, fold: tuple[int, int] | None = None, fitted: dict | None = None) -> Prepared:

@@ -58,8 +58,12 @@ class BadRows:
         """Report one bad row: `problem` is the error's sentence, `reason` the short text it is counted under."""
         if self.mode == "error":
             raise DataError(problem, file=file, row=row, column=column)
+        self.count(reason, 1, column)
+
+    def count(self, reason: str, rows: int, column: str | None = None) -> None:
+        """Count `rows` skipped rows under `reason` (and `column`); only in `skip` mode."""
         key = f"column '{column}': {reason}" if column is not None else reason
-        self.counts[key] = self.counts.get(key, 0) + 1
+        self.counts[key] = self.counts.get(key, 0) + rows
 
 
 class Source:
@@ -117,6 +121,11 @@ class Source:
         otherwise streams through the files without typing values."""
         raise NotImplementedError
 
+    def progress(self) -> float | None:
+        """The share of the source that the batches being iterated have read so far, from 0 to 1 (bytes of a
+        CSV or TSV file, rows of a Parquet file); None for a format that cannot tell without reading."""
+        return None
+
     def select(self, columns: Sequence[str] | None) -> list[str]:
         """Check requested column names against the source's; None means every column."""
         if columns is None:
@@ -138,6 +147,15 @@ class Source:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.format} {shown(self.where)}: {len(self.columns)} columns>"
+
+
+def first_problems(masks: Sequence[np.ndarray], rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which of `rows` rows have a problem, and for each the index of its first problem in `masks` (one
+    boolean mask of bad rows per kind of problem, in the order a row's problems are reported)."""
+    if not masks:
+        return np.zeros(rows, dtype=bool), np.zeros(rows, dtype=np.intp)
+    stacked = np.stack([np.asarray(mask, dtype=bool) for mask in masks])
+    return stacked.any(axis=0), np.argmax(stacked, axis=0)
 
 
 def listing(names: Sequence[str]) -> str:
@@ -276,5 +294,5 @@ def open_source(source: dict, base_dir: Path) -> Source:
     return reader(options, Path(base_dir))
 
 
-__all__ = ["BadRows", "DataError", "ON_BAD_ROWS", "READERS", "Source", "listing", "open_source", "rebatch",
-           "resolve_file", "resolve_files", "source_options"]
+__all__ = ["BadRows", "DataError", "ON_BAD_ROWS", "READERS", "Source", "first_problems", "listing", "open_source",
+           "rebatch", "resolve_file", "resolve_files", "source_options"]

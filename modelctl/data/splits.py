@@ -91,6 +91,38 @@ def kfold(n_rows: int, k: int, seed: int, labels: Sequence | np.ndarray | None =
     return [(np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)) for fold in range(int(k))]
 
 
+class ClassCodes:
+    """The class of every row of a label column read chunk by chunk, as the labels a stratified split takes:
+    one integer a row, the classes numbered in sorted order of their names as text (see `strings`), so the codes
+    do not depend on the chunks.
+
+        codes = ClassCodes()
+        for batch in batches:
+            codes.add(batch["species"])
+        assign_splits(n, fractions, seed, labels=codes.codes(), stratify=True)
+    """
+
+    def __init__(self):
+        self.index: dict[str, int] = {}
+        self.parts: list[np.ndarray] = []
+
+    def add(self, values: np.ndarray) -> None:
+        """Take the next chunk of the column."""
+        from modelctl.data.columns import factorize
+
+        codes, texts = factorize(values)
+        known = np.array([self.index.setdefault(name, len(self.index)) for name in texts.tolist()], dtype=np.int32)
+        self.parts.append(known[codes] if len(codes) else np.empty(0, dtype=np.int32))
+
+    def codes(self) -> np.ndarray:
+        """Every row's class code so far (int32), in row order."""
+        ranked = np.empty(len(self.index), dtype=np.int32)
+        ranked[[self.index[name] for name in sorted(self.index)]] = np.arange(len(self.index), dtype=np.int32)
+        codes = ranked[np.concatenate(self.parts)] if self.parts else np.empty(0, dtype=np.int32)
+        self.parts = []
+        return codes
+
+
 def largest_remainder(total: int, shares: Sequence[Fraction]) -> list[int]:
     """Round `total * share` to integers adding up to `total` (shares add up to 1); ties go to the earlier share."""
     quotas = [total * share for share in shares]
@@ -129,9 +161,11 @@ def _partition(n_rows: int, seed: int, labels, stratify: bool, shares: list[Frac
     """Part id of every row: within each group (all rows, or a class when stratified), rows ranked by key
     are cut into parts of the rounded counts.
 
-    The rank of a row is never stored: the key at each cut is found by a radix selection over the keys,
-    generated again for every pass in blocks of `_BLOCK` rows, and a row's part is the number of cuts at
-    or below its key (keys are distinct: SplitMix64 is a bijection). Memory is one small integer per row.
+    The rank of a row is never stored: the key at each cut is found among the keys (by `numpy.partition`
+    up to `_DIRECT_ROWS` rows, else by a radix selection over keys generated again for every pass in blocks
+    of `_BLOCK` rows), and a row's part is the number of cuts at or below its key (keys are distinct:
+    SplitMix64 is a bijection). Memory is one small integer per row, plus the keys of up to `_DIRECT_ROWS`
+    rows.
     """
     if isinstance(n_rows, bool) or not isinstance(n_rows, (int, np.integer)) or n_rows < 0:
         raise ValueError(f"Invalid value for argument `n_rows`. Expected an integer >= 0. Received: n_rows={n_rows!r}")
@@ -146,7 +180,10 @@ def _partition(n_rows: int, seed: int, labels, stratify: bool, shares: list[Frac
         else controlled_rounding([int(size) for size in sizes], shares)
     ranks = np.cumsum(counts, axis=1)[:, :-1]
     present = ranks < sizes[:, None]
-    cuts = _select(n_rows, seed, codes, ranks, present)
+    if not present.any():
+        return np.zeros(n_rows, dtype=dtype)
+    cuts = _select_direct(n_rows, seed, codes, ranks, present) if n_rows <= _DIRECT_ROWS else \
+        _select(n_rows, seed, codes, ranks, present)
     result = np.empty(n_rows, dtype=dtype)
     for start, keys in _blocks(n_rows, seed):
         group = _block_groups(codes, start, len(keys))
@@ -159,6 +196,9 @@ def _partition(n_rows: int, seed: int, labels, stratify: bool, shares: list[Frac
 
 _BLOCK = 1 << 18
 """Keys generated at a time while splitting."""
+
+_DIRECT_ROWS = 1 << 22
+"""Rows up to which every key is generated at once (8 bytes a row) and the cuts found by `numpy.partition`."""
 
 
 def _keys(start: int, stop: int, seed: int) -> np.ndarray:
@@ -201,6 +241,25 @@ def _groups(n_rows: int, labels, stratify: bool) -> tuple[np.ndarray | None, np.
 
     codes, _ = pandas.factorize(labels, sort=True, use_na_sentinel=False)
     return codes, np.bincount(codes)
+
+
+def _select_direct(n_rows: int, seed: int, codes: np.ndarray | None, ranks: np.ndarray,
+                   present: np.ndarray) -> np.ndarray:
+    """What `_select` finds, from all the keys at once: the key of rank `ranks[g, j]` in group g (0 where
+    `present` is false)."""
+    keys = _keys(0, n_rows, seed)
+    found = np.zeros(ranks.shape, dtype=np.uint64)
+    if codes is None:
+        groups = [keys]
+    else:
+        order = np.argsort(codes, kind="stable")
+        bounds = np.cumsum(np.bincount(codes, minlength=ranks.shape[0]))[:-1]
+        groups = np.split(keys[order], bounds)
+    for group, group_keys in enumerate(groups):
+        wanted = ranks[group][present[group]].astype(np.intp)
+        if len(wanted):
+            found[group, present[group]] = np.partition(group_keys, wanted)[wanted]
+    return found
 
 
 def _select(n_rows: int, seed: int, codes: np.ndarray | None, ranks: np.ndarray, present: np.ndarray) -> np.ndarray:

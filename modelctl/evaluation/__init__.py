@@ -1,9 +1,10 @@
 """Evaluation of a trained model's scores: metrics, plots and a Markdown report.
 
 Nothing here imports TensorFlow; the caller runs the model and passes numpy arrays of
-true labels and scores. `compute_metrics` returns a JSON-ready dict, `write_plots`
-writes PNG figures, `render_report` ties both into `report.md` text and
-`render_table` prints the scalar metrics.
+true labels and scores. `compute_metrics` returns a JSON-ready dict, `write_plots` writes
+PNG figures, `render_report` ties both into `report.md` text and `render_table` prints
+the scalar metrics. scikit-learn computes every metric and curve and matplotlib draws the
+figures; both are imported on first use, so importing this package stays quick.
 """
 
 from modelctl.evaluation.errors import EvaluationError

@@ -32,20 +32,36 @@ Metrics appear in the order of `METRICS`; "notes" is always there, empty when ev
 value is defined. A class (categorical) or label (multi_label) without a positive
 example has a null `pr_auc`, and one without a positive or without a negative example
 a null `roc_auc`; the macro average is then over the other classes, and "notes" says
-which were left out (scikit-learn returns NaN for that ROC AUC average). Every metric
-follows scikit-learn's definition; see `classification`, `regression` and `curves`.
+which were left out (scikit-learn returns NaN for that ROC AUC average).
+
+Every value comes from `sklearn.metrics`, imported on the first call:
+
+    accuracy, subset_accuracy     accuracy_score of the predicted labels (see `classification`)
+    precision, recall, f1         precision_recall_fscore_support(zero_division=0), over every
+                                  class or label (`labels=`), with average None, "macro", "weighted"
+    roc_auc, pr_auc               roc_auc_score, average_precision_score of each binary problem
+                                  (one-vs-rest for categorical); macro is their plain mean
+    log_loss                      log_loss(labels=every class); scores used as given
+    top_k_accuracy                top_k_accuracy_score(labels=every class); with two classes,
+                                  scikit-learn's binary rule (class 1 when its score is above 0.5)
+    confusion_matrix              confusion_matrix(labels=every class)
+    mse, rmse, mae, r2, mape      mean_squared_error, root_mean_squared_error, mean_absolute_error,
+                                  r2_score, mean_absolute_percentage_error; several outputs are
+                                  averaged ("uniform_average"), so rmse is the mean of their RMSEs
+    hamming_loss                  hamming_loss of the predicted labels
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import warnings
 from typing import Callable
 
 import numpy as np
 
 from modelctl.errors import did_you_mean, one_of
-from modelctl.evaluation import classification, curves, regression
+from modelctl.evaluation import classification
 from modelctl.evaluation.errors import EvaluationError
 from modelctl.evaluation.inputs import Prepared, binary_problems, check_label_type, prepare
 
@@ -155,30 +171,36 @@ class _Context:
         self.notes: dict[str, str] = {}
 
     @functools.cached_property
+    def labels(self) -> list[int]:
+        """Every class or label index, so that one absent from the data still gets its row and column."""
+        return list(range(len(self.data.classes)))
+
+    @functools.cached_property
     def y_pred(self) -> np.ndarray:
         return classification.predictions(self.data.label_type, self.data.y_score)
 
     @functools.cached_property
-    def counts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return classification.class_counts(self.data.label_type, self.data.y_true, self.y_pred,
-                                           len(self.data.classes))
-
-    @functools.cached_property
-    def scores(self) -> dict[str, np.ndarray]:
-        return classification.precision_recall_f1(*self.counts)
-
-
-def _class_metric(name: str) -> Callable[[_Context], dict]:
-    def compute(context: _Context) -> dict:
-        values = context.scores[name]
-        macro, weighted = classification.averages(values, context.counts[2])
-        result = {"macro": macro, "weighted": weighted,
-                  "per_class": dict(zip(context.data.classes, values.tolist()))}
-        if context.data.label_type == "binary":
-            result = {"positive": float(values[1]), **result}
+    def class_scores(self) -> dict[str, dict]:
+        """Precision, recall and F1: per class, macro and weighted, as `compute_metrics` lays them out."""
+        sk = _sklearn()
+        by_average = {average: sk.precision_recall_fscore_support(self.data.y_true, self.y_pred, labels=self.labels,
+                                                                  average=average, zero_division=0)[:3]
+                      for average in (None, "macro", "weighted")}
+        result = {}
+        for index, name in enumerate(("precision", "recall", "f1")):
+            per_class = by_average[None][index].tolist()
+            scores = {"macro": by_average["macro"][index], "weighted": by_average["weighted"][index],
+                      "per_class": dict(zip(self.data.classes, per_class))}
+            result[name] = {"positive": per_class[1], **scores} if self.data.label_type == "binary" else scores
         return result
 
-    return compute
+
+def _sklearn():
+    """`sklearn.metrics`, imported on first use: it takes seconds to load, and importing this package
+    (as `modelctl validate` does) must not wait for it."""
+    from sklearn import metrics
+
+    return metrics
 
 
 def _why_undefined(data: Prepared, truth: np.ndarray, needs_negative: bool) -> str | None:
@@ -190,8 +212,14 @@ def _why_undefined(data: Prepared, truth: np.ndarray, needs_negative: bool) -> s
     return None
 
 
-def _area(metric: str, area: Callable[[np.ndarray, np.ndarray], float], needs_negative: bool
-          ) -> Callable[[_Context], float | dict | None]:
+def _area(metric: str, needs_negative: bool) -> Callable[[_Context], float | dict | None]:
+    """roc_auc (`needs_negative`) or pr_auc of each binary problem, checked for the examples it needs first:
+    scikit-learn would return NaN with a warning, or raise, where a note says why it is undefined."""
+
+    def area(truth: np.ndarray, score: np.ndarray) -> float:
+        sk = _sklearn()
+        return (sk.roc_auc_score if metric == "roc_auc" else sk.average_precision_score)(truth, score)
+
     def compute(context: _Context):
         data = context.data
         if data.label_type == "binary":
@@ -212,6 +240,7 @@ def _area(metric: str, area: Callable[[np.ndarray, np.ndarray], float], needs_ne
             rest = (f"the macro average is over the other {len(defined)} {kinds if len(defined) > 1 else kind}" if defined
                     else "so is the macro average")
             context.notes[metric] = f"undefined for {kind} {', '.join(left_out)}; {rest}"
+        # The plain mean over the defined classes: scikit-learn's macro average when every class is defined.
         return {"macro": float(np.mean(defined)) if defined else None, "per_class": per_class}
 
     return compute
@@ -225,42 +254,48 @@ def _log_loss(context: _Context) -> float:
         if off.size:
             context.notes["log_loss"] = (f"the scores of {off.size} example(s) do not sum to 1 (example {off[0]} "
                                          f"sums to {sums[off[0]]:g}); they are used as given")
-    return classification.log_loss(data.label_type, data.y_true, data.y_score)
+    with warnings.catch_warnings():
+        # The note above says it, with the example at fault.
+        warnings.filterwarnings("ignore", message=r"The y_\w+ values do not sum to one", category=UserWarning)
+        return _sklearn().log_loss(data.y_true, data.y_score, labels=context.labels)
 
 
 def _top_k(context: _Context) -> dict:
-    k = min(context.top_k, len(context.data.classes))
-    return {"k": k, "value": classification.top_k_accuracy(context.data.y_true, context.data.y_score, k)}
+    data = context.data
+    k = min(context.top_k, len(data.classes))
+    # scikit-learn reads two classes as a binary problem, which takes the second class's probability only.
+    score = data.y_score[:, 1] if len(data.classes) == 2 else data.y_score
+    with warnings.catch_warnings():
+        # k equal to the number of classes (top_k lowered to it) scores 1.0, as "k" in the result shows.
+        warnings.filterwarnings("ignore", message="'k' .* greater than or equal to 'n_classes'")
+        value = _sklearn().top_k_accuracy_score(data.y_true, score, k=k, labels=context.labels)
+    return {"k": k, "value": value}
 
 
 def _r2(context: _Context) -> float | None:
-    value = regression.r2(context.data.y_true, context.data.y_score)
-    if value is None:
+    if context.data.examples < 2:
         context.notes["r2"] = f"undefined with fewer than 2 examples; received {context.data.examples}"
-    return value
-
-
-def _regression(function: Callable[[np.ndarray, np.ndarray], float]) -> Callable[[_Context], float]:
-    return lambda context: function(context.data.y_true, context.data.y_score)
+        return None
+    return _sklearn().r2_score(context.data.y_true, context.data.y_score)
 
 
 _COMPUTE: dict[str, Callable[[_Context], object]] = {
-    "accuracy": lambda c: float(np.mean(c.y_pred == c.data.y_true)),
-    "precision": _class_metric("precision"),
-    "recall": _class_metric("recall"),
-    "f1": _class_metric("f1"),
-    "roc_auc": _area("roc_auc", curves.roc_auc, needs_negative=True),
-    "pr_auc": _area("pr_auc", curves.average_precision, needs_negative=False),
+    "accuracy": lambda c: _sklearn().accuracy_score(c.data.y_true, c.y_pred),
+    "precision": lambda c: c.class_scores["precision"],
+    "recall": lambda c: c.class_scores["recall"],
+    "f1": lambda c: c.class_scores["f1"],
+    "roc_auc": _area("roc_auc", needs_negative=True),
+    "pr_auc": _area("pr_auc", needs_negative=False),
     "log_loss": _log_loss,
     "top_k_accuracy": _top_k,
-    "confusion_matrix": lambda c: classification.confusion(c.data.y_true, c.y_pred, len(c.data.classes)).tolist(),
-    "mse": _regression(regression.mse),
-    "rmse": _regression(regression.rmse),
-    "mae": _regression(regression.mae),
+    "confusion_matrix": lambda c: _sklearn().confusion_matrix(c.data.y_true, c.y_pred, labels=c.labels).tolist(),
+    "mse": lambda c: _sklearn().mean_squared_error(c.data.y_true, c.data.y_score),
+    "rmse": lambda c: _sklearn().root_mean_squared_error(c.data.y_true, c.data.y_score),
+    "mae": lambda c: _sklearn().mean_absolute_error(c.data.y_true, c.data.y_score),
     "r2": _r2,
-    "mape": _regression(regression.mape),
-    "subset_accuracy": lambda c: classification.subset_accuracy(c.data.y_true, c.y_pred),
-    "hamming_loss": lambda c: classification.hamming_loss(c.data.y_true, c.y_pred),
+    "mape": lambda c: _sklearn().mean_absolute_percentage_error(c.data.y_true, c.data.y_score),
+    "subset_accuracy": lambda c: _sklearn().accuracy_score(c.data.y_true, c.y_pred),
+    "hamming_loss": lambda c: _sklearn().hamming_loss(c.data.y_true, c.y_pred),
 }
 
 

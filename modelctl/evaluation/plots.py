@@ -9,15 +9,18 @@
     learning_curves_plot   (a Keras history dict)            one panel per metric, train and val_ together
 
 Each function checks its arrays as `compute_metrics` does (`modelctl.evaluation.inputs`),
-selects matplotlib's Agg backend when it runs (importing this module loads no
-matplotlib), writes the figure to a temporary file in the folder of `path` and renames
+selects matplotlib's Agg backend when it runs (importing this module loads neither
+matplotlib nor scikit-learn), writes the figure to a temporary file in the folder of `path` and renames
 it onto `path` (a reader never sees half a PNG), closes the figure and returns `path`.
 `write_plots` writes every figure that fits a label type into one folder, under the
 names of `PLOT_FILES`.
 
-A class or label whose curve is undefined (ROC: no positive or no negative example;
-precision-recall: no positive example) is left out of the figure; a figure left with
-no curve says so in its middle. The calibration of a categorical model is that of its
+The counts, points and areas come from scikit-learn: `sklearn.metrics.confusion_matrix`,
+`roc_curve` and `auc`, `precision_recall_curve` and `average_precision_score`, and
+`sklearn.calibration.calibration_curve(strategy="uniform")`. A class or label whose
+curve is undefined (ROC: no positive or no negative example; precision-recall: no
+positive example) is left out of the figure; a figure left with no curve says so in
+its middle. The calibration of a categorical model is that of its
 top class (confidence of the predicted class against whether it is right); that of a
 multi_label model pools every label.
 """
@@ -31,7 +34,7 @@ import numpy as np
 
 from modelctl.errors import UsageError, one_of
 from modelctl.util.files import atomic_path
-from modelctl.evaluation import classification, curves
+from modelctl.evaluation import classification
 from modelctl.evaluation.errors import EvaluationError
 from modelctl.evaluation.inputs import CLASSIFICATION, Prepared, binary_problems, check_label_type, prepare
 
@@ -60,7 +63,9 @@ def confusion_matrix_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarr
     """
     data = _prepared("confusion_matrix_plot", ("binary", "categorical"), label_type, y_true, y_score, class_names)
     count = len(data.classes)
-    matrix = classification.confusion(data.y_true, classification.predictions(label_type, data.y_score), count)
+    from sklearn.metrics import confusion_matrix
+
+    matrix = confusion_matrix(data.y_true, classification.predictions(label_type, data.y_score), labels=range(count))
     rows = matrix.sum(axis=1, keepdims=True)
     share = np.divide(matrix, rows, out=np.zeros(matrix.shape), where=rows != 0)
     pyplot = _pyplot()
@@ -93,14 +98,16 @@ def roc_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, path: str
         class_names: one name per class or label; None (the default) uses "0", "1", ...
     """
     data = _prepared("roc_plot", CLASSIFICATION, label_type, y_true, y_score, class_names)
+    from sklearn.metrics import auc, roc_curve
+
     pyplot = _pyplot()
     figure, axes = pyplot.subplots(figsize=(6, 5))
     axes.plot([0, 1], [0, 1], linestyle=":", color="grey", linewidth=1)
     drawn = 0
     for name, truth, score in binary_problems(data):
-        if curves.has_both_classes(truth):
-            fpr, tpr = curves.roc_curve(truth, score)
-            axes.plot(fpr, tpr, linewidth=1.5, label=f"{name} (AUC {curves.roc_auc(truth, score):.3f})")
+        if truth.any() and not truth.all():
+            fpr, tpr, _ = roc_curve(truth, score)
+            axes.plot(fpr, tpr, linewidth=1.5, label=f"{name} (AUC {auc(fpr, tpr):.3f})")
             drawn += 1
     _finish_curves(axes, drawn, "false positive rate", "true positive rate", "ROC curve", data, "lower right")
     return _save(pyplot, figure, path)
@@ -117,14 +124,16 @@ def pr_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, path: str 
         class_names: one name per class or label; None (the default) uses "0", "1", ...
     """
     data = _prepared("pr_plot", CLASSIFICATION, label_type, y_true, y_score, class_names)
+    from sklearn.metrics import average_precision_score, precision_recall_curve
+
     pyplot = _pyplot()
     figure, axes = pyplot.subplots(figsize=(6, 5))
     drawn = 0
     for name, truth, score in binary_problems(data):
         if truth.any():
-            precision, recall = curves.precision_recall_curve(truth, score)
+            precision, recall, _ = precision_recall_curve(truth, score)
             axes.step(recall, precision, where="post", linewidth=1.5,
-                      label=f"{name} (AP {curves.average_precision(truth, score):.3f})")
+                      label=f"{name} (AP {average_precision_score(truth, score):.3f})")
             drawn += 1
     _finish_curves(axes, drawn, "recall", "precision", "Precision-recall curve", data, "lower left")
     return _save(pyplot, figure, path)
@@ -151,7 +160,9 @@ def calibration_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, p
     else:
         truth, probability = data.y_true.ravel(), data.y_score.ravel()
         what = "predicted probability" + (" (every label)" if label_type == "multi_label" else "")
-    mean, fraction, counts = curves.reliability(truth, probability, bins)
+    from sklearn.calibration import calibration_curve
+
+    fraction, mean = calibration_curve(truth, probability, n_bins=bins, strategy="uniform")
     pyplot = _pyplot()
     figure, (top, bottom) = pyplot.subplots(2, 1, figsize=(6, 6.5), sharex=True,
                                             gridspec_kw={"height_ratios": [3, 1]})

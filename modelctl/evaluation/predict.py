@@ -185,19 +185,27 @@ def rows_csv(rows: list[dict]) -> str:
 
 
 def is_artifact(path: Path) -> bool:
-    """An exported model: a `.tflite` or `.onnx` file, or a SavedModel folder."""
-    return (path.is_file() and path.suffix in (".tflite", ".onnx")) or (path / "saved_model.pb").is_file()
+    """An exported model: an artifact of a registered export format (a SavedModel folder, a `.tflite` or `.onnx`
+    file, or a plug-in format's)."""
+    from modelctl.export.formats import recognize
+
+    return recognize(path) is not None
 
 
 def predict_artifact(path: Path, inputs: list[str]) -> list[dict]:
-    """Predictions of an exported model in its own runtime; the metadata inside it says how to read inputs."""
-    from modelctl.export import read_metadata
+    """Predictions of an exported model in its own runtime; the metadata inside it says how to read inputs.
+
+    Raises:
+        ExportError: `path` is not an artifact of a registered format, or holds no metadata.
+        UsageError: the metadata does not describe the model's features.
+    """
     from modelctl.export.artifact import Artifact
-    from modelctl.export.runtimes import load
+    from modelctl.export.formats import format_of, load, module
     from modelctl.export.verify import artifact_inputs
     from modelctl.model.preprocessing import feature_layers
 
-    metadata = read_metadata(path)
+    export_format = format_of(path)
+    metadata = module(export_format).read_metadata(Path(path))
     fitted = metadata.get("preprocessing")
     if not fitted or not metadata.get("features"):
         raise UsageError(f"{path}: its metadata does not describe the model's features; export it again with "
@@ -205,7 +213,7 @@ def predict_artifact(path: Path, inputs: list[str]) -> list[dict]:
     values, names = read_inputs(metadata["features"], fitted, inputs)
     outside = {step["feature"] for step in metadata.get("preprocessing_outside", [])}
     encoders = {name: feature_layers(name, fitted["features"][name])[0] for name in outside}
-    artifact = Artifact(metadata["format"], Path(path), metadata.get("quantization", "none"), encoders=encoders,
+    artifact = Artifact(export_format, Path(path), metadata.get("quantization", "none"), encoders=encoders,
                         metadata=metadata)
     outputs = load(artifact)(artifact_inputs(artifact, values))
     ordered = [outputs[name] for name in metadata["outputs"] if name in outputs] or list(outputs.values())
@@ -214,7 +222,8 @@ def predict_artifact(path: Path, inputs: list[str]) -> list[dict]:
 
 def predict(target: str | Path, inputs: list[str]) -> list[dict]:
     """Predictions of a run's model (a run folder or a `.keras` file in one), or of an exported model
-    (SavedModel folder, `.tflite` or `.onnx` file), for raw `inputs`."""
+    (an artifact of any registered export format: SavedModel folder, `.tflite` or `.onnx` file...), for raw
+    `inputs`."""
     from modelctl.evaluation.evaluate import locate, scores_by_label
 
     if is_artifact(Path(target)):

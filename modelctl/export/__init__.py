@@ -1,17 +1,20 @@
-"""Exporting a trained model: SavedModel, TFLite and ONNX, each verified against Keras in its own runtime.
+"""Exporting a trained model to every registered format, each verified against Keras in its own runtime.
 
-    results = export_formats(model, ["saved_model", "tflite", "onnx"], Path("out"), {"tflite": {"quantize": "int8"}},
-                             ExportContext(holdout=..., representative=..., metadata={...}))
+    results = export_formats(model, ["saved_model", "tflite", "onnx"], Path("out"),
+                             options={"tflite": {"quantize": "int8"}},
+                             context=ExportContext(holdout=..., representative=..., metadata={...}))
     render_table(results, console)
 
-One module per format (`saved_model`, `tflite`, `onnx`), each with
-`export(model, path, options, context) -> Artifact` and `read_metadata(path)`.
+One module per format (`saved_model`, `tflite`, `onnx`, and those of plug-ins),
+each registered in `modelctl.registry.exporters`; `modelctl.export.formats`
+says what a format module defines and finds the one an artifact belongs to.
 """
 
 from modelctl.export.artifact import Artifact, ExportContext, Result, SkippedStep
 from modelctl.export.errors import ExportError, ExportFailed, UnsupportedLayerError, VerificationError
+from modelctl.export.formats import artifact_name, read_metadata
 from modelctl.export.report import render_table, write_benchmark
-from modelctl.export.runner import artifact_name, export_formats
+from modelctl.export.runner import export_formats
 from modelctl.export.verify import verify
 
 __all__ = [
@@ -19,19 +22,3 @@ __all__ = [
     "VerificationError", "render_table", "write_benchmark", "artifact_name", "export_formats", "verify",
     "read_metadata",
 ]
-
-
-def read_metadata(path) -> dict:
-    """The modelctl metadata of an artifact of any format, chosen by its name (a folder is a SavedModel)."""
-    from pathlib import Path
-
-    path = Path(path)
-    if path.is_dir():
-        from modelctl.export.saved_model import read_metadata as read
-    elif path.suffix == ".tflite":
-        from modelctl.export.tflite import read_metadata as read
-    elif path.suffix == ".onnx":
-        from modelctl.export.onnx import read_metadata as read
-    else:
-        raise ExportError(f"{path}: not a SavedModel folder, .tflite or .onnx file")
-    return read(path)

@@ -74,7 +74,7 @@ class Artifact:
     """One file or folder an exporter wrote (at a temporary path; the runner moves it into place).
 
     Args:
-        format: `saved_model`, `tflite` or `onnx`.
+        format: the format's name in `modelctl.registry.exporters`: `saved_model`, `tflite`, `onnx` or a plug-in's.
         path: where it was written.
         quantization: `none` for float32 exports, else the TFLite quantization.
         skipped: preprocessing steps left outside the artifact, by feature.

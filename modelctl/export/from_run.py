@@ -1,13 +1,15 @@
 """Exporting a training run: the run's model, its held-out and training examples, its spec's export options.
 
-    results = export_run(Path("runs/iris/20261123T101500Z"), formats=["all"])
+    results = export_run(Path("runs/iris/20261123T101500Z"), ["all"])
 
 Held-out examples for verification are a seeded sample of the run's test
 split (the validation split when the test split is empty), stratified by the
 first label's class so that every class is checked; quantized artifacts are
 also scored on the whole split. int8 calibration examples come from the
-training split. Options are the spec's `export` section, with
-`quantize` from the command line winning over `export.tflite.quantize`.
+training split, as many as the formats' `representative_examples` options ask
+(none when no format takes that option). Options are the spec's `export`
+section, with `quantize` from the command line winning over the `quantize`
+option of every format that has one (`export.tflite.quantize`).
 Artifacts go to `<run>/export/` unless another folder is given. Every
 artifact carries the run's fitted preprocessing and feature declarations in
 its metadata, so `modelctl predict ARTIFACT INPUTS` reads raw inputs without
@@ -23,8 +25,10 @@ import numpy as np
 
 from modelctl.errors import UsageError
 from modelctl.export.errors import ExportFailed, UnsupportedLayerError
+from modelctl.registry.exporters import exporters
 
-ALL = ("saved_model", "tflite", "onnx")
+ALL = "all"
+"""The format name that stands for every registered format, built-in and from plug-ins."""
 
 
 @dataclasses.dataclass
@@ -52,12 +56,21 @@ def score_function(fitted: dict):
     return score
 
 
-def export_run(target: str | Path, formats: list[str] | None = None, quantize: str | None = None,
+def export_run(target: str | Path, formats: list[str] | None = None, quantize: str | None = None, *,
                output: Path | None = None, force: bool = False, benchmark: bool = False) -> RunExport:
     """Export a run's model to `formats` (default: the spec's `export.formats`; `all` for every format).
 
+    Args:
+        target: a run folder, or a `.keras` file inside one.
+        formats: format names of `modelctl.registry.exporters`, or `all`. Default None: the spec's.
+        quantize: the `quantize` option of every format that has one. Default None: the spec's.
+        output: folder of the artifacts. Default None: `<run>/export`.
+        force: replace artifacts that exist. Default False.
+        benchmark: every format and quantization, timed over more runs. Default False.
+
     Raises:
-        UsageError: not a run folder, an unknown format, artifacts that exist without `force`.
+        UsageError: not a run folder, artifacts that exist without `force`.
+        UnknownNameError: an unknown format.
         ExportFailed: a format failed to export or verify (the others are in place).
     """
     from modelctl.data.pipeline import prepare
@@ -71,12 +84,16 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
     spec = document.data
     fitted = read_json(run_dir / "preprocessing.json")
     section = spec.get("export") or {}
+    registry = exporters()
     chosen = list(formats or section.get("formats") or ["saved_model"])
-    if "all" in chosen:
-        chosen = list(ALL)
-    options = {name: dict(section.get(name) or {}) for name in ALL}
+    if ALL in chosen:
+        chosen = registry.names()
+    planned = [registry.get(name) for name in (registry.names() if benchmark else chosen)]
+    options = {entry.name: dict(section.get(entry.name) or {}) for entry in registry}
     if quantize is not None:
-        options["tflite"]["quantize"] = quantize
+        for entry in registry:
+            if "quantize" in entry.args:
+                options[entry.name]["quantize"] = quantize
     verify = section.get("verify") or {}
     prepared = prepare(document, fitted=fitted)
     examples = int(verify.get("examples", 64))
@@ -87,7 +104,9 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
     stratified = label is not None and fitted["labels"][label]["type"] in ("categorical", "binary")
     holdout = verification_sample(prepared, split, examples, seed=int(spec.get("seed", 0) or 0),
                                   label=label if stratified else None)
-    representative = prepared.arrays("train", limit=int(options["tflite"].get("representative_examples", 100)))
+    calibration = [int({**entry.defaults(), **options[entry.name]}["representative_examples"])
+                   for entry in planned if "representative_examples" in entry.args]
+    representative = prepared.arrays("train", limit=max(calibration)).features if calibration else None
     base_score = score_function(fitted) if label is not None else None
     score = None if base_score is None else (lambda outputs: base_score(outputs, holdout.targets[label]))
 
@@ -100,12 +119,12 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
                 "class_names": {name: value.get("classes") for name, value in fitted["labels"].items()},
                 "label_types": {name: value["type"] for name, value in fitted["labels"].items()},
                 "features": features, "preprocessing": fitted}
-    context = ExportContext(holdout=holdout.features, representative=representative.features,
+    context = ExportContext(holdout=holdout.features, representative=representative,
                             metadata=metadata, score=score, split=whole_split if base_score else None,
                             split_score=base_score)
     folder = Path(output) if output is not None else run_dir / "export"
     try:
-        results = export_formats(load_model(model_file), chosen, folder, options, context,
+        results = export_formats(load_model(model_file), chosen, folder, options=options, context=context,
                                  tolerance=float(verify.get("tolerance", 1e-4)), examples=examples, force=force,
                                  benchmark=benchmark)
     except ExportFailed as error:

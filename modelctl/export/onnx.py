@@ -8,8 +8,9 @@ signature, the route that keeps lookup tables: a `StringLookup` becomes an
 `ai.onnx.ml` `CategoryMapper`, so string inputs stay strings. Erfc (exact GELU)
 becomes 1 - Erf. Encoders tf2onnx
 cannot convert (TextVectorization's string ops) are left outside; see
-`modelctl.export.preprocessing`. Metadata is in `metadata_props`: one entry per
-key, each value JSON text; `read_metadata` reads it back.
+`modelctl.export.preprocessing`. The artifact is the file `model.onnx`.
+Metadata is in `metadata_props`: one entry per key, each value JSON text;
+`read_metadata` reads it back. `load` runs it with ONNX Runtime.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import contextlib
 import json
 import logging
 from pathlib import Path
+
+import numpy as np
 
 from modelctl.export.artifact import PREPROCESSING_SUFFIX, Artifact, ExportContext
 from modelctl.export.errors import ExportError
@@ -28,9 +31,21 @@ from modelctl.export.split import Unconvertible, convert_leaving_out, text_encod
 
 OPSETS = range(14, 19)
 DEFAULT_OPSET = 17
+NAME = "model.onnx"
+SUFFIX = ".onnx"
 
 
-def export(model, path: Path, options: dict, context: ExportContext) -> Artifact:
+def artifact_name(options: dict) -> str:
+    """`model.onnx`."""
+    return NAME
+
+
+def recognizes(path: Path) -> bool:
+    """Whether `path` is a `.onnx` file."""
+    return Path(path).suffix == SUFFIX and Path(path).is_file()
+
+
+def export(model, path: Path, options: dict, *, context: ExportContext) -> Artifact:
     """Write `model` as a `.onnx` file at `path`; see the module docstring for `options`."""
     opset = options.get("opset", DEFAULT_OPSET)
     if not isinstance(opset, int) or isinstance(opset, bool) or opset not in OPSETS:
@@ -66,6 +81,29 @@ def read_metadata(path: str | Path) -> dict:
     return {entry.key: json.loads(entry.value) for entry in proto.metadata_props}
 
 
+def load(artifact: Artifact):
+    """`predict(inputs) -> outputs` in ONNX Runtime, on the CPU; string inputs are fed as Python strings."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    session = onnxruntime.InferenceSession(str(artifact.path), options, providers=["CPUExecutionProvider"])
+    names = [output.name for output in session.get_outputs()]
+
+    def predict(inputs):
+        feeds = {name: _ort_value(values) for name, values in inputs.items()}
+        return dict(zip(names, session.run(names, feeds)))
+
+    return predict
+
+
+def _ort_value(values: np.ndarray) -> np.ndarray:
+    if values.dtype.kind in "OSU":
+        return np.vectorize(lambda item: item.decode("utf-8") if isinstance(item, bytes) else str(item),
+                            otypes=[object])(values)
+    return values
+
+
 def _convert(model, opset: int, saved_models=None):
     """The ONNX ModelProto of `model`; raises `Unconvertible` naming the ops ONNX lacks."""
     import onnx
@@ -97,7 +135,6 @@ def _convert(model, opset: int, saved_models=None):
 
 def _erfc(graph, node, name, args):
     """Erfc as 1 - Erf: ONNX has no Erfc, and Keras's exact GELU uses it."""
-    import numpy as np
     from tf2onnx import utils
 
     node.type = "Erf"

@@ -1,10 +1,12 @@
 """Writing several formats: plan the artifacts, export each to a temporary path, verify, then move into place.
 
-Nothing reaches a final path before its verification passed: each artifact is
-written beside its final path under a hidden temporary name
-(`.model.tflite.partial-1a2b3c`) and renamed once verified; a failed or
-interrupted export removes its temporary files. An existing artifact is
-replaced only with `force=True`.
+Formats are those of `modelctl.registry.exporters`, each one module (see
+`modelctl.export.formats`). Nothing reaches a final path before its
+verification passed: each artifact is written beside its final path under a
+hidden temporary name that ends with the final one
+(`.partial-1a2b3c.model.tflite`, so writers that insist on an extension accept
+it) and renamed once verified; a failed or interrupted export removes its
+temporary files. An existing artifact is replaced only with `force=True`.
 """
 
 from __future__ import annotations
@@ -18,12 +20,11 @@ from pathlib import Path
 from modelctl.errors import ModelctlError, UsageError, did_you_mean, one_of
 from modelctl.export.artifact import PREPROCESSING_SUFFIX, Artifact, ExportContext, Result
 from modelctl.export.errors import ExportError, ExportFailed
+from modelctl.export.formats import artifact_name, module
 from modelctl.export.signature import SavedModelCache
 from modelctl.export.verify import DEFAULT_EXAMPLES, DEFAULT_TOLERANCE, held_out, keras_outputs, verify
+from modelctl.registry.exporters import exporters
 from modelctl.spec.strict import validator
-
-FILE_NAMES = {"saved_model": "saved_model", "tflite": "model.tflite", "onnx": "model.onnx"}
-"""Final name of each format's artifact in the output folder; quantized TFLite files are `model.<quantize>.tflite`."""
 
 SIDECARS = (PREPROCESSING_SUFFIX,)
 
@@ -42,22 +43,25 @@ class Plan:
         return self.format if quantize == "none" else f"{self.format} ({quantize})"
 
 
-def export_formats(model, formats: list[str], output_dir: Path, options: dict[str, dict], context: ExportContext,
-                   tolerance: float = DEFAULT_TOLERANCE, examples: int = DEFAULT_EXAMPLES, force: bool = False,
-                   benchmark: bool = False, max_metric_drop: float | None = None) -> list[Result]:
+def export_formats(model, formats: list[str], output_dir: Path, *, options: dict[str, dict] | None = None,
+                   context: ExportContext, tolerance: float = DEFAULT_TOLERANCE, examples: int = DEFAULT_EXAMPLES,
+                   force: bool = False, benchmark: bool = False,
+                   max_metric_drop: float | None = None) -> list[Result]:
     """Export `model` to each format, verify each artifact and move the verified ones into `output_dir`.
 
     Args:
         model: the trained Keras functional model (named inputs and outputs).
-        formats: format names (`modelctl.registry.exporters`): `saved_model`, `tflite`, `onnx`.
-        output_dir: folder of the artifacts; created when missing. Names are in `FILE_NAMES`.
+        formats: format names (`modelctl.registry.exporters`): `saved_model`, `tflite`, `onnx`, or a plug-in's.
+        output_dir: folder of the artifacts; created when missing. Each format names its artifact
+            (`modelctl.export.formats.artifact_name`).
         options: format -> its options (`export.<format>` of the spec); defaults fill what is absent.
+            Default None: every format with its defaults.
         context: held-out and representative examples, metadata, optional score.
         tolerance: largest absolute difference from Keras allowed for float32 exports (default 1e-4).
         examples: held-out examples each artifact is checked on (default 64).
         force: replace existing artifacts (default False: an existing one is a UsageError).
-        benchmark: export every format, and TFLite with every quantization, ignoring `formats`
-            (default False); latency is then timed over more runs.
+        benchmark: export every registered format, and those with a `quantize` option (TFLite) with each of
+            its values, ignoring `formats` (default False); latency is then timed over more runs.
         max_metric_drop: largest allowed drop of the score for quantized exports; default None (reported only).
 
     Returns:
@@ -66,14 +70,13 @@ def export_formats(model, formats: list[str], output_dir: Path, options: dict[st
     Raises:
         UnknownNameError: an unknown format name.
         UsageError: an unknown or invalid option, or an artifact that exists without `force`.
+        PluginError: a plug-in format's module cannot be used.
         ExportFailed: one or more formats failed to export or verify; the others are in place and listed in
             the error's `results`.
     """
-    plans = plan(formats, options, Path(output_dir), benchmark)
+    plans = plan(formats, options, Path(output_dir), benchmark=benchmark)
     if not plans:
-        from modelctl.registry.exporters import EXPORTERS
-
-        raise UsageError(f"no export format given. Expected one or more of {one_of(EXPORTERS.names())}")
+        raise UsageError(f"no export format given. Expected one or more of {one_of(exporters().names())}")
     existing = [str(path) for item in plans for path in (item.path, *_sidecar_paths(item.path)) if path.exists()]
     if existing and not force:
         raise UsageError(f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
@@ -88,7 +91,8 @@ def export_formats(model, formats: list[str], output_dir: Path, options: dict[st
         context = dataclasses.replace(context, saved_models=context.saved_models or saved_models)
         for item in plans:
             try:
-                results.append(_export_one(model, item, context, tolerance, examples, reference, max_metric_drop,
+                results.append(_export_one(model, item, context, tolerance=tolerance, examples=examples,
+                                           reference=reference, max_metric_drop=max_metric_drop,
                                            latency_runs=200 if benchmark else 30))
             except ModelctlError as error:
                 failures.append((item.label, error))
@@ -100,17 +104,22 @@ def export_formats(model, formats: list[str], output_dir: Path, options: dict[st
     return results
 
 
-def plan(formats: list[str], options: dict[str, dict], output_dir: Path, benchmark: bool = False) -> list[Plan]:
+def plan(formats: list[str], options: dict[str, dict] | None, output_dir: Path, *,
+         benchmark: bool = False) -> list[Plan]:
     """The artifacts to write, with validated options and defaults filled in.
+
+    Args:
+        benchmark: every registered format, and each value of a `quantize` option, ignoring `formats`.
+            Default False.
 
     Raises:
         UnknownNameError: an unknown format.
         UsageError: an unknown option or a value its schema refuses.
+        PluginError: a plug-in format's module cannot be used.
     """
-    from modelctl.registry.exporters import EXPORTERS
-
-    names = EXPORTERS.names() if benchmark else list(dict.fromkeys(formats))
-    entries = [EXPORTERS.get(name) for name in names]
+    registry = exporters()
+    names = registry.names() if benchmark else list(dict.fromkeys(formats))
+    entries = [registry.get(name) for name in names]
     problems = [problem for entry in entries
                 for problem in _option_problems(entry.name, entry.args, (options or {}).get(entry.name) or {})]
     if problems:
@@ -122,18 +131,8 @@ def plan(formats: list[str], options: dict[str, dict], output_dir: Path, benchma
         if benchmark and "quantize" in entry.args:
             variants = [{**resolved, "quantize": value} for value in entry.args["quantize"]["enum"]]
         for variant in variants:
-            plans.append(Plan(entry.name, variant,
-                              output_dir / artifact_name(entry.name, variant.get("quantize", "none"))))
+            plans.append(Plan(entry.name, variant, output_dir / artifact_name(entry.name, variant)))
     return plans
-
-
-def artifact_name(export_format: str, quantization: str = "none") -> str:
-    """`model.tflite`, `model.int8.tflite`, `model.onnx`, `saved_model`."""
-    name = FILE_NAMES[export_format]
-    if quantization == "none":
-        return name
-    stem, dot, suffix = name.rpartition(".")
-    return f"{stem}.{quantization}.{suffix}" if dot else f"{name}_{quantization}"
 
 
 def _option_problems(export_format: str, schemas: dict, given: dict) -> list[str]:
@@ -150,14 +149,12 @@ def _option_problems(export_format: str, schemas: dict, given: dict) -> list[str
     return problems
 
 
-def _export_one(model, item: Plan, context: ExportContext, tolerance: float, examples: int, reference,
+def _export_one(model, item: Plan, context: ExportContext, *, tolerance: float, examples: int, reference,
                 max_metric_drop, latency_runs: int) -> Result:
-    from modelctl.registry.exporters import EXPORTERS
-
-    exporter = EXPORTERS.get(item.format).load()
-    temporary = item.path.with_name(f".{item.path.name}.partial-{uuid.uuid4().hex[:8]}")
+    exporter = module(item.format).export
+    temporary = item.path.with_name(f".partial-{uuid.uuid4().hex[:8]}.{item.path.name}")
     try:
-        artifact: Artifact = exporter(model, temporary, dict(item.options), context)
+        artifact: Artifact = exporter(model, temporary, dict(item.options), context=context)
         result = verify(model, artifact, context, examples=examples, tolerance=tolerance,
                         max_metric_drop=max_metric_drop, reference=reference, latency_runs=latency_runs)
         _install(temporary, item.path, artifact.sidecars)

@@ -5,8 +5,9 @@ preprocessing layer is inside) and returns the named outputs:
 
     saved_model_cli show --dir model.savedmodel --tag_set serve --signature_def serving_default
 
-Options: none. Metadata is the asset file `assets/modelctl_metadata.json`;
-`read_metadata` reads it back.
+Options: none. The artifact is the folder `saved_model`. Metadata is the asset
+file `assets/modelctl_metadata.json`; `read_metadata` reads it back. `load`
+runs it with TensorFlow.
 """
 
 from __future__ import annotations
@@ -18,10 +19,22 @@ from pathlib import Path
 from modelctl.export.artifact import Artifact, ExportContext
 from modelctl.export.errors import ExportError
 from modelctl.export.metadata import artifact_metadata, base_metadata
-from modelctl.export.signature import METADATA_ASSET, write_saved_model
+from modelctl.export.signature import METADATA_ASSET, SIGNATURE, write_saved_model
+
+NAME = "saved_model"
 
 
-def export(model, path: Path, options: dict, context: ExportContext) -> Artifact:
+def artifact_name(options: dict) -> str:
+    """`saved_model`: the folder's name in the output folder."""
+    return NAME
+
+
+def recognizes(path: Path) -> bool:
+    """Whether `path` is a SavedModel folder (it holds `saved_model.pb`)."""
+    return (Path(path) / "saved_model.pb").is_file()
+
+
+def export(model, path: Path, options: dict, *, context: ExportContext) -> Artifact:
     """Write `model` as a SavedModel folder at `path` (which must not exist). `options` must be empty."""
     if options:
         raise ExportError(f"saved_model: takes no options. Received: {', '.join(sorted(options))}")
@@ -43,3 +56,17 @@ def read_metadata(path: str | Path) -> dict:
     if not asset.is_file():
         raise ExportError(f"{path}: no assets/{METADATA_ASSET} in this SavedModel")
     return json.loads(asset.read_text(encoding="utf-8"))
+
+
+def load(artifact: Artifact):
+    """`predict(inputs) -> outputs` through the SavedModel's `serving_default` signature (imports TensorFlow)."""
+    from modelctl.util.tf import tensorflow
+
+    tf = tensorflow()
+    signature = tf.saved_model.load(str(artifact.path)).signatures[SIGNATURE]
+
+    def predict(inputs):
+        outputs = signature(**{name: tf.constant(values) for name, values in inputs.items()})
+        return {name: value.numpy() for name, value in outputs.items()}
+
+    return predict

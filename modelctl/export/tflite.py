@@ -13,8 +13,10 @@ Recurrent layers (LSTM, GRU, SimpleRNN, also inside Bidirectional) are converted
 through an unrolled copy, which needs a fixed sequence length. String encoders
 TFLite builtins lack (TextVectorization) are left outside, and with int8 every
 string encoder is (full integer quantization does not keep lookups exact); see
-`modelctl.export.preprocessing`. Metadata is a flat buffer metadata entry named
-`modelctl` holding JSON; `read_metadata` reads it back.
+`modelctl.export.preprocessing`. The artifact is the file `model.tflite`, or
+`model.<quantize>.tflite` when quantized. Metadata is a flat buffer metadata
+entry named `modelctl` holding JSON; `read_metadata` reads it back. `load` runs
+it with LiteRT.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np
 
 from modelctl.export import tflite_metadata
 from modelctl.export.artifact import PREPROCESSING_SUFFIX, Artifact, ExportContext
-from modelctl.export.errors import ExportError, UnsupportedLayerError
+from modelctl.export.errors import ExportError, UnsupportedLayerError, VerificationError
 from modelctl.export.graph import recurrent_layers, unrolled
 from modelctl.export.metadata import artifact_metadata, base_metadata
 from modelctl.export.preprocessing import document, encode, skipped_steps
@@ -34,10 +36,22 @@ from modelctl.export.signature import SIGNATURE, saved_model_of, to_json
 from modelctl.export.split import Unconvertible, convert_leaving_out, text_encoders
 
 QUANTIZATIONS = ("none", "dynamic", "float16", "int8")
+SUFFIX = ".tflite"
 read_metadata = tflite_metadata.read_metadata
 
 
-def export(model, path: Path, options: dict, context: ExportContext) -> Artifact:
+def artifact_name(options: dict) -> str:
+    """`model.tflite`, or `model.<quantize>.tflite` (`model.int8.tflite`) when quantized."""
+    quantize = options.get("quantize", "none")
+    return f"model{SUFFIX}" if quantize == "none" else f"model.{quantize}{SUFFIX}"
+
+
+def recognizes(path: Path) -> bool:
+    """Whether `path` is a `.tflite` file."""
+    return Path(path).suffix == SUFFIX and Path(path).is_file()
+
+
+def export(model, path: Path, options: dict, *, context: ExportContext) -> Artifact:
     """Write `model` as a `.tflite` file at `path`; see the module docstring for `options`."""
     quantize = options.get("quantize", "none")
     if quantize not in QUANTIZATIONS:
@@ -78,6 +92,39 @@ def export(model, path: Path, options: dict, context: ExportContext) -> Artifact
         Path(str(path) + PREPROCESSING_SUFFIX).write_text(to_json(document("tflite", steps)), encoding="utf-8")
         artifact.sidecars.append(PREPROCESSING_SUFFIX)
     return artifact
+
+
+def load(artifact: Artifact):
+    """`predict(inputs) -> outputs` through the `serving_default` signature in LiteRT.
+
+    Raises (from `predict`):
+        VerificationError: the model uses Select TF ops, which this Python's LiteRT cannot run.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    from modelctl.util.tf import quiet_native_output
+
+    with quiet_native_output():
+        interpreter = Interpreter(model_path=str(artifact.path))
+    runner = interpreter.get_signature_runner(SIGNATURE)
+    first = [True]
+
+    def predict(inputs):
+        try:
+            if first[0]:  # the first run prints delegate notes; later runs are timed, so stay cheap
+                first[0] = False
+                with quiet_native_output():
+                    return {name: np.array(value) for name, value in runner(**inputs).items()}
+            return {name: np.array(value) for name, value in runner(**inputs).items()}
+        except RuntimeError as error:
+            if artifact.needs_flex or "Select TensorFlow op" in str(error):
+                raise VerificationError(
+                    f"{artifact.label}: the model uses Select TF ops, and the LiteRT runtime of this Python has no "
+                    "Flex delegate, so the artifact cannot be verified; set `select_tf_ops: false` to leave the "
+                    "steps that need them outside the artifact (or change the layer)") from None
+            raise
+
+    return predict
 
 
 def _inputs(model) -> dict:

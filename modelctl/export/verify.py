@@ -22,7 +22,7 @@ from modelctl.export.artifact import Artifact, ExportContext, Result
 from modelctl.export.errors import VerificationError
 from modelctl.export.graph import output_tensors, producer
 from modelctl.export.preprocessing import encode
-from modelctl.export.runtimes import load
+from modelctl.export.formats import load
 
 DEFAULT_TOLERANCE = 1e-4
 DEFAULT_EXAMPLES = 64

@@ -7,6 +7,7 @@ too) and reports `(path, message, severity)` problems through a `Report`.
 from __future__ import annotations
 
 import glob
+import math
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -295,20 +296,57 @@ def check_optimizer(spec: dict, report: Report) -> None:
                                                            "`schedule` already sets; use one of them", key=True)
 
 
+def divisors(number: int) -> list[int]:
+    """The divisors of `number` (at least 1), in increasing order."""
+    small = [candidate for candidate in range(1, math.isqrt(number) + 1) if number % candidate == 0]
+    return sorted(set(small) | {number // candidate for candidate in small})
+
+
+def indivisible_steps(requested: int, steps_per_epoch: int, origin: str = "") -> str | None:
+    """Why `requested` steps per execution cannot train epochs of `steps_per_epoch` steps; None when it divides
+    them. `origin` says where the steps come from, such as `training.steps_per_epoch`."""
+    if steps_per_epoch % requested == 0:
+        return None
+    found = divisors(steps_per_epoch)
+    nearest = [divisor for divisor in found if divisor < requested][-1:] + \
+        [divisor for divisor in found if divisor > requested][:1]
+    origin = f" ({origin})" if origin else ""
+    return (f"{requested} does not divide the {steps_per_epoch} steps of an epoch{origin}: every execution runs "
+            f"{requested} steps, so the last one of an epoch would train on the next epoch's batches. Use a divisor "
+            f"of {steps_per_epoch}, such as {' or '.join(str(divisor) for divisor in nearest)}, or 'auto'")
+
+
+def check_steps_per_execution(spec: dict, report: Report) -> None:
+    """A `steps_per_execution` that does not divide `steps_per_epoch`, when both are given (otherwise the steps
+    of an epoch follow from the data and are checked when training starts)."""
+    training = _section(spec, "training")
+    requested, steps = training.get("steps_per_execution"), training.get("steps_per_epoch")
+    if all(isinstance(value, int) and not isinstance(value, bool) and value >= 1 for value in (requested, steps)):
+        problem = indivisible_steps(requested, steps, "training.steps_per_epoch")
+        if problem:
+            report.error(("training", "steps_per_execution"), problem)
+
+
 def check_export(spec: dict, report: Report) -> None:
+    """Options of a format the spec does not export, and option values that need the data section (an export
+    format's `meta["needs_data"]`)."""
+    from modelctl.registry.exporters import exporters
+
     export = _section(spec, "export")
     formats = export.get("formats", ["saved_model"])
     if not isinstance(formats, list):
         return
-    for name in ("saved_model", "tflite", "onnx"):
+    for entry in exporters():
+        name = entry.name
         if name in export and name not in formats:
             report.error(("export", name), f"options for '{name}' are given but export.formats "
                                            f"({', '.join(map(str, formats)) or 'empty'}) does not include it; "
                                            f"add '{name}' to formats or remove these options", key=True)
-    tflite = _section(export, "tflite")
-    if tflite.get("quantize") == "int8" and not _section(spec, "data"):
-        report.error(("export", "tflite", "quantize"), "int8 quantization draws representative examples from the "
-                                                       "training split, and the spec has no data section")
+        options = _section(export, name)
+        for option, reasons in entry.meta.get("needs_data", {}).items():
+            value = options.get(option)
+            if isinstance(value, str) and value in reasons and not _section(spec, "data"):
+                report.error(("export", name, option), f"{reasons[value]}, and the spec has no data section")
 
 
 def check_evaluation(spec: dict, report: Report) -> None:
@@ -372,7 +410,8 @@ def check_seed(spec: dict, report: Report) -> None:
                        key=True)
 
 
-CHECKS: list[Callable] = [check_split, check_optimizer, check_export, check_evaluation, check_files, check_seed]
+CHECKS: list[Callable] = [check_split, check_optimizer, check_steps_per_execution, check_export, check_evaluation,
+                          check_files, check_seed]
 """Checks that need only the spec data."""
 
 

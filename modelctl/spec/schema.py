@@ -29,9 +29,9 @@ EVALUATION_METRICS = [
 
 
 def registries() -> dict[str, Registry]:
-    """Every registry by family, plug-in layers included."""
+    """Every registry by family, plug-in layers and export formats included."""
     from modelctl.registry.callbacks import CALLBACKS
-    from modelctl.registry.exporters import EXPORTERS
+    from modelctl.registry.exporters import exporters
     from modelctl.registry.layers import LAYERS
     from modelctl.registry.losses import LOSSES
     from modelctl.registry.metrics import METRICS
@@ -41,7 +41,7 @@ def registries() -> dict[str, Registry]:
 
     load_plugins(LAYERS)
     return {"layer": LAYERS, "optimizer": OPTIMIZERS, "schedule": SCHEDULES, "loss": LOSSES, "metric": METRICS,
-            "callback": CALLBACKS, "exporter": EXPORTERS}
+            "callback": CALLBACKS, "exporter": exporters()}
 
 
 @functools.lru_cache(maxsize=1)
@@ -222,6 +222,11 @@ def _training_section(families: dict[str, Registry]) -> dict:
     return closed({
         "epochs": args.integer("Passes over the training split.", 10, minimum=1),
         "steps_per_epoch": args.integer("Training steps per epoch; null for the whole split.", None, minimum=1),
+        "steps_per_execution": prop(
+            {"if": {"type": "string"}, "then": {"const": "auto"}, "else": {"type": "integer", "minimum": 1}},
+            "Training steps run by one call of the compiled training function: `auto`, or an integer that divides "
+            "the steps of an epoch. Progress, Ctrl-C and the NaN guard act once per call. auto picks the largest "
+            "divisor of an epoch's steps up to 64 (1 under mirrored over several replicas).", "auto"),
         "optimizer": prop({"$ref": "#/$defs/optimizer"}, "The optimizer.", "adam"),
         "schedule": prop({"anyOf": [{"$ref": "#/$defs/schedule"}, {"type": "null"}]},
                          "Learning-rate schedule; null keeps the optimizer's learning rate.", None),

@@ -48,7 +48,8 @@ class Interrupted(Exception):
 
 
 class StopOnSignal(keras.callbacks.Callback):
-    """Stops training after the current step when the process gets SIGINT (Ctrl-C) or SIGTERM."""
+    """Stops training when the process gets SIGINT (Ctrl-C) or SIGTERM, at the end of the execution under way (the
+    `training.steps_per_execution` steps Keras runs in one call, after which it calls `on_train_batch_end`)."""
 
     def __init__(self):
         super().__init__()
@@ -96,20 +97,33 @@ class FirstStep(keras.callbacks.Callback):
 
 
 class NaNGuard(keras.callbacks.Callback):
-    """Stops training at the first step whose loss is NaN or infinite, and remembers where."""
+    """Stops training at the end of the first execution whose loss is NaN or infinite, and remembers where.
+
+    The logged `loss` is the mean over the epoch's steps so far, so it stays NaN or infinite from the step where
+    the loss first was: that step is the last of one execution (`steps_per_execution` 1) or lies among the steps
+    of the first execution that ends with such a loss.
+
+    Attributes:
+        found: `(epoch, first step, last step, loss)` of that execution, epoch and steps counted from 1; None
+            while the loss is finite.
+    """
 
     def __init__(self):
         super().__init__()
         self.epoch = 0
-        self.found: tuple[int, int, float] | None = None
+        self.first_step = 0
+        self.found: tuple[int, int, int, float] | None = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
+    def on_train_batch_begin(self, batch, logs=None):
+        self.first_step = batch
+
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            self.found = (self.epoch + 1, batch + 1, float(loss))
+            self.found = (self.epoch + 1, self.first_step + 1, batch + 1, float(loss))
             self.model.stop_training = True
 
 
@@ -241,7 +255,8 @@ class Progress(keras.callbacks.Callback):
     """Shows training progress: rich bars with ETA and live metrics on a terminal, else one line per epoch.
 
     Only completed epochs get a line with figures; an epoch cut short gets `epoch N/M interrupted after S of T
-    steps; not saved`, and its partial figures are not shown.
+    steps; not saved`, and its partial figures are not shown. The bar moves once per execution (by
+    `training.steps_per_execution` steps), when Keras calls `on_train_batch_end` with the index of its last step.
 
     Args:
         console: a rich Console.

@@ -1,7 +1,7 @@
 """A training loop of its own for the strategies Keras's `fit` cannot drive.
 
     history = fit_distributed(model, strategy, train_data, epochs=10, initial_epoch=0, steps_per_epoch=8,
-                              validation_dataset=validation, callbacks=[...])
+                              validation_dataset=validation, callbacks=[...], steps_per_execution=4)
     history["loss"], history["val_accuracy"]     # one value per epoch, as `model.fit(...).history` holds
 
 Keras 3's `fit` cannot train under `MultiWorkerMirroredStrategy` in TensorFlow
@@ -20,6 +20,12 @@ the whole global batch gives on one device, even when the last batch does not
 split evenly. Metrics (the compiled ones and `loss`) are updated per replica and
 read summed over all replicas, so every worker logs the same values and its
 callbacks decide alike (early stopping, learning-rate changes).
+
+Several steps run in one call of the compiled function (`steps_per_execution`),
+as `fit` runs them: a `tf.while_loop` calls `strategy.run` once per step, and the
+training batch callbacks are called once per call, with the index of its first
+step and of its last. Validation runs one batch per call, with test batch
+callbacks for each batch (`fit` calls those once per execution too).
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from modelctl.util.tf import tensorflow
 
 
 def fit_distributed(model, strategy, train_dataset, epochs: int, initial_epoch: int, steps_per_epoch: int,
-                    validation_dataset=None, callbacks: list | None = None) -> dict:
+                    validation_dataset=None, callbacks: list | None = None, steps_per_execution: int = 1) -> dict:
     """Train `model` under `strategy` the way `model.fit` would, and return the history.
 
     Args:
@@ -45,10 +51,15 @@ def fit_distributed(model, strategy, train_dataset, epochs: int, initial_epoch: 
         validation_dataset: a finite `tf.data.Dataset` of global batches, evaluated after every epoch into
             `val_` logs; default None (no validation).
         callbacks: Keras callbacks, called as `fit` calls them; default None. A `History` callback is added.
+        steps_per_execution: training steps per call of the compiled step function; default 1. It must divide
+            `steps_per_epoch`, as every call runs that many steps.
 
     Returns:
         dict: metric name -> one value per epoch trained, as `model.fit(...).history.history`.
     """
+    if steps_per_execution < 1 or steps_per_epoch % steps_per_execution:
+        raise ValueError(f"Invalid value for argument `steps_per_execution`. Expected a divisor of "
+                         f"steps_per_epoch={steps_per_epoch}. Received: steps_per_execution={steps_per_execution}")
     tf = tensorflow()
     with strategy.scope():
         # Compiled metrics, compiled losses and optimizer slots must be created in the strategy's scope, before
@@ -56,7 +67,7 @@ def fit_distributed(model, strategy, train_dataset, epochs: int, initial_epoch: 
         model._symbolic_build(data_batch=train_dataset.element_spec)
     callback_list = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=False, verbose=0,
                                                  epochs=epochs, steps=steps_per_epoch, model=model)
-    train_step = _train_function(tf, model, strategy)
+    train_step = _train_function(tf, model, strategy, steps_per_execution)
     test_step = _test_function(tf, model, strategy)
     batches = iter(strategy.experimental_distribute_dataset(_shard_by_data(tf, train_dataset)))
     validation = None if validation_dataset is None else \
@@ -70,10 +81,10 @@ def fit_distributed(model, strategy, train_dataset, epochs: int, initial_epoch: 
     for epoch in range(initial_epoch, epochs):
         model.reset_metrics()
         callback_list.on_epoch_begin(epoch)
-        for step in range(steps_per_epoch):
-            callback_list.on_train_batch_begin(step)
+        for first in range(0, steps_per_epoch, steps_per_execution):
+            callback_list.on_train_batch_begin(first)
             logs = _plain(train_step(batches))
-            callback_list.on_train_batch_end(step, logs)
+            callback_list.on_train_batch_end(first + steps_per_execution - 1, logs)
             if model.stop_training:
                 break
         epoch_logs = dict(logs)
@@ -98,7 +109,7 @@ def _shard_by_data(tf, dataset):
     return dataset.with_options(options)
 
 
-def _train_function(tf, model, strategy):
+def _train_function(tf, model, strategy, steps_per_execution: int):
     replicas = strategy.num_replicas_in_sync
 
     def replica_step(data):
@@ -124,7 +135,13 @@ def _train_function(tf, model, strategy):
     def step(iterator):
         # The batch is taken inside the function, as `fit` does: its batch dimension stays unknown, which some
         # Keras metrics read (the per-output losses weight each batch alike when it is).
-        strategy.run(replica_step, args=(next(iterator),))
+        if steps_per_execution == 1:
+            strategy.run(replica_step, args=(next(iterator),))
+        else:
+            # A loop in the graph rather than one unrolled copy of the step per step: the function is traced
+            # and compiled once, whatever the count.
+            for _ in tf.range(steps_per_execution):
+                strategy.run(replica_step, args=(next(iterator),))
         # Read in cross-replica context: every metric is summed over all replicas of all workers.
         return model.get_metrics_result()
 

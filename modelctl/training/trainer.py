@@ -5,11 +5,12 @@
     result.metrics        # {"train": {...}, "validation": {...}, "test": {...}}
 
 The order of work: detect the hardware and choose a strategy, read and split
-the data and fit its preprocessing, create the run folder, build and compile
-the model under the strategy, fit it with the run's callbacks, save and
-evaluate it. A problem that can be known before training (a bad spec, a
-missing file, an unwritable output folder) stops before the run folder is
-made.
+the data and fit its preprocessing, choose how many steps run per execution
+(`training.steps_per_execution`, see `execution.py`), create the run folder,
+build and compile the model under the strategy, fit it with the run's
+callbacks, save and evaluate it. A problem that can be known before training
+(a bad spec, a missing file, an unwritable output folder, steps per execution
+that do not divide an epoch) stops before the run folder is made.
 
 Resuming (`resume=RUN_DIR`) rebuilds the model from the run's own spec and
 fitted preprocessing, loads `checkpoints/last.keras` (weights and optimizer
@@ -32,7 +33,7 @@ import time
 import warnings
 from pathlib import Path
 
-from modelctl.errors import ModelctlError
+from modelctl.errors import ModelctlError, SpecError
 from modelctl.training.runs import RunError, create_run_dir, git_commit, read_json, spec_hash, spec_text, \
     versions, write_json
 from modelctl.util.files import write_text_atomic
@@ -94,6 +95,7 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
     prepared = prepare(document, fold=fold, fitted=state["fitted"] if state else None)
     if prepared.counts["train"] == 0:
         raise ModelctlError("the training split is empty; check data.split and the source")
+    execution = _execution(document, prepared, plan)
     for reason, count in prepared.skipped.items():
         console.print(f"skipped {count} bad row{'s' if count != 1 else ''}: {reason}", markup=False)
     scratch = None if dry_run else _worker_scratch(plan, hardware.cluster)
@@ -112,14 +114,14 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
         write_text_atomic(folder / "spec.yaml", spec_text(spec))
         write_json(folder / "preprocessing.json", prepared.fitted)
         write_json(folder / "run.json", _run_record(spec, hardware, plan, command_line, document, prepared,
-                                                    fold, status="running"))
+                                                    fold, execution, status="running"))
     try:
-        model, output_names = _build(document, prepared, plan, training, state, folder)
+        model, output_names, strategy = _build(document, prepared, plan, execution, training, state, folder)
         if dry_run:
-            _describe_dry_run(console, plan, prepared, model)
+            _describe_dry_run(console, plan, execution, prepared, model)
             return TrainResult(None, {}, [], plan.as_dict(), prepared.counts)
-        result = _fit(document, prepared, plan, model, output_names, folder, console, quiet, live, state,
-                      extra_callbacks or [])
+        result = _fit(document, prepared, plan, execution, model, strategy, output_names, folder, console,
+                      quiet=quiet, live=live, state=state, extra_callbacks=extra_callbacks or [])
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -163,7 +165,32 @@ def _resume_state(resume: Path) -> dict:
     return state
 
 
-def _run_record(spec, hardware, plan, command_line, document, prepared, fold, status: str) -> dict:
+def _execution(document, prepared, plan):
+    """The steps of an epoch and how many run per execution, from `training.steps_per_epoch` (default: the whole
+    training split) and `training.steps_per_execution` (default as the schema says, `auto`).
+
+    Raises:
+        SpecError: a `steps_per_execution` that does not divide the steps of an epoch, or above 1 under mirrored
+            over several replicas, at its place in the spec.
+    """
+    from modelctl.spec.schema import build_schema
+    from modelctl.training.execution import StepsPerExecutionError, resolve
+
+    training = document.data.get("training") or {}
+    if training.get("steps_per_epoch"):
+        steps, origin = int(training["steps_per_epoch"]), "training.steps_per_epoch"
+    else:
+        steps = prepared.steps("train")
+        origin = f"{prepared.counts['train']} training examples in batches of {plan.batch_size}"
+    default = build_schema()["properties"]["training"]["properties"]["steps_per_execution"]["default"]
+    try:
+        return resolve(training.get("steps_per_execution", default), steps, origin=origin,
+                       distribution=plan.distribution, replicas=plan.replicas)
+    except StepsPerExecutionError as error:
+        raise SpecError([document.diagnostic(("training", "steps_per_execution"), str(error))]) from None
+
+
+def _run_record(spec, hardware, plan, command_line, document, prepared, fold, execution, status: str) -> dict:
     return {
         "name": spec.get("name"),
         "spec_hash": spec_hash(spec),
@@ -176,13 +203,16 @@ def _run_record(spec, hardware, plan, command_line, document, prepared, fold, st
         "git_commit": git_commit(document.base_dir),
         "hardware": hardware.as_dict(),
         "strategy": plan.as_dict(),
+        "execution": execution.as_dict(),
         "examples": prepared.counts,
         "fold": None if fold is None else {"index": fold[0], "folds": fold[1]},
         "seed": spec.get("seed", 0),
     }
 
 
-def _build(document, prepared, plan, training, state, folder):
+def _build(document, prepared, plan, execution, training, state, folder):
+    """The model, built and compiled under the plan's strategy (and restored from `state` when resuming), its
+    output names, and the strategy."""
     from modelctl.data.pipeline import model_input_specs
     from modelctl.model.build import build_model
     from modelctl.model.preprocessing import assemble
@@ -204,15 +234,14 @@ def _build(document, prepared, plan, training, state, folder):
         core = build_model(document, model_input_specs(prepared.fitted))
         output_names = list(core.output_names)
         model = assemble(core, prepared.fitted["features"], seed=seed)
-        arguments = compile_arguments(document.data, output_names, prepared.steps("train"),
+        arguments = compile_arguments(document.data, output_names, execution.steps_per_epoch,
                                       plan.learning_rate_scale)
-        model.compile(**arguments, jit_compile=plan.jit_compile)
+        model.compile(**arguments, jit_compile=plan.jit_compile, steps_per_execution=execution.steps_per_execution)
         if state is not None:
             model.optimizer.build(model.trainable_variables)
             model.load_weights(folder / "checkpoints" / "last.keras")
             restore_generators(model, state.get("generators", []))
-    model._modelctl_strategy = strategy
-    return model, output_names
+    return model, output_names, strategy
 
 
 def _callbacks(training: dict, folder: Path, has_validation: bool):
@@ -232,15 +261,15 @@ def _callbacks(training: dict, folder: Path, has_validation: bool):
     return built
 
 
-def _fit(document, prepared, plan, model, output_names, folder, console, quiet, live, state,
-         extra_callbacks: list) -> TrainResult:
+def _fit(document, prepared, plan, execution, model, strategy, output_names, folder, console, *, quiet: bool,
+         live: bool, state: dict | None, extra_callbacks: list) -> TrainResult:
     from modelctl.training import callbacks as run_callbacks
 
     spec = document.data
     training = spec.get("training") or {}
     epochs = int(training.get("epochs", 10))
     initial_epoch = int(state["epoch"]) if state else 0
-    steps = int(training.get("steps_per_epoch") or prepared.steps("train"))
+    steps = execution.steps_per_epoch
     has_validation = prepared.counts["validation"] > 0
     keras_callbacks = _callbacks(training, folder, has_validation)
     if state:
@@ -272,8 +301,8 @@ def _fit(document, prepared, plan, model, output_names, folder, console, quiet, 
                     # Keras 3 `fit` fails under MultiWorkerMirroredStrategy in TensorFlow 2.21.
                     from modelctl.training.loop import fit_distributed
 
-                    fit_distributed(model, model._modelctl_strategy, train_data, epochs, initial_epoch, steps,
-                                    validation, callbacks)
+                    fit_distributed(model, strategy, train_data, epochs, initial_epoch, steps, validation,
+                                    callbacks, steps_per_execution=execution.steps_per_execution)
                 else:
                     model.fit(train_data, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
                               validation_data=validation, callbacks=callbacks, verbose=0, shuffle=False)
@@ -293,17 +322,20 @@ def _fit(document, prepared, plan, model, output_names, folder, console, quiet, 
                                   f"saved in {folder / 'checkpoints'}. Continue with: modelctl train --resume "
                                   f"{folder}", stop_signal.received)
     if nan_guard.found:
-        epoch, step, loss = nan_guard.found
+        epoch, first, last, loss = nan_guard.found
         record.update(status="diverged")
         write_json(folder / "run.json", record)
-        raise TrainingDiverged(f"the loss became {loss} at epoch {epoch}, step {step}; lower "
+        where = f"step {first}" if first == last else \
+            f"one of steps {first} to {last} (the loss is seen once per execution of {last - first + 1} steps, " \
+            f"training.steps_per_execution)"
+        raise TrainingDiverged(f"the loss became {loss} at epoch {epoch}, {where}; lower "
                                f"training.optimizer.learning_rate, add clipnorm, or check the data for extreme "
                                f"values. Epochs before it are saved in {folder / 'checkpoints'}")
     from modelctl.training.callbacks import save_model_atomic
 
     save_model_atomic(model, folder / "model.keras")
     metrics = evaluate_splits(model, prepared, output_names,
-                              model._modelctl_strategy if plan.distribution == "multi_worker" else None)
+                              strategy if plan.distribution == "multi_worker" else None)
     write_json(folder / "metrics.json", metrics)
     plots = _plot_history(recorder.rows, folder / "plots")
     record.update(status="completed", epochs_completed=recorder.rows[-1]["epoch"] if recorder.rows else 0,
@@ -355,11 +387,14 @@ def _plot_history(rows: list[dict], folder: Path) -> list[Path]:
     return [learning_curves_plot(history, folder / "learning_curves.png")]
 
 
-def _describe_dry_run(console, plan, prepared, model) -> None:
+def _describe_dry_run(console, plan, execution, prepared, model) -> None:
     console.print(f"strategy: {plan.distribution} on {', '.join(plan.devices)}; precision {plan.mixed_precision}; "
                   f"XLA {'on' if plan.jit_compile else 'off'}", markup=False)
     for reason in plan.reasons:
         console.print(f"- {reason}", markup=False)
+    console.print(f"steps: {execution.steps_per_epoch} per epoch, steps_per_execution {execution.steps_per_execution}",
+                  markup=False)
+    console.print(f"- {execution.reason}", markup=False)
     console.print("examples: " + ", ".join(f"{split} {count}" for split, count in prepared.counts.items()),
                   markup=False)
     console.print(f"model: {model.count_params():,} parameters; nothing was trained (--dry-run)", markup=False)

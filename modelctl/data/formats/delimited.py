@@ -1,31 +1,48 @@
-"""CSV and TSV files, read record by record with the `csv` module.
+"""CSV and TSV files, read with `pyarrow.csv`: a block of rows at a time, only the columns asked for.
 
 Files are UTF-8 (a byte-order mark is ignored). Fields are typed by
 `column_types`; the other columns get the narrowest type that holds their first
-`INFER_ROWS` values (`int`, `float`, then `string`, see
-`modelctl.data.values.infer_kind`). A later value that does not fit its type is
-a bad row: the error names the file, the row and the column, and says how to
-declare the type. Rows are numbered as a spreadsheet shows them (the header is
-row 1). A blank line is not an example; a record with more or fewer fields than
-there are columns is a bad row.
+`INFER_ROWS` values (`int`, `float`, then `string`). Numbers are read as Arrow
+reads them: spaces around them are ignored, an `int` is an optional minus sign
+and digits within the int64 range, a `float` may also have a sign, a decimal
+point and an exponent, or be `inf`, `infinity` or `nan` in any case. A later
+value that does not fit its type is a bad row: the error names the file, the
+row and the column, and says how to declare the type. Rows are numbered as a
+spreadsheet shows them (the header is row 1). A blank line is not an example but
+keeps its number; a record with more or fewer fields than there are columns is
+a bad row.
+
+Each block is converted by Arrow's CSV reader in one go, straight into typed
+columns. When a value of a block does not convert, that file is read again from
+the block on with every column as text, and each block's text is typed with
+`pyarrow.compute` (a pattern match, then a cast), which finds every bad value of
+the block at once. A bad row's spreadsheet number is worked out only when an
+error names it.
+
+The header alone, which is all `modelctl validate` reads, is read with the
+standard `csv` module, so that checking a spec's columns does not load pyarrow.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
-import itertools
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
 from modelctl.data.errors import DataError, shown
-from modelctl.data.sources import BadRows, Source, listing, resolve_files
-from modelctl.data.values import infer_kind, parse_column
+from modelctl.data.formats.text_types import from_arrow, from_text, infer_kind, sentence
+from modelctl.data.sources import BadRows, Source, first_problems, listing, resolve_files
 from modelctl.errors import did_you_mean
 
 INFER_ROWS = 1000
 """Rows of the first file that the type of an undeclared column is inferred from."""
+
+BLOCK_BYTES = 1 << 20
+"""Bytes of a file parsed at a time (a record must fit in one block); blocks of 1 MiB parse about as fast
+as the whole file at once."""
 
 _HINT_TYPE = {"not a number": "string", "not an integer": "float", "out of the int64 range": "float",
               "missing value": "float"}
@@ -51,16 +68,12 @@ class DelimitedSource(Source):
         self.delimiter = options["delimiter"]
         if len(self.delimiter) != 1:
             raise DataError(f"`delimiter` must be one character; received {self.delimiter!r}", file=self.where)
-        self.na_values = frozenset(options["na_values"])
+        self.na_values = list(dict.fromkeys(options["na_values"]))
         self.header = bool(options["header"])
         self.files = resolve_files(options["path"], base_dir)
         first = self.files[0]
-        records = self._records(first)
-        try:
-            self.header_fields = self._read_header(first, records)
-            sample = [record for _, record in itertools.islice(records, INFER_ROWS)]
-        finally:
-            records.close()
+        self.first_record = _first_record(first, self.delimiter, self.format)
+        self.header_fields = self._header(first, self.first_record)
         names = options["column_names"]
         if names is None:
             if not self.header:
@@ -82,108 +95,127 @@ class DelimitedSource(Source):
                                       f"{listing(self.columns)}.{did_you_mean(name, self.columns)}"
                                       for name in unknown), file=first)
         self.declared = dict(declared)
-        width = len(self.columns)
-        self.kinds = {name: declared.get(name) or
-                      infer_kind((record[index] for record in sample if len(record) == width), self.na_values)
-                      for index, name in enumerate(self.columns)}
+        self._kinds: dict[str, str] | None = None
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        """Column -> `float`, `int` or `string`: declared, or inferred from the first file's first `INFER_ROWS`
+        well-formed rows (read when first asked for)."""
+        if self._kinds is None:
+            undeclared = [name for name in self.columns if name not in self.declared]
+            sample = self._sample(undeclared) if undeclared else {}
+            self._kinds = {name: self.declared.get(name) or infer_kind(sample[name], self.na_values)
+                           for name in self.columns}
+        return self._kinds
 
     def read(self, names: list[str], rows: int, bad: BadRows) -> Iterator[dict[str, np.ndarray]]:
-        indices = [self.columns.index(name) for name in names]
-        width = len(self.columns)
+        kinds = self.kinds
+        self._read_bytes, self._reading = 0, None
         for file in self.files:
-            records = self._records(file)
-            try:
-                self._check_header(file, self._read_header(file, records))
-                row_numbers: list[int] = []
-                kept: list[list[str]] = []
-                misshapen: dict[int, tuple[str, str, None]] = {}
-                for row_number, record in records:
-                    if len(record) != width:
-                        misshapen[row_number] = (f"expected {width} fields, found {len(record)}",
-                                                 "wrong number of fields", None)
-                        continue
-                    row_numbers.append(row_number)
-                    kept.append(record)
-                    if len(kept) + len(misshapen) >= rows:
-                        yield self._typed(file, row_numbers, kept, misshapen, names, indices, bad)
-                        row_numbers, kept, misshapen = [], [], {}
-                if kept or misshapen:
-                    yield self._typed(file, row_numbers, kept, misshapen, names, indices, bad)
-            finally:
-                records.close()
+            if self.has_records(file):
+                reader = _FileReader(self, file, names, kinds, bad)
+                self._reading = reader
+                yield from reader.chunks()
+            self._read_bytes += file.stat().st_size
+            self._reading = None
+
+    def progress(self) -> float | None:
+        total = sum(file.stat().st_size for file in self.files)
+        reading = getattr(self, "_reading", None)
+        done = getattr(self, "_read_bytes", 0) + (reading.position() if reading is not None else 0)
+        return min(1.0, done / total) if total else None
 
     def count_rows(self) -> int:
         total = 0
         for file in self.files:
-            records = self._records(file)
-            try:
-                self._read_header(file, records)
-                total += sum(1 for _ in records)
-            finally:
-                records.close()
+            if not self.has_records(file):
+                continue
+            counter = _Misshapen()
+            reader = self.open_file(file, self.columns[:1], {}, counter, text=True)
+            total += sum(batch.num_rows for batch in _batches(reader, file, self.format)) + counter.total
         return total
 
-    def _records(self, file: Path) -> Iterator[tuple[int, list[str]]]:
-        """(row number, fields) of every non-blank record, the header included."""
-        row_number = 0
-        try:
-            with open(file, newline="", encoding="utf-8-sig") as handle:
-                for row_number, record in enumerate(csv.reader(handle, delimiter=self.delimiter), start=1):
-                    if record:
-                        yield row_number, record
-        except UnicodeDecodeError as error:
-            raise DataError(f"is not UTF-8 text: byte 0x{error.object[error.start]:02x} cannot be decoded "
-                            f"({error.reason}); save the file as UTF-8", file=file) from None
-        except csv.Error as error:
-            raise DataError(f"cannot be read as {self.format.upper()}: {error}", file=file,
-                            row=row_number + 1) from None
-        except OSError as error:
-            raise DataError(f"cannot be read: {error.strerror}", file=file) from None
+    # Opening files -----------------------------------------------------------------------------------------
 
-    def _read_header(self, file: Path, records: Iterator[tuple[int, list[str]]]) -> list[str] | None:
+    def _header(self, file: Path, record: tuple[int, list[str]] | None) -> list[str] | None:
         if not self.header:
             return None
-        first = next(records, None)
-        if first is None:
+        if record is None:
             raise DataError("is empty; expected a header row naming the columns (or set `header: false`)",
                             file=file)
-        row_number, fields = first
+        row_number, fields = record
         if row_number != 1:
             raise DataError("row 1 is blank; expected a header row naming the columns", file=file)
         return fields
 
-    def _check_header(self, file: Path, fields: list[str] | None) -> None:
+    def has_records(self, file: Path) -> bool:
+        """Whether a file holds a record; a file of a glob must have the first file's header row.
+
+        Raises:
+            DataError: the file is empty or starts with a blank line while `header` is true, or its header row
+                differs from the first file's.
+        """
+        record = self.first_record if file == self.files[0] else _first_record(file, self.delimiter, self.format)
+        fields = self._header(file, record)
         if fields is not None and fields != self.header_fields:
             raise DataError(f"the header row {listing(fields)} differs from the first file's "
                             f"({shown(self.files[0])}): {listing(self.header_fields)}", file=file, row=1)
+        return record is not None
 
-    def _typed(self, file: Path, row_numbers: list[int], records: list[list[str]],
-               misshapen: dict[int, tuple[str, str, None]], names: list[str], indices: list[int],
-               bad: BadRows) -> dict[str, np.ndarray]:
-        """Type the columns of a group of records; bad rows (these and the `misshapen` ones, by row number)
-        raise in row order or are dropped."""
-        columns = {}
-        problems: dict[int, tuple[str, str, str | None]] = dict(misshapen)
-        first_problem: dict[int, int] = {}
-        fields = list(zip(*records)) if records else [()] * len(self.columns)
-        for name, index in zip(names, indices):
-            values, found = parse_column(fields[index], self.kinds[name], self.na_values)
-            columns[name] = values
-            for problem in found:
-                row_number = row_numbers[problem.position]
-                if row_number not in problems:
-                    first_problem[row_number] = problem.position
-                    problems[row_number] = (problem.problem + self._hint(name, problem.reason), problem.reason, name)
-        for row_number in sorted(problems):
-            text, reason, name = problems[row_number]
-            bad.found(text, reason, file, row_number, name)
-        if not first_problem:
-            return columns
-        keep = np.ones(len(records), dtype=bool)
-        keep[list(first_problem.values())] = False
-        return {name: values[keep] for name, values in columns.items()}
+    def open_file(self, file: Path, names: list[str], kinds: dict[str, str], misshapen: "_Misshapen",
+                  text: bool = False, threads: bool = True, stream=None):
+        """A streaming `pyarrow.csv` reader of the columns `names` of `file`, typed by `kinds`; with `text`,
+        every column is read as written (no missing values), for typing with `pyarrow.compute`. Without
+        `threads` the reader numbers the records it hands to `misshapen`. `stream` is the file opened as a
+        `pyarrow.OSFile`, when the caller follows how far the reader has read.
 
-    def _hint(self, name: str, reason: str) -> str:
+        Raises:
+            _ConversionFailed: the first block has a value that does not convert to its column's type.
+            DataError: the file cannot be read as CSV or TSV.
+        """
+        import pyarrow
+        import pyarrow.csv
+
+        arrow_types = {"float": pyarrow.float64(), "int": pyarrow.int64(), "string": pyarrow.string()}
+        if self.header and len(set(self.header_fields)) == len(self.header_fields):
+            # The reader reads the header row itself (a quoted name may span lines).
+            keys = dict(zip(self.columns, self.header_fields))
+            read_options = pyarrow.csv.ReadOptions(block_size=BLOCK_BYTES, use_threads=threads)
+        else:
+            keys = {name: name for name in self.columns}
+            read_options = pyarrow.csv.ReadOptions(block_size=BLOCK_BYTES, use_threads=threads,
+                                                   column_names=self.columns, skip_rows=1 if self.header else 0)
+        convert = pyarrow.csv.ConvertOptions(
+            include_columns=[keys[name] for name in names],
+            column_types={keys[name]: pyarrow.string() if text else arrow_types[kinds[name]] for name in names},
+            null_values=[] if text else self.na_values, strings_can_be_null=not text,
+            quoted_strings_can_be_null=not text)
+        parse = pyarrow.csv.ParseOptions(delimiter=self.delimiter, invalid_row_handler=misshapen)
+        try:
+            return pyarrow.csv.open_csv(file if stream is None else stream, read_options=read_options,
+                                        parse_options=parse, convert_options=convert)
+        except (pyarrow.ArrowInvalid, OSError) as error:
+            raise _read_error(error, file, self.format) from None
+
+    def _sample(self, names: list[str]) -> dict[str, object]:
+        """The first `INFER_ROWS` well-formed rows of the first file, as text (Arrow string arrays)."""
+        import pyarrow
+
+        first = self.files[0]
+        if self.first_record is None:
+            return {name: pyarrow.array([], pyarrow.string()) for name in names}
+        reader = self.open_file(first, names, {}, _Misshapen(), text=True)
+        parts, count = [], 0
+        for batch in _batches(reader, first, self.format):
+            parts.append(batch)
+            count += batch.num_rows
+            if count >= INFER_ROWS:
+                break
+        table = pyarrow.Table.from_batches(parts, reader.schema).slice(0, INFER_ROWS)
+        return {name: table.column(index).combine_chunks() for index, name in enumerate(names)}
+
+    def hint(self, name: str, reason: str) -> str:
+        """What to declare for a column whose value did not fit its type."""
         if name in self.declared:
             if reason == "missing value":
                 return " (`column_types` declares it int; declare it float to read missing values as NaN)"
@@ -191,3 +223,280 @@ class DelimitedSource(Source):
         kind = self.kinds[name]
         return (f" (the column's type, {kind}, was inferred from its first {INFER_ROWS} rows; declare it with "
                 f"`column_types: {{{name}: {_HINT_TYPE.get(reason, 'string')}}}`)")
+
+
+class _Misshapen:
+    """The `invalid_row_handler` of a reader: skips each record with the wrong number of fields, counts it and
+    keeps its field count by record number (the header is record 1; blank lines are not counted), when the
+    reader numbers records."""
+
+    def __init__(self):
+        self.found: dict[int, int] = {}
+        self.total = 0
+
+    def __call__(self, row) -> str:
+        self.total += 1
+        if row.number is not None:
+            self.found[row.number] = row.actual_columns
+        return "skip"
+
+
+class _ConversionFailed(Exception):
+    """A block of a typed read has a value that does not convert."""
+
+
+class _FileReader:
+    """The chunks of one file: typed by Arrow, on every core, while nothing is wrong; from the block where a
+    value does not convert (or, in a read that stops at the first bad row, where anything is wrong), read again
+    as text and typed by `pyarrow.compute`. That read stops at the first bad row on one thread, so that the
+    reader numbers every record."""
+
+    def __init__(self, source: DelimitedSource, file: Path, names: list[str], kinds: dict[str, str], bad: BadRows):
+        self.source = source
+        self.file = file
+        self.names = names
+        self.kinds = kinds
+        self.bad = bad
+        self.stop = bad.mode == "error"
+        self.width = len(source.columns)
+        self.given = 0              # well-formed rows of the file handled so far
+        self.last_record = 1 if source.header else 0
+        self.stream = None
+
+    def position(self) -> int:
+        """Bytes of the file the reader has read so far."""
+        return 0 if self.stream is None or self.stream.closed else self.stream.tell()
+
+    def _open(self, misshapen: _Misshapen, text: bool = False, threads: bool = True):
+        import pyarrow
+
+        if self.stream is not None:
+            self.stream.close()
+        try:
+            self.stream = pyarrow.OSFile(str(self.file))
+        except OSError as error:
+            raise DataError(f"cannot be read: {error}", file=self.file) from None
+        return self.source.open_file(self.file, self.names, self.kinds, misshapen, text=text, threads=threads,
+                                     stream=self.stream)
+
+    def chunks(self) -> Iterator[dict[str, np.ndarray]]:
+        try:
+            yield from self._chunks()
+        finally:
+            if self.stream is not None:
+                self.stream.close()
+
+    def _chunks(self) -> Iterator[dict[str, np.ndarray]]:
+        misshapen = _Misshapen()
+        try:
+            reader = self._open(misshapen)
+            for batch in _batches(reader, self.file, self.source.format):
+                if self.stop and misshapen.total:
+                    break
+                columns, problems = from_arrow(batch, self.names, self.kinds)
+                if self.stop and problems:
+                    break
+                yield self._checked(batch.num_rows, columns, problems)
+            else:
+                if not misshapen.total:
+                    return
+                if not self.stop:
+                    self.bad.count("wrong number of fields", misshapen.total)
+                    return
+        except _ConversionFailed:
+            pass
+        skip = self.given
+        misshapen = _Misshapen()
+        reader = self._open(misshapen, text=True, threads=not self.stop)
+        for batch in _batches(reader, self.file, self.source.format):
+            if skip >= batch.num_rows:
+                skip -= batch.num_rows
+                continue
+            batch = batch.slice(skip)
+            skip = 0
+            columns, problems = from_text(batch, self.names, self.kinds, self.source.na_values)
+            yield self._checked(batch.num_rows, columns, problems, batch, misshapen)
+        if self.stop:
+            self._misshapen_until(misshapen, None)
+        elif misshapen.total:
+            self.bad.count("wrong number of fields", misshapen.total)
+
+    def _checked(self, size: int, columns: dict[str, np.ndarray], problems: list, text=None,
+                 misshapen: _Misshapen | None = None) -> dict[str, np.ndarray]:
+        """The chunk's rows without its bad ones, counted; or, in a read that stops at the first bad row, an
+        error for the first bad row in row order (records with the wrong number of fields among them)."""
+        self.given += size
+        if self.stop:
+            if misshapen is None:
+                self.last_record += size
+                return columns
+            records = self._records(size, misshapen)
+            bad, first = first_problems([mask for mask, _, _ in problems], size)
+            if bad.any():
+                position = int(np.argmax(bad))
+                self._misshapen_until(misshapen, int(records[position]))
+                _, reason, column = problems[first[position]]
+                value = text.column(self.names.index(column))[position].as_py()
+                self.bad.found(sentence(reason, value) + self.source.hint(column, reason), reason, self.file,
+                               _spreadsheet_row(self.file, int(records[position]), self.source.delimiter), column)
+            self._misshapen_until(misshapen, self.last_record)
+            return columns
+        if not problems:
+            return columns
+        bad, first = first_problems([mask for mask, _, _ in problems], size)
+        for index, (_, reason, column) in enumerate(problems):
+            count = int(np.count_nonzero(bad & (first == index)))
+            if count:
+                self.bad.count(reason, count, column)
+        keep = ~bad
+        return {name: values[keep] for name, values in columns.items()}
+
+    def _records(self, size: int, misshapen: _Misshapen) -> np.ndarray:
+        """Record numbers (the header is 1, blank lines not counted) of the next `size` well-formed rows."""
+        records = np.arange(self.last_record + 1, self.last_record + 1 + size, dtype=np.int64)
+        for number in sorted(number for number in misshapen.found if number > self.last_record):
+            if not size or number > records[-1]:
+                break
+            records[records >= number] += 1
+        if size:
+            self.last_record = int(records[-1])
+        return records
+
+    def _misshapen_until(self, misshapen: _Misshapen, last: int | None) -> None:
+        """Raise for the first record with the wrong number of fields up to record `last` (None: any)."""
+        found = [number for number in misshapen.found if last is None or number <= last]
+        if found:
+            number = min(found)
+            self.bad.found(f"expected {self.width} fields, found {misshapen.found[number]}", "wrong number of fields",
+                           self.file, _spreadsheet_row(self.file, number, self.source.delimiter))
+
+
+def _batches(reader, file: Path, fmt: str):
+    """The record batches of a `pyarrow.csv` reader.
+
+    Raises:
+        _ConversionFailed: a value does not convert to its column's type.
+        DataError: the file cannot be read (not UTF-8 text, or not CSV).
+    """
+    import pyarrow
+
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except pyarrow.ArrowInvalid as error:
+            raise _read_error(error, file, fmt) from None
+        yield batch
+
+
+def _read_error(error: Exception, file: Path, fmt: str) -> Exception:
+    """The exception for an error of `pyarrow.csv`: `_ConversionFailed` for a value that does not convert, else
+    a `DataError`."""
+    text = str(error)
+    if "UTF8" in text:
+        return _utf8_error(file)
+    if "conversion error" in text:
+        return _ConversionFailed(text)
+    if isinstance(error, OSError):
+        return DataError(f"cannot be read: {error.strerror or text}", file=file)
+    return DataError(f"cannot be read as {fmt.upper()}: {text.replace('CSV parse error: ', '')}", file=file)
+
+
+# Files, records and row numbers ------------------------------------------------------------------------------
+
+def _first_record(file: Path, delimiter: str, fmt: str) -> tuple[int, list[str]] | None:
+    """(row number, fields) of the first non-blank record of a file, read with the `csv` module; None when
+    the file has none."""
+    try:
+        with open(file, newline="", encoding="utf-8-sig") as handle:
+            for row_number, record in enumerate(csv.reader(handle, delimiter=delimiter), start=1):
+                if record:
+                    return row_number, record
+    except UnicodeDecodeError as error:
+        raise DataError(f"is not UTF-8 text: byte 0x{error.object[error.start]:02x} cannot be decoded "
+                        f"({error.reason}); save the file as UTF-8", file=file) from None
+    except csv.Error as error:
+        raise DataError(f"cannot be read as {fmt.upper()}: {error}", file=file, row=1) from None
+    except OSError as error:
+        raise DataError(f"cannot be read: {error.strerror}", file=file) from None
+    return None
+
+
+def _utf8_error(file: Path) -> DataError:
+    """The error naming the first byte of a file that is not UTF-8."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with open(file, "rb") as handle:
+        while True:
+            block = handle.read(1 << 20)
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as error:
+                return DataError(f"is not UTF-8 text: byte 0x{error.object[error.start]:02x} cannot be decoded "
+                                 f"({error.reason}); save the file as UTF-8", file=file)
+            if not block:
+                return DataError("is not UTF-8 text; save the file as UTF-8", file=file)
+
+
+def _spreadsheet_row(file: Path, record: int, delimiter: str) -> int:
+    """The row a spreadsheet shows for record `record` (the header is record 1, blank lines are not counted):
+    the record number itself unless the file has blank lines before its end, which keep their numbers."""
+    if not _has_blank_lines(file):
+        return record
+    import pyarrow
+    import pyarrow.csv
+
+    # Every non-blank record is given more fields than it has, so that the handler sees each one with its
+    # number counting blank lines too; the blank lines themselves are read as rows.
+    found: list[int] = []
+
+    def handler(row) -> str:
+        if len(found) < record:
+            found.append(row.number)
+        return "skip"
+
+    reader = pyarrow.csv.open_csv(
+        file, read_options=pyarrow.csv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False,
+                                                   column_names=[f"c{index}" for index in range(4096)]),
+        parse_options=pyarrow.csv.ParseOptions(delimiter=delimiter, ignore_empty_lines=False,
+                                               invalid_row_handler=handler),
+        convert_options=pyarrow.csv.ConvertOptions(include_columns=["c0"], column_types={"c0": pyarrow.string()}))
+    for _ in reader:
+        if len(found) >= record:
+            break
+    return found[record - 1] if len(found) >= record else record
+
+
+def _has_blank_lines(file: Path) -> bool:
+    """Whether a line break follows another (a blank line, or one inside a quoted value) before the file's
+    last text; read a block at a time with numpy."""
+    size = file.stat().st_size
+    end = size
+    with open(file, "rb") as handle:
+        while end > 0:
+            handle.seek(max(0, end - 4096))
+            tail = handle.read(end - max(0, end - 4096))
+            kept = tail.rstrip(b"\r\n")
+            if kept:
+                end = end - len(tail) + len(kept)
+                break
+            end -= len(tail)
+        handle.seek(0)
+        previous = b""
+        read = 0
+        while read < end:
+            block = handle.read(min(1 << 24, end - read))
+            if not block:
+                break
+            read += len(block)
+            data = np.frombuffer(previous + block, dtype=np.uint8)
+            newline = (data == 10)
+            breaks = newline | (data == 13)
+            # "\n\n", "\n\r" (as in "\n\r\n") and "\r\r" start a blank line.
+            if np.any(newline[:-1] & breaks[1:]) or np.any((data[:-1] == 13) & (data[1:] == 13)):
+                return True
+            previous = block[-1:]
+    return False
+
+
+__all__ = ["BLOCK_BYTES", "DelimitedSource", "INFER_ROWS"]

@@ -1,4 +1,5 @@
-"""Parquet files, read a batch of rows at a time with `pyarrow.parquet.ParquetFile.iter_batches`.
+"""Parquet files, read a batch of rows at a time with `pyarrow.parquet.ParquetFile.iter_batches`, only the
+columns asked for.
 
 Arrow types become numpy arrays: integers, floats and booleans keep their
 type; strings are object arrays of `str` and binary values of `bytes`, with
@@ -16,7 +17,7 @@ from typing import Iterator
 import numpy as np
 
 from modelctl.data.errors import DataError
-from modelctl.data.sources import BadRows, Source, listing, resolve_files
+from modelctl.data.sources import BadRows, Source, first_problems, listing, resolve_files
 
 
 class ParquetSource(Source):
@@ -34,6 +35,7 @@ class ParquetSource(Source):
         self.columns = list(self._open(self.files[0]).schema_arrow.names)
 
     def read(self, names: list[str], rows: int, bad: BadRows) -> Iterator[dict[str, np.ndarray]]:
+        self._read_rows = 0
         for file in self.files:
             parquet = self._open(file)
             found = list(parquet.schema_arrow.names)
@@ -42,11 +44,17 @@ class ParquetSource(Source):
                                 f"{listing(self.columns)}", file=file)
             first_row = 1
             for record_batch in parquet.iter_batches(batch_size=rows, columns=names, use_threads=True):
+                self._read_rows += record_batch.num_rows
                 yield _to_numpy(record_batch, names, file, first_row, bad)
                 first_row += record_batch.num_rows
 
     def count_rows(self) -> int:
         return sum(self._open(file).metadata.num_rows for file in self.files)
+
+    def progress(self) -> float | None:
+        if getattr(self, "_rows", None) is None:
+            self._rows = self.count_rows()
+        return min(1.0, getattr(self, "_read_rows", 0) / self._rows) if self._rows else None
 
     @staticmethod
     def _open(file: Path):
@@ -60,36 +68,40 @@ class ParquetSource(Source):
 
 
 def _to_numpy(record_batch, names: list[str], file: Path, first_row: int, bad: BadRows) -> dict[str, np.ndarray]:
-    columns = {}
-    missing_rows: dict[int, str] = {}
+    columns, masks = {}, []
     for name in names:
         array = record_batch.column(record_batch.schema.get_field_index(name))
         columns[name], nulls = _convert(array, name, file)
-        for position in nulls:
-            missing_rows.setdefault(int(position), name)
-    if not missing_rows:
+        masks.append(nulls)
+    if all(mask is None for mask in masks):
         return columns
-    for position in sorted(missing_rows):
-        name = missing_rows[position]
+    size = record_batch.num_rows
+    missing, first = first_problems([np.zeros(size, bool) if mask is None else mask for mask in masks], size)
+    if bad.mode == "error":
+        position = int(np.argmax(missing))
+        name = names[first[position]]
         kind = record_batch.schema.field(name).type
         bad.found(f"missing value in a column of type {kind}; a numpy integer or boolean array cannot hold one",
                   "missing value", file, first_row + position, name)
-    keep = np.ones(record_batch.num_rows, dtype=bool)
-    keep[list(missing_rows)] = False
+    for index, name in enumerate(names):
+        count = int(np.count_nonzero(missing & (first == index)))
+        if count:
+            bad.count("missing value", count, name)
+    keep = ~missing
     return {name: values[keep] for name, values in columns.items()}
 
 
-def _convert(array, name: str, file: Path) -> tuple[np.ndarray, np.ndarray]:
-    """One Arrow column as numpy, and the positions of missing values numpy cannot hold."""
+def _convert(array, name: str, file: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """One Arrow column as numpy, and a mask of the missing values numpy cannot hold (None: there are none)."""
     import pyarrow
 
     kind = array.type
-    no_nulls = np.empty(0, dtype=np.int64)
+    no_nulls = None
     if pyarrow.types.is_dictionary(kind):
         return _convert(array.dictionary_decode(), name, file)
     if pyarrow.types.is_integer(kind) or pyarrow.types.is_boolean(kind):
         if array.null_count:
-            nulls = np.flatnonzero(array.is_null().to_numpy(zero_copy_only=False))
+            nulls = array.is_null().to_numpy(zero_copy_only=False)
             return array.fill_null(False if pyarrow.types.is_boolean(kind) else 0).to_numpy(zero_copy_only=False), nulls
         return array.to_numpy(zero_copy_only=False), no_nulls
     if pyarrow.types.is_floating(kind):
@@ -101,7 +113,7 @@ def _convert(array, name: str, file: Path) -> tuple[np.ndarray, np.ndarray]:
         return array.to_numpy(zero_copy_only=False), no_nulls
     if pyarrow.types.is_fixed_size_list(kind) and not array.null_count:
         inner, nulls = _convert(array.flatten(), name, file)
-        if not len(nulls):
+        if nulls is None:
             return inner.reshape(len(array), kind.list_size, *inner.shape[1:]), no_nulls
     if pyarrow.types.is_list(kind) or pyarrow.types.is_large_list(kind) or pyarrow.types.is_fixed_size_list(kind):
         values = np.empty(len(array), dtype=object)
