@@ -115,12 +115,24 @@ class Prepared:
         if self.class_weight:
             check_balanced(self.labels)
         self._cache: dict[str, Encoded] = {}
+        self._every_split_held = False
         held, rows, labels = self._first_pass()
         self.assignment = self._assign(fold, rows, labels) if "all" in self.sources else None
         del labels
         fitting = Fitting(self.features, self.labels, fitted, balanced=self.class_weight == "balanced")
+        # When the splits together do not fit in memory, the evaluation splits may: they are kept from this pass,
+        # so that only the training split streams every epoch.
+        evaluation: dict[str, list[Rows]] | None = None if held is not None or not self.data.get("cache", True) \
+            else {"validation": [], "test": []}
+        evaluation_bytes = 0
         for split, part in self._split_rows(held, SPLITS, self.skipped):
             fitting.add(split, part)
+            if evaluation is not None and split in evaluation:
+                evaluation_bytes += self._held_bytes(part)
+                if evaluation_bytes > CACHE_BYTES:
+                    evaluation = None
+                else:
+                    evaluation[split].append(part)
         fitting.end_pass()
         while not fitting.done:
             for split, part in self._split_rows(held, ("train",), {}):
@@ -131,6 +143,8 @@ class Prepared:
         self._class_weights = self._class_weight_table(fitting)
         if held is not None:
             self._hold(held)
+        elif evaluation is not None:
+            self._hold_evaluation(evaluation)
 
     # Reading -----------------------------------------------------------------------------------------------
 
@@ -290,6 +304,14 @@ class Prepared:
                 parts[split].append(encoded)
         held.clear()
         self._cache = {split: Encoded.join(chunks) for split, chunks in parts.items() if chunks}
+        self._every_split_held = True
+
+    def _hold_evaluation(self, evaluation: dict[str, list[Rows]]) -> None:
+        """Keep the validation and test splits in memory as model-ready examples (the training split streams)."""
+        for split, parts in evaluation.items():
+            encoded = [chunk for chunk in (self._complete(part) for part in parts) if len(chunk)]
+            if encoded:
+                self._cache[split] = Encoded.join(encoded)
 
     def _class_weight_table(self, fitting: Fitting) -> dict[int, float] | None:
         written = self.class_weight
@@ -342,8 +364,8 @@ class Prepared:
         if split in self._cache:
             yield self._cache[split]
             return
-        if self._cache:
-            return  # every split with examples is held: this one has none
+        if self._every_split_held or not self.counts.get(split):
+            return  # every split with examples is held, or this one has none
         for batch, numbers in self._raw(split):
             encoded = self.encode(batch, numbers)
             if len(encoded):
@@ -467,8 +489,10 @@ class Prepared:
         from modelctl.util.tf import tensorflow
 
         tf = tensorflow()
-        if split in self._cache:
+        if split in self._cache and self._every_split_held:
             return self._cached_dataset(tf, split, output_names, training, initial_epoch, epochs)
+        # An evaluation split held beside a streamed training split is handed on from its arrays, without a
+        # second copy as tensors, so that memory stays bounded.
         signature = self.signature(output_names)
         if training:
             def epoch_batches(epoch):
