@@ -115,7 +115,9 @@ class DelimitedSource(Source):
             if self.has_records(file):
                 reader = _FileReader(self, file, names, kinds, bad)
                 self._reading = reader
-                yield from reader.chunks()
+                yield from self.counted(file, reader.chunks())
+            else:
+                self.file_rows[file] = 0
             self._read_bytes += file.stat().st_size
             self._reading = None
 

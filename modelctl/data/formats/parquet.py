@@ -42,11 +42,14 @@ class ParquetSource(Source):
             if found != self.columns:
                 raise DataError(f"its columns {listing(found)} differ from the first file's: "
                                 f"{listing(self.columns)}", file=file)
-            first_row = 1
-            for record_batch in parquet.iter_batches(batch_size=rows, columns=names, use_threads=True):
-                self._read_rows += record_batch.num_rows
-                yield _to_numpy(record_batch, names, file, first_row, bad)
-                first_row += record_batch.num_rows
+            yield from self.counted(file, self._file_batches(parquet, file, names, rows, bad))
+
+    def _file_batches(self, parquet, file: Path, names: list[str], rows: int, bad: BadRows):
+        first_row = 1
+        for record_batch in parquet.iter_batches(batch_size=rows, columns=names, use_threads=True):
+            self._read_rows += record_batch.num_rows
+            yield _to_numpy(record_batch, names, file, first_row, bad)
+            first_row += record_batch.num_rows
 
     def count_rows(self) -> int:
         return sum(self._open(file).metadata.num_rows for file in self.files)

@@ -1,0 +1,129 @@
+"""Sharded reading: each worker's training batches are its own part of the training split, and together the
+workers' parts are the training split, once each, in as many batches on every worker."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from modelctl.data.pipeline import prepare
+from modelctl.data.shards import Shard, lay_out
+from modelctl.spec.validate import load_spec
+
+SPEC = """
+modelctl: 1
+name: shards
+seed: 5
+data:
+  source: {{format: csv, path: '{path}'}}
+  features:
+    x: {{type: numeric, columns: [id, a]}}
+  labels:
+    y: {{column: y, type: categorical}}
+  split: {{train: 0.7, validation: 0.15, test: 0.15}}
+  batch_size: 6
+  cache: {cache}
+  shuffle_buffer: 8
+model:
+  layers:
+    - dense: {{units: 2, activation: softmax}}
+"""
+
+
+def _write(tmp_path: Path, sizes: list[int]) -> str:
+    """CSV files of `sizes` rows whose `id` column numbers the rows of all of them from 0; the source path."""
+    first = 0
+    for index, size in enumerate(sizes):
+        rows = [f"{row},{row % 5},{'p' if row % 3 else 'q'}" for row in range(first, first + size)]
+        (tmp_path / f"part-{index}.csv").write_text("id,a,y\n" + "\n".join(rows) + "\n")
+        first += size
+    return "part-*.csv" if len(sizes) > 1 else "part-0.csv"
+
+
+def _ids_by_file(tmp_path: Path) -> dict[str, list[int]]:
+    found = {}
+    for file in sorted(tmp_path.glob("part-*.csv")):
+        with open(file, newline="") as handle:
+            found[str(file.resolve())] = [int(row["id"]) for row in csv.DictReader(handle)]
+    return found
+
+
+def _epoch(prepared, epoch: int) -> list[np.ndarray]:
+    """The batches (their ids) a worker gives in epoch `epoch` of a run of 3 epochs."""
+    dataset = prepared.dataset("train", ["y"], training=True, initial_epoch=0, epochs=3)
+    pieces = prepared.layout.pieces()
+    batches = list(dataset.skip(epoch * pieces).take(pieces).as_numpy_iterator())
+    return [features["x"][:, 0].astype(int) for features, _ in batches]
+
+
+@pytest.mark.parametrize("cache", ["true", "false"], ids=["held", "streamed"])
+@pytest.mark.parametrize("sizes, route", [([57], "rows"), ([20, 9, 17, 11], "files")], ids=["rows", "files"])
+def test_each_worker_reads_its_own_part_and_together_the_training_split(tmp_path, sizes, route, cache):
+    path = _write(tmp_path, sizes)
+    (tmp_path / "spec.yaml").write_text(SPEC.format(path=path, cache=cache))
+    document = load_spec(tmp_path / "spec.yaml")
+    whole = prepare(document)
+    training = sorted(whole.arrays("train").features["x"][:, 0].astype(int).tolist())
+    by_file = _ids_by_file(tmp_path)
+    workers = [prepare(document, shard=Shard(worker, 2)) for worker in range(2)]
+    assert [worker.fitted for worker in workers] == [whole.fitted, whole.fitted]
+    assert {worker.layout.steps for worker in workers} == {workers[0].steps("train")}
+    shards = []
+    for worker in workers:
+        record = worker.layout.record()
+        first = _epoch(worker, 0)
+        assert len(first) == worker.layout.steps
+        assert all(len(batch) <= 3 for batch in first)  # the global batch of 6 over 2 workers
+        ids = np.concatenate(first).tolist()
+        assert len(ids) == len(set(ids)) == record["examples"]
+        # Re-read from the files: the rows or files the record names hold exactly these training examples.
+        if route == "files":
+            named = [row for file in record["files"] for row in by_file[file]]
+        else:
+            start, end = (int(number) for number in record["rows"].split("-"))
+            named = list(range(start - 1, end))  # row numbers count from 1; ids from 0
+        assert sorted(ids) == sorted(set(named) & set(training))
+        second = np.concatenate(_epoch(worker, 1)).tolist()
+        assert sorted(second) == sorted(ids) and second != ids  # shuffled again, within the shard
+        assert np.concatenate(_epoch(worker, 1)).tolist() == second  # keyed by seed and epoch
+        shards.append(set(ids))
+    assert not shards[0] & shards[1]
+    assert sorted(shards[0] | shards[1]) == training
+    if route == "files":
+        assert sorted(file for worker in workers for file in worker.layout.record()["files"]) == sorted(by_file)
+    else:
+        ranges = [worker.layout.record()["rows"] for worker in workers]
+        assert ranges[0].startswith("1-") and ranges[1].endswith(f"-{sum(sizes)}")
+        assert int(ranges[0].split("-")[1]) + 1 == int(ranges[1].split("-")[0])
+
+
+def test_row_ranges_give_every_step_the_global_batch_a_single_process_gives():
+    """41 training examples in global batches of 8 over 2 workers: 6 steps, the last holding 1 example, which
+    worker 0 takes while worker 1 gives an empty batch."""
+    train_rows = np.ones(41, dtype=bool)
+    layouts = [lay_out(Shard(worker, 2), train_rows, None, [], by_files=False, batch_size=8) for worker in range(2)]
+    assert [layout.steps for layout in layouts] == [6, 6]
+    assert layouts[0].examples == [21, 20]
+    assert [layout.intervals[layout.shard.worker] for layout in layouts] == [[(1, 21)], [(22, 41)]]
+
+
+def test_whole_files_go_to_the_worker_with_the_fewest_examples_and_the_largest_shard_sets_the_steps():
+    file_rows = [10, 30, 5, 25]
+    train_rows = np.ones(sum(file_rows), dtype=bool)
+    train_rows[[0, 1]] = False  # two rows of the first file are not training examples
+    layout = lay_out(Shard(0, 2), train_rows, file_rows, [Path(f"{index}.csv") for index in range(4)],
+                     by_files=True, batch_size=4)
+    assert layout.files == [[1, 2], [0, 3]]
+    assert layout.examples == [35, 33]
+    assert layout.steps == 18  # ceil(35 / 2): the other worker gives one empty batch at the end
+    assert layout.intervals == [[(11, 45)], [(1, 10), (46, 70)]]
+
+
+def test_fewer_files_than_workers_are_read_by_row_ranges():
+    layout = lay_out(Shard(1, 3), np.ones(30, dtype=bool), [20, 10], [Path("a.csv"), Path("b.csv")],
+                     by_files=True, batch_size=6)
+    assert layout.files is None and layout.examples == [10, 10, 10]
+    assert layout.record() == {"worker": 1, "workers": 3, "examples": 10, "steps": 5, "rows": "11-20"}
