@@ -37,6 +37,8 @@ from typing import Sequence
 
 import numpy as np
 
+from modelctl.data.sources import listing
+
 
 @dataclasses.dataclass(frozen=True)
 class Shard:
@@ -109,8 +111,8 @@ class Layout:
         """One line for the console."""
         worker = self.shard.worker
         count = self.examples[worker]
-        where = f"{len(self.files[worker])} of {len(self.file_names)} files" if self.files is not None \
-            else f"source rows {self.record()['rows']}"
+        where = f"files {listing([self.file_names[index].name for index in self.files[worker]]) or 'none'}" \
+            if self.files is not None else f"source rows {self.record()['rows']}"
         return (f"worker {worker} of {self.shard.workers} trains on {count} example{'s' if count != 1 else ''} "
                 f"of the training split ({where}), {self.steps} steps an epoch")
 
