@@ -20,7 +20,7 @@ seed: 5
 data:
   source: {{format: csv, path: '{path}'}}
   features:
-    x: {{type: numeric, columns: [id, a]}}
+    x: {{type: numeric, columns: [id, a], missing: {{strategy: drop}}}}
   labels:
     y: {{column: y, type: categorical}}
   split: {{train: 0.7, validation: 0.15, test: 0.15}}
@@ -33,11 +33,13 @@ model:
 """
 
 
-def _write(tmp_path: Path, sizes: list[int]) -> str:
-    """CSV files of `sizes` rows whose `id` column numbers the rows of all of them from 0; the source path."""
+def _write(tmp_path: Path, sizes: list[int], holes: bool) -> str:
+    """CSV files of `sizes` rows whose `id` column numbers the rows of all of them from 0, with (`holes`) a
+    missing value in every seventh row, which is then not an example; the source path."""
     first = 0
     for index, size in enumerate(sizes):
-        rows = [f"{row},{row % 5},{'p' if row % 3 else 'q'}" for row in range(first, first + size)]
+        rows = [f"{row},{'' if holes and row % 7 == 3 else row % 5},{'p' if row % 3 else 'q'}"
+                for row in range(first, first + size)]
         (tmp_path / f"part-{index}.csv").write_text("id,a,y\n" + "\n".join(rows) + "\n")
         first += size
     return "part-*.csv" if len(sizes) > 1 else "part-0.csv"
@@ -59,14 +61,23 @@ def _epoch(prepared, epoch: int) -> list[np.ndarray]:
     return [features["x"][:, 0].astype(int) for features, _ in batches]
 
 
-@pytest.mark.parametrize("cache", ["true", "false"], ids=["held", "streamed"])
-@pytest.mark.parametrize("sizes, route", [([57], "rows"), ([20, 9, 17, 11], "files")], ids=["rows", "files"])
-def test_each_worker_reads_its_own_part_and_together_the_training_split(tmp_path, sizes, route, cache):
-    path = _write(tmp_path, sizes)
+@pytest.mark.parametrize("sizes, route, cache, holes", [
+    ([57], "rows", "true", False),
+    ([57], "rows", "false", False),
+    ([57], "rows", "false", True),
+    ([20, 9, 17, 11], "files", "true", False),
+    ([20, 9, 17, 11], "files", "true", True),
+    ([20, 9, 17, 11], "files", "false", False),
+], ids=["rows-held", "rows-streamed", "rows-streamed-bad-rows", "files-held", "files-held-bad-rows",
+        "files-streamed"])
+def test_each_worker_reads_its_own_part_and_together_the_training_split(tmp_path, sizes, route, cache, holes):
+    """Rows with a missing value (dropped) are not examples, so no shard counts them."""
+    path = _write(tmp_path, sizes, holes)
     (tmp_path / "spec.yaml").write_text(SPEC.format(path=path, cache=cache))
     document = load_spec(tmp_path / "spec.yaml")
     whole = prepare(document)
     training = sorted(whole.arrays("train").features["x"][:, 0].astype(int).tolist())
+    assert any(row % 7 == 3 for row in training) != holes
     by_file = _ids_by_file(tmp_path)
     workers = [prepare(document, shard=Shard(worker, 2)) for worker in range(2)]
     assert [worker.fitted for worker in workers] == [whole.fitted, whole.fitted]
@@ -127,3 +138,16 @@ def test_fewer_files_than_workers_are_read_by_row_ranges():
                      by_files=True, batch_size=6)
     assert layout.files is None and layout.examples == [10, 10, 10]
     assert layout.record() == {"worker": 1, "workers": 3, "examples": 10, "steps": 5, "rows": "11-20"}
+
+
+@pytest.mark.parametrize("cache", ["true", "false"], ids=["held", "streamed"])
+def test_a_worker_with_several_replicas_gives_each_its_batch_of_every_step(tmp_path, cache):
+    """A global batch of 6 over 2 workers of 3 replicas: each worker gives 3 batches of at most 1 example a step,
+    the same examples its one replica would take in batches of 3."""
+    (tmp_path / "spec.yaml").write_text(SPEC.format(path=_write(tmp_path, [57], False), cache=cache))
+    document = load_spec(tmp_path / "spec.yaml")
+    one, three = (prepare(document, shard=Shard(1, 2, local_replicas)) for local_replicas in (1, 3))
+    assert three.layout.steps == one.layout.steps and three.layout.pieces() == 3 * one.layout.steps
+    batches = _epoch(three, 0)
+    assert len(batches) == three.layout.pieces() and all(len(batch) <= 1 for batch in batches)
+    assert sorted(np.concatenate(batches).tolist()) == sorted(np.concatenate(_epoch(one, 0)).tolist())

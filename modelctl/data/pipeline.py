@@ -147,11 +147,11 @@ class Prepared:
         self.fitted = fitting.fitted
         self.counts = fitting.counts
         self._class_weights = self._class_weight_table(fitting)
+        if held is not None:
+            self._hold(held)
         self.layout: Layout | None = None
         if shard is not None:
             self._lay_out(shard, dropped)
-        if held is not None:
-            self._hold(held)
 
     # Reading -----------------------------------------------------------------------------------------------
 
@@ -347,7 +347,8 @@ class Prepared:
         by_files = has_glob(str(source.options.get("path", "")))
         self.layout = lay_out(shard, train_rows, file_rows, source.files, by_files, self.batch_size)
         self._file_rows = file_rows
-        self._shard_positions = positions(self.layout, train_rows)
+        if "train" in self._cache:
+            self._shard_positions = positions(self.layout, train_rows)
 
     def _shard_chunks(self) -> Iterator[Encoded]:
         """This worker's training examples in source order, encoded, reading only the files its rows are in
@@ -402,8 +403,13 @@ class Prepared:
 
             def epoch_batches(epoch):
                 key = tf.stack([tf.constant(seed, tf.int64), epoch])
-                return bounds.map(lambda start, stop: tf.random.experimental.index_shuffle(
-                    tf.range(start, stop), key, last))
+
+                def shuffled(start, stop):
+                    # One index more than the batch, dropped after: `index_shuffle` fails on an empty batch.
+                    indices = tf.minimum(tf.range(start, stop + 1), last)
+                    return tf.random.experimental.index_shuffle(indices, key, last)[:stop - start]
+
+                return bounds.map(shuffled)
 
             return tf.data.Dataset.range(initial_epoch, epochs).flat_map(epoch_batches).repeat() \
                 .map(lambda indices: self._structure(data.take_tensor(tf, indices), output_names),
@@ -679,4 +685,4 @@ def model_input_specs(fitted: dict) -> list:
     return [feature_input(name, feature) for name, feature in fitted["features"].items()]
 
 
-__all__ = ["CACHE_BYTES", "Encoded", "Prepared", "Shard", "encode_features", "open_typed", "model_input_specs", "prepare"]
+__all__ = ["CACHE_BYTES", "Encoded", "Prepared", "encode_features", "open_typed", "model_input_specs", "prepare"]
