@@ -35,7 +35,8 @@ import test_multi_worker as case
 
 reference = case.fit_history(multi_output=False)
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-print(case.max_difference(reference, case.loop_history(False, strategy)))
+print(case.max_difference(reference, case.loop_history(False, strategy)),
+      case.max_difference(reference, case.sharded_loop_history(strategy)))
 """
 
 
@@ -131,6 +132,23 @@ def loop_history(multi_output: bool, strategy, callbacks=()):
                            callbacks=list(callbacks))
 
 
+def sharded_loop_history(strategy):
+    """The loop fed each replica's own batches (`sharded=True`), cut so that every step's global batch is the
+    one `fit_history` takes: halves of 8 examples, and for the last step 3 examples and an empty batch."""
+    import tensorflow as tf
+
+    from modelctl.training.loop import fit_distributed
+
+    pieces = _dataset(False, True).unbatch().batch(8)
+    empty = tf.nest.map_structure(lambda values: values[:0], next(iter(pieces)))
+    epoch = pieces.concatenate(tf.data.Dataset.from_tensors(empty))
+    assert [int(len(piece[1])) for piece in epoch] == [8, 8, 8, 8, 8, 8, 3, 0]
+    with strategy.scope():
+        model = _model(False)
+    return fit_distributed(model, strategy, epoch.repeat(), epochs=3, initial_epoch=0, steps_per_epoch=4,
+                           validation_dataset=_dataset(False, False), sharded=True)
+
+
 def max_difference(first: dict, second: dict) -> float:
     assert sorted(first) == sorted(second)
     return max(float(np.max(np.abs(np.array(first[key]) - np.array(second[key])))) for key in first)
@@ -165,11 +183,14 @@ def test_the_loop_under_one_device_strategy_matches_fit():
 
 
 def test_the_loop_over_two_mirrored_replicas_matches_fit_on_one_device():
-    """Two replicas each take half of a global batch, and the short last batch is split unevenly."""
+    """Two replicas each take half of a global batch, and the short last batch is split unevenly: from global
+    batches, and from each replica's own batches (one of them empty in the last step)."""
     done = subprocess.run([sys.executable, "-c", MIRRORED, str(ROOT / "tests")], capture_output=True, text=True,
                           timeout=WORKER_TIMEOUT, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
     assert done.returncode == 0, done.stderr[-3000:]
-    assert float(done.stdout.split()[-1]) < 1e-5
+    global_batches, own_batches = (float(value) for value in done.stdout.split()[-2:])
+    assert global_batches < 1e-5
+    assert own_batches < 1e-5
 
 
 def _free_ports(count: int) -> list[int]:
