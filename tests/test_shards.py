@@ -53,11 +53,12 @@ def _ids_by_file(tmp_path: Path) -> dict[str, list[int]]:
     return found
 
 
-def _epoch(prepared, epoch: int) -> list[np.ndarray]:
-    """The batches (their ids) a worker gives in epoch `epoch` of a run of 3 epochs."""
-    dataset = prepared.dataset("train", ["y"], training=True, initial_epoch=0, epochs=3)
+def _epoch(prepared, epoch: int, initial_epoch: int = 0) -> list[np.ndarray]:
+    """The batches (their ids) a worker gives in epoch `epoch` of a run of 3 epochs started (or resumed) at
+    `initial_epoch`."""
+    dataset = prepared.dataset("train", ["y"], training=True, initial_epoch=initial_epoch, epochs=3)
     pieces = prepared.layout.pieces()
-    batches = list(dataset.skip(epoch * pieces).take(pieces).as_numpy_iterator())
+    batches = list(dataset.skip((epoch - initial_epoch) * pieces).take(pieces).as_numpy_iterator())
     return [features["x"][:, 0].astype(int) for features, _ in batches]
 
 
@@ -99,7 +100,7 @@ def test_each_worker_reads_its_own_part_and_together_the_training_split(tmp_path
         assert sorted(ids) == sorted(set(named) & set(training))
         second = np.concatenate(_epoch(worker, 1)).tolist()
         assert sorted(second) == sorted(ids) and second != ids  # shuffled again, within the shard
-        assert np.concatenate(_epoch(worker, 1)).tolist() == second  # keyed by seed and epoch
+        assert np.concatenate(_epoch(worker, 1, initial_epoch=1)).tolist() == second  # as when resumed
         shards.append(set(ids))
     assert not shards[0] & shards[1]
     assert sorted(shards[0] | shards[1]) == training
