@@ -1,10 +1,11 @@
 """Which part of the training split each worker of a multi-worker run reads.
 
     shard = Shard(worker=1, workers=2)
-    layout = lay_out(shard, train_rows, file_rows=[60, 60, 30], files_wanted=True, batch_size=16)
-    layout.steps                    # batches per epoch, the same on every worker
-    layout.intervals[1]             # [(61, 150)]: the source rows worker 1 reads (1-based, inclusive)
-    layout.record()                 # {"worker": 1, "workers": 2, "examples": 52, "files": [...]} for run.json
+    layout = lay_out(shard, train_rows=np.ones(150, bool), file_rows=[60, 60, 30], file_names=files,
+                     by_files=True, batch_size=16)
+    layout.steps                    # 12: batches an epoch, the same on every worker (90 examples in batches of 8)
+    layout.intervals                # [[(1, 60), (121, 150)], [(61, 120)]]: each worker's source rows
+    layout.record()                 # {"worker": 1, "workers": 2, "examples": 60, "steps": 12, "files": [...]}
 
 A worker reads whole files when the training split comes from a glob of at least
 as many files as there are workers: the files go to the workers by size (the
