@@ -18,7 +18,7 @@ modelctl: 1
 name: shards
 seed: 5
 data:
-  source: {{format: csv, path: '{path}'}}
+  source: {{format: {format}, path: '{path}'}}
   features:
     x: {{type: numeric, columns: [id, a], missing: {{strategy: drop}}}}
   labels:
@@ -33,23 +33,36 @@ model:
 """
 
 
-def _write(tmp_path: Path, sizes: list[int], holes: bool) -> str:
-    """CSV files of `sizes` rows whose `id` column numbers the rows of all of them from 0, with (`holes`) a
-    missing value in every seventh row, which is then not an example; the source path."""
+def _write(tmp_path: Path, sizes: list[int], holes: bool, fmt: str = "csv") -> str:
+    """CSV (or Parquet) files of `sizes` rows whose `id` column numbers the rows of all of them from 0, with
+    (`holes`) a missing value in every seventh row, which is then not an example; the source path."""
+    import pyarrow
+    import pyarrow.parquet
+
     first = 0
     for index, size in enumerate(sizes):
-        rows = [f"{row},{'' if holes and row % 7 == 3 else row % 5},{'p' if row % 3 else 'q'}"
-                for row in range(first, first + size)]
-        (tmp_path / f"part-{index}.csv").write_text("id,a,y\n" + "\n".join(rows) + "\n")
+        ids = range(first, first + size)
+        columns = {"id": list(ids), "a": [None if holes and row % 7 == 3 else float(row % 5) for row in ids],
+                   "y": ["p" if row % 3 else "q" for row in ids]}
+        if fmt == "parquet":
+            pyarrow.parquet.write_table(pyarrow.table(columns), tmp_path / f"part-{index}.parquet", row_group_size=7)
+        else:
+            rows = [f"{row},{'' if value is None else value},{label}"
+                    for row, value, label in zip(columns["id"], columns["a"], columns["y"])]
+            (tmp_path / f"part-{index}.csv").write_text("id,a,y\n" + "\n".join(rows) + "\n")
         first += size
-    return "part-*.csv" if len(sizes) > 1 else "part-0.csv"
+    return f"part-*.{fmt}" if len(sizes) > 1 else f"part-0.{fmt}"
 
 
 def _ids_by_file(tmp_path: Path) -> dict[str, list[int]]:
+    import pyarrow.parquet
+
     found = {}
     for file in sorted(tmp_path.glob("part-*.csv")):
         with open(file, newline="") as handle:
             found[str(file.resolve())] = [int(row["id"]) for row in csv.DictReader(handle)]
+    for file in sorted(tmp_path.glob("part-*.parquet")):
+        found[str(file.resolve())] = pyarrow.parquet.read_table(file).column("id").to_pylist()
     return found
 
 
@@ -62,19 +75,21 @@ def _epoch(prepared, epoch: int, initial_epoch: int = 0) -> list[np.ndarray]:
     return [features["x"][:, 0].astype(int) for features, _ in batches]
 
 
-@pytest.mark.parametrize("sizes, route, cache, holes", [
-    ([57], "rows", "true", False),
-    ([57], "rows", "false", False),
-    ([57], "rows", "false", True),
-    ([20, 9, 17, 11], "files", "true", False),
-    ([20, 9, 17, 11], "files", "true", True),
-    ([20, 9, 17, 11], "files", "false", False),
-], ids=["rows-held", "rows-streamed", "rows-streamed-bad-rows", "files-held", "files-held-bad-rows",
-        "files-streamed"])
-def test_each_worker_reads_its_own_part_and_together_the_training_split(tmp_path, sizes, route, cache, holes):
+@pytest.mark.parametrize("sizes, route, cache, holes, fmt", [
+    ([57], "rows", "true", False, "csv"),
+    ([57], "rows", "false", False, "csv"),
+    ([57], "rows", "false", True, "csv"),
+    ([57], "rows", "false", True, "parquet"),
+    ([20, 9, 17, 11], "files", "true", False, "csv"),
+    ([20, 9, 17, 11], "files", "true", True, "csv"),
+    ([20, 9, 17, 11], "files", "false", False, "csv"),
+    ([20, 9, 17, 11], "files", "false", True, "parquet"),
+], ids=["rows-held", "rows-streamed", "rows-streamed-bad-rows", "rows-streamed-parquet", "files-held",
+        "files-held-bad-rows", "files-streamed", "files-streamed-parquet"])
+def test_each_worker_reads_its_own_part_and_together_the_training_split(tmp_path, sizes, route, cache, holes, fmt):
     """Rows with a missing value (dropped) are not examples, so no shard counts them."""
-    path = _write(tmp_path, sizes, holes)
-    (tmp_path / "spec.yaml").write_text(SPEC.format(path=path, cache=cache))
+    path = _write(tmp_path, sizes, holes, fmt)
+    (tmp_path / "spec.yaml").write_text(SPEC.format(format=fmt, path=path, cache=cache))
     document = load_spec(tmp_path / "spec.yaml")
     whole = prepare(document)
     training = sorted(whole.arrays("train").features["x"][:, 0].astype(int).tolist())
@@ -145,7 +160,7 @@ def test_fewer_files_than_workers_are_read_by_row_ranges():
 def test_a_worker_with_several_replicas_gives_each_its_batch_of_every_step(tmp_path, cache):
     """A global batch of 6 over 2 workers of 3 replicas: each worker gives 3 batches of at most 1 example a step,
     the same examples its one replica would take in batches of 3."""
-    (tmp_path / "spec.yaml").write_text(SPEC.format(path=_write(tmp_path, [57], False), cache=cache))
+    (tmp_path / "spec.yaml").write_text(SPEC.format(format="csv", path=_write(tmp_path, [57], False), cache=cache))
     document = load_spec(tmp_path / "spec.yaml")
     one, three = (prepare(document, shard=Shard(1, 2, local_replicas)) for local_replicas in (1, 3))
     assert three.layout.steps == one.layout.steps and three.layout.pieces() == 3 * one.layout.steps
