@@ -167,3 +167,18 @@ def test_a_worker_with_several_replicas_gives_each_its_batch_of_every_step(tmp_p
     batches = _epoch(three, 0)
     assert len(batches) == three.layout.pieces() and all(len(batch) <= 1 for batch in batches)
     assert sorted(np.concatenate(batches).tolist()) == sorted(np.concatenate(_epoch(one, 0)).tolist())
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_source_counts_the_rows_of_each_file_and_reads_some_of_its_files(tmp_path, fmt):
+    from modelctl.data.sources import open_source
+
+    """A file without rows counts 0; a view of the last file reads only its rows."""
+    _write(tmp_path, [5, 0, 4, 3], holes=False, fmt=fmt)
+    source = open_source({"format": fmt, "path": f"part-*.{fmt}"}, tmp_path)
+    ids = np.concatenate([batch["id"] for batch in source.batches(["id"], rows=2)]).tolist()
+    assert ids == list(range(12))
+    assert [source.file_rows[file] for file in source.files] == [5, 0, 4, 3]
+    last = source.only(source.files[-1:])
+    assert np.concatenate([batch["id"] for batch in last.batches(["id"])]).tolist() == [9, 10, 11]
+    assert last.file_rows == {source.files[-1]: 3} and source.files[-1] in source.file_rows
