@@ -182,3 +182,18 @@ def test_a_source_counts_the_rows_of_each_file_and_reads_some_of_its_files(tmp_p
     last = source.only(source.files[-1:])
     assert np.concatenate([batch["id"] for batch in last.batches(["id"])]).tolist() == [9, 10, 11]
     assert last.file_rows == {source.files[-1]: 3} and source.files[-1] in source.file_rows
+
+
+def test_a_view_of_a_parquet_file_passes_over_whole_row_groups_before_its_rows(tmp_path):
+    """Rows 0-19 in row groups of 7: asked to skip 10 rows, the view leaves out the first group, unread, and
+    reads from row 7; a CSV view reads every row."""
+    from modelctl.data.sources import open_source
+
+    _write(tmp_path, [20], holes=False, fmt="parquet")
+    _write(tmp_path, [20], holes=False, fmt="csv")
+    for fmt, passed in (("parquet", 7), ("csv", 0)):
+        source = open_source({"format": fmt, "path": f"part-0.{fmt}"}, tmp_path)
+        list(source.batches(["id"]))
+        view = source.only(source.files, skip_rows=10)
+        assert view.passed_over == passed
+        assert np.concatenate([batch["id"] for batch in view.batches(["id"])]).tolist() == list(range(passed, 20))

@@ -32,7 +32,8 @@ count every split alike. Training then reads only the worker's shard
 (`modelctl.data.shards`): whole files of a glob, or a range of rows. Held in
 memory, the shard is a slice of the held training split; streamed, the worker
 opens only the files its rows are in, and of those it encodes only its rows
-(rows before them are parsed and passed over; reading stops after them). Each
+(rows before them are read but not encoded, or for Parquet passed over by whole
+row groups without reading them; reading stops after them). Each
 epoch shuffles the shard, keyed by the seed and the epoch as above, and gives
 `Layout.steps` batches per local replica: the same count on every worker.
 Validation and evaluation are not sharded: each worker reads the whole split
@@ -364,11 +365,11 @@ class Prepared:
             readers = [(source, 0)]
         else:
             ends = np.cumsum(self._file_rows)
-            readers = [(source.only([file]), int(end - rows))
+            readers = [(source.only([file], skip_rows=max(0, int(firsts[0]) - 1 - int(end - rows))), int(end - rows))
                        for file, rows, end in zip(source.files, self._file_rows, ends)
                        if rows and _overlaps(int(end - rows) + 1, int(end), firsts, lasts)]
         for reader, offset in readers:
-            count = offset
+            count = offset + reader.passed_over
             for batch in reader.batches(self.plans[key].read, CHUNK_ROWS, self.on_bad_rows):
                 size = len(next(iter(batch.values())))
                 numbers = np.arange(count + 1, count + size + 1)

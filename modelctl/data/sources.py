@@ -79,6 +79,8 @@ class Source:
         file_rows: after iterating `batches(...)` to the end, file -> rows it gave (bad rows the reader dropped
             not counted), for a format that reads file after file (CSV, TSV, Parquet, TFRecord); empty for
             the others.
+        passed_over: rows at the start of the first file that a view made by `only` does not read; 0 for a
+            source that reads every row.
     """
 
     format: str = ""
@@ -90,6 +92,7 @@ class Source:
         self.files: list[Path] = []
         self.skipped: dict[str, int] = {}
         self.file_rows: dict[Path, int] = {}
+        self.passed_over = 0
 
     @property
     def where(self) -> Path:
@@ -122,13 +125,21 @@ class Source:
         self.file_rows = {}
         return rebatch(self.read(names, int(rows), BadRows(on_bad_rows, self.skipped)), int(rows))
 
-    def only(self, files: Sequence[Path]) -> "Source":
+    def only(self, files: Sequence[Path], skip_rows: int = 0) -> "Source":
         """The same source reading only `files` (some of `files`, in the order given); its own `skipped` and
-        `file_rows`. Only for a format that reads file after file (`file_rows` says so once read)."""
+        `file_rows`. Only for a format that reads file after file (`file_rows` says so once read).
+
+        Args:
+            files: the files to read.
+            skip_rows: rows at the start of the first file the view need not give; default 0. A format that can
+                pass over rows without reading them (Parquet: whole row groups, in a file whose every row reads
+                well) does, and says how many in the view's `passed_over`; the others read them.
+        """
         view = copy.copy(self)
         view.files = list(files)
         view.skipped = {}
         view.file_rows = {}
+        view.passed_over = 0
         return view
 
     def counted(self, file: Path, chunks: Iterable[dict[str, np.ndarray]]) -> Iterator[dict[str, np.ndarray]]:
