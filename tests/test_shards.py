@@ -197,3 +197,18 @@ def test_a_view_of_a_parquet_file_passes_over_whole_row_groups_before_its_rows(t
         view = source.only(source.files, skip_rows=10)
         assert view.passed_over == passed
         assert np.concatenate([batch["id"] for batch in view.batches(["id"])]).tolist() == list(range(passed, 20))
+
+
+@pytest.mark.parametrize("roles, task, shard", [
+    ((("worker", 2),), ("worker", 1), Shard(1, 2)),
+    ((("chief", 1), ("worker", 2)), ("chief", 0), Shard(0, 3)),
+    ((("chief", 1), ("worker", 2)), ("worker", 0), Shard(1, 3)),
+    ((("chief", 1), ("worker", 2), ("evaluator", 1)), ("evaluator", 0), None),
+])
+def test_workers_are_numbered_as_tensorflow_numbers_them_the_chief_first(roles, task, shard):
+    from modelctl.training.hardware import Cluster, Plan
+    from modelctl.training.trainer import _shard
+
+    workers = sum(count for role, count in roles if role in ("chief", "worker"))
+    assert _shard(Plan("multi_worker", replicas=workers, workers=workers), Cluster(roles, *task)) == shard
+    assert _shard(Plan("one_device"), Cluster(roles, *task)) is None
