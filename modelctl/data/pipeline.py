@@ -24,6 +24,20 @@ the training examples in the same order whether the run was interrupted and
 resumed or not. In memory the whole split is permuted (TensorFlow's stateless
 `index_shuffle`, so batches are gathered inside tf.data without Python); when
 streaming, a buffer of `data.shuffle_buffer` examples is (numpy, keyed the same way).
+
+Under multi-worker training (`prepare(..., shard=Shard(worker, workers))`)
+every worker still reads every row in the first pass, so that all of them fit
+the same statistics, vocabularies and classes on the whole training split and
+count every split alike. Training then reads only the worker's shard
+(`modelctl.data.shards`): whole files of a glob, or a range of rows. Held in
+memory, the shard is a slice of the held training split; streamed, the worker
+opens only the files its rows are in, and of those it encodes only its rows
+(rows before them are read but not encoded, or for Parquet passed over by whole
+row groups without reading them; reading stops after them). Each
+epoch shuffles the shard, keyed by the seed and the epoch as above, and gives
+`Layout.steps` batches per local replica: the same count on every worker.
+Validation and evaluation are not sharded: each worker reads the whole split
+and keeps its part of every global batch.
 """
 
 from __future__ import annotations
@@ -38,7 +52,8 @@ from modelctl.data.columns import ColumnPlan, encode_features, open_typed
 from modelctl.data.errors import DataError
 from modelctl.data.fitting import Fitting, Rows, check_balanced
 from modelctl.data.labels import LabelEncoder
-from modelctl.data.sources import Source
+from modelctl.data.shards import Layout, Shard, lay_out, positions
+from modelctl.data.sources import Source, has_glob
 from modelctl.data.splits import SPLITS, ClassCodes, assign_splits, kfold
 
 CHUNK_ROWS = 4096
@@ -80,7 +95,8 @@ class Encoded:
 class Prepared:
     """The data of one spec, split and fitted. Build it with `prepare`."""
 
-    def __init__(self, document, fold: tuple[int, int] | None = None, fitted: dict | None = None):
+    def __init__(self, document, fold: tuple[int, int] | None = None, fitted: dict | None = None,
+                 shard: Shard | None = None):
         spec = document.data
         self.document = document
         self.data = spec.get("data") or {}
@@ -125,8 +141,11 @@ class Prepared:
         evaluation: dict[str, list[Rows]] | None = None if held is not None or not self.data.get("cache", True) \
             else {"validation": [], "test": []}
         evaluation_bytes = 0
+        dropped = []  # training rows read but not examples (bad values skipped), which shards do not count
         for split, part in self._split_rows(held, SPLITS, self.skipped):
             fitting.add(split, part)
+            if split == "train" and not part.keep.all():
+                dropped.append(part.numbers[~part.keep])
             if evaluation is not None and split in evaluation:
                 evaluation_bytes += self._held_bytes(part)
                 if evaluation_bytes > CACHE_BYTES:
@@ -145,6 +164,9 @@ class Prepared:
             self._hold(held)
         elif evaluation is not None:
             self._hold_evaluation(evaluation)
+        self.layout: Layout | None = None
+        if shard is not None:
+            self._lay_out(shard, dropped)
 
     # Reading -----------------------------------------------------------------------------------------------
 
@@ -327,6 +349,114 @@ class Prepared:
                             f"'{encoder.item.name}': {encoder.classes}")
         return {index[str(name)]: float(weight) for name, weight in written.items()}
 
+    # Shards ------------------------------------------------------------------------------------------------
+
+    def _train_source(self) -> str:
+        return "all" if self.assignment is not None else "train"
+
+    def _lay_out(self, shard: Shard, dropped: list[np.ndarray]) -> None:
+        """Divide the training split among the workers (`self.layout`), from what the passes so far counted:
+        every source row's split, the rows each file gave, and the training rows that are not examples."""
+        source = self.sources[self._train_source()]
+        if self.assignment is not None:
+            train_rows = self.assignment == 0
+        else:
+            train_rows = np.ones(self.counts["train"] + sum(len(numbers) for numbers in dropped), dtype=bool)
+        for numbers in dropped:
+            train_rows[numbers - 1] = False
+        file_rows = [source.file_rows.get(file) for file in source.files]
+        if not file_rows or None in file_rows or sum(file_rows) != len(train_rows):
+            file_rows = None
+        by_files = has_glob(str(source.options.get("path", "")))
+        self.layout = lay_out(shard, train_rows, file_rows, source.files, by_files, self.batch_size)
+        self._file_rows = file_rows
+        if "train" in self._cache:
+            self._shard_positions = positions(self.layout, train_rows)
+
+    def _shard_chunks(self) -> Iterator[Encoded]:
+        """This worker's training examples in source order, encoded, reading only the files its rows are in
+        and encoding only its rows."""
+        key = self._train_source()
+        source = self.sources[key]
+        intervals = self.layout.intervals[self.layout.shard.worker]
+        if not intervals:
+            return
+        firsts = np.array([first for first, _ in intervals])
+        lasts = np.array([last for _, last in intervals])
+        if self._file_rows is None:
+            readers = [(source, 0)]
+        else:
+            ends = np.cumsum(self._file_rows)
+            readers = [(source.only([file], skip_rows=max(0, int(firsts[0]) - 1 - int(end - rows))), int(end - rows))
+                       for file, rows, end in zip(source.files, self._file_rows, ends)
+                       if rows and _overlaps(int(end - rows) + 1, int(end), firsts, lasts)]
+        for reader, offset in readers:
+            count = offset + reader.passed_over
+            for batch in reader.batches(self.plans[key].read, CHUNK_ROWS, self.on_bad_rows):
+                size = len(next(iter(batch.values())))
+                numbers = np.arange(count + 1, count + size + 1)
+                count += size
+                if numbers[-1] < firsts[0]:
+                    continue
+                if numbers[0] > lasts[-1]:
+                    break
+                index = np.searchsorted(firsts, numbers, side="right") - 1
+                mask = (index >= 0) & (numbers <= lasts[np.maximum(index, 0)])
+                if self.assignment is not None:
+                    mask &= self.assignment[numbers - 1] == 0
+                if not mask.any():
+                    continue
+                if not mask.all():
+                    batch, numbers = {name: values[mask] for name, values in batch.items()}, numbers[mask]
+                encoded = self.encode(batch, numbers)
+                if len(encoded):
+                    yield encoded
+
+    def _shard_dataset(self, tf, output_names: list[str], initial_epoch: int, epochs: int):
+        """This worker's batches for training: `layout.pieces()` an epoch (one per local replica and step) of
+        `layout.batch_size` examples, then what is left, then empty batches."""
+        layout = self.layout
+        size, pieces, seed = layout.batch_size, layout.pieces(), self.seed
+        if "train" in self._cache:
+            data = _tensors(tf, self._cache["train"].take(self._shard_positions))
+            count = len(self._shard_positions)
+            starts = np.minimum(np.arange(pieces, dtype=np.int64) * size, count)
+            bounds = tf.data.Dataset.from_tensor_slices((starts, np.minimum(starts + size, count)))
+            last = tf.constant(max(count - 1, 0), tf.int64)
+
+            def epoch_batches(epoch):
+                key = tf.stack([tf.constant(seed, tf.int64), epoch])
+
+                def shuffled(start, stop):
+                    # One index more than the batch, dropped after: `index_shuffle` fails on an empty batch.
+                    indices = tf.minimum(tf.range(start, stop + 1), last)
+                    return tf.random.experimental.index_shuffle(indices, key, last)[:stop - start]
+
+                return bounds.map(shuffled)
+
+            return tf.data.Dataset.range(initial_epoch, epochs).flat_map(epoch_batches).repeat() \
+                .map(lambda indices: self._structure(data.take_tensor(tf, indices), output_names),
+                     num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+        signature = self.signature(output_names)
+        empty = tf.nest.map_structure(lambda spec: np.zeros((0, *spec.shape[1:]), spec.dtype.as_numpy_dtype),
+                                      signature)
+
+        def epoch_batches(epoch):
+            given = 0
+            for encoded in self._shuffled("train", int(epoch), self._shard_chunks(), size):
+                given += 1
+                if given > pieces:
+                    raise DataError(f"worker {layout.shard.worker}'s shard of the training split holds more than "
+                                    f"its {layout.examples[layout.shard.worker]} examples: the data changed "
+                                    "while training")
+                yield self._structure(encoded, output_names)
+            for _ in range(pieces - given):
+                yield empty
+
+        return tf.data.Dataset.range(initial_epoch, epochs).flat_map(
+            lambda epoch: tf.data.Dataset.from_generator(epoch_batches, args=(epoch,), output_signature=signature)) \
+            .repeat().prefetch(tf.data.AUTOTUNE)
+
     # Encoding ----------------------------------------------------------------------------------------------
 
     def encode(self, batch: dict[str, np.ndarray], numbers: np.ndarray, with_targets: bool = True) -> Encoded:
@@ -387,6 +517,9 @@ class Prepared:
     # tf.data -----------------------------------------------------------------------------------------------
 
     def steps(self, split: str) -> int:
+        """Batches of a pass over `split`; for the training split of a worker, its shard's steps an epoch."""
+        if split == "train" and self.layout is not None:
+            return self.layout.steps
         return math.ceil(self.counts[split] / self.batch_size)
 
     def _cached_dataset(self, tf, split: str, output_names: list[str], training: bool, initial_epoch: int,
@@ -415,27 +548,31 @@ class Prepared:
         return ordered.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True) \
             .prefetch(tf.data.AUTOTUNE)
 
-    def _shuffled(self, split: str, epoch: int) -> Iterator[Encoded]:
+    def _shuffled(self, split: str, epoch: int, parts: Iterator[Encoded] | None = None,
+                  batch_size: int | None = None) -> Iterator[Encoded]:
+        """Batches of `split` (or of `parts`, default the split's chunks) through a shuffle buffer keyed by the
+        seed and `epoch`, all of `batch_size` examples (default `data.batch_size`) but the last."""
         rng = np.random.default_rng([self.seed, int(epoch)])
         buffer_size = int(self.data.get("shuffle_buffer", 10000))
+        batch_size = batch_size or self.batch_size
         pending: list[Encoded] = []
         held = 0
-        for part in self.chunks(split):
+        for part in self.chunks(split) if parts is None else parts:
             pending.append(part)
             held += len(part)
             if held >= buffer_size:
                 data = Encoded.join(pending)
                 data = data.take(rng.permutation(len(data)))
-                whole = (len(data) // self.batch_size) * self.batch_size
-                for start in range(0, whole, self.batch_size):
-                    yield data.take(slice(start, start + self.batch_size))
+                whole = (len(data) // batch_size) * batch_size
+                for start in range(0, whole, batch_size):
+                    yield data.take(slice(start, start + batch_size))
                 pending = [data.take(slice(whole, None))]
                 held = len(pending[0])
         if held:
             data = Encoded.join(pending)
             data = data.take(rng.permutation(len(data)))
-            for start in range(0, len(data), self.batch_size):
-                yield data.take(slice(start, start + self.batch_size))
+            for start in range(0, len(data), batch_size):
+                yield data.take(slice(start, start + batch_size))
 
     def _ordered(self, split: str) -> Iterator[Encoded]:
         for part in self.chunks(split):
@@ -484,11 +621,15 @@ class Prepared:
             output_names: the model's output names, in the order of `data.labels`.
             training: shuffle (keyed by seed and epoch) and give epochs `initial_epoch` .. `epochs - 1` one
                 after the other, `steps(split)` batches each (then again, for a reader that asks past the last
-                epoch); otherwise one pass in source order.
+                epoch); otherwise one pass in source order. Default False. For the training split of a worker
+                (`prepare(..., shard=...)`), only its shard, in batches for each of its replicas:
+                `steps(split)` times its local replicas per epoch, of the global batch over every replica.
         """
         from modelctl.util.tf import tensorflow
 
         tf = tensorflow()
+        if training and split == "train" and self.layout is not None:
+            return self._shard_dataset(tf, output_names, initial_epoch, epochs)
         if split in self._cache and self._every_split_held:
             return self._cached_dataset(tf, split, output_names, training, initial_epoch, epochs)
         # An evaluation split held beside a streamed training split is handed on from its arrays, without a
@@ -508,6 +649,11 @@ class Prepared:
                 lambda: (self._structure(encoded, output_names) for encoded in self._ordered(split)),
                 output_signature=signature)
         return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _overlaps(first: int, last: int, firsts: np.ndarray, lasts: np.ndarray) -> bool:
+    """Whether rows `first`..`last` meet one of the intervals `firsts[i]`..`lasts[i]`."""
+    return bool(np.any((firsts <= last) & (lasts >= first)))
 
 
 def _tensors(tf, encoded: Encoded):
@@ -539,7 +685,8 @@ def _text_bytes(values: np.ndarray) -> int:
     return characters + 50 * len(flat)
 
 
-def prepare(document, fold: tuple[int, int] | None = None, fitted: dict | None = None) -> Prepared:
+def prepare(document, fold: tuple[int, int] | None = None, fitted: dict | None = None,
+            shard: Shard | None = None) -> Prepared:
     """Read, split and fit the data of a spec.
 
     Args:
@@ -547,11 +694,13 @@ def prepare(document, fold: tuple[int, int] | None = None, fitted: dict | None =
         fold: (index, k) to make the validation split fold `index` of `k` over the non-test rows; default None.
         fitted: statistics and class names of an earlier fit (a run's `preprocessing.json`), reused instead
             of fitting again; default None fits on the training split.
+        shard: this worker's place in a multi-worker run; its training batches are then its shard of the
+            training split (see `modelctl.data.shards`). Default None: one process reads everything.
 
     Raises:
         DataError: a file, column or value that cannot be read (naming it).
     """
-    return Prepared(document, fold, fitted)
+    return Prepared(document, fold, fitted, shard)
 
 
 def model_input_specs(fitted: dict) -> list:

@@ -76,7 +76,7 @@ class DelimitedSource(Source):
         self.na_values = list(dict.fromkeys(options["na_values"]))
         self.header = bool(options["header"])
         self.files = resolve_files(options["path"], base_dir)
-        first = self.files[0]
+        first = self.first_file = self.files[0]  # the header every file must have, also in a view of some files
         self.first_record = _first_record(first, self.delimiter, self.format)
         self.header_fields = self._header(first, self.first_record)
         names = options["column_names"]
@@ -120,7 +120,9 @@ class DelimitedSource(Source):
             if self.has_records(file):
                 reader = _FileReader(self, file, names, kinds, bad)
                 self._reading = reader
-                yield from reader.chunks()
+                yield from self.counted(file, reader.chunks())
+            else:
+                self.file_rows[file] = 0
             self._read_bytes += file.stat().st_size
             self._reading = None
 
@@ -160,11 +162,11 @@ class DelimitedSource(Source):
             DataError: the file is empty or starts with a blank line while `header` is true, or its header row
                 differs from the first file's.
         """
-        record = self.first_record if file == self.files[0] else _first_record(file, self.delimiter, self.format)
+        record = self.first_record if file == self.first_file else _first_record(file, self.delimiter, self.format)
         fields = self._header(file, record)
         if fields is not None and fields != self.header_fields:
             raise DataError(f"the header row {listing(fields)} differs from the first file's "
-                            f"({shown(self.files[0])}): {listing(self.header_fields)}", file=file, row=1)
+                            f"({shown(self.first_file)}): {listing(self.header_fields)}", file=file, row=1)
         return record is not None
 
     def open_file(self, file: Path, names: list[str], kinds: dict[str, str], misshapen: "_Misshapen",
@@ -210,7 +212,7 @@ class DelimitedSource(Source):
         """The first `INFER_ROWS` well-formed rows of the first file, as text (Arrow string arrays)."""
         import pyarrow
 
-        first = self.files[0]
+        first = self.first_file
         if self.first_record is None:
             return {name: pyarrow.array([], pyarrow.string()) for name in names}
         reader = self.open_file(first, names, {}, _Misshapen(), text=True)
