@@ -195,6 +195,13 @@ class LabelType:
         return (), "float32"
 
     @staticmethod
+    def score(values: np.ndarray, truth: np.ndarray) -> tuple[str, float]:
+        """(metric name, value) of a model's outputs for a batch against its targets, for checking an exported
+        model; default the accuracy of outputs thresholded at 0.5, every class of an example right."""
+        predicted = (values.reshape(len(truth), -1) > 0.5).astype(np.float64)
+        return "accuracy", float(np.mean(np.all(predicted == truth.reshape(len(truth), -1), axis=1)))
+
+    @staticmethod
     def predictions(label: str, score: np.ndarray, classes: list[str]) -> dict:
         """One example's prediction columns from the model's score for it: the class (or value) under `label`,
         and its probabilities."""

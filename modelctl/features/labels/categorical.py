@@ -38,6 +38,10 @@ class CategoricalLabel(LabelType):
         return (), "int32"
 
     @staticmethod
+    def score(values: np.ndarray, truth: np.ndarray) -> tuple[str, float]:
+        return "accuracy", float(np.mean(values.argmax(axis=-1) == truth))
+
+    @staticmethod
     def predictions(label: str, score: np.ndarray, classes: list[str]) -> dict:
         row = {label: classes[int(np.argmax(score))]}
         row.update({f"{label}_{name}": float(probability) for name, probability in zip(classes, score)})

@@ -27,6 +27,10 @@ class RegressionLabel(LabelType):
         return targets
 
     @staticmethod
+    def score(values: np.ndarray, truth: np.ndarray) -> tuple[str, float]:
+        return "mae", float(np.mean(np.abs(values.reshape(len(truth), -1)[:, 0] - truth.reshape(-1))))
+
+    @staticmethod
     def predictions(label: str, score: np.ndarray, classes: list[str]) -> dict:
         flat = np.ravel(score)
         return {label: float(flat[0]) if flat.size == 1 else [float(value) for value in flat]}
