@@ -19,6 +19,20 @@ from modelctl.registry.base import UnknownNameError
 from modelctl.spec.schema import build_schema
 
 
+LAYERS = {"numeric": [("x_preprocess", "NumericPreprocessing")], "categorical": [("x_lookup", "StringLookup")],
+          "text": [("x_vectorize", "TextVectorization")], "image": [("x_preprocess", "NumericPreprocessing")]}
+"""The preprocessing layers of feature `x` of each type, after its input."""
+
+FITTED_KEYS = {
+    "numeric": ["type", "columns", "width", "shape", "augmentation", "steps"],
+    "categorical": ["type", "column", "vocabulary", "num_oov_indices", "output_mode"],
+    "text": ["type", "column", "max_tokens", "standardize", "split", "ngrams", "output_mode", "sequence_length",
+             "vocabulary", "idf_weights"],
+    "image": ["type", "column", "size", "channels", "steps", "augmentation"],
+}
+"""The layout of each type's entry in a run's preprocessing.json, which runs of earlier releases hold."""
+
+
 def _fit(kind: str, options: dict, values: np.ndarray, columns=("x",)) -> dict:
     """Fit a feature of type `kind` on `values` (the raw column of one batch) as training does."""
     item = Columns("x", kind, tuple(columns), {"type": kind, **options})
@@ -83,7 +97,7 @@ def test_each_label_schema_fragment_is_in_the_spec_schema(kind):
 def test_each_feature_fits_gives_its_input_and_raw_shape(kind, tmp_path):
     options, values, expected = _cases(tmp_path)[kind]
     fitted = _fit(kind, options, values)
-    assert fitted["type"] == kind
+    assert list(fitted) == FITTED_KEYS[kind]
     assert feature_type(kind).model_input("x", fitted) == expected
     shape, _ = feature_type(kind).raw_shape(fitted)
     item = Columns("x", kind, ("x",), {"type": kind, **options})
@@ -145,6 +159,8 @@ def test_each_feature_layers_survive_save_and_reload(kind, tmp_path):
         tensor = layer(tensor)
     assert tuple(tensor.shape[1:]) == expected.shape
     model = keras.Model({"x": raw}, tensor)
+    # Saved models of earlier runs name these layers and classes: they stay as they are.
+    assert [(layer.name, type(layer).__name__) for layer in model.layers[1:]] == LAYERS[kind]
     path = tmp_path / "model.keras"
     model.save(path)
     again = keras.saving.load_model(path)

@@ -41,6 +41,7 @@ class LabelType:
         single_class: whether each example has exactly one class (a split can be stratified by it, classes
             balanced by `training.class_weight: balanced`, and `modelctl data` counts examples per class).
         summarized: whether `modelctl data` gathers the mean, spread and range of the targets (numbers).
+        default_loss: the loss a label of this type is trained with when the spec names none.
 
     Args:
         item: the label's columns and spec options (`type`, `classes`, `num_classes`, `positive`, `separator`).
@@ -51,6 +52,7 @@ class LabelType:
     learns_classes: ClassVar[bool] = False
     single_class: ClassVar[bool] = False
     summarized: ClassVar[bool] = False
+    default_loss: ClassVar[str] = ""
 
     def __init__(self, item: Columns, classes: list[str] | None = None):
         self.item = item
@@ -71,6 +73,15 @@ class LabelType:
         """Property name -> JSON Schema fragment of what a label of this type may write besides `type`, `column`
         and `description`."""
         return {}
+
+    @classmethod
+    def output_units(cls, options: dict) -> int | None:
+        """The units of the model output a label with these spec options needs: the number of classes when the
+        spec declares them (`classes` or `num_classes`), else None (learned from the data)."""
+        classes = options.get("classes")
+        if isinstance(classes, list):
+            return len(classes)
+        return options.get("num_classes") if isinstance(options.get("num_classes"), int) else None
 
     def default_classes(self, options: dict) -> list[str] | None:
         """The classes of a label that neither declares nor learns them (default None)."""

@@ -24,7 +24,12 @@ class BinaryLabel(LabelType):
     """Two classes; see the module docstring."""
 
     name = "binary"
+    default_loss = "binary_crossentropy"
     single_class = True
+
+    @classmethod
+    def output_units(cls, options: dict) -> int:
+        return 1
 
     @classmethod
     def schema(cls) -> dict:

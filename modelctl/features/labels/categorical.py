@@ -21,6 +21,7 @@ class CategoricalLabel(LabelType):
     """One class of several; see the module docstring."""
 
     name = "categorical"
+    default_loss = "sparse_categorical_crossentropy"
     learns_classes = True
     single_class = True
 

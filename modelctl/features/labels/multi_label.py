@@ -19,6 +19,7 @@ class MultiLabel(LabelType):
     """Any number of classes at once; see the module docstring."""
 
     name = "multi_label"
+    default_loss = "binary_crossentropy"
     learns_classes = True
 
     @classmethod

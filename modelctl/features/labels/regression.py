@@ -16,7 +16,12 @@ class RegressionLabel(LabelType):
     """A number; see the module docstring."""
 
     name = "regression"
+    default_loss = "mean_squared_error"
     summarized = True
+
+    @classmethod
+    def output_units(cls, options: dict) -> int:
+        return 1
 
     def encode(self, values: np.ndarray, numbers: np.ndarray) -> np.ndarray:
         if values.dtype == object:
