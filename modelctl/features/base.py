@@ -7,12 +7,12 @@ A feature type is one class holding everything about one kind of model input:
 | `schema()` | the properties a feature of this type may write (its schema fragment) | `modelctl schema`, `validate` |
 | `fitter(item)` | a `Fit` gathering statistics or a vocabulary from the training split | `modelctl.data.fitting` |
 | `encode(...)` | the raw values the model takes for a batch of source columns | the data pipeline, `predict` |
-| `spec_fitted(...)` | what `model_input` needs, from the spec and the data's header, without fitting | `summary`, `validate --deep` |
+| `spec_fitted(...)` | what `model_input` needs, from the spec and header, unfitted | `summary`, `validate --deep` |
 | `model_input(name, fitted)` | the core model's input (shape, dtype) | `summary`, `train`, `export`, `predict` |
 | `raw_shape(fitted)` | the shape and dtype of one raw example | `raw_input`, the training dataset |
 | `layers(name, fitted, seed)` | the Keras preprocessing layers baked into the model | `train`, `export` |
 | `read_document(path)` | one raw example from a file, for types with `documents` | `predict` |
-| `describe(fitted)` / `preview(fitted, values)` | what `modelctl data` shows | `modelctl data` |
+| `describe(...)`, `preview(...)` | what `modelctl data` shows | `modelctl data` |
 
 `fitted` is the feature's entry in a run's `preprocessing.json` (`type` plus
 what the type needs); its layout is kept from release to release, so that old
