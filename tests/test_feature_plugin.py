@@ -65,7 +65,7 @@ def registry(installed, monkeypatch):
     """A copy of the feature-type registry standing in for the one modelctl uses, with the `installed` folder on
     sys.path; tests load the site's plug-ins into it."""
     monkeypatch.syspath_prepend(str(installed))
-    for module in [name for name in sys.modules if name.startswith(("modelctl_date_feature", "clash_", "odd_"))]:
+    for module in [name for name in sys.modules if name.startswith(("modelctl_date_feature", "clash_", "odd_", "broken_"))]:
         monkeypatch.delitem(sys.modules, module)
     copy = Registry(FEATURES.family, list(FEATURES))
     monkeypatch.setattr(features, "feature_registry", lambda: copy)
@@ -126,8 +126,23 @@ def test_a_plugin_target_that_is_not_a_feature_type_is_named(registry, installed
     load_plugins(registry, GROUP)
     with pytest.raises(PluginError) as raised:
         feature_type("odd_type")
-    assert str(raised.value) == ("feature type target 'odd_features:Odd' is not a subclass of "
-                                 "modelctl.features.base.FeatureType")
+    assert str(raised.value) == (
+        "plug-in entry point 'odd' (odd_features:ENTRY) of distribution 'odd-features': feature type 'odd_type' "
+        "names target 'odd_features:Odd', which is not a subclass of modelctl.features.base.FeatureType")
+
+
+def test_a_plugin_target_that_fails_to_import_is_named(registry, installed):
+    write_distribution(installed, "broken-features", {"broken": "broken_features:ENTRY"}, {
+        "broken_features": "from modelctl.registry.base import Entry\n"
+                           "ENTRY = Entry('broken_type', 'broken_features_impl:Broken', 'Cannot be imported.')\n"})
+    load_plugins(registry, GROUP)
+    with pytest.raises(PluginError) as raised:
+        feature_type("broken_type")
+    assert str(raised.value) == (
+        "plug-in entry point 'broken' (broken_features:ENTRY) of distribution 'broken-features': feature type "
+        "'broken_type' names target 'broken_features_impl:Broken', which cannot be imported: ModuleNotFoundError: "
+        "No module named 'broken_features_impl'")
+    assert isinstance(raised.value.__cause__, ModuleNotFoundError)
 
 
 def _dates(path: Path) -> None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 
 from modelctl.registry.base import Entry, Registry
-from modelctl.registry.plugins import TARGET, Group, load_plugins
+from modelctl.registry.plugins import TARGET, Group, PluginError, load_plugins
 
 GROUP = Group("modelctl.features", TARGET, "'package.module:ClassName', the feature type's class",
               "my_feature")
@@ -75,8 +75,18 @@ def feature_type(name: str):
 
     Raises:
         UnknownNameError: no feature type has that name; the message lists the known ones.
+        PluginError: a plug-in's target cannot be imported or is not a `FeatureType` subclass.
     """
-    return _instance(feature_registry().get(name).target)
+    registry = feature_registry()
+    entry = registry.get(name)
+    try:
+        return _instance(entry.target)
+    except PluginError as error:
+        from modelctl.registry.plugins import plugin_names
+
+        owner = plugin_names(registry).get(name)
+        raise PluginError(f"plug-in {owner}: feature type '{name}' {error}" if owner else
+                          f"feature type '{name}' {error}") from error.__cause__
 
 
 def label_type(name: str):
@@ -92,14 +102,17 @@ def label_type(name: str):
 
 @functools.cache
 def _instance(target: str):
-    from modelctl.registry.base import import_target
-    from modelctl.registry.plugins import PluginError
-
+    """One instance of the class `target` names; PluginError (without the type's name) when it is not one."""
     from modelctl.features.base import FeatureType
+    from modelctl.registry.base import import_target
 
-    cls = import_target(target)
+    try:
+        cls = import_target(target)
+    except Exception as error:  # a plug-in's module can fail in any way; its traceback stays chained
+        raise PluginError(f"names target {target!r}, which cannot be imported: {type(error).__name__}: "
+                          f"{error}") from error
     if not (isinstance(cls, type) and issubclass(cls, FeatureType)):
-        raise PluginError(f"feature type target {target!r} is not a subclass of "
+        raise PluginError(f"names target {target!r}, which is not a subclass of "
                           "modelctl.features.base.FeatureType")
     return cls()
 
