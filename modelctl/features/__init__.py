@@ -77,16 +77,21 @@ def feature_type(name: str):
         UnknownNameError: no feature type has that name; the message lists the known ones.
         PluginError: a plug-in's target cannot be imported or is not a `FeatureType` subclass.
     """
-    registry = feature_registry()
-    entry = registry.get(name)
-    try:
-        return _instance(entry.target)
-    except PluginError as error:
-        from modelctl.registry.plugins import plugin_names
+    from modelctl.registry.plugins import plugin_names
 
-        owner = plugin_names(registry).get(name)
-        raise PluginError(f"plug-in {owner}: feature type '{name}' {error}" if owner else
-                          f"feature type '{name}' {error}") from error.__cause__
+    registry = feature_registry()
+    target = registry.get(name).target
+    owner = plugin_names(registry).get(name)
+    if owner is None:
+        return _instance(target)
+    try:
+        return _instance(target)
+    except _NotAFeatureType:
+        raise PluginError(f"plug-in {owner}: feature type '{name}' names target {target!r}, which is not a "
+                          "subclass of modelctl.features.base.FeatureType") from None
+    except Exception as error:  # a plug-in's module can fail in any way; its traceback stays chained
+        raise PluginError(f"plug-in {owner}: feature type '{name}' names target {target!r}, which cannot be "
+                          f"imported: {type(error).__name__}: {error}") from error
 
 
 def label_type(name: str):
@@ -100,20 +105,23 @@ def label_type(name: str):
     return import_target(LABELS.get(name).target)
 
 
+class _NotAFeatureType(TypeError):
+    """A target that is not a `FeatureType` subclass."""
+
+
 @functools.cache
 def _instance(target: str):
-    """One instance of the class `target` names; PluginError (without the type's name) when it is not one."""
+    """The one instance of the `FeatureType` subclass `target` names.
+
+    Raises:
+        _NotAFeatureType: the target is something else.
+    """
     from modelctl.features.base import FeatureType
     from modelctl.registry.base import import_target
 
-    try:
-        cls = import_target(target)
-    except Exception as error:  # a plug-in's module can fail in any way; its traceback stays chained
-        raise PluginError(f"names target {target!r}, which cannot be imported: {type(error).__name__}: "
-                          f"{error}") from error
+    cls = import_target(target)
     if not (isinstance(cls, type) and issubclass(cls, FeatureType)):
-        raise PluginError(f"names target {target!r}, which is not a subclass of "
-                          "modelctl.features.base.FeatureType")
+        raise _NotAFeatureType(f"{target!r} is not a subclass of modelctl.features.base.FeatureType")
     return cls()
 
 
