@@ -51,10 +51,11 @@ import numpy as np
 from modelctl.data.columns import ColumnPlan, encode_features, open_typed
 from modelctl.data.errors import DataError
 from modelctl.data.fitting import Fitting, Rows, check_balanced
-from modelctl.data.labels import LabelEncoder
+from modelctl.data.labels import label_encoder
 from modelctl.data.shards import Layout, Shard, lay_out, positions
 from modelctl.data.sources import Source, has_glob
 from modelctl.data.splits import SPLITS, ClassCodes, assign_splits, kfold
+from modelctl.features import feature_type
 
 CHUNK_ROWS = 4096
 CACHE_BYTES = 128 * 2**20
@@ -123,7 +124,7 @@ class Prepared:
         self.weight = plan.weight
         classes = None if fitted is None else {name: label.get("classes")
                                                for name, label in fitted["labels"].items()}
-        self.labels = {name: LabelEncoder(item, None if classes is None else classes.get(name))
+        self.labels = {name: label_encoder(item, None if classes is None else classes.get(name))
                        for name, item in plan.labels.items()}
         self.raw_columns = list(dict.fromkeys([*(encoder.column for encoder in self.labels.values()),
                                                *([self.weight] if self.weight else [])]))
@@ -247,7 +248,7 @@ class Prepared:
         if not (self.data.get("split") or {}).get("stratify") or "all" not in self.sources:
             return None
         for encoder in self.labels.values():
-            if encoder.kind in ("binary", "categorical"):
+            if encoder.single_class:
                 return encoder.column
         return None
 
@@ -596,14 +597,8 @@ class Prepared:
         tf = tensorflow()
         features = {}
         for name, fitted in self.fitted["features"].items():
-            if fitted["type"] == "numeric":
-                features[name] = tf.TensorSpec((None, fitted["width"]), tf.float32)
-            elif fitted["type"] == "image":
-                features[name] = tf.TensorSpec((None, *fitted["size"], fitted["channels"]), tf.float32)
-            elif fitted["type"] == "text":
-                features[name] = tf.TensorSpec((None,), tf.string)
-            else:
-                features[name] = tf.TensorSpec((None, 1), tf.string)
+            shape, dtype = feature_type(fitted["type"]).raw_shape(fitted)
+            features[name] = tf.TensorSpec((None, *shape), dtype)
         targets = []
         for encoder in self.labels.values():
             shape, dtype = encoder.spec()
