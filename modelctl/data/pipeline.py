@@ -24,6 +24,12 @@ the training examples in the same order whether the run was interrupted and
 resumed or not. In memory the whole split is permuted (TensorFlow's stateless
 `index_shuffle`, so batches are gathered inside tf.data without Python); when
 streaming, a buffer of `data.shuffle_buffer` examples is (numpy, keyed the same way).
+
+The examples as read, the fitted preprocessing and the counts are also kept on
+disk (`modelctl.data.cache`, unless the cache is off): a later run on the same
+data and settings reads them instead of reading the source and fitting, with the
+same examples in the same chunks, so it trains to the same weights. Data that
+does not fit in memory then streams from the cache instead of the source.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from typing import Iterator
 
 import numpy as np
 
+from modelctl.data.cache import DataCache, Entry, open_slot
 from modelctl.data.columns import ColumnPlan, encode_features, open_typed
 from modelctl.data.errors import DataError
 from modelctl.data.fitting import Fitting, Rows, check_balanced
@@ -80,7 +87,8 @@ class Encoded:
 class Prepared:
     """The data of one spec, split and fitted. Build it with `prepare`."""
 
-    def __init__(self, document, fold: tuple[int, int] | None = None, fitted: dict | None = None):
+    def __init__(self, document, fold: tuple[int, int] | None = None, fitted: dict | None = None,
+                 cache: DataCache | None = None):
         spec = document.data
         self.document = document
         self.data = spec.get("data") or {}
@@ -115,12 +123,34 @@ class Prepared:
         if self.class_weight:
             check_balanced(self.labels)
         self._cache: dict[str, Encoded] = {}
+        self._stored: Entry | None = None
+        self.cache_note = "data cache: off"
+        """One line on the prepared-data cache for run output: read, written, off, or why nothing was kept."""
+        slot = self._cache_slot(cache, fold, fitted, training)
+        if slot is not None and slot.entry is not None:
+            self._from_entry(slot.entry)
+            return
+        writer = None if slot is None else slot.writer()
+        if slot is not None and writer is None:
+            self.cache_note = f"data cache: not kept ({slot.root} cannot be written)"
+        try:
+            self._read_and_fit(fold, fitted, writer)
+        except BaseException:
+            if writer is not None:
+                writer.abandon()
+            raise
+        if writer is not None:
+            self._keep(writer)
+
+    def _read_and_fit(self, fold: tuple[int, int] | None, fitted: dict | None, writer) -> None:
         held, rows, labels = self._first_pass()
         self.assignment = self._assign(fold, rows, labels) if "all" in self.sources else None
         del labels
         fitting = Fitting(self.features, self.labels, fitted, balanced=self.class_weight == "balanced")
         for split, part in self._split_rows(held, SPLITS, self.skipped):
             fitting.add(split, part)
+            if writer is not None:
+                writer.add(split, part)
         fitting.end_pass()
         while not fitting.done:
             for split, part in self._split_rows(held, ("train",), {}):
@@ -130,7 +160,53 @@ class Prepared:
         self.counts = fitting.counts
         self._class_weights = self._class_weight_table(fitting)
         if held is not None:
-            self._hold(held)
+            self._hold(self._split_rows(held, SPLITS, {}))
+            held.clear()
+
+    # The prepared-data cache ---------------------------------------------------------------------------------
+
+    def _cache_slot(self, cache: DataCache | None, fold, fitted: dict | None, training: dict):
+        """The cache entry of this data, or None when the cache is off or cannot hold it (saying why)."""
+        if cache is not None and not cache.enabled:
+            return None
+        unknown = [name for name, item in self.features.items() if item.kind == "image"
+                   and any(source.format != "image_folder" for source in self.sources.values())]
+        if unknown:
+            self.cache_note = (f"data cache: off (image feature '{unknown[0]}' reads files named in a column, "
+                               "which are not fingerprinted)")
+            return None
+        return open_slot(cache, data=self.data, seed=self.seed, training=training, fold=fold, fitted=fitted,
+                         sources=self.sources, reading={"chunk_rows": CHUNK_ROWS, "held_bytes": CACHE_BYTES})
+
+    def _from_entry(self, entry: Entry) -> None:
+        """Take the fitted preprocessing, counts and examples of a cache entry instead of reading the source."""
+        record = entry.record
+        self.fitted = record["fitted"]
+        self.counts = {split: int(record["counts"].get(split, 0)) for split in SPLITS}
+        self.skipped = dict(record["skipped"])
+        weights = record["class_weights"]
+        self._class_weights = None if weights is None else {int(index): weight for index, weight in weights.items()}
+        self.labels = {name: LabelEncoder(encoder.item, self.fitted["labels"][name].get("classes"))
+                       for name, encoder in self.labels.items()}
+        self.assignment = None
+        self.cache_note = f"data cache: read {entry.folder}"
+        if record["held"]:
+            self._hold(entry.every_part())
+        else:
+            self._stored = entry
+
+    def _keep(self, writer) -> None:
+        """Finish the cache entry written while the data was read."""
+        weights = None if self._class_weights is None else {str(index): float(weight)
+                                                            for index, weight in self._class_weights.items()}
+        entry = writer.finish({"fitted": self.fitted, "counts": self.counts, "skipped": self.skipped,
+                               "class_weights": weights, "held": bool(self._cache)})
+        if entry is None:
+            self.cache_note = f"data cache: {writer.note}"
+            return
+        self.cache_note = f"data cache: wrote {entry.folder}"
+        if not self._cache:
+            self._stored = entry  # every epoch reads the cache instead of parsing the source again
 
     # Reading -----------------------------------------------------------------------------------------------
 
@@ -277,18 +353,21 @@ class Prepared:
                     elif mask.any():
                         yield split, part.take(mask)
 
-    def _hold(self, held: dict[str, list[Rows]]) -> None:
-        """Keep every split in memory as model-ready examples when all of them together fit in `CACHE_BYTES`."""
+    def _hold(self, split_rows: Iterator[tuple[str, Rows]]) -> None:
+        """Keep every split in memory as model-ready examples when all of them together fit in `CACHE_BYTES`.
+
+        Args:
+            split_rows: (split, chunk) of every split, as `_split_rows` gives them.
+        """
         parts: dict[str, list[Encoded]] = {split: [] for split in SPLITS}
         size = 0
-        for split, part in self._split_rows(held, SPLITS, {}):
+        for split, part in split_rows:
             encoded = self._complete(part)
             if len(encoded):
                 size += _nbytes(encoded)
                 if size > CACHE_BYTES:
                     return
                 parts[split].append(encoded)
-        held.clear()
         self._cache = {split: Encoded.join(chunks) for split, chunks in parts.items() if chunks}
 
     def _class_weight_table(self, fitting: Fitting) -> dict[int, float] | None:
@@ -344,6 +423,12 @@ class Prepared:
             return
         if self._cache:
             return  # every split with examples is held: this one has none
+        if self._stored is not None:
+            for part in self._stored.parts(split):
+                encoded = self._complete(part)
+                if len(encoded):
+                    yield encoded
+            return
         for batch, numbers in self._raw(split):
             encoded = self.encode(batch, numbers)
             if len(encoded):
@@ -515,19 +600,23 @@ def _text_bytes(values: np.ndarray) -> int:
     return characters + 50 * len(flat)
 
 
-def prepare(document, fold: tuple[int, int] | None = None, fitted: dict | None = None) -> Prepared:
-    """Read, split and fit the data of a spec.
+def prepare(document, fold: tuple[int, int] | None = None, fitted: dict | None = None,
+            cache: DataCache | None = None) -> Prepared:
+    """Read, split and fit the data of a spec, or take them from the prepared-data cache.
 
     Args:
         document: the loaded, valid spec.
         fold: (index, k) to make the validation split fold `index` of `k` over the non-test rows; default None.
         fitted: statistics and class names of an earlier fit (a run's `preprocessing.json`), reused instead
             of fitting again; default None fits on the training split.
+        cache: where prepared data is kept between runs and whether it is (`modelctl.data.cache.DataCache`);
+            default None: in `$MODELCTL_CACHE_DIR`, else `~/.cache/modelctl`. `DataCache(enabled=False)` reads
+            the source and fits every time.
 
     Raises:
         DataError: a file, column or value that cannot be read (naming it).
     """
-    return Prepared(document, fold, fitted)
+    return Prepared(document, fold, fitted, cache)
 
 
 def model_input_specs(fitted: dict) -> list:
