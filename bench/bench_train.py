@@ -28,7 +28,9 @@ Everything runs as fresh processes. Two comparisons:
    - training examples/s of the steady epochs (every epoch after the first) for each;
    - with the prepared-data cache: `modelctl train --dry-run` twice on an empty cache folder, the
      first filling it, the second reading it; data preparation of each (minus the import), and the
-     second over the first (target: <= 0.2).
+     second over the first (target: <= 0.2); and `prepare()` alone, timed inside a process, filling
+     the cache and reading it (the dry runs also build the model and import modelctl, which the
+     cache does not change).
 
    The other figures are taken with `--no-cache`, so every run reads and fits the source.
 
@@ -198,6 +200,20 @@ print(json.dumps({"epoch_seconds": timer.seconds, "examples": result.counts["tra
 '''
 
 
+TIMED_PREPARE = r'''
+import sys, time
+from pathlib import Path
+from modelctl.data.cache import DataCache
+from modelctl.data.pipeline import prepare
+from modelctl.spec.validate import load_spec
+
+document = load_spec(sys.argv[1])
+started = time.perf_counter()
+prepare(document, cache=DataCache(Path(sys.argv[2])))
+print(time.perf_counter() - started)
+'''
+
+
 def _env() -> dict:
     import os
 
@@ -260,7 +276,8 @@ def table_benchmark(repeats: int, rows: int) -> dict:
         runs = folder / "runs"
         figures: dict[str, list[float]] = {name: [] for name in (
             "modelctl_csv", "modelctl_parquet", "plain", "dry_run_csv", "dry_run_parquet", "import",
-            "read_csv", "read_parquet", "modelctl_rate", "plain_rate", "cache_fill", "cached")}
+            "read_csv", "read_parquet", "modelctl_rate", "plain_rate", "cache_fill", "cached",
+            "prepare_fill", "prepare_cached")}
         for repeat in range(repeats):
             figures["import"].append(timed([sys.executable, "-c", "import tensorflow"])[0])
             seconds, out = timed([sys.executable, "-c", PLAIN_TABLE, str(files["csv"])])
@@ -275,6 +292,10 @@ def table_benchmark(repeats: int, rows: int) -> dict:
                       "--cache-dir", str(folder / f"cache-{repeat}")]
             figures["cache_fill"].append(timed(cached)[0])
             figures["cached"].append(timed(cached)[0])
+            for name in ("prepare_fill", "prepare_cached"):
+                out = timed([sys.executable, "-c", TIMED_PREPARE, str(specs["csv"]),
+                             str(folder / f"prepare-{repeat}")])[1]
+                figures[name].append(float(out.strip().splitlines()[-1]))
             for name, statement in (("read_csv", "pyarrow.csv.read_csv(path)"),
                                     ("read_parquet", "pyarrow.parquet.read_table(path)")):
                 path = files["csv" if name == "read_csv" else "parquet"]
@@ -297,6 +318,8 @@ def table_benchmark(repeats: int, rows: int) -> dict:
             "pyarrow_read_parquet_seconds": median["read_parquet"],
             "cache_fill_data_preparation_seconds": median["cache_fill"] - median["import"],
             "cached_data_preparation_seconds": median["cached"] - median["import"],
+            "prepare_fill_seconds": median["prepare_fill"],
+            "prepare_cached_seconds": median["prepare_cached"],
             "modelctl_examples_per_second": median["modelctl_rate"],
             "plain_keras_examples_per_second": median["plain_rate"],
         }
@@ -304,6 +327,7 @@ def table_benchmark(repeats: int, rows: int) -> dict:
     result["preparation_over_read_csv"] = result["data_preparation_seconds"] / result["pyarrow_read_csv_seconds"]
     result["cached_over_first"] = (result["cached_data_preparation_seconds"]
                                    / result["cache_fill_data_preparation_seconds"])
+    result["prepare_cached_over_fill"] = result["prepare_cached_seconds"] / result["prepare_fill_seconds"]
     return result
 
 

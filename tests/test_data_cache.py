@@ -58,8 +58,11 @@ def _splits(prepared) -> dict:
     result = {}
     for split in ("train", "validation", "test"):
         arrays = prepared.arrays(split)
-        result[split] = None if arrays is None else {**{f"f:{name}": values for name, values in arrays.features.items()},
-                                                     **{f"t:{name}": values for name, values in arrays.targets.items()}}
+        if arrays is None:
+            result[split] = None
+            continue
+        result[split] = {**{f"f:{name}": values for name, values in arrays.features.items()},
+                         **{f"t:{name}": values for name, values in arrays.targets.items()}}
     return result
 
 

@@ -171,14 +171,19 @@ def cache_key(*, data: dict, seed: int, training: dict, fold: tuple[int, int] | 
 class Entry:
     """A complete entry: its record (`entry.json`) and the chunks of each split.
 
+    The split files stay open while the entry is in use, so an entry that another run removes (pruning) can
+    still be read to the end.
+
     Args:
         folder: the entry's folder.
         record: what `entry.json` holds.
+        readers: split -> its open Arrow IPC file reader.
     """
 
-    def __init__(self, folder: Path, record: dict):
+    def __init__(self, folder: Path, record: dict, readers: dict):
         self.folder = folder
         self.record = record
+        self._readers = readers
 
     @classmethod
     def open(cls, folder: Path, key: str) -> "Entry | None":
@@ -186,6 +191,7 @@ class Entry:
         of another layout, damaged)."""
         import pyarrow
 
+        readers = {}
         try:
             record = json.loads((folder / "entry.json").read_text(encoding="utf-8"))
             if record.get("format") != FORMAT or record.get("key") != key:
@@ -194,16 +200,17 @@ class Entry:
                 path = folder / f"{split}.arrow"
                 if path.stat().st_size != written["bytes"]:
                     return None
-                with pyarrow.memory_map(str(path)) as handle:
-                    if pyarrow.ipc.open_file(handle).num_record_batches != written["batches"]:
-                        return None
+                reader = pyarrow.ipc.open_file(pyarrow.OSFile(str(path)))
+                if reader.num_record_batches != written["batches"]:
+                    return None
+                readers[split] = reader
         except (OSError, ValueError, KeyError, TypeError, AttributeError, pyarrow.ArrowException):
             return None
         try:
             os.utime(folder / "entry.json")  # most recently used: pruned last
         except OSError:
             pass
-        return cls(folder, record)
+        return cls(folder, record, readers)
 
     def parts(self, split: str) -> Iterator[Rows]:
         """The chunks of one split in source order, as written.
@@ -213,14 +220,12 @@ class Entry:
         """
         import pyarrow
 
-        if split not in self.record["splits"]:
+        reader = self._readers.get(split)
+        if reader is None:
             return
-        path = self.folder / f"{split}.arrow"
         try:
-            with pyarrow.memory_map(str(path)) as handle:
-                reader = pyarrow.ipc.open_file(handle)
-                for index in range(reader.num_record_batches):
-                    yield _rows(reader.get_batch(index))
+            for index in range(reader.num_record_batches):
+                yield _rows(reader.get_batch(index))
         except (OSError, ValueError, pyarrow.ArrowException) as error:
             raise DataError(f"the prepared data in {shown(self.folder)} cannot be read ({error}); delete that "
                             "folder, or run with --no-cache") from None
@@ -292,17 +297,27 @@ class Writer:
             (self.folder / "entry.json").write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
             target = self.root / self.key
             if target.exists():
+                written = Entry.open(target, self.key)
+                if written is not None:  # another run wrote the same entry meanwhile
+                    self._discard()
+                    return written
                 _remove(target)  # an entry that did not open: damaged
             os.rename(self.folder, target)
         except OSError as error:
             self.abandon(f"not kept: {error}")
             return None
         prune(self.root, keep=self.key)
-        return Entry(target, record)
+        entry = Entry.open(target, self.key)
+        if entry is None:
+            self.note = "not kept: the entry could not be read back"
+        return entry
 
     def abandon(self, note: str = "not kept") -> None:
-        """Delete what was written."""
+        """Delete what was written; `note` says why."""
         self.note = note
+        self._discard()
+
+    def _discard(self) -> None:
         import pyarrow
 
         for sink, writer, _ in self._files.values():
