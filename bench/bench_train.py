@@ -29,8 +29,8 @@ Everything runs as fresh processes. Two comparisons:
    - with the prepared-data cache: `modelctl train --dry-run` twice on an empty cache folder, the
      first filling it, the second reading it; data preparation of each (minus the import), and the
      second over the first (target: <= 0.2); and `prepare()` alone, timed inside a process, filling
-     the cache and reading it (the dry runs also build the model and import modelctl, which the
-     cache does not change).
+     the cache and reading it, imports apart (the dry runs also build the model and import modelctl,
+     which the cache does not change).
 
    The other figures are taken with `--no-cache`, so every run reads and fits the source.
 
@@ -203,6 +203,7 @@ print(json.dumps({"epoch_seconds": timer.seconds, "examples": result.counts["tra
 TIMED_PREPARE = r'''
 import sys, time
 from pathlib import Path
+import pandas, pyarrow.csv, pyarrow.ipc  # imports apart: `modelctl train` has them from TensorFlow's import
 from modelctl.data.cache import DataCache
 from modelctl.data.pipeline import prepare
 from modelctl.spec.validate import load_spec

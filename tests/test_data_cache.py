@@ -11,7 +11,8 @@ import pytest
 
 from conftest import iris_data, quiet_console
 from modelctl.data import pipeline
-from modelctl.data.cache import DataCache, default_folder, prune
+from modelctl.data import cache as data_cache
+from modelctl.data.cache import DataCache, default_folder, fingerprint, prune
 from modelctl.data.pipeline import prepare
 from modelctl.spec.validate import load_spec
 
@@ -271,6 +272,26 @@ def test_the_oldest_entries_go_past_the_limit(tmp_path, cache):
     prune(cache.root, limit=one)
     assert [cache.root / name for name in _entries(cache)] == [entries[-1]]
     assert newest.exists() or entries[-1] != newest
+
+
+def test_the_content_hash_sees_every_segment(tmp_path, monkeypatch):
+    """Segments are hashed by several threads; a changed byte anywhere changes the hash, nothing else does."""
+    monkeypatch.setattr(data_cache, "_SEGMENT", 1000)
+    monkeypatch.setattr(data_cache, "_BLOCK", 300)
+    path = tmp_path / "blob.bin"
+    data = bytes(range(256)) * 20
+    path.write_bytes(data)
+    first = fingerprint(path)
+    assert fingerprint(path) == first and first[:2] == [str(path.resolve()), 5120]
+    stat = path.stat()
+    for position in (0, 999, 1000, 4321, 5119):
+        changed = bytearray(data)
+        changed[position] ^= 1
+        path.write_bytes(bytes(changed))
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        assert fingerprint(path)[:3] == first[:3] and fingerprint(path)[3] != first[3], position
+    path.write_bytes(b"")
+    assert fingerprint(path)[1] == 0
 
 
 def test_the_cache_folder_comes_from_the_environment(monkeypatch, tmp_path):
