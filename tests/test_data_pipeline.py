@@ -167,15 +167,23 @@ def test_streaming_without_cache_gives_the_same_examples(tmp_path, monkeypatch):
     assert sorted(map(tuple, seen)) == sorted(map(tuple, cached.arrays("train").features["x"]))
 
 
-def test_splits_are_held_only_when_all_of_them_fit(tmp_path, monkeypatch):
+def test_every_split_is_held_when_all_fit_else_only_the_evaluation_splits(tmp_path, monkeypatch):
     import modelctl.data.pipeline as pipeline
 
     _table(tmp_path / "table.csv", _rows())
     everything = prepare(_spec(tmp_path))
-    total = sum(pipeline._nbytes(everything.arrays(split)) for split in ("train", "validation", "test"))
-    monkeypatch.setattr(pipeline, "CACHE_BYTES", total)
+    sizes = {split: pipeline._nbytes(everything.arrays(split)) for split in ("train", "validation", "test")}
+    monkeypatch.setattr(pipeline, "CACHE_BYTES", sum(sizes.values()))
     assert sorted(prepare(_spec(tmp_path))._cache) == ["test", "train", "validation"]
-    monkeypatch.setattr(pipeline, "CACHE_BYTES", total - 1)
+    monkeypatch.setattr(pipeline, "CACHE_BYTES", sum(sizes.values()) - 1)
     streamed = prepare(_spec(tmp_path))
-    assert streamed._cache == {}
+    assert sorted(streamed._cache) == ["test", "validation"]
     assert streamed.counts == everything.counts
+    for split in ("train", "validation", "test"):
+        expected, found = everything.arrays(split), streamed.arrays(split)
+        for name in expected.features:
+            np.testing.assert_array_equal(found.features[name], expected.features[name])
+        for name in expected.targets:
+            np.testing.assert_array_equal(found.targets[name], expected.targets[name])
+    monkeypatch.setattr(pipeline, "CACHE_BYTES", sizes["validation"] + sizes["test"] - 1)
+    assert prepare(_spec(tmp_path))._cache == {}

@@ -7,7 +7,7 @@ import pytest
 
 from modelctl.data.columns import Columns, factorize, strings
 from modelctl.data.errors import DataError
-from modelctl.data.labels import LabelEncoder
+from modelctl.data.labels import label_encoder
 from modelctl.data.numeric import NumericFit, apply_numeric
 
 
@@ -46,8 +46,8 @@ def test_strings_and_factorize_give_each_value_as_text(values):
     assert distinct[codes].tolist() == _one_by_one(values)
 
 
-def _encoder(kind: str, **options) -> LabelEncoder:
-    return LabelEncoder(Columns("y", kind, ("y",), {"type": kind, **options}))
+def _encoder(kind: str, **options):
+    return label_encoder(Columns("y", kind, ("y",), {"type": kind, **options}))
 
 
 def test_labels_are_encoded_a_distinct_value_at_a_time():
@@ -114,7 +114,7 @@ def test_numeric_statistics_equal_those_of_the_whole_transformed_split(options):
 
 
 def test_a_tf_idf_text_feature_keeps_one_weight_per_token():
-    from modelctl.data.fitting import text_vocabulary
+    from modelctl.features.text import text_vocabulary
 
     fitted = text_vocabulary({"output_mode": "tf_idf", "max_tokens": 10},
                              [np.array(["a b c", "a b", "a"], dtype=object)])

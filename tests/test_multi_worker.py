@@ -1,51 +1,27 @@
-"""`training/loop.py`: the custom loop behaves like `model.fit`, and trains one model over two worker processes."""
+"""`training/loop.py`: the custom loop behaves like `model.fit`, and trains one model over two worker processes,
+each reading its own shard of the training split."""
 
 from __future__ import annotations
 
 import csv
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 
-from conftest import ROOT, iris_data
+from conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
 WORKER_TIMEOUT = 240
 """Seconds a worker may take; a collective left waiting for a peer would otherwise hang the suite."""
-
-# No dropout or noise: each worker draws its own masks for its half of a batch, one process draws them for the
-# whole batch, and the runs would differ by design. The learning rate is not scaled by the replicas, so both
-# runs take the same steps.
-SPEC = f"""
-modelctl: 1
-name: iris
-seed: 11
-{iris_data()}
-model:
-  layers:
-    - dense: {{units: 16, activation: relu, kernel_regularizer: {{l2: 0.001}}}}
-    - dense: {{units: 3, activation: softmax}}
-training:
-  epochs: 4
-  optimizer: {{type: adam, learning_rate: 0.01}}
-  metrics: [accuracy]
-  scale_learning_rate: none
-"""
-
-TOLERANCE = 2e-5
-"""Largest difference allowed between the final losses of two workers and of one process.
-
-Both runs start from the same weights and see the same global batches; the workers' gradients are summed by an
-all-reduce where one process sums them inside a matrix product, so only rounding differs (measured: under 1e-7
-after 4 epochs). Averaging the replicas' own means instead of the global batch's mean, which differs only on the
-last batch of each epoch (9 examples, split 5 and 4), already moves the final loss by 5.7e-4."""
 
 CLI = "from modelctl.cli.app import main; main()"
 
@@ -59,7 +35,8 @@ import test_multi_worker as case
 
 reference = case.fit_history(multi_output=False)
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-print(case.max_difference(reference, case.loop_history(False, strategy)))
+print(case.max_difference(reference, case.loop_history(False, strategy)),
+      case.max_difference(reference, case.sharded_loop_history(strategy)))
 """
 
 
@@ -155,6 +132,23 @@ def loop_history(multi_output: bool, strategy, callbacks=()):
                            callbacks=list(callbacks))
 
 
+def sharded_loop_history(strategy):
+    """The loop fed each replica's own batches (`sharded=True`), cut so that every step's global batch is the
+    one `fit_history` takes: halves of 8 examples, and for the last step 3 examples and an empty batch."""
+    import tensorflow as tf
+
+    from modelctl.training.loop import fit_distributed
+
+    pieces = _dataset(False, True).unbatch().batch(8)
+    empty = tf.nest.map_structure(lambda values: values[:0], next(iter(pieces)))
+    epoch = pieces.concatenate(tf.data.Dataset.from_tensors(empty))
+    assert [int(len(piece[1])) for piece in epoch] == [8, 8, 8, 8, 8, 8, 3, 0]
+    with strategy.scope():
+        model = _model(False)
+    return fit_distributed(model, strategy, epoch.repeat(), epochs=3, initial_epoch=0, steps_per_epoch=4,
+                           validation_dataset=_dataset(False, False), sharded=True)
+
+
 def max_difference(first: dict, second: dict) -> float:
     assert sorted(first) == sorted(second)
     return max(float(np.max(np.abs(np.array(first[key]) - np.array(second[key])))) for key in first)
@@ -189,11 +183,14 @@ def test_the_loop_under_one_device_strategy_matches_fit():
 
 
 def test_the_loop_over_two_mirrored_replicas_matches_fit_on_one_device():
-    """Two replicas each take half of a global batch, and the short last batch is split unevenly."""
+    """Two replicas each take half of a global batch, and the short last batch is split unevenly: from global
+    batches, and from each replica's own batches (one of them empty in the last step)."""
     done = subprocess.run([sys.executable, "-c", MIRRORED, str(ROOT / "tests")], capture_output=True, text=True,
                           timeout=WORKER_TIMEOUT, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
     assert done.returncode == 0, done.stderr[-3000:]
-    assert float(done.stdout.split()[-1]) < 1e-5
+    global_batches, own_batches = (float(value) for value in done.stdout.split()[-2:])
+    assert global_batches < 1e-5
+    assert own_batches < 1e-5
 
 
 def _free_ports(count: int) -> list[int]:
@@ -210,22 +207,59 @@ def _free_ports(count: int) -> list[int]:
             handle.close()
 
 
-def _final_loss(run_dir) -> float:
-    with open(run_dir / "history.csv", newline="") as file:
-        return float(list(csv.DictReader(file))[-1]["loss"])
-
-
 def _only_run(output):
     runs = list((output / "iris").iterdir())
     assert len(runs) == 1
     return runs[0]
 
 
-def test_two_worker_processes_train_the_model_one_process_trains(write_spec, tmp_path):
-    """`modelctl train` in two processes with a two-worker TF_CONFIG: both exit 0, only worker 0 (the chief)
-    leaves a run folder, worker 1's temporary one is gone, and the final loss is the one a single process
-    reaches (within TOLERANCE)."""
-    spec = write_spec(SPEC)
+SHARDED_SPEC = """
+modelctl: 1
+name: iris
+seed: 11
+data:
+  sources:
+    train: {{format: csv, path: '{train}'}}
+    validation: {{format: csv, path: validation.csv}}
+  features:
+    x: {{type: numeric, columns: [sepal_length, sepal_width, petal_length, petal_width], preprocessing: [standardize]}}
+  labels:
+    species: {{column: species, type: categorical}}
+  batch_size: 16
+  cache: {cache}
+model:
+  layers:
+    - dense: {{units: 16, activation: relu}}
+    - dense: {{units: 3, activation: softmax}}
+training:
+  epochs: 12
+  optimizer: {{type: adam, learning_rate: 0.02}}
+  metrics: [accuracy]
+  scale_learning_rate: none
+"""
+
+SHARD_LINE = re.compile(r"^worker (\d+) of 2 trains on (\d+) examples of the training split "
+                        r"\((?:source rows (\d+)-(\d+)|files (.*))\), (\d+) steps an epoch$", re.MULTILINE)
+
+
+def _iris_files(folder, sizes: list[int]) -> list[list[str]]:
+    """The iris examples in a fixed random order: the first `sum(sizes)` as training files of `sizes` rows
+    (`train-0.csv`, ...), the rest as `validation.csv`; returns each training file's rows as written."""
+    lines = (ROOT / "examples" / "iris" / "iris.csv").read_text().splitlines()
+    header, rows = lines[0], lines[1:]
+    rows = [rows[index] for index in np.random.default_rng(0).permutation(len(rows))]
+    files, first = [], 0
+    for index, size in enumerate(sizes):
+        files.append(rows[first:first + size])
+        (folder / f"train-{index}.csv").write_text("\n".join([header, *files[-1]]) + "\n")
+        first += size
+    (folder / "validation.csv").write_text("\n".join([header, *rows[first:]]) + "\n")
+    return files
+
+
+def _train_on_two_workers(spec, tmp_path) -> list[str]:
+    """`modelctl train` in two processes with a two-worker TF_CONFIG; each one's output. Both must exit 0,
+    only worker 0 (the chief) leaves a run folder, and worker 1's temporary one is gone."""
     ports = _free_ports(2)
     cluster = {"worker": [f"localhost:{port}" for port in ports]}
     base = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -239,9 +273,6 @@ def test_two_worker_processes_train_the_model_one_process_trains(write_spec, tmp
         processes.append(subprocess.Popen(
             [sys.executable, "-c", CLI, "train", str(spec), "--output", str(tmp_path / f"worker-{index}"),
              "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
-    processes.append(subprocess.Popen(
-        [sys.executable, "-c", CLI, "train", str(spec), "--output", str(tmp_path / "single"), "--quiet"],
-        env=base, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
     outputs = []
     try:
         for process in processes:
@@ -252,22 +283,71 @@ def test_two_worker_processes_train_the_model_one_process_trains(write_spec, tmp
         pytest.fail(f"a training process ran past {WORKER_TIMEOUT} s (a collective waiting for a peer?)")
     for process, output in zip(processes, outputs):
         assert process.returncode == 0, output[-3000:]
-
-    chief = _only_run(tmp_path / "worker-0")
-    single = _only_run(tmp_path / "single")
     assert not (tmp_path / "worker-1").exists()
     assert not list((tmp_path / "tmp-1").iterdir())
+    return outputs
+
+
+def _metrics_table(output: str) -> list[str]:
+    """The lines of the final metrics table a worker printed, without its title."""
+    lines = output.splitlines()
+    header = next(index for index, line in enumerate(lines) if line.split()[:1] == ["split"])
+    return lines[header:header + 4]
+
+
+@pytest.mark.parametrize("route, sizes, cache", [
+    ("rows", [120], "true"),
+    ("files", [35, 30, 30, 25], "false"),
+], ids=["row-ranges-held", "whole-files-streamed"])
+def test_two_workers_each_read_their_shard_and_train_one_model(write_spec, tmp_path, route, sizes, cache):
+    """`modelctl train` in two processes with a two-worker TF_CONFIG. Each worker says which part of the training
+    split it reads (the chief also in run.json's `data.shard`): row ranges of one file, or whole files of a glob.
+    Re-read from the files, the two parts are disjoint and together are the training split; both workers run as
+    many steps, the model learns, and both print the same final metrics."""
+    files = _iris_files(tmp_path, sizes)
+    spec = write_spec(SHARDED_SPEC.format(train="train-*.csv" if len(sizes) > 1 else "train-0.csv", cache=cache))
+    outputs = _train_on_two_workers(spec, tmp_path)
+
+    shards = []
+    for index, output in enumerate(outputs):
+        found = SHARD_LINE.findall(output)
+        assert len(found) == 1, output[-3000:]
+        worker, examples, first, last, names, steps = found[0]
+        assert int(worker) == index
+        if route == "rows":
+            assert not names
+            rows = list(range(int(first), int(last) + 1))
+            read = [files[0][row - 1] for row in rows]
+        else:
+            assert not first and names
+            read = [row for name in re.findall(r"'train-(\d+)\.csv'", names) for row in files[int(name)]]
+        assert int(examples) == len(read)
+        shards.append((read, int(steps)))
+    (zero, steps_zero), (one, steps_one) = shards
+    assert steps_zero == steps_one
+    assert len(zero) > 0 and len(one) > 0
+    assert sorted(zero + one) == sorted(row for rows in files for row in rows)  # once each, none left out
+    if route == "files":
+        assert steps_zero == 8  # 60 examples each, in per-worker batches of 8
+
+    chief = _only_run(tmp_path / "worker-0")
     record = json.loads((chief / "run.json").read_text())
     assert record["status"] == "completed"
     assert (record["strategy"]["distribution"], record["strategy"]["replicas"]) == ("multi_worker", 2)
-    distributed, alone = _final_loss(chief), _final_loss(single)
-    print(f"final loss: two workers {distributed!r}, one process {alone!r}, difference {distributed - alone:.3g}")
-    assert distributed == pytest.approx(alone, abs=TOLERANCE)
-    chief_metrics = json.loads((chief / "metrics.json").read_text())
-    single_metrics = json.loads((single / "metrics.json").read_text())
-    for split, values in single_metrics.items():
-        for name, value in values.items():
-            assert chief_metrics[split][name] == pytest.approx(value, abs=TOLERANCE), (split, name)
+    shard = record["data"]["shard"]
+    assert (shard["worker"], shard["workers"], shard["examples"], shard["steps"]) == (0, 2, len(zero), steps_zero)
+    if route == "rows":
+        assert shard["rows"] == SHARD_LINE.search(outputs[0]).group(3) + "-" + SHARD_LINE.search(outputs[0]).group(4)
+    else:
+        assert sorted(Path(path).name for path in shard["files"]) == \
+            sorted(re.findall(r"'(train-\d+\.csv)'", SHARD_LINE.search(outputs[0]).group(5)))
+    with open(chief / "history.csv", newline="") as file:
+        history = list(csv.DictReader(file))
+    assert len(history) == 12
+    assert float(history[-1]["loss"]) < 0.5 * float(history[0]["loss"])
+    metrics = json.loads((chief / "metrics.json").read_text())
+    assert metrics["train"]["accuracy"] > 0.9 and metrics["validation"]["accuracy"] > 0.85
+    assert _metrics_table(outputs[0]) == _metrics_table(outputs[1])
 
 
 @pytest.mark.parametrize("roles, task, keeps_files", [

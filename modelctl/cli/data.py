@@ -14,13 +14,14 @@ def describe_data(spec: str, overrides: list[str], examples: int = 3, *, cache=N
     so data larger than memory is described too. `cache`: the prepared-data cache
     (`modelctl.data.cache.DataCache`); default None: the default folder."""
     from modelctl.data.pipeline import prepare
+    from modelctl.features import feature_type
 
     document = load_spec(spec, overrides)
     prepared = prepare(document, cache=cache)
     fitted_features = prepared.fitted["features"]
-    numeric = [name for name, fitted in fitted_features.items() if fitted["type"] == "numeric"]
-    classified = [name for name, encoder in prepared.labels.items() if encoder.kind in ("binary", "categorical")]
-    regression = [name for name, encoder in prepared.labels.items() if encoder.kind == "regression"]
+    numeric = [name for name, fitted in fitted_features.items() if feature_type(fitted["type"]).summarized]
+    classified = [name for name, encoder in prepared.labels.items() if encoder.single_class]
+    regression = [name for name, encoder in prepared.labels.items() if encoder.summarized]
     statistics = {name: _Running() for name in numeric}
     targets = {name: _Running() for name in regression}
     balance: dict[str, dict[str, np.ndarray]] = {name: {} for name in classified}
@@ -40,17 +41,8 @@ def describe_data(spec: str, overrides: list[str], examples: int = 3, *, cache=N
                 balance[name][split] = balance[name].get(split, 0) + counts
     features = {}
     for name, fitted in fitted_features.items():
-        entry = {"type": fitted["type"]}
-        if fitted["type"] == "numeric":
-            entry.update(columns=fitted["columns"], width=fitted["width"], **statistics[name].summary(missing=True),
-                         steps=[step["op"] for step in fitted["steps"]])
-        elif fitted["type"] in ("categorical", "text"):
-            entry.update(column=fitted["column"], vocabulary_size=len(fitted["vocabulary"]),
-                         vocabulary=fitted["vocabulary"][:10])
-        else:
-            entry.update(column=fitted["column"], size=fitted["size"], channels=fitted["channels"],
-                         augmentation=[next(iter(item)) for item in fitted.get("augmentation") or []])
-        features[name] = entry
+        summary = statistics[name].summary(missing=True) if name in statistics else None
+        features[name] = {"type": fitted["type"], **feature_type(fitted["type"]).describe(fitted, summary)}
     labels = {}
     for name, encoder in prepared.labels.items():
         entry = {"type": encoder.kind, "column": encoder.column, "classes": encoder.classes}
@@ -60,12 +52,9 @@ def describe_data(spec: str, overrides: list[str], examples: int = 3, *, cache=N
         elif name in targets:
             entry.update(targets[name].summary())
         labels[name] = entry
-    from modelctl.data.numeric import apply_numeric
-
     rows = []
     if shown is not None:
-        prepared_values = {name: apply_numeric(fitted["steps"], values.reshape(len(values), -1))
-                           if (fitted := fitted_features[name])["type"] in ("numeric", "image") else values
+        prepared_values = {name: feature_type(fitted_features[name]["type"]).preview(fitted_features[name], values)
                            for name, values in shown.features.items()}
         rows = [{name: {"raw": _plain(shown.features[name][index]), "preprocessed": _plain(values[index])}
                  for name, values in prepared_values.items()} for index in range(len(shown))]

@@ -42,7 +42,7 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
     if folds is None or dry_run:
         result = train(document, output, console, quiet=quiet, live=live, resume=resume, dry_run=dry_run,
                        command_line=command, cache=cache)
-        if result.run_dir is not None:
+        if result.run_dir is not None or result.metrics:
             render_result(result.run_dir, result.metrics, console)
         return {"run_dir": None if result.run_dir is None else str(result.run_dir), "metrics": result.metrics}
     if resume is not None:
@@ -78,12 +78,16 @@ def cross_validation_summary(per_fold: list[dict]) -> dict:
     return summary
 
 
-def render_result(run_dir: Path, metrics: dict, console) -> None:
+def render_result(run_dir: Path | None, metrics: dict, console) -> None:
+    """The final metrics of a run, titled with its folder; None for a worker of a multi-worker run other than the
+    chief, which keeps no run folder (its metrics are the chief's)."""
     from rich.table import Table
 
     from modelctl.util.tables import print_table
 
-    table = Table(title=f"Run {run_dir}", title_justify="left")
+    title = f"Run {run_dir}" if run_dir is not None else \
+        "Metrics (a worker of a multi-worker run; the chief keeps the run)"
+    table = Table(title=title, title_justify="left")
     names = list(dict.fromkeys(name for values in metrics.values() for name in values))
     table.add_column("split")
     for name in names:

@@ -10,14 +10,8 @@ that is not in the source is an error that lists the source's columns;
 `check_columns` reports it at the spec line that names it, from the header
 alone, when a spec is validated.
 
-The raw values a model takes, per feature type:
-
-| type | raw value given to the model |
-| --- | --- |
-| numeric | float32 vector of the feature's columns (missing values NaN until filled) |
-| categorical | string of shape (1,) |
-| text | string, one per example (shape ()) |
-| image | float32 (height, width, channels) pixels in [0, 255], decoded and resized |
+The raw values a model takes are each feature type's (see `modelctl.features`):
+`encode_features` asks the type of each feature to encode its columns.
 """
 
 from __future__ import annotations
@@ -225,30 +219,6 @@ def column_problems(data: dict, available: Sequence[str], where: str,
     return problems
 
 
-def numeric_matrix(batch: dict[str, np.ndarray], item: Columns) -> np.ndarray:
-    """The feature's columns side by side as float32, one row per example (missing values NaN).
-
-    Raises:
-        DataError: a column holds text (a string column cannot be numeric).
-    """
-    parts = []
-    for column in item.columns:
-        values = batch[column]
-        if values.dtype == object:
-            raise DataError(f"numeric feature '{item.name}' reads column '{column}', which holds text such as "
-                            f"{_first_text(values)!r}; give the column a numeric type or make the feature "
-                            "categorical")
-        parts.append(values.reshape(len(values), -1))
-    if len(parts) == 1:
-        return parts[0].astype(np.float32)
-    matrix = np.empty((len(parts[0]), sum(part.shape[1] for part in parts)), dtype=np.float32)
-    start = 0
-    for part in parts:
-        matrix[:, start:start + part.shape[1]] = part
-        start += part.shape[1]
-    return matrix
-
-
 def strings(values: np.ndarray) -> np.ndarray:
     """Values as a (n, 1) array of str; a missing value (None or NaN) becomes the empty string, 3.0 becomes '3',
     bytes are decoded as UTF-8 (a bad byte becomes U+FFFD).
@@ -321,23 +291,27 @@ def _text(value) -> str:
 
 
 def open_typed(options: dict, base_dir: Path, features: dict) -> Source:
-    """Open a source; in a CSV or TSV file the columns of numeric features are read as floats, so that a word
-    among numbers is reported with its file, row and column."""
+    """Open a source; in a CSV or TSV file the columns of features whose type sets a `column_type` (numeric:
+    `float`) are read as that type, so that a word among numbers is reported with its file, row and column."""
+    from modelctl.features import feature_type
+
     source = open_source(options, base_dir)
     if source.format not in ("csv", "tsv"):
         return source
     plan = ColumnPlan({"features": features}, source.columns, source.where)
     declared = dict(options.get("column_types") or {})
-    numeric_columns = {column: "float" for item in plan.features.values() if item.kind == "numeric"
-                       for column in item.columns if column not in declared}
-    if not numeric_columns:
+    typed = {column: column_type for item in plan.features.values()
+             if (column_type := feature_type(item.kind).column_type)
+             for column in item.columns if column not in declared}
+    if not typed:
         return source
-    return open_source({**options, "column_types": {**declared, **numeric_columns}}, base_dir)
+    return open_source({**options, "column_types": {**declared, **typed}}, base_dir)
 
 
 def encode_features(features: dict, fitted: dict | None, batch: dict[str, np.ndarray], numbers: np.ndarray,
                     on_bad_rows: str, skipped: dict[str, int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """The raw values the model takes for a batch of source columns, and which examples are kept.
+    """The raw values the model takes for a batch of source columns, and which examples are kept; each feature
+    is encoded by its type (`FeatureType.encode`).
 
     Args:
         features: feature name -> `Columns` (from `ColumnPlan`).
@@ -351,77 +325,19 @@ def encode_features(features: dict, fitted: dict | None, batch: dict[str, np.nda
     Raises:
         DataError: a missing numeric value under the `error` strategy, an image that cannot be decoded.
     """
+    from modelctl.features import feature_type
+
     keep = np.ones(len(numbers), dtype=bool)
     values: dict[str, np.ndarray] = {}
     for name, item in features.items():
         feature = item.options if fitted is None else fitted["features"][name]
-        if item.kind == "numeric":
-            matrix = numeric_matrix(batch, item)
-            missing = np.isnan(matrix).any(axis=1)
-            strategy = (item.options.get("missing") or {}).get("strategy", "error")
-            if strategy == "drop":
-                keep &= ~missing
-            elif strategy == "error" and missing.any():
-                row = int(np.argmax(missing))
-                columns = [column for column, absent in zip(item.columns, np.isnan(matrix[row])) if absent]
-                raise DataError(f"example {numbers[row]}: numeric feature '{name}' has a missing value in "
-                                f"column '{columns[0] if columns else item.columns[0]}'; set `missing: {{strategy: "
-                                "mean}` (or median, constant, drop) to fill or drop missing values")
-            values[name] = matrix
-        elif item.kind == "image":
-            images, decoded = decode_images(batch[item.columns[0]], feature["size"], feature.get("channels", 3),
-                                            on_bad_rows, skipped)
-            keep &= decoded
-            values[name] = images
-        elif item.kind == "text":
-            values[name] = strings(batch[item.columns[0]])[:, 0]
-        else:
-            values[name] = strings(batch[item.columns[0]])
+        values[name], kept = feature_type(item.kind).encode(item, feature, batch, numbers, on_bad_rows=on_bad_rows,
+                                                            skipped=skipped)
+        if kept is not None:
+            keep &= kept
     return values, keep
 
 
-def _first_text(values: np.ndarray) -> object:
-    return next((value for value in values if isinstance(value, str)), values[0] if len(values) else None)
-
-
-def decode_images(paths: np.ndarray, size: Sequence[int], channels: int, on_bad: str,
-                  skipped: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Decode and resize image files (bilinear) to float32 pixels in [0, 255].
-
-    Args:
-        paths: file paths, one per example.
-        size: (height, width).
-        channels: 1 (grayscale), 3 (RGB) or 4 (RGBA).
-        on_bad: `error` raises on a file that cannot be decoded; `skip` drops it and counts it in `skipped`.
-
-    Returns:
-        (images of shape (n, height, width, channels), zeros where a file was skipped; boolean mask of the
-        decoded examples).
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    mode = {1: "L", 3: "RGB", 4: "RGBA"}[channels]
-    height, width = size
-    images = np.zeros((len(paths), height, width, channels), dtype=np.float32)
-    keep = np.ones(len(paths), dtype=bool)
-    for position, path in enumerate(paths.tolist()):
-        try:
-            with Image.open(path) as image:
-                picture = image.convert(mode)
-                if picture.size != (width, height):
-                    picture = picture.resize((width, height), Image.Resampling.BILINEAR)
-                pixels = np.asarray(picture, dtype=np.float32)
-        except (UnidentifiedImageError, OSError, ValueError) as error:
-            if on_bad == "error":
-                raise DataError(f"cannot be decoded as an image: {error}", file=path) from None
-            keep[position] = False
-            skipped["image cannot be decoded"] = skipped.get("image cannot be decoded", 0) + 1
-            continue
-        images[position] = pixels.reshape(height, width, channels)
-    return images, keep
-
-
 __all__ = ["ColumnPlan", "Columns", "HEADER_FORMATS", "add_counts", "check_columns", "column_problems",
-           "column_vocabulary", "decode_images", "encode_features", "factorize", "learned_vocabulary", "matching",
-           "numeric_matrix", "open_typed", "source_columns", "strings", "value_counts", "vocabulary_of",
-           "written_columns"]
+           "column_vocabulary", "encode_features", "factorize", "learned_vocabulary", "matching",
+           "open_typed", "source_columns", "strings", "value_counts", "vocabulary_of", "written_columns"]

@@ -25,6 +25,20 @@ resumed or not. In memory the whole split is permuted (TensorFlow's stateless
 `index_shuffle`, so batches are gathered inside tf.data without Python); when
 streaming, a buffer of `data.shuffle_buffer` examples is (numpy, keyed the same way).
 
+Under multi-worker training (`prepare(..., shard=Shard(worker, workers))`)
+every worker still reads every row in the first pass, so that all of them fit
+the same statistics, vocabularies and classes on the whole training split and
+count every split alike. Training then reads only the worker's shard
+(`modelctl.data.shards`): whole files of a glob, or a range of rows. Held in
+memory, the shard is a slice of the held training split; streamed, the worker
+opens only the files its rows are in, and of those it encodes only its rows
+(rows before them are read but not encoded, or for Parquet passed over by whole
+row groups without reading them; reading stops after them). Each
+epoch shuffles the shard, keyed by the seed and the epoch as above, and gives
+`Layout.steps` batches per local replica: the same count on every worker.
+Validation and evaluation are not sharded: each worker reads the whole split
+and keeps its part of every global batch.
+
 The examples as read, the fitted preprocessing and the counts are also kept on
 disk (`modelctl.data.cache`, unless the cache is off): a later run on the same
 data and settings reads them instead of reading the source and fitting, with the
@@ -44,9 +58,11 @@ from modelctl.data.cache import DataCache, Entry, open_slot
 from modelctl.data.columns import ColumnPlan, encode_features, open_typed
 from modelctl.data.errors import DataError
 from modelctl.data.fitting import Fitting, Rows, check_balanced
-from modelctl.data.labels import LabelEncoder
-from modelctl.data.sources import Source
+from modelctl.data.labels import label_encoder
+from modelctl.data.shards import Layout, Shard, lay_out, positions
+from modelctl.data.sources import Source, has_glob
 from modelctl.data.splits import SPLITS, ClassCodes, assign_splits, kfold
+from modelctl.features import feature_type
 
 CHUNK_ROWS = 4096
 CACHE_BYTES = 128 * 2**20
@@ -88,7 +104,7 @@ class Prepared:
     """The data of one spec, split and fitted. Build it with `prepare`."""
 
     def __init__(self, document, fold: tuple[int, int] | None = None, fitted: dict | None = None,
-                 cache: DataCache | None = None):
+                 cache: DataCache | None = None, shard: Shard | None = None):
         spec = document.data
         self.document = document
         self.data = spec.get("data") or {}
@@ -115,7 +131,7 @@ class Prepared:
         self.weight = plan.weight
         classes = None if fitted is None else {name: label.get("classes")
                                                for name, label in fitted["labels"].items()}
-        self.labels = {name: LabelEncoder(item, None if classes is None else classes.get(name))
+        self.labels = {name: label_encoder(item, None if classes is None else classes.get(name))
                        for name, item in plan.labels.items()}
         self.raw_columns = list(dict.fromkeys([*(encoder.column for encoder in self.labels.values()),
                                                *([self.weight] if self.weight else [])]))
@@ -123,10 +139,16 @@ class Prepared:
         if self.class_weight:
             check_balanced(self.labels)
         self._cache: dict[str, Encoded] = {}
+        self._every_split_held = False
+        self.layout: Layout | None = None
         self._stored: Entry | None = None
         self.cache_note = "data cache: off"
         """One line on the prepared-data cache for run output: read, written, off, or why nothing was kept."""
-        slot = self._cache_slot(cache, fold, fitted, training)
+        slot = None
+        if shard is not None:
+            self.cache_note = "data cache: off (each worker of a multi-worker run reads its shard from the source)"
+        else:
+            slot = self._cache_slot(cache, fold, fitted, training)
         if slot is not None and slot.entry is not None:
             self._from_entry(slot.entry)
             return
@@ -134,7 +156,7 @@ class Prepared:
         if slot is not None and writer is None:
             self.cache_note = f"data cache: not kept ({slot.root} cannot be written)"
         try:
-            self._read_and_fit(fold, fitted, writer)
+            self._read_and_fit(fold, fitted, writer, shard)
         except BaseException:
             if writer is not None:
                 writer.abandon()
@@ -142,15 +164,30 @@ class Prepared:
         if writer is not None:
             self._keep(writer)
 
-    def _read_and_fit(self, fold: tuple[int, int] | None, fitted: dict | None, writer) -> None:
+    def _read_and_fit(self, fold: tuple[int, int] | None, fitted: dict | None, writer,
+                      shard: Shard | None) -> None:
         held, rows, labels = self._first_pass()
         self.assignment = self._assign(fold, rows, labels) if "all" in self.sources else None
         del labels
         fitting = Fitting(self.features, self.labels, fitted, balanced=self.class_weight == "balanced")
+        # When the splits together do not fit in memory, the evaluation splits may: they are kept from this pass,
+        # so that only the training split streams every epoch.
+        evaluation: dict[str, list[Rows]] | None = None if held is not None or not self.data.get("cache", True) \
+            else {"validation": [], "test": []}
+        evaluation_bytes = 0
+        dropped = []  # training rows read but not examples (bad values skipped), which shards do not count
         for split, part in self._split_rows(held, SPLITS, self.skipped):
             fitting.add(split, part)
             if writer is not None:
                 writer.add(split, part)
+            if split == "train" and not part.keep.all():
+                dropped.append(part.numbers[~part.keep])
+            if evaluation is not None and split in evaluation:
+                evaluation_bytes += self._held_bytes(part)
+                if evaluation_bytes > CACHE_BYTES:
+                    evaluation = None
+                else:
+                    evaluation[split].append(part)
         fitting.end_pass()
         while not fitting.done:
             for split, part in self._split_rows(held, ("train",), {}):
@@ -162,6 +199,10 @@ class Prepared:
         if held is not None:
             self._hold(self._split_rows(held, SPLITS, {}))
             held.clear()
+        elif evaluation is not None:
+            self._hold_evaluation(evaluation)
+        if shard is not None:
+            self._lay_out(shard, dropped)
 
     # The prepared-data cache ---------------------------------------------------------------------------------
 
@@ -186,27 +227,42 @@ class Prepared:
         self.skipped = dict(record["skipped"])
         weights = record["class_weights"]
         self._class_weights = None if weights is None else {int(index): weight for index, weight in weights.items()}
-        self.labels = {name: LabelEncoder(encoder.item, self.fitted["labels"][name].get("classes"))
+        self.labels = {name: label_encoder(encoder.item, self.fitted["labels"][name].get("classes"))
                        for name, encoder in self.labels.items()}
         self.assignment = None
         self.cache_note = f"data cache: read {entry.folder}"
         if record["held"]:
             self._hold(entry.every_part())
-        else:
-            self._stored = entry
+            return
+        self._stored = entry
+        if self.data.get("cache", True):
+            self._hold_evaluation_from(entry)
 
     def _keep(self, writer) -> None:
         """Finish the cache entry written while the data was read."""
         weights = None if self._class_weights is None else {str(index): float(weight)
                                                             for index, weight in self._class_weights.items()}
         entry = writer.finish({"fitted": self.fitted, "counts": self.counts, "skipped": self.skipped,
-                               "class_weights": weights, "held": bool(self._cache)})
+                               "class_weights": weights, "held": self._every_split_held})
         if entry is None:
             self.cache_note = f"data cache: {writer.note}"
             return
         self.cache_note = f"data cache: wrote {entry.folder}"
-        if not self._cache:
+        if not self._every_split_held:
             self._stored = entry  # every epoch reads the cache instead of parsing the source again
+
+    def _hold_evaluation_from(self, entry: Entry) -> None:
+        """Keep the validation and test splits of a cache entry in memory when they fit in `CACHE_BYTES`, as
+        the first run did (the training split streams)."""
+        evaluation: dict[str, list[Rows]] = {"validation": [], "test": []}
+        size = 0
+        for split in evaluation:
+            for part in entry.parts(split):
+                size += self._held_bytes(part)
+                if size > CACHE_BYTES:
+                    return
+                evaluation[split].append(part)
+        self._hold_evaluation(evaluation)
 
     # Reading -----------------------------------------------------------------------------------------------
 
@@ -287,7 +343,7 @@ class Prepared:
         if not (self.data.get("split") or {}).get("stratify") or "all" not in self.sources:
             return None
         for encoder in self.labels.values():
-            if encoder.kind in ("binary", "categorical"):
+            if encoder.single_class:
                 return encoder.column
         return None
 
@@ -369,6 +425,14 @@ class Prepared:
                     return
                 parts[split].append(encoded)
         self._cache = {split: Encoded.join(chunks) for split, chunks in parts.items() if chunks}
+        self._every_split_held = True
+
+    def _hold_evaluation(self, evaluation: dict[str, list[Rows]]) -> None:
+        """Keep the validation and test splits in memory as model-ready examples (the training split streams)."""
+        for split, parts in evaluation.items():
+            encoded = [chunk for chunk in (self._complete(part) for part in parts) if len(chunk)]
+            if encoded:
+                self._cache[split] = Encoded.join(encoded)
 
     def _class_weight_table(self, fitting: Fitting) -> dict[int, float] | None:
         written = self.class_weight
@@ -383,6 +447,114 @@ class Prepared:
             raise DataError(f"training.class_weight names {unknown}, which are not classes of label "
                             f"'{encoder.item.name}': {encoder.classes}")
         return {index[str(name)]: float(weight) for name, weight in written.items()}
+
+    # Shards ------------------------------------------------------------------------------------------------
+
+    def _train_source(self) -> str:
+        return "all" if self.assignment is not None else "train"
+
+    def _lay_out(self, shard: Shard, dropped: list[np.ndarray]) -> None:
+        """Divide the training split among the workers (`self.layout`), from what the passes so far counted:
+        every source row's split, the rows each file gave, and the training rows that are not examples."""
+        source = self.sources[self._train_source()]
+        if self.assignment is not None:
+            train_rows = self.assignment == 0
+        else:
+            train_rows = np.ones(self.counts["train"] + sum(len(numbers) for numbers in dropped), dtype=bool)
+        for numbers in dropped:
+            train_rows[numbers - 1] = False
+        file_rows = [source.file_rows.get(file) for file in source.files]
+        if not file_rows or None in file_rows or sum(file_rows) != len(train_rows):
+            file_rows = None
+        by_files = has_glob(str(source.options.get("path", "")))
+        self.layout = lay_out(shard, train_rows, file_rows, source.files, by_files, self.batch_size)
+        self._file_rows = file_rows
+        if "train" in self._cache:
+            self._shard_positions = positions(self.layout, train_rows)
+
+    def _shard_chunks(self) -> Iterator[Encoded]:
+        """This worker's training examples in source order, encoded, reading only the files its rows are in
+        and encoding only its rows."""
+        key = self._train_source()
+        source = self.sources[key]
+        intervals = self.layout.intervals[self.layout.shard.worker]
+        if not intervals:
+            return
+        firsts = np.array([first for first, _ in intervals])
+        lasts = np.array([last for _, last in intervals])
+        if self._file_rows is None:
+            readers = [(source, 0)]
+        else:
+            ends = np.cumsum(self._file_rows)
+            readers = [(source.only([file], skip_rows=max(0, int(firsts[0]) - 1 - int(end - rows))), int(end - rows))
+                       for file, rows, end in zip(source.files, self._file_rows, ends)
+                       if rows and _overlaps(int(end - rows) + 1, int(end), firsts, lasts)]
+        for reader, offset in readers:
+            count = offset + reader.passed_over
+            for batch in reader.batches(self.plans[key].read, CHUNK_ROWS, self.on_bad_rows):
+                size = len(next(iter(batch.values())))
+                numbers = np.arange(count + 1, count + size + 1)
+                count += size
+                if numbers[-1] < firsts[0]:
+                    continue
+                if numbers[0] > lasts[-1]:
+                    break
+                index = np.searchsorted(firsts, numbers, side="right") - 1
+                mask = (index >= 0) & (numbers <= lasts[np.maximum(index, 0)])
+                if self.assignment is not None:
+                    mask &= self.assignment[numbers - 1] == 0
+                if not mask.any():
+                    continue
+                if not mask.all():
+                    batch, numbers = {name: values[mask] for name, values in batch.items()}, numbers[mask]
+                encoded = self.encode(batch, numbers)
+                if len(encoded):
+                    yield encoded
+
+    def _shard_dataset(self, tf, output_names: list[str], initial_epoch: int, epochs: int):
+        """This worker's batches for training: `layout.pieces()` an epoch (one per local replica and step) of
+        `layout.batch_size` examples, then what is left, then empty batches."""
+        layout = self.layout
+        size, pieces, seed = layout.batch_size, layout.pieces(), self.seed
+        if "train" in self._cache:
+            data = _tensors(tf, self._cache["train"].take(self._shard_positions))
+            count = len(self._shard_positions)
+            starts = np.minimum(np.arange(pieces, dtype=np.int64) * size, count)
+            bounds = tf.data.Dataset.from_tensor_slices((starts, np.minimum(starts + size, count)))
+            last = tf.constant(max(count - 1, 0), tf.int64)
+
+            def epoch_batches(epoch):
+                key = tf.stack([tf.constant(seed, tf.int64), epoch])
+
+                def shuffled(start, stop):
+                    # One index more than the batch, dropped after: `index_shuffle` fails on an empty batch.
+                    indices = tf.minimum(tf.range(start, stop + 1), last)
+                    return tf.random.experimental.index_shuffle(indices, key, last)[:stop - start]
+
+                return bounds.map(shuffled)
+
+            return tf.data.Dataset.range(initial_epoch, epochs).flat_map(epoch_batches).repeat() \
+                .map(lambda indices: self._structure(data.take_tensor(tf, indices), output_names),
+                     num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+        signature = self.signature(output_names)
+        empty = tf.nest.map_structure(lambda spec: np.zeros((0, *spec.shape[1:]), spec.dtype.as_numpy_dtype),
+                                      signature)
+
+        def epoch_batches(epoch):
+            given = 0
+            for encoded in self._shuffled("train", int(epoch), self._shard_chunks(), size):
+                given += 1
+                if given > pieces:
+                    raise DataError(f"worker {layout.shard.worker}'s shard of the training split holds more than "
+                                    f"its {layout.examples[layout.shard.worker]} examples: the data changed "
+                                    "while training")
+                yield self._structure(encoded, output_names)
+            for _ in range(pieces - given):
+                yield empty
+
+        return tf.data.Dataset.range(initial_epoch, epochs).flat_map(
+            lambda epoch: tf.data.Dataset.from_generator(epoch_batches, args=(epoch,), output_signature=signature)) \
+            .repeat().prefetch(tf.data.AUTOTUNE)
 
     # Encoding ----------------------------------------------------------------------------------------------
 
@@ -421,8 +593,8 @@ class Prepared:
         if split in self._cache:
             yield self._cache[split]
             return
-        if self._cache:
-            return  # every split with examples is held: this one has none
+        if self._every_split_held or not self.counts.get(split):
+            return  # every split with examples is held, or this one has none
         if self._stored is not None:
             for part in self._stored.parts(split):
                 encoded = self._complete(part)
@@ -450,6 +622,9 @@ class Prepared:
     # tf.data -----------------------------------------------------------------------------------------------
 
     def steps(self, split: str) -> int:
+        """Batches of a pass over `split`; for the training split of a worker, its shard's steps an epoch."""
+        if split == "train" and self.layout is not None:
+            return self.layout.steps
         return math.ceil(self.counts[split] / self.batch_size)
 
     def _cached_dataset(self, tf, split: str, output_names: list[str], training: bool, initial_epoch: int,
@@ -478,27 +653,31 @@ class Prepared:
         return ordered.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True) \
             .prefetch(tf.data.AUTOTUNE)
 
-    def _shuffled(self, split: str, epoch: int) -> Iterator[Encoded]:
+    def _shuffled(self, split: str, epoch: int, parts: Iterator[Encoded] | None = None,
+                  batch_size: int | None = None) -> Iterator[Encoded]:
+        """Batches of `split` (or of `parts`, default the split's chunks) through a shuffle buffer keyed by the
+        seed and `epoch`, all of `batch_size` examples (default `data.batch_size`) but the last."""
         rng = np.random.default_rng([self.seed, int(epoch)])
         buffer_size = int(self.data.get("shuffle_buffer", 10000))
+        batch_size = batch_size or self.batch_size
         pending: list[Encoded] = []
         held = 0
-        for part in self.chunks(split):
+        for part in self.chunks(split) if parts is None else parts:
             pending.append(part)
             held += len(part)
             if held >= buffer_size:
                 data = Encoded.join(pending)
                 data = data.take(rng.permutation(len(data)))
-                whole = (len(data) // self.batch_size) * self.batch_size
-                for start in range(0, whole, self.batch_size):
-                    yield data.take(slice(start, start + self.batch_size))
+                whole = (len(data) // batch_size) * batch_size
+                for start in range(0, whole, batch_size):
+                    yield data.take(slice(start, start + batch_size))
                 pending = [data.take(slice(whole, None))]
                 held = len(pending[0])
         if held:
             data = Encoded.join(pending)
             data = data.take(rng.permutation(len(data)))
-            for start in range(0, len(data), self.batch_size):
-                yield data.take(slice(start, start + self.batch_size))
+            for start in range(0, len(data), batch_size):
+                yield data.take(slice(start, start + batch_size))
 
     def _ordered(self, split: str) -> Iterator[Encoded]:
         for part in self.chunks(split):
@@ -522,14 +701,8 @@ class Prepared:
         tf = tensorflow()
         features = {}
         for name, fitted in self.fitted["features"].items():
-            if fitted["type"] == "numeric":
-                features[name] = tf.TensorSpec((None, fitted["width"]), tf.float32)
-            elif fitted["type"] == "image":
-                features[name] = tf.TensorSpec((None, *fitted["size"], fitted["channels"]), tf.float32)
-            elif fitted["type"] == "text":
-                features[name] = tf.TensorSpec((None,), tf.string)
-            else:
-                features[name] = tf.TensorSpec((None, 1), tf.string)
+            shape, dtype = feature_type(fitted["type"]).raw_shape(fitted)
+            features[name] = tf.TensorSpec((None, *shape), dtype)
         targets = []
         for encoder in self.labels.values():
             shape, dtype = encoder.spec()
@@ -547,13 +720,19 @@ class Prepared:
             output_names: the model's output names, in the order of `data.labels`.
             training: shuffle (keyed by seed and epoch) and give epochs `initial_epoch` .. `epochs - 1` one
                 after the other, `steps(split)` batches each (then again, for a reader that asks past the last
-                epoch); otherwise one pass in source order.
+                epoch); otherwise one pass in source order. Default False. For the training split of a worker
+                (`prepare(..., shard=...)`), only its shard, in batches for each of its replicas:
+                `steps(split)` times its local replicas per epoch, of the global batch over every replica.
         """
         from modelctl.util.tf import tensorflow
 
         tf = tensorflow()
-        if split in self._cache:
+        if training and split == "train" and self.layout is not None:
+            return self._shard_dataset(tf, output_names, initial_epoch, epochs)
+        if split in self._cache and self._every_split_held:
             return self._cached_dataset(tf, split, output_names, training, initial_epoch, epochs)
+        # An evaluation split held beside a streamed training split is handed on from its arrays, without a
+        # second copy as tensors, so that memory stays bounded.
         signature = self.signature(output_names)
         if training:
             def epoch_batches(epoch):
@@ -569,6 +748,11 @@ class Prepared:
                 lambda: (self._structure(encoded, output_names) for encoded in self._ordered(split)),
                 output_signature=signature)
         return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _overlaps(first: int, last: int, firsts: np.ndarray, lasts: np.ndarray) -> bool:
+    """Whether rows `first`..`last` meet one of the intervals `firsts[i]`..`lasts[i]`."""
+    return bool(np.any((firsts <= last) & (lasts >= first)))
 
 
 def _tensors(tf, encoded: Encoded):
@@ -601,7 +785,7 @@ def _text_bytes(values: np.ndarray) -> int:
 
 
 def prepare(document, fold: tuple[int, int] | None = None, fitted: dict | None = None,
-            cache: DataCache | None = None) -> Prepared:
+            cache: DataCache | None = None, shard: Shard | None = None) -> Prepared:
     """Read, split and fit the data of a spec, or take them from the prepared-data cache.
 
     Args:
@@ -611,12 +795,14 @@ def prepare(document, fold: tuple[int, int] | None = None, fitted: dict | None =
             of fitting again; default None fits on the training split.
         cache: where prepared data is kept between runs and whether it is (`modelctl.data.cache.DataCache`);
             default None: in `$MODELCTL_CACHE_DIR`, else `~/.cache/modelctl`. `DataCache(enabled=False)` reads
-            the source and fits every time.
+            the source and fits every time. Not used with `shard`.
+        shard: this worker's place in a multi-worker run; its training batches are then its shard of the
+            training split (see `modelctl.data.shards`). Default None: one process reads everything.
 
     Raises:
         DataError: a file, column or value that cannot be read (naming it).
     """
-    return Prepared(document, fold, fitted, cache)
+    return Prepared(document, fold, fitted, cache, shard)
 
 
 def model_input_specs(fitted: dict) -> list:

@@ -13,6 +13,7 @@ and their defaults; `open_source` checks a source against it.
 
 from __future__ import annotations
 
+import copy
 import functools
 import glob
 from pathlib import Path
@@ -75,6 +76,11 @@ class Source:
         files: the files read, resolved, in reading order (a glob's matches sorted by path).
         skipped: after iterating `batches(..., on_bad_rows="skip")`, reason -> rows skipped, such as
             `{"column 'x': not a number": 3}`; a row is counted once, under its first problem.
+        file_rows: after iterating `batches(...)` to the end, file -> rows it gave (bad rows the reader dropped
+            not counted), for a format that reads file after file (CSV, TSV, Parquet, TFRecord); empty for
+            the others.
+        passed_over: rows at the start of the first file that a view made by `only` does not read; 0 for a
+            source that reads every row.
     """
 
     format: str = ""
@@ -85,6 +91,8 @@ class Source:
         self.columns: list[str] = []
         self.files: list[Path] = []
         self.skipped: dict[str, int] = {}
+        self.file_rows: dict[Path, int] = {}
+        self.passed_over = 0
 
     @property
     def where(self) -> Path:
@@ -114,7 +122,33 @@ class Source:
                              f"Received: on_bad_rows={on_bad_rows!r}")
         names = self.select(columns)
         self.skipped = {}
+        self.file_rows = {}
         return rebatch(self.read(names, int(rows), BadRows(on_bad_rows, self.skipped)), int(rows))
+
+    def only(self, files: Sequence[Path], skip_rows: int = 0) -> "Source":
+        """The same source reading only `files` (some of `files`, in the order given); its own `skipped` and
+        `file_rows`. Only for a format that reads file after file (`file_rows` says so once read).
+
+        Args:
+            files: the files to read.
+            skip_rows: rows at the start of the first file the view need not give; default 0. A format that can
+                pass over rows without reading them (Parquet: whole row groups, in a file whose every row reads
+                well) does, and says how many in the view's `passed_over`; the others read them.
+        """
+        view = copy.copy(self)
+        view.files = list(files)
+        view.skipped = {}
+        view.file_rows = {}
+        view.passed_over = 0
+        return view
+
+    def counted(self, file: Path, chunks: Iterable[dict[str, np.ndarray]]) -> Iterator[dict[str, np.ndarray]]:
+        """`chunks` of `file`, adding their rows to `file_rows[file]`: how a reader that reads file after file
+        says where each file's rows are."""
+        self.file_rows.setdefault(file, 0)
+        for chunk in chunks:
+            self.file_rows[file] += _length(chunk)
+            yield chunk
 
     def count_rows(self) -> int:
         """Rows stored in the source, bad ones included; reads file metadata where the format keeps a count,

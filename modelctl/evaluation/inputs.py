@@ -25,8 +25,8 @@ import numpy as np
 
 from modelctl.errors import did_you_mean, one_of
 from modelctl.evaluation.errors import EvaluationError
+from modelctl.features import LABEL_TYPES
 
-LABEL_TYPES = ("binary", "categorical", "multi_label", "regression")
 CLASSIFICATION = ("binary", "categorical", "multi_label")
 
 

@@ -23,10 +23,26 @@ from modelctl.data.errors import DataError
 from modelctl.errors import UsageError
 
 TABLES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".npz": "npz"}
-IMAGES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
-TEXTS = {".txt"}
-ALLOWED = ("tables (.csv, .tsv, .parquet, .npz), images (.bmp, .gif, .jpeg, .jpg, .png), text documents (.txt) "
-           "and folders of images or text documents")
+
+
+def _document_types() -> list:
+    """The feature types `predict` reads from files of their own (image, text), by their plural noun."""
+    from modelctl.features import feature_type, feature_types
+
+    return sorted((kind for kind in map(feature_type, feature_types()) if kind.documents),
+                  key=lambda kind: kind.documents_noun)
+
+
+def _described(kind) -> str:
+    """`images (.bmp, .gif, ...)`."""
+    return f"{kind.documents_noun} ({', '.join(sorted(kind.documents))})"
+
+
+def _allowed() -> str:
+    """What predict reads, for messages."""
+    kinds = _document_types()
+    return (f"tables ({', '.join(TABLES)}), {', '.join(_described(kind) for kind in kinds)} and folders of "
+            f"{' or '.join(kind.documents_noun for kind in kinds)}")
 
 
 def read_inputs(features: dict, fitted: dict, inputs: list[str], base_dir: Path | None = None):
@@ -63,12 +79,13 @@ def read_inputs(features: dict, fitted: dict, inputs: list[str], base_dir: Path 
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}, names
 
 
-def _kind(path: Path) -> str | None:
-    """`table`, `image` or `text` for a file predict reads, by its extension; None for any other file."""
+def _kind(path: Path):
+    """`table` for a table, the feature type whose documents the file is (image, text), or None for any other
+    file, by its extension."""
     suffix = path.suffix.lower()
     if suffix in TABLES:
         return "table"
-    return "image" if suffix in IMAGES else "text" if suffix in TEXTS else None
+    return next((kind for kind in _document_types() if suffix in kind.documents), None)
 
 
 def _plan_input(path: Path, features: dict) -> tuple[Path, list[Path] | None]:
@@ -77,6 +94,8 @@ def _plan_input(path: Path, features: dict) -> tuple[Path, list[Path] | None]:
     Raises:
         UsageError: a missing path, a file of another kind, or documents for a model that does not take them.
     """
+    from modelctl.features import feature_type
+
     if not path.exists():
         raise UsageError(f"{path}: no such file or folder")
     kind = None if path.is_dir() else _kind(path)
@@ -84,25 +103,26 @@ def _plan_input(path: Path, features: dict) -> tuple[Path, list[Path] | None]:
         return path, None
     if not path.is_dir() and kind is None:
         received = f"a '{path.suffix}' file" if path.suffix else "a file without an extension"
-        raise UsageError(f"{path}: predict reads {ALLOWED}; received {received}")
-    what = "a folder" if path.is_dir() else f"{'an image' if kind == 'image' else 'a text document'} file"
+        raise UsageError(f"{path}: predict reads {_allowed()}; received {received}")
+    what = "a folder" if path.is_dir() else f"{kind.document_noun} file"
+    readers = " or ".join(sorted(reader.name for reader in _document_types()))
     if len(features) != 1:
-        raise UsageError(f"{path}: {what} holds examples of one image or text feature, and the model takes "
+        raise UsageError(f"{path}: {what} holds examples of one {readers} feature, and the model takes "
                          f"{len(features)} features ({', '.join(features)}); give them as columns of a CSV, TSV, "
                          "Parquet or NPZ file")
     (name, feature), = features.items()
-    if feature["type"] not in ("image", "text"):
-        raise UsageError(f"{path}: {what} holds image or text examples, and the model's feature '{name}' is "
+    wanted = feature_type(feature["type"])
+    if not wanted.documents:
+        raise UsageError(f"{path}: {what} holds {readers} examples, and the model's feature '{name}' is "
                          f"{feature['type']}; give it as a column of a CSV, TSV, Parquet or NPZ file")
-    wanted = IMAGES if feature["type"] == "image" else TEXTS
-    described = f"{'images' if feature['type'] == 'image' else 'text documents'} ({', '.join(sorted(wanted))})"
+    described = _described(wanted)
     if not path.is_dir():
-        if path.suffix.lower() not in wanted:
+        if path.suffix.lower() not in wanted.documents:
             raise UsageError(f"{path}: {what}, and the model's feature '{name}' is {feature['type']}; give "
                              f"{described}, folders of them, or a CSV, TSV, Parquet or NPZ file with a column per "
                              "feature")
         return path, [path]
-    files = sorted(child for child in path.rglob("*") if child.is_file() and child.suffix.lower() in wanted)
+    files = sorted(child for child in path.rglob("*") if child.is_file() and child.suffix.lower() in wanted.documents)
     if not files:
         raise UsageError(f"{path}: no {described} in this folder, and the model's feature '{name}' is "
                          f"{feature['type']}")
@@ -130,49 +150,28 @@ def _read_table(path: Path, features: dict, fitted: dict, skipped: dict[str, int
 def _read_documents(path: Path, files: list[Path], features: dict, fitted: dict, skipped: dict[str, int]):
     """The image or text `files` of `path` (a file or a folder) as one example each, for the model's one feature."""
     from modelctl.data.pipeline import encode_features
+    from modelctl.features import feature_type
 
     (name, feature), = features.items()
-    if feature["type"] == "image":
-        column = np.array([str(file) for file in files], dtype=object)
-    else:
-        column = np.array([_read_text(file) for file in files], dtype=object)
+    reader = feature_type(feature["type"])
+    column = np.array([reader.read_document(file) for file in files], dtype=object)
     plan = ColumnPlan({"features": {name: {**feature, "column": "value"}}}, ["value"], path)
     values, _ = encode_features(plan.features, fitted, {"value": column}, np.arange(1, len(files) + 1), "error",
                                 skipped)
     return values, [str(file) for file in files]
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise DataError(f"cannot be decoded as utf-8: {error.reason}", file=path) from None
-
-
 def prediction_rows(names: list[str], scores: dict[str, np.ndarray], labels: dict) -> list[dict]:
     """One row per example: each label's prediction (a class name or a value) and its probabilities."""
+    from modelctl.features import label_type
+
     rows = [{"input": name} for name in names]
     for label, values in scores.items():
-        kind = labels[label]["type"]
+        kind = label_type(labels[label]["type"])
         classes = labels[label].get("classes") or []
         values = np.asarray(values, dtype=np.float64)
         for index, row in enumerate(rows):
-            score = values[index]
-            if kind == "regression":
-                flat = np.ravel(score)
-                row[label] = float(flat[0]) if flat.size == 1 else [float(v) for v in flat]
-            elif kind == "binary":
-                probability = float(np.ravel(score)[0])
-                row[label] = classes[1] if probability > 0.5 else classes[0]
-                row[f"{label}_probability"] = probability
-            elif kind == "categorical":
-                row[label] = classes[int(np.argmax(score))]
-                for name, probability in zip(classes, score):
-                    row[f"{label}_{name}"] = float(probability)
-            else:
-                row[label] = "|".join(name for name, probability in zip(classes, score) if probability > 0.5)
-                for name, probability in zip(classes, score):
-                    row[f"{label}_{name}"] = float(probability)
+            row.update(kind.predictions(label, values[index], classes))
     return rows
 
 

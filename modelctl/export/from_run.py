@@ -25,6 +25,7 @@ import numpy as np
 
 from modelctl.errors import UsageError
 from modelctl.export.errors import ExportFailed, UnsupportedLayerError
+from modelctl.features import label_type
 from modelctl.registry.exporters import exporters
 
 ALL = "all"
@@ -42,16 +43,10 @@ def score_function(fitted: dict):
     """Accuracy (classification) or negative mean absolute error (regression) of the first label, from
     artifact outputs (given in the order of `data.labels`)."""
     labels = list(fitted["labels"])
-    label = fitted["labels"][labels[0]]
+    kind = label_type(fitted["labels"][labels[0]]["type"])
 
     def score(outputs: dict[str, np.ndarray], truth: np.ndarray) -> tuple[str, float]:
-        values = np.asarray(next(iter(outputs.values())), dtype=np.float64)
-        if label["type"] == "regression":
-            return "mae", float(np.mean(np.abs(values.reshape(len(truth), -1)[:, 0] - truth.reshape(-1))))
-        if label["type"] == "categorical":
-            return "accuracy", float(np.mean(values.argmax(axis=-1) == truth))
-        predicted = (values.reshape(len(truth), -1) > 0.5).astype(np.float64)
-        return "accuracy", float(np.mean(np.all(predicted == truth.reshape(len(truth), -1), axis=1)))
+        return kind.score(np.asarray(next(iter(outputs.values())), dtype=np.float64), truth)
 
     return score
 
@@ -104,7 +99,7 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
     if not prepared.counts.get(split):
         raise UsageError(f"{run_dir}: the run has no test or validation examples to verify exports on")
     label = next(iter(fitted["labels"]), None)
-    stratified = label is not None and fitted["labels"][label]["type"] in ("categorical", "binary")
+    stratified = label is not None and label_type(fitted["labels"][label]["type"]).single_class
     holdout = verification_sample(prepared, split, examples, seed=int(spec.get("seed", 0) or 0),
                                   label=label if stratified else None)
     calibration = [int({**entry.defaults(), **options[entry.name]}["representative_examples"])

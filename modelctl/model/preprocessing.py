@@ -2,17 +2,11 @@
 
     model = assemble(core, prepared.fitted, document)
 
-`assemble` puts one preprocessing layer in front of each input of the core
-model (the model the spec's `model` section builds):
-
-| feature type | layer(s), named after the feature |
-| --- | --- |
-| numeric | `<name>_preprocess`: `NumericPreprocessing` (fill, log, clip, standardize, min_max, rescale; reshape) |
-| categorical | `<name>_lookup`: `StringLookup` with the training vocabulary (one-hot or index) |
-| text | `<name>_vectorize`: `TextVectorization` with the training vocabulary (a bag of words padded to `max_tokens`) |
-| image | `<name>_preprocess`: `NumericPreprocessing` (rescale), then the `augmentation` layers |
-
-Numeric features take their `augmentation` layers (gaussian_noise, for one) after their preprocessing too.
+`assemble` puts the preprocessing layers of each feature's type in front of
+each input of the core model (the model the spec's `model` section builds); each
+type's module in `modelctl.features` says which layers, named after the feature
+(`<name>_preprocess`, `<name>_lookup`, `<name>_vectorize`). Numeric and image
+features take their `augmentation` layers after their preprocessing.
 
 Augmentation layers are Keras random layers: active in training, the identity
 otherwise. The assembled model's inputs are named after the features and its
@@ -79,32 +73,11 @@ class NumericPreprocessing(keras.layers.Layer):
 
 
 def feature_layers(name: str, fitted: dict, document=None, seed: int = 0) -> list:
-    """The layers that turn feature `name`'s raw input into what the core model takes, in order."""
-    kind = fitted["type"]
-    if kind == "numeric":
-        return [NumericPreprocessing(fitted["steps"], fitted.get("shape"), name=f"{name}_preprocess")] \
-            + augmentation_layers(name, fitted.get("augmentation") or [], seed)
-    if kind == "categorical":
-        return [keras.layers.StringLookup(vocabulary=fitted["vocabulary"], num_oov_indices=fitted["num_oov_indices"],
-                                          output_mode="one_hot" if fitted["output_mode"] == "one_hot" else "int",
-                                          name=f"{name}_lookup")]
-    if kind == "text":
-        standardize = None if fitted["standardize"] == "none" else fitted["standardize"]
-        bag_of_words = fitted["output_mode"] != "int"
-        # A bag of words is max_tokens wide whatever the vocabulary learned, so the spec alone fixes the model's
-        # input width (see `modelctl.model.inputs.feature_input`).
-        layer = keras.layers.TextVectorization(
-            max_tokens=fitted["max_tokens"] if bag_of_words else None, pad_to_max_tokens=bag_of_words,
-            standardize=standardize, split=fitted["split"], ngrams=fitted["ngrams"],
-            output_mode=fitted["output_mode"], output_sequence_length=fitted["sequence_length"],
-            vocabulary=fitted["vocabulary"],
-            idf_weights=fitted.get("idf_weights") if fitted["output_mode"] == "tf_idf" else None,
-            name=f"{name}_vectorize")
-        return [layer]
-    if kind == "image":
-        layers = [NumericPreprocessing(fitted["steps"], None, name=f"{name}_preprocess")]
-        return layers + augmentation_layers(name, fitted.get("augmentation") or [], seed)
-    raise ValueError(f"Unknown feature type {kind!r}. Expected one of numeric, categorical, text, image.")
+    """The layers that turn feature `name`'s raw input into what the core model takes, in order: those its
+    feature type gives (`FeatureType.layers`)."""
+    from modelctl.features import feature_type
+
+    return feature_type(fitted["type"]).layers(name, fitted, seed=seed)
 
 
 def augmentation_layers(name: str, written: list[dict], seed: int) -> list:
@@ -123,16 +96,10 @@ def augmentation_layers(name: str, written: list[dict], seed: int) -> list:
 
 
 def raw_input(name: str, fitted: dict):
-    """The `keras.Input` a feature's raw values come in through."""
-    kind = fitted["type"]
-    if kind == "numeric":
-        return keras.Input(shape=(fitted["width"],), dtype="float32", name=name)
-    if kind == "image":
-        height, width = fitted["size"]
-        return keras.Input(shape=(height, width, fitted["channels"]), dtype="float32", name=name)
-    if kind == "text":
-        return keras.Input(shape=(), dtype="string", name=name)
-    return keras.Input(shape=(1,), dtype="string", name=name)
+    """The `keras.Input` a feature's raw values come in through (`FeatureType.raw_input`)."""
+    from modelctl.features import feature_type
+
+    return feature_type(fitted["type"]).raw_input(name, fitted)
 
 
 def assemble(core, features: dict[str, dict], seed: int = 0):

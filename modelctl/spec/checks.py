@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from modelctl.errors import ERROR, WARNING, Diagnostic, did_you_mean, one_of
+from modelctl.features import LABEL_TYPES, label_type
 from modelctl.spec import graph as graph_module
 from modelctl.spec.loader import Document
 
-DEFAULT_LOSS = {"binary": "binary_crossentropy", "categorical": "sparse_categorical_crossentropy",
-                "multi_label": "binary_crossentropy", "regression": "mean_squared_error"}
-"""Loss used for each label type when the spec names none."""
+DEFAULT_LOSS = {name: label_type(name).default_loss for name in LABEL_TYPES}
+"""Loss used for each label type when the spec names none (`LabelType.default_loss`)."""
 
 MONITORED = ("early_stopping", "checkpoint", "reduce_lr_on_plateau")
 
@@ -136,19 +136,10 @@ def check_outputs(spec: dict, graph: graph_module.Graph | None, report: Report) 
         if node is None or node.kind != "dense" or not isinstance(node.args.get("units"), int):
             continue
         units = node.args["units"]
-        expected = _expected_units(kind, spec_labels.get(label, {}))
+        expected = label_type(kind).output_units(spec_labels.get(label, {})) if kind in LABEL_TYPES else None
         if expected is not None and units != expected:
             report.error(node.arg_paths.get("units", node.path),
                          f"output '{output}' has {units} units but label '{label}' ({kind}) needs {expected}")
-
-
-def _expected_units(kind: str, label: dict) -> int | None:
-    if kind in ("binary", "regression"):
-        return 1
-    classes = label.get("classes")
-    if isinstance(classes, list):
-        return len(classes)
-    return label.get("num_classes") if isinstance(label.get("num_classes"), int) else None
 
 
 def _losses(spec: dict) -> Iterator[tuple[str, object, tuple]]:

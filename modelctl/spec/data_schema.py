@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from modelctl.features import LABEL_TYPES
 from modelctl.registry import args
-from modelctl.spec.schema_parts import closed, discriminated, keyed_steps, prop
+from modelctl.spec.schema_parts import closed, discriminated, prop
 
 SOURCE_FORMATS = ["csv", "tsv", "parquet", "npy", "npz", "image_folder", "text_folder", "tfrecord"]
-FEATURE_TYPES = ["numeric", "categorical", "text", "image"]
-LABEL_TYPES = ["binary", "categorical", "multi_label", "regression"]
 SPLITS = ["train", "validation", "test"]
 
 
@@ -64,97 +63,26 @@ def source_schema() -> dict:
     return discriminated("format", variants, "Where examples are read from.", "source format")
 
 
-def _preprocessing_steps() -> dict:
-    return {
-        "standardize": prop({"type": ["object", "null"], "additionalProperties": False, "properties": {}},
-                            "Subtract the training mean and divide by the training standard deviation.", None),
-        "min_max": prop({"type": ["object", "null"], "additionalProperties": False, "properties": {}},
-                        "Scale to [0, 1] with the training minimum and maximum.", None),
-        "log": prop({"type": ["object", "null"], "additionalProperties": False, "properties": {}},
-                    "Natural logarithm of `1 + x` (values must be > -1).", None),
-        "clip": closed({"min": args.number("Lower bound; null for none.", None),
-                        "max": args.number("Upper bound; null for none.", None)},
-                       "Clip values into [min, max]."),
-        "rescale": args.number("Multiply by this factor (for example 1/255 for 8-bit pixels)."),
-    }
-
-
 def feature_schema() -> dict:
+    """One feature: `type` picks the feature type, whose class gives the rest (`FeatureType.schema`)."""
+    from modelctl.features import feature_type, feature_types
+
     common = {
         "column": args.string("Column holding the feature.", None),
         "description": args.string("What the feature is, for people reading the spec.", ""),
     }
-    augmentation = prop({"type": "array", "items": {"$ref": "#/$defs/augmentation_layer"}},
-                        "Random layers applied to training batches only, the identity at inference: random_flip, "
-                        "random_rotation, random_zoom, random_translation, random_contrast, random_brightness, "
-                        "and the dropout and noise layers.", [])
-    variants = {
-        "numeric": {
-            "columns": args.any_of([{"type": "string", "minLength": 1},
-                                    {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                                    {"type": "null"}],
-                                   "Several columns read as one vector: a list of names or a glob such as "
-                                   "`pixel_*` (in file order).", None),
-            "shape": args.shape("Shape each example is reshaped to, such as [8, 8, 1]; null keeps a vector.",
-                                None),
-            "preprocessing": keyed_steps(_preprocessing_steps(), "preprocessing step",
-                                         "Steps applied in order; statistics come from the training split."),
-            "missing": closed({
-                "strategy": args.choice(["error", "mean", "median", "constant", "drop"],
-                                        "What a missing value becomes: an error, the training mean or median, "
-                                        "`value`, or the row is dropped.", "error"),
-                "value": args.number("The value used by the `constant` strategy.", 0.0),
-            }, "Handling of missing values.", default={"strategy": "error"}),
-            "augmentation": augmentation,
-        },
-        "categorical": {
-            "vocabulary": args.any_of([{"type": "array", "items": {"type": ["string", "integer"]}, "minItems": 1},
-                                       {"type": "null"}],
-                                      "Fixed vocabulary; null learns it from the training split.", None),
-            "max_tokens": args.integer("Largest vocabulary learned; null for no limit.", None, minimum=1),
-            "num_oov_indices": args.integer("Buckets for values not in the vocabulary.", 1, minimum=0),
-            "output_mode": args.choice(["one_hot", "index"], "One-hot vector, or an integer index for an "
-                                       "embedding layer.", "one_hot"),
-        },
-        "text": {
-            "max_tokens": args.integer("Largest vocabulary learned from the training split, and the width of a "
-                                       "bag-of-words output (multi_hot, count, tf_idf).", 20000, minimum=2),
-            "sequence_length": args.integer("Tokens kept per example (padded or cut); null with a bag-of-words "
-                                            "output mode.", None, minimum=1),
-            "ngrams": args.integer("Largest n-gram; null for single tokens.", None, minimum=1),
-            "standardize": args.choice(["lower_and_strip_punctuation", "lower", "strip_punctuation", "none"],
-                                       "Text normalization before splitting.", "lower_and_strip_punctuation"),
-            "split": args.choice(["whitespace", "character"], "How text is split into tokens.", "whitespace"),
-            "output_mode": args.choice(["int", "multi_hot", "count", "tf_idf"],
-                                       "Token ids (for an embedding) or a bag of words.", "int"),
-        },
-        "image": {
-            "size": args.integers("Height and width images are resized to.", length=2, minimum=1),
-            "channels": args.choice([1, 3, 4], "Color channels after decoding.", 3),
-            "preprocessing": keyed_steps({"rescale": _preprocessing_steps()["rescale"]}, "preprocessing step",
-                                         "Steps applied in order after decoding and resizing."),
-            "augmentation": augmentation,
-        },
-    }
+    variants = {name: feature_type(name).schema() for name in feature_types()}
     return discriminated("type", variants, "One input feature: where it comes from and how it is prepared.",
                          "feature type", common=common)
 
 
 def label_schema() -> dict:
+    """One label: `type` picks the label type, whose class gives the rest (`LabelType.schema`)."""
+    from modelctl.features import label_type
+
     common = {"column": args.string("Column holding the label."),
               "description": args.string("What the label is.", "")}
-    classes = args.any_of([{"type": "array", "items": {"type": ["string", "integer"]}, "minItems": 2,
-                            "uniqueItems": True}, {"type": "null"}],
-                          "Class names in index order; null learns them from the training split (sorted).", None)
-    variants = {
-        "binary": {"positive": args.any_of([{"type": ["string", "integer", "boolean"]}, {"type": "null"}],
-                                           "The value counted as positive; null for 1/true.", None)},
-        "categorical": {"num_classes": args.integer("Number of classes; null counts them.", None, minimum=2),
-                        "classes": classes},
-        "multi_label": {"classes": classes,
-                        "separator": args.string("Separator between labels in one cell.", "|")},
-        "regression": {},
-    }
+    variants = {name: label_type(name).schema() for name in LABEL_TYPES}
     return discriminated("type", variants, "One target the model predicts.", "label type", common=common,
                          required=["column"])
 

@@ -26,6 +26,15 @@ as `fit` runs them: a `tf.while_loop` calls `strategy.run` once per step, and th
 training batch callbacks are called once per call, with the index of its first
 step and of its last. Validation runs one batch per call, with test batch
 callbacks for each batch (`fit` calls those once per execution too).
+
+The training data comes in one of two forms. Global batches, the same on every
+worker, of which each worker keeps its replicas' part (tf.data's DATA
+auto-shard policy): every worker reads every example. Or, with `sharded=True`,
+each worker's own batches of its shard of the training split, one per local
+replica and step (`Prepared.dataset` under `prepare(..., shard=...)`), handed
+to the replicas as they are; a replica's batch may be empty in the last steps
+of an epoch, which adds nothing to the loss or the metrics. Validation and
+evaluation always take global batches.
 """
 
 from __future__ import annotations
@@ -36,7 +45,8 @@ from modelctl.util.tf import tensorflow
 
 
 def fit_distributed(model, strategy, train_dataset, epochs: int, initial_epoch: int, steps_per_epoch: int,
-                    validation_dataset=None, callbacks: list | None = None, steps_per_execution: int = 1) -> dict:
+                    validation_dataset=None, callbacks: list | None = None, steps_per_execution: int = 1,
+                    sharded: bool = False) -> dict:
     """Train `model` under `strategy` the way `model.fit` would, and return the history.
 
     Args:
@@ -53,6 +63,9 @@ def fit_distributed(model, strategy, train_dataset, epochs: int, initial_epoch: 
         callbacks: Keras callbacks, called as `fit` calls them; default None. A `History` callback is added.
         steps_per_execution: training steps per call of the compiled step function; default 1. It must divide
             `steps_per_epoch`, as every call runs that many steps.
+        sharded: False (the default) when `train_dataset` gives global batches, the same on every worker; True
+            when it gives this worker's batches of its own examples, one for each of its replicas in turn, as
+            many per epoch on every worker.
 
     Returns:
         dict: metric name -> one value per epoch trained, as `model.fit(...).history.history`.
@@ -69,7 +82,10 @@ def fit_distributed(model, strategy, train_dataset, epochs: int, initial_epoch: 
                                                  epochs=epochs, steps=steps_per_epoch, model=model)
     train_step = _train_function(tf, model, strategy, steps_per_execution)
     test_step = _test_function(tf, model, strategy)
-    batches = iter(strategy.experimental_distribute_dataset(_shard_by_data(tf, train_dataset)))
+    if sharded:
+        batches = iter(strategy.distribute_datasets_from_function(lambda context: train_dataset))
+    else:
+        batches = iter(strategy.experimental_distribute_dataset(_shard_by_data(tf, train_dataset)))
     validation = None if validation_dataset is None else \
         strategy.experimental_distribute_dataset(_shard_by_data(tf, validation_dataset))
     validation_steps = None if validation_dataset is None else _length(validation_dataset)

@@ -94,7 +94,8 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
     hardware = detect_for(training)
     plan = choose(training, hardware, int(data.get("batch_size", 32)))
     state = _resume_state(resume) if resume else None
-    prepared = prepare(document, fold=fold, fitted=state["fitted"] if state else None, cache=cache)
+    prepared = prepare(document, fold=fold, fitted=state["fitted"] if state else None, cache=cache,
+                       shard=_shard(plan, hardware.cluster))
     if prepared.counts["train"] == 0:
         raise ModelctlError("the training split is empty; check data.split and the source")
     execution = _execution(document, prepared, plan)
@@ -102,6 +103,8 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
         console.print(f"skipped {count} bad row{'s' if count != 1 else ''}: {reason}", markup=False)
     if not quiet or dry_run:
         console.print(prepared.cache_note, markup=False)
+    if prepared.layout is not None:
+        console.print(prepared.layout.describe(), markup=False)
     scratch = None if dry_run else _worker_scratch(plan, hardware.cluster)
     if scratch is not None:
         folder = _scratch_run_dir(scratch, resume)
@@ -130,6 +133,19 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
     return result if scratch is None else dataclasses.replace(result, run_dir=None)
+
+
+def _shard(plan, cluster):
+    """This process's shard of the training split under multi-worker training; None otherwise.
+
+    Workers are numbered as TensorFlow numbers them: the chief 0, then the workers by index.
+    """
+    from modelctl.data.shards import Shard
+
+    if plan.distribution != "multi_worker" or cluster is None or cluster.task_type not in ("chief", "worker"):
+        return None
+    worker = cluster.task_index + (cluster.count("chief") if cluster.task_type == "worker" else 0)
+    return Shard(worker, plan.workers, max(1, plan.replicas // plan.workers))
 
 
 def _worker_scratch(plan, cluster) -> Path | None:
@@ -186,6 +202,9 @@ def _execution(document, prepared, plan):
     else:
         steps = prepared.steps("train")
         origin = f"{prepared.counts['train']} training examples in batches of {plan.batch_size}"
+        if prepared.layout is not None:
+            origin = f"{origin}, each of {prepared.layout.shard.workers} workers taking its shard " \
+                f"({', '.join(map(str, prepared.layout.examples))} examples)"
     default = build_schema()["properties"]["training"]["properties"]["steps_per_execution"]["default"]
     try:
         return resolve(training.get("steps_per_execution", default), steps, origin=origin,
@@ -211,6 +230,7 @@ def _run_record(spec, hardware, plan, command_line, document, prepared, fold, ex
         "examples": prepared.counts,
         "fold": None if fold is None else {"index": fold[0], "folds": fold[1]},
         "seed": spec.get("seed", 0),
+        "data": {"shard": None if prepared.layout is None else prepared.layout.record()},
     }
 
 
@@ -306,7 +326,8 @@ def _fit(document, prepared, plan, execution, model, strategy, output_names, fol
                     from modelctl.training.loop import fit_distributed
 
                     fit_distributed(model, strategy, train_data, epochs, initial_epoch, steps, validation,
-                                    callbacks, steps_per_execution=execution.steps_per_execution)
+                                    callbacks, steps_per_execution=execution.steps_per_execution,
+                                    sharded=prepared.layout is not None)
                 else:
                     model.fit(train_data, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
                               validation_data=validation, callbacks=callbacks, verbose=0, shuffle=False)

@@ -41,8 +41,13 @@ INFER_ROWS = 1000
 """Rows of the first file that the type of an undeclared column is inferred from."""
 
 BLOCK_BYTES = 1 << 20
-"""Bytes of a file parsed at a time (a record must fit in one block); blocks of 1 MiB parse about as fast
-as the whole file at once."""
+"""Bytes of a file parsed at a time (a record must fit in one block); blocks of 1 MiB stream about as fast
+as larger ones."""
+
+WHOLE_FILE_BYTES = 256 << 20
+"""Files up to this size are parsed at once, on every core (about twice as fast as streaming them a block at
+a time: 0.5 s against 1.0 s for an 87 MB table of 55 columns on 2 cores); larger ones stream, so that memory
+stays bounded."""
 
 _HINT_TYPE = {"not a number": "string", "not an integer": "float", "out of the int64 range": "float",
               "missing value": "float"}
@@ -71,7 +76,7 @@ class DelimitedSource(Source):
         self.na_values = list(dict.fromkeys(options["na_values"]))
         self.header = bool(options["header"])
         self.files = resolve_files(options["path"], base_dir)
-        first = self.files[0]
+        first = self.first_file = self.files[0]  # the header every file must have, also in a view of some files
         self.first_record = _first_record(first, self.delimiter, self.format)
         self.header_fields = self._header(first, self.first_record)
         names = options["column_names"]
@@ -115,7 +120,9 @@ class DelimitedSource(Source):
             if self.has_records(file):
                 reader = _FileReader(self, file, names, kinds, bad)
                 self._reading = reader
-                yield from reader.chunks()
+                yield from self.counted(file, reader.chunks())
+            else:
+                self.file_rows[file] = 0
             self._read_bytes += file.stat().st_size
             self._reading = None
 
@@ -155,19 +162,20 @@ class DelimitedSource(Source):
             DataError: the file is empty or starts with a blank line while `header` is true, or its header row
                 differs from the first file's.
         """
-        record = self.first_record if file == self.files[0] else _first_record(file, self.delimiter, self.format)
+        record = self.first_record if file == self.first_file else _first_record(file, self.delimiter, self.format)
         fields = self._header(file, record)
         if fields is not None and fields != self.header_fields:
             raise DataError(f"the header row {listing(fields)} differs from the first file's "
-                            f"({shown(self.files[0])}): {listing(self.header_fields)}", file=file, row=1)
+                            f"({shown(self.first_file)}): {listing(self.header_fields)}", file=file, row=1)
         return record is not None
 
     def open_file(self, file: Path, names: list[str], kinds: dict[str, str], misshapen: "_Misshapen",
-                  text: bool = False, threads: bool = True, stream=None):
+                  text: bool = False, threads: bool = True, stream=None, whole: bool = False):
         """A streaming `pyarrow.csv` reader of the columns `names` of `file`, typed by `kinds`; with `text`,
         every column is read as written (no missing values), for typing with `pyarrow.compute`. Without
         `threads` the reader numbers the records it hands to `misshapen`. `stream` is the file opened as a
-        `pyarrow.OSFile`, when the caller follows how far the reader has read.
+        `pyarrow.OSFile`, when the caller follows how far the reader has read. With `whole`, the file is parsed
+        at once on every core and its batches handed on from memory.
 
         Raises:
             _ConversionFailed: the first block has a value that does not convert to its column's type.
@@ -192,6 +200,9 @@ class DelimitedSource(Source):
             quoted_strings_can_be_null=not text)
         parse = pyarrow.csv.ParseOptions(delimiter=self.delimiter, invalid_row_handler=misshapen)
         try:
+            if whole:
+                return _WholeFile(pyarrow.csv.read_csv(file if stream is None else stream, read_options=read_options,
+                                                       parse_options=parse, convert_options=convert))
             return pyarrow.csv.open_csv(file if stream is None else stream, read_options=read_options,
                                         parse_options=parse, convert_options=convert)
         except (pyarrow.ArrowInvalid, OSError) as error:
@@ -201,7 +212,7 @@ class DelimitedSource(Source):
         """The first `INFER_ROWS` well-formed rows of the first file, as text (Arrow string arrays)."""
         import pyarrow
 
-        first = self.files[0]
+        first = self.first_file
         if self.first_record is None:
             return {name: pyarrow.array([], pyarrow.string()) for name in names}
         reader = self.open_file(first, names, {}, _Misshapen(), text=True)
@@ -241,6 +252,17 @@ class _Misshapen:
         return "skip"
 
 
+class _WholeFile:
+    """A file parsed at once, read back a block's batch at a time as from a streaming reader."""
+
+    def __init__(self, table):
+        self.schema = table.schema
+        self._batches = iter(table.to_batches())
+
+    def read_next_batch(self):
+        return next(self._batches)
+
+
 class _ConversionFailed(Exception):
     """A block of a typed read has a value that does not convert."""
 
@@ -270,6 +292,7 @@ class _FileReader:
     def _open(self, misshapen: _Misshapen, text: bool = False, threads: bool = True):
         import pyarrow
 
+        whole = threads and not text and self.file.stat().st_size <= WHOLE_FILE_BYTES
         if self.stream is not None:
             self.stream.close()
         try:
@@ -277,7 +300,7 @@ class _FileReader:
         except OSError as error:
             raise DataError(f"cannot be read: {error}", file=self.file) from None
         return self.source.open_file(self.file, self.names, self.kinds, misshapen, text=text, threads=threads,
-                                     stream=self.stream)
+                                     stream=self.stream, whole=whole)
 
     def chunks(self) -> Iterator[dict[str, np.ndarray]]:
         try:

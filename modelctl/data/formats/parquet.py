@@ -42,11 +42,31 @@ class ParquetSource(Source):
             if found != self.columns:
                 raise DataError(f"its columns {listing(found)} differ from the first file's: "
                                 f"{listing(self.columns)}", file=file)
-            first_row = 1
-            for record_batch in parquet.iter_batches(batch_size=rows, columns=names, use_threads=True):
-                self._read_rows += record_batch.num_rows
-                yield _to_numpy(record_batch, names, file, first_row, bad)
-                first_row += record_batch.num_rows
+            yield from self.counted(file, self._file_batches(parquet, file, names, rows, bad))
+
+    def only(self, files, skip_rows: int = 0) -> "ParquetSource":
+        view = super().only(files)
+        view.first_group = 0
+        metadata = self._open(view.files[0]).metadata if skip_rows and view.files else None
+        # Row numbers count the rows read; passing over a group is exact only where every row of the file read.
+        if metadata is not None and self.file_rows.get(view.files[0]) == metadata.num_rows:
+            while view.first_group < metadata.num_row_groups and \
+                    view.passed_over + metadata.row_group(view.first_group).num_rows <= skip_rows:
+                view.passed_over += metadata.row_group(view.first_group).num_rows
+                view.first_group += 1
+        return view
+
+    def _file_batches(self, parquet, file: Path, names: list[str], rows: int, bad: BadRows):
+        first_row = 1
+        groups = None
+        if file == self.files[0] and getattr(self, "first_group", 0):
+            groups = range(self.first_group, parquet.metadata.num_row_groups)
+            first_row += self.passed_over
+        for record_batch in parquet.iter_batches(batch_size=rows, row_groups=groups, columns=names,
+                                                 use_threads=True):
+            self._read_rows += record_batch.num_rows
+            yield _to_numpy(record_batch, names, file, first_row, bad)
+            first_row += record_batch.num_rows
 
     def count_rows(self) -> int:
         return sum(self._open(file).metadata.num_rows for file in self.files)

@@ -50,15 +50,18 @@ class TFRecordSource(Source):
         spec = {name: tf.io.FixedLenFeature(self.schema[name]["shape"], getattr(tf, self.schema[name]["dtype"]))
                 for name in names}
         for file in self.files:
-            first_row = 1
-            for serialized in self._records(tf, file, rows):
-                try:
-                    parsed = tf.io.parse_example(serialized, spec)
-                    batch = {name: _numpy(parsed[name]) for name in names}
-                except tf.errors.InvalidArgumentError:
-                    batch = self._one_by_one(tf, serialized, spec, names, file, first_row, bad)
-                first_row += int(serialized.shape[0])
-                yield batch
+            yield from self.counted(file, self._file_batches(tf, file, spec, names, rows, bad))
+
+    def _file_batches(self, tf, file: Path, spec: dict, names: list[str], rows: int, bad: BadRows):
+        first_row = 1
+        for serialized in self._records(tf, file, rows):
+            try:
+                parsed = tf.io.parse_example(serialized, spec)
+                batch = {name: _numpy(parsed[name]) for name in names}
+            except tf.errors.InvalidArgumentError:
+                batch = self._one_by_one(tf, serialized, spec, names, file, first_row, bad)
+            first_row += int(serialized.shape[0])
+            yield batch
 
     def count_rows(self) -> int:
         from modelctl.util.tf import tensorflow
