@@ -369,3 +369,20 @@ def test_train_eval_and_export_say_where_the_cache_is(write_spec, tmp_path, runn
     assert cached.exit_code == 0, cached.output
     assert json.loads(cached.output)["metrics"] == json.loads(evaluated.output)["metrics"]
     assert _entries(DataCache(folder)) == [entry.name]  # eval read the training entry
+
+
+def test_validation_and_test_are_held_from_the_cache_as_from_the_source(tmp_path, cache, monkeypatch):
+    """When only the evaluation splits fit in memory, they are held and the training split streams: the same
+    with the cache."""
+    monkeypatch.setattr(pipeline, "CACHE_BYTES", 3000)
+    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 16)
+    _table(tmp_path, rows=90)
+    spec = _spec(tmp_path)
+    uncached = _prepared(spec, DataCache(enabled=False))
+    assert sorted(uncached._cache) == ["test", "validation"]
+    for prepared in (_prepared(spec, cache), _prepared(spec, cache)):
+        assert sorted(prepared._cache) == ["test", "validation"]
+        _assert_same(_splits(prepared), _splits(uncached))
+        assert [batch.targets["y"].tolist() for batch in prepared._shuffled("train", 1)] == \
+            [batch.targets["y"].tolist() for batch in uncached._shuffled("train", 1)]
+    assert prepared.cache_note.startswith("data cache: read ")
