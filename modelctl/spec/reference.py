@@ -60,7 +60,7 @@ NOTES = {
         "section gives another key; a damaged or half-written entry is written again. `--no-cache` reads and "
         "fits from the source and writes nothing. The least recently used entries are removed past 20 GiB; "
         "`train` says which entry it read or wrote, and deleting the folder is always safe. Image features that "
-        "read files named in a column are not cached."),
+        "read files named in a column are not cached, nor are the shards of a multi-worker run."),
 }
 """Prose shown after a section's table."""
 
