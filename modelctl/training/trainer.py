@@ -64,7 +64,7 @@ class TrainResult:
 
 def train(document, output: Path, console, quiet: bool = False, live: bool = False, resume: Path | None = None,
           dry_run: bool = False, command_line: list[str] | None = None, fold: tuple[int, int] | None = None,
-          run_dir: Path | None = None, extra_callbacks: list | None = None) -> TrainResult:
+          run_dir: Path | None = None, extra_callbacks: list | None = None, cache=None) -> TrainResult:
     """Train the spec's model and keep everything in a new run folder (or continue `resume`).
 
     Args:
@@ -79,6 +79,8 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
         fold: (index, k) for one fold of k-fold cross-validation; default None.
         run_dir: the folder to write into instead of a new one under `output` (k-fold runs); default None.
         extra_callbacks: more Keras callbacks for `fit`, called before the run's own; default None.
+        cache: the prepared-data cache (`modelctl.data.cache.DataCache`); default None: the default folder
+            (`$MODELCTL_CACHE_DIR`, else `~/.cache/modelctl`).
 
     Raises:
         ModelctlError: bad data, an unusable output folder, a diverging loss, or an interruption.
@@ -92,13 +94,15 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
     hardware = detect_for(training)
     plan = choose(training, hardware, int(data.get("batch_size", 32)))
     state = _resume_state(resume) if resume else None
-    prepared = prepare(document, fold=fold, fitted=state["fitted"] if state else None,
+    prepared = prepare(document, fold=fold, fitted=state["fitted"] if state else None, cache=cache,
                        shard=_shard(plan, hardware.cluster))
     if prepared.counts["train"] == 0:
         raise ModelctlError("the training split is empty; check data.split and the source")
     execution = _execution(document, prepared, plan)
     for reason, count in prepared.skipped.items():
         console.print(f"skipped {count} bad row{'s' if count != 1 else ''}: {reason}", markup=False)
+    if not quiet or dry_run:
+        console.print(prepared.cache_note, markup=False)
     if prepared.layout is not None:
         console.print(prepared.layout.describe(), markup=False)
     scratch = None if dry_run else _worker_scratch(plan, hardware.cluster)
