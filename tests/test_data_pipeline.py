@@ -185,5 +185,5 @@ def test_every_split_is_held_when_all_fit_else_only_the_evaluation_splits(tmp_pa
             np.testing.assert_array_equal(found.features[name], expected.features[name])
         for name in expected.targets:
             np.testing.assert_array_equal(found.targets[name], expected.targets[name])
-    monkeypatch.setattr(pipeline, "CACHE_BYTES", sizes["validation"] + sizes["test"] - 1)
+    monkeypatch.setattr(pipeline, "EVALUATION_BYTES", sizes["validation"] + sizes["test"] - 1)
     assert prepare(_spec(tmp_path))._cache == {}

@@ -11,6 +11,8 @@ the columns the spec needs, counts the rows (the split needs their number, and
 the label when it is stratified) and turns each chunk into model inputs, held in
 memory while all of them together fit in `CACHE_BYTES` (with `data.cache` on).
 Held data is split, fitted and encoded in memory: the source is read once.
+Otherwise the validation and test splits are kept when they fit in
+`EVALUATION_BYTES`, and only the training split is read again each epoch.
 Data that does not fit takes one more pass, which fits every statistic,
 vocabulary and class on the training split while it counts and checks every
 split (`modelctl.data.fitting`; a statistic step that depends on an earlier one
@@ -68,6 +70,10 @@ CHUNK_ROWS = 4096
 CACHE_BYTES = 128 * 2**20
 """Largest encoded data (all splits together) kept in memory; larger data streams from the source every epoch.
 Held for training, the examples take about three times this as TensorFlow tensors."""
+EVALUATION_BYTES = 64 * 2**20
+"""Largest encoded validation and test splits kept in memory beside a training split that streams. TensorFlow
+and Keras alone take about 750 MB, so that a 2 GB CSV trains in under 1 GB."""
+
 
 
 @dataclasses.dataclass
@@ -184,7 +190,7 @@ class Prepared:
                 dropped.append(part.numbers[~part.keep])
             if evaluation is not None and split in evaluation:
                 evaluation_bytes += self._held_bytes(part)
-                if evaluation_bytes > CACHE_BYTES:
+                if evaluation_bytes > EVALUATION_BYTES:
                     evaluation = None
                 else:
                     evaluation[split].append(part)
@@ -210,14 +216,16 @@ class Prepared:
         """The cache entry of this data, or None when the cache is off or cannot hold it (saying why)."""
         if cache is not None and not cache.enabled:
             return None
-        unknown = [name for name, item in self.features.items() if item.kind == "image"
+        unknown = [name for name, item in self.features.items() if feature_type(item.kind).reads_named_files
                    and any(source.format != "image_folder" for source in self.sources.values())]
         if unknown:
-            self.cache_note = (f"data cache: off (image feature '{unknown[0]}' reads files named in a column, "
-                               "which are not fingerprinted)")
+            name = unknown[0]
+            self.cache_note = (f"data cache: off ({self.features[name].kind} feature '{name}' reads files named in a "
+                               "column, which are not fingerprinted)")
             return None
         return open_slot(cache, data=self.data, seed=self.seed, training=training, fold=fold, fitted=fitted,
-                         sources=self.sources, reading={"chunk_rows": CHUNK_ROWS, "held_bytes": CACHE_BYTES})
+                         sources=self.sources, reading={"chunk_rows": CHUNK_ROWS, "held_bytes": CACHE_BYTES,
+                                                          "evaluation_bytes": EVALUATION_BYTES})
 
     def _from_entry(self, entry: Entry) -> None:
         """Take the fitted preprocessing, counts and examples of a cache entry instead of reading the source."""
@@ -252,14 +260,14 @@ class Prepared:
             self._stored = entry  # every epoch reads the cache instead of parsing the source again
 
     def _hold_evaluation_from(self, entry: Entry) -> None:
-        """Keep the validation and test splits of a cache entry in memory when they fit in `CACHE_BYTES`, as
-        the first run did (the training split streams)."""
+        """Keep the validation and test splits of a cache entry in memory when they fit in `EVALUATION_BYTES`,
+        as the first run did (the training split streams)."""
         evaluation: dict[str, list[Rows]] = {"validation": [], "test": []}
         size = 0
         for split in evaluation:
             for part in entry.parts(split):
                 size += self._held_bytes(part)
-                if size > CACHE_BYTES:
+                if size > EVALUATION_BYTES:
                     return
                 evaluation[split].append(part)
         self._hold_evaluation(evaluation)
@@ -430,7 +438,12 @@ class Prepared:
     def _hold_evaluation(self, evaluation: dict[str, list[Rows]]) -> None:
         """Keep the validation and test splits in memory as model-ready examples (the training split streams)."""
         for split, parts in evaluation.items():
-            encoded = [chunk for chunk in (self._complete(part) for part in parts) if len(chunk)]
+            encoded = []
+            parts.reverse()
+            while parts:  # each chunk's raw columns are let go as soon as it is encoded
+                chunk = self._complete(parts.pop())
+                if len(chunk):
+                    encoded.append(chunk)
             if encoded:
                 self._cache[split] = Encoded.join(encoded)
 

@@ -81,6 +81,8 @@ class FeatureType:
         document_noun: one such file, for messages (`an image`).
         documents_noun: several such files, for messages (`images`).
         summarized: whether `modelctl data` gathers the count, mean, spread and range of the raw values (numbers).
+        reads_named_files: whether a table column holds the names of files the feature reads; the prepared-data
+            cache does not fingerprint those files, so it is not used then.
     """
 
     name: ClassVar[str] = ""
@@ -90,6 +92,7 @@ class FeatureType:
     document_noun: ClassVar[str] = ""
     documents_noun: ClassVar[str] = ""
     summarized: ClassVar[bool] = False
+    reads_named_files: ClassVar[bool] = False
 
     def schema(self) -> dict:
         """Property name -> JSON Schema fragment of what a feature of this type may write besides `type`,

@@ -36,6 +36,7 @@ class ImageFeature(FeatureType):
     documents = EXTENSIONS
     document_noun = "an image"
     documents_noun = "images"
+    reads_named_files = True
 
     def schema(self) -> dict:
         return {
