@@ -13,7 +13,8 @@ from modelctl.data.numeric import apply_numeric
 from modelctl.data.pipeline import prepare
 from modelctl.model.preprocessing import predict_raw
 from modelctl.spec.validate import load_spec
-from modelctl.training.runs import load_model, read_json
+from modelctl.model.saving import load_model
+from modelctl.runs import read_json
 from modelctl.training.trainer import train
 
 TRAINING = """
@@ -174,7 +175,7 @@ def test_preprocessing_layer_matches_the_numpy_reference():
 
 @pytest.mark.slow
 def test_predict_reads_image_files_and_folders(files, write_spec, tmp_path):
-    from modelctl.evaluation.predict import predict
+    from modelctl.export.predict import predict
 
     source, features, label, last = SOURCES["image_folder"]
     text = (f"modelctl: 1\nname: pictures\nseed: 3\ndata:\n  source: {source % {'root': files.root}}\n"

@@ -24,7 +24,8 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
         quiet: no progress output.
         folds: k-fold cross-validation with this many folds (>= 2); None trains once.
     """
-    from modelctl.training.runs import create_run_dir, find_run_dir, load_run_spec, write_json
+    from modelctl.evaluation.plots import learning_curves_plot
+    from modelctl.runs import create_run_dir, find_run_dir, load_run_spec, write_json
     from modelctl.training.trainer import train
 
     if resume is not None:
@@ -40,7 +41,7 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
     command = [Path(sys.argv[0]).name, *sys.argv[1:]]
     if folds is None or dry_run:
         result = train(document, output, console, quiet=quiet, live=live, resume=resume, dry_run=dry_run,
-                       command_line=command)
+                       command_line=command, plot_history=learning_curves_plot)
         if result.run_dir is not None or result.metrics:
             render_result(result.run_dir, result.metrics, console)
         return {"run_dir": None if result.run_dir is None else str(result.run_dir), "metrics": result.metrics}
@@ -54,7 +55,8 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
     for index in range(folds):
         console.print(f"fold {index + 1}/{folds}", markup=False)
         result = train(document, output, console, quiet=quiet, live=live, command_line=command,
-                       fold=(index, folds), run_dir=parent / f"fold-{index + 1}")
+                       fold=(index, folds), run_dir=parent / f"fold-{index + 1}",
+                       plot_history=learning_curves_plot)
         results.append(result.metrics)
     summary = cross_validation_summary(results)
     write_json(parent / "cross_validation.json", {"folds": folds, "metrics": summary, "per_fold": results})

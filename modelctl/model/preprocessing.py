@@ -152,4 +152,11 @@ def predict_raw(model, features: dict, batch_size: int = 256):
     return keras.tree.map_structure(lambda *parts: np.concatenate(parts), *chunks)
 
 
-__all__ = ["NumericPreprocessing", "predict_raw", "assemble", "augmentation_layers", "feature_layers", "raw_input"]
+def scores_by_label(predictions, labels: list[str]) -> dict:
+    """Model outputs (from `predict_raw`) keyed by label; outputs come in the order of `data.labels`."""
+    if isinstance(predictions, dict):
+        return dict(zip(labels, predictions.values()))
+    return {labels[0]: predictions}
+
+
+__all__ = ["NumericPreprocessing", "predict_raw", "scores_by_label", "assemble", "augmentation_layers", "feature_layers", "raw_input"]

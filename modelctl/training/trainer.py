@@ -32,10 +32,11 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Callable
 
 from modelctl.errors import ModelctlError, SpecError
-from modelctl.training.runs import RunError, create_run_dir, git_commit, read_json, spec_hash, spec_text, \
-    versions, write_json
+from modelctl.runs import RunError, create_run_dir, git_commit, read_json, spec_hash, spec_text, versions, \
+    write_json
 from modelctl.util.files import write_text_atomic
 
 
@@ -64,7 +65,8 @@ class TrainResult:
 
 def train(document, output: Path, console, quiet: bool = False, live: bool = False, resume: Path | None = None,
           dry_run: bool = False, command_line: list[str] | None = None, fold: tuple[int, int] | None = None,
-          run_dir: Path | None = None, extra_callbacks: list | None = None) -> TrainResult:
+          run_dir: Path | None = None, extra_callbacks: list | None = None,
+          plot_history: Callable[[dict, Path], Path] | None = None) -> TrainResult:
     """Train the spec's model and keep everything in a new run folder (or continue `resume`).
 
     Args:
@@ -79,6 +81,9 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
         fold: (index, k) for one fold of k-fold cross-validation; default None.
         run_dir: the folder to write into instead of a new one under `output` (k-fold runs); default None.
         extra_callbacks: more Keras callbacks for `fit`, called before the run's own; default None.
+        plot_history: draws the loss and metric curves, called as `plot_history(history, path)` with a Keras
+            history dict and `<run>/plots/learning_curves.png` (such as
+            `modelctl.evaluation.plots.learning_curves_plot`); default None: no plots.
 
     Raises:
         ModelctlError: bad data, an unusable output folder, a diverging loss, or an interruption.
@@ -124,7 +129,8 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
             _describe_dry_run(console, plan, execution, prepared, model)
             return TrainResult(None, {}, [], plan.as_dict(), prepared.counts)
         result = _fit(document, prepared, plan, execution, model, strategy, output_names, folder, console,
-                      quiet=quiet, live=live, state=state, extra_callbacks=extra_callbacks or [])
+                      quiet=quiet, live=live, state=state, extra_callbacks=extra_callbacks or [],
+                      plot_history=plot_history)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -282,7 +288,7 @@ def _callbacks(training: dict, folder: Path, has_validation: bool):
 
 
 def _fit(document, prepared, plan, execution, model, strategy, output_names, folder, console, *, quiet: bool,
-         live: bool, state: dict | None, extra_callbacks: list) -> TrainResult:
+         live: bool, state: dict | None, extra_callbacks: list, plot_history) -> TrainResult:
     from modelctl.training import callbacks as run_callbacks
 
     spec = document.data
@@ -358,7 +364,7 @@ def _fit(document, prepared, plan, execution, model, strategy, output_names, fol
     metrics = evaluate_splits(model, prepared, output_names,
                               strategy if plan.distribution == "multi_worker" else None)
     write_json(folder / "metrics.json", metrics)
-    plots = _plot_history(recorder.rows, folder / "plots")
+    plots = _plot_history(recorder.rows, folder / "plots", plot_history)
     record.update(status="completed", epochs_completed=recorder.rows[-1]["epoch"] if recorder.rows else 0,
                   best_epoch=recorder.best_epoch, seconds=round(seconds, 3), first_step_at=first_step.at,
                   examples_per_second=round(prepared.counts["train"] * max(len(recorder.rows) - initial_epoch, 0)
@@ -398,14 +404,12 @@ def evaluate_splits(model, prepared, output_names, multi_worker=None) -> dict:
     return results
 
 
-def _plot_history(rows: list[dict], folder: Path) -> list[Path]:
-    from modelctl.evaluation.plots import learning_curves_plot
-
-    if not rows:
+def _plot_history(rows: list[dict], folder: Path, plot_history) -> list[Path]:
+    if not rows or plot_history is None:
         return []
     folder.mkdir(exist_ok=True)
     history = {key: [row.get(key, math.nan) for row in rows] for key in rows[0] if key != "epoch"}
-    return [learning_curves_plot(history, folder / "learning_curves.png")]
+    return [plot_history(history, folder / "learning_curves.png")]
 
 
 def _describe_dry_run(console, plan, execution, prepared, model) -> None:
