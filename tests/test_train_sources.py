@@ -9,7 +9,7 @@ import pytest
 
 from conftest import quiet_console
 
-from modelctl.data.numeric import apply_numeric
+from modelctl.features.numeric_steps import apply_numeric
 from modelctl.data.pipeline import prepare
 from modelctl.model.preprocessing import predict_raw
 from modelctl.spec.validate import load_spec
@@ -162,8 +162,8 @@ def test_a_saved_model_gives_the_same_predictions_on_raw_rows(write_spec, tmp_pa
 
 
 def test_preprocessing_layer_matches_the_numpy_reference():
-    from modelctl.data.numeric import apply_numeric
-    from modelctl.model.preprocessing import NumericPreprocessing
+    from modelctl.features.numeric_steps import apply_numeric
+    from modelctl.features.layers import NumericPreprocessing
 
     steps = [{"op": "fill", "values": [1.0, 2.0]}, {"op": "log"}, {"op": "clip", "min": 0.0, "max": None},
              {"op": "standardize", "mean": [0.5, 1.0], "std": [2.0, 0.5]},

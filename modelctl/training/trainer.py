@@ -239,8 +239,8 @@ def _run_record(spec, hardware, plan, command_line, document, prepared, fold, ex
 def _build(document, prepared, plan, execution, training, state, folder):
     """The model, built and compiled under the plan's strategy (and restored from `state` when resuming), its
     output names, and the strategy."""
-    from modelctl.data.pipeline import model_input_specs
     from modelctl.model.build import build_model
+    from modelctl.model.inputs import fitted_inputs
     from modelctl.model.preprocessing import assemble
     from modelctl.training.callbacks import restore_generators
     from modelctl.training.compile import compile_arguments
@@ -257,7 +257,7 @@ def _build(document, prepared, plan, execution, training, state, folder):
     seed = int(document.data.get("seed", 0) or 0)
     keras.utils.set_random_seed(seed)
     with strategy.scope():
-        core = build_model(document, model_input_specs(prepared.fitted))
+        core = build_model(document, fitted_inputs(prepared.fitted))
         output_names = list(core.output_names)
         model = assemble(core, prepared.fitted["features"], seed=seed)
         arguments = compile_arguments(document.data, output_names, execution.steps_per_epoch,
