@@ -25,7 +25,14 @@ Everything runs as fresh processes. Two comparisons:
    - data preparation: `modelctl train --dry-run` minus `python -c "import tensorflow"`, against
      `pyarrow.csv.read_csv` of the same file (target: at most 2x); the same for Parquet against
      `pyarrow.parquet.read_table` (target: not slower than CSV);
-   - training examples/s of the steady epochs (every epoch after the first) for each.
+   - training examples/s of the steady epochs (every epoch after the first) for each;
+   - with the prepared-data cache: `modelctl train --dry-run` twice on an empty cache folder, the
+     first filling it, the second reading it; data preparation of each (minus the import), and the
+     second over the first (target: <= 0.2); and `prepare()` alone, timed inside a process, filling
+     the cache and reading it, imports apart (the dry runs also build the model and import modelctl,
+     which the cache does not change).
+
+   The other figures are taken with `--no-cache`, so every run reads and fits the source.
 
 Results are printed and written as JSON to bench/results/train.json.
 """
@@ -170,6 +177,7 @@ TIMED_TRAIN = r'''
 import sys, time, json
 import keras
 from modelctl.spec.validate import load_spec
+from modelctl.data.cache import DataCache
 from modelctl.training.trainer import train
 from rich.console import Console
 
@@ -187,8 +195,23 @@ class EpochTimer(keras.callbacks.Callback):
 
 timer = EpochTimer()
 result = train(load_spec(sys.argv[1]), __import__("pathlib").Path(sys.argv[2]), Console(quiet=True), quiet=True,
-               extra_callbacks=[timer])
+               extra_callbacks=[timer], cache=DataCache(enabled=False))
 print(json.dumps({"epoch_seconds": timer.seconds, "examples": result.counts["train"]}))
+'''
+
+
+TIMED_PREPARE = r'''
+import sys, time
+from pathlib import Path
+import pandas, pyarrow.csv, pyarrow.ipc  # imports apart: `modelctl train` has them from TensorFlow's import
+from modelctl.data.cache import DataCache
+from modelctl.data.pipeline import prepare
+from modelctl.spec.validate import load_spec
+
+document = load_spec(sys.argv[1])
+started = time.perf_counter()
+prepare(document, cache=DataCache(Path(sys.argv[2])))
+print(time.perf_counter() - started)
 '''
 
 
@@ -254,17 +277,26 @@ def table_benchmark(repeats: int, rows: int) -> dict:
         runs = folder / "runs"
         figures: dict[str, list[float]] = {name: [] for name in (
             "modelctl_csv", "modelctl_parquet", "plain", "dry_run_csv", "dry_run_parquet", "import",
-            "read_csv", "read_parquet", "modelctl_rate", "plain_rate")}
-        for _ in range(repeats):
+            "read_csv", "read_parquet", "modelctl_rate", "plain_rate", "cache_fill", "cached",
+            "prepare_fill", "prepare_cached")}
+        for repeat in range(repeats):
             figures["import"].append(timed([sys.executable, "-c", "import tensorflow"])[0])
             seconds, out = timed([sys.executable, "-c", PLAIN_TABLE, str(files["csv"])])
             figures["plain"].append(seconds)
             figures["plain_rate"].append(steady_rate(json.loads(out.strip().splitlines()[-1])))
             for fmt in files:
                 figures[f"modelctl_{fmt}"].append(timed(["modelctl", "train", str(specs[fmt]), "--quiet",
-                                                         "--output", str(runs)])[0])
+                                                         "--output", str(runs), "--no-cache"])[0])
                 figures[f"dry_run_{fmt}"].append(timed(["modelctl", "train", str(specs[fmt]), "--quiet",
-                                                        "--dry-run", "--output", str(runs)])[0])
+                                                        "--dry-run", "--output", str(runs), "--no-cache"])[0])
+            cached = ["modelctl", "train", str(specs["csv"]), "--quiet", "--dry-run", "--output", str(runs),
+                      "--cache-dir", str(folder / f"cache-{repeat}")]
+            figures["cache_fill"].append(timed(cached)[0])
+            figures["cached"].append(timed(cached)[0])
+            for name in ("prepare_fill", "prepare_cached"):
+                out = timed([sys.executable, "-c", TIMED_PREPARE, str(specs["csv"]),
+                             str(folder / f"prepare-{repeat}")])[1]
+                figures[name].append(float(out.strip().splitlines()[-1]))
             for name, statement in (("read_csv", "pyarrow.csv.read_csv(path)"),
                                     ("read_parquet", "pyarrow.parquet.read_table(path)")):
                 path = files["csv" if name == "read_csv" else "parquet"]
@@ -285,11 +317,18 @@ def table_benchmark(repeats: int, rows: int) -> dict:
             "parquet_data_preparation_seconds": median["dry_run_parquet"] - median["import"],
             "pyarrow_read_csv_seconds": median["read_csv"],
             "pyarrow_read_parquet_seconds": median["read_parquet"],
+            "cache_fill_data_preparation_seconds": median["cache_fill"] - median["import"],
+            "cached_data_preparation_seconds": median["cached"] - median["import"],
+            "prepare_fill_seconds": median["prepare_fill"],
+            "prepare_cached_seconds": median["prepare_cached"],
             "modelctl_examples_per_second": median["modelctl_rate"],
             "plain_keras_examples_per_second": median["plain_rate"],
         }
     result["wall_ratio"] = result["modelctl_wall_seconds"] / result["plain_keras_wall_seconds"]
     result["preparation_over_read_csv"] = result["data_preparation_seconds"] / result["pyarrow_read_csv_seconds"]
+    result["cached_over_first"] = (result["cached_data_preparation_seconds"]
+                                   / result["cache_fill_data_preparation_seconds"])
+    result["prepare_cached_over_fill"] = result["prepare_cached_seconds"] / result["prepare_fill_seconds"]
     return result
 
 

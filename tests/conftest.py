@@ -30,6 +30,16 @@ def iris_data(split: str = "{train: 0.7, validation: 0.15, test: 0.15, stratify:
   batch_size: {batch_size}"""
 
 
+@pytest.fixture(scope="session", autouse=True)
+def data_cache_folder(tmp_path_factory):
+    """Prepared data is cached in a temporary folder (never the user's cache), for commands run in-process and
+    as subprocesses alike."""
+    folder = tmp_path_factory.mktemp("modelctl-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MODELCTL_CACHE_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture(autouse=True)
 def fresh_keras_state():
     """Keras's global state (layer names, the graph of every model built) is cleared after each test that used

@@ -154,7 +154,8 @@ def test_an_interrupted_epoch_is_not_shown_as_completed(write_spec, tmp_path, ov
         train(_document(write_spec, overrides=overrides), tmp_path / "runs", console,
               extra_callbacks=[_InterruptAt(2, number=number)])
     lines = console.file.getvalue().splitlines()
-    assert [line.split("  ")[0] for line in lines] == ["epoch 1/4", "epoch 2/4", shown]
+    assert lines[0].startswith("data cache: ")  # which prepared-data cache entry the run read or wrote
+    assert [line.split("  ")[0] for line in lines[1:]] == ["epoch 1/4", "epoch 2/4", shown]
     assert "epoch 2 is saved" in str(caught.value) and caught.value.exit_code == 128 + number
 
 

@@ -32,6 +32,26 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+NO_CACHE_HELP = "Read and fit the data from its source, neither reading nor writing the prepared-data cache."
+CACHE_DIR_HELP = ("Folder of the prepared-data cache. Default: $MODELCTL_CACHE_DIR, else $XDG_CACHE_HOME/modelctl, "
+                  "else ~/.cache/modelctl.")
+
+
+def _no_cache_option():
+    return typer.Option(False, "--no-cache", help=NO_CACHE_HELP)
+
+
+def _cache_dir_option():
+    return typer.Option(None, "--cache-dir", help=CACHE_DIR_HELP)
+
+
+def _data_cache(no_cache: bool, cache_dir: Optional[Path]):
+    """The `DataCache` that `--no-cache` and `--cache-dir` ask for."""
+    from modelctl.data.cache import DataCache
+
+    return DataCache(folder=cache_dir, enabled=not no_cache)
+
+
 SET_HELP = "Override a spec value: dotted.path=value (YAML scalar), such as training.epochs=5. Repeatable."
 
 
@@ -157,16 +177,19 @@ def train(
     folds: Optional[int] = typer.Option(None, "--folds", help="K-fold cross-validation: train K models and "
                                                               "report each metric's mean and standard deviation."),
     export_after: bool = typer.Option(False, "--export", help="Run the spec's export section after training."),
+    no_cache: bool = _no_cache_option(),
+    cache_dir: Optional[Path] = _cache_dir_option(),
 ) -> None:
     """Train the spec's model on the detected hardware into runs/<name>/<timestamp>/."""
     from modelctl.cli.train import run_train
 
     console = _console()
-    result = run_train(spec, overrides, output, resume, dry_run, quiet, folds, console)
+    cache = _data_cache(no_cache, cache_dir)
+    result = run_train(spec, overrides, output, resume, dry_run, quiet, folds, console, cache=cache)
     if export_after and result.get("run_dir") and not folds and not dry_run:
         from modelctl.cli.export import run_export
 
-        run_export(result["run_dir"], [], None, console=console)
+        run_export(result["run_dir"], [], None, console=console, cache=cache)
 
 
 @app.command()
@@ -175,11 +198,13 @@ def data(
     spec: str = typer.Argument(..., help="The spec file."),
     output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
     overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
+    no_cache: bool = _no_cache_option(),
+    cache_dir: Optional[Path] = _cache_dir_option(),
 ) -> None:
     """Show the spec's data: rows per split, features and their statistics, class balance, a few examples."""
     from modelctl.cli.data import run_data
 
-    run_data(spec, overrides, output_format.value, _console())
+    run_data(spec, overrides, output_format.value, _console(), cache=_data_cache(no_cache, cache_dir))
 
 
 def _export_formats() -> list[str]:
@@ -255,11 +280,14 @@ def export(
     force: bool = typer.Option(False, "--force", help="Replace artifacts that exist."),
     benchmark: bool = typer.Option(False, "--benchmark", help="Export every format and quantization and write "
                                                               "the size/latency/accuracy table to the run folder."),
+    no_cache: bool = _no_cache_option(),
+    cache_dir: Optional[Path] = _cache_dir_option(),
 ) -> None:
     """Export a trained model, verify each artifact against it in its own runtime, and show the table."""
     from modelctl.cli.export import run_export
 
-    run_export(target, formats, quantize, output=output, force=force, benchmark=benchmark, console=_console())
+    run_export(target, formats, quantize, output=output, force=force, benchmark=benchmark, console=_console(),
+               cache=_data_cache(no_cache, cache_dir))
 
 
 class Split(str, enum.Enum):
@@ -279,11 +307,14 @@ def evaluate(
     fail_under: List[str] = typer.Option([], "--fail-under", help="metric=value: exit 1 when the metric misses it "
                                                                    "(an upper bound for losses and errors). "
                                                                    "Repeatable."),
+    no_cache: bool = _no_cache_option(),
+    cache_dir: Optional[Path] = _cache_dir_option(),
 ) -> None:
     """Evaluate a trained model: metrics, plots and report.md in <run>/eval/<split>/; gates for CI."""
     from modelctl.cli.evaluate import run_eval
 
-    run_eval(target, split.value, data, output_format.value, fail_under, _console())
+    run_eval(target, split.value, data, output_format.value, fail_under, _console(),
+             cache=_data_cache(no_cache, cache_dir))
 
 
 @app.command()

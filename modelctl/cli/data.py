@@ -9,14 +9,15 @@ import numpy as np
 from modelctl.spec.validate import load_spec
 
 
-def describe_data(spec: str, overrides: list[str], examples: int = 3) -> dict:
+def describe_data(spec: str, overrides: list[str], examples: int = 3, *, cache=None) -> dict:
     """Read, split and fit the spec's data and describe it (JSON-ready). Statistics are gathered chunk by chunk,
-    so data larger than memory is described too."""
+    so data larger than memory is described too. `cache`: the prepared-data cache
+    (`modelctl.data.cache.DataCache`); default None: the default folder."""
     from modelctl.data.pipeline import prepare
     from modelctl.features import feature_type
 
     document = load_spec(spec, overrides)
-    prepared = prepare(document)
+    prepared = prepare(document, cache=cache)
     fitted_features = prepared.fitted["features"]
     numeric = [name for name, fitted in fitted_features.items() if feature_type(fitted["type"]).summarized]
     classified = [name for name, encoder in prepared.labels.items() if encoder.single_class]
@@ -112,8 +113,8 @@ def _plain(value):
     return shown + ["..."] if flat.size > 16 else shown
 
 
-def run_data(spec: str, overrides: list[str], output_format: str, console) -> dict:
-    description = describe_data(spec, overrides)
+def run_data(spec: str, overrides: list[str], output_format: str, console, *, cache=None) -> dict:
+    description = describe_data(spec, overrides, cache=cache)
     if output_format == "json":
         console.out(json.dumps(description, indent=2), highlight=False)
         return description

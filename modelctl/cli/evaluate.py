@@ -12,12 +12,14 @@ class GateMissed(ModelctlError):
     """A `--fail-under` gate was missed. Exit code 1."""
 
 
-def run_eval(target: str, split: str, data: Path | None, output_format: str, gates: list[str], console) -> dict:
-    """Evaluate, print the metrics (table or JSON) and apply the gates."""
+def run_eval(target: str, split: str, data: Path | None, output_format: str, gates: list[str], console, *,
+             cache=None) -> dict:
+    """Evaluate, print the metrics (table or JSON) and apply the gates. `cache`: the prepared-data cache
+    (`modelctl.data.cache.DataCache`); default None: the default folder."""
     from modelctl.evaluation.evaluate import check_gates, evaluate_run
     from modelctl.evaluation.report import render_table
 
-    result = evaluate_run(target, split, data)
+    result = evaluate_run(target, split, data, cache=cache)
     payload = {"run": str(result.run_dir), "split": result.split, "examples": result.examples,
                "metrics": result.metrics, "report": str(result.folder / "report.md")}
     if output_format == "json":

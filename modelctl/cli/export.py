@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 def run_export(target: str, formats: list[str], quantize: str | None, *, output: Path | None = None,
-               force: bool = False, benchmark: bool = False, console) -> list:
+               force: bool = False, benchmark: bool = False, console, cache=None) -> list:
     """Export, print the verification table, and with `benchmark` write it as Markdown and JSON.
 
     Args:
@@ -17,12 +17,14 @@ def run_export(target: str, formats: list[str], quantize: str | None, *, output:
         force: replace artifacts that exist. Default False.
         benchmark: every format and quantization; also writes the table to the run folder. Default False.
         console: where the table goes.
+        cache: the prepared-data cache (`modelctl.data.cache.DataCache`). Default None: the default folder.
     """
     from modelctl.export import ExportFailed, render_table, write_benchmark
     from modelctl.export.from_run import export_run
 
     try:
-        done = export_run(target, formats or None, quantize, output=output, force=force, benchmark=benchmark)
+        done = export_run(target, formats or None, quantize, output=output, force=force, benchmark=benchmark,
+                          cache=cache)
     except ExportFailed as failed:
         # The formats that were written and verified are in place: show them before the failures.
         if failed.results:

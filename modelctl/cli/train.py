@@ -12,7 +12,7 @@ from modelctl.spec.validate import load_spec
 
 
 def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path | None, dry_run: bool,
-              quiet: bool, folds: int | None, console) -> dict:
+              quiet: bool, folds: int | None, console, *, cache=None) -> dict:
     """Train and print where the run is and its final metrics. Returns the run's summary.
 
     Args:
@@ -23,6 +23,7 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
         dry_run: check data and model, train nothing.
         quiet: no progress output.
         folds: k-fold cross-validation with this many folds (>= 2); None trains once.
+        cache: the prepared-data cache (`modelctl.data.cache.DataCache`); default None: the default folder.
     """
     from modelctl.evaluation.plots import learning_curves_plot
     from modelctl.runs import create_run_dir, find_run_dir, load_run_spec, write_json
@@ -41,7 +42,8 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
     command = [Path(sys.argv[0]).name, *sys.argv[1:]]
     if folds is None or dry_run:
         result = train(document, output, console, quiet=quiet, live=live, resume=resume, dry_run=dry_run,
-                       command_line=command, plot_history=learning_curves_plot)
+                       command_line=command, plot_history=learning_curves_plot,
+                       cache=cache)
         if result.run_dir is not None or result.metrics:
             render_result(result.run_dir, result.metrics, console)
         return {"run_dir": None if result.run_dir is None else str(result.run_dir), "metrics": result.metrics}
@@ -56,7 +58,7 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
         console.print(f"fold {index + 1}/{folds}", markup=False)
         result = train(document, output, console, quiet=quiet, live=live, command_line=command,
                        fold=(index, folds), run_dir=parent / f"fold-{index + 1}",
-                       plot_history=learning_curves_plot)
+                       plot_history=learning_curves_plot, cache=cache)
         results.append(result.metrics)
     summary = cross_validation_summary(results)
     write_json(parent / "cross_validation.json", {"folds": folds, "metrics": summary, "per_fold": results})

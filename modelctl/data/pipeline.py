@@ -38,6 +38,12 @@ epoch shuffles the shard, keyed by the seed and the epoch as above, and gives
 `Layout.steps` batches per local replica: the same count on every worker.
 Validation and evaluation are not sharded: each worker reads the whole split
 and keeps its part of every global batch.
+
+The examples as read, the fitted preprocessing and the counts are also kept on
+disk (`modelctl.data.cache`, unless the cache is off): a later run on the same
+data and settings reads them instead of reading the source and fitting, with the
+same examples in the same chunks, so it trains to the same weights. Data that
+does not fit in memory then streams from the cache instead of the source.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ from typing import Iterator
 
 import numpy as np
 
+from modelctl.data.cache import DataCache, Entry, open_slot
 from modelctl.data.columns import ColumnPlan, encode_features, open_typed
 from modelctl.data.errors import DataError
 from modelctl.data.fitting import Fitting, Rows, check_balanced
@@ -97,7 +104,7 @@ class Prepared:
     """The data of one spec, split and fitted. Build it with `prepare`."""
 
     def __init__(self, document, fold: tuple[int, int] | None = None, fitted: dict | None = None,
-                 shard: Shard | None = None):
+                 cache: DataCache | None = None, shard: Shard | None = None):
         spec = document.data
         self.document = document
         self.data = spec.get("data") or {}
@@ -133,6 +140,32 @@ class Prepared:
             check_balanced(self.labels)
         self._cache: dict[str, Encoded] = {}
         self._every_split_held = False
+        self.layout: Layout | None = None
+        self._stored: Entry | None = None
+        self.cache_note = "data cache: off"
+        """One line on the prepared-data cache for run output: read, written, off, or why nothing was kept."""
+        slot = None
+        if shard is not None:
+            self.cache_note = "data cache: off (each worker of a multi-worker run reads its shard from the source)"
+        else:
+            slot = self._cache_slot(cache, fold, fitted, training)
+        if slot is not None and slot.entry is not None:
+            self._from_entry(slot.entry)
+            return
+        writer = None if slot is None else slot.writer()
+        if slot is not None and writer is None:
+            self.cache_note = f"data cache: not kept ({slot.root} cannot be written)"
+        try:
+            self._read_and_fit(fold, fitted, writer, shard)
+        except BaseException:
+            if writer is not None:
+                writer.abandon()
+            raise
+        if writer is not None:
+            self._keep(writer)
+
+    def _read_and_fit(self, fold: tuple[int, int] | None, fitted: dict | None, writer,
+                      shard: Shard | None) -> None:
         held, rows, labels = self._first_pass()
         self.assignment = self._assign(fold, rows, labels) if "all" in self.sources else None
         del labels
@@ -145,6 +178,8 @@ class Prepared:
         dropped = []  # training rows read but not examples (bad values skipped), which shards do not count
         for split, part in self._split_rows(held, SPLITS, self.skipped):
             fitting.add(split, part)
+            if writer is not None:
+                writer.add(split, part)
             if split == "train" and not part.keep.all():
                 dropped.append(part.numbers[~part.keep])
             if evaluation is not None and split in evaluation:
@@ -162,12 +197,72 @@ class Prepared:
         self.counts = fitting.counts
         self._class_weights = self._class_weight_table(fitting)
         if held is not None:
-            self._hold(held)
+            self._hold(self._split_rows(held, SPLITS, {}))
+            held.clear()
         elif evaluation is not None:
             self._hold_evaluation(evaluation)
-        self.layout: Layout | None = None
         if shard is not None:
             self._lay_out(shard, dropped)
+
+    # The prepared-data cache ---------------------------------------------------------------------------------
+
+    def _cache_slot(self, cache: DataCache | None, fold, fitted: dict | None, training: dict):
+        """The cache entry of this data, or None when the cache is off or cannot hold it (saying why)."""
+        if cache is not None and not cache.enabled:
+            return None
+        unknown = [name for name, item in self.features.items() if item.kind == "image"
+                   and any(source.format != "image_folder" for source in self.sources.values())]
+        if unknown:
+            self.cache_note = (f"data cache: off (image feature '{unknown[0]}' reads files named in a column, "
+                               "which are not fingerprinted)")
+            return None
+        return open_slot(cache, data=self.data, seed=self.seed, training=training, fold=fold, fitted=fitted,
+                         sources=self.sources, reading={"chunk_rows": CHUNK_ROWS, "held_bytes": CACHE_BYTES})
+
+    def _from_entry(self, entry: Entry) -> None:
+        """Take the fitted preprocessing, counts and examples of a cache entry instead of reading the source."""
+        record = entry.record
+        self.fitted = record["fitted"]
+        self.counts = {split: int(record["counts"].get(split, 0)) for split in SPLITS}
+        self.skipped = dict(record["skipped"])
+        weights = record["class_weights"]
+        self._class_weights = None if weights is None else {int(index): weight for index, weight in weights.items()}
+        self.labels = {name: label_encoder(encoder.item, self.fitted["labels"][name].get("classes"))
+                       for name, encoder in self.labels.items()}
+        self.assignment = None
+        self.cache_note = f"data cache: read {entry.folder}"
+        if record["held"]:
+            self._hold(entry.every_part())
+            return
+        self._stored = entry
+        if self.data.get("cache", True):
+            self._hold_evaluation_from(entry)
+
+    def _keep(self, writer) -> None:
+        """Finish the cache entry written while the data was read."""
+        weights = None if self._class_weights is None else {str(index): float(weight)
+                                                            for index, weight in self._class_weights.items()}
+        entry = writer.finish({"fitted": self.fitted, "counts": self.counts, "skipped": self.skipped,
+                               "class_weights": weights, "held": self._every_split_held})
+        if entry is None:
+            self.cache_note = f"data cache: {writer.note}"
+            return
+        self.cache_note = f"data cache: wrote {entry.folder}"
+        if not self._every_split_held:
+            self._stored = entry  # every epoch reads the cache instead of parsing the source again
+
+    def _hold_evaluation_from(self, entry: Entry) -> None:
+        """Keep the validation and test splits of a cache entry in memory when they fit in `CACHE_BYTES`, as
+        the first run did (the training split streams)."""
+        evaluation: dict[str, list[Rows]] = {"validation": [], "test": []}
+        size = 0
+        for split in evaluation:
+            for part in entry.parts(split):
+                size += self._held_bytes(part)
+                if size > CACHE_BYTES:
+                    return
+                evaluation[split].append(part)
+        self._hold_evaluation(evaluation)
 
     # Reading -----------------------------------------------------------------------------------------------
 
@@ -314,18 +409,21 @@ class Prepared:
                     elif mask.any():
                         yield split, part.take(mask)
 
-    def _hold(self, held: dict[str, list[Rows]]) -> None:
-        """Keep every split in memory as model-ready examples when all of them together fit in `CACHE_BYTES`."""
+    def _hold(self, split_rows: Iterator[tuple[str, Rows]]) -> None:
+        """Keep every split in memory as model-ready examples when all of them together fit in `CACHE_BYTES`.
+
+        Args:
+            split_rows: (split, chunk) of every split, as `_split_rows` gives them.
+        """
         parts: dict[str, list[Encoded]] = {split: [] for split in SPLITS}
         size = 0
-        for split, part in self._split_rows(held, SPLITS, {}):
+        for split, part in split_rows:
             encoded = self._complete(part)
             if len(encoded):
                 size += _nbytes(encoded)
                 if size > CACHE_BYTES:
                     return
                 parts[split].append(encoded)
-        held.clear()
         self._cache = {split: Encoded.join(chunks) for split, chunks in parts.items() if chunks}
         self._every_split_held = True
 
@@ -497,6 +595,12 @@ class Prepared:
             return
         if self._every_split_held or not self.counts.get(split):
             return  # every split with examples is held, or this one has none
+        if self._stored is not None:
+            for part in self._stored.parts(split):
+                encoded = self._complete(part)
+                if len(encoded):
+                    yield encoded
+            return
         for batch, numbers in self._raw(split):
             encoded = self.encode(batch, numbers)
             if len(encoded):
@@ -681,21 +785,24 @@ def _text_bytes(values: np.ndarray) -> int:
 
 
 def prepare(document, fold: tuple[int, int] | None = None, fitted: dict | None = None,
-            shard: Shard | None = None) -> Prepared:
-    """Read, split and fit the data of a spec.
+            cache: DataCache | None = None, shard: Shard | None = None) -> Prepared:
+    """Read, split and fit the data of a spec, or take them from the prepared-data cache.
 
     Args:
         document: the loaded, valid spec.
         fold: (index, k) to make the validation split fold `index` of `k` over the non-test rows; default None.
         fitted: statistics and class names of an earlier fit (a run's `preprocessing.json`), reused instead
             of fitting again; default None fits on the training split.
+        cache: where prepared data is kept between runs and whether it is (`modelctl.data.cache.DataCache`);
+            default None: in `$MODELCTL_CACHE_DIR`, else `~/.cache/modelctl`. `DataCache(enabled=False)` reads
+            the source and fits every time. Not used with `shard`.
         shard: this worker's place in a multi-worker run; its training batches are then its shard of the
             training split (see `modelctl.data.shards`). Default None: one process reads everything.
 
     Raises:
         DataError: a file, column or value that cannot be read (naming it).
     """
-    return Prepared(document, fold, fitted, shard)
+    return Prepared(document, fold, fitted, cache, shard)
 
 
 __all__ = ["CACHE_BYTES", "Encoded", "Prepared", "encode_features", "open_typed", "prepare"]

@@ -49,9 +49,11 @@ def data_document(document, data_file: Path):
 
 
 def evaluate_run(target: str | Path, split: str = "test", data_file: Path | None = None,
-                 write: bool = True) -> Evaluation:
+                 write: bool = True, *, cache=None) -> Evaluation:
     """Evaluate a run's model on `split` (or every example of `data_file`) and write eval.json, plots and report.md
     into `<run>/eval/<split or file name>/`.
+
+    `cache` is the prepared-data cache (`modelctl.data.cache.DataCache`); default None: the default folder.
 
     Raises:
         UsageError: not a run folder, an empty split, a data file of an unknown format.
@@ -71,7 +73,7 @@ def evaluate_run(target: str | Path, split: str = "test", data_file: Path | None
     if data_file is not None:
         document = data_document(document, Path(data_file))
         split = "test"
-    prepared = prepare(document, fitted=fitted)
+    prepared = prepare(document, fitted=fitted, cache=cache)
     if not prepared.counts[split]:
         raise UsageError(f"the {split} split of {run_dir} has no examples; choose another with --split")
     model = load_model(model_file)

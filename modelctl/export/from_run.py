@@ -52,7 +52,8 @@ def score_function(fitted: dict):
 
 
 def export_run(target: str | Path, formats: list[str] | None = None, quantize: str | None = None, *,
-               output: Path | None = None, force: bool = False, benchmark: bool = False) -> RunExport:
+               output: Path | None = None, force: bool = False, benchmark: bool = False,
+               cache=None) -> RunExport:
     """Export a run's model to `formats` (default: the spec's `export.formats`; `all` for every format).
 
     Args:
@@ -62,6 +63,8 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
         output: folder of the artifacts. Default None: `<run>/export`.
         force: replace artifacts that exist. Default False.
         benchmark: every format and quantization, timed over more runs. Default False.
+        cache: the prepared-data cache (`modelctl.data.cache.DataCache`) the examples verified on come from.
+            Default None: the default folder.
 
     Raises:
         UsageError: not a run folder, artifacts that exist without `force`.
@@ -90,7 +93,7 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
             if "quantize" in entry.args:
                 options[entry.name]["quantize"] = quantize
     verify = section.get("verify") or {}
-    prepared = prepare(document, fitted=fitted)
+    prepared = prepare(document, fitted=fitted, cache=cache)
     examples = int(verify.get("examples", 64))
     split = "test" if prepared.counts.get("test") else "validation"
     if not prepared.counts.get(split):

@@ -47,6 +47,24 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+NOTES = {
+    "data": (
+        "Prepared data is also kept on disk, so that a second `train`, `eval`, `export`, `data` or k-fold run on the "
+        "same data skips reading and fitting: the examples of every split as Arrow IPC files (one record batch a "
+        "chunk, read back a chunk at a time), the fitted preprocessing and the counts, in "
+        "`$MODELCTL_CACHE_DIR/data/<key>` (default `$XDG_CACHE_HOME/modelctl`, else `~/.cache/modelctl`; "
+        "`--cache-dir` chooses another folder). The key is a hash of this section with its defaults filled in, "
+        "the spec's `seed`, `training.sample_weight` and `training.class_weight`, the k-fold fold, the "
+        "preprocessing given by an earlier run, and each source file's path, size, modification time and content "
+        "hash (`batch_size` and `shuffle_buffer` are left out: they act on batches). Changing the file or the "
+        "section gives another key; a damaged or half-written entry is written again. `--no-cache` reads and "
+        "fits from the source and writes nothing. The least recently used entries are removed past 20 GiB; "
+        "`train` says which entry it read or wrote, and deleting the folder is always safe. Image features that "
+        "read files named in a column are not cached, nor are the shards of a multi-worker run."),
+}
+"""Prose shown after a section's table."""
+
+
 def _table(properties: dict, required: set, defs: dict) -> list[str]:
     lines = ["| key | type | default | description |", "| --- | --- | --- | --- |"]
     for name, schema in properties.items():
@@ -92,6 +110,8 @@ def render_reference() -> str:
     lines += _section("Top level", schema, defs)
     for name in SECTIONS:
         lines += _section(f"`{name}`", schema["properties"][name], defs)
+        if name in NOTES:
+            lines += [NOTES[name], ""]
     lines += _variants("Sources (`data.source`)", defs["source"], defs)
     lines += _variants("Features (`data.features.NAME`)", defs["feature"], defs)
     lines += _variants("Labels (`data.labels.NAME`)", defs["label"], defs)

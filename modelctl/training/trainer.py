@@ -66,7 +66,7 @@ class TrainResult:
 def train(document, output: Path, console, quiet: bool = False, live: bool = False, resume: Path | None = None,
           dry_run: bool = False, command_line: list[str] | None = None, fold: tuple[int, int] | None = None,
           run_dir: Path | None = None, extra_callbacks: list | None = None,
-          plot_history: Callable[[dict, Path], Path] | None = None) -> TrainResult:
+          plot_history: Callable[[dict, Path], Path] | None = None, cache=None) -> TrainResult:
     """Train the spec's model and keep everything in a new run folder (or continue `resume`).
 
     Args:
@@ -84,6 +84,8 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
         plot_history: draws the loss and metric curves, called as `plot_history(history, path)` with a Keras
             history dict and `<run>/plots/learning_curves.png` (such as
             `modelctl.evaluation.plots.learning_curves_plot`); default None: no plots.
+        cache: the prepared-data cache (`modelctl.data.cache.DataCache`); default None: the default folder
+            (`$MODELCTL_CACHE_DIR`, else `~/.cache/modelctl`).
 
     Raises:
         ModelctlError: bad data, an unusable output folder, a diverging loss, or an interruption.
@@ -97,13 +99,15 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
     hardware = detect_for(training)
     plan = choose(training, hardware, int(data.get("batch_size", 32)))
     state = _resume_state(resume) if resume else None
-    prepared = prepare(document, fold=fold, fitted=state["fitted"] if state else None,
+    prepared = prepare(document, fold=fold, fitted=state["fitted"] if state else None, cache=cache,
                        shard=_shard(plan, hardware.cluster))
     if prepared.counts["train"] == 0:
         raise ModelctlError("the training split is empty; check data.split and the source")
     execution = _execution(document, prepared, plan)
     for reason, count in prepared.skipped.items():
         console.print(f"skipped {count} bad row{'s' if count != 1 else ''}: {reason}", markup=False)
+    if not quiet or dry_run:
+        console.print(prepared.cache_note, markup=False)
     if prepared.layout is not None:
         console.print(prepared.layout.describe(), markup=False)
     scratch = None if dry_run else _worker_scratch(plan, hardware.cluster)
