@@ -77,7 +77,7 @@ MODELCTL = TIMER + r'''
 from pathlib import Path
 from rich.console import Console
 from modelctl.spec.validate import load_spec
-from modelctl.training.runs import read_json
+from modelctl.runs import read_json
 from modelctl.training.trainer import train
 
 timer = EpochTimer()

@@ -5,7 +5,7 @@
     model = modelctl.load_model("runs/iris")    # the newest run's model.keras, ready to predict
 """
 
-__version__ = "0.1.0"
+from modelctl.version import __version__
 
 __all__ = ["__version__", "load_model"]
 

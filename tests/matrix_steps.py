@@ -190,8 +190,8 @@ def reload_runs(records: dict[str, dict]) -> None:
     import tensorflow as tf
 
     import modelctl
-    from modelctl.evaluation.evaluate import scores_by_label
-    from modelctl.evaluation.predict import prediction_rows, read_inputs, rows_csv
+    from modelctl.model.preprocessing import scores_by_label
+    from modelctl.export.predict import prediction_rows, read_inputs, rows_csv
 
     for name, record in records.items():
         run_dir = Path(record["run_dir"])

@@ -331,7 +331,7 @@ training:
 
 
 def test_training_from_the_cache_gives_the_same_weights_and_metrics(write_spec, tmp_path):
-    from modelctl.training.runs import load_model
+    from modelctl.model.saving import load_model
     from modelctl.training.trainer import train
 
     document = load_spec(write_spec(SPEC), [])

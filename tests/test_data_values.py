@@ -8,7 +8,7 @@ import pytest
 from modelctl.data.columns import Columns, factorize, strings
 from modelctl.data.errors import DataError
 from modelctl.data.labels import label_encoder
-from modelctl.data.numeric import NumericFit, apply_numeric
+from modelctl.features.numeric_steps import NumericFit, apply_numeric
 
 
 def _one_by_one(values) -> list[str]:

@@ -9,6 +9,7 @@ import pytest
 
 from modelctl.errors import SpecError
 from modelctl.model.build import build_model
+from modelctl.model.shapes import check_shapes
 from modelctl.spec.validate import load_spec, validate_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,7 +144,7 @@ def test_shape_mismatch_is_reported_at_the_layer(write_spec):
     path = write_spec(SHAPE_MISMATCH)
     (path.parent / "data.csv").write_text(",".join(f"p{i}" for i in range(64)) + ",digit\n")
     assert validate_file(path).diagnostics == []
-    result = validate_file(path, deep=True)
+    result = validate_file(path, deep=check_shapes)
     assert [str(item) for item in result.diagnostics] == [
         f"{path}:14:7: $.model.layers[2]: dense expects a rank-2 input but gets (None, 8, 8, 32) from "
         "'conv2d_2'; add flatten or global_average_pooling2d before it"]

@@ -146,7 +146,7 @@ def test_plugin_layer_builds_saves_and_reloads(site, registry, tmp_path):
     import keras
     import numpy as np
 
-    from modelctl.model.values import keras_arguments
+    from modelctl.registry.values import keras_arguments
 
     load_plugins(registry)
     entry = registry.get("scale")

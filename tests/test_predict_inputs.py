@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT, quiet_console
 
 from modelctl.errors import UsageError
-from modelctl.evaluation.predict import read_inputs
+from modelctl.export.predict import read_inputs
 
 REVIEWS = ROOT / "examples" / "text" / "reviews.csv"
 
@@ -67,7 +67,7 @@ def inputs(tmp_path):
 
 def test_a_table_and_text_files_are_each_read_by_their_kind_in_the_order_given(run_dir, inputs, runner):
     from modelctl.cli.app import app
-    from modelctl.evaluation.predict import predict
+    from modelctl.export.predict import predict
 
     rows = predict(run_dir, [str(inputs / "rows.csv"), str(inputs / "review.txt"), str(inputs / "docs")])
     assert [row["input"] for row in rows] == [f"{inputs / 'rows.csv'} row 1", f"{inputs / 'rows.csv'} row 2",
@@ -126,7 +126,7 @@ def test_inputs_of_a_kind_the_model_does_not_take(tmp_path, name, features, mess
 
 
 def test_several_tables_are_read_one_after_the_other(run_dir, inputs):
-    from modelctl.evaluation.predict import predict
+    from modelctl.export.predict import predict
 
     (inputs / "more.tsv").write_text("sentiment\treview\nnegative\tPoor lid.\n")
     rows = predict(run_dir, [str(inputs / "more.tsv"), str(inputs / "rows.csv")])

@@ -14,10 +14,12 @@ import pytest
 
 from conftest import iris_data, quiet_console
 from modelctl.errors import SpecError, UsageError
+from modelctl.evaluation.plots import learning_curves_plot
 from modelctl.registry.optimizers import OPTIMIZERS
 from modelctl.registry.schedules import SCHEDULES
 from modelctl.spec.validate import load_spec
-from modelctl.training.runs import load_model, read_json
+from modelctl.model.saving import load_model
+from modelctl.runs import read_json
 from modelctl.training.trainer import TrainingDiverged, TrainingInterrupted, train
 
 SPEC = f"""
@@ -45,7 +47,7 @@ def _document(write_spec, text=SPEC, overrides=()):
 
 def test_a_run_folder_holds_everything_and_is_never_reused(write_spec, tmp_path):
     document = _document(write_spec)
-    first = train(document, tmp_path / "runs", quiet_console(), quiet=True)
+    first = train(document, tmp_path / "runs", quiet_console(), quiet=True, plot_history=learning_curves_plot)
     second = train(document, tmp_path / "runs", quiet_console(), quiet=True)
     assert first.run_dir != second.run_dir and first.run_dir.parent == second.run_dir.parent
     names = sorted(path.name for path in first.run_dir.iterdir())

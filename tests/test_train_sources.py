@@ -9,11 +9,12 @@ import pytest
 
 from conftest import quiet_console
 
-from modelctl.data.numeric import apply_numeric
+from modelctl.features.numeric_steps import apply_numeric
 from modelctl.data.pipeline import prepare
 from modelctl.model.preprocessing import predict_raw
 from modelctl.spec.validate import load_spec
-from modelctl.training.runs import load_model, read_json
+from modelctl.model.saving import load_model
+from modelctl.runs import read_json
 from modelctl.training.trainer import train
 
 TRAINING = """
@@ -161,8 +162,8 @@ def test_a_saved_model_gives_the_same_predictions_on_raw_rows(write_spec, tmp_pa
 
 
 def test_preprocessing_layer_matches_the_numpy_reference():
-    from modelctl.data.numeric import apply_numeric
-    from modelctl.model.preprocessing import NumericPreprocessing
+    from modelctl.features.numeric_steps import apply_numeric
+    from modelctl.features.layers import NumericPreprocessing
 
     steps = [{"op": "fill", "values": [1.0, 2.0]}, {"op": "log"}, {"op": "clip", "min": 0.0, "max": None},
              {"op": "standardize", "mean": [0.5, 1.0], "std": [2.0, 0.5]},
@@ -174,7 +175,7 @@ def test_preprocessing_layer_matches_the_numpy_reference():
 
 @pytest.mark.slow
 def test_predict_reads_image_files_and_folders(files, write_spec, tmp_path):
-    from modelctl.evaluation.predict import predict
+    from modelctl.export.predict import predict
 
     source, features, label, last = SOURCES["image_folder"]
     text = (f"modelctl: 1\nname: pictures\nseed: 3\ndata:\n  source: {source % {'root': files.root}}\n"

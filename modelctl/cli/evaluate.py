@@ -35,7 +35,7 @@ def run_eval(target: str, split: str, data: Path | None, output_format: str, gat
 
 
 def run_predict(target: str, inputs: list[str], output: Path | None, console) -> list[dict]:
-    from modelctl.evaluation.predict import predict, rows_csv
+    from modelctl.export.predict import predict, rows_csv
     from modelctl.util.files import write_text_atomic
 
     rows = predict(target, inputs)
@@ -65,7 +65,7 @@ def flatten(value, prefix: str = "") -> dict[str, object]:
 
 def run_compare(targets: list[str], output_format: str, console) -> dict:
     """Metrics of several runs side by side, and the spec settings that differ between them."""
-    from modelctl.training.runs import find_run_dir, read_json
+    from modelctl.runs import find_run_dir, read_json
     from modelctl.spec.loader import load_file
 
     runs = [find_run_dir(target) for target in targets]

@@ -25,7 +25,8 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
         folds: k-fold cross-validation with this many folds (>= 2); None trains once.
         cache: the prepared-data cache (`modelctl.data.cache.DataCache`); default None: the default folder.
     """
-    from modelctl.training.runs import create_run_dir, find_run_dir, load_run_spec, write_json
+    from modelctl.evaluation.plots import learning_curves_plot
+    from modelctl.runs import create_run_dir, find_run_dir, load_run_spec, write_json
     from modelctl.training.trainer import train
 
     if resume is not None:
@@ -41,7 +42,8 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
     command = [Path(sys.argv[0]).name, *sys.argv[1:]]
     if folds is None or dry_run:
         result = train(document, output, console, quiet=quiet, live=live, resume=resume, dry_run=dry_run,
-                       command_line=command, cache=cache)
+                       command_line=command, plot_history=learning_curves_plot,
+                       cache=cache)
         if result.run_dir is not None or result.metrics:
             render_result(result.run_dir, result.metrics, console)
         return {"run_dir": None if result.run_dir is None else str(result.run_dir), "metrics": result.metrics}
@@ -55,7 +57,8 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
     for index in range(folds):
         console.print(f"fold {index + 1}/{folds}", markup=False)
         result = train(document, output, console, quiet=quiet, live=live, command_line=command,
-                       fold=(index, folds), run_dir=parent / f"fold-{index + 1}", cache=cache)
+                       fold=(index, folds), run_dir=parent / f"fold-{index + 1}",
+                       plot_history=learning_curves_plot, cache=cache)
         results.append(result.metrics)
     summary = cross_validation_summary(results)
     write_json(parent / "cross_validation.json", {"folds": folds, "metrics": summary, "per_fold": results})

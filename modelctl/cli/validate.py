@@ -23,7 +23,9 @@ def run_validate(paths: Iterable[str], output_format: str, strict: bool, deep: b
         console: a rich Console to print to.
     """
     files = expand_paths(paths)
-    results = [validate_file(file, overrides, deep=deep) for file in files]
+    if deep:
+        from modelctl.model.shapes import check_shapes
+    results = [validate_file(file, overrides, deep=check_shapes if deep else None) for file in files]
     if strict:
         results = [_promote(result) for result in results]
     RENDERERS[output_format](results, console)

@@ -173,7 +173,7 @@ def cache_key(*, data: dict, seed: int, training: dict, fold: tuple[int, int] | 
     """The name of the entry for these settings and source files (see the module docstring); `reading` holds
     the pipeline's own sizes (rows a chunk, bytes held in memory), which decide the chunks and whether the
     examples are held."""
-    from modelctl import __version__
+    from modelctl.version import __version__
     from modelctl.spec.schema import build_schema
 
     schema = build_schema()

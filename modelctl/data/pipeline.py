@@ -818,11 +818,4 @@ def prepare(document, fold: tuple[int, int] | None = None, fitted: dict | None =
     return Prepared(document, fold, fitted, cache, shard)
 
 
-def model_input_specs(fitted: dict) -> list:
-    """The shapes the core model's inputs take: what each feature's preprocessing gives."""
-    from modelctl.model.inputs import feature_input
-
-    return [feature_input(name, feature) for name, feature in fitted["features"].items()]
-
-
-__all__ = ["CACHE_BYTES", "Encoded", "Prepared", "encode_features", "open_typed", "model_input_specs", "prepare"]
+__all__ = ["CACHE_BYTES", "Encoded", "Prepared", "encode_features", "open_typed", "prepare"]

@@ -33,21 +33,6 @@ class Evaluation:
     plots: list[Path]
 
 
-def locate(target: str | Path) -> tuple[Path, Path]:
-    """(run folder, model file) of a run folder or of a `.keras` file inside one."""
-    from modelctl.training.runs import find_run_dir
-
-    path = Path(target)
-    if path.is_file() and path.suffix == ".keras":
-        for parent in path.resolve().parents:
-            if (parent / "run.json").is_file():
-                return parent, path
-        raise UsageError(f"{target}: a .keras file is evaluated with the data of its run, and this one is not "
-                         "inside a run folder (none of its parents holds run.json)")
-    run_dir = find_run_dir(path)
-    return run_dir, run_dir / "model.keras"
-
-
 def data_document(document, data_file: Path):
     """The run's spec reading every example of `data_file` as its test split."""
     suffix = data_file.suffix.lower()
@@ -61,13 +46,6 @@ def data_document(document, data_file: Path):
     data["source"] = {"format": DATA_FORMATS[suffix], "path": str(data_file.resolve())}
     data["split"] = {"train": 0.0, "validation": 0.0, "test": 1.0}
     return dataclasses.replace(document, data={**document.data, "data": data})
-
-
-def scores_by_label(predictions, labels: list[str]) -> dict[str, np.ndarray]:
-    """Model outputs keyed by label (outputs come in the order of `data.labels`)."""
-    if isinstance(predictions, dict):
-        return dict(zip(labels, predictions.values()))
-    return {labels[0]: predictions}
 
 
 def evaluate_run(target: str | Path, split: str = "test", data_file: Path | None = None,
@@ -85,8 +63,9 @@ def evaluate_run(target: str | Path, split: str = "test", data_file: Path | None
     from modelctl.evaluation.metrics import compute_metrics
     from modelctl.evaluation.plots import write_plots
     from modelctl.evaluation.report import render_report
-    from modelctl.model.preprocessing import predict_raw
-    from modelctl.training.runs import load_model, load_run_spec, read_json, write_json
+    from modelctl.model.preprocessing import predict_raw, scores_by_label
+    from modelctl.model.saving import load_model
+    from modelctl.runs import load_run_spec, locate, read_json, write_json
 
     run_dir, model_file = locate(target)
     document = load_run_spec(run_dir)

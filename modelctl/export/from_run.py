@@ -72,10 +72,10 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
         ExportFailed: a format failed to export or verify (the others are in place).
     """
     from modelctl.data.pipeline import prepare
-    from modelctl.evaluation.evaluate import locate
     from modelctl.export.artifact import ExportContext
     from modelctl.export.runner import export_formats
-    from modelctl.training.runs import load_model, load_run_spec, read_json, spec_hash
+    from modelctl.model.saving import load_model
+    from modelctl.runs import load_run_spec, locate, read_json, spec_hash
 
     run_dir, model_file = locate(target)
     document = load_run_spec(run_dir)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import modelctl
 from modelctl.export.artifact import ExportContext, SkippedStep
 from modelctl.export.graph import output_tensors
 from modelctl.export.signature import describe_inputs
+from modelctl.version import __version__
 
 
 def base_metadata(model, context: ExportContext) -> dict:
@@ -15,7 +15,7 @@ def base_metadata(model, context: ExportContext) -> dict:
     outside lists its own inputs under `artifact_inputs`.
     """
     metadata = dict(context.metadata)
-    metadata["modelctl_version"] = modelctl.__version__
+    metadata["modelctl_version"] = __version__
     metadata.setdefault("inputs", describe_inputs(model))
     metadata.setdefault("outputs", {name: {"shape": [None, *tensor.shape[1:]], "dtype": str(tensor.dtype)}
                                     for name, tensor in output_tensors(model).items()})

@@ -7,9 +7,9 @@ import os
 import platform
 from pathlib import Path
 
-import modelctl
 from modelctl.export.artifact import PREPROCESSING_SUFFIX, Result
 from modelctl.util.files import write_text_atomic
+from modelctl.version import __version__
 
 COLUMNS = ("format", "quantization", "file", "size", "max difference", "class agreement", "metric", "latency")
 
@@ -93,7 +93,7 @@ def _metric(result: Result) -> str:
 
 
 def _environment() -> dict:
-    versions = {"modelctl": modelctl.__version__, "python": platform.python_version(),
+    versions = {"modelctl": __version__, "python": platform.python_version(),
                 "machine": platform.machine(), "cpus": os.cpu_count()}
     for module in ("tensorflow", "keras", "onnxruntime", "ai_edge_litert", "tf2onnx"):
         try:

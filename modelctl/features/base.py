@@ -7,7 +7,7 @@ A feature type is one class holding everything about one kind of model input:
 | `schema()` | the properties a feature of this type may write (its schema fragment) | `modelctl schema`, `validate` |
 | `fitter(item)` | a `Fit` gathering statistics or a vocabulary from the training split | `modelctl.data.fitting` |
 | `encode(...)` | the raw values the model takes for a batch of source columns | the data pipeline, `predict` |
-| `spec_fitted(...)` | what `model_input` needs, from the spec and header, unfitted | `summary`, `validate --deep` |
+| `spec_fitted(...)` | what `model_input` needs, from the spec and a `SourceView`, unfitted | `summary`, `validate --deep` |
 | `model_input(name, fitted)` | the core model's input (shape, dtype) | `summary`, `train`, `export`, `predict` |
 | `raw_shape(fitted)` | the shape and dtype of one raw example | `raw_input`, the training dataset |
 | `layers(name, fitted, seed)` | the Keras preprocessing layers baked into the model | `train`, `export` |
@@ -22,12 +22,49 @@ inside the methods that need them, never when a module is imported.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
-from modelctl.spec.schema_parts import prop
+from modelctl.registry.schema_parts import prop
+
+
+@dataclasses.dataclass(frozen=True)
+class InputSpec:
+    """One model input. `note` says where a width learned from the data came from ("" when the spec gives it);
+    `placeholder` marks a width assumed because the data could not be read."""
+
+    name: str
+    shape: tuple
+    dtype: str = "float32"
+    note: str = dataclasses.field(default="", compare=False)
+    placeholder: bool = dataclasses.field(default=False, compare=False)
+
+
+class SourceView:
+    """What `FeatureType.spec_fitted` may learn of the training source without fitting: its header and a
+    column's distinct values. The data layer gives the implementation (`modelctl.model.inputs`).
+
+    Attributes:
+        path: the source's `path` as the spec writes it, for notes; None when it has none.
+    """
+
+    path: str | None = None
+
+    def matching(self, feature: str, pattern: str) -> list[str]:
+        """The source columns the glob `pattern` of `feature` matches, in file order.
+
+        Raises:
+            InputShapeError: the header cannot be read, or nothing matches.
+        """
+        raise NotImplementedError
+
+    def vocabulary(self, column: str, limit: int | None = None) -> list[str] | None:
+        """The distinct values of `column` over the whole source, the most frequent first; the first `limit`, or
+        all. None when the source or the column cannot be read."""
+        raise NotImplementedError
 
 
 class Fit:
@@ -126,13 +163,19 @@ class FeatureType:
         """
         raise NotImplementedError
 
-    def spec_fitted(self, name: str, options: dict, source: dict, base_dir: Path) -> tuple[dict, str]:
+    def spec_fitted(self, name: str, options: dict, source: SourceView) -> tuple[dict, str]:
         """What `model_input` needs of a feature without fitting on the training split, and a note saying where
-        a width learned from the data came from ("" when the spec gives it). Default: the spec's options."""
+        a width learned from the data came from ("" when the spec gives it). Default: the spec's options.
+
+        Args:
+            name: the feature's name.
+            options: the spec's mapping for the feature.
+            source: the training source's header and column values (`SourceView`).
+        """
         return {**options, "type": self.name}, ""
 
     def model_input(self, name: str, fitted: dict):
-        """The `modelctl.model.inputs.InputSpec` the core model takes: what the preprocessing layers give."""
+        """The `InputSpec` the core model takes: what the preprocessing layers give."""
         raise NotImplementedError
 
     def raw_shape(self, fitted: dict) -> tuple[tuple, str]:
@@ -178,4 +221,4 @@ def one_column(batch: dict[str, np.ndarray], item) -> np.ndarray:
     return batch[item.columns[0]]
 
 
-__all__ = ["FeatureType", "Fit", "augmentation_property", "one_column"]
+__all__ = ["FeatureType", "Fit", "InputSpec", "SourceView", "augmentation_property", "one_column"]

@@ -14,12 +14,10 @@ integer index (`output_mode: index`) for an embedding layer.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from modelctl.data.columns import add_counts, column_vocabulary, strings, value_counts, vocabulary_of
-from modelctl.features.base import FeatureType, Fit, one_column
+from modelctl.features.base import FeatureType, Fit, InputSpec, SourceView, one_column
+from modelctl.features.values import add_counts, strings, value_counts, vocabulary_of
 from modelctl.registry import args
 
 PLACEHOLDER_VALUES = 10
@@ -69,7 +67,7 @@ class CategoricalFeature(FeatureType):
     def encode(self, item, feature, batch, numbers, *, on_bad_rows, skipped):
         return strings(one_column(batch, item)), None
 
-    def spec_fitted(self, name: str, options: dict, source: dict, base_dir: Path) -> tuple[dict, str]:
+    def spec_fitted(self, name: str, options: dict, source: SourceView) -> tuple[dict, str]:
         """The spec's vocabulary; without one, the distinct values of the feature's column in the whole source
         (a placeholder of `PLACEHOLDER_VALUES` values when the source cannot be read)."""
         fitted = {"type": self.name, "vocabulary": options.get("vocabulary"),
@@ -78,11 +76,11 @@ class CategoricalFeature(FeatureType):
         if fitted["vocabulary"] or fitted["output_mode"] == "index":
             return fitted, ""
         column = options.get("column") or name
-        learned = column_vocabulary(source, base_dir, column, options.get("max_tokens"))
+        learned = source.vocabulary(column, options.get("max_tokens"))
         if learned:
             return {**fitted, "vocabulary": learned}, (
                 f"categorical feature '{name}': one-hot width {len(learned) + fitted['num_oov_indices']} from the "
-                f"{len(learned)} values of column '{column}' in {source.get('path')}; training learns the "
+                f"{len(learned)} values of column '{column}' in {source.path}; training learns the "
                 "vocabulary from the training split")
         return {**fitted, "vocabulary": [""] * PLACEHOLDER_VALUES, "placeholder": True}, (
             f"categorical feature '{name}': its vocabulary is learned from the data, which cannot be read here; "
@@ -91,8 +89,6 @@ class CategoricalFeature(FeatureType):
             "approximate. Give `vocabulary` for the exact width")
 
     def model_input(self, name: str, fitted: dict):
-        from modelctl.model.inputs import InputSpec
-
         if fitted["output_mode"] == "index":
             return InputSpec(name, (1,), "int64")
         return InputSpec(name, (len(fitted["vocabulary"]) + fitted["num_oov_indices"],))

@@ -17,12 +17,13 @@ from typing import Sequence
 
 import numpy as np
 
-from modelctl.data import numeric
-from modelctl.data.errors import DataError
-from modelctl.features.base import FeatureType, Fit, augmentation_property, one_column
+from modelctl.errors import DataError
+from modelctl.features import numeric_steps as numeric
+from modelctl.features.base import FeatureType, Fit, InputSpec, SourceView, augmentation_property, \
+    one_column
 from modelctl.features.numeric import preprocessing_steps
 from modelctl.registry import args
-from modelctl.spec.schema_parts import keyed_steps
+from modelctl.registry.schema_parts import keyed_steps
 
 EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif"})
 """The files `predict` reads as images."""
@@ -61,12 +62,10 @@ class ImageFeature(FeatureType):
         return decode_images(one_column(batch, item), feature["size"], feature.get("channels", 3), on_bad_rows,
                              skipped)
 
-    def spec_fitted(self, name: str, options: dict, source: dict, base_dir: Path) -> tuple[dict, str]:
+    def spec_fitted(self, name: str, options: dict, source: SourceView) -> tuple[dict, str]:
         return {"type": self.name, "size": list(options["size"]), "channels": options.get("channels", 3)}, ""
 
     def model_input(self, name: str, fitted: dict):
-        from modelctl.model.inputs import InputSpec
-
         return InputSpec(name, (*fitted["size"], fitted["channels"]))
 
     def raw_shape(self, fitted: dict) -> tuple[tuple, str]:
@@ -74,7 +73,7 @@ class ImageFeature(FeatureType):
         return (height, width, fitted["channels"]), "float32"
 
     def layers(self, name: str, fitted: dict, seed: int = 0) -> list:
-        from modelctl.model.preprocessing import NumericPreprocessing, augmentation_layers
+        from modelctl.features.layers import NumericPreprocessing, augmentation_layers
 
         return [NumericPreprocessing(fitted["steps"], None, name=f"{name}_preprocess")] \
             + augmentation_layers(name, fitted.get("augmentation") or [], seed)

@@ -6,7 +6,7 @@
 
 The raw value is the float32 vector of the feature's columns (missing values
 NaN until filled). The spec's `missing` strategy and `preprocessing` steps are
-fitted on the training split by `modelctl.data.numeric.NumericFit` and applied
+fitted on the training split by `modelctl.features.numeric_steps.NumericFit` and applied
 inside the model by a `NumericPreprocessing` layer named `<name>_preprocess`,
 followed by the `augmentation` layers; the core model takes the preprocessed
 vector, reshaped to `shape` when it is given.
@@ -14,20 +14,18 @@ vector, reshaped to `shape` when it is given.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-from modelctl.data import numeric
-from modelctl.data.errors import DataError
-from modelctl.features.base import FeatureType, Fit, augmentation_property
+from modelctl.errors import DataError
+from modelctl.features import numeric_steps as numeric
+from modelctl.features.base import FeatureType, Fit, InputSpec, SourceView, augmentation_property
 from modelctl.registry import args
-from modelctl.spec.schema_parts import closed, keyed_steps
+from modelctl.registry.schema_parts import closed, keyed_steps
 
 
 def preprocessing_steps() -> dict:
     """Schema of each numeric preprocessing step, by name (images take `rescale`)."""
-    from modelctl.spec.schema_parts import prop
+    from modelctl.registry.schema_parts import prop
 
     return {
         "standardize": prop({"type": ["object", "null"], "additionalProperties": False, "properties": {}},
@@ -44,7 +42,7 @@ def preprocessing_steps() -> dict:
 
 
 class NumericFit(Fit):
-    """The numeric steps of one feature, fitted in as few passes as `modelctl.data.numeric.NumericFit` needs;
+    """The numeric steps of one feature, fitted in as few passes as `modelctl.features.numeric_steps.NumericFit` needs;
     its width is the training values' (columns, or the product of a declared shape)."""
 
     def __init__(self, item):
@@ -126,26 +124,22 @@ class NumericFeature(FeatureType):
                             "mean}` (or median, constant, drop) to fill or drop missing values")
         return matrix, None
 
-    def spec_fitted(self, name: str, options: dict, source: dict, base_dir: Path) -> tuple[dict, str]:
-        from modelctl.model.inputs import matching_columns
-
+    def spec_fitted(self, name: str, options: dict, source: SourceView) -> tuple[dict, str]:
         columns = options.get("columns")
         if options.get("shape") or columns is None or isinstance(columns, list):
             width = len(columns) if isinstance(columns, list) else 1
         else:
-            width = len(matching_columns(name, columns, source, base_dir))
+            width = len(source.matching(name, columns))
         return {"type": self.name, "shape": options.get("shape"), "width": width}, ""
 
     def model_input(self, name: str, fitted: dict):
-        from modelctl.model.inputs import InputSpec
-
         return InputSpec(name, tuple(fitted["shape"]) if fitted.get("shape") else (fitted["width"],))
 
     def raw_shape(self, fitted: dict) -> tuple[tuple, str]:
         return (fitted["width"],), "float32"
 
     def layers(self, name: str, fitted: dict, seed: int = 0) -> list:
-        from modelctl.model.preprocessing import NumericPreprocessing, augmentation_layers
+        from modelctl.features.layers import NumericPreprocessing, augmentation_layers
 
         return [NumericPreprocessing(fitted["steps"], fitted.get("shape"), name=f"{name}_preprocess")] \
             + augmentation_layers(name, fitted.get("augmentation") or [], seed)

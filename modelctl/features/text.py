@@ -18,9 +18,9 @@ from typing import Iterable
 
 import numpy as np
 
-from modelctl.data.columns import strings
-from modelctl.data.errors import DataError
-from modelctl.features.base import FeatureType, Fit, one_column
+from modelctl.errors import DataError
+from modelctl.features.base import FeatureType, Fit, InputSpec, SourceView, one_column
+from modelctl.features.values import strings
 from modelctl.registry import args
 
 
@@ -101,14 +101,12 @@ class TextFeature(FeatureType):
     def encode(self, item, feature, batch, numbers, *, on_bad_rows, skipped):
         return strings(one_column(batch, item))[:, 0], None
 
-    def spec_fitted(self, name: str, options: dict, source: dict, base_dir: Path) -> tuple[dict, str]:
+    def spec_fitted(self, name: str, options: dict, source: SourceView) -> tuple[dict, str]:
         settings = text_settings(options)
         return {"type": self.name, "output_mode": settings["output_mode"],
                 "sequence_length": settings["sequence_length"], "max_tokens": settings["max_tokens"]}, ""
 
     def model_input(self, name: str, fitted: dict):
-        from modelctl.model.inputs import InputSpec
-
         if fitted["output_mode"] == "int":
             return InputSpec(name, (fitted["sequence_length"],), "int64")
         return InputSpec(name, (fitted["max_tokens"],))  # bag-of-words vectors are padded to max_tokens

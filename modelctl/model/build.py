@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from modelctl.errors import SpecError
-from modelctl.model import values
+from modelctl.registry import values
 from modelctl.model.inputs import InputShapeError, InputSpec, model_inputs
 from modelctl.registry.base import Entry
 from modelctl.spec import checks

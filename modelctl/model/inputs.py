@@ -5,7 +5,8 @@ feature type says (`modelctl.features`): the number of numeric columns (or the
 declared `shape`), `[height, width, channels]` for images, `[sequence_length]`
 token ids or a `max_tokens` bag of words for text, the one-hot width of a
 categorical feature's vocabulary. `feature_input` asks it of a fitted feature,
-for training and for the model built without training alike.
+for training and for the model built without training alike. `InputSpec` is
+defined with the feature types (`modelctl.features.base`) and importable from here.
 """
 
 from __future__ import annotations
@@ -13,21 +14,10 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from modelctl.data.columns import matching, source_columns
+from modelctl.data.columns import column_vocabulary, matching, source_columns
 from modelctl.errors import ModelctlError
 from modelctl.features import feature_type
-
-
-@dataclasses.dataclass(frozen=True)
-class InputSpec:
-    """One model input. `note` says where a width learned from the data came from ("" when the spec gives it);
-    `placeholder` marks a width assumed because the data could not be read."""
-
-    name: str
-    shape: tuple
-    dtype: str = "float32"
-    note: str = dataclasses.field(default="", compare=False)
-    placeholder: bool = dataclasses.field(default=False, compare=False)
+from modelctl.features.base import InputSpec, SourceView
 
 
 class InputShapeError(ModelctlError):
@@ -68,6 +58,15 @@ def feature_input(name: str, fitted: dict) -> InputSpec:
     return feature_type(fitted["type"]).model_input(name, fitted)
 
 
+def fitted_inputs(fitted: dict) -> list[InputSpec]:
+    """The inputs the core model takes after fitting, in feature order: what each feature's preprocessing gives.
+
+    Args:
+        fitted: the fitted preprocessing (`Prepared.fitted`, a run's `preprocessing.json`).
+    """
+    return [feature_input(name, feature) for name, feature in fitted["features"].items()]
+
+
 def spec_fitted(name: str, feature: dict, source: dict, base_dir: Path) -> tuple[dict, str]:
     """What `feature_input` needs of a feature, without fitting on the training split (`FeatureType.spec_fitted`):
     the spec's values, the source's header for a glob of columns, and for a categorical feature without
@@ -79,7 +78,27 @@ def spec_fitted(name: str, feature: dict, source: dict, base_dir: Path) -> tuple
     Raises:
         InputShapeError: a glob of columns cannot be matched, or matches nothing.
     """
-    return feature_type(feature["type"]).spec_fitted(name, feature, source, base_dir)
+    return feature_type(feature["type"]).spec_fitted(name, feature, SpecSource(source, base_dir))
+
+
+class SpecSource(SourceView):
+    """A spec's training source as `FeatureType.spec_fitted` sees it: its header and its columns' values.
+
+    Args:
+        source: the spec's `data.source` (or `data.sources.train`) mapping.
+        base_dir: the folder relative paths are read from.
+    """
+
+    def __init__(self, source: dict, base_dir: Path):
+        self.source = source
+        self.base_dir = base_dir
+        self.path = source.get("path")
+
+    def matching(self, feature: str, pattern: str) -> list[str]:
+        return matching_columns(feature, pattern, self.source, self.base_dir)
+
+    def vocabulary(self, column: str, limit: int | None = None) -> list[str] | None:
+        return column_vocabulary(self.source, self.base_dir, column, limit)
 
 
 def matching_columns(name: str, pattern: str, source: dict, base_dir: Path) -> list[str]:
@@ -97,3 +116,7 @@ def matching_columns(name: str, pattern: str, source: dict, base_dir: Path) -> l
     if not matched:
         raise InputShapeError(name, f"no column of {source.get('path')} matches '{pattern}'")
     return matched
+
+
+__all__ = ["InputShapeError", "InputSpec", "SpecSource", "feature_input", "fitted_inputs", "matching_columns", "model_inputs",
+           "spec_fitted"]

@@ -21,8 +21,8 @@ from pathlib import Path
 from modelctl.errors import ModelctlError
 
 KERAS_MODULES = (
+    "modelctl.features.layers",
     "modelctl.model.blocks",
-    "modelctl.model.preprocessing",
     "modelctl.training.schedules",
 )
 """Modules that define (and register with `keras.saving`) the Keras classes a saved model may name."""

@@ -1,7 +1,7 @@
 """Definitions shared by many registry entries, placed once under the schema's `$defs`.
 
 Entries refer to them with `args.ref("activation", ...)` and so on; the builder
-turns the written values into Keras objects (see `modelctl.model.values`).
+turns the written values into Keras objects (see `modelctl.registry.values`).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from modelctl.features import LABEL_TYPES
 from modelctl.registry import args
-from modelctl.spec.schema_parts import closed, discriminated, prop
+from modelctl.registry.schema_parts import closed, discriminated, prop
 
 SOURCE_FORMATS = ["csv", "tsv", "parquet", "npy", "npz", "image_folder", "text_folder", "tfrecord"]
 SPLITS = ["train", "validation", "test"]

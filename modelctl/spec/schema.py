@@ -14,7 +14,7 @@ import json
 from modelctl.registry import args, common
 from modelctl.registry.base import Registry
 from modelctl.spec import data_schema
-from modelctl.spec.schema_parts import closed, prop, typed_family
+from modelctl.registry.schema_parts import closed, prop, typed_family
 
 SCHEMA_ID = "https://modelctl.dev/schemas/modelctl.schema.json"
 SCHEMA_FILE = "schemas/modelctl.schema.json"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from modelctl.errors import ERROR, WARNING, Diagnostic, SpecError, UsageError
 from modelctl.spec import checks, messages
@@ -61,14 +61,16 @@ def _unique(items: list[Diagnostic]) -> list[Diagnostic]:
     return list(seen.values())
 
 
-def validate_file(path: str | Path, overrides: Iterable[str] = (), deep: bool = False,
-                  base_dir: Path | None = None) -> Result:
+def validate_file(path: str | Path, overrides: Iterable[str] = (), *,
+                  deep: Callable[[Document], list[Diagnostic]] | None = None, base_dir: Path | None = None) -> Result:
     """Validate the spec at `path` after applying `overrides`.
 
     Args:
         path: the spec file.
         overrides: `dotted.path=value` strings, applied in order.
-        deep: also build the model (imports TensorFlow) to check layer shapes.
+        deep: a check that builds the model (imports TensorFlow), run on a spec without errors and given the
+            document; its diagnostics are added. Such as `modelctl.model.shapes.check_shapes` (layer shapes).
+            Default None: the model is not built.
         base_dir: folder relative paths are read from; default None, the spec's own folder.
 
     Raises:
@@ -86,10 +88,8 @@ def validate_file(path: str | Path, overrides: Iterable[str] = (), deep: bool = 
         from modelctl.data.columns import check_columns  # reads source headers, no rows and no TensorFlow
 
         diagnostics = sorted(diagnostics + check_columns(document), key=Diagnostic.sort_key)
-    if deep and not any(item.severity == ERROR for item in diagnostics):
-        from modelctl.model.shapes import check_shapes
-
-        diagnostics += check_shapes(document)
+    if deep is not None and not any(item.severity == ERROR for item in diagnostics):
+        diagnostics += deep(document)
     return Result(str(path), diagnostics, document)
 
 

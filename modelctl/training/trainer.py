@@ -32,10 +32,11 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Callable
 
 from modelctl.errors import ModelctlError, SpecError
-from modelctl.training.runs import RunError, create_run_dir, git_commit, read_json, spec_hash, spec_text, \
-    versions, write_json
+from modelctl.runs import RunError, create_run_dir, git_commit, read_json, spec_hash, spec_text, versions, \
+    write_json
 from modelctl.util.files import write_text_atomic
 
 
@@ -64,7 +65,8 @@ class TrainResult:
 
 def train(document, output: Path, console, quiet: bool = False, live: bool = False, resume: Path | None = None,
           dry_run: bool = False, command_line: list[str] | None = None, fold: tuple[int, int] | None = None,
-          run_dir: Path | None = None, extra_callbacks: list | None = None, cache=None) -> TrainResult:
+          run_dir: Path | None = None, extra_callbacks: list | None = None,
+          plot_history: Callable[[dict, Path], Path] | None = None, cache=None) -> TrainResult:
     """Train the spec's model and keep everything in a new run folder (or continue `resume`).
 
     Args:
@@ -79,6 +81,9 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
         fold: (index, k) for one fold of k-fold cross-validation; default None.
         run_dir: the folder to write into instead of a new one under `output` (k-fold runs); default None.
         extra_callbacks: more Keras callbacks for `fit`, called before the run's own; default None.
+        plot_history: draws the loss and metric curves, called as `plot_history(history, path)` with a Keras
+            history dict and `<run>/plots/learning_curves.png` (such as
+            `modelctl.evaluation.plots.learning_curves_plot`); default None: no plots.
         cache: the prepared-data cache (`modelctl.data.cache.DataCache`); default None: the default folder
             (`$MODELCTL_CACHE_DIR`, else `~/.cache/modelctl`).
 
@@ -128,7 +133,8 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
             _describe_dry_run(console, plan, execution, prepared, model)
             return TrainResult(None, {}, [], plan.as_dict(), prepared.counts)
         result = _fit(document, prepared, plan, execution, model, strategy, output_names, folder, console,
-                      quiet=quiet, live=live, state=state, extra_callbacks=extra_callbacks or [])
+                      quiet=quiet, live=live, state=state, extra_callbacks=extra_callbacks or [],
+                      plot_history=plot_history)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -237,8 +243,8 @@ def _run_record(spec, hardware, plan, command_line, document, prepared, fold, ex
 def _build(document, prepared, plan, execution, training, state, folder):
     """The model, built and compiled under the plan's strategy (and restored from `state` when resuming), its
     output names, and the strategy."""
-    from modelctl.data.pipeline import model_input_specs
     from modelctl.model.build import build_model
+    from modelctl.model.inputs import fitted_inputs
     from modelctl.model.preprocessing import assemble
     from modelctl.training.callbacks import restore_generators
     from modelctl.training.compile import compile_arguments
@@ -255,7 +261,7 @@ def _build(document, prepared, plan, execution, training, state, folder):
     seed = int(document.data.get("seed", 0) or 0)
     keras.utils.set_random_seed(seed)
     with strategy.scope():
-        core = build_model(document, model_input_specs(prepared.fitted))
+        core = build_model(document, fitted_inputs(prepared.fitted))
         output_names = list(core.output_names)
         model = assemble(core, prepared.fitted["features"], seed=seed)
         arguments = compile_arguments(document.data, output_names, execution.steps_per_epoch,
@@ -286,7 +292,7 @@ def _callbacks(training: dict, folder: Path, has_validation: bool):
 
 
 def _fit(document, prepared, plan, execution, model, strategy, output_names, folder, console, *, quiet: bool,
-         live: bool, state: dict | None, extra_callbacks: list) -> TrainResult:
+         live: bool, state: dict | None, extra_callbacks: list, plot_history) -> TrainResult:
     from modelctl.training import callbacks as run_callbacks
 
     spec = document.data
@@ -362,7 +368,7 @@ def _fit(document, prepared, plan, execution, model, strategy, output_names, fol
     metrics = evaluate_splits(model, prepared, output_names,
                               strategy if plan.distribution == "multi_worker" else None)
     write_json(folder / "metrics.json", metrics)
-    plots = _plot_history(recorder.rows, folder / "plots")
+    plots = _plot_history(recorder.rows, folder / "plots", plot_history)
     record.update(status="completed", epochs_completed=recorder.rows[-1]["epoch"] if recorder.rows else 0,
                   best_epoch=recorder.best_epoch, seconds=round(seconds, 3), first_step_at=first_step.at,
                   examples_per_second=round(prepared.counts["train"] * max(len(recorder.rows) - initial_epoch, 0)
@@ -402,14 +408,12 @@ def evaluate_splits(model, prepared, output_names, multi_worker=None) -> dict:
     return results
 
 
-def _plot_history(rows: list[dict], folder: Path) -> list[Path]:
-    from modelctl.evaluation.plots import learning_curves_plot
-
-    if not rows:
+def _plot_history(rows: list[dict], folder: Path, plot_history) -> list[Path]:
+    if not rows or plot_history is None:
         return []
     folder.mkdir(exist_ok=True)
     history = {key: [row.get(key, math.nan) for row in rows] for key in rows[0] if key != "epoch"}
-    return [learning_curves_plot(history, folder / "learning_curves.png")]
+    return [plot_history(history, folder / "learning_curves.png")]
 
 
 def _describe_dry_run(console, plan, execution, prepared, model) -> None:

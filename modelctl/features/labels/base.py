@@ -20,8 +20,8 @@ from typing import ClassVar, Iterable
 
 import numpy as np
 
-from modelctl.data.columns import Columns, factorize
-from modelctl.data.errors import DataError
+from modelctl.errors import DataError
+from modelctl.features.values import Columns, factorize
 from modelctl.registry import args
 
 

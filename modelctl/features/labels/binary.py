@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from modelctl.data.columns import strings
-from modelctl.data.errors import DataError
+from modelctl.errors import DataError
 from modelctl.features.labels.base import LabelType
+from modelctl.features.values import strings
 from modelctl.registry import args
 
 TRUE = {"1", "true", "yes"}

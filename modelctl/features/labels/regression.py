@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from modelctl.data.errors import DataError
+from modelctl.errors import DataError
 from modelctl.features.labels.base import LabelType
 
 

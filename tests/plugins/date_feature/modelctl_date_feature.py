@@ -4,9 +4,8 @@ import datetime
 
 import numpy as np
 
-from modelctl.data.errors import DataError
-from modelctl.features.base import FeatureType, Fit, one_column
-from modelctl.model.inputs import InputSpec
+from modelctl.errors import DataError
+from modelctl.features.base import FeatureType, Fit, InputSpec, one_column
 from modelctl.registry import args
 from modelctl.registry.base import Entry
 

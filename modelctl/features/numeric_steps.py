@@ -3,7 +3,7 @@
     steps = fit_numeric(options, width, train_matrices)   # [{"op": "fill", ...}, {"op": "standardize", ...}]
     apply_numeric(steps, matrix)                          # the same transform in numpy
 
-A fitted step is a JSON mapping; `modelctl.model.preprocessing.NumericPreprocessing`
+A fitted step is a JSON mapping; `modelctl.features.layers.NumericPreprocessing`
 applies the same steps inside the model, so saved and exported models take raw values.
 
 | spec step | fitted step | statistics from the training split |

@@ -223,12 +223,11 @@ def predict(target: str | Path, inputs: list[str]) -> list[dict]:
     """Predictions of a run's model (a run folder or a `.keras` file in one), or of an exported model
     (an artifact of any registered export format: SavedModel folder, `.tflite` or `.onnx` file...), for raw
     `inputs`."""
-    from modelctl.evaluation.evaluate import locate, scores_by_label
-
     if is_artifact(Path(target)):
         return predict_artifact(Path(target), inputs)
-    from modelctl.model.preprocessing import predict_raw
-    from modelctl.training.runs import load_model, load_run_spec, read_json
+    from modelctl.model.preprocessing import predict_raw, scores_by_label
+    from modelctl.model.saving import load_model
+    from modelctl.runs import load_run_spec, locate, read_json
 
     run_dir, model_file = locate(target)
     document = load_run_spec(run_dir)

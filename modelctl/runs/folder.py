@@ -138,17 +138,19 @@ def find_run_dir(path: str | Path) -> Path:
                      "such as runs/<name>/<timestamp>")
 
 
-def load_run_spec(run_dir: Path):
-    """The spec a run was trained with (its spec.yaml), reading relative paths from the original spec's folder."""
-    from modelctl.spec.validate import load_spec
+def locate(target: str | Path) -> tuple[Path, Path]:
+    """(run folder, model file) of a run folder (its `model.keras`; a spec's runs folder gives its newest run) or of
+    a `.keras` file inside one.
 
-    record = read_json(Path(run_dir) / "run.json")
-    base = Path(record["base_dir"]) if record.get("base_dir") else None
-    return load_spec(Path(run_dir) / "spec.yaml", base_dir=base)
-
-
-def load_model(path: Path):
-    """Load a `.keras` model saved by modelctl (every class it may name registered first)."""
-    from modelctl.model.saving import load_model as load
-
-    return load(path)
+    Raises:
+        UsageError: no such folder, not a run folder, or a `.keras` file outside any run folder.
+    """
+    path = Path(target)
+    if path.is_file() and path.suffix == ".keras":
+        for parent in path.resolve().parents:
+            if (parent / "run.json").is_file():
+                return parent, path
+        raise UsageError(f"{target}: a .keras file is evaluated with the data of its run, and this one is not "
+                         "inside a run folder (none of its parents holds run.json)")
+    run_dir = find_run_dir(path)
+    return run_dir, run_dir / "model.keras"
