@@ -222,6 +222,7 @@ def test_a_half_written_entry_is_not_read(tmp_path, cache):
 def test_data_larger_than_memory_streams_through_the_cache(tmp_path, cache, monkeypatch):
     """Held in memory or not, the cache gives the same chunks the source does, so epochs shuffle the same."""
     monkeypatch.setattr(pipeline, "CACHE_BYTES", 200)
+    monkeypatch.setattr(pipeline, "EVALUATION_BYTES", 0)
     monkeypatch.setattr(pipeline, "CHUNK_ROWS", 16)
     _table(tmp_path, rows=90)
     spec = _spec(tmp_path)

@@ -70,6 +70,7 @@ def _streaming(monkeypatch) -> None:
     import modelctl.data.pipeline as pipeline
 
     monkeypatch.setattr(pipeline, "CACHE_BYTES", 0)
+    monkeypatch.setattr(pipeline, "EVALUATION_BYTES", 0)
     monkeypatch.setattr(pipeline, "CHUNK_ROWS", 7)
 
 

@@ -158,6 +158,7 @@ def test_streaming_without_cache_gives_the_same_examples(tmp_path, monkeypatch):
     _table(tmp_path / "table.csv", _rows())
     cached = prepare(_spec(tmp_path))
     monkeypatch.setattr(pipeline, "CACHE_BYTES", 0)
+    monkeypatch.setattr(pipeline, "EVALUATION_BYTES", 0)
     monkeypatch.setattr(pipeline, "CHUNK_ROWS", 7)
     streamed = prepare(_spec(tmp_path))
     assert not streamed._cache and cached._cache

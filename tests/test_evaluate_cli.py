@@ -78,6 +78,7 @@ def test_eval_of_a_streamed_split_equals_eval_of_the_held_split(run_dir, monkeyp
 
     held = evaluate_run(run_dir, split="validation", write=False)
     monkeypatch.setattr(pipeline, "CACHE_BYTES", 0)
+    monkeypatch.setattr(pipeline, "EVALUATION_BYTES", 0)
     monkeypatch.setattr(pipeline, "CHUNK_ROWS", 7)
     streamed = evaluate_run(run_dir, split="validation", write=False)
     assert streamed.examples == held.examples == 30
@@ -180,6 +181,7 @@ def test_data_statistics_streamed_in_chunks_equal_those_of_the_whole_split(tmp_p
     assert held["features"]["x"]["std"] == pytest.approx(train.std(), abs=1e-6)
     assert held["features"]["x"]["max"] == pytest.approx(train.max(), abs=1e-6)
     monkeypatch.setattr(pipeline, "CACHE_BYTES", 0)
+    monkeypatch.setattr(pipeline, "EVALUATION_BYTES", 0)
     monkeypatch.setattr(pipeline, "CHUNK_ROWS", 7)
     streamed = describe_data(str(spec), [])
     for key in ("mean", "std", "min", "max", "missing"):
