@@ -138,12 +138,7 @@ training:
   metrics: [accuracy]
 %(extra)s"""
 
-PLAIN_TABLE = r'''
-import sys, time, json
-import numpy as np
-import pandas as pd
-import keras
-
+EPOCH_TIMER = r'''
 
 class EpochTimer(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
@@ -155,6 +150,16 @@ class EpochTimer(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.seconds.append(time.perf_counter() - self.started)
 
+'''
+"""A Keras callback timing each epoch, written into both scripts below (each runs in a process of its own)."""
+
+PLAIN_TABLE = r'''
+import sys, time, json
+import numpy as np
+import pandas as pd
+import keras
+
+''' + EPOCH_TIMER + r'''
 
 table = pd.read_csv(sys.argv[1])
 x = table[[f"f{index}" for index in range(54)]].to_numpy(np.float32)
@@ -183,17 +188,7 @@ from modelctl.data.cache import DataCache
 from modelctl.training.trainer import train
 from rich.console import Console
 
-
-class EpochTimer(keras.callbacks.Callback):
-    def on_train_begin(self, logs=None):
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(time.perf_counter() - self.started)
-
+''' + EPOCH_TIMER + r'''
 
 timer = EpochTimer()
 result = train(load_spec(sys.argv[1]), __import__("pathlib").Path(sys.argv[2]), Console(quiet=True), quiet=True,

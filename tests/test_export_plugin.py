@@ -70,12 +70,14 @@ def install(site: Path, project: Path) -> None:
         shutil.copy(module, site / module.name)
 
 
-def write_distribution(site: Path, name: str, entries: dict[str, str], modules: dict[str, str]) -> None:
-    """A distribution `name` whose `modelctl.exporters` entry points are `entries`, with plain modules."""
+def write_distribution(site: Path, name: str, entries: dict[str, str], modules: dict[str, str], *,
+                       group: str = GROUP.name) -> None:
+    """A distribution `name` whose entry points in `group` (default `modelctl.exporters`) are `entries`, with
+    plain modules."""
     info = site / f"{name.replace('-', '_')}-1.0.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n", encoding="utf-8")
-    lines = [f"[{GROUP.name}]", *(f"{key} = {value}" for key, value in entries.items())]
+    lines = [f"[{group}]", *(f"{key} = {value}" for key, value in entries.items())]
     (info / "entry_points.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     for module, text in modules.items():
         (site / f"{module}.py").write_text(text, encoding="utf-8")

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_export_plugin import install, modelctl
+from test_export_plugin import write_distribution as write_plugin_distribution
 
 import modelctl.features as features
 from modelctl.data.columns import Columns
@@ -74,13 +75,7 @@ def registry(installed, monkeypatch):
 
 def write_distribution(site: Path, name: str, entries: dict[str, str], modules: dict[str, str]) -> None:
     """A distribution `name` whose `modelctl.features` entry points are `entries`, with plain modules."""
-    info = site / f"{name.replace('-', '_')}-1.0.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n", encoding="utf-8")
-    lines = [f"[{GROUP.name}]", *(f"{key} = {value}" for key, value in entries.items())]
-    (info / "entry_points.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    for module, text in modules.items():
-        (site / f"{module}.py").write_text(text, encoding="utf-8")
+    write_plugin_distribution(site, name, entries, modules, group=GROUP.name)
 
 
 def test_the_plugin_is_two_files_and_the_docs_show_them_whole():
