@@ -295,6 +295,35 @@ def test_the_content_hash_sees_every_segment(tmp_path, monkeypatch):
     assert fingerprint(path)[1] == 0
 
 
+def test_a_remembered_hash_is_used_only_while_the_file_is_unchanged(tmp_path, monkeypatch):
+    """The content hash is remembered with the file's stat; a write that keeps size and modification time still
+    changes the status-change time, so the file is hashed again."""
+    monkeypatch.setattr(data_cache, "_SETTLED_NS", 0)
+    path = tmp_path / "blob.bin"
+    path.write_bytes(b"abcdef" * 100)
+    memo = tmp_path / "hashes"
+    first = fingerprint(path, memo)
+    assert first == fingerprint(path) and len(list(memo.iterdir())) == 1
+    hashed = []
+    original = data_cache._content_hash
+    monkeypatch.setattr(data_cache, "_content_hash", lambda *args: hashed.append(args) or original(*args))
+    assert fingerprint(path, memo) == first and not hashed  # remembered: not read again
+    stat = path.stat()
+    path.write_bytes(b"abcdeF" * 100)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    changed = fingerprint(path, memo)
+    assert changed[:3] == first[:3] and changed[3] != first[3] and len(hashed) == 1
+    assert changed == fingerprint(path)
+
+
+def test_a_file_changed_just_before_it_is_hashed_is_not_remembered(tmp_path):
+    """Within `_SETTLED_NS` of its last change a file could change again inside the clock's resolution."""
+    path = tmp_path / "blob.bin"
+    path.write_bytes(b"x" * 10)
+    fingerprint(path, tmp_path / "hashes")
+    assert not (tmp_path / "hashes").exists()
+
+
 def test_the_cache_folder_comes_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("MODELCTL_CACHE_DIR", str(tmp_path / "here"))
     assert default_folder() == tmp_path / "here"

@@ -13,7 +13,10 @@ settings that change the examples (`sample_weight`, `class_weight`), the
 k-fold fold, the preprocessing given from an earlier run, and each source
 file's path, size, modification time and content hash (BLAKE2b over 32 MiB
 segments, hashed by a few threads at once). A file that changed in any of them, or a changed data section, gives
-another key: nothing stale is ever read. The entry holds `entry.json` (the
+another key: nothing stale is ever read. The content hash of a file is remembered under `hashes/` beside the
+entries with the file's device, inode, size, modification and status-change times, as DVC and git keep theirs:
+while none of them changes, the file is not read again (a write, `touch` or `utime` changes the status-change
+time, which no program can set back). The entry holds `entry.json` (the
 fitted preprocessing, the examples of each split, the rows skipped) and one
 Arrow IPC file per split, one record batch per chunk of examples as read
 (model inputs plus the label and weight columns as read), so that data larger
@@ -57,6 +60,8 @@ LIMIT_BYTES = 20 * 2**30
 _BLOCK = 8 * 2**20
 _SEGMENT = 32 * 2**20
 _STALE_SECONDS = 24 * 3600
+_SETTLED_NS = 2 * 10**9
+"""A content hash is remembered only for a file last changed at least this long (ns) before it was hashed."""
 _NOT_IN_KEY = ("batch_size", "shuffle_buffer")
 """Data settings that do not change the prepared examples (they act when batches are made)."""
 
@@ -87,6 +92,11 @@ class DataCache:
     def root(self) -> Path:
         """The folder entries are kept in: `<folder>/data`."""
         return (Path(self.folder).expanduser() if self.folder is not None else default_folder()) / "data"
+
+    @property
+    def hashes(self) -> Path:
+        """The folder source files' content hashes are remembered in (see `fingerprint`): `<folder>/hashes`."""
+        return self.root.parent / "hashes"
 
 
 # Keys -----------------------------------------------------------------------------------------------------------
@@ -137,24 +147,78 @@ def canonical(value) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, allow_nan=True)
 
 
-def fingerprint(path: Path) -> list:
+def fingerprint(path: Path, memo: Path | None = None) -> list:
     """[resolved path, size, modification time (ns), content hash] of a file.
 
     The content hash is the BLAKE2b of the BLAKE2b digests of the file's consecutive 32 MiB segments, hashed by
     a few threads at once (hashing and reading release the GIL); the same for any number of threads.
-    """
-    from concurrent.futures import ThreadPoolExecutor
 
+    Args:
+        path: the file.
+        memo: a folder where content hashes are remembered with the file's stat (device, inode, size,
+            modification and status-change times); default None hashes the file every time. A hash is
+            remembered only when the file was last changed more than `_SETTLED_NS` before it was hashed, so a
+            file written again within the file system's clock resolution is never taken for the one hashed.
+    """
     path = Path(path).resolve()
     before = path.stat()
-    starts = range(0, max(before.st_size, 1), _SEGMENT)
+    remembered = _remembered(memo, path, before)
+    if remembered is not None:
+        return [str(path), before.st_size, before.st_mtime_ns, remembered]
+    hashed_at = time.time_ns()
+    combined = _content_hash(path, before.st_size)
+    after = path.stat()
+    if memo is not None and _stat_key(after) == _stat_key(before) \
+            and hashed_at - max(before.st_mtime_ns, before.st_ctime_ns) > _SETTLED_NS:
+        _remember(memo, path, before, combined)
+    return [str(path), before.st_size, before.st_mtime_ns, combined]
+
+
+def _stat_key(stat) -> list[int]:
+    return [stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
+
+
+def _memo_file(memo: Path, path: Path) -> Path:
+    return memo / f"{hashlib.blake2b(str(path).encode(), digest_size=16).hexdigest()}.json"
+
+
+def _remembered(memo: Path | None, path: Path, stat) -> str | None:
+    if memo is None:
+        return None
+    try:
+        record = json.loads(_memo_file(memo, path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("path") != str(path) or record.get("stat") != _stat_key(stat):
+        return None
+    digest = record.get("hash")
+    return digest if isinstance(digest, str) else None
+
+
+def _remember(memo: Path, path: Path, stat, digest: str) -> None:
+    """Write the memo whole or not at all (a temporary file renamed into place); a memo that cannot be written
+    costs only a hash next time."""
+    target = _memo_file(memo, path)
+    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
+    try:
+        memo.mkdir(parents=True, exist_ok=True)
+        temporary.write_text(json.dumps({"path": str(path), "stat": _stat_key(stat), "hash": digest}),
+                             encoding="utf-8")
+        os.replace(temporary, target)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+
+
+def _content_hash(path: Path, size: int) -> str:
+    from concurrent.futures import ThreadPoolExecutor
+
+    starts = range(0, max(size, 1), _SEGMENT)
     if len(starts) == 1:
         digests = [_segment_digest(path, 0)]
     else:
         with ThreadPoolExecutor(max_workers=min(len(starts), os.cpu_count() or 1, 4)) as pool:
             digests = list(pool.map(lambda start: _segment_digest(path, start), starts))
-    combined = hashlib.blake2b(b"".join(digests), digest_size=20).hexdigest()
-    return [str(path), before.st_size, before.st_mtime_ns, combined]
+    return hashlib.blake2b(b"".join(digests), digest_size=20).hexdigest()
 
 
 def _segment_digest(path: Path, start: int) -> bytes:
@@ -221,7 +285,7 @@ class Entry:
                 path = folder / f"{split}.arrow"
                 if path.stat().st_size != written["bytes"]:
                     return None
-                reader = pyarrow.ipc.open_file(pyarrow.OSFile(str(path)))
+                reader = pyarrow.ipc.open_file(pyarrow.memory_map(str(path)))  # read in place, not copied
                 if reader.num_record_batches != written["batches"]:
                     return None
                 readers[split] = reader
@@ -394,7 +458,7 @@ def open_slot(cache: DataCache | None, *, data: dict, seed: int, training: dict,
     cache = cache if cache is not None else DataCache()
     if not cache.enabled:
         return None
-    files = {key: [fingerprint(path) for path in source.files] for key, source in sources.items()}
+    files = {key: [fingerprint(path, cache.hashes) for path in source.files] for key, source in sources.items()}
     settings = dict(data=data, seed=seed, training=training, fold=fold, files=files, reading=reading)
     root = cache.root
     key = cache_key(fitted=fitted, **settings)

@@ -99,8 +99,10 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
     hardware = detect_for(training)
     plan = choose(training, hardware, int(data.get("batch_size", 32)))
     state = _resume_state(resume) if resume else None
+    started = time.perf_counter()
     prepared = prepare(document, fold=fold, fitted=state["fitted"] if state else None, cache=cache,
                        shard=_shard(plan, hardware.cluster))
+    preparation_seconds = time.perf_counter() - started
     if prepared.counts["train"] == 0:
         raise ModelctlError("the training split is empty; check data.split and the source")
     execution = _execution(document, prepared, plan)
@@ -130,7 +132,7 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
     try:
         model, output_names, strategy = _build(document, prepared, plan, execution, training, state, folder)
         if dry_run:
-            _describe_dry_run(console, plan, execution, prepared, model)
+            _describe_dry_run(console, plan, execution, prepared, model, preparation_seconds)
             return TrainResult(None, {}, [], plan.as_dict(), prepared.counts)
         result = _fit(document, prepared, plan, execution, model, strategy, output_names, folder, console,
                       quiet=quiet, live=live, state=state, extra_callbacks=extra_callbacks or [],
@@ -416,7 +418,7 @@ def _plot_history(rows: list[dict], folder: Path, plot_history) -> list[Path]:
     return [plot_history(history, folder / "learning_curves.png")]
 
 
-def _describe_dry_run(console, plan, execution, prepared, model) -> None:
+def _describe_dry_run(console, plan, execution, prepared, model, preparation_seconds: float) -> None:
     console.print(f"strategy: {plan.distribution} on {', '.join(plan.devices)}; precision {plan.mixed_precision}; "
                   f"XLA {'on' if plan.jit_compile else 'off'}", markup=False)
     for reason in plan.reasons:
@@ -424,6 +426,6 @@ def _describe_dry_run(console, plan, execution, prepared, model) -> None:
     console.print(f"steps: {execution.steps_per_epoch} per epoch, steps_per_execution {execution.steps_per_execution}",
                   markup=False)
     console.print(f"- {execution.reason}", markup=False)
-    console.print("examples: " + ", ".join(f"{split} {count}" for split, count in prepared.counts.items()),
-                  markup=False)
+    console.print("examples: " + ", ".join(f"{split} {count}" for split, count in prepared.counts.items())
+                  + f"; data prepared in {preparation_seconds:.2f} s", markup=False)
     console.print(f"model: {model.count_params():,} parameters; nothing was trained (--dry-run)", markup=False)
