@@ -285,7 +285,7 @@ class Entry:
                 path = folder / f"{split}.arrow"
                 if path.stat().st_size != written["bytes"]:
                     return None
-                reader = pyarrow.ipc.open_file(pyarrow.memory_map(str(path)))  # read in place, not copied
+                reader = pyarrow.ipc.open_file(pyarrow.OSFile(str(path)))
                 if reader.num_record_batches != written["batches"]:
                     return None
                 readers[split] = reader
