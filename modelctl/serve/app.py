@@ -326,7 +326,7 @@ async def _read_json(request: Request, limit: int):
     if not body:
         raise RequestError("$", "the body is empty; expected a JSON object such as {\"instances\": [...]}")
     try:
-        return json.loads(body)
+        return json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise RequestError("$", "the body is not UTF-8 text; expected a JSON object") from None
     except json.JSONDecodeError as error:
