@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Callable
 
 import uvicorn
-from uvicorn.supervisors import Multiprocess
 
 from modelctl.serve.app import ServeOptions, create_app
 from modelctl.serve.errors import ServeError
@@ -67,6 +66,8 @@ def serve(target: str | Path, *, backend: str = "auto", name: str | None = None,
         _graceful()
         if on_ready is not None:
             on_ready(None, host, port)
+        from uvicorn.supervisors import Multiprocess
+
         _run(lambda: Multiprocess(config, sockets=[config.bind_socket()]).run(), host, port)
         return
     config = uvicorn.Config(create_app(served, options), host=host, port=port, log_level=log_level,
