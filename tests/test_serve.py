@@ -26,7 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 with warnings.catch_warnings():  # Starlette deprecates httpx for its TestClient, which still works with it
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
 from conftest import IRIS_COLUMNS, ROOT, quiet_console
@@ -38,6 +38,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationW
 
 IRIS = ROOT / "examples" / "iris" / "iris.csv"
 TOKEN = "s3cret-token"
+CHROMIUM = "/usr/bin/chromium"
+"""Debian's chromium package: Playwright's own browser download cannot be reached."""
 ROWS = 12
 
 
@@ -333,3 +335,59 @@ def test_the_serve_command_answers_over_http_and_finishes_requests_in_flight_on_
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def listening(served):
+    """The app served by uvicorn on a free port in a thread of this process, with the token; its base URL."""
+    import uvicorn
+
+    config = uvicorn.Config(create_app(served, ServeOptions(token=TOKEN)), host="127.0.0.1", port=0,
+                            log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    end = time.monotonic() + 30
+    while not (server.started and server.servers) and time.monotonic() < end:
+        time.sleep(0.02)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    server.should_exit = True
+    thread.join(30)
+
+
+def test_the_page_predicts_from_its_form_in_a_real_browser(listening, client):
+    """Debian's chromium, headless, driven by Playwright (`.ci/run` installs it when missing)."""
+    from playwright.sync_api import sync_playwright
+
+    row = {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3}
+    expected = client.post("/v1/models/iris:predict", json={"instances": [row]}).json()["predictions"][0]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox",
+                                                                             "--disable-background-networking"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{listening}/?token={TOKEN}")
+            assert page.title() == "iris"
+            assert page.input_value("input[name=sepal_length]") != ""  # prefilled with the training mean
+            for column, value in row.items():
+                page.fill(f"input[name={column}]", str(value))
+            page.click("#predict")
+            page.wait_for_selector(".predicted")
+            assert page.inner_text(".predicted") == f"species: {expected['species']}"
+            bars = page.query_selector_all(".bar")
+            assert [bar.get_attribute("data-class") for bar in bars] == ["setosa", "versicolor", "virginica"]
+            for bar in bars:
+                shown = float(bar.query_selector(".value").inner_text())
+                assert shown == pytest.approx(expected[f"species_{bar.get_attribute('data-class')}"], abs=1e-4)
+                width = bar.query_selector(".fill").evaluate("element => element.style.width")
+                assert float(width.rstrip("%")) == pytest.approx(100 * shown, abs=0.1)
+
+            page.fill("input[name=sepal_width]", "")
+            page.click("#predict")
+            page.wait_for_selector("#error")
+            assert page.inner_text("#error") == (
+                "$.instances[0].sepal_width: a missing value (null), and feature 'measurements' takes no missing "
+                "values (its missing.strategy is error or drop); expected a number")
+        finally:
+            browser.close()
