@@ -52,7 +52,7 @@ def run_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("serve")
     document = load_spec(ROOT / "examples" / "iris" / "spec.yaml", ["training.epochs=1", "training.steps_per_epoch=3"])
     run_dir = train(document, folder / "runs", quiet_console(), quiet=True).run_dir
-    export_run(run_dir, ["onnx"])
+    export_run(run_dir, ["onnx", "saved_model"])
     return run_dir
 
 
@@ -120,6 +120,19 @@ def test_the_keras_backend_answers_what_the_run_predicts(run_dir, rows):
     path, instances = rows
     with TestClient(create_app(open_model(run_dir, backend="keras"))) as keras_client:
         answer = keras_client.post("/v1/models/iris:predict", json={"instances": instances})
+    assert_same(answer.json()["predictions"], predict_rows(run_dir, path), tolerance=1e-5)
+
+
+def test_export_writes_tensorflow_servings_layout_which_serves_the_same_answers(run_dir, served, rows):
+    path, instances = rows
+    base = run_dir / "export" / "serving" / "iris"
+    assert [folder.name for folder in base.iterdir()] == [str(served.version)]
+    assert (base / str(served.version) / "saved_model.pb").is_file()
+    from_layout = open_model(base)
+    assert (from_layout.backend, from_layout.version, from_layout.path) == ("saved_model", served.version,
+                                                                            base / str(served.version))
+    with TestClient(create_app(from_layout)) as layout_client:
+        answer = layout_client.post("/v1/models/iris:predict", json={"instances": instances})
     assert_same(answer.json()["predictions"], predict_rows(run_dir, path), tolerance=1e-5)
 
 

@@ -17,7 +17,6 @@ has none. The version is the run's timestamp as a number (`20261126T182346Z` ->
 from __future__ import annotations
 
 import dataclasses
-import re
 from pathlib import Path
 from typing import Callable
 
@@ -149,13 +148,11 @@ def _run_of(artifact: Path) -> Path | None:
 
 
 def _version(path: Path, run_dir: Path | None) -> int:
+    from modelctl.export.serving import run_version
+
     if path.name.isdigit() and path.is_dir():
         return int(path.name)
-    if run_dir is not None:
-        digits = re.sub(r"\D", "", run_dir.name)
-        if digits:
-            return int(digits)
-    return 1
+    return run_version(run_dir)
 
 
 __all__ = ["AUTO_ORDER", "BACKENDS", "ServedModel", "open_model"]
