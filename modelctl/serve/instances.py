@@ -246,7 +246,7 @@ class InputReader:
                                          f"received {received}")
             scalar = not isinstance(value, list)
             for offset, (column, item) in enumerate(zip(field.columns, flat)):
-                numbers[column][index] = _number(field, item, path if scalar else f"{path}[{offset}]")
+                numbers[column][index] = _number(field, item, lambda: path if scalar else f"{path}[{offset}]")
             return
         missing = [column for column in field.columns if column not in row]
         if missing:
@@ -256,7 +256,7 @@ class InputReader:
             raise RequestError(where(index, shown), f"missing feature '{field.name}': expected {field.describe()} "
                                                     f"under '{field.name}', or its {columns}")
         for column in field.columns:
-            numbers[column][index] = _number(field, row[column], where(index, column))
+            numbers[column][index] = _number(field, row[column], lambda: where(index, column))
 
 
 def _flatten(value) -> list:
@@ -269,7 +269,11 @@ def _flatten(value) -> list:
     return flat
 
 
-def _number(field: Field, value, path: str) -> float:
+def _number(field: Field, value, where) -> float:
+    """One number of a `numbers` feature; `where()` gives its path, asked only for a message."""
+    if type(value) is float and math.isfinite(value):
+        return value
+    path = where()
     if value is None:
         if field.required:
             raise RequestError(path, f"a missing value (null), and feature '{field.name}' takes no missing values "
