@@ -285,6 +285,24 @@ def test_concurrent_requests_are_run_as_one_batch_up_to_max_batch():
     assert calls == [1, 1, 1]
 
 
+def test_a_request_that_fails_its_batch_fails_alone():
+    def scores(values):
+        if (values["x"] < 0).any():
+            raise ValueError("negative")
+        return {"y": values["x"] + 1}
+
+    async def requests():
+        batcher = Batcher(scores, max_batch=8, timeout_ms=200)
+        answers = await asyncio.gather(*(batcher.submit({"x": np.array([value], dtype=np.float32)}, 1)
+                                         for value in (1.0, -1.0, 2.0)), return_exceptions=True)
+        await batcher.close()
+        return answers
+
+    first, second, third = asyncio.run(requests())
+    assert (first["y"].tolist(), third["y"].tolist()) == ([2.0], [3.0])
+    assert isinstance(second, ValueError) and str(second) == "negative"
+
+
 def test_a_backend_the_run_was_not_exported_to_is_refused(run_dir):
     with pytest.raises(ServeError, match=re.escape(f"the run has no tflite export ({run_dir / 'export' / 'model.tflite'}); "
                                                    f"write it with `modelctl export {run_dir} --format tflite`")):

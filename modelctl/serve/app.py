@@ -93,7 +93,6 @@ def create_app(served: ServedModel, options: ServeOptions = ServeOptions()) -> S
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={404: server.not_found, 405: server.not_allowed,
                                         RequestError: server.refused, Exception: server.failed})
-    app.state.served = served
     return _Guard(app, server)
 
 
@@ -105,8 +104,8 @@ class _Server:
         self.options = options
         self.reader = InputReader(served.features, served.fitted)
         self.metrics = Metrics(options.max_batch)
-        self.batcher = Batcher(served.scores, max_batch=options.max_batch, timeout_ms=options.batch_timeout_ms,
-                               on_batch=self.metrics.batch_size.observe)
+        self.batcher = Batcher(lambda columns: served.scores(self.reader.values(columns)), max_batch=options.max_batch,
+                               timeout_ms=options.batch_timeout_ms, on_batch=self.metrics.batch_size.observe)
         self.label_types = {name: label_type(label["type"]) for name, label in served.labels.items()}
 
     # Routes ---------------------------------------------------------------------------------------------------
@@ -246,7 +245,6 @@ class _Guard:
     def __init__(self, app: Starlette, server: _Server):
         self.app = app
         self.server = server
-        self.state = app.state
         self.token = server.options.token.encode() if server.options.token else None
 
     async def __call__(self, scope, receive, send):

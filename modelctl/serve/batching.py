@@ -32,10 +32,12 @@ class _Waiting:
 
 
 class Batcher:
-    """Gathers requests into batches and runs them one batch at a time.
+    """Gathers requests into batches and runs them one batch at a time. When a batch fails, each of its requests
+    runs alone, so that a request the model refuses fails by itself.
 
     Args:
-        scores: raw values -> outputs by label (`ServedModel.scores`).
+        scores: a request's values (name -> batch) -> outputs by label (`ServedModel.scores`, or encoding and
+            then `scores`); the values of several requests are concatenated along the first axis.
         max_batch: most examples in one call (default 64; at least 1).
         timeout_ms: longest wait for more requests after the first of a batch, in milliseconds (default 2;
             0 takes only the requests already waiting).
@@ -50,17 +52,19 @@ class Batcher:
         self.max_batch = max_batch
         self.timeout = max(0.0, timeout_ms) / 1000
         self.on_batch = on_batch
-        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="modelctl-model")
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue | None = None
         self._task: asyncio.Task | None = None
         self._carry: _Waiting | None = None
 
     async def submit(self, values: dict[str, np.ndarray], count: int) -> dict[str, np.ndarray]:
-        """The outputs of the model on this request's `count` examples, run in a batch with others."""
+        """The outputs of `scores` on this request's `count` examples, run in a batch with others."""
         loop = asyncio.get_running_loop()
-        if self._loop is not loop:  # first use, or a new event loop (tests run one per client)
+        if self._loop is not loop:  # first use, or a new event loop (a test client runs one each time it is opened)
             self._loop, self._queue, self._carry = loop, asyncio.Queue(), None
+            if self._executor is None:
+                self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="modelctl-model")
             self._task = loop.create_task(self._run_batches())
         waiting = _Waiting(values, count, loop.create_future())
         self._queue.put_nowait(waiting)
@@ -75,7 +79,9 @@ class Batcher:
             except asyncio.CancelledError:
                 pass
             self._task = None
-        self._executor.shutdown(wait=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor, self._loop = None, None
 
     async def _run_batches(self) -> None:
         loop = asyncio.get_running_loop()
@@ -83,10 +89,21 @@ class Batcher:
             batch = await self._gather(loop)
             try:
                 outputs = await loop.run_in_executor(self._executor, self._call, batch)
-            except Exception as error:  # the runtime failed on this batch: every request in it gets the error
+            except Exception as error:
+                if len(batch) == 1:
+                    if not batch[0].future.done():
+                        batch[0].future.set_exception(error)
+                    continue
+                # One request the model refuses must not fail the others: each runs alone.
                 for waiting in batch:
-                    if not waiting.future.done():
-                        waiting.future.set_exception(error)
+                    try:
+                        alone = await loop.run_in_executor(self._executor, self._call, [waiting])
+                    except Exception as single:
+                        if not waiting.future.done():
+                            waiting.future.set_exception(single)
+                    else:
+                        if not waiting.future.done():
+                            waiting.future.set_result(alone)
                 continue
             start = 0
             for waiting in batch:

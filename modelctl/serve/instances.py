@@ -17,9 +17,11 @@ it). By the kind of its feature type:
   as text the way a CSV cell is read (3.0 -> '3'); null is the empty string.
 
 A model with one feature also takes bare values: `{"instances": [[5.1, 3.5,
-1.4, 0.2]]}`, `{"inputs": [...]}`. Values are then encoded by each feature's
-type exactly as `modelctl predict` encodes a table's columns, so the server
-answers what `predict` answers on the same rows.
+1.4, 0.2]]}`, `{"inputs": [...]}`. Each request's values are checked when it
+is read (`InputReader.read` gives them as source columns); the columns of a
+batch of requests are then encoded together by each feature's type
+(`InputReader.values`), exactly as `modelctl predict` encodes a table's
+columns, so the server answers what `predict` answers on the same rows.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ from modelctl.serve.errors import RequestError
 NUMBERS, FILES, TEXT = "numbers", "files", "text"
 """How a feature's values are written in a request (see the module docstring)."""
 
+_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+"""Pillow's mode for each number of channels an image feature decodes to."""
+
 _DATA_URL = re.compile(r"^data:[^,;]*(;[^,;]*)*;base64,", re.IGNORECASE)
 
 
@@ -56,6 +61,7 @@ class Field:
         required: for `numbers`, whether a missing value is refused (the feature's `missing.strategy` is
             `error` or `drop`).
         choices: the values the model knows (a categorical feature's vocabulary), else None.
+        channels: for `files`, the color channels images are decoded to (1, 3 or 4), else None.
     """
 
     name: str
@@ -66,6 +72,7 @@ class Field:
     shape: tuple | None = None
     required: bool = False
     choices: tuple[str, ...] | None = None
+    channels: int | None = None
 
     def describe(self) -> str:
         """What a value of this feature is, for messages."""
@@ -100,7 +107,8 @@ def fields(features: dict, fitted: dict) -> dict[str, Field]:
         width = int(entry.get("width", len(columns))) if kind == NUMBERS else 1
         vocabulary = entry.get("vocabulary") if kind_of.name == "categorical" else None
         found[name] = Field(name, kind_of.name, kind, columns, width, tuple(entry["shape"]) if entry.get("shape")
-                            else None, strategy in ("error", "drop"), tuple(vocabulary) if vocabulary else None)
+                            else None, strategy in ("error", "drop"), tuple(vocabulary) if vocabulary else None,
+                            int(entry.get("channels", 3)) if kind == FILES else None)
     return found
 
 
@@ -125,7 +133,8 @@ class InputReader:
         self.keys = list(dict.fromkeys([*self.fields, *self.source_columns]))
 
     def read(self, body: dict, rows_key: str = "instances") -> tuple[dict[str, np.ndarray], int, str]:
-        """The raw values of a request body's examples, their count, and the format (`row` or `columnar`).
+        """The source columns of a request body's examples (checked; `values` encodes them), their count, and the
+        format (`row` or `columnar`).
 
         Args:
             body: the parsed JSON body.
@@ -142,11 +151,14 @@ class InputReader:
             what = "both" if given else "neither"
             raise RequestError("$", f"expected exactly one of '{rows_key}' (row format) or 'inputs' (columnar "
                                     f"format); received {what}")
-        if given[0] == "inputs":
-            rows, where = self._columnar(body["inputs"]), self._columnar_path
-            return self.encode(rows, where), len(rows), "columnar"
-        rows = self._rows(body[rows_key], rows_key, body.get("context"))
-        return self.encode(rows, lambda index, key: json_path([rows_key, index, key])), len(rows), "row"
+        try:
+            if given[0] == "inputs":
+                rows = self._columnar(body["inputs"])
+                return self.columns(rows, self._columnar_path), len(rows), "columnar"
+            rows = self._rows(body[rows_key], rows_key, body.get("context"))
+            return self.columns(rows, lambda index, key: json_path([rows_key, index, key])), len(rows), "row"
+        except RecursionError:
+            raise RequestError("$", "the body is nested too deeply") from None
 
     def _rows(self, instances, key: str, context=None) -> list[dict]:
         if not isinstance(instances, list) or not instances:
@@ -187,14 +199,30 @@ class InputReader:
     def _columnar_path(index: int, key: str) -> str:
         return json_path(["inputs", key, index])
 
-    def encode(self, rows: list[dict], where) -> dict[str, np.ndarray]:
-        """The model's raw values for `rows` (key -> JSON value each); `where(index, key)` is a value's path.
+    def values(self, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The model's raw values for checked source columns (of one request or of several concatenated), each
+        feature encoded by its type as `modelctl predict` encodes a table's columns.
+
+        Raises:
+            RequestError: a value the feature's type refuses while encoding.
+        """
+        from modelctl.data.columns import encode_features
+
+        count = len(next(iter(columns.values())))
+        try:
+            values, _ = encode_features(self.plan.features, self.fitted, columns, np.arange(1, count + 1), "error",
+                                        {})
+        except ModelctlError as error:
+            raise RequestError("$", str(error)) from None
+        return values
+
+    def columns(self, rows: list[dict], where) -> dict[str, np.ndarray]:
+        """The source columns of `rows` (key -> JSON value each), every value checked; `where(index, key)` is a
+        value's path.
 
         Raises:
             RequestError: an unknown key, a missing feature, a value of the wrong type or shape.
         """
-        from modelctl.data.columns import encode_features
-
         count = len(rows)
         batch = {column: None for column in self.source_columns}
         numbers = {column: np.empty(count, dtype=np.float64) for field in self.fields.values()
@@ -211,11 +239,7 @@ class InputReader:
                     objects[field.columns[0]][index] = _value(field, row[key], where(index, key))
         batch.update(numbers)
         batch.update(objects)
-        try:
-            values, _ = encode_features(self.plan.features, self.fitted, batch, np.arange(1, count + 1), "error", {})
-        except ModelctlError as error:  # a value the feature's type refuses while encoding
-            raise RequestError("$", str(error)) from None
-        return values
+        return batch
 
     def _check_keys(self, row: dict, index: int, where) -> None:
         unknown = [key for key in row if key not in self.fields and key not in self.source_columns]
@@ -321,6 +345,7 @@ def _image(field: Field, value, path: str) -> io.BytesIO:
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
+            image.convert(_MODES.get(field.channels, "RGB"))  # as the feature's decoder will
     except Exception as error:  # Pillow raises many kinds of error on bytes that are not an image
         raise RequestError(path, f"feature '{field.name}': cannot be decoded as an image ({type(error).__name__}: "
                                  f"{str(error)[:200]})") from None
