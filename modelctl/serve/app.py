@@ -207,14 +207,11 @@ class _Server:
         return found[0]
 
     def _rows(self, scores: dict[str, np.ndarray], count: int) -> list[dict]:
-        rows = [{} for _ in range(count)]
-        for label, values in scores.items():
-            kind = self.label_types[label]
-            classes = self.served.labels[label].get("classes") or []
-            values = np.asarray(values, dtype=np.float64)
-            for index, row in enumerate(rows):
-                row.update(kind.predictions(label, values[index], classes))
-        return [{key: _finite(value) for key, value in row.items()} for row in rows]
+        """The rows `modelctl predict` writes for the examples, without their `input` names."""
+        from modelctl.export.predict import prediction_rows
+
+        rows = prediction_rows([""] * count, scores, self.served.labels)
+        return [{key: _finite(value) for key, value in row.items() if key != "input"} for row in rows]
 
     def _prediction_keys(self, label: str) -> list[str]:
         kind = self.label_types[label]
