@@ -8,7 +8,8 @@ Trains examples/iris/spec.yaml (the tabular example model) for --epochs epochs a
 predict request. Load: for `--max-batch 64 --batch-timeout-ms 2` (dynamic batching) and `--max-batch 1` (each
 request by itself), --connections keep-alive connections each send one-row predict requests back to back for
 --seconds seconds (after a second of warm-up), from this process on the same machine; requests per second,
-latency percentiles and errors (any answer but 200). Writes bench/results/serve.json.
+latency percentiles, errors (any answer but 200), and the server's CPU milliseconds per request (warm-up
+included), which do not depend on what else runs on the machine. Writes bench/results/serve.json.
 
 The load generator speaks HTTP/1.1 over asyncio streams itself: an HTTP client library (httpx) spends more CPU
 per request than the server, and on a 2-core machine the generator shares the cores with the server.
@@ -173,8 +174,11 @@ def main() -> None:
             process = start(run, port, options, cache)
             try:
                 first_answer(port, bodies[0])
+                before = cpu_seconds(process.pid)
                 modes[mode] = asyncio.run(load(port, bodies, args.connections, args.seconds))
+                used = cpu_seconds(process.pid) - before  # warm-up included, as its requests are not counted
                 modes[mode]["mean_batch"] = batch_sizes(port)
+                modes[mode]["server_cpu_ms_per_request"] = round(1000 * used / modes[mode]["requests"], 3)
             finally:
                 stop(process)
             print(f"{mode}: {modes[mode]}", flush=True)

@@ -103,11 +103,14 @@ def serve_lines(serve: dict) -> list[str]:
              f"for {serve['seconds']:g} s per mode (after 1 s of warm-up), from a load generator on the same "
              f"{serve['cores']}-core machine as the server (one process); the load average was "
              f"{serve['load_average']:g} when it ended.", "",
-             "| mode | requests/s | p50 | p90 | p99 | errors | mean batch |", "|---|---:|---:|---:|---:|---:|---:|"]
+             "| mode | requests/s | p50 | p90 | p99 | errors | mean batch | server CPU per request |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, options in (("dynamic batching", "--max-batch 64 --batch-timeout-ms 2"), ("batch-1", "--max-batch 1")):
         row = modes[name]
+        cpu = f"{row['server_cpu_ms_per_request']:.3f} ms" if "server_cpu_ms_per_request" in row else "-"
         lines.append(f"| {name} (`{options}`) | {row['requests_per_second']:.0f} | {row['p50_ms']:.1f} ms | "
-                     f"{row['p90_ms']:.1f} ms | {row['p99_ms']:.1f} ms | {row['errors']} | {row['mean_batch']:.1f} |")
+                     f"{row['p90_ms']:.1f} ms | {row['p99_ms']:.1f} ms | {row['errors']} | {row['mean_batch']:.1f} | "
+                     f"{cpu} |")
     lines += ["", "| target | measured |", "|---|---|",
               f"| >= 1,000 requests/s with dynamic batching | **{batching['requests_per_second']:.0f}** |",
               f"| p99 latency <= 50 ms | **{batching['p99_ms']:.1f} ms** |",
