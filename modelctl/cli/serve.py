@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 
 def run_serve(target: str, *, backend: str, name: str | None, host: str, port: int, max_batch: int,
@@ -28,13 +27,12 @@ def run_serve(target: str, *, backend: str, name: str | None, host: str, port: i
 
     def ready(served, listening_host: str, listening_port: int) -> None:
         shown = f"[{listening_host}]" if ":" in listening_host else listening_host
-        if served is not None:
-            console.print(f"serving {served.name} version {served.version} ({served.backend}: {served.path})",
-                          markup=False)
-            console.print(f"  POST http://{shown}:{listening_port}/v1/models/{served.name}:predict", markup=False)
+        console.print(f"serving {served.name} version {served.version} ({served.backend}: {served.path})",
+                      markup=False)
+        console.print(f"  POST http://{shown}:{listening_port}/v1/models/{served.name}:predict", markup=False)
         console.print(f"  page http://{shown}:{listening_port}/{'?token=...' if token else ''}", markup=False)
         console.print(f"listening on http://{shown}:{listening_port} ({'bearer token required' if token else 'no token'}"
                       f"; SIGTERM or Ctrl-C stops it)", markup=False)
 
-    serve(Path(target) if target else target, backend=backend, name=name, options=options, host=host, port=port,
+    serve(target, backend=backend, name=name, options=options, host=host, port=port,
           workers=workers, on_ready=ready)

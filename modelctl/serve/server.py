@@ -1,6 +1,6 @@
 """Running the application under uvicorn: `modelctl serve`'s process.
 
-    serve(open_model("runs/iris"), ServeOptions(), host="127.0.0.1", port=8501)
+    serve("runs/iris", options=ServeOptions(max_batch=64), host="127.0.0.1", port=8501)   # until SIGTERM
 
 One process serves by default; `workers` > 1 starts that many processes on
 the same port (uvicorn's supervisor), each loading the model and batching its
@@ -46,8 +46,8 @@ def serve(target: str | Path, *, backend: str = "auto", name: str | None = None,
         host: the address to listen on (default 127.0.0.1: this machine only).
         port: the port (default 8501; 0 picks a free one, which `on_ready` is told).
         workers: processes serving the port (default 1).
-        on_ready: called with (served model, host, port) once the server listens (with `workers` > 1, before the
-            workers start, the served model None); default None.
+        on_ready: called with (served model, host, port) once the server listens (with `workers` > 1, as the
+            workers start); default None.
         log_level: uvicorn's log level (default `warning`): `info` logs every request.
 
     Raises:
@@ -65,7 +65,7 @@ def serve(target: str | Path, *, backend: str = "auto", name: str | None = None,
                                 workers=workers, log_level=log_level, timeout_graceful_shutdown=GRACE_SECONDS)
         _graceful()
         if on_ready is not None:
-            on_ready(None, host, port)
+            on_ready(served, host, port)
         from uvicorn.supervisors import Multiprocess
 
         _run(lambda: Multiprocess(config, sockets=[config.bind_socket()]).run(), host, port)
