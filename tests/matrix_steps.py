@@ -186,7 +186,8 @@ def run_family(spec_path: Path, workdir: Path) -> dict:
 
 def served_predictions(run_dir: Path, inputs: list[str]) -> list[dict]:
     """The predictions `modelctl serve RUN_DIR` answers for `inputs` (the rows of one CSV or TSV file, or image
-    files), as rows of the CSV `modelctl predict` writes. In-process, through the app's routes."""
+    files), as rows of the CSV `modelctl predict` writes. In-process, through the app's routes; the status and
+    page routes are checked on the way."""
     import base64
     import warnings
 
@@ -199,6 +200,10 @@ def served_predictions(run_dir: Path, inputs: list[str]) -> list[dict]:
 
     served = open_model(run_dir)
     with TestClient(create_app(served)) as client:
+        status = client.get(f"/v1/models/{served.name}").json()["model_version_status"]
+        assert [(item["version"], item["state"]) for item in status] == [(str(served.version), "AVAILABLE")]
+        page = client.get("/")
+        assert page.status_code == 200 and f"<title>{served.name}</title>" in page.text
         metadata = client.get(f"/v1/models/{served.name}/metadata").json()
         fields = metadata["metadata"]["signature_def"]["signature_def"]["serving_default"]["inputs"]
         if len(inputs) == 1 and Path(inputs[0]).suffix in (".csv", ".tsv"):
