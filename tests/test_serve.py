@@ -223,7 +223,8 @@ ROWS_LIKE = st.fixed_dictionaries({"instances": st.lists(st.dictionaries(KEYS, J
 def test_no_body_gets_a_500(client, body, verb):
     if verb != "predict" and isinstance(body, dict) and "instances" in body:
         body = {"examples": body["instances"]}
-    answer = client.post(f"/v1/models/iris:{verb}", content=body if isinstance(body, bytes) else json.dumps(body).encode())
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    answer = client.post(f"/v1/models/iris:{verb}", content=content)
     assert answer.status_code in (200, 400), answer.text
     assert set(answer.json()) <= {"predictions", "outputs", "results", "error", "field"}
 
@@ -304,8 +305,9 @@ def test_a_request_that_fails_its_batch_fails_alone():
 
 
 def test_a_backend_the_run_was_not_exported_to_is_refused(run_dir):
-    with pytest.raises(ServeError, match=re.escape(f"the run has no tflite export ({run_dir / 'export' / 'model.tflite'}); "
-                                                   f"write it with `modelctl export {run_dir} --format tflite`")):
+    tflite = run_dir / "export" / "model.tflite"
+    with pytest.raises(ServeError, match=re.escape(f"the run has no tflite export ({tflite}); write it with "
+                                                   f"`modelctl export {run_dir} --format tflite`")):
         open_model(run_dir, backend="tflite")
     with pytest.raises(ServeError, match=r"'onx' is not a known backend\. Expected one of .*Did you mean 'onnx'\?"):
         open_model(run_dir, backend="onx")

@@ -31,8 +31,9 @@ def run_serve(target: str, *, backend: str, name: str | None, host: str, port: i
                       markup=False)
         console.print(f"  POST http://{shown}:{listening_port}/v1/models/{served.name}:predict", markup=False)
         console.print(f"  page http://{shown}:{listening_port}/{'?token=...' if token else ''}", markup=False)
-        console.print(f"listening on http://{shown}:{listening_port} ({'bearer token required' if token else 'no token'}"
-                      f"; SIGTERM or Ctrl-C stops it)", markup=False)
+        guard = "bearer token required" if token else "no token"
+        console.print(f"listening on http://{shown}:{listening_port} ({guard}; SIGTERM or Ctrl-C stops it)",
+                      markup=False)
 
     serve(target, backend=backend, name=name, options=options, host=host, port=port,
           workers=workers, on_ready=ready)

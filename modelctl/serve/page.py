@@ -29,7 +29,8 @@ input[type=number], select { width: 10rem; } textarea, input.vector { width: 100
 button { font-size: 1rem; padding: .4rem 1.2rem; }
 .bar { display: flex; align-items: center; margin: .2rem 0; }
 .bar .name { min-width: 10rem; } .bar .track { flex: 1; background: #eee; height: 1.1rem; border-radius: 3px; }
-.bar .fill { background: #3b7dd8; height: 100%; border-radius: 3px; } .bar .value { min-width: 5rem; text-align: right; }
+.bar .fill { background: #3b7dd8; height: 100%; border-radius: 3px; }
+.bar .value { min-width: 5rem; text-align: right; }
 .predicted { font-size: 1.2rem; margin: .6rem 0; } .error { color: #b00020; white-space: pre-wrap; }
 """
 
@@ -178,7 +179,8 @@ def _controls(name: str, field: Field, mean: list | None) -> str:
     if field.choices:
         options = "".join(f"<option>{html.escape(choice)}</option>" for choice in field.choices)
         return f"<label><span>{html.escape(name)}</span><select name=\"{html.escape(name)}\">{options}</select></label>"
-    return f"<label><span>{html.escape(name)}</span><textarea name=\"{html.escape(name)}\" rows=\"3\"></textarea></label>"
+    return (f"<label><span>{html.escape(name)}</span><textarea name=\"{html.escape(name)}\" rows=\"3\">"
+            "</textarea></label>")
 
 
 def _means(fitted: dict) -> dict[str, list]:
