@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
 import json
 import os
 import random
@@ -183,6 +184,7 @@ def main() -> None:
                 stop(process)
             print(f"{mode}: {modes[mode]}", flush=True)
     results = {
+        "date": datetime.date.today().isoformat(),
         "model": f"examples/iris/spec.yaml trained {args.epochs} epochs, exported to ONNX; one row per request",
         "connections": args.connections, "seconds": args.seconds, "cores": os.cpu_count(),
         "load_average": round(os.getloadavg()[0], 2),

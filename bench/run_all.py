@@ -99,7 +99,7 @@ def serve_lines(serve: dict) -> list[str]:
     modes = serve["modes"]
     batching, single = modes["dynamic batching"], modes["batch-1"]
     lines = ["## modelctl serve under load", "",
-             f"{serve['model']}. {serve['connections']} keep-alive connections send predict requests back to back "
+             (f"Measured {serve['date']}. " if "date" in serve else "") + f"{serve['model']}. {serve['connections']} keep-alive connections send predict requests back to back "
              f"for {serve['seconds']:g} s per mode (after 1 s of warm-up), from a load generator on the same "
              f"{serve['cores']}-core machine as the server (one process); the load average was "
              f"{serve['load_average']:g} when it ended.", "",
