@@ -330,7 +330,7 @@ def test_the_serve_command_answers_over_http_and_finishes_requests_in_flight_on_
     environment = {**os.environ, "MODELCTL_SERVE_TOKEN": TOKEN}
     # A long batch timeout keeps the request waiting in the server when SIGTERM comes.
     process = subprocess.Popen([sys.executable, "-c", "from modelctl.cli.app import main; main()", "serve",
-                                str(run_dir.parent), "--port", "0", "--batch-timeout-ms", "1500"],
+                                str(run_dir.parent), "--port", "0", "--batch-timeout-ms", "3000"],
                                stderr=subprocess.PIPE, text=True, env=environment)
     try:
         lines = []
@@ -358,7 +358,7 @@ def test_the_serve_command_answers_over_http_and_finishes_requests_in_flight_on_
         thread = threading.Thread(target=lambda: in_flight.update(
             answer=call("/v1/models/iris:predict", {"instances": [ROW]})))
         thread.start()
-        time.sleep(0.5)
+        time.sleep(1.0)  # the request is waiting in the batcher by then
         process.send_signal(signal.SIGTERM)
         thread.join(30)
         assert process.wait(30) == 0
