@@ -13,6 +13,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -424,3 +425,28 @@ def test_the_page_predicts_from_its_form_in_a_real_browser(listening, client):
                 "values (its missing.strategy is error or drop); expected a number")
         finally:
             browser.close()
+
+
+def test_workers_serve_the_port_from_several_processes_and_stop_on_sigterm(run_dir):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-c", "from modelctl.cli.app import main; main()", "serve",
+                                str(run_dir), "--port", str(port), "--workers", "2"], stderr=subprocess.PIPE, text=True)
+    try:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/models/iris:predict",
+                                         json.dumps({"instances": [ROW]}).encode())
+        end, answers = time.monotonic() + 120, []
+        while len(answers) < 4 and time.monotonic() < end:
+            try:
+                with urllib.request.urlopen(request, timeout=10) as answer:
+                    answers.append(json.loads(answer.read())["predictions"][0]["species"])
+            except OSError:
+                time.sleep(0.1)
+        assert len(answers) == 4 and len(set(answers)) == 1
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0, process.stderr.read()[-3000:]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
