@@ -336,6 +336,36 @@ def predict(
 
 @app.command()
 @handles_errors
+def serve(
+    target: str = typer.Argument(..., help="A run folder (a spec's runs folder serves its newest run), a .keras file "
+                                           "in one, or an artifact written by `modelctl export`."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; 0.0.0.0 opens it to the network."),
+    port: int = typer.Option(8501, "--port", "-p", help="Port (0 picks a free one)."),
+    backend: str = typer.Option("auto", "--backend", "-b", help="auto (the run's ONNX, TFLite or SavedModel export, "
+                                                                "else its Keras model), onnx, tflite, saved_model or "
+                                                                "keras."),
+    name: Optional[str] = typer.Option(None, "--name", help="The model's name in the URLs. Default: the spec's name."),
+    max_batch: int = typer.Option(64, "--max-batch", help="Most examples gathered from concurrent requests into one "
+                                                          "model call (1: each request alone)."),
+    batch_timeout_ms: float = typer.Option(2.0, "--batch-timeout-ms", help="Longest wait for more requests to fill "
+                                                                           "a batch, in milliseconds."),
+    workers: int = typer.Option(1, "--workers", help="Server processes sharing the port."),
+    token: Optional[str] = typer.Option(None, "--token", help="Require `Authorization: Bearer TOKEN` on every route "
+                                                              "but /healthz. Default: $MODELCTL_SERVE_TOKEN, else "
+                                                              "none."),
+    max_body_mb: float = typer.Option(16.0, "--max-body-mb", help="Largest request body in MiB; larger ones get 413."),
+) -> None:
+    """Serve a model over TensorFlow Serving's REST API (raw rows in, class names and probabilities out), with a
+    page to try it at /."""
+    from modelctl.cli.serve import run_serve
+
+    run_serve(target, backend=backend, name=name, host=host, port=port, max_batch=max_batch,
+              batch_timeout_ms=batch_timeout_ms, workers=workers, token=token, max_body_mb=max_body_mb,
+              console=_console(stderr=True))
+
+
+@app.command()
+@handles_errors
 def compare(
     runs: List[str] = typer.Argument(..., help="Run folders to compare."),
     output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),

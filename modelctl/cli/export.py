@@ -36,4 +36,8 @@ def run_export(target: str, formats: list[str], quantize: str | None, *, output:
         markdown, data = write_benchmark(done.results, done.run_dir)
         console.print(f"benchmark written to {markdown} and {data}", markup=False)
     console.print(f"artifacts in {done.output}", markup=False)
+    if done.serving is not None:
+        console.print(f"TensorFlow Serving layout in {done.serving}: serve it with `modelctl serve {done.serving}` "
+                      f"or `tensorflow_model_server --rest_api_port=8501 --model_name={done.serving.name} "
+                      f"--model_base_path={done.serving.resolve()}`", markup=False)
     return done.results
