@@ -27,7 +27,7 @@ import numpy as np
 
 from modelctl.errors import did_you_mean, one_of
 from modelctl.evaluation.errors import EvaluationError
-from modelctl.features import LABEL_TYPES, LABELS, label_type
+from modelctl.features import LABEL_TYPES, label_type, label_types
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Prepared:
     """Checked inputs.
 
     Args:
-        label_type: a label type's name (one of `LABELS`).
+        label_type: a label type's name (one of `modelctl.features.label_types()`).
         y_true: int64 labels (classification) or float64 targets (regression), shaped as
             the module docstring says.
         y_score: float64 scores, shaped as the module docstring says.
@@ -68,8 +68,9 @@ def binary_problems(data: Prepared):
 
 
 def check_label_type(name: object) -> str:
-    """Return `name` when it names a label type (`LABELS`), else raise `EvaluationError`."""
-    known = LABELS.names()
+    """Return `name` when it names a label type (`modelctl.features.label_types()`), else raise
+    `EvaluationError`."""
+    known = label_types()
     if not isinstance(name, str) or name not in known:
         raise EvaluationError(f"Invalid label type {name!r}. Expected one of {one_of(known)}."
                               f"{did_you_mean(name, known)}")
@@ -82,8 +83,9 @@ def kind_of(name: object):
 
 
 def drawn_by(plot: str) -> tuple[str, ...]:
-    """The names of the label types whose `plots` hold `plot` (a key of `PLOT_FILES`), in `LABELS` order."""
-    return tuple(name for name in LABELS.names() if plot in label_type(name).plots)
+    """The names of the label types whose `plots` hold `plot` (a key of `PLOT_FILES`), in `label_types()`
+    order."""
+    return tuple(name for name in label_types() if plot in label_type(name).plots)
 
 
 def prepare(name: str, y_true: object, y_score: object, class_names: list[str] | None = None) -> Prepared:
