@@ -124,3 +124,11 @@ def test_no_code_compares_label_type_names(module):
             if isinstance(node, ast.Constant) and node.value in LABEL_TYPES:
                 found.append(f"{source.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
     assert found == []
+
+
+def test_scores_become_one_probability_per_class():
+    """What `modelctl serve`'s :classify answers: binary's one score is two probabilities."""
+    assert label_type("binary").class_probabilities(np.array([0.75])).tolist() == [0.25, 0.75]
+    assert label_type("categorical").class_probabilities(np.array([0.1, 0.9])).tolist() == [0.1, 0.9]
+    assert [label_type(name).classifies for name in LABEL_TYPES] == [True, True, True, False]
+    assert [label_type(name).output_units({"classes": ["a", "b", "c"]}) for name in LABEL_TYPES] == [1, 3, 3, 1]
