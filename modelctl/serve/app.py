@@ -147,16 +147,15 @@ class _Server:
         return {"outputs": {key: [row[key] for row in rows] for key in rows[0]}}
 
     async def classify(self, body) -> dict:
-        name, kind = self._one_label("classify", lambda kind: kind.name != "regression")
+        name, kind = self._one_label("classify", lambda kind: kind.classifies)
         values, count, _ = self.reader.read(body, rows_key="examples")
         scores = np.asarray((await self.batcher.submit(values, count))[name], dtype=np.float64).reshape(count, -1)
         classes = self.served.labels[name].get("classes") or []
-        if kind.name == "binary":
-            return {"results": [[[classes[0], _finite(1 - row[0])], [classes[1], _finite(row[0])]] for row in scores]}
-        return {"results": [[[label, _finite(value)] for label, value in zip(classes, row)] for row in scores]}
+        return {"results": [[[label, _finite(value)] for label, value in zip(classes, kind.class_probabilities(row))]
+                             for row in scores]}
 
     async def regress(self, body) -> dict:
-        name, _ = self._one_label("regress", lambda kind: kind.name == "regression")
+        name, _ = self._one_label("regress", lambda kind: not kind.classifies)
         values, count, _ = self.reader.read(body, rows_key="examples")
         scores = np.asarray((await self.batcher.submit(values, count))[name], dtype=np.float64).reshape(count, -1)
         if scores.shape[1] != 1:
@@ -216,7 +215,7 @@ class _Server:
     def _prediction_keys(self, label: str) -> list[str]:
         kind = self.label_types[label]
         classes = self.served.labels[label].get("classes") or []
-        width = 1 if kind.name in ("binary", "regression") else max(1, len(classes))
+        width = kind.output_units({"classes": classes}) or 1
         return list(kind.predictions(label, np.full(width, 0.5), classes or ["0", "1"]))
 
     # Errors ---------------------------------------------------------------------------------------------------
