@@ -28,6 +28,11 @@ def run_eval(target: str, split: str, data: Path | None, output_format: str, gat
         for label, metrics in result.metrics.items():
             render_table(metrics, console, title=f"{label} on {result.split} ({result.examples} examples)")
         console.print(f"report: {result.folder / 'report.md'}", markup=False)
+    from modelctl.tracking import add_files
+    from modelctl.tracking.contents import eval_metrics
+
+    add_files(result.run_dir, [(result.folder, f"eval/{result.folder.name}")], console,
+              metrics=eval_metrics(result.folder))
     missed = check_gates(result.metrics, gates)
     if missed:
         raise GateMissed("quality gate missed: " + "; ".join(missed))
