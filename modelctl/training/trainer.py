@@ -255,7 +255,7 @@ def _run_record(spec, hardware, plan, command_line, document, prepared, fold, ex
         "examples": prepared.counts,
         "fold": None if fold is None else {"index": fold[0], "folds": fold[1]},
         "seed": spec.get("seed", 0),
-        "data": {"shard": None if prepared.layout is None else prepared.layout.record()},
+        "data": {"shard": None if prepared.layout is None else prepared.layout.record(), **prepared.data_record()},
     }
 
 
