@@ -31,6 +31,7 @@ training:
   epochs: 3
   optimizer: {{type: adam, learning_rate: 0.02}}
   metrics: [accuracy]
+  tensorboard: true
 export:
   formats: [saved_model]
 """
@@ -174,6 +175,34 @@ def test_eval_adds_its_report_and_metrics_to_the_same_run(store, tracked_run, ru
     run_id = json.loads((run_dir / "mlflow.json").read_text())["run_id"]
     assert {"eval/test/report.md", "eval/test/eval.json"} <= artifact_paths(client, run_id)
     assert client.get_run(run_id).data.metrics["eval/test/species/accuracy"] == pytest.approx(accuracy)
+
+
+@pytest.mark.slow
+def test_tensorboard_hparams_hold_the_spec_and_the_final_metrics(tracked_run):
+    """What TensorBoard's HParams dashboard reads: a session of the run's hyperparameters, and its metrics as
+    scalars beside it."""
+    import tensorflow as tf
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    run_dir, _ = tracked_run
+    session, scalars = None, {}
+    for path in sorted((run_dir / "tensorboard" / "hparams").glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.metadata.plugin_data.plugin_name == "hparams":
+                    data = plugin_data_pb2.HParamsPluginData.FromString(value.metadata.plugin_data.content)
+                    if data.HasField("session_start_info"):
+                        session = data.session_start_info
+                elif value.metadata.plugin_data.plugin_name == "scalars":
+                    scalars[value.tag] = (event.step, float(tf.make_ndarray(value.tensor)))
+    assert session is not None and session.group_name == run_dir.name
+    assert session.hparams["training.epochs"].number_value == 3
+    assert session.hparams["training.optimizer.type"].string_value == "adam"
+    assert session.hparams["training.tensorboard"].bool_value is True
+    assert session.hparams["model.layers.0.dense.units"].number_value == 8
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert scalars == {f"{split}/{name}": (3, pytest.approx(value)) for split, values in metrics.items()
+                       for name, value in values.items()}
 
 
 @pytest.mark.slow

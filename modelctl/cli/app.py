@@ -179,6 +179,10 @@ def train(
     overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
     output: Path = typer.Option(Path("runs"), "--output", "-o", help="Folder runs are created in: "
                                                                       "OUTPUT/<name>/<timestamp>/."),
+    run_dir: Optional[Path] = typer.Option(None, "--run-dir", help="Write the run into exactly this folder "
+                                                                   "(created when missing; it must hold no run) "
+                                                                   "instead of OUTPUT/<name>/<timestamp>/, for "
+                                                                   "pipelines such as DVC that need fixed paths."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue this run folder from its last "
                                                                  "completed epoch."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Read the data, build and compile the model, say what "
@@ -206,7 +210,7 @@ def train(
     console = _console()
     cache = _data_cache(no_cache, cache_dir)
     result = run_train(spec, overrides, output, resume, dry_run, quiet, folds, console, cache=cache,
-                       track=None if track is None else track.value, track_strict=track_strict)
+                       track=None if track is None else track.value, track_strict=track_strict, run_dir=run_dir)
     if export_after and result.get("run_dir") and not folds and not dry_run:
         from modelctl.cli.export import run_export
 

@@ -23,9 +23,10 @@ FILES = ("spec.yaml", "run.json", "history.csv", "metrics.json", "preprocessing.
 """Files of a run folder logged as artifacts, when present; `plots/` is logged too."""
 
 
-def spec_params(spec: dict) -> dict[str, str]:
-    """The spec flattened to `--set` paths -> values written as YAML scalars (`5`, `adam`, `true`, `null`)."""
-    params: dict[str, str] = {}
+def spec_values(spec: dict) -> dict[str, object]:
+    """The spec flattened to `--set` paths -> its scalar values as they are (numbers, strings, booleans, None);
+    a list of scalars or an empty mapping is one value written as YAML (`[64, 32]`, `{}`)."""
+    values: dict[str, object] = {}
 
     def walk(value, prefix: str) -> None:
         if isinstance(value, dict) and value:
@@ -35,10 +36,18 @@ def spec_params(spec: dict) -> dict[str, str]:
             for index, inner in enumerate(value):
                 walk(inner, f"{prefix}.{index}")
         else:
-            text = _yaml_value(value)
-            params[prefix] = text if len(text) <= PARAM_VALUE_LIMIT else text[:PARAM_VALUE_LIMIT - 3] + "..."
+            values[prefix] = _yaml_value(value) if isinstance(value, (dict, list)) else value
 
     walk(spec, "")
+    return values
+
+
+def spec_params(spec: dict) -> dict[str, str]:
+    """The spec flattened to `--set` paths -> values written as YAML scalars (`5`, `adam`, `true`, `null`)."""
+    params = {}
+    for key, value in spec_values(spec).items():
+        text = _yaml_value(value)
+        params[key] = text if len(text) <= PARAM_VALUE_LIMIT else text[:PARAM_VALUE_LIMIT - 3] + "..."
     return params
 
 

@@ -391,6 +391,10 @@ def _fit(document, prepared, plan, execution, model, strategy, output_names, fol
     metrics = evaluate_splits(model, prepared, output_names,
                               strategy if plan.distribution == "multi_worker" else None)
     write_json(folder / "metrics.json", metrics)
+    if training.get("tensorboard"):
+        from modelctl.training.hparams import write_hparams
+
+        write_hparams(folder, spec, metrics, recorder.rows[-1]["epoch"] if recorder.rows else 0, console)
     plots = _plot_history(recorder.rows, folder / "plots", plot_history)
     record.update(status="completed", epochs_completed=recorder.rows[-1]["epoch"] if recorder.rows else 0,
                   best_epoch=recorder.best_epoch, seconds=round(seconds, 3), first_step_at=first_step.at,
