@@ -292,5 +292,5 @@ def _tracking_section() -> dict:
                                "`modelctl track RUN` uploads it later).", False),
     }, "Log each run to MLflow: parameters, tags, per-epoch and final metrics, and the run folder's files. Needs "
        "the mlflow extra (`pip install 'modelctl[mlflow]'`). `train --track mlflow` turns it on without this "
-       "section.")
+       "section; null (the default) leaves it off.", type=["object", "null"], default=None)
     return closed({"mlflow": mlflow}, "Where runs are also logged, beside their run folder.", default={})
