@@ -1,6 +1,7 @@
 """Every family through every command, for the specs in specs/: each goes through validate, validate --deep,
-summary, train, eval, export --format all and predict on every artifact (specs without data stop after summary),
-and every artifact's predictions agree with the run's (see matrix_steps.py). Last, a fresh process loads every
+summary, train, eval, export --format all, track (an upload to an MLflow store) and predict on every artifact
+(specs without data stop after summary), and every artifact's predictions agree with the run's (see
+matrix_steps.py). Last, a fresh process loads every
 run's model with `modelctl.load_model` and predicts again. tests/test_matrix_examples.py does the same for the
 examples.
 """
