@@ -66,6 +66,8 @@ def test_unhashed_files_are_compared_by_size_and_time_and_sources_by_split():
     touched = record({"train": [["/d/t.csv", 10, 6, None]], "test": [["/d/u.csv", 3, 5, None]],
                       "validation": [["/d/v.csv", 1, 5, None]]})
     assert differences(old, same) == []
+    hashed = record({"train": [["/d/t.csv", 10, 5, "ab"]], "test": [["/d/u.csv", 3, 5, "cd"]]})
+    assert differences(hashed, same) == differences(same, hashed) == []  # a run trained or evaluated --no-cache
     assert differences(old, touched) == [
         "data.sources.train: t.csv: size or modification time changed (10 -> 10 bytes, modified "
         "1970-01-01T00:00:00+00:00 -> 1970-01-01T00:00:00+00:00; contents not hashed with the cache off)",
