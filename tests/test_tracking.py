@@ -255,18 +255,20 @@ def test_without_mlflow_installed_the_error_names_the_extra(monkeypatch):
         client(settings.uri)
 
 
-def test_settings_come_from_the_option_the_spec_the_environment_then_the_default(monkeypatch):
-    from modelctl.tracking import DEFAULT_URI, mlflow_settings
+def test_settings_come_from_the_option_the_spec_the_environment_then_the_default(monkeypatch, tmp_path):
+    from modelctl.tracking import mlflow_settings
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)
     assert mlflow_settings({"name": "a"}) is None
+    # A relative SQLite file is made absolute, so that later commands run elsewhere find the same store.
     assert mlflow_settings({"name": "a"}, track="mlflow").as_dict() == \
-        {"uri": DEFAULT_URI, "experiment": "a", "strict": False}
+        {"uri": f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}", "experiment": "a", "strict": False}
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking:5000")
     spec = {"name": "a", "tracking": {"mlflow": {"experiment": "churn"}}}
     assert mlflow_settings(spec).as_dict() == {"uri": "http://tracking:5000", "experiment": "churn", "strict": False}
-    spec["tracking"]["mlflow"]["uri"] = "sqlite:///x.db"
-    assert mlflow_settings(spec, strict=True).as_dict() == {"uri": "sqlite:///x.db", "experiment": "churn",
+    spec["tracking"]["mlflow"]["uri"] = "sqlite:////data/x.db"
+    assert mlflow_settings(spec, strict=True).as_dict() == {"uri": "sqlite:////data/x.db", "experiment": "churn",
                                                             "strict": True}
 
 

@@ -53,7 +53,7 @@ def _data_cache(no_cache: bool, cache_dir: Optional[Path]):
 
 
 TRACK_STRICT_HELP = ("Make a tracking server that cannot be reached (or a write it refuses) an error instead of a "
-                     "warning. Default: the spec's tracking.mlflow.strict.")
+                     "warning (on train it implies --track mlflow). Default: the spec's tracking.mlflow.strict.")
 REGISTER_HELP = ("Register the exported model in MLflow's model registry as a new version of NAME, tagged with "
                  "the spec hash and each artifact's verification (the run must be tracked in MLflow).")
 

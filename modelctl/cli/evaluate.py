@@ -23,11 +23,12 @@ def run_eval(target: str, split: str, data: Path | None, output_format: str, gat
     payload = {"run": str(result.run_dir), "split": result.split, "examples": result.examples,
                "metrics": result.metrics, "report": str(result.folder / "report.md"),
                "data_changes": result.data_changes}
-    if result.data_changes:
-        from rich.console import Console
+    from rich.console import Console
 
-        # On stderr: a warning must not break the JSON of --format json.
-        Console(stderr=True, highlight=False, soft_wrap=True).print(
+    # Warnings go to stderr: they must not break the JSON of --format json.
+    warnings = Console(stderr=True, highlight=False, soft_wrap=True)
+    if result.data_changes:
+        warnings.print(
             f"warning: the data of {result.run_dir} changed since it was trained (these metrics are on the data as "
             "it is now):\n" + "\n".join(f"  {line}" for line in result.data_changes),
             markup=False)
@@ -40,7 +41,7 @@ def run_eval(target: str, split: str, data: Path | None, output_format: str, gat
     from modelctl.tracking import add_files
     from modelctl.tracking.contents import eval_metrics
 
-    add_files(result.run_dir, [(result.folder, f"eval/{result.folder.name}")], console,
+    add_files(result.run_dir, [(result.folder, f"eval/{result.folder.name}")], warnings,
               metrics=eval_metrics(result.folder))
     missed = check_gates(result.metrics, gates)
     if missed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from pathlib import Path
 
 DEFAULT_URI = "sqlite:///mlflow.db"
 """The local store used when neither the spec nor $MLFLOW_TRACKING_URI names one: an SQLite file in the current
@@ -53,6 +54,17 @@ def mlflow_settings(spec: dict, *, track: str | None = None, strict: bool = Fals
         return None
     written = written or {}
     return MlflowSettings(
-        uri=uri or written.get("uri") or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI,
+        uri=absolute_uri(uri or written.get("uri") or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI),
         experiment=experiment or written.get("experiment") or spec.get("name") or "modelctl",
         strict=bool(strict or written.get("strict", False)))
+
+
+def absolute_uri(uri: str) -> str:
+    """`uri` with the path of a relative SQLite file made absolute from the current folder
+    (`sqlite:///mlflow.db` -> `sqlite:////home/me/project/mlflow.db`), so that the run folder's `mlflow.json`
+    names the same store whatever folder `eval`, `export` or `track` run from later."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix) or uri.startswith(prefix + "/") or uri[len(prefix):] in ("", ":memory:"):
+        return uri
+    path, _, query = uri[len(prefix):].partition("?")
+    return prefix + str((Path.cwd() / path).resolve()) + (f"?{query}" if query else "")
