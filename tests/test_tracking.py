@@ -147,6 +147,7 @@ def test_a_tracked_run_holds_its_parameters_tags_metrics_and_files(store, tracke
     run_id = assert_logged_like_folder(client, run_dir)
     assert client.get_run(run_id).info.experiment_id == client.get_experiment_by_name("churn").experiment_id
     assert "export/saved_model/saved_model.pb" in artifact_paths(client, run_id)
+    assert client.get_run(run_id).info.artifact_uri.startswith((store[0] / "mlruns").resolve().as_uri())
     assert f"registered iris-classifier version 1 (MLflow run {run_id})" in output
 
 

@@ -203,12 +203,24 @@ def experiment_id(tracking_client, name: str) -> str:
     if found is not None:
         return found.experiment_id
     try:
-        return tracking_client.create_experiment(name)
+        return tracking_client.create_experiment(name, artifact_location=artifact_location(
+            tracking_client.tracking_uri))
     except MlflowException:  # created by another run meanwhile
         found = tracking_client.get_experiment_by_name(name)
         if found is None:
             raise
         return found.experiment_id
+
+
+def artifact_location(uri: str) -> str | None:
+    """Where a new experiment of an SQLite store keeps its files: `mlruns/` beside the database file (MLflow's
+    default is `./mlruns` of whatever folder the experiment happens to be created from). None for other stores,
+    whose own default stands (a tracking server's artifact store)."""
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix) or uri[len(prefix):] in ("", ":memory:"):
+        return None
+    database = Path(uri[len(prefix):].partition("?")[0])
+    return (database.parent / "mlruns").resolve().as_uri()
 
 
 def tracked_run(folder: Path, console, strict: bool = False) -> MlflowRun | None:
