@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import iris_data
+from conftest import iris_data, quiet_console
 
 SPEC = f"""
 modelctl: 1
@@ -222,6 +222,10 @@ def test_unreachable_server_warns_and_track_uploads_the_run_later(store, tmp_pat
     assert f"modelctl track {run_dir}" in result.output
     assert {"model.keras", "metrics.json", "history.csv"} <= {path.name for path in run_dir.iterdir()}
     assert json.loads((run_dir / "mlflow.json").read_text())["status"] == "pending"
+    from modelctl.tracking import TrackingError, register_model
+
+    with pytest.raises(TrackingError, match="has no MLflow run to register from \\(its MLflow upload is pending\\)"):
+        register_model(run_dir, "iris-classifier", [], quiet_console())
 
     result = runner.invoke(app, ["track", str(run_dir), "--uri", uri, "--experiment", "later"])
     assert result.exit_code == 0, result.output
@@ -244,6 +248,20 @@ def test_track_strict_makes_an_unreachable_server_an_error(tmp_path, runner):
     assert f"error: MLflow at {dead}: the tracking server does not answer" in result.output
     assert "(strict tracking)" in result.output
     assert "Traceback" not in result.output
+
+
+def test_register_needs_export_and_run_dir_a_folder_without_a_run(tmp_path, runner):
+    from modelctl.cli.app import app
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC)
+    result = runner.invoke(app, ["train", str(spec), "--register", "iris"])
+    assert result.exit_code == 2 and "error: --register registers the exported model: add --export" in result.output
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "run.json").write_text("{}")
+    result = runner.invoke(app, ["train", str(spec), "--run-dir", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert f"error: {tmp_path / 'run'}: already holds a run (its run.json)" in result.output
 
 
 def test_without_mlflow_installed_the_error_names_the_extra(monkeypatch):
