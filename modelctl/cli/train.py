@@ -31,7 +31,7 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
             instead of `output/<name>/<timestamp>/`, for pipelines that need fixed paths; default None.
     """
     from modelctl.evaluation.plots import learning_curves_plot
-    from modelctl.runs import create_run_dir, find_run_dir, load_run_spec, write_json
+    from modelctl.runs import create_run_dir, find_run_dir, load_run_spec, spec_hash, spec_text, write_json
     from modelctl.training.trainer import train
 
     if resume is not None:
@@ -71,15 +71,14 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
     else:
         parent = create_run_dir(output, document.data.get("name", "run"))
         (parent / "checkpoints").rmdir()  # each fold keeps its own
+    (parent / "spec.yaml").write_text(spec_text(document.data), encoding="utf-8")
+    write_json(parent / "run.json", {"name": document.data.get("name"), "spec_hash": spec_hash(document.data),
+                                     "folds": folds, "status": "running"})
     tracked = None
     if tracking is not None:
         # The folds are child runs of one MLflow run of the whole cross-validation.
-        from modelctl.runs import spec_hash, spec_text
         from modelctl.tracking import MlflowRun
 
-        (parent / "spec.yaml").write_text(spec_text(document.data), encoding="utf-8")
-        write_json(parent / "run.json", {"name": document.data.get("name"), "spec_hash": spec_hash(document.data),
-                                         "folds": folds, "status": "running"})
         tracked = MlflowRun.start(tracking, parent, console)
     results = []
     for index in range(folds):
@@ -91,7 +90,8 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
         results.append(result.metrics)
     summary = cross_validation_summary(results)
     write_json(parent / "cross_validation.json", {"folds": folds, "metrics": summary, "per_fold": results})
-    (parent / "run.json").write_text(json.dumps({"name": document.data.get("name"), "folds": folds,
+    (parent / "run.json").write_text(json.dumps({"name": document.data.get("name"),
+                                                 "spec_hash": spec_hash(document.data), "folds": folds,
                                                  "status": "completed"}, indent=2) + "\n")
     if tracked is not None:
         tracked.log_metrics({f"{split}/{name}": value["mean"] for split, values in summary.items()

@@ -22,7 +22,8 @@ STATUSES = {"completed": "FINISHED", "diverged": "FAILED", "interrupted": "KILLE
 why, or is training now)."""
 
 
-def upload_run(folder: Path, console, *, uri: str | None = None, experiment: str | None = None) -> MlflowRun:
+def upload_run(folder: Path, console, *, uri: str | None = None, experiment: str | None = None,
+               parent_run_id: str | None = None) -> MlflowRun:
     """Upload the run folder `folder` to MLflow and return its MLflow run.
 
     Args:
@@ -31,6 +32,8 @@ def upload_run(folder: Path, console, *, uri: str | None = None, experiment: str
         uri: the tracking URI; default None: the one the run was tracked with (its `mlflow.json`), else its
             spec's `tracking.mlflow.uri`, else $MLFLOW_TRACKING_URI, else `sqlite:///mlflow.db`.
         experiment: the experiment; default None: as for `uri`, else the spec's name.
+        parent_run_id: the MLflow run this one is a child of; default None. The folds of a k-fold run folder
+            (`fold-1/`, ...) are uploaded as children of its own MLflow run.
 
     Raises:
         TrackingError: MLflow is not installed, or the tracking store cannot be reached or refuses a write
@@ -52,11 +55,18 @@ def upload_run(folder: Path, console, *, uri: str | None = None, experiment: str
         console.print(f"{folder}: already logged as MLflow run {tracked.run_id}; its files are up to date",
                       markup=False)
         return tracked
-    tracked = MlflowRun.start(settings, folder, console)
+    tracked = MlflowRun.start(settings, folder, console, parent_run_id=parent_run_id)
     for row in contents.history_rows(folder):
         tracked.log_epoch(row)
     _add_evaluations(tracked)
     record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    if (folder / "cross_validation.json").is_file():
+        summary = json.loads((folder / "cross_validation.json").read_text(encoding="utf-8"))["metrics"]
+        tracked.log_metrics({f"{split}/{name}": value["mean"] for split, values in summary.items()
+                             for name, value in values.items()})
+        for fold in sorted(folder.glob("fold-*/run.json"), key=lambda path: int(path.parent.name[5:])):
+            upload_run(fold.parent, console, uri=settings.uri, experiment=settings.experiment,
+                       parent_run_id=tracked.run_id)
     tracked.finish(STATUSES.get(record.get("status"), "FINISHED"))
     if state.get("status") == "pending" and state.get("run_id") and same_store:
         _delete_partial(tracked, state["run_id"])
