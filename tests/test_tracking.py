@@ -274,6 +274,14 @@ def test_without_mlflow_installed_the_error_names_the_extra(monkeypatch):
         client(settings.uri)
 
 
+def test_a_uri_mlflow_cannot_open_is_an_error_naming_it():
+    from modelctl.tracking import TrackingError
+    from modelctl.tracking.client import client
+
+    with pytest.raises(TrackingError, match=r"^foo://bar: not a tracking URI MLflow can open \(.*unsupported URI"):
+        client("foo://bar")
+
+
 def test_settings_come_from_the_option_the_spec_the_environment_then_the_default(monkeypatch, tmp_path):
     from modelctl.tracking import mlflow_settings
 

@@ -39,7 +39,8 @@ def client(uri: str):
     """An `mlflow.MlflowClient` of `uri`.
 
     Raises:
-        TrackingError: MLflow is not installed, or the URI names a database and SQLAlchemy or Alembic is not.
+        TrackingError: MLflow is not installed, the URI names a database and SQLAlchemy or Alembic is not, or
+            MLflow cannot open the URI (an unknown scheme).
     """
     mlflow = mlflow_module()
     scheme = uri.split(":", 1)[0].split("+", 1)[0].lower() if ":" in uri else "file"
@@ -55,7 +56,13 @@ def client(uri: str):
     # MLflow's and Alembic's start-up notes (creating the database tables) are noise in a training log.
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+    except MlflowException as error:
+        raise TrackingError(f"{uri}: not a tracking URI MLflow can open ({error.message.strip()}); give a "
+                            "server's http(s):// address or a database such as sqlite:///mlflow.db") from None
 
 
 def write_errors() -> tuple[type[BaseException], ...]:

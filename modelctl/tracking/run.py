@@ -59,6 +59,7 @@ class MlflowRun:
         self.experiment_id = experiment_id
         self.client = client(settings.uri)
         self._errors = write_errors()
+        self._pending = False
 
     # Starting ------------------------------------------------------------------------------------------------
 
@@ -107,8 +108,6 @@ class MlflowRun:
     def active(self) -> bool:
         """Whether writes still go to MLflow (False after a failure, or when the run never started)."""
         return self.run_id is not None and not self._pending
-
-    _pending = False
 
     def log_epoch(self, row: dict) -> None:
         """Log one history.csv row: each column a metric whose step is the row's epoch."""
