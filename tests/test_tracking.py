@@ -65,13 +65,15 @@ def history_columns(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
 def assert_logged_like_folder(client, run_dir: Path) -> str:
     """The MLflow run of `run_dir` holds its spec as parameters, its history and final metrics, and its files;
     returns its id."""
-    from modelctl.tracking.contents import spec_params
+    from modelctl.tracking.contents import resolved_spec, spec_params
 
     state = json.loads((run_dir / "mlflow.json").read_text())
     assert state["status"] == "logged"
     run = client.get_run(state["run_id"])
     spec = yaml.safe_load((run_dir / "spec.yaml").read_text())
-    assert run.data.params == spec_params(spec)
+    assert run.data.params == spec_params(resolved_spec(spec))
+    assert set(spec_params(spec)) < set(run.data.params)
+    assert run.data.params["training.mixed_precision"] == "auto"  # a default the spec leaves out
     assert run.data.params["training.epochs"] == "3"
     assert run.data.params["model.layers.0.dense.units"] == "8"
     assert run.data.params["data.features.x.columns"] == \
@@ -201,6 +203,7 @@ def test_tensorboard_hparams_hold_the_spec_and_the_final_metrics(tracked_run):
     assert session.hparams["training.optimizer.type"].string_value == "adam"
     assert session.hparams["training.tensorboard"].bool_value is True
     assert session.hparams["model.layers.0.dense.units"].number_value == 8
+    assert session.hparams["training.mixed_precision"].string_value == "auto"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert scalars == {f"{split}/{name}": (3, pytest.approx(value)) for split, values in metrics.items()
                        for name, value in values.items()}

@@ -65,9 +65,9 @@ NOTES = {
         "`tracking.mlflow` takes `uri` (default `$MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db` in the current "
         "folder), `experiment` (default the spec's `name`) and `strict` (default `false`: a tracking server that "
         "cannot be reached gives a warning, training goes on and `modelctl track RUN` uploads the run later; "
-        "`true` makes it an error). Each run logs the resolved spec as parameters (named by the paths `--set` "
-        "takes, list items by their index: `model.layers.0.dense.units`), tags (spec name and hash, versions, git "
-        "commit, hardware, strategy), every epoch's losses and metrics (`step` is the epoch), the final metrics "
+        "`true` makes it an error). Each run logs the resolved spec (defaults filled in) as parameters (named by "
+        "the paths `--set` takes, list items by their index: `model.layers.0.dense.units`), tags (spec name and "
+        "hash, versions, git commit, hardware, strategy), every epoch's losses and metrics (`step` is the epoch), the final metrics "
         "of each split (`train/loss`, `test/accuracy`), and spec.yaml, run.json, history.csv and the plots; "
         "`eval` adds its report and `export` its artifacts to the same MLflow run."),
 }

@@ -1,7 +1,8 @@
 """What a run folder gives MLflow: parameters, tags, per-epoch and final metrics, and files.
 
-Parameters are the resolved spec (as the run's spec.yaml holds it, after `--set`) flattened to the paths
-`--set` takes, list items by their index (`model.layers.0.dense.units`: MLflow's names allow no brackets);
+Parameters are the resolved spec (the run's spec.yaml, as trained after `--set`, with every default the schema
+states filled in, so that runs that leave a setting out compare with runs that write it) flattened to the
+paths `--set` takes, list items by their index (`model.layers.0.dense.units`: MLflow's names allow no brackets);
 a list of scalars is one parameter written as YAML (`[64, 32]`), so every value can be given back to `--set`.
 Per-epoch metrics are history.csv's columns with `step` the epoch; final metrics are metrics.json's, named
 `<split>/<metric>` (`test/accuracy`); an evaluation's scalar metrics are `eval/<split>/<label>/<metric>`.
@@ -21,6 +22,15 @@ PARAM_VALUE_LIMIT = 6000
 
 FILES = ("spec.yaml", "run.json", "history.csv", "metrics.json", "preprocessing.json", "cross_validation.json")
 """Files of a run folder logged as artifacts, when present; `plots/` is logged too."""
+
+
+def resolved_spec(spec: dict) -> dict:
+    """`spec` with every default its schema states filled in where it is left out (a copy)."""
+    from modelctl.data.cache import with_defaults
+    from modelctl.spec.schema import build_schema
+
+    schema = build_schema()
+    return with_defaults(spec, schema, schema.get("$defs") or {})
 
 
 def spec_values(spec: dict) -> dict[str, object]:

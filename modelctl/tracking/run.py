@@ -98,7 +98,7 @@ class MlflowRun:
         self._save("running")
         if params and (self.folder / "spec.yaml").is_file():
             spec = yaml.safe_load((self.folder / "spec.yaml").read_text(encoding="utf-8"))
-            items = [Param(key, value) for key, value in contents.spec_params(spec).items()]
+            items = [Param(key, value) for key, value in contents.spec_params(contents.resolved_spec(spec)).items()]
             for first in range(0, len(items), BATCH):
                 self.client.log_batch(self.run_id, params=items[first:first + BATCH])
 

@@ -1,8 +1,8 @@
 """TensorBoard's HParams dashboard: a run's settings and final metrics beside the scalar logs it already writes.
 
 With `training.tensorboard` on, a run writes `tensorboard/hparams/`: one HParams session named after the run
-folder, whose hyperparameters are the spec's values named by the paths `--set` takes (as MLflow's parameters
-are; numbers stay numbers, so the dashboard can filter ranges), and whose metrics are the final metrics of each
+folder, whose hyperparameters are the spec's values, defaults filled in, named by the paths `--set` takes (as MLflow's
+parameters are; numbers stay numbers, so the dashboard can filter ranges), and whose metrics are the final metrics of each
 split (`train/loss`, `test/accuracy`) at the last epoch. `tensorboard --logdir runs/<name>` then lists every run
 in the dashboard. The summaries are TensorBoard's own (`tensorboard.plugins.hparams.api`), from the
 `tensorboard` package.
@@ -33,13 +33,13 @@ def write_hparams(folder: Path, spec: dict, metrics: dict, step: int, console) -
         console.print("note: TensorBoard's HParams dashboard needs the tensorboard package (pip install "
                       "tensorboard); the run's scalar logs are written without it", markup=False)
         return None
-    from modelctl.tracking.contents import flat_metrics, spec_values
+    from modelctl.tracking.contents import flat_metrics, resolved_spec, spec_values
     from modelctl.util.tf import tensorflow
 
     tf = tensorflow()
     target = Path(folder) / "tensorboard" / FOLDER
     values = {key: value if isinstance(value, (bool, int, float, str)) else str(value)
-              for key, value in spec_values(spec).items()}
+              for key, value in spec_values(resolved_spec(spec)).items()}
     writer = tf.summary.create_file_writer(str(target))
     with writer.as_default():
         hp.hparams(values, trial_id=Path(folder).name)
