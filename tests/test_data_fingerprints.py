@@ -1,13 +1,11 @@
-"""Data fingerprints in run.json: what `compare` and `eval` say when the data a run saw has changed."""
+"""Data fingerprints in run.json: what they record and how two records differ. `compare` and `eval` on runs
+whose data changed are tested in test_dvc_recipe.py, where a pipeline's data changes between two runs."""
 
 from __future__ import annotations
 
-import json
 import shutil
 
-import pytest
-
-from conftest import ROOT, quiet_console
+from conftest import ROOT
 
 SPEC = """
 modelctl: 1
@@ -90,35 +88,3 @@ def test_prepared_data_records_the_cache_fingerprint_and_no_hash_with_the_cache_
     uncached = prepare(document, cache=DataCache(enabled=False)).data_record()
     assert uncached["sources"]["all"]["files"][0]["blake2b"] is None
     assert uncached["preprocessing_sha256"] == cached["preprocessing_sha256"]
-
-
-@pytest.mark.slow
-def test_compare_and_eval_say_when_the_data_changed(tmp_path, runner):
-    from modelctl.cli.app import app
-    from modelctl.spec.validate import load_spec
-    from modelctl.training.trainer import train
-
-    shutil.copy(ROOT / "examples" / "iris" / "iris.csv", tmp_path / "iris.csv")
-    (tmp_path / "spec.yaml").write_text(SPEC)
-    first = train(load_spec(tmp_path / "spec.yaml"), tmp_path / "runs", quiet_console(), quiet=True).run_dir
-    stored = json.loads((first / "run.json").read_text())["data"]
-    assert stored["sources"]["all"]["files"][0]["path"] == str((tmp_path / "iris.csv").resolve())
-    assert len(stored["preprocessing_sha256"]) == 64
-
-    text = (tmp_path / "iris.csv").read_text().replace("5.1,3.5,1.4,0.2", "5.3,3.5,1.4,0.2", 1)
-    (tmp_path / "iris.csv").write_text(text)
-    result = runner.invoke(app, ["eval", str(first), "--format", "json"])
-    assert result.exit_code == 0
-    changes = json.loads(result.stdout)["data_changes"]
-    assert len(changes) == 1 and changes[0].startswith("data.source: iris.csv: content changed")
-    assert f"warning: the data of {first} changed since it was trained" in result.stderr
-    assert json.loads((first / "eval" / "test" / "eval.json").read_text())["data_changes"] == changes
-
-    second = train(load_spec(tmp_path / "spec.yaml"), tmp_path / "runs", quiet_console(), quiet=True,
-                   run_dir=tmp_path / "runs" / "second").run_dir
-    result = runner.invoke(app, ["compare", str(first), str(second)])
-    assert result.exit_code == 0, result.output
-    assert "run 2 saw different data than run 1:\n  data.source: iris.csv: content changed" in result.output
-    assert "the fitted preprocessing differs" in result.output
-    result = runner.invoke(app, ["compare", str(second), str(second)])
-    assert "the runs saw the same data" in result.output

@@ -42,7 +42,10 @@ def test_the_recipe_is_a_dvc_pipeline_of_train_eval_export():
 
 
 @pytest.mark.slow
-def test_each_stage_writes_what_it_declares(tmp_path, runner, monkeypatch):
+def test_each_stage_writes_what_it_declares_and_a_change_of_data_is_seen(tmp_path, runner, monkeypatch):
+    """The stages as `dvc repro` runs them; then the data changes: `eval` warns that the run's data changed since
+    it trained, the train stage runs again into the same folder, and `compare` says the two runs saw different
+    data."""
     from modelctl.cli.app import app
 
     shutil.copytree(ROOT / "examples" / "iris", tmp_path / "examples" / "iris")
@@ -60,3 +63,22 @@ def test_each_stage_writes_what_it_declares(tmp_path, runner, monkeypatch):
                 assert Path(path).exists(), f"{name} declares {path} in {key} but did not write it"
     history = (tmp_path / "runs/iris/dvc/history.csv").read_text().splitlines()
     assert history[0].startswith("epoch,") and len(history) == 3
+
+    stages = recipe()["stages"]
+    data = tmp_path / "examples/iris/iris.csv"
+    data.write_text(data.read_text().replace("5.1,3.5,1.4,0.2", "5.3,3.5,1.4,0.2", 1))
+    result = runner.invoke(app, shlex.split(stages["eval"]["cmd"])[1:])
+    assert result.exit_code == 0, result.output
+    assert "warning: the data of runs/iris/dvc changed since it was trained" in result.stderr
+    assert "  data.source: iris.csv: content changed (" in result.stderr
+    # `dvc repro` removes the train stage's outputs and runs it again; the old run is kept aside to compare.
+    shutil.copytree("runs/iris/dvc", "runs/iris/before")
+    for path in [*paths(stages["train"]["outs"]), *paths(stages["train"]["metrics"]), *paths(stages["train"]["plots"])]:
+        shutil.rmtree(path) if Path(path).is_dir() else Path(path).unlink()
+    result = runner.invoke(app, [*shlex.split(stages["train"]["cmd"])[1:], *tiny["train"]])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["compare", "runs/iris/before", "runs/iris/dvc"])
+    assert result.exit_code == 0, result.output
+    assert "run 2 saw different data than run 1:\n  data.source: iris.csv: content changed (" in result.output
+    result = runner.invoke(app, ["compare", "runs/iris/dvc", "runs/iris/dvc"])
+    assert "the runs saw the same data" in result.output
