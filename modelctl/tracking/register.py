@@ -27,14 +27,20 @@ def register_model(folder: Path, name: str, results: list, console, *, artifact_
         strict: a registry that cannot be reached is an error; default False.
 
     Raises:
-        TrackingError: the run is not logged to MLflow (registering needs its MLflow run).
+        TrackingError: the run was never tracked in MLflow (registering needs its MLflow run); or, with
+            `strict`, its upload is pending.
     """
     tracked = tracked_run(folder, console, strict)
     if tracked is None:
         state = read_state(folder)
         why = "its MLflow upload is pending" if state else "it was not tracked"
-        raise TrackingError(f"--register {name}: {folder} has no MLflow run to register from ({why}); train with "
-                            f"--track mlflow, or upload it with `modelctl track {folder}`, then export again")
+        message = (f"--register {name}: {folder} has no MLflow run to register from ({why}); train with --track "
+                   f"mlflow, or upload it with `modelctl track {folder}`, then export again with --force")
+        if state and not strict:
+            # The tracking server was down: a warning, as for every other write of a run being tracked.
+            console.print(f"warning: {message}", markup=False)
+            return None
+        raise TrackingError(message)
     record = json.loads((Path(folder) / "run.json").read_text(encoding="utf-8"))
     tags = {"modelctl.spec_hash": record.get("spec_hash"), "modelctl.spec_name": record.get("name"),
             "modelctl.run_dir": str(Path(folder).resolve())}
