@@ -1,6 +1,6 @@
 """One spec through every command, as a user runs them: validate, validate --deep, summary, train, eval,
-export --format all, predict on the run and on every artifact it exported, and `modelctl serve` on the run
-(its app, in-process), which must answer what predict answered.
+export --format all, track (an upload to an MLflow store), predict on the run and on every artifact it
+exported, and `modelctl serve` on the run (its app, in-process), which must answer what predict answered.
 
 `run_family` is used in the test process by tests/test_matrix.py and tests/test_matrix_examples.py (through
 `Matrix`), and in a child process for specs that need a plug-in installed (`python tests/matrix_steps.py family
@@ -11,11 +11,15 @@ checks its predictions (`python tests/matrix_steps.py reload RECORDS.json`, in a
 
 from __future__ import annotations
 
+import atexit
 import csv
+import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -137,6 +141,15 @@ def artifacts(export_dir: Path) -> list[Path]:
     return found
 
 
+@functools.lru_cache(maxsize=1)
+def tracking_store() -> str:
+    """An MLflow store (an SQLite file) for every run of this process: `modelctl track` uploads each run into it.
+    One file for all, as creating its tables takes seconds."""
+    folder = Path(tempfile.mkdtemp(prefix="modelctl-matrix-mlflow-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return f"sqlite:///{folder / 'mlflow.db'}"
+
+
 def run_family(spec_path: Path, workdir: Path) -> dict:
     """Every command on one spec.
 
@@ -169,6 +182,9 @@ def run_family(spec_path: Path, workdir: Path) -> dict:
     [run_dir] = [path.parent for path in runs.glob("*/*/run.json")]
     step("eval", ["eval", str(run_dir)])
     step("export", ["export", str(run_dir), "--format", "all"])
+    step("track", ["track", str(run_dir), "--uri", tracking_store()])
+    state = json.loads((run_dir / "mlflow.json").read_text(encoding="utf-8"))
+    assert state["status"] == "logged", f"{spec}: modelctl track left {state}"
     start = time.perf_counter()
     inputs = predict_inputs(spec_path, workdir)
     expected = predictions(run_dir, inputs, workdir / "run.csv")

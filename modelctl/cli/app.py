@@ -52,6 +52,16 @@ def _data_cache(no_cache: bool, cache_dir: Optional[Path]):
     return DataCache(folder=cache_dir, enabled=not no_cache)
 
 
+TRACK_STRICT_HELP = ("Make a tracking server that cannot be reached (or a write it refuses) an error instead of a "
+                     "warning (on train it implies --track mlflow). Default: the spec's tracking.mlflow.strict.")
+REGISTER_HELP = ("Register the exported model in MLflow's model registry as a new version of NAME, tagged with "
+                 "the spec hash and each artifact's verification (the run must be tracked in MLflow).")
+
+
+class Tracker(str, enum.Enum):
+    mlflow = "mlflow"
+
+
 SET_HELP = "Override a spec value: dotted.path=value (YAML scalar), such as training.epochs=5. Repeatable."
 
 
@@ -169,6 +179,10 @@ def train(
     overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
     output: Path = typer.Option(Path("runs"), "--output", "-o", help="Folder runs are created in: "
                                                                       "OUTPUT/<name>/<timestamp>/."),
+    run_dir: Optional[Path] = typer.Option(None, "--run-dir", help="Write the run into exactly this folder "
+                                                                   "(created when missing; it must hold no run) "
+                                                                   "instead of OUTPUT/<name>/<timestamp>/, for "
+                                                                   "pipelines such as DVC that need fixed paths."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue this run folder from its last "
                                                                  "completed epoch."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Read the data, build and compile the model, say what "
@@ -177,19 +191,31 @@ def train(
     folds: Optional[int] = typer.Option(None, "--folds", help="K-fold cross-validation: train K models and "
                                                               "report each metric's mean and standard deviation."),
     export_after: bool = typer.Option(False, "--export", help="Run the spec's export section after training."),
+    track: Optional[Tracker] = typer.Option(None, "--track", help="Also log the run to MLflow (needs the mlflow "
+                                                                  "extra): parameters, tags, metrics and files. "
+                                                                  "Default: the spec's tracking section."),
+    track_strict: bool = typer.Option(False, "--track-strict", help=TRACK_STRICT_HELP),
+    register: Optional[str] = typer.Option(None, "--register", metavar="NAME", help=f"With --export: {REGISTER_HELP}"),
     no_cache: bool = _no_cache_option(),
     cache_dir: Optional[Path] = _cache_dir_option(),
 ) -> None:
     """Train the spec's model on the detected hardware into runs/<name>/<timestamp>/."""
     from modelctl.cli.train import run_train
 
+    if register is not None and not export_after:
+        from modelctl.errors import UsageError
+
+        raise UsageError("--register registers the exported model: add --export (or run `modelctl export RUN "
+                         "--register NAME` later)")
     console = _console()
     cache = _data_cache(no_cache, cache_dir)
-    result = run_train(spec, overrides, output, resume, dry_run, quiet, folds, console, cache=cache)
+    result = run_train(spec, overrides, output, resume, dry_run, quiet, folds, console, cache=cache,
+                       track=None if track is None else track.value, track_strict=track_strict, run_dir=run_dir)
     if export_after and result.get("run_dir") and not folds and not dry_run:
         from modelctl.cli.export import run_export
 
-        run_export(result["run_dir"], [], None, console=console, cache=cache)
+        run_export(result["run_dir"], [], None, console=console, cache=cache, register=register,
+                   track_strict=track_strict)
 
 
 @app.command()
@@ -280,14 +306,17 @@ def export(
     force: bool = typer.Option(False, "--force", help="Replace artifacts that exist."),
     benchmark: bool = typer.Option(False, "--benchmark", help="Export every format and quantization and write "
                                                               "the size/latency/accuracy table to the run folder."),
+    register: Optional[str] = typer.Option(None, "--register", metavar="NAME", help=REGISTER_HELP),
+    track_strict: bool = typer.Option(False, "--track-strict", help=TRACK_STRICT_HELP),
     no_cache: bool = _no_cache_option(),
     cache_dir: Optional[Path] = _cache_dir_option(),
 ) -> None:
-    """Export a trained model, verify each artifact against it in its own runtime, and show the table."""
+    """Export a trained model, verify each artifact against it in its own runtime, and show the table. A run
+    tracked in MLflow gets the exported files in its MLflow run."""
     from modelctl.cli.export import run_export
 
     run_export(target, formats, quantize, output=output, force=force, benchmark=benchmark, console=_console(),
-               cache=_data_cache(no_cache, cache_dir))
+               cache=_data_cache(no_cache, cache_dir), register=register, track_strict=track_strict)
 
 
 class Split(str, enum.Enum):
@@ -310,11 +339,30 @@ def evaluate(
     no_cache: bool = _no_cache_option(),
     cache_dir: Optional[Path] = _cache_dir_option(),
 ) -> None:
-    """Evaluate a trained model: metrics, plots and report.md in <run>/eval/<split>/; gates for CI."""
+    """Evaluate a trained model: metrics, plots and report.md in <run>/eval/<split>/; gates for CI. A run tracked
+    in MLflow gets the report and metrics in its MLflow run."""
     from modelctl.cli.evaluate import run_eval
 
     run_eval(target, split.value, data, output_format.value, fail_under, _console(),
              cache=_data_cache(no_cache, cache_dir))
+
+
+@app.command()
+@handles_errors
+def track(
+    run: Path = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>)."),
+    uri: Optional[str] = typer.Option(None, "--uri", help="Tracking URI. Default: the one the run was tracked "
+                                                          "with, else the spec's tracking.mlflow.uri, else "
+                                                          "$MLFLOW_TRACKING_URI, else sqlite:///mlflow.db."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", help="MLflow experiment. Default: the one the "
+                                                                        "run was tracked with, else the spec's, "
+                                                                        "else its name."),
+) -> None:
+    """Upload a run folder to MLflow: one trained while the server was down, untracked, or trained elsewhere."""
+    from modelctl.runs import find_run_dir
+    from modelctl.tracking import upload_run
+
+    upload_run(find_run_dir(run), _console(), uri=uri, experiment=experiment)
 
 
 @app.command()

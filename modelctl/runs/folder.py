@@ -2,7 +2,8 @@
 
     runs/<spec name>/<UTC timestamp>/
       spec.yaml            the spec as trained (after --set overrides)
-      run.json             spec hash, package versions, hardware, strategy, command line, git commit, status
+      run.json             spec hash, package versions, hardware, strategy, command line, git commit, status,
+                           the data seen (`data`: source files' fingerprints, split counts, preprocessing hash)
       preprocessing.json   statistics, vocabularies and class names fitted on the training split
       history.csv          one row per epoch: losses and metrics
       metrics.json         the final metrics on each split
@@ -10,6 +11,7 @@
       model.keras          the trained model; it takes raw features (preprocessing inside)
       tensorboard/         TensorBoard logs, when `training.tensorboard` is on
       plots/               loss and metric curves
+      mlflow.json          the run's MLflow run, when it is tracked (`modelctl.tracking`)
 
 A run folder is created empty and never reused: an existing one is never
 overwritten.

@@ -11,7 +11,7 @@ import json
 from modelctl.spec.schema import build_schema, registries
 
 REFERENCE_FILE = "docs/spec.md"
-SECTIONS = ("data", "model", "training", "evaluation", "export")
+SECTIONS = ("data", "model", "training", "evaluation", "export", "tracking")
 
 
 def _type(schema: dict, defs: dict) -> str:
@@ -61,6 +61,15 @@ NOTES = {
         "fits from the source and writes nothing. The least recently used entries are removed past 20 GiB; "
         "`train` says which entry it read or wrote, and deleting the folder is always safe. Image features that "
         "read files named in a column are not cached, nor are the shards of a multi-worker run."),
+    "tracking": (
+        "`tracking.mlflow` takes `uri` (default `$MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db` in the current "
+        "folder), `experiment` (default the spec's `name`) and `strict` (default `false`: a tracking server that "
+        "cannot be reached gives a warning, training goes on and `modelctl track RUN` uploads the run later; "
+        "`true` makes it an error). Each run logs the resolved spec (defaults filled in) as parameters (named by "
+        "the paths `--set` takes, list items by their index: `model.layers.0.dense.units`), tags (spec name and "
+        "hash, versions, git commit, hardware, strategy), every epoch's losses and metrics (`step` is the epoch), the final metrics "
+        "of each split (`train/loss`, `test/accuracy`), and spec.yaml, run.json, history.csv and the plots; "
+        "`eval` adds its report and `export` its artifacts to the same MLflow run."),
 }
 """Prose shown after a section's table."""
 

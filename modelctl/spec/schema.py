@@ -79,6 +79,7 @@ def build_schema() -> dict:
             "training": _training_section(families),
             "evaluation": _evaluation_section(),
             "export": _export_section(families["exporter"]),
+            "tracking": _tracking_section(),
         },
         "required": ["modelctl", "name", "model"],
         "additionalProperties": False,
@@ -277,3 +278,19 @@ def _export_section(exporters: Registry) -> dict:
             "examples": args.integer("Held-out examples each artifact is checked on.", 64, minimum=1),
         }, "How each artifact is checked against the trained model.", default={}),
     }, "Artifacts written after training.", default={})
+
+
+def _tracking_section() -> dict:
+    mlflow = closed({
+        "uri": args.string("Tracking URI: an MLflow server (`http://host:5000`) or a database "
+                           "(`sqlite:///mlflow.db`). Default: $MLFLOW_TRACKING_URI, else `sqlite:///mlflow.db` in "
+                           "the current folder.", None),
+        "experiment": args.string("MLflow experiment the runs are logged in; created when missing. Default: the "
+                                  "spec's name.", None),
+        "strict": args.boolean("Stop with an error when the tracking server cannot be reached or refuses a "
+                               "write, instead of a warning (the run folder is complete either way, and "
+                               "`modelctl track RUN` uploads it later).", False),
+    }, "Log each run to MLflow: parameters, tags, per-epoch and final metrics, and the run folder's files. Needs "
+       "the mlflow extra (`pip install 'modelctl[mlflow]'`). `train --track mlflow` turns it on without this "
+       "section; null (the default) leaves it off.", type=["object", "null"], default=None)
+    return closed({"mlflow": mlflow}, "Where runs are also logged, beside their run folder.", default={})
