@@ -109,11 +109,13 @@ def validate(
     deep: bool = typer.Option(False, "--deep", help="Also build each model to check layer shapes "
                                                     "(imports TensorFlow)."),
     overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
+    print_resolved: bool = typer.Option(False, "--print-resolved", help="Also print each spec merged from the "
+                                                                        "bases it extends, after --set."),
 ) -> None:
     """Check specs against the schema and the rules it cannot express. Exit 0 valid, 1 invalid, 2 usage error."""
     from modelctl.cli.validate import run_validate
 
-    code = run_validate(paths, output_format.value, strict, deep, overrides, _console())
+    code = run_validate(paths, output_format.value, strict, deep, overrides, _console(), print_resolved)
     raise typer.Exit(code)
 
 

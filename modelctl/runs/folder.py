@@ -1,8 +1,8 @@
 """Run folders: where one training run keeps everything it made, and how later commands read it back.
 
     runs/<spec name>/<UTC timestamp>/
-      spec.yaml            the spec as trained (after --set overrides)
-      run.json             spec hash, package versions, hardware, strategy, command line, git commit, status
+      spec.yaml            the spec as trained (merged from the bases it extends, after --set overrides)
+      run.json             spec hash, the spec files it was merged from, package versions, hardware, strategy, command line, git commit, status
       preprocessing.json   statistics, vocabularies and class names fitted on the training split
       history.csv          one row per epoch: losses and metrics
       metrics.json         the final metrics on each split
