@@ -359,6 +359,11 @@ def devices(
     run_devices(output_format.value, _console())
 
 
+class Task(str, enum.Enum):
+    classification = "classification"
+    regression = "regression"
+
+
 @app.command()
 @handles_errors
 def init(
@@ -367,11 +372,19 @@ def init(
     output: Path = typer.Option(Path("spec.yaml"), "--output", "-o", help="The spec file to write."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
     list_templates: bool = typer.Option(False, "--list", help="List the templates and exit."),
+    data: Optional[Path] = typer.Option(None, "--data", "-d", help="Draft the spec from this CSV, TSV or Parquet "
+                                                                  "file instead of a template."),
+    labels: List[str] = typer.Option([], "--label", "-l", help="With --data: a column to predict; repeatable. "
+                                                              "Default: a column named label, target, class or "
+                                                              "y, else the last."),
+    task: Optional[Task] = typer.Option(None, "--task", help="With --data: classification or regression. "
+                                                             "Default: decided from the label's values."),
 ) -> None:
-    """Write a starter spec from a template."""
+    """Write a starter spec from a template (with made-up data beside it), or drafted from your data."""
     from modelctl.cli.init import run_init
 
-    run_init(template, output, force, list_templates, _console())
+    run_init(template, output, force, list_templates, _console(), data=data, labels=labels,
+             task=task.value if task else None)
 
 
 def main() -> None:

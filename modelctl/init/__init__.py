@@ -1,0 +1,10 @@
+"""`modelctl init`: starting specs that validate and train as written.
+
+    profile = read_profile(Path("iris.csv"), labels=["species"])   # what each column holds (profile.py)
+    text = draft_spec(profile, output=Path("spec.yaml"))           # a commented spec from it (draft.py)
+    write_sample("tabular-classifier", Path("."))                  # made-up data a template trains on (samples.py)
+
+Nothing here imports TensorFlow, NumPy or pandas: `modelctl init` runs in the lint install
+(`pip install modelctl` without the `train` extra). Parquet files are read with pyarrow when it
+is installed.
+"""
