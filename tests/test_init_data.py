@@ -185,3 +185,60 @@ def test_iris_drafted_from_its_table_trains_like_the_shipped_example(tmp_path, m
     run = train(load_spec("spec.yaml", ["training.epochs=40"]), tmp_path / "runs", console(), quiet=True)
     metrics = json.loads((run.run_dir / "metrics.json").read_text())
     assert metrics["test"]["accuracy"] >= 0.85  # the shipped examples/iris/spec.yaml reaches 0.90
+
+
+def test_an_image_folder(tmp_path):
+    from modelctl.init.samples import png
+
+    for label, count in (("cat", 3), ("dog", 2)):
+        (tmp_path / "photos" / label).mkdir(parents=True)
+        for index in range(count):
+            (tmp_path / "photos" / label / f"{index}.png").write_bytes(png([[[0, 0, 0]] * 300] * 200))
+    (tmp_path / "photos" / "empty").mkdir()
+    terminal = console()
+    spec = run_init(None, tmp_path / "spec.yaml", False, False, terminal, data=tmp_path / "photos")
+    assert [str(item) for item in validate_file(spec).diagnostics] == []
+    data = yaml.safe_load(spec.read_text())
+    assert data["data"]["source"] == {"format": "image_folder", "path": "photos"}
+    assert data["data"]["features"]["image"]["size"] == [85, 128]  # 200x300, the longest side brought to 128
+    assert data["data"]["labels"] == {"label": {"column": "label", "type": "categorical", "num_classes": 2}}
+    assert terminal.file.getvalue().splitlines()[:4] == [
+        f"{tmp_path / 'photos'}: 5 images in 2 classes; resized to 85x128", "class (sub-folder)  images",
+        "cat                      3", "dog                      2"]
+
+
+def test_a_text_folder(tmp_path):
+    for label in ("spam", "ham"):
+        (tmp_path / "mail" / label).mkdir(parents=True)
+        (tmp_path / "mail" / label / "1.txt").write_text(f"a {label} message")
+    spec = run_init(None, tmp_path / "spec.yaml", False, False, console(), data=tmp_path / "mail")
+    assert [str(item) for item in validate_file(spec).diagnostics] == []
+    data = yaml.safe_load(spec.read_text())
+    assert data["data"]["source"] == {"format": "text_folder", "path": "mail"}
+    assert data["data"]["features"]["text"]["output_mode"] == "tf_idf"
+
+
+def test_folders_that_cannot_be_used(tmp_path):
+    (tmp_path / "one" / "only").mkdir(parents=True)
+    (tmp_path / "one" / "only" / "a.txt").write_text("x")
+    with pytest.raises(UsageError, match="1 class folder with files; a folder source needs one sub-folder per "
+                                         "class, and at least two classes"):
+        run_init(None, tmp_path / "spec.yaml", False, False, console(), data=tmp_path / "one")
+    with pytest.raises(UsageError, match="its sub-folder names are the classes, so --label"):
+        run_init(None, tmp_path / "spec.yaml", False, False, console(), data=tmp_path / "one", labels=["x"])
+    (tmp_path / "none").mkdir()
+    with pytest.raises(UsageError, match="found no such file in its sub-folders"):
+        run_init(None, tmp_path / "spec.yaml", False, False, console(), data=tmp_path / "none")
+    assert not (tmp_path / "spec.yaml").exists()
+
+
+@pytest.mark.parametrize("header, size", [
+    (b"GIF89a" + bytes([44, 1, 200, 0]), (200, 300)),
+    (b"BM" + bytes(16) + (300).to_bytes(4, "little") + (-200).to_bytes(4, "little", signed=True), (200, 300)),
+    (b"\xff\xd8\xff\xe0\x00\x04ab\xff\xc0\x00\x11\x08\x00\xc8\x01\x2c\x03", (200, 300)),
+])
+def test_image_sizes_from_headers(tmp_path, header, size):
+    from modelctl.init.folders import image_size
+
+    (tmp_path / "image").write_bytes(header + bytes(16))
+    assert image_size(tmp_path / "image") == size

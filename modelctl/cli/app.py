@@ -373,7 +373,8 @@ def init(
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
     list_templates: bool = typer.Option(False, "--list", help="List the templates and exit."),
     data: Optional[Path] = typer.Option(None, "--data", "-d", help="Draft the spec from this CSV, TSV or Parquet "
-                                                                  "file instead of a template."),
+                                                                  "file, or folder of class sub-folders of images "
+                                                                  "or texts, instead of a template."),
     labels: List[str] = typer.Option([], "--label", "-l", help="With --data: a column to predict; repeatable. "
                                                               "Default: a column named label, target, class or "
                                                               "y, else the last."),

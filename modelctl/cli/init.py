@@ -91,7 +91,8 @@ def run_init(template: str | None, output: Path, force: bool, list_templates: bo
         force: overwrite an existing file; default False refuses.
         list_templates: list the templates with what each is for, and write nothing.
         console: a rich Console for messages.
-        data: a CSV, TSV or Parquet file to draft the spec from; default None writes a template.
+        data: a CSV, TSV or Parquet file, or a folder with one sub-folder of images or .txt files per class, to
+            draft the spec from; default None writes a template.
         labels: with `data`, the columns to predict; default none picks a column named label, target, class or
             y, else the last.
         task: with `data`, `classification` or `regression`; default None decides from the label's values.
@@ -113,7 +114,16 @@ def run_init(template: str | None, output: Path, force: bool, list_templates: bo
     output = _output(output, force)
     folder = output.parent
     reference = schema_reference(folder)
-    if data is not None:
+    if data is not None and Path(data).is_dir():
+        from modelctl.init.folders import draft_folder_spec, read_folder
+
+        if labels or task == "regression":
+            raise UsageError(f"{data} is a folder: its sub-folder names are the classes, so --label and --task "
+                             "regression do not apply")
+        profile = read_folder(Path(data))
+        text = draft_folder_spec(profile, output, f"modelctl init --data {data}")
+        render_folder(profile, console)
+    elif data is not None:
         from modelctl.init.draft import draft_spec
         from modelctl.init.profile import read_profile
 
@@ -122,6 +132,7 @@ def run_init(template: str | None, output: Path, force: bool, list_templates: bo
                             *([f"--task {task}"] if task else [])])
         text = draft_spec(profile, output, command)
         render_profile(profile, console)
+    if data is not None:
         write_text_atomic(output, with_modeline(text, reference or SCHEMA_NAME))
         console.print(f"wrote {output}, drafted from {data}", markup=False)
     else:
@@ -184,6 +195,22 @@ def render_profile(profile, console) -> None:
     for column in profile.columns:
         role = f"label ({column.kind})" if column.role == "label" else roles[column.role]
         table.add_row(column.name, role, column.reason)
+    print_table(table, console)
+
+
+def render_folder(profile, console) -> None:
+    """Print the classes `init --data FOLDER` found and how many files each holds."""
+    from rich.table import Table
+
+    from modelctl.util.tables import print_table
+
+    what = "images" if profile.format == "image_folder" else "texts"
+    size = f"; resized to {profile.size[0]}x{profile.size[1]}" if profile.size else ""
+    table = Table(title=f"{profile.path}: {profile.rows:,} {what} in {len(profile.classes)} classes{size}")
+    table.add_column("class (sub-folder)")
+    table.add_column(what, justify="right")
+    for name, count in profile.classes.items():
+        table.add_row(name, str(count))
     print_table(table, console)
 
 

@@ -2,7 +2,8 @@
 
     profile = read_profile(Path("iris.csv"), labels=["species"])   # what each column holds (profile.py)
     text = draft_spec(profile, output=Path("spec.yaml"))           # a commented spec from it (draft.py)
-    write_sample("tabular-classifier", Path("."))                  # made-up data a template trains on (samples.py)
+    folder = read_folder(Path("photos"))                           # class sub-folders of images or texts (folders.py)
+    write_sample("tabular-classifier", source, Path("."))          # made-up data a template trains on (samples.py)
 
 Nothing here imports TensorFlow, NumPy or pandas: `modelctl init` runs in the lint install
 (`pip install modelctl` without the `train` extra). Parquet files are read with pyarrow when it
