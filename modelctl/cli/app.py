@@ -3,7 +3,9 @@
 Commands are thin: they parse options, call one importable function and
 render its result. Only `ModelctlError` is caught (and printed without a
 traceback); anything else is a bug and keeps its traceback. Commands that do
-not need TensorFlow (validate, schema, help) never import it.
+not need TensorFlow (validate, schema, init, help) never import it, nor NumPy: they run in the lint
+install (`pip install modelctl` without the `train` extra); the others say which extra to install when
+TensorFlow is missing.
 """
 
 from __future__ import annotations
@@ -86,6 +88,23 @@ def handles_errors(command):
     return wrapper
 
 
+def needs_train_extra(name: str):
+    """Refuse command `name` with the extra to install when TensorFlow or NumPy is missing (the lint install
+    brings only what validate, schema and init need)."""
+
+    def decorate(command):
+        @functools.wraps(command)
+        def wrapper(*args, **kwargs):
+            from modelctl.util.lazy import require
+
+            require("tensorflow", "numpy", what=f"modelctl {name}")
+            return command(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"modelctl {__version__}")
@@ -151,6 +170,7 @@ def schema(
 
 @app.command()
 @handles_errors
+@needs_train_extra("summary")
 def summary(
     spec: Path = typer.Argument(..., help="The spec file."),
     output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
@@ -166,6 +186,7 @@ def summary(
 
 @app.command()
 @handles_errors
+@needs_train_extra("train")
 def train(
     spec: Optional[str] = typer.Argument(None, help="The spec file (left out with --resume)."),
     overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
@@ -196,6 +217,7 @@ def train(
 
 @app.command()
 @handles_errors
+@needs_train_extra("data")
 def data(
     spec: str = typer.Argument(..., help="The spec file."),
     output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
@@ -264,6 +286,7 @@ def _builtin_quantizations() -> str:
 
 @app.command()
 @handles_errors
+@needs_train_extra("export")
 def export(
     target: str = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>), or a .keras file inside one."),
     formats: List[str] = typer.Option([], "--format", "-f", metavar="FORMAT",
@@ -300,6 +323,7 @@ class Split(str, enum.Enum):
 
 @app.command("eval")
 @handles_errors
+@needs_train_extra("eval")
 def evaluate(
     target: str = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>), or a .keras file inside one."),
     split: Split = typer.Option(Split.test, "--split", help="The run's split to evaluate on."),
@@ -321,6 +345,7 @@ def evaluate(
 
 @app.command()
 @handles_errors
+@needs_train_extra("predict")
 def predict(
     target: str = typer.Argument(..., help="A run folder, a .keras file inside one, or an artifact written by "
                                            "`modelctl export`."),
@@ -338,6 +363,7 @@ def predict(
 
 @app.command()
 @handles_errors
+@needs_train_extra("compare")
 def compare(
     runs: List[str] = typer.Argument(..., help="Run folders to compare."),
     output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
@@ -350,6 +376,7 @@ def compare(
 
 @app.command()
 @handles_errors
+@needs_train_extra("devices")
 def devices(
     output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
 ) -> None:

@@ -30,6 +30,9 @@ def run_validate(paths: Iterable[str], output_format: str, strict: bool, deep: b
     """
     files = expand_paths(paths)
     if deep:
+        from modelctl.util.lazy import require
+
+        require("tensorflow", "numpy", what="modelctl validate --deep")
         from modelctl.model.shapes import check_shapes
     results = [validate_file(file, overrides, deep=check_shapes if deep else None) for file in files]
     bases = bases_among(results)

@@ -20,7 +20,7 @@ import fnmatch
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 from modelctl.data.errors import DataError
 from modelctl.data.sources import Source, listing, open_source

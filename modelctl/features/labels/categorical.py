@@ -11,7 +11,7 @@ value).
 
 from __future__ import annotations
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 from modelctl.features.labels.base import LabelType, classes_property
 from modelctl.registry import args
