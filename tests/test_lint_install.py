@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
+from modelctl.spec.validate import validate_file
 
 TRAIN_EXTRA = ["numpy", "tensorflow", "keras", "pandas", "pyarrow", "onnx", "tf2onnx", "onnxruntime", "matplotlib",
                "sklearn", "ai_edge_litert"]
@@ -85,3 +86,16 @@ def test_the_pre_commit_hook_validates_the_shipped_specs():
     assert command == "modelctl"
     result = modelctl(*arguments, *files)  # as pre-commit runs it: the entry, then the matching files
     assert (result.returncode, result.stdout.splitlines()[-1]) == (0, f"{len(files)} specs valid"), result.stdout
+
+
+def test_a_parquet_source_is_checked_where_pyarrow_is_installed(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"x": [1.0, 2.0], "y": ["a", "b"]}), tmp_path / "t.parquet")
+    (tmp_path / "spec.yaml").write_text(
+        "modelctl: 1\nname: p\nseed: 1\ndata:\n  source: {format: parquet, path: t.parquet}\n"
+        "  features:\n    x: {type: numeric, columns: [x, z]}\n  labels:\n    y: {column: y, type: categorical}\n"
+        "model:\n  layers:\n    - dense: {units: 2, activation: softmax}\n      name: y\n")
+    assert modelctl("validate", "spec.yaml", cwd=tmp_path).stdout == "1 spec valid\n"  # the header is not read
+    assert validate_file(tmp_path / "spec.yaml").errors[0].message.startswith("'z' is not a column of t.parquet")
