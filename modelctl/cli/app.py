@@ -20,6 +20,7 @@ from typing import List, Optional
 import typer
 
 from modelctl import __version__
+from modelctl.cli.complete import run_folders, spec_files, templates
 from modelctl.errors import ModelctlError
 
 # TensorFlow's C++ start-up chatter (CUDA probes, CPU feature notes) is noise for a command-line user.
@@ -28,6 +29,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 app = typer.Typer(
     name="modelctl",
     help="Declarative YAML specs for TensorFlow models: validate, train, evaluate and export.",
+    epilog="modelctl --install-completion sets up Tab completion of commands, options, spec files, run "
+           "folders and template names in bash, zsh, fish and PowerShell.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -120,7 +123,8 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 @app.command()
 @handles_errors
 def validate(
-    paths: List[str] = typer.Argument(..., help="Spec files, folders (searched for *.yaml, *.yml) or globs."),
+    paths: List[str] = typer.Argument(..., help="Spec files, folders (searched for *.yaml, *.yml) or globs.",
+                                      autocompletion=spec_files),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f",
                                                help="text for people, json for tools, github for workflow "
                                                     "annotations."),
@@ -172,7 +176,7 @@ def schema(
 @handles_errors
 @needs_train_extra("summary")
 def summary(
-    spec: Path = typer.Argument(..., help="The spec file."),
+    spec: Path = typer.Argument(..., help="The spec file.", autocompletion=spec_files),
     output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw the graph to this PNG file (needs pydot "
                                                              "and graphviz)."),
@@ -188,12 +192,13 @@ def summary(
 @handles_errors
 @needs_train_extra("train")
 def train(
-    spec: Optional[str] = typer.Argument(None, help="The spec file (left out with --resume)."),
+    spec: Optional[str] = typer.Argument(None, help="The spec file (left out with --resume).",
+                                         autocompletion=spec_files),
     overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
     output: Path = typer.Option(Path("runs"), "--output", "-o", help="Folder runs are created in: "
                                                                       "OUTPUT/<name>/<timestamp>/."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue this run folder from its last "
-                                                                 "completed epoch."),
+                                                                 "completed epoch.", autocompletion=run_folders),
     dry_run: bool = typer.Option(False, "--dry-run", help="Read the data, build and compile the model, say what "
                                                           "would run; train nothing."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
@@ -219,7 +224,7 @@ def train(
 @handles_errors
 @needs_train_extra("data")
 def data(
-    spec: str = typer.Argument(..., help="The spec file."),
+    spec: str = typer.Argument(..., help="The spec file.", autocompletion=spec_files),
     output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
     overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
     no_cache: bool = _no_cache_option(),
@@ -288,7 +293,8 @@ def _builtin_quantizations() -> str:
 @handles_errors
 @needs_train_extra("export")
 def export(
-    target: str = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>), or a .keras file inside one."),
+    target: str = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>), or a .keras file inside one.",
+                                 autocompletion=run_folders),
     formats: List[str] = typer.Option([], "--format", "-f", metavar="FORMAT",
                                       parser=_choice("export format", _export_formats),
                                       autocompletion=_completions(_export_formats),
@@ -325,7 +331,8 @@ class Split(str, enum.Enum):
 @handles_errors
 @needs_train_extra("eval")
 def evaluate(
-    target: str = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>), or a .keras file inside one."),
+    target: str = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>), or a .keras file inside one.",
+                                 autocompletion=run_folders),
     split: Split = typer.Option(Split.test, "--split", help="The run's split to evaluate on."),
     data: Optional[Path] = typer.Option(None, "--data", help="Evaluate on every example of this CSV, TSV, Parquet "
                                                              "or NPZ file instead of a split."),
@@ -348,7 +355,7 @@ def evaluate(
 @needs_train_extra("predict")
 def predict(
     target: str = typer.Argument(..., help="A run folder, a .keras file inside one, or an artifact written by "
-                                           "`modelctl export`."),
+                                           "`modelctl export`.", autocompletion=run_folders),
     inputs: List[str] = typer.Argument(..., help="CSV, TSV, Parquet or NPZ files of raw feature columns, image "
                                                  "or .txt files, and folders of them, in any mix; predictions "
                                                  "come in the order given, each naming its file."),
@@ -365,7 +372,7 @@ def predict(
 @handles_errors
 @needs_train_extra("compare")
 def compare(
-    runs: List[str] = typer.Argument(..., help="Run folders to compare."),
+    runs: List[str] = typer.Argument(..., help="Run folders to compare.", autocompletion=run_folders),
     output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
 ) -> None:
     """Show the metrics of runs side by side and the spec settings that differ."""
@@ -394,8 +401,9 @@ class Task(str, enum.Enum):
 @app.command()
 @handles_errors
 def init(
-    template: Optional[str] = typer.Option(None, "--template", "-t", help="Template name (default "
-                                                                         "tabular-classifier); --list shows them."),
+    template: Optional[str] = typer.Option(None, "--template", "-t", autocompletion=templates,
+                                           help=f"Template name: {', '.join(templates(''))}. Default "
+                                                "tabular-classifier; --list says what each is for."),
     output: Path = typer.Option(Path("spec.yaml"), "--output", "-o", help="The spec file to write."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
     list_templates: bool = typer.Option(False, "--list", help="List the templates and exit."),
