@@ -141,6 +141,11 @@ def test_a_bad_extends_is_an_error_at_its_line(family, text, message):
     assert [str(item) for item in validate_file("bad.yaml").diagnostics] == [f"bad.yaml:{message}"]
 
 
+def test_set_cannot_name_bases(family):
+    assert [str(item) for item in validate_file("wide.yaml", ["extends=base.yaml"]).diagnostics] == [
+        "--set extends=base.yaml: $.extends: `extends` is read from the spec file; --set cannot name bases"]
+
+
 def test_a_cycle_is_an_error_at_the_extends_line(family):
     (family / "a.yaml").write_text("modelctl: 1\nname: a\nextends: b.yaml\n")
     (family / "b.yaml").write_text("modelctl: 1\nextends:\n  - base.yaml\n  - a.yaml\n")

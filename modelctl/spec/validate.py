@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 
 from modelctl.errors import ERROR, WARNING, Diagnostic, SpecError, UsageError
 from modelctl.spec import checks, messages
-from modelctl.spec.extends import load_resolved
+from modelctl.spec.extends import KEY as EXTENDS, load_resolved
 from modelctl.spec.loader import Document
 from modelctl.spec.overrides import apply_overrides
 from modelctl.spec.schema import RESOLVED_REQUIRED, validator
@@ -87,6 +87,9 @@ def validate_file(path: str | Path, overrides: Iterable[str] = (), *,
         apply_overrides(document, overrides)
     except SpecError as error:
         return Result(str(path), error.diagnostics)
+    if EXTENDS in document.data:  # bases are merged when the file is read; an override comes too late
+        return Result(str(path), [document.diagnostic((EXTENDS,), "`extends` is read from the spec file; --set "
+                                                                   "cannot name bases")], document)
     if partial and not all(key in document.data for key in RESOLVED_REQUIRED):
         errors = validator(resolved=False).iter_errors(document.data)
         return Result(str(path), sorted(_unique(messages.diagnostics(document, list(errors))),
