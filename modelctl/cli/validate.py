@@ -65,9 +65,17 @@ def _promote(result: Result) -> Result:
                   result.document)
 
 
+def shown_once(results: list[Result]) -> list[Diagnostic]:
+    """Every diagnostic of `results` in order, each once: a problem in a base is found again in each spec that
+    extends it."""
+    return list({(item.location, item.path, item.message, item.severity): item
+                 for result in results for item in result.diagnostics}.values())
+
+
 def _summary(results: list[Result]) -> str:
-    errors = sum(len(result.errors) for result in results)
-    warnings = sum(len(result.warnings) for result in results)
+    unique = shown_once(results)
+    errors = sum(item.severity == ERROR for item in unique)
+    warnings = len(unique) - errors
     invalid = sum(1 for result in results if result.errors)
     files = f"{len(results)} spec{'s' if len(results) != 1 else ''}"
     if not errors:
@@ -78,9 +86,8 @@ def _summary(results: list[Result]) -> str:
 
 
 def render_text(results: list[Result], console, print_resolved: bool = False) -> None:
-    for result in results:
-        for item in result.diagnostics:
-            console.out(str(item), highlight=False)
+    for item in shown_once(results):
+        console.out(str(item), highlight=False)
     console.out(_summary(results), highlight=False)
 
 
@@ -116,9 +123,8 @@ def github_line(item: Diagnostic) -> str:
 
 
 def render_github(results: list[Result], console, print_resolved: bool = False) -> None:
-    for result in results:
-        for item in result.diagnostics:
-            console.out(github_line(item), highlight=False)
+    for item in shown_once(results):
+        console.out(github_line(item), highlight=False)
     console.out(_summary(results), highlight=False)
 
 
