@@ -83,6 +83,14 @@ def test_a_label_that_cannot_be_used(labels, task, message):
     assert str(raised.value) == message.format(path=IRIS)
 
 
+def test_a_label_with_empty_cells(tmp_path):
+    (tmp_path / "t.csv").write_text("x,y\n1,a\n2,\n3,b\n4,\n")
+    with pytest.raises(UsageError) as raised:
+        read_profile(tmp_path / "t.csv", ["y"])
+    assert str(raised.value) == ("--label y: 2 of the 4 rows read have no label (the first is row 3); training "
+                                 "needs one in every row, so remove those rows or fill them in first")
+
+
 def test_tables_that_cannot_be_read(tmp_path):
     (tmp_path / "data.xlsx").write_text("")
     with pytest.raises(UsageError, match=r"--data takes a CSV, TSV or Parquet file .* the suffix '.xlsx'"):

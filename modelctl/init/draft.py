@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from modelctl.init.profile import _TRUE_FALSE, MAX_CATEGORIES, Column, Profile
+from modelctl.init.profile import BOOLEAN_VALUES, MAX_CATEGORIES, Column, Profile
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,8 +141,6 @@ def draft_spec(profile: Profile, output: Path, command: str) -> str:
     lines.append(_comment(f"  split: {flow(split)}", "stratified: each class keeps its share in every split"
                           if "stratify" in split else ""))
     lines.append(f"  batch_size: {size.batch_size}")
-    if any(column.missing for _, column in labels):
-        lines.append(_comment("  on_bad_rows: skip", "rows without a label are skipped and counted"))
     lines += _model_lines(features, labels, size)
     lines += _training_lines(labels, size)
     lines += ["evaluation:", "  split: test", "export:",
@@ -185,7 +183,7 @@ def _label(column: Column) -> dict:
     label = {"column": column.name, "type": column.kind}
     if column.kind == "categorical":
         label["num_classes"] = len(column.counts)
-    elif column.kind == "binary" and not {value.lower() for value in column.counts} <= _TRUE_FALSE:
+    elif column.kind == "binary" and not {value.lower() for value in column.counts} <= BOOLEAN_VALUES:
         # The rarer value is usually the one to find (churned, fraud, spam); ties take the last in order.
         label["positive"] = min(reversed(column.classes), key=lambda value: column.counts[value])
     return label

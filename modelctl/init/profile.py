@@ -6,7 +6,7 @@
 
 The rules, in order (a column's values are strings; the source's missing-value strings read as missing):
 
-- a column named by `--label` is a label: numeric with more than 20 values or a fraction, or `--task
+- a column named by `--label` is a label (an empty cell in it is an error): numeric with more than 20 values or a fraction, or `--task
   regression`, is `regression`; two values `binary`; more `categorical`, with their count;
 - empty in every row read, or one value in every row: left out;
 - every value a number: numeric, unless it counts the rows (1, 2, 3, ...) or is named like an identifier
@@ -51,7 +51,8 @@ TABLE_SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".txt": "csv", ".
 _ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|index|idx|key)$|^unnamed: ?\d+$|^(row|record)_?(number|no|num)$",
                       re.IGNORECASE)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$")
-_TRUE_FALSE = {"0", "1", "true", "false", "yes", "no"}
+BOOLEAN_VALUES = {"0", "1", "true", "false", "yes", "no"}
+"""A binary label whose values (lower-cased) are among these needs no `positive`: 1, true and yes are."""
 
 
 @dataclasses.dataclass
@@ -182,6 +183,11 @@ def _label(column: Column, task: str | None, guessed: bool) -> None:
     present = column.present
     chosen = "guessed (pass --label to choose); " if guessed else ""
     distinct = len(column.counts)
+    if column.missing:
+        first = column.values.index(None) + 2  # spreadsheet numbering: the header is row 1
+        raise UsageError(f"--label {column.name}: {column.missing} of the {len(column.values)} rows read have no "
+                         f"label (the first is row {first}); training needs one in every row, so remove those rows "
+                         "or fill them in first")
     if distinct < 2:
         raise UsageError(f"--label {column.name}: the column holds {distinct} distinct value"
                          f"{'s' if distinct != 1 else ''} in the {len(column.values)} rows read; a label needs "
