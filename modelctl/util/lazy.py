@@ -80,6 +80,8 @@ class LazyModule(types.ModuleType):
                     raise
                 raise MissingExtra(self.__name__) from None
             self.__dict__["_module"] = module
+            # Later look-ups find the module's names here directly, without coming back to __getattr__.
+            self.__dict__.update({name: value for name, value in vars(module).items() if not name.startswith("__")})
         return getattr(module, attribute)
 
 
