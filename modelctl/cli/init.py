@@ -111,9 +111,10 @@ def run_init(template: str | None, output: Path, force: bool, list_templates: bo
                          "drafted from your data")
     if task is not None and task not in TASKS:
         raise UsageError(f"--task {task}: expected one of {one_of(TASKS)}.{did_you_mean(task, TASKS)}")
-    output = _output(output, force)
+    output = _target(output, force)
     folder = output.parent
-    reference = schema_reference(folder)
+    if data is not None and not Path(data).exists():
+        raise UsageError(f"--data {data}: no such file or folder")
     if data is not None and Path(data).is_dir():
         from modelctl.init.folders import draft_folder_spec, read_folder
 
@@ -132,6 +133,8 @@ def run_init(template: str | None, output: Path, force: bool, list_templates: bo
                             *([f"--task {task}"] if task else [])])
         text = draft_spec(profile, output, command)
         render_profile(profile, console)
+    _make_folder(output)
+    reference = schema_reference(folder)
     if data is not None:
         write_text_atomic(output, with_modeline(text, reference or SCHEMA_NAME))
         console.print(f"wrote {output}, drafted from {data}", markup=False)
@@ -154,19 +157,22 @@ def run_init(template: str | None, output: Path, force: bool, list_templates: bo
     return output
 
 
-def _output(output: Path, force: bool) -> Path:
-    """The spec file to write (`spec.yaml` inside a folder), its folder made; refuses to overwrite without force."""
+def _target(output: Path, force: bool) -> Path:
+    """The spec file to write (`spec.yaml` inside a folder); refuses to overwrite one without `force`."""
     output = Path(output)
     if output.is_dir():
         output = output / DEFAULT_OUTPUT.name
     if output.exists() and not force:
         raise UsageError(f"{output} already exists; pass --force to overwrite it")
+    return output
+
+
+def _make_folder(output: Path) -> None:
     folder = output.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UsageError(f"{output}: cannot make the folder {folder}: {error.strerror}") from None
-    return output
 
 
 def _write_sample(name: str, text: str, folder: Path, console) -> None:
