@@ -19,7 +19,8 @@ TEMPLATES = ROOT / "modelctl" / "templates"
 NAMES = ["image-cnn", "tabular-classifier", "tabular-regression", "text-lstm", "text-transformer",
          "transfer-mobilenet"]
 NEXT = "next: point data.source at your data and change what the comments at the top say, then run "
-SAMPLE = "made-up {} in the shape the spec reads, so that it validates and trains as written; replace them with your data"
+SAMPLE = ("made-up {} in the shape the spec reads, so that it validates and trains as written; replace them with "
+          "your data")
 
 
 def console():

@@ -180,7 +180,8 @@ def test_the_options_that_go_with_data(tmp_path, runner):
     result = runner.invoke(app, ["init", "--data", str(IRIS), "--template", "image-cnn", "-o", str(tmp_path)])
     assert result.exit_code == 2 and "--template and --data do not go together" in result.output
     assert not (tmp_path / "spec.yaml").exists()
-    result = runner.invoke(app, ["init", "--data", str(tmp_path / "nothere.csv"), "-o", str(tmp_path / "new" / "s.yaml")])
+    missing, output = str(tmp_path / "nothere.csv"), str(tmp_path / "new" / "s.yaml")
+    result = runner.invoke(app, ["init", "--data", missing, "-o", output])
     assert (result.exit_code, result.output) == (2, f"error: --data {tmp_path / 'nothere.csv'}: no such file or "
                                                     "folder\n")
     assert not (tmp_path / "new").exists()

@@ -8,7 +8,9 @@ Each template is a complete spec whose top comment says what it is for, the data
 expects and what to change. Beside it, `init` writes made-up data of that shape
 (`modelctl.init.samples`) unless its path exists, so the spec validates and trains as
 written. With `--data`, the spec is drafted from the table (`modelctl.init.profile` and
-`modelctl.init.draft`) and what was inferred is printed as a table. The written file's first line points editors that use the
+`modelctl.init.draft`) and what was inferred is printed as a table.
+
+The written file's first line points editors that use the
 YAML language server at the schema: at `schemas/modelctl.schema.json` or
 `modelctl.schema.json` in the output's folder or a folder above it when there is one,
 else at `modelctl.schema.json` beside the spec, which `modelctl schema --output` writes.

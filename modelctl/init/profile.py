@@ -6,8 +6,9 @@
 
 The rules, in order (a column's values are strings; the source's missing-value strings read as missing):
 
-- a column named by `--label` is a label (an empty cell in it is an error): numeric with more than 20 values or a fraction, or `--task
-  regression`, is `regression`; two values `binary`; more `categorical`, with their count;
+- a column named by `--label` is a label (an empty cell in it is an error): numeric with more than 20 values
+  or a fraction, or `--task regression`, is `regression`; two values `binary`; more `categorical`, with
+  their count;
 - empty in every row read, or one value in every row: left out;
 - every value a number: numeric, unless it counts the rows (1, 2, 3, ...) or is named like an identifier
   (`id`, `user_id`, `uuid`, `index`) and differs in every row;
