@@ -141,6 +141,13 @@ def test_a_bad_extends_is_an_error_at_its_line(family, text, message):
     assert [str(item) for item in validate_file("bad.yaml").diagnostics] == [f"bad.yaml:{message}"]
 
 
+def test_a_missing_key_is_reported_in_the_file_that_extends(family):
+    (family / "nameless.yaml").write_text("modelctl: 1\nextends: training.yaml\n")
+    assert [str(item) for item in validate_file("nameless.yaml").errors] == [
+        "nameless.yaml:1:1: $: missing required key 'model' (The network, as a list of layers)",
+        "nameless.yaml:1:1: $: missing required key 'name' (Name of the experiment; runs are stored under runs/NAME/)"]
+
+
 def test_set_cannot_name_bases(family):
     assert [str(item) for item in validate_file("wide.yaml", ["extends=base.yaml"]).diagnostics] == [
         "--set extends=base.yaml: $.extends: `extends` is read from the spec file; --set cannot name bases"]

@@ -76,6 +76,8 @@ def _resolve(document: Document, chain: tuple[Path, ...]) -> Document:
         _merge(merged, base, ())
         merged.files += [name for name in base.files if name not in merged.files]
     _merge(merged, _without_extends(document), ())
+    # A problem with the spec as a whole (a missing `name`) is the extending file's, not its first base's.
+    merged.values[()] = document.values.get((), Location(document.source, 1, 1))
     merged.files.append(document.source)
     return merged
 
@@ -138,8 +140,6 @@ def _merge(target: Document, layer: Document, path: tuple) -> None:
         into[key] = value
         for table, source in ((target.values, layer.values), (target.keys, layer.keys)):
             table.update({known: where for known, where in source.items() if known[:len(sub)] == sub})
-    if not path:
-        target.values.setdefault((), layer.values.get((), Location(layer.source, 1, 1)))
 
 
 def _at(data: dict, path: tuple) -> dict:
