@@ -3,7 +3,9 @@
 Commands are thin: they parse options, call one importable function and
 render its result. Only `ModelctlError` is caught (and printed without a
 traceback); anything else is a bug and keeps its traceback. Commands that do
-not need TensorFlow (validate, schema, help) never import it.
+not need TensorFlow (validate, schema, init, help) never import it, nor NumPy: they run in the lint
+install (`pip install modelctl` without the `train` extra); the others say which extra to install when
+TensorFlow is missing.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import List, Optional
 import typer
 
 from modelctl import __version__
+from modelctl.cli.complete import run_folders, spec_files, templates
 from modelctl.errors import ModelctlError
 
 # TensorFlow's C++ start-up chatter (CUDA probes, CPU feature notes) is noise for a command-line user.
@@ -26,6 +29,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 app = typer.Typer(
     name="modelctl",
     help="Declarative YAML specs for TensorFlow models: validate, train, evaluate and export.",
+    epilog="modelctl --install-completion sets up Tab completion of commands, options, spec files, run "
+           "folders and template names in bash, zsh, fish and PowerShell.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -96,6 +101,23 @@ def handles_errors(command):
     return wrapper
 
 
+def needs_train_extra(name: str):
+    """Refuse command `name` with the extra to install when TensorFlow or NumPy is missing (the lint install
+    brings only what validate, schema and init need)."""
+
+    def decorate(command):
+        @functools.wraps(command)
+        def wrapper(*args, **kwargs):
+            from modelctl.util.lazy import require
+
+            require("tensorflow", "numpy", what=f"modelctl {name}")
+            return command(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"modelctl {__version__}")
@@ -111,7 +133,8 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 @app.command()
 @handles_errors
 def validate(
-    paths: List[str] = typer.Argument(..., help="Spec files, folders (searched for *.yaml, *.yml) or globs."),
+    paths: List[str] = typer.Argument(..., help="Spec files, folders (searched for *.yaml, *.yml) or globs.",
+                                      autocompletion=spec_files),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f",
                                                help="text for people, json for tools, github for workflow "
                                                     "annotations."),
@@ -119,11 +142,13 @@ def validate(
     deep: bool = typer.Option(False, "--deep", help="Also build each model to check layer shapes "
                                                     "(imports TensorFlow)."),
     overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
+    print_resolved: bool = typer.Option(False, "--print-resolved", help="Also print each spec merged from the "
+                                                                        "bases it extends, after --set."),
 ) -> None:
     """Check specs against the schema and the rules it cannot express. Exit 0 valid, 1 invalid, 2 usage error."""
     from modelctl.cli.validate import run_validate
 
-    code = run_validate(paths, output_format.value, strict, deep, overrides, _console())
+    code = run_validate(paths, output_format.value, strict, deep, overrides, _console(), print_resolved)
     raise typer.Exit(code)
 
 
@@ -159,8 +184,9 @@ def schema(
 
 @app.command()
 @handles_errors
+@needs_train_extra("summary")
 def summary(
-    spec: Path = typer.Argument(..., help="The spec file."),
+    spec: Path = typer.Argument(..., help="The spec file.", autocompletion=spec_files),
     output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw the graph to this PNG file (needs pydot "
                                                              "and graphviz)."),
@@ -174,8 +200,10 @@ def summary(
 
 @app.command()
 @handles_errors
+@needs_train_extra("train")
 def train(
-    spec: Optional[str] = typer.Argument(None, help="The spec file (left out with --resume)."),
+    spec: Optional[str] = typer.Argument(None, help="The spec file (left out with --resume).",
+                                         autocompletion=spec_files),
     overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
     output: Path = typer.Option(Path("runs"), "--output", "-o", help="Folder runs are created in: "
                                                                       "OUTPUT/<name>/<timestamp>/."),
@@ -184,7 +212,7 @@ def train(
                                                                    "instead of OUTPUT/<name>/<timestamp>/, for "
                                                                    "pipelines such as DVC that need fixed paths."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue this run folder from its last "
-                                                                 "completed epoch."),
+                                                                 "completed epoch.", autocompletion=run_folders),
     dry_run: bool = typer.Option(False, "--dry-run", help="Read the data, build and compile the model, say what "
                                                           "would run; train nothing."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
@@ -220,8 +248,9 @@ def train(
 
 @app.command()
 @handles_errors
+@needs_train_extra("data")
 def data(
-    spec: str = typer.Argument(..., help="The spec file."),
+    spec: str = typer.Argument(..., help="The spec file.", autocompletion=spec_files),
     output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
     overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
     no_cache: bool = _no_cache_option(),
@@ -288,8 +317,10 @@ def _builtin_quantizations() -> str:
 
 @app.command()
 @handles_errors
+@needs_train_extra("export")
 def export(
-    target: str = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>), or a .keras file inside one."),
+    target: str = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>), or a .keras file inside one.",
+                                 autocompletion=run_folders),
     formats: List[str] = typer.Option([], "--format", "-f", metavar="FORMAT",
                                       parser=_choice("export format", _export_formats),
                                       autocompletion=_completions(_export_formats),
@@ -327,8 +358,10 @@ class Split(str, enum.Enum):
 
 @app.command("eval")
 @handles_errors
+@needs_train_extra("eval")
 def evaluate(
-    target: str = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>), or a .keras file inside one."),
+    target: str = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>), or a .keras file inside one.",
+                                 autocompletion=run_folders),
     split: Split = typer.Option(Split.test, "--split", help="The run's split to evaluate on."),
     data: Optional[Path] = typer.Option(None, "--data", help="Evaluate on every example of this CSV, TSV, Parquet "
                                                              "or NPZ file instead of a split."),
@@ -349,6 +382,7 @@ def evaluate(
 
 @app.command()
 @handles_errors
+@needs_train_extra("track")
 def track(
     run: Path = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>)."),
     uri: Optional[str] = typer.Option(None, "--uri", help="Tracking URI. Default: the one the run was tracked "
@@ -367,9 +401,10 @@ def track(
 
 @app.command()
 @handles_errors
+@needs_train_extra("predict")
 def predict(
     target: str = typer.Argument(..., help="A run folder, a .keras file inside one, or an artifact written by "
-                                           "`modelctl export`."),
+                                           "`modelctl export`.", autocompletion=run_folders),
     inputs: List[str] = typer.Argument(..., help="CSV, TSV, Parquet or NPZ files of raw feature columns, image "
                                                  "or .txt files, and folders of them, in any mix; predictions "
                                                  "come in the order given, each naming its file."),
@@ -384,6 +419,7 @@ def predict(
 
 @app.command()
 @handles_errors
+@needs_train_extra("serve")
 def serve(
     target: str = typer.Argument(..., help="A run folder (a spec's runs folder serves its newest run), a .keras file "
                                            "in one, or an artifact written by `modelctl export`."),
@@ -414,8 +450,9 @@ def serve(
 
 @app.command()
 @handles_errors
+@needs_train_extra("compare")
 def compare(
-    runs: List[str] = typer.Argument(..., help="Run folders to compare."),
+    runs: List[str] = typer.Argument(..., help="Run folders to compare.", autocompletion=run_folders),
     output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
 ) -> None:
     """Show the metrics of runs side by side and the spec settings that differ."""
@@ -426,6 +463,7 @@ def compare(
 
 @app.command()
 @handles_errors
+@needs_train_extra("devices")
 def devices(
     output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
 ) -> None:
@@ -435,19 +473,34 @@ def devices(
     run_devices(output_format.value, _console())
 
 
+class Task(str, enum.Enum):
+    classification = "classification"
+    regression = "regression"
+
+
 @app.command()
 @handles_errors
 def init(
-    template: Optional[str] = typer.Option(None, "--template", "-t", help="Template name (default "
-                                                                         "tabular-classifier); --list shows them."),
+    template: Optional[str] = typer.Option(None, "--template", "-t", autocompletion=templates,
+                                           help=f"Template name: {', '.join(templates(''))}. Default "
+                                                "tabular-classifier; --list says what each is for."),
     output: Path = typer.Option(Path("spec.yaml"), "--output", "-o", help="The spec file to write."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
     list_templates: bool = typer.Option(False, "--list", help="List the templates and exit."),
+    data: Optional[Path] = typer.Option(None, "--data", "-d", help="Draft the spec from this CSV, TSV or Parquet "
+                                                                  "file, or folder of class sub-folders of images "
+                                                                  "or texts, instead of a template."),
+    labels: List[str] = typer.Option([], "--label", "-l", help="With --data: a column to predict; repeatable. "
+                                                              "Default: a column named label, target, class or "
+                                                              "y, else the last."),
+    task: Optional[Task] = typer.Option(None, "--task", help="With --data: classification or regression. "
+                                                             "Default: decided from the label's values."),
 ) -> None:
-    """Write a starter spec from a template."""
+    """Write a starter spec from a template (with made-up data beside it), or drafted from your data."""
     from modelctl.cli.init import run_init
 
-    run_init(template, output, force, list_templates, _console())
+    run_init(template, output, force, list_templates, _console(), data=data, labels=labels,
+             task=task.value if task else None)
 
 
 def main() -> None:

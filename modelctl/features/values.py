@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Iterable
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 
 @dataclasses.dataclass(frozen=True)

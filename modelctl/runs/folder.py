@@ -1,9 +1,10 @@
 """Run folders: where one training run keeps everything it made, and how later commands read it back.
 
     runs/<spec name>/<UTC timestamp>/
-      spec.yaml            the spec as trained (after --set overrides)
-      run.json             spec hash, package versions, hardware, strategy, command line, git commit, status,
-                           the data seen (`data`: source files' fingerprints, split counts, preprocessing hash)
+      spec.yaml            the spec as trained (merged from the bases it extends, after --set overrides)
+      run.json             spec hash, the spec files it was merged from, package versions, hardware, strategy,
+                           command line, git commit, status, the data seen (`data`: source files' fingerprints,
+                           split counts, preprocessing hash)
       preprocessing.json   statistics, vocabularies and class names fitted on the training split
       history.csv          one row per epoch: losses and metrics
       metrics.json         the final metrics on each split

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from modelctl.spec.schema import build_schema, registries
+from modelctl.spec.schema import RESOLVED_REQUIRED, build_schema, registries
 
 REFERENCE_FILE = "docs/spec.md"
 SECTIONS = ("data", "model", "training", "evaluation", "export", "tracking")
@@ -116,7 +116,7 @@ def render_reference() -> str:
     lines = ["# Spec reference", "",
              "Generated from `schemas/modelctl.schema.json` by `modelctl schema --format markdown`; "
              "do not edit by hand.", ""]
-    lines += _section("Top level", schema, defs)
+    lines += _section("Top level", {**schema, "required": RESOLVED_REQUIRED}, defs)
     for name in SECTIONS:
         lines += _section(f"`{name}`", schema["properties"][name], defs)
         if name in NOTES:

@@ -22,6 +22,10 @@ FORMAT_VERSION = 1
 NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
 PARAM_REF_PATTERN = r"^\$[A-Za-z_][A-Za-z0-9_]*$"
 ITEM_KEYS = ("name", "inputs", "repeat", "block", "with")
+FILE_REQUIRED = ["modelctl"]
+"""Keys every spec file holds, a base that others extend included (it may leave out the rest)."""
+RESOLVED_REQUIRED = ["modelctl", "name", "model"]
+"""Keys a spec holds once its bases are merged (`modelctl.spec.extends`)."""
 EVALUATION_METRICS = [
     "accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "top_k_accuracy",
     "confusion_matrix", "mse", "rmse", "mae", "r2", "mape", "subset_accuracy", "hamming_loss",
@@ -70,6 +74,12 @@ def build_schema() -> dict:
         "type": "object",
         "properties": {
             "modelctl": prop({"const": FORMAT_VERSION}, "Spec format version; this release reads 1.", 1),
+            "extends": prop({"anyOf": [{"type": "string", "minLength": 1},
+                                       {"type": "array", "items": {"type": "string", "minLength": 1},
+                                        "minItems": 1, "uniqueItems": True}]},
+                            "Base spec files this one is merged onto, in order, relative to this file: mappings "
+                            "merge key by key, lists and other values replace the base's, null removes a key. "
+                            "`name` and `model` are required once merged; a base may leave them out.", []),
             "name": args.string("Name of the experiment; runs are stored under runs/NAME/.",
                                 pattern="^[A-Za-z0-9][A-Za-z0-9_.-]*$"),
             "description": args.string("What the experiment is for.", "", min_length=0),
@@ -81,18 +91,23 @@ def build_schema() -> dict:
             "export": _export_section(families["exporter"]),
             "tracking": _tracking_section(),
         },
-        "required": ["modelctl", "name", "model"],
+        "required": FILE_REQUIRED,
         "additionalProperties": False,
         "$defs": defs,
     }
 
 
-@functools.lru_cache(maxsize=1)
-def validator():
-    """A jsonschema validator for the spec schema (built once per process)."""
+@functools.lru_cache(maxsize=2)
+def validator(resolved: bool = True):
+    """A jsonschema validator for the spec schema (built once per process).
+
+    Args:
+        resolved: True (the default) checks a spec with its bases merged, which must hold every key of
+            `RESOLVED_REQUIRED`; False checks one file as written, a partial base included (`FILE_REQUIRED`).
+    """
     from modelctl.spec.strict import validator as strict_validator
 
-    return strict_validator(build_schema())
+    return strict_validator({**build_schema(), "required": RESOLVED_REQUIRED if resolved else FILE_REQUIRED})
 
 
 def schema_text() -> str:

@@ -245,6 +245,7 @@ def _run_record(spec, hardware, plan, command_line, document, prepared, fold, ex
         "name": spec.get("name"),
         "spec_hash": spec_hash(spec),
         "spec_file": str(Path(document.source).resolve()),
+        "spec_files": [str(Path(file).resolve()) for file in document.files or [document.source]],
         "base_dir": str(document.base_dir),
         "command": command_line if command_line is not None else sys.argv,
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

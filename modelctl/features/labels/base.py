@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Iterable
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 from modelctl.errors import DataError
 from modelctl.features.labels import scores as checks

@@ -9,7 +9,7 @@ The classes are `[negative, positive]`, or `[not P, P]` when `positive` is P.
 
 from __future__ import annotations
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 from modelctl.errors import DataError, EvaluationError
 from modelctl.features.labels import scores as checks

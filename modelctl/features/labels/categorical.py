@@ -11,7 +11,7 @@ value).
 
 from __future__ import annotations
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 from modelctl.errors import EvaluationError
 from modelctl.features.labels import scores as checks

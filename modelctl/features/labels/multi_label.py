@@ -9,7 +9,7 @@ a prediction names every class whose probability is above 0.5, joined by `|`.
 
 from __future__ import annotations
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 from modelctl.features.labels.base import LabelType, classes_property
 from modelctl.registry import args

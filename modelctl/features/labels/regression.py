@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 from modelctl.errors import DataError
 from modelctl.features.labels import scores as checks
