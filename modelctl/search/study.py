@@ -165,7 +165,7 @@ def open_study(settings: Settings, search: dict, *, seed: int, create: bool, joi
     """
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # each trial's line is modelctl's own
     store = storage(settings)
     parameters = search["parameters"]
     exists = settings.study in optuna.get_all_study_names(store)

@@ -110,7 +110,7 @@ def run_worker(settings: Settings, console, *, index: int | None, join: bool = T
         nonlocal done
         if frozen.state.name in ("COMPLETE", "PRUNED"):
             done += 1
-        finished = [t for t in counted(study_.get_trials(deepcopy=False)) if t.state.name in ("COMPLETE", "PRUNED")]
+        finished = counted(study_.get_trials(deepcopy=False))  # running ones too: other workers finish them
         failed = [t for t in study_.get_trials(deepcopy=False) if t.state.name == "FAIL"
                   and t.user_attrs.get("error")]
         if len(finished) >= settings.trials or len(failed) >= settings.trials or stop.received is not None:
