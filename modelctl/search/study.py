@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -113,7 +114,9 @@ def storage(settings: Settings):
     heartbeat = {} if settings.storage.startswith("sqlite") else \
         {"heartbeat_interval": HEARTBEAT_SECONDS, "grace_period": 4 * HEARTBEAT_SECONDS}
     try:
-        return optuna.storages.RDBStorage(settings.storage, **heartbeat)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats
+            return optuna.storages.RDBStorage(settings.storage, **heartbeat)
     except ImportError as error:
         raise SearchError(f"--storage {shown_url(settings.storage)}: the database driver is not installed "
                           f"({error}); pip install 'modelctl[search]'") from None

@@ -80,7 +80,7 @@ def run_trial(trial, *, spec: str, overrides: list[str], parameters: dict, metri
     from modelctl.training.trainer import train
 
     values = space.suggest(trial, parameters)
-    trial.set_user_attr("run_dir", str(folder))
+    trial.set_user_attr("run_dir", str(Path(folder).absolute()))
     trial.set_user_attr("host", socket.gethostname())
     document = load_spec(spec, [*overrides, *space.overrides(values)])
     document.data.pop("search", None)
