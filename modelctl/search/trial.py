@@ -82,7 +82,9 @@ def run_trial(trial, *, spec: str, overrides: list[str], parameters: dict, metri
     values = space.suggest(trial, parameters)
     trial.set_user_attr("run_dir", str(Path(folder).absolute()))
     trial.set_user_attr("host", socket.gethostname())
-    document = load_spec(spec, [*overrides, *space.overrides(values)])
+    # `search: null` first: the search section was checked once, before the first trial; each trial's spec is
+    # checked without it.
+    document = load_spec(spec, ["search=null", *overrides, *space.overrides(values)])
     document.data.pop("search", None)
     report = pruning_callback(trial, metric)
     started = time.perf_counter()
