@@ -47,12 +47,12 @@ def _console():
     return Console(file=io.StringIO(), highlight=False, soft_wrap=True)
 
 
-def _search(spec, tmp_path, *, trials=None, resume=False, study=None, overrides=()):
+def _search(spec, tmp_path, *, trials=None, resume=False, study=None, overrides=(), folds=None):
     from modelctl.search.runner import run_search
 
     console = _console()
     record = run_search(str(spec), [*overrides, "training.steps_per_epoch=2"], output=tmp_path / "runs",
-                        trials=trials, resume=resume, study=study, console=console)
+                        trials=trials, resume=resume, study=study, folds=folds, console=console)
     return record, console.file.getvalue()
 
 
@@ -114,16 +114,24 @@ def test_every_sampler_and_pruner_runs(write_spec, tmp_path):
     for sampler, pruner, parameters, trials in (("grid", "hyperband", discrete, 2), ("random", "none", numeric, 1),
                                                 ("cmaes", "median", numeric, 1)):
         spec = write_spec(search_spec(sampler=sampler, pruner=pruner, parameters=parameters, trials=trials))
-        record, _ = _search(spec, tmp_path, study=sampler)
+        folds = 2 if sampler == "random" else None
+        record, _ = _search(spec, tmp_path, study=sampler, folds=folds)
         assert len(record["trials"]) == trials
         assert {row["state"] for row in record["trials"]} == {"complete"}
         for row in record["trials"]:
-            written = yaml.safe_load(Path(row["run_dir"], "spec.yaml").read_text())
+            written = yaml.safe_load(Path(row["run_dir"], "fold-1" if folds else "", "spec.yaml").read_text())
             for name, value in row["parameters"].items():
                 node = written
                 for part in parse_path(name):
                     node = node[part]
                 assert node == value
+        if folds:  # the trial's metric is the mean of its folds' runs
+            [row] = record["trials"]
+            scores = [json.loads(Path(row["run_dir"], f"fold-{index}", "metrics.json").read_text())["validation"]
+                      ["loss"] for index in (1, 2)]
+            assert row["value"] == pytest.approx(sum(scores) / 2)
+            assert json.loads(Path(row["run_dir"], "cross_validation.json").read_text())["values"] == \
+                pytest.approx(scores)
         if sampler == "grid":
             chosen = [json.dumps(row["parameters"], sort_keys=True) for row in record["trials"]]
             assert len(set(chosen)) == 2
@@ -144,10 +152,10 @@ def test_sqlite_is_refused_for_several_workers(write_spec, runner, tmp_path):
     assert not (tmp_path / "runs").exists()
 
 
-def test_folds_say_they_are_not_supported(write_spec, runner):
-    result = runner.invoke(app, ["search", str(write_spec(search_spec())), "--folds", "3"])
+def test_one_fold_is_refused(write_spec, runner):
+    result = runner.invoke(app, ["search", str(write_spec(search_spec())), "--folds", "1"])
     assert result.exit_code == 2
-    assert "--folds is not supported by `modelctl search` yet" in result.output
+    assert "--folds must be at least 2; received 1" in result.output
 
 
 def test_an_unknown_storage_is_refused(write_spec, runner):

@@ -208,7 +208,8 @@ def search(
     overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
     output: Path = typer.Option(Path("runs"), "--output", "-o", help="Folder runs are created in: trials go in "
                                                                       "OUTPUT/<name>/search/<study>/trial-NNNN/."),
-    folds: Optional[int] = typer.Option(None, "--folds", help="Not supported yet (an error says so)."),
+    folds: Optional[int] = typer.Option(None, "--folds", help="Make each trial's metric the mean over K folds of "
+                                                              "k-fold cross-validation (K runs per trial)."),
     no_cache: bool = _no_cache_option(),
     cache_dir: Optional[Path] = _cache_dir_option(),
 ) -> None:

@@ -22,7 +22,8 @@ from modelctl.search.study import SearchError, Settings, check_storage, open_stu
 
 
 def settings_for(spec: str, overrides: list[str], *, output: Path, trials: int | None, storage: str | None,
-                 study: str | None, cache_dir: Path | None = None, use_cache: bool = True):
+                 study: str | None, cache_dir: Path | None = None, use_cache: bool = True,
+                 folds: int | None = None):
     """The search's settings and the loaded spec (validated, `search` section included).
 
     Raises:
@@ -38,19 +39,21 @@ def settings_for(spec: str, overrides: list[str], *, output: Path, trials: int |
                          "(docs/spec.md, `search`)")
     if trials is not None and trials < 1:
         raise UsageError(f"--trials must be at least 1; received {trials}")
+    if folds is not None and folds < 2:
+        raise UsageError(f"--folds must be at least 2; received {folds}")
     name = study or document.data["name"]
     if not name or "/" in name or name.startswith("."):
         raise UsageError(f"--study {name!r}: a study name is a single folder name")
     folder = Path(output) / document.data["name"] / "search" / name
     settings = Settings(spec=str(spec), overrides=tuple(overrides), output=str(output), study=name,
                         folder=str(folder), storage=storage, trials=trials or int(search.get("trials", 20)),
-                        cache_dir=None if cache_dir is None else str(cache_dir), use_cache=use_cache)
+                        cache_dir=None if cache_dir is None else str(cache_dir), use_cache=use_cache, folds=folds)
     return settings, document
 
 
 def run_search(spec: str, overrides: list[str], *, output: Path, trials: int | None = None, workers: int = 1,
-               storage: str | None = None, study: str | None = None, resume: bool = False, console,
-               cache_dir: Path | None = None, use_cache: bool = True) -> dict:
+               storage: str | None = None, study: str | None = None, resume: bool = False, folds: int | None = None,
+               console, cache_dir: Path | None = None, use_cache: bool = True) -> dict:
     """Run a search to its end (or its interruption) and write its report; returns search.json's content.
 
     Args:
@@ -63,6 +66,8 @@ def run_search(spec: str, overrides: list[str], *, output: Path, trials: int | N
             the study's folder.
         study: the study's name; default None: the spec's name.
         resume: continue the study in the study's folder (with `storage`, an existing study is always joined).
+        folds: make each trial's metric the mean over this many folds of k-fold cross-validation (K runs in its
+            folder, `fold-1` to `fold-K`); default None: one run per trial.
         console: a rich Console.
         cache_dir, use_cache: the prepared-data cache, as `modelctl train` takes it.
 
@@ -73,7 +78,7 @@ def run_search(spec: str, overrides: list[str], *, output: Path, trials: int | N
         raise UsageError(f"--workers must be at least 1; received {workers}")
     check_storage(storage, workers)
     settings, document = settings_for(spec, overrides, output=output, trials=trials, storage=storage, study=study,
-                                      cache_dir=cache_dir, use_cache=use_cache)
+                                      cache_dir=cache_dir, use_cache=use_cache, folds=folds)
     search = document.data["search"]
     join = resume or storage is not None
     seed = int(document.data.get("seed", 0) or 0)

@@ -52,6 +52,7 @@ class Settings:
         trials: trials to complete.
         cache_dir: the prepared-data cache folder; None for the default.
         use_cache: whether the prepared-data cache is used.
+        folds: each trial's metric is the mean over this many folds of k-fold cross-validation; None trains once.
     """
 
     spec: str
@@ -63,6 +64,7 @@ class Settings:
     trials: int
     cache_dir: str | None = None
     use_cache: bool = True
+    folds: int | None = None
 
     def as_dict(self) -> dict:
         return {**dataclasses.asdict(self), "overrides": list(self.overrides)}
@@ -181,13 +183,14 @@ def open_study(settings: Settings, search: dict, *, seed: int, create: bool, joi
     study = optuna.create_study(storage=store, study_name=settings.study, direction=goal(search),
                                 sampler=sampler(search, parameters, seed), pruner=pruner(search),
                                 load_if_exists=True)
-    signature = {"metric": search.get("metric", "val_loss"), "parameters": parameters}
+    signature = {"metric": search.get("metric", "val_loss"), "parameters": parameters, "folds": settings.folds}
     written = study.user_attrs.get("search")
     if written is None:
         study.set_user_attr("search", signature)
     elif written != signature:
-        raise SearchError(f"study '{settings.study}' was started with other parameters or another metric than "
-                          f"{settings.spec} now gives; start a new study with --study NAME")
+        raise SearchError(f"study '{settings.study}' was started with other parameters, another metric or other "
+                          f"--folds than {settings.spec} and this command now give; start a new study with --study "
+                          "NAME")
     return study
 
 

@@ -66,8 +66,13 @@ def pruning_callback(trial, metric: str):
 
 
 def run_trial(trial, *, spec: str, overrides: list[str], parameters: dict, metric: str, folder: Path, output: Path,
-              console, cache) -> float:
+              console, cache, folds: int | None = None) -> float:
     """Train the trial's run and return its metric.
+
+    Args:
+        folds: k-fold cross-validation: K runs, `folder/fold-1` to `fold-K`, each validated on its fold of the
+            non-test rows; the trial's metric is their mean, and the first fold's epochs are reported to the
+            pruner. Default None: one run in `folder`.
 
     Raises:
         optuna.TrialPruned: the pruner stopped it (its run is kept, with the epochs it trained).
@@ -87,17 +92,31 @@ def run_trial(trial, *, spec: str, overrides: list[str], parameters: dict, metri
     document = load_spec(spec, ["search=null", *overrides, *space.overrides(values)])
     document.data.pop("search", None)
     report = pruning_callback(trial, metric)
+    command = ["modelctl", "search", spec, *[f"--set={item}" for item in overrides], f"(trial {trial.number})"]
     started = time.perf_counter()
+    per_fold = []
     try:
-        result = train(document, output, console, quiet=True, run_dir=folder, extra_callbacks=[report],
-                       command_line=["modelctl", "search", spec, *[f"--set={item}" for item in overrides],
-                                     f"(trial {trial.number})"],
-                       plot_history=learning_curves_plot, cache=cache)
+        for fold in range(folds) if folds else [None]:
+            result = train(document, output, console, quiet=True,
+                           run_dir=folder if fold is None else Path(folder) / f"fold-{fold + 1}",
+                           fold=None if fold is None else (fold, folds),
+                           extra_callbacks=[report] if not fold else [], command_line=command,
+                           plot_history=learning_curves_plot, cache=cache)
+            per_fold.append(result.metrics)
+            if report.pruned is not None:
+                break
     finally:
         trial.set_user_attr("train_seconds", round(time.perf_counter() - started, 4))
-    value = metric_value(result.metrics, metric)
-    trial.set_user_attr("metrics", json.loads(json.dumps(result.metrics)))
     if report.pruned is not None:
         trial.set_user_attr("pruned_at_epoch", report.pruned)
         raise optuna.TrialPruned(f"pruned after epoch {report.pruned}")
+    scores = [metric_value(metrics, metric) for metrics in per_fold]
+    value = sum(scores) / len(scores)
+    if folds:
+        trial.set_user_attr("fold_values", scores)
+        (Path(folder) / "cross_validation.json").write_text(json.dumps(
+            {"folds": folds, "metric": metric, "mean": value, "values": scores, "per_fold": per_fold}, indent=2)
+            + "\n")
+    else:
+        trial.set_user_attr("metrics", json.loads(json.dumps(per_fold[0])))
     return value

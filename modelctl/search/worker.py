@@ -89,7 +89,7 @@ def run_worker(settings: Settings, console, *, index: int | None, join: bool = T
         try:
             value = run_trial(trial, spec=settings.spec, overrides=list(settings.overrides), parameters=parameters,
                               metric=metric, folder=trial_folder(folder, number), output=Path(settings.output),
-                              console=console, cache=cache)
+                              console=console, cache=cache, folds=settings.folds)
         except optuna.TrialPruned:
             _say(console, trial, "pruned", metric, None, started)
             raise

@@ -266,8 +266,10 @@ def check_monitors(spec: dict, graph, report: Report) -> None:
 
 def check_search_metric(spec: dict, graph, report: Report) -> None:
     """`search.metric` must be a value training logs (on the validation split when it starts with `val_`)."""
-    metric = _section(spec, "search").get("metric", "val_loss")
-    if "search" not in spec or not isinstance(metric, str):
+    if not isinstance(spec.get("search"), dict):
+        return
+    metric = spec["search"].get("metric", "val_loss")
+    if not isinstance(metric, str):
         return
     path = ("search", "metric") if "metric" in spec["search"] else ("search",)
     allowed = logged_values(spec, graph)
