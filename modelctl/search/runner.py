@@ -90,7 +90,7 @@ def run_search(spec: str, overrides: list[str], *, output: Path, trials: int | N
         if workers == 1:
             from modelctl.search.worker import run_worker
 
-            run_worker(settings, console, index=0 if storage is None else None)
+            run_worker(settings, console, index=0)
         else:
             _run_processes(settings, workers, console)
     except KeyboardInterrupt:

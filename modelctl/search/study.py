@@ -196,5 +196,5 @@ def open_study(settings: Settings, search: dict, *, seed: int, create: bool, joi
 
 def worker_seed(seed: int, index: int | None) -> int:
     """The sampler seed of worker `index` (0 for the first): the spec's seed plus the index, so that workers draw
-    different values; a worker that joins from another machine (no index) adds its process id."""
+    different values; None (a worker on a database that other machines share) adds the process id instead."""
     return seed + (index if index is not None else os.getpid())

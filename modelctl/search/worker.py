@@ -49,8 +49,8 @@ def run_worker(settings: Settings, console, *, index: int | None, join: bool = T
     Args:
         settings: the search's settings.
         console: a rich Console for one line per trial.
-        index: this worker's number among those of one `--workers K` (its sampler seed is the spec's plus it);
-            None for a worker that joined from elsewhere.
+        index: this worker's number among those of one `--workers K`: on the journal storage its sampler seed is
+            the spec's plus it; on a database (shared with other machines) the process id is added instead.
         join: load the study when it exists (every worker but the one that creates it).
 
     Raises:
@@ -67,7 +67,9 @@ def run_worker(settings: Settings, console, *, index: int | None, join: bool = T
     metric = search.get("metric", "val_loss")
     parameters = search["parameters"]
     seed = int(document.data.get("seed", 0) or 0)
-    study = open_study(settings, search, seed=worker_seed(seed, index), create=True, join=join)
+    # Workers on other machines share a database study and may have the same index: their seeds differ by process.
+    study = open_study(settings, search, seed=worker_seed(seed, index if settings.storage is None else None),
+                       create=True, join=join)
     cache = DataCache(folder=Path(settings.cache_dir) if settings.cache_dir else None, enabled=settings.use_cache)
     folder = Path(settings.folder)
     done = 0
