@@ -87,9 +87,9 @@ def run_trial(trial, *, spec: str, overrides: list[str], parameters: dict, metri
     values = space.suggest(trial, parameters)
     trial.set_user_attr("run_dir", str(Path(folder).absolute()))
     trial.set_user_attr("host", socket.gethostname())
-    # `search: null` first: the search section was checked once, before the first trial; each trial's spec is
-    # checked without it.
-    document = load_spec(spec, ["search=null", *overrides, *space.overrides(values)])
+    # `search: null` after the command's own overrides (which may set search keys): the search section was checked
+    # once, before the first trial; each trial's spec is checked without it.
+    document = load_spec(spec, [*overrides, "search=null", *space.overrides(values)])
     document.data.pop("search", None)
     report = pruning_callback(trial, metric)
     command = ["modelctl", "search", spec, *[f"--set={item}" for item in overrides], f"(trial {trial.number})"]
