@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 import warnings
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -27,6 +28,8 @@ HEARTBEAT_SECONDS = 30
 """How often a worker on a database storage says it is alive; after four missed beats its trial is failed."""
 
 DATABASE_SCHEMES = ("postgresql", "mysql", "sqlite")
+OPEN_ATTEMPTS = 3
+"""Tries at opening a database storage before its error is reported."""
 
 
 class SearchError(ModelctlError):
@@ -115,16 +118,22 @@ def storage(settings: Settings):
         return JournalStorage(JournalFileBackend(str(Path(settings.folder) / JOURNAL_FILE)))
     heartbeat = {} if settings.storage.startswith("sqlite") else \
         {"heartbeat_interval": HEARTBEAT_SECONDS, "grace_period": 4 * HEARTBEAT_SECONDS}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats
-            return optuna.storages.RDBStorage(settings.storage, **heartbeat)
-    except ImportError as error:
-        raise SearchError(f"--storage {shown_url(settings.storage)}: the database driver is not installed "
-                          f"({error}); pip install 'modelctl[search]'") from None
-    except Exception as error:  # SQLAlchemy's errors: unreachable server, bad password, no such database
-        raise SearchError(f"--storage {shown_url(settings.storage)}: cannot open the database: "
-                          f"{str(error).splitlines()[0]}") from None
+    for attempt in range(OPEN_ATTEMPTS):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats
+                return optuna.storages.RDBStorage(settings.storage, **heartbeat)
+        except ImportError as error:
+            raise SearchError(f"--storage {shown_url(settings.storage)}: the database driver is not installed "
+                              f"({error}); pip install 'modelctl[search]'") from None
+        except Exception as error:  # SQLAlchemy's errors: unreachable server, bad password, no such database
+            if attempt + 1 < OPEN_ATTEMPTS:
+                # Workers that start together on an empty database race to create Optuna's tables; the loser
+                # finds them made when it tries again.
+                time.sleep(1 + attempt)
+                continue
+            raise SearchError(f"--storage {shown_url(settings.storage)}: cannot open the database: "
+                              f"{str(error).splitlines()[0]}") from None
 
 
 def sampler(search: dict, parameters: dict, seed: int):
