@@ -185,3 +185,25 @@ def test_validate_does_not_import_optuna_or_tensorflow(write_spec):
             "print(sorted(m for m in ('optuna', 'tensorflow') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_parameters_become_overrides_that_yaml_reads_back_exactly():
+    from modelctl.search import space
+
+    parameters = {"training.optimizer": {"type": "choice", "values": [{"type": "sgd", "momentum": 0.9}, "adam"]},
+                  "training.optimizer.learning_rate": {"type": "loguniform", "low": 1e-4, "high": 1e-2}}
+    assert space.choices(parameters["training.optimizer"]) == ['{"momentum": 0.9, "type": "sgd"}', '"adam"']
+    values = space.decode({"training.optimizer": '{"momentum": 0.9, "type": "sgd"}',
+                           "training.optimizer.learning_rate": 0.00012345678901234}, parameters)
+    assert values["training.optimizer"] == {"type": "sgd", "momentum": 0.9}
+    # The enclosing value first, so that the nested one lands inside it.
+    assert space.overrides(values) == ['training.optimizer={"type": "sgd", "momentum": 0.9}',
+                                       "training.optimizer.learning_rate=0.00012345678901234"]
+
+
+def test_a_database_password_is_never_shown():
+    from modelctl.search.study import shown_url
+
+    assert shown_url("postgresql://modelctl:secret@db/search") == "postgresql://modelctl:***@db/search"
+    assert shown_url("postgresql://modelctl@db/search") == "postgresql://modelctl@db/search"
+    assert shown_url(None) == "journal.log"

@@ -5,7 +5,7 @@
 
 Optuna stores the values of a `choice` only when they are plain scalars; a
 choice among mappings or lists (`{type: sgd, momentum: 0.9}`) is stored as the
-JSON text of each value and read back by `decode`.
+JSON text of each value and read back by `decode` as the value written in the spec.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def decode(stored: dict[str, Any], parameters: dict) -> dict[str, Any]:
     for name, value in stored.items():
         parameter = parameters.get(name, {})
         if parameter.get("type") == "choice" and not _plain_choices(parameter["values"]):
-            value = json.loads(value)
+            value = dict(zip(choices(parameter), parameter["values"])).get(value, json.loads(value))
         values[name] = value
     return values
 
