@@ -78,7 +78,7 @@ def test_a_search_keeps_every_trial_as_a_run_and_writes_its_report(write_spec, t
     assert json.loads((folder / "search.json").read_text())["best"]["number"] == record["trials"][0]["number"]
     assert sorted(path.name for path in (folder / "plots").iterdir()) == [
         "optimization_history.png", "parallel_coordinate.png", "param_importances.png"]
-    assert "Search iris-search: val_loss (minimize), 2 completed of 2" in output
+    assert "Search iris-search: val_loss (minimize), 2 completed; 2 asked for" in output
     assert f"best: trial {record['best']['number']}" in output
 
     # best.yaml is the spec with the best values, valid, and trains to the same metric with the same seed.

@@ -171,9 +171,12 @@ def render_table(rows: list[dict], record: dict, folder: Path, console) -> None:
     from modelctl.util.tables import print_table
 
     names = list(dict.fromkeys(name for row in rows for name in row["parameters"]))
+    counts = record["counts"]
+    others = ", ".join(f"{counts[state]} {state}" for state in ("pruned", "running", "fail", "interrupted")
+                       if counts[state])
     table = Table(title=f"Search {record['study']}: {record['metric']} ({record['goal']}), "
-                        f"{record['counts']['complete']} completed of {record['trials_asked']}",
-                  title_justify="left")
+                        f"{counts['complete']} completed{', ' + others if others else ''}; "
+                        f"{record['trials_asked']} asked for", title_justify="left")
     for column in ("trial", "state", record["metric"], *names, "seconds"):
         table.add_column(column, justify="left" if column in ("state",) else "right")
     for row in rows:
