@@ -207,3 +207,26 @@ def test_a_database_password_is_never_shown():
     assert shown_url("postgresql://modelctl:secret@db/search") == "postgresql://modelctl:***@db/search"
     assert shown_url("postgresql://modelctl@db/search") == "postgresql://modelctl@db/search"
     assert shown_url(None) == "journal.log"
+
+
+def test_a_trial_whose_worker_was_killed_is_marked_failed_by_the_next_worker(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    from modelctl.search.worker import counted, release_dead_trials
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    study = optuna.create_study(storage=JournalStorage(JournalFileBackend(str(tmp_path / "journal.log"))))
+    for pid in (gone.pid, os.getpid()):  # a dead worker's trial, and a live one's
+        trial = study.ask()
+        trial.set_user_attr("host", socket.gethostname())
+        trial.set_user_attr("pid", pid)
+    assert release_dead_trials(study) == [0]
+    assert [(trial.number, trial.state.name) for trial in study.trials] == [(0, "FAIL"), (1, "RUNNING")]
+    assert [trial.number for trial in counted(study.trials)] == [1]

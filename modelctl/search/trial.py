@@ -9,6 +9,7 @@ weights, when the spec asks for it).
 from __future__ import annotations
 
 import json
+import os
 import socket
 import time
 from pathlib import Path
@@ -87,6 +88,7 @@ def run_trial(trial, *, spec: str, overrides: list[str], parameters: dict, metri
     values = space.suggest(trial, parameters)
     trial.set_user_attr("run_dir", str(Path(folder).absolute()))
     trial.set_user_attr("host", socket.gethostname())
+    trial.set_user_attr("pid", os.getpid())
     # `search: null` after the command's own overrides (which may set search keys): the search section was checked
     # once, before the first trial; each trial's spec is checked without it.
     document = load_spec(spec, [*overrides, "search=null", *space.overrides(values)])

@@ -9,7 +9,9 @@ closed unrun as a surplus, so exactly `trials` are completed or pruned.
 
 SIGTERM or Ctrl-C stops the worker: a trial being trained stops at the end of
 its epoch, is marked failed with `interrupted` set and keeps its run folder;
-every finished trial is in the storage already. Run as a process of its own:
+every finished trial is in the storage already. A worker killed outright
+(SIGKILL) leaves its trial running in the storage; the next worker started on
+the same machine marks it failed. Run as a process of its own:
 
     python -m modelctl.search.worker '<settings as JSON>' INDEX
 """
@@ -17,7 +19,9 @@ every finished trial is in the storage already. Run as a process of its own:
 from __future__ import annotations
 
 import json
+import os
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -41,6 +45,32 @@ class SearchInterrupted(ModelctlError):
 def counted(trials) -> list:
     """The trials that count towards the study's number: completed, pruned or running, surplus ones excepted."""
     return [trial for trial in trials if trial.state.name in COUNTED and not trial.user_attrs.get("surplus")]
+
+
+def release_dead_trials(study) -> list[int]:
+    """Mark failed the running trials of this machine whose worker process is gone (killed without a chance to
+    close its trial, such as by SIGKILL), so that they stop counting towards the study's trials; returns their
+    numbers. Trials of other machines are left to the database's heartbeats."""
+    import optuna
+
+    host = socket.gethostname()
+    released = []
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        pid = trial.user_attrs.get("pid")
+        if trial.user_attrs.get("host") == host and isinstance(pid, int) and not _alive(pid):
+            study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+            released.append(trial.number)
+    return released
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def run_worker(settings: Settings, console, *, index: int | None, join: bool = True) -> int:
@@ -70,6 +100,7 @@ def run_worker(settings: Settings, console, *, index: int | None, join: bool = T
     # Workers on other machines share a database study and may have the same index: their seeds differ by process.
     study = open_study(settings, search, seed=worker_seed(seed, index if settings.storage is None else None),
                        create=True, join=join)
+    release_dead_trials(study)
     cache = DataCache(folder=Path(settings.cache_dir) if settings.cache_dir else None, enabled=settings.use_cache)
     folder = Path(settings.folder)
     done = 0
