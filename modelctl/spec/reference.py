@@ -73,7 +73,8 @@ NOTES = {
         "of a written mapping or an item of a written list (the last key may be left at its default). The `grid` "
         "sampler needs every parameter discrete (`int` or `choice`). The metric is measured on the trained "
         "model at the end of each trial (after early stopping restores its best weights) and reported after "
-        "each epoch for pruning. The sampler's seed is the spec's `seed`."),
+        "each epoch for pruning. The sampler's seed is the spec's `seed`, plus the worker's number under `--workers` "
+        "(its process id on a database that several machines share), so that workers draw different values."),
 }
 """Prose shown after a section's table."""
 
