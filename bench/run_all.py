@@ -1,14 +1,15 @@
 """Run every benchmark and write docs/benchmarks.md.
 
-    python bench/run_all.py [--csv-gb 2.0] [--quick] [--only validate,train,pipeline,export,matrix,serve]
+    python bench/run_all.py [--csv-gb 2.0] [--quick] [--only validate,train,pipeline,export,matrix,serve,search]
                             [--render-only]
 
 Runs, each as its own process: bench_validate.py (validate against check-jsonschema),
 bench_train.py (modelctl train against a plain Keras script; time to the first step),
 bench_pipeline.py (input pipeline against the training step; memory training from a large CSV)
 bench_export.py (every export format and quantization: size, latency, accuracy), bench_matrix.py
-(every family through every command, the seconds of each step) and bench_serve.py (`modelctl serve`: start-up,
-throughput and latency under load, dynamic batching against batch-1). Each writes
+(every family through every command, the seconds of each step), bench_serve.py (`modelctl serve`: start-up,
+throughput and latency under load, dynamic batching against batch-1) and bench_search.py (what `modelctl
+search` adds to each trial beyond training it). Each writes
 its figures to bench/results/<name>.json, and this script the date, machine and package versions to
 bench/results/machine.json; it then writes docs/benchmarks.md from them (a test checks that the page
 is what these files give). `--quick` uses fewer repeats and a 0.25 GB CSV; `--only`
@@ -28,8 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-BENCHMARKS = ("validate", "train", "pipeline", "export", "matrix", "serve")
-STEPS = ("validate", "validate --deep", "summary", "train", "eval", "export", "predict", "serve")
+BENCHMARKS = ("validate", "train", "pipeline", "export", "matrix", "serve", "search")
+STEPS = ("validate", "validate --deep", "summary", "train", "eval", "export", "predict", "serve", "search")
 """The columns of the matrix table, in the order a user runs the commands."""
 
 
@@ -205,6 +206,19 @@ def render() -> str:
         lines.append("")
     if serve:
         lines += serve_lines(serve)
+    search = load("search")
+    if search:
+        lines += ["## What a search adds to each trial", "",
+                  f"`modelctl search` over {search['spec']} with the {search['sampler']} sampler, {search['trials']} "
+                  f"trials of one epoch of three steps, one worker, the {search['storage']} storage "
+                  "(bench_search.py). A trial's training is its call of `train` (reading the prepared data, building, "
+                  "fitting, evaluating and saving the run); the overhead is the rest of the worker's time: drawing "
+                  "the values, checking the trial's spec, the storage, clearing the Keras session.", "",
+                  "| measure | seconds | target |", "|---|---:|---|",
+                  f"| overhead per trial beyond its training | **{search['overhead_per_trial_seconds']:.2f}** | <= 1 s |",
+                  f"| training per trial | {search['training_per_trial_seconds']:.2f} | |",
+                  f"| report, once per search (search.json, best.yaml, 3 plots) | {search['report_seconds']:.2f} | |",
+                  ""]
     return "\n".join(lines)
 
 
@@ -213,7 +227,7 @@ def main() -> None:
     parser.add_argument("--csv-gb", type=float, default=2.0)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default=",".join(BENCHMARKS),
-                        help="Comma-separated benchmarks to run: validate, train, pipeline, export, matrix, serve.")
+                        help="Comma-separated benchmarks to run: validate, train, pipeline, export, matrix, serve, search.")
     parser.add_argument("--render-only", action="store_true", help="Write docs/benchmarks.md from saved results.")
     args = parser.parse_args()
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
@@ -223,7 +237,8 @@ def main() -> None:
     repeats = "1" if args.quick else "3"
     arguments = {"validate": ["--repeats", repeats], "train": ["--repeats", repeats],
                  "pipeline": ["--csv-gb", "0.25" if args.quick else str(args.csv_gb)], "export": [], "matrix": [],
-                 "serve": ["--seconds", "10" if args.quick else "30"]}
+                 "serve": ["--seconds", "10" if args.quick else "30"],
+                 "search": ["--trials", "5" if args.quick else "10"]}
     if not args.render_only:
         for name in chosen:
             run(f"bench_{name}.py", *arguments[name])

@@ -1,6 +1,7 @@
 """One spec through every command, as a user runs them: validate, validate --deep, summary, train, eval,
 export --format all, track (an upload to an MLflow store), predict on the run and on every artifact it
-exported, and `modelctl serve` on the run (its app, in-process), which must answer what predict answered.
+exported, `modelctl serve` on the run (its app, in-process), which must answer what predict answered, and a
+one-trial search for a spec with a `search` section.
 
 `run_family` is used in the test process by tests/test_matrix.py and tests/test_matrix_examples.py (through
 `Matrix`), and in a child process for specs that need a plug-in installed (`python tests/matrix_steps.py family
@@ -197,6 +198,11 @@ def run_family(spec_path: Path, workdir: Path) -> dict:
     start = time.perf_counter()
     compare(expected, served_predictions(run_dir, inputs), FLOAT_TOLERANCE, f"{spec}: modelctl serve")
     timings["serve"] = round(time.perf_counter() - start, 2)
+    if "search" in (yaml.safe_load(spec_path.read_text(encoding="utf-8")) or {}):
+        searches = workdir / "search"
+        step("search", ["search", spec, "--trials", "1", *sets, "--output", str(searches)])
+        [best] = searches.glob("*/search/*/best.yaml")
+        invoke(["validate", str(best)])
     return {"timings": timings, "run_dir": str(run_dir), "inputs": inputs, "predictions": str(workdir / "run.csv")}
 
 

@@ -248,6 +248,36 @@ def train(
 
 @app.command()
 @handles_errors
+@needs_train_extra("search")
+def search(
+    spec: str = typer.Argument(..., help="The spec file, with a `search` section.", autocompletion=spec_files),
+    trials: Optional[int] = typer.Option(None, "--trials", help="Trials to complete. Default: search.trials."),
+    workers: int = typer.Option(1, "--workers", help="Worker processes on this machine sharing the study."),
+    storage: Optional[str] = typer.Option(None, "--storage", help="Database the study lives in, shared by workers "
+                                                                  "on several machines: postgresql://USER:PASSWORD@"
+                                                                  "HOST/DB, mysql+pymysql://... or sqlite:///FILE "
+                                                                  "(one worker). Default: a journal file in the "
+                                                                  "study's folder."),
+    study: Optional[str] = typer.Option(None, "--study", help="Name of the study. Default: the spec's name."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the study in its folder."),
+    overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
+    output: Path = typer.Option(Path("runs"), "--output", "-o", help="Folder runs are created in: trials go in "
+                                                                      "OUTPUT/<name>/search/<study>/trial-NNNN/."),
+    folds: Optional[int] = typer.Option(None, "--folds", help="Make each trial's metric the mean over K folds of "
+                                                              "k-fold cross-validation (K runs per trial)."),
+    no_cache: bool = _no_cache_option(),
+    cache_dir: Optional[Path] = _cache_dir_option(),
+) -> None:
+    """Search the spec's `search.parameters` with Optuna: one run per trial, then the trials best first, best.yaml,
+    search.json and plots."""
+    from modelctl.cli.search import run_search_command
+
+    run_search_command(spec, overrides, output=output, trials=trials, workers=workers, storage=storage, study=study,
+                       resume=resume, folds=folds, console=_console(), cache_dir=cache_dir, use_cache=not no_cache)
+
+
+@app.command()
+@handles_errors
 @needs_train_extra("data")
 def data(
     spec: str = typer.Argument(..., help="The spec file.", autocompletion=spec_files),

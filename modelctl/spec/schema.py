@@ -13,7 +13,7 @@ import json
 
 from modelctl.registry import args, common
 from modelctl.registry.base import Registry
-from modelctl.spec import data_schema
+from modelctl.spec import data_schema, search
 from modelctl.registry.schema_parts import closed, prop, typed_family
 
 SCHEMA_ID = "https://modelctl.dev/schemas/modelctl.schema.json"
@@ -66,6 +66,8 @@ def build_schema() -> dict:
     defs.update({"optimizer": optimizer, "schedule": schedule, "loss": loss, "metric": metric,
                  "source": data_schema.source_schema(), "feature": data_schema.feature_schema(),
                  "label": data_schema.label_schema()})
+    search_section, search_defs = search.section_schema()
+    defs.update(search_defs)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -90,6 +92,7 @@ def build_schema() -> dict:
             "evaluation": _evaluation_section(),
             "export": _export_section(families["exporter"]),
             "tracking": _tracking_section(),
+            "search": search_section,
         },
         "required": FILE_REQUIRED,
         "additionalProperties": False,

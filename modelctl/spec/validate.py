@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from modelctl.errors import ERROR, WARNING, Diagnostic, SpecError, UsageError
-from modelctl.spec import checks, messages
+from modelctl.spec import checks, messages, search
 from modelctl.spec.extends import KEY as EXTENDS, load_resolved
-from modelctl.spec.loader import Document
+from modelctl.spec.loader import Document, load_file
 from modelctl.spec.overrides import apply_overrides
 from modelctl.spec.schema import RESOLVED_REQUIRED, validator
 
@@ -43,6 +43,16 @@ class Result:
 
 def check_document(document: Document) -> list[Diagnostic]:
     """Every problem in a loaded document, sorted by position."""
+    diagnostics = _check_spec(document)
+    if isinstance(document.data, dict) and "search" in document.data \
+            and not any(item.path == "$.search.parameters" or item.path.startswith("$.search.sampler")
+                        for item in diagnostics):
+        diagnostics += search.check_search(document, _check_spec, known={item.path for item in diagnostics})
+    return sorted(_unique(diagnostics), key=Diagnostic.sort_key)
+
+
+def _check_spec(document: Document) -> list[Diagnostic]:
+    """The schema's and the semantic checks' diagnostics of a document, the search section's own excepted."""
     schema_errors = list(validator().iter_errors(document.data))
     diagnostics = messages.diagnostics(document, schema_errors)
     report = checks.Report(document)
