@@ -6,7 +6,7 @@ received. Classifiers predict 1 where a score is above `THRESHOLD` (0.5, as Kera
 
 from __future__ import annotations
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 from modelctl.errors import EvaluationError
 
