@@ -117,28 +117,51 @@ def shown(path: str | os.PathLike) -> str:
 class DataError(ModelctlError):
     """A source that cannot be read: a missing file, a bad value, an unknown column. Exit code 1.
 
+    The one shape of data errors is `file:row N: column 'x': problem`, each part left out when unknown.
+    Code that sees a batch of values but not where they were read (a feature type, a label) gives the
+    1-based `example` number instead; the data pipeline, which knows the source, turns it into the file and
+    row (`modelctl.data.sources.located`), and only when it cannot is the error shown as
+    `example N: column 'x': problem`.
+
     Args:
         problem: what was found and what was expected, such as `'abc' is not a number`; several
             problems go on separate lines, each shown with the file, row and column.
         file: the file (or folder, or glob pattern) concerned; None when no single file is.
         row: 1-based row (see the module docstring); None when the problem is not one row's.
         column: the column concerned; None when not one column's.
+        example: 1-based number of the example in its source, for an error raised where the file and row
+            are not known; default None.
     """
 
     def __init__(self, problem: str, file: str | os.PathLike | None = None, row: int | None = None,
-                 column: str | None = None):
+                 column: str | None = None, *, example: int | None = None):
         self.problem = problem
         self.file = None if file is None else Path(file)
         self.row = row
         self.column = column
-        parts = []
-        if file is not None:
-            parts.append(shown(file) + (f":row {row}" if row is not None else ""))
-        elif row is not None:
-            parts.append(f"row {row}")
-        if column is not None:
-            parts.append(f"column '{column}'")
-        super().__init__("\n".join(": ".join([*parts, line]) for line in problem.split("\n")))
+        self.example = None if example is None else int(example)
+        super().__init__(data_message(problem, file=file, row=row, column=column, example=self.example))
+
+
+def data_message(problem: str, *, file: str | os.PathLike | None = None, row: int | None = None,
+                 column: str | None = None, example: int | None = None) -> str:
+    """The one shape of data errors: `file:row N: column 'x': problem`, a line per line of `problem`.
+
+    Args:
+        problem: what is wrong; several problems go on separate lines.
+        file: the file concerned, or None. row: its 1-based row, or None. column: the column, or None.
+        example: the 1-based example number, shown as `example N` when no file is given; default None.
+    """
+    parts = []
+    if file is not None:
+        parts.append(shown(file) + (f":row {row}" if row is not None else ""))
+    elif row is not None:
+        parts.append(f"row {row}")
+    elif example is not None:
+        parts.append(f"example {example}")
+    if column is not None:
+        parts.append(f"column '{column}'")
+    return "\n".join(": ".join([*parts, line]) for line in problem.split("\n"))
 
 
 def did_you_mean(received: object, allowed: Sequence[str]) -> str:

@@ -62,7 +62,7 @@ from modelctl.data.errors import DataError
 from modelctl.data.fitting import Fitting, Rows, check_balanced
 from modelctl.data.labels import label_encoder
 from modelctl.data.shards import Layout, Shard, lay_out, positions
-from modelctl.data.sources import Source, has_glob
+from modelctl.data.sources import Source, has_glob, located
 from modelctl.data.splits import SPLITS, ClassCodes, assign_splits, kfold
 from modelctl.features import feature_type
 
@@ -162,7 +162,8 @@ class Prepared:
         if slot is not None and writer is None:
             self.cache_note = f"data cache: not kept ({slot.root} cannot be written)"
         try:
-            self._read_and_fit(fold, fitted, writer, shard)
+            with located(self._source_of()):
+                self._read_and_fit(fold, fitted, writer, shard)
         except BaseException:
             if writer is not None:
                 writer.abandon()
@@ -488,6 +489,10 @@ class Prepared:
     def _shard_chunks(self) -> Iterator[Encoded]:
         """This worker's training examples in source order, encoded, reading only the files its rows are in
         and encoding only its rows."""
+        with located(self.sources[self._train_source()]):
+            yield from self._shard_chunks_of_worker()
+
+    def _shard_chunks_of_worker(self) -> Iterator[Encoded]:
         key = self._train_source()
         source = self.sources[key]
         intervals = self.layout.intervals[self.layout.shard.worker]
@@ -601,8 +606,21 @@ class Prepared:
         encoded = Encoded(part.features, targets, weights)
         return encoded if part.keep.all() else encoded.take(part.keep)
 
+    def _source_of(self, split: str | None = None) -> Source | None:
+        """The source whose example numbers an error in `split` (None: in any split) gives: the shared one, or
+        the split's own; None when that is not one source."""
+        if "all" in self.sources:
+            return self.sources["all"]
+        if split is None:
+            return next(iter(self.sources.values())) if len(self.sources) == 1 else None
+        return self.sources.get(split)
+
     def chunks(self, split: str) -> Iterator[Encoded]:
         """Encoded chunks of one split in source order."""
+        with located(self._source_of(split)):
+            yield from self._chunks(split)
+
+    def _chunks(self, split: str) -> Iterator[Encoded]:
         if split in self._cache:
             yield self._cache[split]
             return

@@ -13,6 +13,7 @@ and their defaults; `open_source` checks a source against it.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import glob
@@ -155,6 +156,31 @@ class Source:
         otherwise streams through the files without typing values."""
         raise NotImplementedError
 
+    def rows_in(self, file: Path) -> int | None:
+        """Examples stored in one of `files`, bad ones included; None for a format that does not keep its
+        examples as the rows of files read one after another (then errors name the example by number)."""
+        return None
+
+    def row_of(self, file: Path, record: int) -> int:
+        """The row (as `modelctl.errors` numbers rows) of the `record`-th example (1-based) of `file`;
+        default `record`, for a format without a header line."""
+        return record
+
+    def locate(self, example: int) -> tuple[Path, int] | None:
+        """The file and row of the `example`-th example (1-based) the source gives, or None when it cannot be
+        told: the format has no rows (`rows_in`), or bad rows were skipped, so numbers no longer match rows."""
+        if self.skipped or example < 1:
+            return None
+        before = 0
+        for file in self.files:
+            rows = self.rows_in(file)
+            if rows is None:
+                return None
+            if example <= before + rows:
+                return file, self.row_of(file, example - before)
+            before += rows
+        return None
+
     def progress(self) -> float | None:
         """The share of the source that the batches being iterated have read so far, from 0 to 1 (bytes of a
         CSV or TSV file, rows of a Parquet file); None for a format that cannot tell without reading."""
@@ -181,6 +207,22 @@ class Source:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.format} {shown(self.where)}: {len(self.columns)} columns>"
+
+
+@contextlib.contextmanager
+def located(source: "Source | None") -> Iterator[None]:
+    """Give a `DataError` raised inside, that names an example by number only, the file and row of that
+    example in `source` (see `Source.locate`); others pass unchanged, and so does every error when `source` is
+    None or cannot tell where the example is."""
+    try:
+        yield
+    except DataError as error:
+        if error.example is None or error.file is not None or source is None:
+            raise
+        place = source.locate(error.example)
+        if place is None:
+            raise
+        raise DataError(error.problem, file=place[0], row=place[1], column=error.column) from error
 
 
 def first_problems(masks: Sequence[np.ndarray], rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -328,5 +370,5 @@ def open_source(source: dict, base_dir: Path) -> Source:
     return reader(options, Path(base_dir))
 
 
-__all__ = ["BadRows", "DataError", "ON_BAD_ROWS", "READERS", "Source", "first_problems", "listing", "open_source",
+__all__ = ["BadRows", "DataError", "ON_BAD_ROWS", "READERS", "Source", "first_problems", "listing", "located", "open_source",
            "rebatch", "resolve_file", "resolve_files", "source_options"]

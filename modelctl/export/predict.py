@@ -131,17 +131,19 @@ def _plan_input(path: Path, features: dict) -> tuple[Path, list[Path] | None]:
 
 def _read_table(path: Path, features: dict, fitted: dict, skipped: dict[str, int]):
     from modelctl.data.pipeline import encode_features, open_typed
+    from modelctl.data.sources import located
 
     source = open_typed({"format": TABLES[path.suffix.lower()], "path": str(path.resolve())}, path.parent, features)
     plan = ColumnPlan({"features": features}, source.columns, source.where)
     parts, names, offset = [], [], 0
-    for batch in source.batches(plan.read, 4096):
-        size = len(next(iter(batch.values())))
-        numbers = np.arange(offset + 1, offset + size + 1)
-        values, _ = encode_features(plan.features, fitted, batch, numbers, "error", skipped)
-        parts.append(values)
-        names += [f"{path} row {number}" for number in numbers]
-        offset += size
+    with located(source):
+        for batch in source.batches(plan.read, 4096):
+            size = len(next(iter(batch.values())))
+            numbers = np.arange(offset + 1, offset + size + 1)
+            values, _ = encode_features(plan.features, fitted, batch, numbers, "error", skipped)
+            parts.append(values)
+            names += [f"{path} row {number}" for number in numbers]
+            offset += size
     if not parts:
         raise DataError("has no rows", file=path)
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}, names
@@ -156,8 +158,13 @@ def _read_documents(path: Path, files: list[Path], features: dict, fitted: dict,
     reader = feature_type(feature["type"])
     column = np.array([reader.read_document(file) for file in files], dtype=object)
     plan = ColumnPlan({"features": {name: {**feature, "column": "value"}}}, ["value"], path)
-    values, _ = encode_features(plan.features, fitted, {"value": column}, np.arange(1, len(files) + 1), "error",
-                                skipped)
+    try:
+        values, _ = encode_features(plan.features, fitted, {"value": column}, np.arange(1, len(files) + 1),
+                                    "error", skipped)
+    except DataError as error:
+        if error.example is None or error.file is not None:
+            raise
+        raise DataError(error.problem, file=files[error.example - 1]) from error
     return values, [str(file) for file in files]
 
 
