@@ -97,6 +97,11 @@ class UsageError(ModelctlError):
     exit_code = 2
 
 
+class MissingDependency(ModelctlError):
+    """An optional package or program that a command needs is not installed; the message says how to install
+    it. Exit code 1."""
+
+
 class SpecError(ModelctlError):
     """A spec with one or more errors; carries every diagnostic, sorted by position."""
 
@@ -175,8 +180,9 @@ def did_you_mean(received: object, allowed: Sequence[str]) -> str:
 
 
 def one_of(allowed: Iterable[object], limit: int = 16) -> str:
-    """Format allowed values as `'a', 'b' or 'c'`, eliding long lists."""
-    names = [repr(value) if not isinstance(value, str) else f"'{value}'" for value in allowed]
+    """Format allowed values as `'a', 'b' or 'c'`, eliding long lists; booleans and None as a spec writes them
+    (`true`, `false`, `null`)."""
+    names = [f"'{value}'" if isinstance(value, str) else _written(value) for value in allowed]
     if not names:
         return "nothing"
     if len(names) > limit:
@@ -184,6 +190,12 @@ def one_of(allowed: Iterable[object], limit: int = 16) -> str:
     if len(names) == 1:
         return names[0]
     return ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _written(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "null" if value is None else repr(value)
 
 
 def json_path(parts: Iterable[object]) -> str:

@@ -35,14 +35,13 @@ from modelctl.export.preprocessing import document, encode, skipped_steps
 from modelctl.export.signature import SIGNATURE, saved_model_of, to_json
 from modelctl.export.split import Unconvertible, convert_leaving_out, text_encoders
 
-QUANTIZATIONS = ("none", "dynamic", "float16", "int8")
 SUFFIX = ".tflite"
 read_metadata = tflite_metadata.read_metadata
 
 
 def artifact_name(options: dict) -> str:
     """`model.tflite`, or `model.<quantize>.tflite` (`model.int8.tflite`) when quantized."""
-    quantize = options.get("quantize", "none")
+    quantize = options["quantize"]
     return f"model{SUFFIX}" if quantize == "none" else f"model.{quantize}{SUFFIX}"
 
 
@@ -52,13 +51,11 @@ def recognizes(path: Path) -> bool:
 
 
 def export(model, path: Path, options: dict, *, context: ExportContext) -> Artifact:
-    """Write `model` as a `.tflite` file at `path`; see the module docstring for `options`."""
-    quantize = options.get("quantize", "none")
-    if quantize not in QUANTIZATIONS:
-        raise ExportError(f"tflite: invalid value for option `quantize`. Expected one of "
-                          f"{', '.join(QUANTIZATIONS)}. Received: quantize={quantize!r}")
-    select_tf_ops = bool(options.get("select_tf_ops", False))
-    count = int(options.get("representative_examples", 100))
+    """Write `model` as a `.tflite` file at `path`; see the module docstring for `options`, which the registry
+    entry's schema has checked (`modelctl.export.runner.plan`) and whose defaults it has filled in."""
+    quantize = options["quantize"]
+    select_tf_ops = options["select_tf_ops"]
+    count = options["representative_examples"]
     _check_recurrent(model)
     cut_first = {} if select_tf_ops else text_encoders(model, "tflite")
     if quantize == "int8":

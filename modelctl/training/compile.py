@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from modelctl.errors import ModelctlError
+from modelctl.training.errors import TrainingError
 from modelctl.registry.losses import LOSSES
 from modelctl.registry.metrics import METRICS
 from modelctl.registry.optimizers import OPTIMIZERS
@@ -93,7 +93,7 @@ def compile_arguments(spec: dict, output_names: list[str], steps_per_epoch: int,
         if loss is None and label is not None:
             loss = DEFAULT_LOSS[labels[label]]
         if loss is None:
-            raise ModelctlError(f"output '{output}' has no loss: give training.loss, or data.labels so that "
+            raise TrainingError(f"output '{output}' has no loss: give training.loss, or data.labels so that "
                                 "one can be chosen for the label type")
         losses[output] = build_loss(loss)
     written_metrics = training.get("metrics") or []

@@ -34,13 +34,14 @@ import warnings
 from pathlib import Path
 from typing import Callable
 
-from modelctl.errors import ModelctlError, SpecError
+from modelctl.errors import DataError, SpecError
+from modelctl.training.errors import TrainingError
 from modelctl.runs import RunError, create_run_dir, git_commit, read_json, spec_hash, spec_text, versions, \
     write_json
 from modelctl.util.files import write_text_atomic
 
 
-class TrainingInterrupted(ModelctlError):
+class TrainingInterrupted(TrainingError):
     """Training stopped on Ctrl-C or SIGTERM; the last completed epoch is saved. Exit code 128 + signal."""
 
     def __init__(self, message: str, signal_number: int):
@@ -48,7 +49,7 @@ class TrainingInterrupted(ModelctlError):
         self.exit_code = 128 + signal_number
 
 
-class TrainingDiverged(ModelctlError):
+class TrainingDiverged(TrainingError):
     """The loss became NaN or infinite."""
 
 
@@ -104,7 +105,7 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
                        shard=_shard(plan, hardware.cluster))
     preparation_seconds = time.perf_counter() - started
     if prepared.counts["train"] == 0:
-        raise ModelctlError("the training split is empty; check data.split and the source")
+        raise DataError("the training split is empty; check data.split and the source")
     execution = _execution(document, prepared, plan)
     for reason, count in prepared.skipped.items():
         console.print(f"skipped {count} bad row{'s' if count != 1 else ''}: {reason}", markup=False)
