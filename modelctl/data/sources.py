@@ -23,7 +23,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from modelctl.data.errors import DataError, shown
-from modelctl.errors import did_you_mean, json_path
+from modelctl.errors import SpecError, did_you_mean
 from modelctl.registry.base import import_target
 from modelctl.spec.data_schema import SOURCE_FORMATS, source_schema
 
@@ -322,33 +322,23 @@ def source_options(source: dict) -> dict:
     """Check a `data.source` mapping against the schema and fill in its defaults.
 
     Raises:
-        DataError: listing every problem: an unknown format or key, a missing key, a value of the wrong type.
+        SpecError: listing every problem, each as `data source: $.data.source.key: message`: an unknown format
+            or key, a missing key, a value of the wrong type.
     """
-    from modelctl.spec import strict
+    from modelctl.spec.messages import section_problems
 
     if not isinstance(source, dict):
         raise DataError(f"a source is a mapping with a `format` key; received {type(source).__name__} {source!r}")
+    where, path = "data source", ("data", "source")
     fmt = source.get("format")
     if fmt not in SOURCE_FORMATS:
-        allowed = ", ".join(repr(name) for name in SOURCE_FORMATS)
-        raise DataError(f"source $.format: {fmt!r} is not a known source format. Expected one of {allowed}."
-                        f"{did_you_mean(fmt, SOURCE_FORMATS)}")
+        known = {"format": {"enum": list(SOURCE_FORMATS), "title": "source format"}}
+        raise SpecError(section_problems({"format": fmt}, known, where=where, path=path))
     properties = _variants()[fmt]
-    problems = []
-    for key in source:
-        if key not in properties:
-            problems.append(f"source $.{key}: {key!r} is not a key of a {fmt} source. Allowed keys: "
-                            f"{', '.join(repr(name) for name in properties)}.{did_you_mean(key, list(properties))}")
-    for key, schema in properties.items():
-        if key not in source and "default" not in schema and "const" not in schema:
-            problems.append(f"source: a {fmt} source needs `{key}`: {schema.get('description', '')}")
-    validator = strict.validator(source_schema())
-    for error in sorted(validator.iter_errors(source), key=lambda error: list(error.absolute_path)):
-        if error.validator == "additionalProperties" and not error.absolute_path:
-            continue
-        problems.append(f"source {json_path(error.absolute_path)}: {error.message}")
+    required = [key for key, schema in properties.items() if "default" not in schema and "const" not in schema]
+    problems = section_problems(source, properties, where=where, path=path, required=required)
     if problems:
-        raise DataError("\n".join(dict.fromkeys(problems)))
+        raise SpecError(problems)
     defaults = {key: schema["default"] for key, schema in properties.items() if "default" in schema}
     return {**defaults, **source}
 
