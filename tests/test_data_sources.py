@@ -11,8 +11,8 @@ import pytest
 
 from modelctl.data import DataError, open_source
 from modelctl.errors import SpecError
-from modelctl.data.sources import READERS, rebatch
-from modelctl.spec.data_schema import SOURCE_FORMATS
+from modelctl.data.sources import rebatch
+from modelctl.registry.sources import source_names, sources
 
 from conftest import IRIS_COLUMNS
 
@@ -21,8 +21,14 @@ def _read(source, columns=None, rows=4096, on_bad_rows="error") -> dict[str, np.
     return {name: np.concatenate([batch[name] for batch in batches]) for name in batches[0]}
 
 
-def test_every_schema_format_has_a_reader():
-    assert sorted(READERS) == sorted(SOURCE_FORMATS)
+def test_every_registered_format_is_in_the_schema_and_has_a_reader():
+    from modelctl.data.sources import Source
+    from modelctl.spec.schema import build_schema
+
+    assert build_schema()["$defs"]["source"]["properties"]["format"]["enum"] == source_names()
+    assert source_names()[:3] == ["csv", "tsv", "parquet"]
+    for name in source_names():
+        assert issubclass(sources().get(name).load(), Source), name
 
 
 def test_csv_reads_back_iris_exactly(files):

@@ -7,15 +7,16 @@
 
 Every format streams: a batch is read when it is asked for, and no reader holds
 a whole file in memory. The `data.source` part of the spec schema
-(`modelctl.spec.data_schema.source_schema`) says which keys each format takes
-and their defaults; `open_source` checks a source against it.
+(`modelctl.spec.data_schema.source_schema`), built from the registry of source
+formats (`modelctl.registry.sources`), says which keys each format takes and
+their defaults; `open_source` checks a source against its format's entry and
+opens it with the entry's reader.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import functools
 import glob
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -24,22 +25,9 @@ import numpy as np
 
 from modelctl.data.errors import DataError, shown
 from modelctl.errors import SpecError, did_you_mean
-from modelctl.registry.base import import_target
-from modelctl.spec.data_schema import SOURCE_FORMATS, source_schema
+from modelctl.registry.sources import source_names, sources
 
 ON_BAD_ROWS = ("error", "skip")
-
-READERS = {
-    "csv": "modelctl.data.formats.delimited:DelimitedSource",
-    "tsv": "modelctl.data.formats.delimited:DelimitedSource",
-    "parquet": "modelctl.data.formats.parquet:ParquetSource",
-    "npy": "modelctl.data.formats.arrays:NpySource",
-    "npz": "modelctl.data.formats.arrays:NpzSource",
-    "image_folder": "modelctl.data.formats.folders:ImageFolderSource",
-    "text_folder": "modelctl.data.formats.folders:TextFolderSource",
-    "tfrecord": "modelctl.data.formats.tfrecord:TFRecordSource",
-}
-"""Source format -> `module:class` of its reader, imported only when a source of that format is opened."""
 
 _MAX_LISTED = 20
 
@@ -311,13 +299,6 @@ def resolve_file(path: str, base_dir: Path) -> Path:
     return joined.resolve()
 
 
-@functools.lru_cache(maxsize=1)
-def _variants() -> dict[str, dict]:
-    """Format -> the JSON Schema properties its source mapping allows."""
-    return {branch["if"]["properties"]["format"]["const"]: branch["then"]["properties"]
-            for branch in source_schema()["allOf"]}
-
-
 def source_options(source: dict) -> dict:
     """Check a `data.source` mapping against the schema and fill in its defaults.
 
@@ -331,10 +312,10 @@ def source_options(source: dict) -> dict:
         raise DataError(f"a source is a mapping with a `format` key; received {type(source).__name__} {source!r}")
     where, path = "data source", ("data", "source")
     fmt = source.get("format")
-    if fmt not in SOURCE_FORMATS:
-        known = {"format": {"enum": list(SOURCE_FORMATS), "title": "source format"}}
+    if fmt not in sources():
+        known = {"format": {"enum": source_names(), "title": "source format"}}
         raise SpecError(section_problems({"format": fmt}, known, where=where, path=path))
-    properties = _variants()[fmt]
+    properties = {"format": {"const": fmt}, **sources().get(fmt).args}
     required = [key for key, schema in properties.items() if "default" not in schema and "const" not in schema]
     problems = section_problems(source, properties, where=where, path=path, required=required)
     if problems:
@@ -347,18 +328,19 @@ def open_source(source: dict, base_dir: Path) -> Source:
     """Open the source a spec's `data.source` describes; files are found and headers read, no rows yet.
 
     Args:
-        source: the `data.source` mapping; `format` is one of csv, tsv, parquet, npy, npz, image_folder,
-            text_folder or tfrecord, and the other keys are those the schema allows for that format.
+        source: the `data.source` mapping; `format` is a format of the registry
+            (`modelctl.registry.sources`: csv, tsv, parquet, npy, npz, image_folder, text_folder, tfrecord and
+            those of plug-ins), and the other keys are those its entry allows.
         base_dir: the folder relative paths are read from (the spec's folder).
 
     Raises:
-        DataError: the mapping does not fit the schema, a file is missing, no file matches a glob, or a
-            file's header cannot be read.
+        SpecError: the mapping does not fit the format's schema.
+        DataError: a file is missing, no file matches a glob, or a file's header cannot be read.
     """
     options = source_options(source)
-    reader = import_target(READERS[options["format"]])
+    reader = sources().get(options["format"]).load()
     return reader(options, Path(base_dir))
 
 
-__all__ = ["BadRows", "DataError", "ON_BAD_ROWS", "READERS", "Source", "first_problems", "listing", "located", "open_source",
+__all__ = ["BadRows", "DataError", "ON_BAD_ROWS", "Source", "first_problems", "listing", "located", "open_source",
            "rebatch", "resolve_file", "resolve_files", "source_options"]

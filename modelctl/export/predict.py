@@ -22,7 +22,14 @@ from modelctl.data.columns import ColumnPlan
 from modelctl.data.errors import DataError
 from modelctl.errors import UsageError
 
-TABLES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".npz": "npz"}
+
+
+def _tables() -> dict[str, str]:
+    """File extension -> the source format that reads such a file as a table (`meta["suffixes"]` of the
+    source formats' registry, plug-ins included)."""
+    from modelctl.registry.sources import table_suffixes
+
+    return table_suffixes()
 
 
 def _document_types() -> list:
@@ -41,7 +48,7 @@ def _described(kind) -> str:
 def _allowed() -> str:
     """What predict reads, for messages."""
     kinds = _document_types()
-    return (f"tables ({', '.join(TABLES)}), {', '.join(_described(kind) for kind in kinds)} and folders of "
+    return (f"tables ({', '.join(_tables())}), {', '.join(_described(kind) for kind in kinds)} and folders of "
             f"{' or '.join(kind.documents_noun for kind in kinds)}")
 
 
@@ -83,7 +90,7 @@ def _kind(path: Path):
     """`table` for a table, the feature type whose documents the file is (image, text), or None for any other
     file, by its extension."""
     suffix = path.suffix.lower()
-    if suffix in TABLES:
+    if suffix in _tables():
         return "table"
     return next((kind for kind in _document_types() if suffix in kind.documents), None)
 
@@ -133,7 +140,7 @@ def _read_table(path: Path, features: dict, fitted: dict, skipped: dict[str, int
     from modelctl.data.pipeline import encode_features, open_typed
     from modelctl.data.sources import located
 
-    source = open_typed({"format": TABLES[path.suffix.lower()], "path": str(path.resolve())}, path.parent, features)
+    source = open_typed({"format": _tables()[path.suffix.lower()], "path": str(path.resolve())}, path.parent, features)
     plan = ColumnPlan({"features": features}, source.columns, source.where)
     parts, names, offset = [], [], 0
     with located(source):
