@@ -8,9 +8,18 @@ Problems inside a spec are `Diagnostic`s, each anchored at a `Location`:
 
     specs/cnn.yaml:14:18: $.model.layers[2].activation: 'rleu' is not a known activation. Did you mean 'relu'?
 
+Spec values given outside a file (a `training` mapping passed in Python, a run's export options) are
+checked by the same schema and shown in the same shape, with what they came from in place of the
+position (`modelctl.spec.messages.section_problems`):
+
+    export options: $.export.tflite.quantise: unknown key 'quantise'. Allowed keys: ... Did you mean 'quantize'?
+
 Problems in the data are `DataError`s, naming the file, the row and the column:
 
     examples/iris/iris.csv:row 14: column 'sepal_length': 'abc' is not a number
+
+(`data_message` writes that shape; code that knows only an example's number gives it, and the data
+pipeline turns it into the file and row.)
 
 Rows are numbered as a spreadsheet shows them. In a CSV or TSV file the file's
 first line is row 1, so when the file has a header row the first example is

@@ -109,7 +109,7 @@ class Encoded:
 class Prepared:
     """The data of one spec, split and fitted. Build it with `prepare`."""
 
-    def __init__(self, document, fold: tuple[int, int] | None = None, fitted: dict | None = None,
+    def __init__(self, document, *, fold: tuple[int, int] | None = None, fitted: dict | None = None,
                  cache: DataCache | None = None, shard: Shard | None = None):
         spec = document.data
         self.document = document
@@ -322,7 +322,8 @@ class Prepared:
 
     def _rows(self, batch: dict[str, np.ndarray], numbers: np.ndarray, skipped: dict[str, int]) -> Rows:
         """A chunk of source columns as model inputs, with its label and weight columns as read."""
-        features, keep = encode_features(self.features, None, batch, numbers, self.on_bad_rows, skipped)
+        features, keep = encode_features(self.features, None, batch, numbers=numbers, on_bad_rows=self.on_bad_rows,
+                                         skipped=skipped)
         return Rows(features, {column: batch[column] for column in self.raw_columns}, keep, numbers)
 
     def _held_bytes(self, part: Rows) -> int:
@@ -338,11 +339,11 @@ class Prepared:
         seed = split.get("seed")
         seed = self.seed if seed is None else int(seed)
         stratify = labels is not None
-        assignment = assign_splits(rows, fractions, seed, labels, stratify)
+        assignment = assign_splits(rows, fractions, seed=seed, labels=labels, stratify=stratify)
         if fold is not None:
             index, folds = fold
             pool = np.flatnonzero(assignment != 2)
-            pairs = kfold(len(pool), folds, seed, None if labels is None else labels[pool], stratify)
+            pairs = kfold(len(pool), folds, seed, labels=None if labels is None else labels[pool], stratify=stratify)
             assignment[pool] = 0
             assignment[pool[pairs[index][1]]] = 1
         return assignment
@@ -481,7 +482,8 @@ class Prepared:
         if not file_rows or None in file_rows or sum(file_rows) != len(train_rows):
             file_rows = None
         by_files = has_glob(str(source.options.get("path", "")))
-        self.layout = lay_out(shard, train_rows, file_rows, source.files, by_files, self.batch_size)
+        self.layout = lay_out(shard, train_rows, file_rows=file_rows, file_names=source.files, by_files=by_files,
+                              batch_size=self.batch_size)
         self._file_rows = file_rows
         if "train" in self._cache:
             self._shard_positions = positions(self.layout, train_rows)
@@ -583,8 +585,9 @@ class Prepared:
             DataError: a missing numeric value under the `error` strategy, an image that cannot be decoded, a
                 label outside its classes; each names the example.
         """
-        features, keep = encode_features(self.features, self.fitted, batch, numbers, self.on_bad_rows,
-                                         self.skipped)
+        features, keep = encode_features(self.features, self.fitted, batch, numbers=numbers,
+                                         on_bad_rows=self.on_bad_rows,
+                                         skipped=self.skipped)
         columns = {column: batch[column] for column in self.raw_columns} if with_targets else {}
         return self._complete(Rows(features, columns, keep, numbers), with_targets)
 
@@ -815,7 +818,7 @@ def _text_bytes(values: np.ndarray) -> int:
     return characters + 50 * len(flat)
 
 
-def prepare(document, fold: tuple[int, int] | None = None, fitted: dict | None = None,
+def prepare(document, *, fold: tuple[int, int] | None = None, fitted: dict | None = None,
             cache: DataCache | None = None, shard: Shard | None = None) -> Prepared:
     """Read, split and fit the data of a spec, or take them from the prepared-data cache.
 
@@ -833,7 +836,7 @@ def prepare(document, fold: tuple[int, int] | None = None, fitted: dict | None =
     Raises:
         DataError: a file, column or value that cannot be read (naming it).
     """
-    return Prepared(document, fold, fitted, cache, shard)
+    return Prepared(document, fold=fold, fitted=fitted, cache=cache, shard=shard)
 
 
 __all__ = ["CACHE_BYTES", "Encoded", "Prepared", "encode_features", "open_typed", "prepare"]

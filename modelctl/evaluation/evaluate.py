@@ -48,8 +48,8 @@ def data_document(document, data_file: Path):
     return dataclasses.replace(document, data={**document.data, "data": data})
 
 
-def evaluate_run(target: str | Path, split: str = "test", data_file: Path | None = None,
-                 write: bool = True, *, cache=None) -> Evaluation:
+def evaluate_run(target: str | Path, split: str = "test", *, data_file: Path | None = None,
+                 write: bool = True, cache=None) -> Evaluation:
     """Evaluate a run's model on `split` (or every example of `data_file`) and write eval.json, plots and report.md
     into `<run>/eval/<split or file name>/`.
 
@@ -98,8 +98,8 @@ def evaluate_run(target: str | Path, split: str = "test", data_file: Path | None
         classes = fitted["labels"][label].get("classes")
         metrics[label] = compute_metrics(kind, targets[label], scores[label], classes, names=wanted)
         if write:
-            plots_by_label[label] = write_plots(kind, targets[label], scores[label], classes,
-                                                history if index == 0 else {}, folder / "plots" / label)
+            plots_by_label[label] = write_plots(kind, targets[label], scores[label], class_names=classes,
+                                                history=history if index == 0 else {}, folder=folder / "plots" / label)
     if write:
         folder.mkdir(parents=True, exist_ok=True)
         write_json(folder / "eval.json", {"run": str(run_dir), "model": str(model_file), "split": name,
@@ -107,7 +107,8 @@ def evaluate_run(target: str | Path, split: str = "test", data_file: Path | None
         summary = _spec_summary(document.data, run_dir)
         title = f"Evaluation of {document.data.get('name')} on {name}"
         text = "\n".join(render_report(title if len(labels) == 1 else f"{title}: {label}", metrics[label],
-                                        summary if index == 0 else {}, plots_by_label[label], folder)
+                                        spec_summary=summary if index == 0 else {}, plots=plots_by_label[label],
+                                        folder=folder)
                           for index, label in enumerate(labels))
         from modelctl.util.files import write_text_atomic
 

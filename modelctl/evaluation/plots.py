@@ -51,7 +51,7 @@ PLOT_FILES = {
 """File name of each figure `write_plots` writes."""
 
 
-def confusion_matrix_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, path: str | Path,
+def confusion_matrix_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: str | Path,
                           class_names: list[str] | None = None) -> Path:
     """Draw the confusion matrix: rows are true classes, columns predicted ones.
 
@@ -87,7 +87,7 @@ def confusion_matrix_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarr
     return _save(pyplot, figure, path)
 
 
-def roc_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, path: str | Path,
+def roc_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: str | Path,
              class_names: list[str] | None = None) -> Path:
     """Draw the ROC curve (binary) or one one-vs-rest curve per class or label, with their AUC.
 
@@ -109,11 +109,12 @@ def roc_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, path: str
             fpr, tpr, _ = roc_curve(truth, score)
             axes.plot(fpr, tpr, linewidth=1.5, label=f"{name} (AUC {auc(fpr, tpr):.3f})")
             drawn += 1
-    _finish_curves(axes, drawn, "false positive rate", "true positive rate", "ROC curve", data, "lower right")
+    _finish_curves(axes, drawn, "false positive rate", ylabel="true positive rate", title="ROC curve", data=data,
+                   corner="lower right")
     return _save(pyplot, figure, path)
 
 
-def pr_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, path: str | Path,
+def pr_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: str | Path,
             class_names: list[str] | None = None) -> Path:
     """Draw the precision-recall curve (binary) or one per class or label, with their average precision.
 
@@ -135,11 +136,12 @@ def pr_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, path: str 
             axes.step(recall, precision, where="post", linewidth=1.5,
                       label=f"{name} (AP {average_precision_score(truth, score):.3f})")
             drawn += 1
-    _finish_curves(axes, drawn, "recall", "precision", "Precision-recall curve", data, "lower left")
+    _finish_curves(axes, drawn, "recall", ylabel="precision", title="Precision-recall curve", data=data,
+                   corner="lower left")
     return _save(pyplot, figure, path)
 
 
-def calibration_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, path: str | Path,
+def calibration_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: str | Path,
                      class_names: list[str] | None = None, bins: int = 10) -> Path:
     """Draw a reliability diagram: the fraction of positives against the mean probability per bin.
 
@@ -181,7 +183,7 @@ def calibration_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, p
 
 
 def residuals_plot(y_true: np.ndarray, y_score: np.ndarray, path: str | Path,
-                   output_names: list[str] | None = None) -> Path:
+                   *, output_names: list[str] | None = None) -> Path:
     """Draw regression residuals (true minus predicted) against the prediction, and their histogram.
 
     Args:
@@ -244,7 +246,7 @@ def learning_curves_plot(history: dict[str, list[float]], path: str | Path) -> P
     return _save(pyplot, figure, path)
 
 
-def write_plots(label_type: str, y_true: np.ndarray, y_score: np.ndarray, class_names: list[str] | None,
+def write_plots(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, class_names: list[str] | None,
                 history: dict[str, list[float]] | None, folder: str | Path) -> list[Path]:
     """Write every figure that fits `label_type` into `folder` and return their paths, in table order.
 
@@ -270,13 +272,13 @@ def write_plots(label_type: str, y_true: np.ndarray, y_score: np.ndarray, class_
         raise UsageError(f"{folder}: cannot create the folder: {error.strerror}") from None
     written = []
     if label_type in ("binary", "categorical"):
-        written.append(confusion_matrix_plot(label_type, y_true, y_score, folder / PLOT_FILES["confusion_matrix"],
-                                             class_names))
+        written.append(confusion_matrix_plot(label_type, y_true, y_score, path=folder / PLOT_FILES["confusion_matrix"],
+                                             class_names=class_names))
     if label_type in CLASSIFICATION:
         for key, draw in (("roc", roc_plot), ("pr", pr_plot), ("calibration", calibration_plot)):
-            written.append(draw(label_type, y_true, y_score, folder / PLOT_FILES[key], class_names))
+            written.append(draw(label_type, y_true, y_score, path=folder / PLOT_FILES[key], class_names=class_names))
     else:
-        written.append(residuals_plot(y_true, y_score, folder / PLOT_FILES["residuals"], class_names))
+        written.append(residuals_plot(y_true, y_score, folder / PLOT_FILES["residuals"], output_names=class_names))
     if history:
         written.append(learning_curves_plot(history, folder / PLOT_FILES["learning_curves"]))
     return written
@@ -299,7 +301,7 @@ def _prepared(function: str, fits: tuple[str, ...], label_type: str, y_true: obj
     return prepare(label_type, y_true, y_score, class_names)
 
 
-def _finish_curves(axes, drawn: int, xlabel: str, ylabel: str, title: str, data: Prepared, corner: str) -> None:
+def _finish_curves(axes, drawn: int, xlabel: str, *, ylabel: str, title: str, data: Prepared, corner: str) -> None:
     if data.label_type != "binary":
         kinds = "classes" if data.label_type == "categorical" else "labels"
         title += f", one-vs-rest ({drawn} of {len(data.classes)} {kinds})"

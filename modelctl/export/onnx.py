@@ -53,7 +53,8 @@ def export(model, path: Path, options: dict, *, context: ExportContext) -> Artif
     converted = convert_leaving_out(model, "onnx", convert, cut_first=text_encoders(model, "onnx"),
                                     hint="tf2onnx cannot convert these ops to ONNX.")
     steps = skipped_steps(converted.cut, converted.reasons)
-    metadata = artifact_metadata(base_metadata(model, context), "onnx", "none", converted.model, steps)
+    metadata = artifact_metadata(base_metadata(model, context), "onnx", "none", prepared_model=converted.model,
+                                 skipped=steps)
     metadata["opset"] = opset
     proto = converted.value
     del proto.metadata_props[:]

@@ -52,7 +52,7 @@ def _allowed() -> str:
             f"{' or '.join(kind.documents_noun for kind in kinds)}")
 
 
-def read_inputs(features: dict, fitted: dict, inputs: list[str], base_dir: Path | None = None):
+def read_inputs(features: dict, fitted: dict, inputs: list[str], *, base_dir: Path | None = None):
     """The raw feature values of `inputs`, with a name for each example saying where it came from.
 
     Each input is read by its kind, and the examples keep the order the inputs are given in:
@@ -79,8 +79,8 @@ def read_inputs(features: dict, fitted: dict, inputs: list[str], base_dir: Path 
     skipped: dict[str, int] = {}
     parts, names = [], []
     for path, files in planned:
-        values, rows = (_read_table(path, features, fitted, skipped) if files is None
-                        else _read_documents(path, files, features, fitted, skipped))
+        values, rows = (_read_table(path, features, fitted, skipped=skipped) if files is None
+                        else _read_documents(path, files, features, fitted=fitted, skipped=skipped))
         parts.append(values)
         names += rows
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}, names
@@ -136,7 +136,7 @@ def _plan_input(path: Path, features: dict) -> tuple[Path, list[Path] | None]:
     return path, files
 
 
-def _read_table(path: Path, features: dict, fitted: dict, skipped: dict[str, int]):
+def _read_table(path: Path, features: dict, fitted: dict, *, skipped: dict[str, int]):
     from modelctl.data.pipeline import encode_features, open_typed
     from modelctl.data.sources import located
 
@@ -147,7 +147,8 @@ def _read_table(path: Path, features: dict, fitted: dict, skipped: dict[str, int
         for batch in source.batches(plan.read, 4096):
             size = len(next(iter(batch.values())))
             numbers = np.arange(offset + 1, offset + size + 1)
-            values, _ = encode_features(plan.features, fitted, batch, numbers, "error", skipped)
+            values, _ = encode_features(plan.features, fitted, batch, numbers=numbers, on_bad_rows="error",
+                                        skipped=skipped)
             parts.append(values)
             names += [f"{path} row {number}" for number in numbers]
             offset += size
@@ -156,7 +157,7 @@ def _read_table(path: Path, features: dict, fitted: dict, skipped: dict[str, int
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}, names
 
 
-def _read_documents(path: Path, files: list[Path], features: dict, fitted: dict, skipped: dict[str, int]):
+def _read_documents(path: Path, files: list[Path], features: dict, *, fitted: dict, skipped: dict[str, int]):
     """The image or text `files` of `path` (a file or a folder) as one example each, for the model's one feature."""
     from modelctl.data.pipeline import encode_features
     from modelctl.features import feature_type
@@ -166,8 +167,8 @@ def _read_documents(path: Path, files: list[Path], features: dict, fitted: dict,
     column = np.array([reader.read_document(file) for file in files], dtype=object)
     plan = ColumnPlan({"features": {name: {**feature, "column": "value"}}}, ["value"], path)
     try:
-        values, _ = encode_features(plan.features, fitted, {"value": column}, np.arange(1, len(files) + 1),
-                                    "error", skipped)
+        values, _ = encode_features(plan.features, fitted, {"value": column}, numbers=np.arange(1, len(files) + 1),
+                                    on_bad_rows="error", skipped=skipped)
     except DataError as error:
         if error.example is None or error.file is not None:
             raise

@@ -75,7 +75,8 @@ def export(model, path: Path, options: dict, *, context: ExportContext) -> Artif
     converted = convert_leaving_out(model, "tflite", convert, cut_first=cut_first, replace=unrolled,
                                     rebuild_always=bool(recurrent_layers(model)), hint=hint)
     steps = skipped_steps(converted.cut, converted.reasons)
-    metadata = artifact_metadata(base_metadata(model, context), "tflite", quantize, converted.model, steps)
+    metadata = artifact_metadata(base_metadata(model, context), "tflite", quantize, prepared_model=converted.model,
+                                 skipped=steps)
     content = tflite_metadata.add_metadata(converted.value, metadata)
     Path(path).write_bytes(content)
     artifact = Artifact("tflite", Path(path), quantization=quantize, skipped=steps, encoders=dict(converted.cut),

@@ -558,8 +558,8 @@ def plan(training: Mapping[str, Any], hardware: Hardware, batch_size: int | None
         replicas = len(hardware.tpus)
     else:
         replicas = workers * len(devices)
-    precision = _precision(settings["mixed_precision"], distribution, devices, hardware, reasons)
-    jit = _jit(settings["jit_compile"], distribution, devices, reasons)
+    precision = _precision(settings["mixed_precision"], distribution, devices, hardware=hardware, reasons=reasons)
+    jit = _jit(settings["jit_compile"], distribution, devices, reasons=reasons)
     if settings["scale_learning_rate"] == "none":
         scale = 1
         reasons.append("learning rate unchanged (scale_learning_rate: none)")
@@ -625,7 +625,7 @@ def _distribution(requested: str, hardware: Hardware, reasons: list[str]):
         reasons.append(f"mirrored over {', '.join(local)}" + (" (one replica)" if len(local) == 1 else ""))
         return "mirrored", local, 1, None
     if requested == "multi_worker":
-        return "multi_worker", local, _workers(cluster, hardware, local, reasons), None
+        return "multi_worker", local, _workers(cluster, hardware, local, reasons=reasons), None
     if not tpu_present:
         raise HardwareError(f"distribution 'tpu' needs a TPU, and none was found (found: {_found(hardware)}; "
                             "TPU_NAME and COLAB_TPU_ADDR are not set). Run on a TPU VM, or set TPU_NAME to the "
@@ -635,7 +635,7 @@ def _distribution(requested: str, hardware: Hardware, reasons: list[str]):
     return "tpu", hardware.tpus, 1, hardware.tpu_address
 
 
-def _workers(cluster: Cluster | None, hardware: Hardware, local: tuple[str, ...], reasons: list[str]) -> int:
+def _workers(cluster: Cluster | None, hardware: Hardware, local: tuple[str, ...], *, reasons: list[str]) -> int:
     if cluster is None:
         raise HardwareError("distribution 'multi_worker' needs the cluster described by the TF_CONFIG "
                             "environment variable, and TF_CONFIG is not set (found: "
@@ -664,7 +664,7 @@ def _found(hardware: Hardware) -> str:
     return ", ".join(parts)
 
 
-def _precision(requested: str, distribution: str, devices: tuple[str, ...], hardware: Hardware,
+def _precision(requested: str, distribution: str, devices: tuple[str, ...], *, hardware: Hardware,
                reasons: list[str]) -> str:
     used = [gpu for gpu in hardware.gpus if gpu.device in devices]
     if requested == "mixed_float16" and not used:
@@ -694,7 +694,7 @@ def _precision(requested: str, distribution: str, devices: tuple[str, ...], hard
     return "mixed_float16"
 
 
-def _jit(requested: bool | str, distribution: str, devices: tuple[str, ...], reasons: list[str]) -> bool:
+def _jit(requested: bool | str, distribution: str, devices: tuple[str, ...], *, reasons: list[str]) -> bool:
     if requested != "auto":
         reasons.append(f"XLA {'on' if requested else 'off'} (asked for)")
         return bool(requested)

@@ -44,7 +44,7 @@ import keras
 from modelctl.util.tf import tensorflow
 
 
-def fit_distributed(model, strategy, train_dataset, epochs: int, initial_epoch: int, steps_per_epoch: int,
+def fit_distributed(model, strategy, train_dataset, *, epochs: int, initial_epoch: int, steps_per_epoch: int,
                     validation_dataset=None, callbacks: list | None = None, steps_per_execution: int = 1,
                     sharded: bool = False) -> dict:
     """Train `model` under `strategy` the way `model.fit` would, and return the history.
@@ -107,8 +107,8 @@ def fit_distributed(model, strategy, train_dataset, epochs: int, initial_epoch: 
         epoch_logs = dict(logs)
         if validation is not None:
             epoch_logs.update({f"val_{name}": value
-                               for name, value in _evaluate(model, test_step, validation, validation_steps,
-                                                             callback_list).items()})
+                               for name, value in _evaluate(model, test_step, validation, steps=validation_steps,
+                                                             callback_list=callback_list).items()})
         callback_list.on_epoch_end(epoch, epoch_logs)
         if model.stop_training:
             break
@@ -191,7 +191,7 @@ def _test_function(tf, model, strategy):
     return step
 
 
-def _evaluate(model, test_step, dataset, steps: int | None, callback_list) -> dict:
+def _evaluate(model, test_step, dataset, *, steps: int | None, callback_list) -> dict:
     """One pass over `dataset` (`steps` batches, or until it ends when None); the metrics as
     `model.evaluate(..., return_dict=True)` gives them."""
     tf = tensorflow()
@@ -228,8 +228,8 @@ def evaluate_distributed(model, strategy, dataset) -> dict:
         # As in `train`: no public Keras 3 method (to 3.15 at least) builds the compiled metrics.
         model._symbolic_build(data_batch=dataset.element_spec)
     distributed = strategy.experimental_distribute_dataset(_shard_by_data(tf, dataset))
-    return _evaluate(model, _test_function(tf, model, strategy), distributed, _length(dataset),
-                     keras.callbacks.CallbackList())
+    return _evaluate(model, _test_function(tf, model, strategy), distributed, steps=_length(dataset),
+                     callback_list=keras.callbacks.CallbackList())
 
 
 def _length(dataset) -> int | None:
