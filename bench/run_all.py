@@ -1,12 +1,15 @@
 """Run every benchmark and write docs/benchmarks.md.
 
-    python bench/run_all.py [--csv-gb 2.0] [--quick] [--only validate,train,pipeline,export,matrix] [--render-only]
+    python bench/run_all.py [--csv-gb 2.0] [--quick] [--only validate,train,pipeline,export,matrix,serve,search]
+                            [--render-only]
 
 Runs, each as its own process: bench_validate.py (validate against check-jsonschema),
 bench_train.py (modelctl train against a plain Keras script; time to the first step),
 bench_pipeline.py (input pipeline against the training step; memory training from a large CSV)
-bench_export.py (every export format and quantization: size, latency, accuracy) and bench_matrix.py
-(every family through every command, the seconds of each step). Each writes
+bench_export.py (every export format and quantization: size, latency, accuracy), bench_matrix.py
+(every family through every command, the seconds of each step), bench_serve.py (`modelctl serve`: start-up,
+throughput and latency under load, dynamic batching against batch-1) and bench_search.py (what `modelctl
+search` adds to each trial beyond training it). Each writes
 its figures to bench/results/<name>.json, and this script the date, machine and package versions to
 bench/results/machine.json; it then writes docs/benchmarks.md from them (a test checks that the page
 is what these files give). `--quick` uses fewer repeats and a 0.25 GB CSV; `--only`
@@ -26,8 +29,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-BENCHMARKS = ("validate", "train", "pipeline", "export", "matrix")
-STEPS = ("validate", "validate --deep", "summary", "train", "eval", "export", "predict")
+BENCHMARKS = ("validate", "train", "pipeline", "export", "matrix", "serve", "search")
+STEPS = ("validate", "validate --deep", "summary", "train", "eval", "export", "predict", "serve", "search")
 """The columns of the matrix table, in the order a user runs the commands."""
 
 
@@ -104,9 +107,38 @@ def table_lines(table: dict) -> list[str]:
     return lines
 
 
+def serve_lines(serve: dict) -> list[str]:
+    """`modelctl serve` under load (`bench_serve.py`)."""
+    modes = serve["modes"]
+    batching, single = modes["dynamic batching"], modes["batch-1"]
+    lines = ["## modelctl serve under load", "",
+             (f"Measured {serve['date']}. " if "date" in serve else "") + f"{serve['model']}. {serve['connections']} keep-alive connections send predict requests back to back "
+             f"for {serve['seconds']:g} s per mode (after 1 s of warm-up), from a load generator on the same "
+             f"{serve['cores']}-core machine as the server (one process); the load average was "
+             f"{serve['load_average']:g} when it ended.", "",
+             "| mode | requests/s | p50 | p90 | p99 | errors | mean batch | server CPU per request |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, options in (("dynamic batching", "--max-batch 64 --batch-timeout-ms 2"), ("batch-1", "--max-batch 1")):
+        row = modes[name]
+        cpu = f"{row['server_cpu_ms_per_request']:.3f} ms" if "server_cpu_ms_per_request" in row else "-"
+        lines.append(f"| {name} (`{options}`) | {row['requests_per_second']:.0f} | {row['p50_ms']:.1f} ms | "
+                     f"{row['p90_ms']:.1f} ms | {row['p99_ms']:.1f} ms | {row['errors']} | {row['mean_batch']:.1f} | "
+                     f"{cpu} |")
+    lines += ["", "| target | measured |", "|---|---|",
+              f"| >= 1,000 requests/s with dynamic batching | **{batching['requests_per_second']:.0f}** |",
+              f"| p99 latency <= 50 ms | **{batching['p99_ms']:.1f} ms** |",
+              f"| 0 errors | **{batching['errors'] + single['errors']}** |",
+              f"| dynamic batching >= 2x batch-1 | **{serve['batching_speedup']:.2f}x** the requests/s"
+              + (f"; **{single['server_cpu_ms_per_request'] / batching['server_cpu_ms_per_request']:.2f}x** less "
+                 "server CPU per request" if "server_cpu_ms_per_request" in batching else "") + " |",
+              f"| start-up to first answer <= 1 s (ONNX) | **{serve['startup_median_seconds']:.2f} s** (median of "
+              f"{len(serve['startup_seconds'])}; {serve['startup_cpu_median_seconds']:.2f} s of CPU) |", ""]
+    return lines
+
+
 def render() -> str:
     validate, train, pipeline, export = load("validate"), load("train"), load("pipeline"), load("export")
-    matrix = load("matrix")
+    matrix, serve = load("matrix"), load("serve")
     measured = load("machine") or {"date": "not yet", "machine": []}
     lines = ["# Benchmarks", "", f"Measured {measured['date']} with `python bench/run_all.py`; every figure comes "
              "from the files in `bench/results/`.", "", *measured["machine"], ""]
@@ -165,12 +197,28 @@ def render() -> str:
         lines += ["## Every family through every command", "",
                   "Seconds per step in one test process (`tests/test_matrix.py`, as CI runs it): training is one "
                   "epoch of three steps; export writes every format; predict runs on the run and on every artifact "
-                  "and compares their answers. Specs without data stop after summary.", "",
+                  "and compares their answers; serve answers the same rows through `modelctl serve`'s routes. Specs "
+                  "without data stop after summary.", "",
                   "| spec | " + " | ".join(STEPS) + " | total |", "|---|" + "---:|" * (len(STEPS) + 1)]
         for name, steps in matrix["families"].items():
             cells = [f"{steps[step]:.1f}" if step in steps else "-" for step in STEPS]
             lines.append(f"| {name} | " + " | ".join(cells) + f" | {sum(steps.values()):.1f} |")
         lines.append("")
+    if serve:
+        lines += serve_lines(serve)
+    search = load("search")
+    if search:
+        lines += ["## What a search adds to each trial", "",
+                  f"`modelctl search` over {search['spec']} with the {search['sampler']} sampler, {search['trials']} "
+                  f"trials of one epoch of three steps, one worker, the {search['storage']} storage "
+                  "(bench_search.py). A trial's training is its call of `train` (reading the prepared data, building, "
+                  "fitting, evaluating and saving the run); the overhead is the rest of the worker's time: drawing "
+                  "the values, checking the trial's spec, the storage, clearing the Keras session.", "",
+                  "| measure | seconds | target |", "|---|---:|---|",
+                  f"| overhead per trial beyond its training | **{search['overhead_per_trial_seconds']:.2f}** | <= 1 s |",
+                  f"| training per trial | {search['training_per_trial_seconds']:.2f} | |",
+                  f"| report, once per search (search.json, best.yaml, 3 plots) | {search['report_seconds']:.2f} | |",
+                  ""]
     return "\n".join(lines)
 
 
@@ -179,7 +227,7 @@ def main() -> None:
     parser.add_argument("--csv-gb", type=float, default=2.0)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default=",".join(BENCHMARKS),
-                        help="Comma-separated benchmarks to run: validate, train, pipeline, export, matrix.")
+                        help="Comma-separated benchmarks to run: validate, train, pipeline, export, matrix, serve, search.")
     parser.add_argument("--render-only", action="store_true", help="Write docs/benchmarks.md from saved results.")
     args = parser.parse_args()
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
@@ -188,7 +236,9 @@ def main() -> None:
         parser.error(f"unknown benchmark {unknown[0]!r}; expected some of {', '.join(BENCHMARKS)}")
     repeats = "1" if args.quick else "3"
     arguments = {"validate": ["--repeats", repeats], "train": ["--repeats", repeats],
-                 "pipeline": ["--csv-gb", "0.25" if args.quick else str(args.csv_gb)], "export": [], "matrix": []}
+                 "pipeline": ["--csv-gb", "0.25" if args.quick else str(args.csv_gb)], "export": [], "matrix": [],
+                 "serve": ["--seconds", "10" if args.quick else "30"],
+                 "search": ["--trials", "5" if args.quick else "10"]}
     if not args.render_only:
         for name in chosen:
             run(f"bench_{name}.py", *arguments[name])

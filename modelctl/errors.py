@@ -111,6 +111,17 @@ class MissingDependency(ModelctlError):
     it. Exit code 1."""
 
 
+class EvaluationError(ModelctlError):
+    """Labels, scores, metric names or plot inputs that do not fit together. Exit code 1.
+
+    The message says what was received and what is allowed, for example:
+
+        y_score must have shape (n, C) with C >= 2 for label type 'categorical'; received shape (150,)
+
+    Raised by `modelctl.evaluation` and by the label types' checks of scores (`modelctl.features.labels`).
+    """
+
+
 class SpecError(ModelctlError):
     """A spec with one or more errors; carries every diagnostic, sorted by position."""
 

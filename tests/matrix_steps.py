@@ -1,5 +1,7 @@
 """One spec through every command, as a user runs them: validate, validate --deep, summary, train, eval,
-export --format all, and predict on the run and on every artifact it exported.
+export --format all, track (an upload to an MLflow store), predict on the run and on every artifact it
+exported, `modelctl serve` on the run (its app, in-process), which must answer what predict answered, and a
+one-trial search for a spec with a `search` section.
 
 `run_family` is used in the test process by tests/test_matrix.py and tests/test_matrix_examples.py (through
 `Matrix`), and in a child process for specs that need a plug-in installed (`python tests/matrix_steps.py family
@@ -10,11 +12,15 @@ checks its predictions (`python tests/matrix_steps.py reload RECORDS.json`, in a
 
 from __future__ import annotations
 
+import atexit
 import csv
+import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -136,6 +142,15 @@ def artifacts(export_dir: Path) -> list[Path]:
     return found
 
 
+@functools.lru_cache(maxsize=1)
+def tracking_store() -> str:
+    """An MLflow store (an SQLite file) for every run of this process: `modelctl track` uploads each run into it.
+    One file for all, as creating its tables takes seconds."""
+    folder = Path(tempfile.mkdtemp(prefix="modelctl-matrix-mlflow-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return f"sqlite:///{folder / 'mlflow.db'}"
+
+
 def run_family(spec_path: Path, workdir: Path) -> dict:
     """Every command on one spec.
 
@@ -168,6 +183,9 @@ def run_family(spec_path: Path, workdir: Path) -> dict:
     [run_dir] = [path.parent for path in runs.glob("*/*/run.json")]
     step("eval", ["eval", str(run_dir)])
     step("export", ["export", str(run_dir), "--format", "all"])
+    step("track", ["track", str(run_dir), "--uri", tracking_store()])
+    state = json.loads((run_dir / "mlflow.json").read_text(encoding="utf-8"))
+    assert state["status"] == "logged", f"{spec}: modelctl track left {state}"
     start = time.perf_counter()
     inputs = predict_inputs(spec_path, workdir)
     expected = predictions(run_dir, inputs, workdir / "run.csv")
@@ -177,7 +195,55 @@ def run_family(spec_path: Path, workdir: Path) -> dict:
         compare(expected, predictions(artifact, inputs, workdir / f"{artifact.name}.csv"),
                 QUANTIZED_TOLERANCE if quantized else FLOAT_TOLERANCE, f"{spec}: {artifact.name}")
     timings["predict"] = round(time.perf_counter() - start, 2)
+    start = time.perf_counter()
+    compare(expected, served_predictions(run_dir, inputs), FLOAT_TOLERANCE, f"{spec}: modelctl serve")
+    timings["serve"] = round(time.perf_counter() - start, 2)
+    if "search" in (yaml.safe_load(spec_path.read_text(encoding="utf-8")) or {}):
+        searches = workdir / "search"
+        step("search", ["search", spec, "--trials", "1", *sets, "--output", str(searches)])
+        [best] = searches.glob("*/search/*/best.yaml")
+        invoke(["validate", str(best)])
     return {"timings": timings, "run_dir": str(run_dir), "inputs": inputs, "predictions": str(workdir / "run.csv")}
+
+
+def served_predictions(run_dir: Path, inputs: list[str]) -> list[dict]:
+    """The predictions `modelctl serve RUN_DIR` answers for `inputs` (the rows of one CSV or TSV file, or image
+    files), as rows of the CSV `modelctl predict` writes. In-process, through the app's routes; the status and
+    page routes are checked on the way."""
+    import base64
+    import warnings
+
+    from modelctl.export.predict import rows_csv
+    from modelctl.serve import create_app, open_model
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    served = open_model(run_dir)
+    with TestClient(create_app(served)) as client:
+        status = client.get(f"/v1/models/{served.name}").json()["model_version_status"]
+        assert [(item["version"], item["state"]) for item in status] == [(str(served.version), "AVAILABLE")]
+        page = client.get("/")
+        assert page.status_code == 200 and f"<title>{served.name}</title>" in page.text
+        metadata = client.get(f"/v1/models/{served.name}/metadata").json()
+        fields = metadata["metadata"]["signature_def"]["signature_def"]["serving_default"]["inputs"]
+        if len(inputs) == 1 and Path(inputs[0]).suffix in (".csv", ".tsv"):
+            path = Path(inputs[0])
+            with path.open(newline="", encoding="utf-8") as file:
+                table = list(csv.DictReader(file, delimiter="\t" if path.suffix == ".tsv" else ","))
+            numeric = {column for field in fields.values() if field["kind"] == "numbers" for column in field["columns"]}
+            wanted = {column for field in fields.values() for column in field["columns"]}
+            instances = [{column: (float(value) if value != "" else None) if column in numeric else value
+                          for column, value in row.items() if column in wanted} for row in table]
+            names = [f"{path} row {number}" for number in range(1, len(table) + 1)]
+        else:
+            instances = [{"b64": base64.b64encode(Path(item).read_bytes()).decode()} for item in inputs]
+            names = list(inputs)
+        answer = client.post(f"/v1/models/{served.name}:predict", json={"instances": instances})
+    assert answer.status_code == 200, answer.text
+    rows = [{"input": name, **prediction} for name, prediction in zip(names, answer.json()["predictions"])]
+    return list(csv.DictReader(rows_csv(rows).splitlines()))
 
 
 def reload_runs(records: dict[str, dict]) -> None:

@@ -63,7 +63,12 @@ def trained(tmp_path_factory):
 @pytest.mark.slow
 def test_train_export_writes_the_spec_formats(trained):
     _, run_dir = trained
-    assert sorted(path.name for path in (run_dir / "export").iterdir()) == ["model.onnx", "saved_model"]
+    assert sorted(path.name for path in (run_dir / "export").iterdir()) == ["model.onnx", "saved_model", "serving"]
+    # TensorFlow Serving's layout of the SavedModel: serving/<name>/<version>/, the version the run's timestamp.
+    [version] = (run_dir / "export" / "serving" / "shop").iterdir()
+    assert version.name == "".join(character for character in run_dir.name if character.isdigit())
+    assert sorted(path.name for path in version.iterdir()) == sorted(
+        path.name for path in (run_dir / "export" / "saved_model").iterdir())
 
 
 @pytest.mark.slow

@@ -3,7 +3,9 @@
 Commands are thin: they parse options, call one importable function and
 render its result. Only `ModelctlError` is caught (and printed without a
 traceback); anything else is a bug and keeps its traceback. Commands that do
-not need TensorFlow (validate, schema, help) never import it.
+not need TensorFlow (validate, schema, init, help) never import it, nor NumPy: they run in the lint
+install (`pip install modelctl` without the `train` extra); the others say which extra to install when
+TensorFlow is missing.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import List, Optional
 import typer
 
 from modelctl import __version__
+from modelctl.cli.complete import run_folders, spec_files, templates
 from modelctl.errors import ModelctlError
 
 # TensorFlow's C++ start-up chatter (CUDA probes, CPU feature notes) is noise for a command-line user.
@@ -26,6 +29,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 app = typer.Typer(
     name="modelctl",
     help="Declarative YAML specs for TensorFlow models: validate, train, evaluate and export.",
+    epilog="modelctl --install-completion sets up Tab completion of commands, options, spec files, run "
+           "folders and template names in bash, zsh, fish and PowerShell.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -50,6 +55,16 @@ def _data_cache(no_cache: bool, cache_dir: Optional[Path]):
     from modelctl.data.cache import DataCache
 
     return DataCache(folder=cache_dir, enabled=not no_cache)
+
+
+TRACK_STRICT_HELP = ("Make a tracking server that cannot be reached (or a write it refuses) an error instead of a "
+                     "warning (on train it implies --track mlflow). Default: the spec's tracking.mlflow.strict.")
+REGISTER_HELP = ("Register the exported model in MLflow's model registry as a new version of NAME, tagged with "
+                 "the spec hash and each artifact's verification (the run must be tracked in MLflow).")
+
+
+class Tracker(str, enum.Enum):
+    mlflow = "mlflow"
 
 
 SET_HELP = "Override a spec value: dotted.path=value (YAML scalar), such as training.epochs=5. Repeatable."
@@ -86,6 +101,23 @@ def handles_errors(command):
     return wrapper
 
 
+def needs_train_extra(name: str):
+    """Refuse command `name` with the extra to install when TensorFlow or NumPy is missing (the lint install
+    brings only what validate, schema and init need)."""
+
+    def decorate(command):
+        @functools.wraps(command)
+        def wrapper(*args, **kwargs):
+            from modelctl.util.lazy import require
+
+            require("tensorflow", "numpy", what=f"modelctl {name}")
+            return command(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"modelctl {__version__}")
@@ -101,7 +133,8 @@ def _main(version: bool = typer.Option(False, "--version", callback=_version, is
 @app.command()
 @handles_errors
 def validate(
-    paths: List[str] = typer.Argument(..., help="Spec files, folders (searched for *.yaml, *.yml) or globs."),
+    paths: List[str] = typer.Argument(..., help="Spec files, folders (searched for *.yaml, *.yml) or globs.",
+                                      autocompletion=spec_files),
     output_format: OutputFormat = typer.Option(OutputFormat.text, "--format", "-f",
                                                help="text for people, json for tools, github for workflow "
                                                     "annotations."),
@@ -109,11 +142,13 @@ def validate(
     deep: bool = typer.Option(False, "--deep", help="Also build each model to check layer shapes "
                                                     "(imports TensorFlow)."),
     overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
+    print_resolved: bool = typer.Option(False, "--print-resolved", help="Also print each spec merged from the "
+                                                                        "bases it extends, after --set."),
 ) -> None:
     """Check specs against the schema and the rules it cannot express. Exit 0 valid, 1 invalid, 2 usage error."""
     from modelctl.cli.validate import run_validate
 
-    code = run_validate(paths, output_format.value, strict, deep, overrides, _console())
+    code = run_validate(paths, output_format.value, strict, deep, overrides, _console(), print_resolved)
     raise typer.Exit(code)
 
 
@@ -149,8 +184,9 @@ def schema(
 
 @app.command()
 @handles_errors
+@needs_train_extra("summary")
 def summary(
-    spec: Path = typer.Argument(..., help="The spec file."),
+    spec: Path = typer.Argument(..., help="The spec file.", autocompletion=spec_files),
     output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw the graph to this PNG file (needs pydot "
                                                              "and graphviz)."),
@@ -164,38 +200,87 @@ def summary(
 
 @app.command()
 @handles_errors
+@needs_train_extra("train")
 def train(
-    spec: Optional[str] = typer.Argument(None, help="The spec file (left out with --resume)."),
+    spec: Optional[str] = typer.Argument(None, help="The spec file (left out with --resume).",
+                                         autocompletion=spec_files),
     overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
     output: Path = typer.Option(Path("runs"), "--output", "-o", help="Folder runs are created in: "
                                                                       "OUTPUT/<name>/<timestamp>/."),
+    run_dir: Optional[Path] = typer.Option(None, "--run-dir", help="Write the run into exactly this folder "
+                                                                   "(created when missing; it must hold no run) "
+                                                                   "instead of OUTPUT/<name>/<timestamp>/, for "
+                                                                   "pipelines such as DVC that need fixed paths."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue this run folder from its last "
-                                                                 "completed epoch."),
+                                                                 "completed epoch.", autocompletion=run_folders),
     dry_run: bool = typer.Option(False, "--dry-run", help="Read the data, build and compile the model, say what "
                                                           "would run; train nothing."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
     folds: Optional[int] = typer.Option(None, "--folds", help="K-fold cross-validation: train K models and "
                                                               "report each metric's mean and standard deviation."),
     export_after: bool = typer.Option(False, "--export", help="Run the spec's export section after training."),
+    track: Optional[Tracker] = typer.Option(None, "--track", help="Also log the run to MLflow (needs the mlflow "
+                                                                  "extra): parameters, tags, metrics and files. "
+                                                                  "Default: the spec's tracking section."),
+    track_strict: bool = typer.Option(False, "--track-strict", help=TRACK_STRICT_HELP),
+    register: Optional[str] = typer.Option(None, "--register", metavar="NAME", help=f"With --export: {REGISTER_HELP}"),
     no_cache: bool = _no_cache_option(),
     cache_dir: Optional[Path] = _cache_dir_option(),
 ) -> None:
     """Train the spec's model on the detected hardware into runs/<name>/<timestamp>/."""
     from modelctl.cli.train import run_train
 
+    if register is not None and not export_after:
+        from modelctl.errors import UsageError
+
+        raise UsageError("--register registers the exported model: add --export (or run `modelctl export RUN "
+                         "--register NAME` later)")
     console = _console()
     cache = _data_cache(no_cache, cache_dir)
-    result = run_train(spec, overrides, output, resume, dry_run, quiet, folds, console, cache=cache)
+    result = run_train(spec, overrides, output, resume, dry_run, quiet, folds, console, cache=cache,
+                       track=None if track is None else track.value, track_strict=track_strict, run_dir=run_dir)
     if export_after and result.get("run_dir") and not folds and not dry_run:
         from modelctl.cli.export import run_export
 
-        run_export(result["run_dir"], [], None, console=console, cache=cache)
+        run_export(result["run_dir"], [], None, console=console, cache=cache, register=register,
+                   track_strict=track_strict)
 
 
 @app.command()
 @handles_errors
+@needs_train_extra("search")
+def search(
+    spec: str = typer.Argument(..., help="The spec file, with a `search` section.", autocompletion=spec_files),
+    trials: Optional[int] = typer.Option(None, "--trials", help="Trials to complete. Default: search.trials."),
+    workers: int = typer.Option(1, "--workers", help="Worker processes on this machine sharing the study."),
+    storage: Optional[str] = typer.Option(None, "--storage", help="Database the study lives in, shared by workers "
+                                                                  "on several machines: postgresql://USER:PASSWORD@"
+                                                                  "HOST/DB, mysql+pymysql://... or sqlite:///FILE "
+                                                                  "(one worker). Default: a journal file in the "
+                                                                  "study's folder."),
+    study: Optional[str] = typer.Option(None, "--study", help="Name of the study. Default: the spec's name."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the study in its folder."),
+    overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
+    output: Path = typer.Option(Path("runs"), "--output", "-o", help="Folder runs are created in: trials go in "
+                                                                      "OUTPUT/<name>/search/<study>/trial-NNNN/."),
+    folds: Optional[int] = typer.Option(None, "--folds", help="Make each trial's metric the mean over K folds of "
+                                                              "k-fold cross-validation (K runs per trial)."),
+    no_cache: bool = _no_cache_option(),
+    cache_dir: Optional[Path] = _cache_dir_option(),
+) -> None:
+    """Search the spec's `search.parameters` with Optuna: one run per trial, then the trials best first, best.yaml,
+    search.json and plots."""
+    from modelctl.cli.search import run_search_command
+
+    run_search_command(spec, overrides, output=output, trials=trials, workers=workers, storage=storage, study=study,
+                       resume=resume, folds=folds, console=_console(), cache_dir=cache_dir, use_cache=not no_cache)
+
+
+@app.command()
+@handles_errors
+@needs_train_extra("data")
 def data(
-    spec: str = typer.Argument(..., help="The spec file."),
+    spec: str = typer.Argument(..., help="The spec file.", autocompletion=spec_files),
     output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
     overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
     no_cache: bool = _no_cache_option(),
@@ -262,8 +347,10 @@ def _builtin_quantizations() -> str:
 
 @app.command()
 @handles_errors
+@needs_train_extra("export")
 def export(
-    target: str = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>), or a .keras file inside one."),
+    target: str = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>), or a .keras file inside one.",
+                                 autocompletion=run_folders),
     formats: List[str] = typer.Option([], "--format", "-f", metavar="FORMAT",
                                       parser=_choice("export format", _export_formats),
                                       autocompletion=_completions(_export_formats),
@@ -280,14 +367,17 @@ def export(
     force: bool = typer.Option(False, "--force", help="Replace artifacts that exist."),
     benchmark: bool = typer.Option(False, "--benchmark", help="Export every format and quantization and write "
                                                               "the size/latency/accuracy table to the run folder."),
+    register: Optional[str] = typer.Option(None, "--register", metavar="NAME", help=REGISTER_HELP),
+    track_strict: bool = typer.Option(False, "--track-strict", help=TRACK_STRICT_HELP),
     no_cache: bool = _no_cache_option(),
     cache_dir: Optional[Path] = _cache_dir_option(),
 ) -> None:
-    """Export a trained model, verify each artifact against it in its own runtime, and show the table."""
+    """Export a trained model, verify each artifact against it in its own runtime, and show the table. A run
+    tracked in MLflow gets the exported files in its MLflow run."""
     from modelctl.cli.export import run_export
 
     run_export(target, formats, quantize, output=output, force=force, benchmark=benchmark, console=_console(),
-               cache=_data_cache(no_cache, cache_dir))
+               cache=_data_cache(no_cache, cache_dir), register=register, track_strict=track_strict)
 
 
 class Split(str, enum.Enum):
@@ -298,8 +388,10 @@ class Split(str, enum.Enum):
 
 @app.command("eval")
 @handles_errors
+@needs_train_extra("eval")
 def evaluate(
-    target: str = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>), or a .keras file inside one."),
+    target: str = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>), or a .keras file inside one.",
+                                 autocompletion=run_folders),
     split: Split = typer.Option(Split.test, "--split", help="The run's split to evaluate on."),
     data: Optional[Path] = typer.Option(None, "--data", help="Evaluate on every example of this CSV, TSV, Parquet "
                                                              "or NPZ file instead of a split."),
@@ -310,7 +402,8 @@ def evaluate(
     no_cache: bool = _no_cache_option(),
     cache_dir: Optional[Path] = _cache_dir_option(),
 ) -> None:
-    """Evaluate a trained model: metrics, plots and report.md in <run>/eval/<split>/; gates for CI."""
+    """Evaluate a trained model: metrics, plots and report.md in <run>/eval/<split>/; gates for CI. A run tracked
+    in MLflow gets the report and metrics in its MLflow run."""
     from modelctl.cli.evaluate import run_eval
 
     run_eval(target, split.value, data, output_format.value, fail_under, _console(),
@@ -319,9 +412,29 @@ def evaluate(
 
 @app.command()
 @handles_errors
+@needs_train_extra("track")
+def track(
+    run: Path = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>)."),
+    uri: Optional[str] = typer.Option(None, "--uri", help="Tracking URI. Default: the one the run was tracked "
+                                                          "with, else the spec's tracking.mlflow.uri, else "
+                                                          "$MLFLOW_TRACKING_URI, else sqlite:///mlflow.db."),
+    experiment: Optional[str] = typer.Option(None, "--experiment", help="MLflow experiment. Default: the one the "
+                                                                        "run was tracked with, else the spec's, "
+                                                                        "else its name."),
+) -> None:
+    """Upload a run folder to MLflow: one trained while the server was down, untracked, or trained elsewhere."""
+    from modelctl.runs import find_run_dir
+    from modelctl.tracking import upload_run
+
+    upload_run(find_run_dir(run), _console(), uri=uri, experiment=experiment)
+
+
+@app.command()
+@handles_errors
+@needs_train_extra("predict")
 def predict(
     target: str = typer.Argument(..., help="A run folder, a .keras file inside one, or an artifact written by "
-                                           "`modelctl export`."),
+                                           "`modelctl export`.", autocompletion=run_folders),
     inputs: List[str] = typer.Argument(..., help="CSV, TSV, Parquet or NPZ files of raw feature columns, image "
                                                  "or .txt files, and folders of them, in any mix; predictions "
                                                  "come in the order given, each naming its file."),
@@ -336,8 +449,40 @@ def predict(
 
 @app.command()
 @handles_errors
+@needs_train_extra("serve")
+def serve(
+    target: str = typer.Argument(..., help="A run folder (a spec's runs folder serves its newest run), a .keras file "
+                                           "in one, or an artifact written by `modelctl export`."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; 0.0.0.0 opens it to the network."),
+    port: int = typer.Option(8501, "--port", "-p", help="Port (0 picks a free one)."),
+    backend: str = typer.Option("auto", "--backend", "-b", help="auto (the run's ONNX, TFLite or SavedModel export, "
+                                                                "else its Keras model), onnx, tflite, saved_model or "
+                                                                "keras."),
+    name: Optional[str] = typer.Option(None, "--name", help="The model's name in the URLs. Default: the spec's name."),
+    max_batch: int = typer.Option(64, "--max-batch", help="Most examples gathered from concurrent requests into one "
+                                                          "model call (1: each request alone)."),
+    batch_timeout_ms: float = typer.Option(2.0, "--batch-timeout-ms", help="Longest wait for more requests to fill "
+                                                                           "a batch, in milliseconds."),
+    workers: int = typer.Option(1, "--workers", help="Server processes sharing the port."),
+    token: Optional[str] = typer.Option(None, "--token", help="Require `Authorization: Bearer TOKEN` on every route "
+                                                              "but /healthz. Default: $MODELCTL_SERVE_TOKEN, else "
+                                                              "none."),
+    max_body_mb: float = typer.Option(16.0, "--max-body-mb", help="Largest request body in MiB; larger ones get 413."),
+) -> None:
+    """Serve a model over TensorFlow Serving's REST API (raw rows in, class names and probabilities out), with a
+    page to try it at /."""
+    from modelctl.cli.serve import run_serve
+
+    run_serve(target, backend=backend, name=name, host=host, port=port, max_batch=max_batch,
+              batch_timeout_ms=batch_timeout_ms, workers=workers, token=token, max_body_mb=max_body_mb,
+              console=_console(stderr=True))
+
+
+@app.command()
+@handles_errors
+@needs_train_extra("compare")
 def compare(
-    runs: List[str] = typer.Argument(..., help="Run folders to compare."),
+    runs: List[str] = typer.Argument(..., help="Run folders to compare.", autocompletion=run_folders),
     output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
 ) -> None:
     """Show the metrics of runs side by side and the spec settings that differ."""
@@ -348,6 +493,7 @@ def compare(
 
 @app.command()
 @handles_errors
+@needs_train_extra("devices")
 def devices(
     output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
 ) -> None:
@@ -357,19 +503,34 @@ def devices(
     run_devices(output_format.value, _console())
 
 
+class Task(str, enum.Enum):
+    classification = "classification"
+    regression = "regression"
+
+
 @app.command()
 @handles_errors
 def init(
-    template: Optional[str] = typer.Option(None, "--template", "-t", help="Template name (default "
-                                                                         "tabular-classifier); --list shows them."),
+    template: Optional[str] = typer.Option(None, "--template", "-t", autocompletion=templates,
+                                           help=f"Template name: {', '.join(templates(''))}. Default "
+                                                "tabular-classifier; --list says what each is for."),
     output: Path = typer.Option(Path("spec.yaml"), "--output", "-o", help="The spec file to write."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
     list_templates: bool = typer.Option(False, "--list", help="List the templates and exit."),
+    data: Optional[Path] = typer.Option(None, "--data", "-d", help="Draft the spec from this CSV, TSV or Parquet "
+                                                                  "file, or folder of class sub-folders of images "
+                                                                  "or texts, instead of a template."),
+    labels: List[str] = typer.Option([], "--label", "-l", help="With --data: a column to predict; repeatable. "
+                                                              "Default: a column named label, target, class or "
+                                                              "y, else the last."),
+    task: Optional[Task] = typer.Option(None, "--task", help="With --data: classification or regression. "
+                                                             "Default: decided from the label's values."),
 ) -> None:
-    """Write a starter spec from a template."""
+    """Write a starter spec from a template (with made-up data beside it), or drafted from your data."""
     from modelctl.cli.init import run_init
 
-    run_init(template, output, force, list_templates, _console())
+    run_init(template, output, force, list_templates, _console(), data=data, labels=labels,
+             task=task.value if task else None)
 
 
 def main() -> None:

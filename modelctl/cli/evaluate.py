@@ -21,13 +21,28 @@ def run_eval(target: str, split: str, data: Path | None, output_format: str, gat
 
     result = evaluate_run(target, split, data_file=data, cache=cache)
     payload = {"run": str(result.run_dir), "split": result.split, "examples": result.examples,
-               "metrics": result.metrics, "report": str(result.folder / "report.md")}
+               "metrics": result.metrics, "report": str(result.folder / "report.md"),
+               "data_changes": result.data_changes}
+    from rich.console import Console
+
+    # Warnings go to stderr: they must not break the JSON of --format json.
+    warnings = Console(stderr=True, highlight=False, soft_wrap=True)
+    if result.data_changes:
+        warnings.print(
+            f"warning: the data of {result.run_dir} changed since it was trained (these metrics are on the data as "
+            "it is now):\n" + "\n".join(f"  {line}" for line in result.data_changes),
+            markup=False)
     if output_format == "json":
         console.out(json.dumps(payload, indent=2), highlight=False)
     else:
         for label, metrics in result.metrics.items():
             render_table(metrics, console, title=f"{label} on {result.split} ({result.examples} examples)")
         console.print(f"report: {result.folder / 'report.md'}", markup=False)
+    from modelctl.tracking import add_files
+    from modelctl.tracking.contents import eval_metrics
+
+    add_files(result.run_dir, [(result.folder, f"eval/{result.folder.name}")], warnings,
+              metrics=eval_metrics(result.folder))
     missed = check_gates(result.metrics, gates)
     if missed:
         raise GateMissed("quality gate missed: " + "; ".join(missed))
@@ -74,7 +89,8 @@ def run_compare(targets: list[str], output_format: str, console) -> dict:
     keys = list(dict.fromkeys(key for values in specs.values() for key in values))
     differences = {key: {run: values.get(key) for run, values in specs.items()} for key in keys
                    if len({json.dumps(values.get(key), sort_keys=True, default=str) for values in specs.values()}) > 1}
-    result = {"runs": [str(run) for run in runs], "metrics": metrics, "spec_differences": differences}
+    result = {"runs": [str(run) for run in runs], "metrics": metrics, "spec_differences": differences,
+              "data_differences": data_differences(runs)}
     if output_format == "json":
         console.out(json.dumps(result, indent=2, default=str), highlight=False)
         return result
@@ -102,4 +118,26 @@ def run_compare(targets: list[str], output_format: str, console) -> dict:
         print_table(table, console)
     else:
         console.print("the specs are the same", markup=False)
+    if result["data_differences"]:
+        for index, lines in result["data_differences"].items():
+            console.print(f"run {index} saw different data than run 1:", markup=False)
+            for line in lines:
+                console.print(f"  {line}", markup=False)
+    elif all(read_json(run / "run.json").get("data", {}).get("sources") for run in runs):
+        console.print("the runs saw the same data", markup=False)
     return result
+
+
+def data_differences(runs: list[Path]) -> dict[int, list[str]]:
+    """Run number (2, 3, ...) -> how the data it trained on differs from that of run 1 (files, split counts,
+    fitted preprocessing); runs that saw the same data, or recorded none, are left out."""
+    from modelctl.data.fingerprints import differences
+    from modelctl.runs import read_json
+
+    first = read_json(runs[0] / "run.json").get("data")
+    found = {}
+    for index, run in enumerate(runs[1:], start=2):
+        lines = differences(first, read_json(run / "run.json").get("data"))
+        if lines:
+            found[index] = lines
+    return found

@@ -6,7 +6,8 @@ from pathlib import Path
 
 
 def run_export(target: str, formats: list[str], quantize: str | None, *, output: Path | None = None,
-               force: bool = False, benchmark: bool = False, console, cache=None) -> list:
+               force: bool = False, benchmark: bool = False, console, cache=None, register: str | None = None,
+               track_strict: bool = False) -> list:
     """Export, print the verification table, and with `benchmark` write it as Markdown and JSON.
 
     Args:
@@ -18,6 +19,8 @@ def run_export(target: str, formats: list[str], quantize: str | None, *, output:
         benchmark: every format and quantization; also writes the table to the run folder. Default False.
         console: where the table goes.
         cache: the prepared-data cache (`modelctl.data.cache.DataCache`). Default None: the default folder.
+        register: register the exported model in MLflow's model registry under this name; default None.
+        track_strict: a tracking server that cannot be reached is an error; default False: a warning.
     """
     from modelctl.export import ExportFailed, render_table, write_benchmark
     from modelctl.export.from_run import export_run
@@ -36,4 +39,17 @@ def run_export(target: str, formats: list[str], quantize: str | None, *, output:
         markdown, data = write_benchmark(done.results, done.run_dir)
         console.print(f"benchmark written to {markdown} and {data}", markup=False)
     console.print(f"artifacts in {done.output}", markup=False)
+    if done.serving is not None:
+        console.print(f"TensorFlow Serving layout in {done.serving}: serve it with `modelctl serve {done.serving}` "
+                      f"or `tensorflow_model_server --rest_api_port=8501 --model_name={done.serving.name} "
+                      f"--model_base_path={done.serving.resolve()}`", markup=False)
+    from modelctl.tracking import add_files, register_model
+
+    artifact_path = "export" if done.output == done.run_dir / "export" else f"export/{done.output.name}"
+    tracked = add_files(done.run_dir, [(done.output, artifact_path)], console, strict=track_strict)
+    if register is not None:
+        register_model(done.run_dir, register, done.results, console, artifact_path=artifact_path,
+                       strict=track_strict)
+    elif tracked is not None:
+        console.print(f"added to MLflow run {tracked.run_id}", markup=False)
     return done.results

@@ -12,7 +12,8 @@ from modelctl.spec.validate import load_spec
 
 
 def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path | None, dry_run: bool,
-              quiet: bool, folds: int | None, console, *, cache=None) -> dict:
+              quiet: bool, folds: int | None, console, *, cache=None, track: str | None = None,
+              track_strict: bool = False, run_dir: Path | None = None) -> dict:
     """Train and print where the run is and its final metrics. Returns the run's summary.
 
     Args:
@@ -24,9 +25,13 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
         quiet: no progress output.
         folds: k-fold cross-validation with this many folds (>= 2); None trains once.
         cache: the prepared-data cache (`modelctl.data.cache.DataCache`); default None: the default folder.
+        track: `--track`: None (default: as the spec's `tracking` section says) or `mlflow`.
+        track_strict: `--track-strict`: a tracking server that cannot be reached is an error; default False.
+        run_dir: `--run-dir`: write the run into exactly this folder (created when missing; it must hold no run)
+            instead of `output/<name>/<timestamp>/`, for pipelines that need fixed paths; default None.
     """
     from modelctl.evaluation.plots import learning_curves_plot
-    from modelctl.runs import create_run_dir, find_run_dir, load_run_spec, write_json
+    from modelctl.runs import create_run_dir, find_run_dir, load_run_spec, spec_hash, spec_text, write_json
     from modelctl.training.trainer import train
 
     if resume is not None:
@@ -38,12 +43,21 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
         raise UsageError("give a spec file to train, or --resume RUN_DIR")
     else:
         document = load_spec(spec, overrides)
+    if run_dir is not None:
+        if resume is not None:
+            raise UsageError("--run-dir and --resume cannot be combined: a resumed run stays in its folder")
+        if (Path(run_dir) / "run.json").exists():
+            raise UsageError(f"{run_dir}: already holds a run (its run.json); --run-dir writes a new run into a "
+                             "folder that holds none")
+    from modelctl.tracking.settings import mlflow_settings
+
+    tracking = mlflow_settings(document.data, track=track, strict=track_strict)
     live = console.is_terminal and not quiet
     command = [Path(sys.argv[0]).name, *sys.argv[1:]]
     if folds is None or dry_run:
         result = train(document, output, console, quiet=quiet, live=live, resume=resume, dry_run=dry_run,
                        command_line=command, plot_history=learning_curves_plot,
-                       cache=cache)
+                       cache=cache, tracking=tracking, run_dir=None if dry_run else run_dir)
         if result.run_dir is not None or result.metrics:
             render_result(result.run_dir, result.metrics, console)
         return {"run_dir": None if result.run_dir is None else str(result.run_dir), "metrics": result.metrics}
@@ -51,19 +65,38 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
         raise UsageError("--folds and --resume cannot be combined")
     if folds < 2:
         raise UsageError(f"--folds must be at least 2; received {folds}")
-    parent = create_run_dir(output, document.data.get("name", "run"))
-    (parent / "checkpoints").rmdir()  # each fold keeps its own
+    if run_dir is not None:
+        parent = Path(run_dir)
+        parent.mkdir(parents=True, exist_ok=True)
+    else:
+        parent = create_run_dir(output, document.data.get("name", "run"))
+        (parent / "checkpoints").rmdir()  # each fold keeps its own
+    (parent / "spec.yaml").write_text(spec_text(document.data), encoding="utf-8")
+    write_json(parent / "run.json", {"name": document.data.get("name"), "spec_hash": spec_hash(document.data),
+                                     "folds": folds, "status": "running"})
+    tracked = None
+    if tracking is not None:
+        # The folds are child runs of one MLflow run of the whole cross-validation.
+        from modelctl.tracking import MlflowRun
+
+        tracked = MlflowRun.start(tracking, parent, console)
     results = []
     for index in range(folds):
         console.print(f"fold {index + 1}/{folds}", markup=False)
         result = train(document, output, console, quiet=quiet, live=live, command_line=command,
                        fold=(index, folds), run_dir=parent / f"fold-{index + 1}",
-                       plot_history=learning_curves_plot, cache=cache)
+                       plot_history=learning_curves_plot, cache=cache, tracking=tracking,
+                       tracking_parent=None if tracked is None else tracked.run_id)
         results.append(result.metrics)
     summary = cross_validation_summary(results)
     write_json(parent / "cross_validation.json", {"folds": folds, "metrics": summary, "per_fold": results})
-    (parent / "run.json").write_text(json.dumps({"name": document.data.get("name"), "folds": folds,
+    (parent / "run.json").write_text(json.dumps({"name": document.data.get("name"),
+                                                 "spec_hash": spec_hash(document.data), "folds": folds,
                                                  "status": "completed"}, indent=2) + "\n")
+    if tracked is not None:
+        tracked.log_metrics({f"{split}/{name}": value["mean"] for split, values in summary.items()
+                             for name, value in values.items()})
+        tracked.finish()
     render_cross_validation(parent, summary, console)
     return {"run_dir": str(parent), "metrics": summary}
 

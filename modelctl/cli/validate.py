@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 from typing import Iterable
 
 from modelctl.errors import ERROR, Diagnostic
-from modelctl.spec.validate import Result, expand_paths, validate_file
+from modelctl.spec.validate import Result, bases_among, expand_paths, validate_file
 
 
 def run_validate(paths: Iterable[str], output_format: str, strict: bool, deep: bool, overrides: list[str],
-                 console) -> int:
+                 console, print_resolved: bool = False) -> int:
     """Validate every spec named by `paths` and print the result. Returns the exit code (0 or 1).
+
+    A file that another of the specs extends is a base: when it lacks `name` or `model` it is checked
+    against the schema alone (the specs that extend it are checked whole).
 
     Args:
         paths: files, folders and globs.
@@ -21,15 +25,38 @@ def run_validate(paths: Iterable[str], output_format: str, strict: bool, deep: b
         deep: build each model to check shapes.
         overrides: `dotted.path=value` strings applied to every spec.
         console: a rich Console to print to.
+        print_resolved: also print each spec as merged from its bases, after `overrides` (text and github:
+            YAML before the diagnostics; json: `resolved` and `files` keys). Default False.
     """
     files = expand_paths(paths)
     if deep:
+        from modelctl.util.lazy import require
+
+        require("tensorflow", "numpy", what="modelctl validate --deep")
         from modelctl.model.shapes import check_shapes
     results = [validate_file(file, overrides, deep=check_shapes if deep else None) for file in files]
+    bases = bases_among(results)
+    results = [validate_file(result.source, overrides, partial=True) if Path(result.source).resolve() in bases
+               else result for result in results]
     if strict:
         results = [_promote(result) for result in results]
-    RENDERERS[output_format](results, console)
+    if print_resolved and output_format != "json":
+        for result in results:
+            if result.document is not None:
+                console.out(resolved_text(result), highlight=False)
+    RENDERERS[output_format](results, console, print_resolved)
     return 0 if all(result.ok() for result in results) else 1
+
+
+def resolved_text(result: Result) -> str:
+    """The spec of `result` as YAML after merging its bases and applying overrides, under a comment naming the
+    files it came from."""
+    import yaml
+
+    files = result.document.files
+    header = f"# {result.source}" + (f": merged from {', '.join(files)}" if len(files) > 1 else "")
+    body = yaml.safe_dump(result.document.data, sort_keys=False, allow_unicode=True, width=100)
+    return f"{header}\n{body}"
 
 
 def _promote(result: Result) -> Result:
@@ -38,9 +65,17 @@ def _promote(result: Result) -> Result:
                   result.document)
 
 
+def shown_once(results: list[Result]) -> list[Diagnostic]:
+    """Every diagnostic of `results` in order, each once: a problem in a base is found again in each spec that
+    extends it."""
+    return list({(item.location, item.path, item.message, item.severity): item
+                 for result in results for item in result.diagnostics}.values())
+
+
 def _summary(results: list[Result]) -> str:
-    errors = sum(len(result.errors) for result in results)
-    warnings = sum(len(result.warnings) for result in results)
+    unique = shown_once(results)
+    errors = sum(item.severity == ERROR for item in unique)
+    warnings = len(unique) - errors
     invalid = sum(1 for result in results if result.errors)
     files = f"{len(results)} spec{'s' if len(results) != 1 else ''}"
     if not errors:
@@ -50,21 +85,23 @@ def _summary(results: list[Result]) -> str:
             f"in {invalid} of {files}")
 
 
-def render_text(results: list[Result], console) -> None:
-    for result in results:
-        for item in result.diagnostics:
-            console.out(str(item), highlight=False)
+def render_text(results: list[Result], console, print_resolved: bool = False) -> None:
+    for item in shown_once(results):
+        console.out(str(item), highlight=False)
     console.out(_summary(results), highlight=False)
 
 
-def render_json(results: list[Result], console) -> None:
-    payload = {
-        "valid": all(result.ok() for result in results),
-        "summary": _summary(results),
-        "files": [{"file": result.source, "valid": result.ok(),
-                   "errors": [item.as_dict() for item in result.errors],
-                   "warnings": [item.as_dict() for item in result.warnings]} for result in results],
-    }
+def render_json(results: list[Result], console, print_resolved: bool = False) -> None:
+    files = []
+    for result in results:
+        entry = {"file": result.source, "valid": result.ok(),
+                 "errors": [item.as_dict() for item in result.errors],
+                 "warnings": [item.as_dict() for item in result.warnings]}
+        if print_resolved:
+            entry["files"] = result.document.files if result.document is not None else [result.source]
+            entry["resolved"] = result.document.data if result.document is not None else None
+        files.append(entry)
+    payload = {"valid": all(result.ok() for result in results), "summary": _summary(results), "files": files}
     console.out(json.dumps(payload, indent=2), highlight=False)
 
 
@@ -85,10 +122,9 @@ def github_line(item: Diagnostic) -> str:
     return f"::{item.severity} {','.join(where)}::{_escape_data(item.path + ': ' + item.message)}"
 
 
-def render_github(results: list[Result], console) -> None:
-    for result in results:
-        for item in result.diagnostics:
-            console.out(github_line(item), highlight=False)
+def render_github(results: list[Result], console, print_resolved: bool = False) -> None:
+    for item in shown_once(results):
+        console.out(github_line(item), highlight=False)
     console.out(_summary(results), highlight=False)
 
 

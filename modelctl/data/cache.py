@@ -285,7 +285,7 @@ class Entry:
                 path = folder / f"{split}.arrow"
                 if path.stat().st_size != written["bytes"]:
                     return None
-                reader = pyarrow.ipc.open_file(pyarrow.memory_map(str(path)))  # read in place, not copied
+                reader = pyarrow.ipc.open_file(pyarrow.OSFile(str(path)))
                 if reader.num_record_batches != written["batches"]:
                     return None
                 readers[split] = reader
@@ -438,7 +438,7 @@ class Slot:
 
 
 def open_slot(cache: DataCache | None, *, data: dict, seed: int, training: dict, fold: tuple[int, int] | None,
-              fitted: dict | None, sources: dict, reading: dict) -> Slot | None:
+              fitted: dict | None, sources: dict, reading: dict, files: dict | None = None) -> Slot | None:
     """Find the entry of these settings and sources; None when the cache is off.
 
     With `fitted` given (a run being evaluated, exported or resumed), the entry of the same settings fitted
@@ -454,11 +454,14 @@ def open_slot(cache: DataCache | None, *, data: dict, seed: int, training: dict,
         fitted: the preprocessing of an earlier fit, or None.
         sources: source key -> the opened `Source`, whose `files` are fingerprinted.
         reading: the pipeline's sizes that shape what is written, such as rows a chunk.
+        files: source key -> the `fingerprint` of each of its files, when already computed; default None: they
+            are computed here.
     """
     cache = cache if cache is not None else DataCache()
     if not cache.enabled:
         return None
-    files = {key: [fingerprint(path, cache.hashes) for path in source.files] for key, source in sources.items()}
+    if files is None:
+        files = {key: [fingerprint(path, cache.hashes) for path in source.files] for key, source in sources.items()}
     settings = dict(data=data, seed=seed, training=training, fold=fold, files=files, reading=reading)
     root = cache.root
     key = cache_key(fitted=fitted, **settings)

@@ -20,7 +20,7 @@ import fnmatch
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
+from modelctl.util.lazy import MissingExtra, numpy as np
 
 from modelctl.data.errors import DataError
 from modelctl.data.sources import Source, listing, open_source
@@ -117,6 +117,8 @@ def source_columns(source: dict, base_dir: Path) -> list[str] | None:
     try:
         return list(open_source(source, base_dir).columns)
     except DataError:
+        return None
+    except (ImportError, MissingExtra):  # the lint install: pyarrow, which reads Parquet, is in the `train` extra
         return None
 
 

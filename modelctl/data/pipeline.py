@@ -56,7 +56,8 @@ from typing import Iterator
 
 import numpy as np
 
-from modelctl.data.cache import DataCache, Entry, open_slot
+from modelctl.data.cache import DataCache, Entry, fingerprint, open_slot
+from modelctl.data.fingerprints import data_record, quick_fingerprint
 from modelctl.data.columns import ColumnPlan, encode_features, open_typed
 from modelctl.data.errors import DataError
 from modelctl.data.fitting import Fitting, Rows, check_balanced
@@ -150,11 +151,17 @@ class Prepared:
         self._stored: Entry | None = None
         self.cache_note = "data cache: off"
         """One line on the prepared-data cache for run output: read, written, off, or why nothing was kept."""
+        self.fingerprints: dict[str, list[list]] = {}
+        """Source key -> [path, size, mtime_ns, content hash or None] of each of its files (see
+        `modelctl.data.fingerprints`): hashed when the cache hashes them for its key, else not read."""
         slot = None
         if shard is not None:
             self.cache_note = "data cache: off (each worker of a multi-worker run reads its shard from the source)"
         else:
             slot = self._cache_slot(cache, fold, fitted, training)
+        if not self.fingerprints:
+            self.fingerprints = {key: [quick_fingerprint(path) for path in source.files]
+                                 for key, source in self.sources.items()}
         if slot is not None and slot.entry is not None:
             self._from_entry(slot.entry)
             return
@@ -211,6 +218,11 @@ class Prepared:
         if shard is not None:
             self._lay_out(shard, dropped)
 
+    def data_record(self) -> dict:
+        """What data this is, for run.json: each source file's size, modification time and content hash, the
+        examples of each split, the fitted preprocessing's hash (see `modelctl.data.fingerprints`)."""
+        return data_record(self.fingerprints, self.counts, self.fitted)
+
     # The prepared-data cache ---------------------------------------------------------------------------------
 
     def _cache_slot(self, cache: DataCache | None, fold, fitted: dict | None, training: dict):
@@ -224,9 +236,13 @@ class Prepared:
             self.cache_note = (f"data cache: off ({self.features[name].kind} feature '{name}' reads files named in a "
                                "column, which are not fingerprinted)")
             return None
+        hashes = (cache if cache is not None else DataCache()).hashes
+        self.fingerprints = {key: [fingerprint(path, hashes) for path in source.files]
+                             for key, source in self.sources.items()}
         return open_slot(cache, data=self.data, seed=self.seed, training=training, fold=fold, fitted=fitted,
                          sources=self.sources, reading={"chunk_rows": CHUNK_ROWS, "held_bytes": CACHE_BYTES,
-                                                          "evaluation_bytes": EVALUATION_BYTES})
+                                                          "evaluation_bytes": EVALUATION_BYTES},
+                         files=self.fingerprints)
 
     def _from_entry(self, entry: Entry) -> None:
         """Take the fitted preprocessing, counts and examples of a cache entry instead of reading the source."""

@@ -21,7 +21,7 @@ import glob
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 from modelctl.data.errors import DataError, shown
 from modelctl.errors import SpecError, did_you_mean

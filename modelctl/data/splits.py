@@ -29,7 +29,7 @@ import math
 from fractions import Fraction
 from typing import Mapping, Sequence
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 from modelctl.data.errors import DataError
 from modelctl.errors import did_you_mean
@@ -37,9 +37,9 @@ from modelctl.errors import did_you_mean
 TRAIN, VALIDATION, TEST = 0, 1, 2
 SPLITS = ("train", "validation", "test")
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = 0x9E3779B97F4A7C15
+_MIX1 = 0xBF58476D1CE4E5B9
+_MIX2 = 0x94D049BB133111EB
 
 
 def assign_splits(n_rows: int, fractions: Mapping[str, float], *, seed: int,
@@ -205,9 +205,9 @@ _DIRECT_ROWS = 1 << 22
 def _keys(start: int, stop: int, seed: int) -> np.ndarray:
     """Outputs `start` .. `stop - 1` (0-based) of SplitMix64 started at `seed`."""
     state = np.uint64(seed % 2**64)
-    z = state + np.arange(start + 1, stop + 1, dtype=np.uint64) * _GOLDEN
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = state + np.arange(start + 1, stop + 1, dtype=np.uint64) * np.uint64(_GOLDEN)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(_MIX1)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(_MIX2)
     return z ^ (z >> np.uint64(31))
 
 

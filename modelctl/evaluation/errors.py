@@ -1,14 +1,10 @@
-"""The error raised for predictions or arguments that evaluation cannot use."""
+"""The error raised for predictions or arguments that evaluation cannot use.
+
+`EvaluationError` is defined in `modelctl.errors`, below the label types, whose checks of scores raise it too.
+"""
 
 from __future__ import annotations
 
-from modelctl.errors import ModelctlError
+from modelctl.errors import EvaluationError
 
-
-class EvaluationError(ModelctlError):
-    """Labels, scores, metric names or plot inputs that do not fit together. Exit code 1.
-
-    The message says what was received and what is allowed, for example:
-
-        y_score must have shape (n, C) with C >= 2 for label type 'categorical'; received shape (150,)
-    """
+__all__ = ["EvaluationError"]

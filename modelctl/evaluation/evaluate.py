@@ -31,6 +31,9 @@ class Evaluation:
     metrics: dict
     folder: Path
     plots: list[Path]
+    data_changes: list[str] = dataclasses.field(default_factory=list)
+    """How the run's data differs from the data it trained on (see `modelctl.data.fingerprints`); [] when it is
+    the same, or when evaluating on another file."""
 
 
 def data_document(document, data_file: Path):
@@ -74,6 +77,10 @@ def evaluate_run(target: str | Path, split: str = "test", *, data_file: Path | N
         document = data_document(document, Path(data_file))
         split = "test"
     prepared = prepare(document, fitted=fitted, cache=cache)
+    from modelctl.data.fingerprints import differences
+
+    changes = [] if data_file is not None else \
+        differences(read_json(run_dir / "run.json").get("data"), prepared.data_record(), preprocessing=False)
     if not prepared.counts[split]:
         raise UsageError(f"the {split} split of {run_dir} has no examples; choose another with --split")
     model = load_model(model_file)
@@ -103,7 +110,7 @@ def evaluate_run(target: str | Path, split: str = "test", *, data_file: Path | N
     if write:
         folder.mkdir(parents=True, exist_ok=True)
         write_json(folder / "eval.json", {"run": str(run_dir), "model": str(model_file), "split": name,
-                                          "examples": count, "metrics": metrics})
+                                          "examples": count, "metrics": metrics, "data_changes": changes})
         summary = _spec_summary(document.data, run_dir)
         title = f"Evaluation of {document.data.get('name')} on {name}"
         text = "\n".join(render_report(title if len(labels) == 1 else f"{title}: {label}", metrics[label],
@@ -114,7 +121,7 @@ def evaluate_run(target: str | Path, split: str = "test", *, data_file: Path | N
 
         write_text_atomic(folder / "report.md", text)
     plots = [plot for label_plots in plots_by_label.values() for plot in label_plots]
-    return Evaluation(run_dir, name, count, metrics, folder, plots)
+    return Evaluation(run_dir, name, count, metrics, folder, plots, changes)
 
 
 def _history(path: Path) -> dict[str, list[float]]:

@@ -1,6 +1,8 @@
 """Checking true labels and model scores once, and bringing them into one shape per label type.
 
-`prepare()` is called by every public function of this package. It accepts:
+`prepare()` is called by every public function of this package. What it accepts is
+said by the label type's class (`modelctl.features.label_type(name)`, its
+`checked_scores`); for the built-in ones:
 
     label type    y_true                               y_score
     binary        (n,) or (n, 1), values 0 or 1        (n,) or (n, 1), probability of class 1
@@ -25,9 +27,7 @@ import numpy as np
 
 from modelctl.errors import did_you_mean, one_of
 from modelctl.evaluation.errors import EvaluationError
-from modelctl.features import LABEL_TYPES
-
-CLASSIFICATION = ("binary", "categorical", "multi_label")
+from modelctl.features import LABEL_TYPES, label_type, label_types
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Prepared:
     """Checked inputs.
 
     Args:
-        label_type: one of `LABEL_TYPES`.
+        label_type: a label type's name (one of `modelctl.features.label_types()`).
         y_true: int64 labels (classification) or float64 targets (regression), shaped as
             the module docstring says.
         y_score: float64 scores, shaped as the module docstring says.
@@ -52,36 +52,47 @@ class Prepared:
     def examples(self) -> int:
         return int(self.y_true.shape[0])
 
+    @property
+    def kind(self):
+        """The `LabelType` class of `label_type`."""
+        return label_type(self.label_type)
+
 
 def binary_problems(data: Prepared):
-    """Yield (name, 0/1 truth (n,), score (n,)) of each binary problem in `data`.
+    """Yield (name, 0/1 truth (n,), score (n,)) of each binary problem in `data`, as its label type splits them.
 
     binary: one, named after the positive class; categorical: one-vs-rest per class;
     multi_label: one per label. Not for regression.
     """
-    if data.label_type == "binary":
-        yield data.classes[1], data.y_true, data.y_score
-        return
-    for index, name in enumerate(data.classes):
-        if data.label_type == "categorical":
-            yield name, (data.y_true == index).astype(np.int64), data.y_score[:, index]
-        else:
-            yield name, data.y_true[:, index], data.y_score[:, index]
+    yield from data.kind.binary_problems(data.y_true, data.y_score, data.classes)
 
 
-def check_label_type(label_type: object) -> str:
-    """Return `label_type` when it is one of `LABEL_TYPES`, else raise `EvaluationError`."""
-    if label_type not in LABEL_TYPES:
-        raise EvaluationError(f"Invalid label type {label_type!r}. Expected one of {one_of(LABEL_TYPES)}."
-                              f"{did_you_mean(label_type, LABEL_TYPES)}")
-    return label_type
+def check_label_type(name: object) -> str:
+    """Return `name` when it names a label type (`modelctl.features.label_types()`), else raise
+    `EvaluationError`."""
+    known = label_types()
+    if not isinstance(name, str) or name not in known:
+        raise EvaluationError(f"Invalid label type {name!r}. Expected one of {one_of(known)}."
+                              f"{did_you_mean(name, known)}")
+    return name
 
 
-def prepare(label_type: str, y_true: object, y_score: object, class_names: list[str] | None = None) -> Prepared:
-    """Check `y_true` and `y_score` against `label_type` and return them as `Prepared`.
+def kind_of(name: object):
+    """The `LabelType` class of a label type name, or `EvaluationError` (see `check_label_type`)."""
+    return label_type(check_label_type(name))
+
+
+def drawn_by(plot: str) -> tuple[str, ...]:
+    """The names of the label types whose `plots` hold `plot` (a key of `PLOT_FILES`), in `label_types()`
+    order."""
+    return tuple(name for name in label_types() if plot in label_type(name).plots)
+
+
+def prepare(name: str, y_true: object, y_score: object, class_names: list[str] | None = None) -> Prepared:
+    """Check `y_true` and `y_score` against the label type `name` and return them as `Prepared`.
 
     Args:
-        label_type: "binary", "categorical", "multi_label" or "regression".
+        name: a label type: "binary", "categorical", "multi_label" or "regression".
         y_true: true labels or targets (see the module docstring for the shapes).
         y_score: the model's outputs for the same examples.
         class_names: names of the classes (binary: 2, categorical: C), labels (multi_label:
@@ -92,7 +103,7 @@ def prepare(label_type: str, y_true: object, y_score: object, class_names: list[
         EvaluationError: an unknown label type, a shape or value that does not fit it, or
             class names that do not match the scores.
     """
-    check_label_type(label_type)
+    kind = kind_of(name)
     y_true = _numbers("y_true", y_true)
     y_score = _numbers("y_score", y_score)
     if y_true.ndim == 0 or y_true.shape[0] == 0:
@@ -100,15 +111,8 @@ def prepare(label_type: str, y_true: object, y_score: object, class_names: list[
     if y_score.ndim == 0 or y_score.shape[0] != y_true.shape[0]:
         raise EvaluationError(f"y_true and y_score must hold the same number of examples; received shapes "
                               f"{y_true.shape} and {y_score.shape}")
-    y_true, y_score = _SHAPERS[label_type](y_true, y_score)
-    _finite("y_score", y_score)
-    if label_type == "regression":
-        _finite("y_true", y_true)
-    else:
-        _probabilities(label_type, y_score)
-        y_true = _labels(label_type, y_true, 2 if label_type == "binary" else y_score.shape[1])
-    count = 2 if label_type == "binary" else y_score.shape[1]
-    return Prepared(label_type, y_true, y_score, _names(label_type, class_names, count))
+    y_true, y_score, count = kind.checked_scores(y_true, y_score)
+    return Prepared(name, y_true, y_score, _names(kind.members[0], class_names, count))
 
 
 def _numbers(name: str, values: object) -> np.ndarray:
@@ -120,100 +124,9 @@ def _numbers(name: str, values: object) -> np.ndarray:
     return array
 
 
-def _shape_error(label_type: str, expected: str, y_true: np.ndarray, y_score: np.ndarray) -> EvaluationError:
-    return EvaluationError(f"{expected} for label type '{label_type}'; received y_true shape {y_true.shape} "
-                           f"and y_score shape {y_score.shape}")
-
-
-def _column(array: np.ndarray) -> np.ndarray | None:
-    """`array` as (n,) when it is (n,) or (n, 1), else None."""
-    if array.ndim == 1:
-        return array
-    if array.ndim == 2 and array.shape[1] == 1:
-        return array[:, 0]
-    return None
-
-
-def _binary(y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    true, score = _column(y_true), _column(y_score)
-    if true is None or score is None:
-        hint = ""
-        if y_score.ndim == 2 and y_score.shape[1] == 2:
-            hint = (" (two columns of scores are label type 'categorical'; binary takes the positive class's "
-                    "probability only)")
-        raise EvaluationError(f"y_true and y_score must have shape (n,) or (n, 1) for label type 'binary'; "
-                              f"received y_true shape {y_true.shape} and y_score shape {y_score.shape}{hint}")
-    return true, score.astype(np.float64)
-
-
-def _categorical(y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if y_score.ndim != 2 or y_score.shape[1] < 2:
-        raise EvaluationError(f"y_score must have shape (n, C) with C >= 2 for label type 'categorical'; "
-                              f"received shape {y_score.shape}")
-    true = _column(y_true)
-    if true is None:
-        hint = " (one-hot labels: pass y_true.argmax(axis=1))" if y_true.shape == y_score.shape else ""
-        raise EvaluationError(f"y_true must hold class indices of shape (n,) for label type 'categorical'; "
-                              f"received shape {y_true.shape}{hint}")
-    return true, y_score.astype(np.float64)
-
-
-def _multi_label(y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if y_true.ndim != 2 or y_true.shape != y_score.shape:
-        raise _shape_error("multi_label", "y_true and y_score must have the same shape (n, L)", y_true, y_score)
-    return y_true, y_score.astype(np.float64)
-
-
-def _regression(y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    true, score = _column(y_true), _column(y_score)
-    if true is not None and score is not None:
-        return true[:, None].astype(np.float64), score[:, None].astype(np.float64)
-    if y_true.ndim != 2 or y_true.shape != y_score.shape:
-        raise _shape_error("regression", "y_true and y_score must have the same shape (n,) or (n, k)",
-                           y_true, y_score)
-    return y_true.astype(np.float64), y_score.astype(np.float64)
-
-
-_SHAPERS = {"binary": _binary, "categorical": _categorical, "multi_label": _multi_label,
-            "regression": _regression}
-
-
-def _first(mask: np.ndarray) -> str:
-    index = tuple(int(i) for i in np.argwhere(mask)[0])
-    return str(index[0]) if len(index) == 1 else str(index)
-
-
-def _finite(name: str, array: np.ndarray) -> None:
-    bad = ~np.isfinite(array)
-    if bad.any():
-        raise EvaluationError(f"{name} must hold finite numbers; received {int(bad.sum())} NaN or infinite "
-                              f"value(s), the first at index {_first(bad)}")
-
-
-def _probabilities(label_type: str, y_score: np.ndarray) -> None:
-    low, high = float(y_score.min()), float(y_score.max())
-    if low < 0 or high > 1:
-        raise EvaluationError(f"y_score must hold probabilities in [0, 1] for label type '{label_type}'; received "
-                              f"values from {low:g} to {high:g} (apply a sigmoid or softmax to a model's logits)")
-
-
-def _labels(label_type: str, y_true: np.ndarray, count: int) -> np.ndarray:
-    if label_type == "categorical":
-        allowed = f"class indices 0 to {count - 1}"
-        bad = (y_true != np.round(y_true)) | (y_true < 0) | (y_true > count - 1)
-    else:
-        allowed = "0 or 1"
-        bad = (y_true != 0) & (y_true != 1)
-    if bad.any():
-        raise EvaluationError(f"y_true must hold {allowed} for label type '{label_type}'; received "
-                              f"{y_true[bad].flat[0].item()!r} at index {_first(bad)}")
-    return y_true.astype(np.int64)
-
-
-def _names(label_type: str, class_names: list[str] | None, count: int) -> list[str]:
+def _names(what: str, class_names: list[str] | None, count: int) -> list[str]:
     if class_names is None:
         return [str(index) for index in range(count)]
-    what = {"regression": "output", "multi_label": "label"}.get(label_type, "class")
     names = list(class_names)
     if len(names) != count or not all(isinstance(name, str) for name in names):
         raise EvaluationError(f"class_names must be {count} strings, one per {what} of the scores; "
@@ -222,3 +135,6 @@ def _names(label_type: str, class_names: list[str] | None, count: int) -> list[s
     if repeated:
         raise EvaluationError(f"class_names must all differ; received {one_of(repeated)} more than once")
     return names
+
+
+__all__ = ["LABEL_TYPES", "Prepared", "binary_problems", "check_label_type", "drawn_by", "kind_of", "prepare"]

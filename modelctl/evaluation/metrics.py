@@ -2,7 +2,8 @@
 
 `compute_metrics(label_type, y_true, y_score)` checks the arrays (shapes in
 `modelctl.evaluation.inputs`), computes the metrics named in `names` (the spec's
-`evaluation.metrics`; empty picks `DEFAULTS[label_type]`) and returns plain Python
+`evaluation.metrics`; empty picks the label type's defaults, `DEFAULTS[label_type]`
+for the built-in ones) and returns plain Python
 values: floats, ints, strings, lists and dicts, with None wherever a value is
 undefined (never NaN). The keys depend on the label type and the names asked for,
 never on the data:
@@ -28,6 +29,9 @@ never on the data:
       "notes": {"roc_auc": "undefined for class 'virginica' (no example in y_true); ..."}
     }
 
+Which metrics fit a label type, which it reports by default, and how its scores split
+into binary problems are said by its class (`modelctl.features.label_type(name)`:
+`metrics`, `default_metrics`, `binary_problems`); nothing here names a label type.
 Metrics appear in the order of `METRICS`; "notes" is always there, empty when every
 value is defined. A class (categorical) or label (multi_label) without a positive
 example has a null `pr_auc`, and one without a positive or without a negative example
@@ -36,7 +40,7 @@ which were left out (scikit-learn returns NaN for that ROC AUC average).
 
 Every value comes from `sklearn.metrics`, imported on the first call:
 
-    accuracy, subset_accuracy     accuracy_score of the predicted labels (see `classification`)
+    accuracy, subset_accuracy     accuracy_score of the predicted labels (the label type's `predicted`)
     precision, recall, f1         precision_recall_fscore_support(zero_division=0), over every
                                   class or label (`labels=`), with average None, "macro", "weighted"
     roc_auc, pr_auc               roc_auc_score, average_precision_score of each binary problem
@@ -61,39 +65,22 @@ from typing import Callable
 import numpy as np
 
 from modelctl.errors import did_you_mean, one_of
-from modelctl.evaluation import classification
 from modelctl.evaluation.errors import EvaluationError
-from modelctl.evaluation.inputs import Prepared, binary_problems, check_label_type, prepare
+from modelctl.evaluation.inputs import Prepared, binary_problems, kind_of, prepare
+from modelctl.features import LABEL_TYPES, label_type as _label_type
 
-_CLASSIFIERS = ("binary", "categorical", "multi_label")
-_SINGLE_LABEL = ("binary", "categorical")
+NAMES = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "top_k_accuracy",
+         "confusion_matrix", "mse", "rmse", "mae", "r2", "mape", "subset_accuracy", "hamming_loss")
+"""Every metric name `compute_metrics` knows, in report order."""
 
 METRICS: dict[str, tuple[str, ...]] = {
-    "accuracy": _SINGLE_LABEL,
-    "precision": _CLASSIFIERS,
-    "recall": _CLASSIFIERS,
-    "f1": _CLASSIFIERS,
-    "roc_auc": _CLASSIFIERS,
-    "pr_auc": _CLASSIFIERS,
-    "log_loss": _SINGLE_LABEL,
-    "top_k_accuracy": ("categorical",),
-    "confusion_matrix": _SINGLE_LABEL,
-    "mse": ("regression",),
-    "rmse": ("regression",),
-    "mae": ("regression",),
-    "r2": ("regression",),
-    "mape": ("regression",),
-    "subset_accuracy": ("multi_label",),
-    "hamming_loss": ("multi_label",),
-}
-"""Every metric name `compute_metrics` knows, with the label types it fits, in report order."""
+    name: tuple(kind for kind in LABEL_TYPES if name in _label_type(kind).metrics) for name in NAMES}
+"""Every metric name `compute_metrics` knows, with the built-in label types it fits (their `metrics`), in
+report order."""
 
-DEFAULTS: dict[str, tuple[str, ...]] = {
-    **{label_type: tuple(name for name, fits in METRICS.items() if label_type in fits)
-       for label_type in ("binary", "categorical", "regression")},
-    "multi_label": ("f1", "subset_accuracy", "hamming_loss"),
-}
-"""The metrics reported when `names` is empty: every one that fits, except for multi_label."""
+DEFAULTS: dict[str, tuple[str, ...]] = {kind: _label_type(kind).reported_metrics() for kind in LABEL_TYPES}
+"""The metrics each built-in label type reports when `names` is empty (its `default_metrics`): every one that
+fits, except for multi_label."""
 
 
 def metric_names(label_type: str, names: list[str] | None = None) -> list[str]:
@@ -108,24 +95,24 @@ def metric_names(label_type: str, names: list[str] | None = None) -> list[str]:
         EvaluationError: an unknown label type, or every name that is unknown, repeated or
             does not fit the label type, one per line.
     """
-    check_label_type(label_type)
+    kind = kind_of(label_type)
     if not names:
-        return list(DEFAULTS[label_type])
+        return [name for name in NAMES if name in kind.reported_metrics()]
     if isinstance(names, str):
         raise EvaluationError(f"names must be a list of metric names; received the string {names!r}")
-    fits = [name for name, types in METRICS.items() if label_type in types]
+    fits = [name for name in NAMES if name in kind.metrics]
     problems = []
     for index, name in enumerate(names):
-        if not isinstance(name, str) or name not in METRICS:
-            problems.append(f"Unknown metric {name!r}. Expected one of {one_of(METRICS)}.{did_you_mean(name, fits)}")
-        elif label_type not in METRICS[name]:
+        if not isinstance(name, str) or name not in NAMES:
+            problems.append(f"Unknown metric {name!r}. Expected one of {one_of(NAMES)}.{did_you_mean(name, fits)}")
+        elif name not in fits:
             problems.append(f"Metric '{name}' does not fit label type '{label_type}'. Metrics that fit "
                             f"'{label_type}': {one_of(fits)}.")
         elif name in names[:index]:
             problems.append(f"Metric '{name}' is named more than once.")
     if problems:
         raise EvaluationError("\n".join(problems))
-    return [name for name in METRICS if name in names]
+    return [name for name in NAMES if name in names]
 
 
 def compute_metrics(label_type: str, y_true: np.ndarray, y_score: np.ndarray, class_names: list[str] | None = None,
@@ -154,7 +141,7 @@ def compute_metrics(label_type: str, y_true: np.ndarray, y_score: np.ndarray, cl
                               f"Received: top_k={top_k!r}")
     context = _Context(prepare(label_type, y_true, y_score, class_names), int(top_k))
     result: dict = {"label_type": label_type, "examples": context.data.examples}
-    if label_type != "regression":
+    if context.data.kind.classifies:
         result["classes"] = list(context.data.classes)
     for name in chosen:
         result[name] = _COMPUTE[name](context)
@@ -177,7 +164,7 @@ class _Context:
 
     @functools.cached_property
     def y_pred(self) -> np.ndarray:
-        return classification.predictions(self.data.label_type, self.data.y_score)
+        return self.data.kind.predicted(self.data.y_score)
 
     @functools.cached_property
     def class_scores(self) -> dict[str, dict]:
@@ -191,7 +178,8 @@ class _Context:
             per_class = by_average[None][index].tolist()
             scores = {"macro": by_average["macro"][index], "weighted": by_average["weighted"][index],
                       "per_class": dict(zip(self.data.classes, per_class))}
-            result[name] = {"positive": per_class[1], **scores} if self.data.label_type == "binary" else scores
+            positive = self.data.kind.positive_class
+            result[name] = scores if positive is None else {"positive": per_class[positive], **scores}
         return result
 
 
@@ -204,7 +192,7 @@ def _sklearn():
 
 
 def _why_undefined(data: Prepared, truth: np.ndarray, needs_negative: bool) -> str | None:
-    single = data.label_type == "categorical"
+    single = data.kind.single_class
     if not truth.any():
         return "no example in y_true" if single else "0 for every example"
     if needs_negative and truth.all():
@@ -222,7 +210,7 @@ def _area(metric: str, needs_negative: bool) -> Callable[[_Context], float | dic
 
     def compute(context: _Context):
         data = context.data
-        if data.label_type == "binary":
+        if data.kind.positive_class is not None:
             if data.y_true.any() and not (needs_negative and data.y_true.all()):
                 return area(data.y_true, data.y_score)
             present = data.classes[int(data.y_true[0])]
@@ -236,7 +224,7 @@ def _area(metric: str, needs_negative: bool) -> Callable[[_Context], float | dic
                 left_out.append(f"'{name}' ({reason})")
         defined = [value for value in per_class.values() if value is not None]
         if left_out:
-            kind, kinds = ("class", "classes") if data.label_type == "categorical" else ("label", "labels")
+            kind, kinds = data.kind.members
             rest = (f"the macro average is over the other {len(defined)} {kinds if len(defined) > 1 else kind}" if defined
                     else "so is the macro average")
             context.notes[metric] = f"undefined for {kind} {', '.join(left_out)}; {rest}"
@@ -248,7 +236,7 @@ def _area(metric: str, needs_negative: bool) -> Callable[[_Context], float | dic
 
 def _log_loss(context: _Context) -> float:
     data = context.data
-    if data.label_type == "categorical":
+    if data.y_score.ndim == 2:  # one score per class: a distribution that should sum to 1
         sums = data.y_score.sum(axis=1)
         off = np.flatnonzero(~np.isclose(sums, 1.0, rtol=math.sqrt(np.finfo(np.float64).eps)))
         if off.size:

@@ -12,8 +12,9 @@ Each function checks its arrays as `compute_metrics` does (`modelctl.evaluation.
 selects matplotlib's Agg backend when it runs (importing this module loads neither
 matplotlib nor scikit-learn), writes the figure to a temporary file in the folder of `path` and renames
 it onto `path` (a reader never sees half a PNG), closes the figure and returns `path`.
-`write_plots` writes every figure that fits a label type into one folder, under the
-names of `PLOT_FILES`.
+`write_plots` writes every figure that fits a label type (its class's `plots`, see
+`modelctl.features.label_type`) into one folder, under the names of `PLOT_FILES`;
+each function draws the label types whose `plots` name it.
 
 The counts, points and areas come from scikit-learn: `sklearn.metrics.confusion_matrix`,
 `roc_curve` and `auc`, `precision_recall_curve` and `average_precision_score`, and
@@ -34,9 +35,8 @@ import numpy as np
 
 from modelctl.errors import UsageError, one_of
 from modelctl.util.files import atomic_path
-from modelctl.evaluation import classification
 from modelctl.evaluation.errors import EvaluationError
-from modelctl.evaluation.inputs import CLASSIFICATION, Prepared, binary_problems, check_label_type, prepare
+from modelctl.evaluation.inputs import Prepared, binary_problems, drawn_by, kind_of, prepare
 
 DPI = 100
 LEGEND_LIMIT = 10
@@ -61,11 +61,11 @@ def confusion_matrix_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarr
         path: the PNG file to write; its folder must exist.
         class_names: one name per class; None (the default) uses "0", "1", ...
     """
-    data = _prepared("confusion_matrix_plot", ("binary", "categorical"), label_type, y_true, y_score, class_names)
+    data = _prepared("confusion_matrix_plot", "confusion_matrix", label_type, y_true, y_score, class_names)
     count = len(data.classes)
     from sklearn.metrics import confusion_matrix
 
-    matrix = confusion_matrix(data.y_true, classification.predictions(label_type, data.y_score), labels=range(count))
+    matrix = confusion_matrix(data.y_true, data.kind.predicted(data.y_score), labels=range(count))
     rows = matrix.sum(axis=1, keepdims=True)
     share = np.divide(matrix, rows, out=np.zeros(matrix.shape), where=rows != 0)
     pyplot = _pyplot()
@@ -97,7 +97,7 @@ def roc_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: 
         path: the PNG file to write; its folder must exist.
         class_names: one name per class or label; None (the default) uses "0", "1", ...
     """
-    data = _prepared("roc_plot", CLASSIFICATION, label_type, y_true, y_score, class_names)
+    data = _prepared("roc_plot", "roc", label_type, y_true, y_score, class_names)
     from sklearn.metrics import auc, roc_curve
 
     pyplot = _pyplot()
@@ -124,7 +124,7 @@ def pr_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: s
         path: the PNG file to write; its folder must exist.
         class_names: one name per class or label; None (the default) uses "0", "1", ...
     """
-    data = _prepared("pr_plot", CLASSIFICATION, label_type, y_true, y_score, class_names)
+    data = _prepared("pr_plot", "pr", label_type, y_true, y_score, class_names)
     from sklearn.metrics import average_precision_score, precision_recall_curve
 
     pyplot = _pyplot()
@@ -153,15 +153,10 @@ def calibration_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *
         class_names: checked as elsewhere, not drawn; None (the default) is fine.
         bins: number of equal-width bins over [0, 1], an int >= 2 (default 10).
     """
-    data = _prepared("calibration_plot", CLASSIFICATION, label_type, y_true, y_score, class_names)
+    data = _prepared("calibration_plot", "calibration", label_type, y_true, y_score, class_names)
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 2:
         raise EvaluationError(f"Invalid value for argument `bins`. Expected an integer >= 2. Received: bins={bins!r}")
-    if label_type == "categorical":
-        truth = (np.argmax(data.y_score, axis=1) == data.y_true).astype(np.int64)
-        probability, what = data.y_score.max(axis=1), "confidence of the predicted class"
-    else:
-        truth, probability = data.y_true.ravel(), data.y_score.ravel()
-        what = "predicted probability" + (" (every label)" if label_type == "multi_label" else "")
+    truth, probability, what, fraction_of = data.kind.calibration(data.y_true, data.y_score)
     from sklearn.calibration import calibration_curve
 
     fraction, mean = calibration_curve(truth, probability, n_bins=bins, strategy="uniform")
@@ -170,7 +165,7 @@ def calibration_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *
                                             gridspec_kw={"height_ratios": [3, 1]})
     top.plot([0, 1], [0, 1], linestyle=":", color="grey", linewidth=1, label="perfectly calibrated")
     top.plot(mean, fraction, marker="o", linewidth=1.5, label="model")
-    top.set_ylabel("fraction right" if label_type == "categorical" else "fraction of positives")
+    top.set_ylabel(fraction_of)
     top.set_ylim(-0.02, 1.02)
     top.set_title(f"Reliability diagram ({bins} bins, {probability.size} predictions)")
     top.legend(loc="upper left", fontsize=8)
@@ -183,15 +178,18 @@ def calibration_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *
 
 
 def residuals_plot(y_true: np.ndarray, y_score: np.ndarray, path: str | Path,
-                   *, output_names: list[str] | None = None) -> Path:
+                   *, output_names: list[str] | None = None, label_type: str | None = None) -> Path:
     """Draw regression residuals (true minus predicted) against the prediction, and their histogram.
 
     Args:
         y_true, y_score: targets and predictions of shape (n,) or (n, k).
         path: the PNG file to write; its folder must exist.
         output_names: one name per output, shown when k > 1; None (the default) uses "0", "1", ...
+        label_type: a label type whose `plots` hold "residuals"; None (the default) is the first such
+            (regression).
     """
-    data = prepare("regression", y_true, y_score, output_names)
+    data = _prepared("residuals_plot", "residuals", label_type or drawn_by("residuals")[0], y_true, y_score,
+                     output_names)
     residuals = data.y_true - data.y_score
     outputs = data.y_true.shape[1]
     pyplot = _pyplot()
@@ -250,9 +248,10 @@ def write_plots(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, cla
                 history: dict[str, list[float]] | None, folder: str | Path) -> list[Path]:
     """Write every figure that fits `label_type` into `folder` and return their paths, in table order.
 
-    binary and categorical get confusion_matrix, roc, pr and calibration; multi_label gets
-    roc, pr and calibration; regression gets residuals. learning_curves is added when
-    `history` holds anything. File names are those of `PLOT_FILES`.
+    The figures are those the label type's `plots` name, in `PLOT_FILES` order: binary and
+    categorical get confusion_matrix, roc, pr and calibration; multi_label gets roc, pr and
+    calibration; regression gets residuals. learning_curves is added when `history` holds
+    anything. File names are those of `PLOT_FILES`.
 
     Args:
         label_type: "binary", "categorical", "multi_label" or "regression".
@@ -261,7 +260,7 @@ def write_plots(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, cla
         history: a Keras history dict (see `learning_curves_plot`), or None or {} for none.
         folder: where the files go; created with its parents when missing.
     """
-    check_label_type(label_type)
+    kind = kind_of(label_type)
     prepare(label_type, y_true, y_score, class_names)
     if history:
         _panels(history)
@@ -271,17 +270,25 @@ def write_plots(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, cla
     except OSError as error:
         raise UsageError(f"{folder}: cannot create the folder: {error.strerror}") from None
     written = []
-    if label_type in ("binary", "categorical"):
-        written.append(confusion_matrix_plot(label_type, y_true, y_score, path=folder / PLOT_FILES["confusion_matrix"],
-                                             class_names=class_names))
-    if label_type in CLASSIFICATION:
-        for key, draw in (("roc", roc_plot), ("pr", pr_plot), ("calibration", calibration_plot)):
-            written.append(draw(label_type, y_true, y_score, path=folder / PLOT_FILES[key], class_names=class_names))
-    else:
-        written.append(residuals_plot(y_true, y_score, folder / PLOT_FILES["residuals"], output_names=class_names))
+    for key in PLOT_FILES:
+        if key in kind.plots:
+            written.append(_DRAWERS[key](label_type, y_true, y_score, path=folder / PLOT_FILES[key],
+                                         class_names=class_names))
     if history:
         written.append(learning_curves_plot(history, folder / PLOT_FILES["learning_curves"]))
     return written
+
+
+_DRAWERS = {
+    "confusion_matrix": confusion_matrix_plot,
+    "roc": roc_plot,
+    "pr": pr_plot,
+    "calibration": calibration_plot,
+    "residuals": lambda label_type, y_true, y_score, *, path, class_names: residuals_plot(
+        y_true, y_score, path, output_names=class_names, label_type=label_type),
+}
+"""The function drawing each figure of `PLOT_FILES` a label type's `plots` may name, called as
+`draw(label_type, y_true, y_score, path=..., class_names=...)`."""
 
 
 def _pyplot():
@@ -293,18 +300,17 @@ def _pyplot():
     return pyplot
 
 
-def _prepared(function: str, fits: tuple[str, ...], label_type: str, y_true: object, y_score: object,
+def _prepared(function: str, plot: str, label_type: str, y_true: object, y_score: object,
               class_names: list[str] | None) -> Prepared:
-    check_label_type(label_type)
-    if label_type not in fits:
-        raise EvaluationError(f"{function} draws label types {one_of(fits)}; received label_type='{label_type}'")
+    if plot not in kind_of(label_type).plots:
+        raise EvaluationError(f"{function} draws label types {one_of(drawn_by(plot))}; "
+                              f"received label_type='{label_type}'")
     return prepare(label_type, y_true, y_score, class_names)
 
 
 def _finish_curves(axes, drawn: int, xlabel: str, *, ylabel: str, title: str, data: Prepared, corner: str) -> None:
-    if data.label_type != "binary":
-        kinds = "classes" if data.label_type == "categorical" else "labels"
-        title += f", one-vs-rest ({drawn} of {len(data.classes)} {kinds})"
+    if data.kind.positive_class is None:
+        title += f", one-vs-rest ({drawn} of {len(data.classes)} {data.kind.members[1]})"
     if drawn == 0:
         axes.text(0.5, 0.5, "undefined: y_true lacks the examples this curve needs", ha="center", va="center")
     elif drawn <= LEGEND_LIMIT:

@@ -140,9 +140,17 @@ def _per_class(metrics: dict) -> list[str]:
         return []
     classes = list(metrics.get("classes") or metrics[present[0]]["per_class"])
     rows = [(name, *(format_value(metrics[key]["per_class"].get(name)) for key in present)) for name in classes]
-    kind = "label" if metrics.get("label_type") == "multi_label" else "class"
+    kind = _members(metrics.get("label_type"))
     return [f"### Per {kind}", ""] + _table([kind.capitalize(), *(_PER_CLASS[key] for key in present)], rows,
                                             ["---"] + ["---:"] * len(present))
+
+
+def _members(name: object) -> str:
+    """The word for the classes of label type `name` (its class's `members`): "class", or "label" for
+    multi_label; "class" for a dict without a known label type."""
+    from modelctl.features import LABELS, label_type
+
+    return label_type(name).members[0] if isinstance(name, str) and name in LABELS else "class"
 
 
 def _confusion(metrics: dict) -> list[str]:

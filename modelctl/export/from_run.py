@@ -10,7 +10,8 @@ training split, as many as the formats' `representative_examples` options ask
 (none when no format takes that option). Options are the spec's `export`
 section, with `quantize` from the command line winning over the `quantize`
 option of every format that has one (`export.tflite.quantize`).
-Artifacts go to `<run>/export/` unless another folder is given. Every
+Artifacts go to `<run>/export/` unless another folder is given; a SavedModel
+also goes to TensorFlow Serving's layout there (`modelctl.export.serving`). Every
 artifact carries the run's fitted preprocessing and feature declarations in
 its metadata, so `modelctl predict ARTIFACT INPUTS` reads raw inputs without
 the run folder.
@@ -25,6 +26,7 @@ import numpy as np
 
 from modelctl.errors import UsageError
 from modelctl.export.errors import ExportFailed, UnsupportedLayerError
+from modelctl.export.serving import run_version, write_serving_layout
 from modelctl.features import label_type
 from modelctl.registry.exporters import exporters
 
@@ -34,9 +36,13 @@ ALL = "all"
 
 @dataclasses.dataclass
 class RunExport:
+    """What `export_run` wrote: the verified artifacts in `output`, and TensorFlow Serving's layout of the
+    SavedModel (its model base path, `output/serving/<name>`) when one was exported, else None."""
+
     run_dir: Path
     output: Path
     results: list
+    serving: Path | None = None
 
 
 def score_function(fitted: dict):
@@ -130,7 +136,10 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
         if located:
             error.args = (f"{error}\n" + "\n".join(located),)
         raise
-    return RunExport(run_dir, folder, results)
+    saved = next((result.path for result in results if result.format == "saved_model"), None)
+    serving = None if saved is None else write_serving_layout(saved, folder, spec.get("name") or "model",
+                                                              run_version(run_dir))
+    return RunExport(run_dir, folder, results, serving)
 
 
 def verification_sample(prepared, split: str, count: int, *, seed: int, label: str | None = None):

@@ -71,11 +71,18 @@ def export(model, path: Path, options: dict, *, context: ExportContext) -> Artif
 
 
 def read_metadata(path: str | Path) -> dict:
-    """The metadata of a `.onnx` file: `metadata_props` with each value decoded from JSON."""
-    import onnx
+    """The metadata of a `.onnx` file: `metadata_props` with each value decoded from JSON.
 
-    proto = onnx.load(str(path), load_external_data=False)
-    return {entry.key: json.loads(entry.value) for entry in proto.metadata_props}
+    Read by ONNX Runtime, unoptimized, rather than the `onnx` package, whose import alone takes a sixth of a
+    second: `modelctl serve` answers its first request within a second of starting.
+    """
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return {key: json.loads(value) for key, value in session.get_modelmeta().custom_metadata_map.items()}
 
 
 def load(artifact: Artifact):

@@ -13,8 +13,10 @@ it, so raw values go in.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -206,8 +208,39 @@ def is_artifact(path: Path) -> bool:
     return recognize(path) is not None
 
 
-def predict_artifact(path: Path, inputs: list[str]) -> list[dict]:
-    """Predictions of an exported model in its own runtime; the metadata inside it says how to read inputs.
+@dataclasses.dataclass
+class Predictor:
+    """A trained model, loaded once, that predicts on raw feature values (`read_inputs` gives them).
+
+    Args:
+        features: the spec's `data.features`.
+        fitted: the run's fitted preprocessing (`preprocessing.json`): `features` and `labels`.
+        runtime: `keras` for a run's model, else the artifact's export format (`onnx`, `tflite`, ...).
+        path: the model file or artifact.
+        metadata: facts about the model: `spec_name` and `spec_hash` always; an artifact's whole metadata.
+        scores: raw values (feature name -> batch) -> the model's outputs by label, in `data.labels` order.
+    """
+
+    features: dict
+    fitted: dict
+    runtime: str
+    path: Path
+    metadata: dict
+    scores: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+
+    @property
+    def labels(self) -> dict:
+        """Label name -> fitted label (`type`, `classes`...)."""
+        return self.fitted["labels"]
+
+    def rows(self, values: dict[str, np.ndarray], names: list[str]) -> list[dict]:
+        """One prediction row per example (see `prediction_rows`), each under its name."""
+        return prediction_rows(names, self.scores(values), self.labels)
+
+
+def open_artifact(path: Path) -> Predictor:
+    """The `Predictor` of an exported model, in its format's runtime; the metadata inside it says how to read
+    inputs. Imports TensorFlow only for an artifact that leaves preprocessing steps outside it.
 
     Raises:
         ExportError: `path` is not an artifact of a registered format, or holds no metadata.
@@ -216,7 +249,6 @@ def predict_artifact(path: Path, inputs: list[str]) -> list[dict]:
     from modelctl.export.artifact import Artifact
     from modelctl.export.formats import format_of, load, module
     from modelctl.export.verify import artifact_inputs
-    from modelctl.model.preprocessing import feature_layers
 
     export_format = format_of(path)
     metadata = module(export_format).read_metadata(Path(path))
@@ -224,14 +256,60 @@ def predict_artifact(path: Path, inputs: list[str]) -> list[dict]:
     if not fitted or not metadata.get("features"):
         raise UsageError(f"{path}: its metadata does not describe the model's features; export it again with "
                          "`modelctl export RUN_DIR`")
-    values, names = read_inputs(metadata["features"], fitted, inputs)
     outside = {step["feature"] for step in metadata.get("preprocessing_outside", [])}
-    encoders = {name: feature_layers(name, fitted["features"][name])[0] for name in outside}
+    encoders = {}
+    if outside:
+        from modelctl.model.preprocessing import feature_layers
+
+        encoders = {name: feature_layers(name, fitted["features"][name])[0] for name in outside}
     artifact = Artifact(export_format, Path(path), metadata.get("quantization", "none"), encoders=encoders,
                         metadata=metadata)
-    outputs = load(artifact)(artifact_inputs(artifact, values))
-    ordered = [outputs[name] for name in metadata["outputs"] if name in outputs] or list(outputs.values())
-    return prediction_rows(names, dict(zip(fitted["labels"], ordered)), fitted["labels"])
+    run = load(artifact)
+    labels = list(fitted["labels"])
+
+    def scores(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        outputs = run(artifact_inputs(artifact, values))
+        ordered = [outputs[name] for name in metadata["outputs"] if name in outputs] or list(outputs.values())
+        return dict(zip(labels, ordered))
+
+    return Predictor(metadata["features"], fitted, export_format, Path(path), metadata, scores)
+
+
+def open_run(target: str | Path) -> Predictor:
+    """The `Predictor` of a run's Keras model (a run folder, a spec's runs folder for its newest run, or a
+    `.keras` file in one).
+
+    Raises:
+        UsageError: no such folder, not a run folder.
+    """
+    from modelctl.model.preprocessing import predict_raw, scores_by_label
+    from modelctl.model.saving import load_model
+    from modelctl.runs import load_run_spec, locate, read_json
+
+    run_dir, model_file = locate(target)
+    document = load_run_spec(run_dir)
+    fitted = read_json(run_dir / "preprocessing.json")
+    run = read_json(run_dir / "run.json")
+    model = load_model(model_file)
+    labels = list(fitted["labels"])
+
+    def scores(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return scores_by_label(predict_raw(model, values), labels)
+
+    return Predictor(document.data["data"]["features"], fitted, "keras", model_file,
+                     {"spec_name": run.get("name"), "spec_hash": run.get("spec_hash")}, scores)
+
+
+def predict_artifact(path: Path, inputs: list[str]) -> list[dict]:
+    """Predictions of an exported model in its own runtime; the metadata inside it says how to read inputs.
+
+    Raises:
+        ExportError: `path` is not an artifact of a registered format, or holds no metadata.
+        UsageError: the metadata does not describe the model's features.
+    """
+    predictor = open_artifact(Path(path))
+    values, names = read_inputs(predictor.features, predictor.fitted, inputs)
+    return predictor.rows(values, names)
 
 
 def predict(target: str | Path, inputs: list[str]) -> list[dict]:
@@ -240,13 +318,10 @@ def predict(target: str | Path, inputs: list[str]) -> list[dict]:
     `inputs`."""
     if is_artifact(Path(target)):
         return predict_artifact(Path(target), inputs)
-    from modelctl.model.preprocessing import predict_raw, scores_by_label
-    from modelctl.model.saving import load_model
     from modelctl.runs import load_run_spec, locate, read_json
 
-    run_dir, model_file = locate(target)
-    document = load_run_spec(run_dir)
-    fitted = read_json(run_dir / "preprocessing.json")
-    values, names = read_inputs(document.data["data"]["features"], fitted, inputs)
-    scores = scores_by_label(predict_raw(load_model(model_file), values), list(fitted["labels"]))
-    return prediction_rows(names, scores, fitted["labels"])
+    # The inputs are read (and checked) before the model is loaded.
+    run_dir, _ = locate(target)
+    values, names = read_inputs(load_run_spec(run_dir).data["data"]["features"],
+                                read_json(run_dir / "preprocessing.json"), inputs)
+    return open_run(target).rows(values, names)

@@ -116,6 +116,8 @@ def encode(examples: dict[str, np.ndarray], encoders: dict, dtypes: dict[str, st
         encoders: feature -> encoder layer (only the left-out ones).
         dtypes: feature -> the dtype the artifact's input takes.
     """
+    if not encoders:  # nothing to run: no TensorFlow import (`modelctl serve` on an ONNX model starts without it)
+        return dict(examples)
     from modelctl.util.tf import tensorflow
 
     tf = tensorflow()

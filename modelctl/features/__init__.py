@@ -48,6 +48,7 @@ LABELS = Registry("label type", [
 """The label types, in the order the schema and docs list them."""
 
 LABEL_TYPES = ("binary", "categorical", "multi_label", "regression")
+"""The built-in label types in the order the schema and docs list them."""
 
 
 @functools.cache
@@ -94,8 +95,16 @@ def feature_type(name: str):
                           f"imported: {type(error).__name__}: {error}") from error
 
 
+def label_types() -> list[str]:
+    """Every label type's name in `LABELS`: the built-in ones in their order, then others sorted."""
+    return [*LABEL_TYPES, *(name for name in LABELS.names() if name not in LABEL_TYPES)]
+
+
 def label_type(name: str):
     """The `LabelType` class of a label type name: binary, categorical, multi_label or regression.
+
+    Everything that differs between label types is asked of this class (encoding targets, the loss, and what
+    evaluation computes and draws), never decided by comparing names.
 
     Raises:
         UnknownNameError: no label type has that name; the message lists the known ones.
@@ -126,4 +135,4 @@ def _instance(target: str):
 
 
 __all__ = ["BUILT_IN", "FEATURES", "GROUP", "LABELS", "LABEL_TYPES", "feature_registry", "feature_type",
-           "feature_types", "label_type"]
+           "feature_types", "label_type", "label_types"]

@@ -26,7 +26,7 @@ import dataclasses
 from pathlib import Path
 from typing import ClassVar
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 from modelctl.registry.schema_parts import prop
 

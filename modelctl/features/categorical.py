@@ -14,7 +14,7 @@ integer index (`output_mode: index`) for an embedding layer.
 
 from __future__ import annotations
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 from modelctl.features.base import FeatureType, Fit, InputSpec, SourceView, one_column
 from modelctl.features.values import add_counts, strings, value_counts, vocabulary_of

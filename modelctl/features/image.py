@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 from modelctl.errors import DataError
 from modelctl.features import numeric_steps as numeric

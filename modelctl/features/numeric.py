@@ -14,7 +14,7 @@ vector, reshaped to `shape` when it is given.
 
 from __future__ import annotations
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 from modelctl.errors import DataError
 from modelctl.features import numeric_steps as numeric

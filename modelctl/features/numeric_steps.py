@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 STAT_STEPS = ("standardize", "min_max")
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 from modelctl.errors import DataError
 from modelctl.features.base import FeatureType, Fit, InputSpec, SourceView, one_column

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Iterable
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,11 +81,16 @@ def strings(values: np.ndarray) -> np.ndarray:
 def factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each value's code and the distinct values as text (see `strings`): `texts[codes]` is `strings(values)`
     without converting every value. Codes are intp, texts an object array of str."""
+    import pyarrow
+
     values = np.asarray(values)
-    if values.ndim == 1 and values.dtype.kind in "iubf":
+    if values.ndim == 1 and values.dtype.kind in "iub":  # hashed by Arrow: no sort, unlike `np.unique`
+        encoded = pyarrow.array(values).dictionary_encode()
+        return (encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp),
+                strings(encoded.dictionary.to_numpy(zero_copy_only=False))[:, 0])
+    if values.ndim == 1 and values.dtype.kind == "f":
         distinct, codes = np.unique(values, return_inverse=True)
         return codes.reshape(-1).astype(np.intp, copy=False), strings(distinct)[:, 0]
-    import pyarrow
 
     encoded = pyarrow.array(strings(values)[:, 0], pyarrow.string()).dictionary_encode()
     return (encoded.indices.to_numpy(zero_copy_only=False).astype(np.intp),

@@ -1,8 +1,10 @@
 """Run folders: where one training run keeps everything it made, and how later commands read it back.
 
     runs/<spec name>/<UTC timestamp>/
-      spec.yaml            the spec as trained (after --set overrides)
-      run.json             spec hash, package versions, hardware, strategy, command line, git commit, status
+      spec.yaml            the spec as trained (merged from the bases it extends, after --set overrides)
+      run.json             spec hash, the spec files it was merged from, package versions, hardware, strategy,
+                           command line, git commit, status, the data seen (`data`: source files' fingerprints,
+                           split counts, preprocessing hash)
       preprocessing.json   statistics, vocabularies and class names fitted on the training split
       history.csv          one row per epoch: losses and metrics
       metrics.json         the final metrics on each split
@@ -10,6 +12,7 @@
       model.keras          the trained model; it takes raw features (preprocessing inside)
       tensorboard/         TensorBoard logs, when `training.tensorboard` is on
       plots/               loss and metric curves
+      mlflow.json          the run's MLflow run, when it is tracked (`modelctl.tracking`)
 
 A run folder is created empty and never reused: an existing one is never
 overwritten.

@@ -235,12 +235,18 @@ def _metric_names(spec: dict) -> list[str]:
     return names
 
 
-def check_monitors(spec: dict, graph, report: Report) -> None:
-    training = _section(spec, "training")
+def logged_values(spec: dict, graph) -> list[str]:
+    """Names of the values training logs each epoch: the loss and metrics, per output when there are several,
+    and each again with `val_` for the validation split."""
     base = ["loss", *_metric_names(spec)]
     outputs = graph.outputs if graph and len(graph.outputs) > 1 else []
     allowed = base + [f"{output}_{name}" for output in outputs for name in base]
-    allowed += [f"val_{name}" for name in allowed]
+    return allowed + [f"val_{name}" for name in allowed]
+
+
+def check_monitors(spec: dict, graph, report: Report) -> None:
+    training = _section(spec, "training")
+    allowed = logged_values(spec, graph)
     for callback in MONITORED:
         config = training.get(callback)
         if not isinstance(config, dict) and config is not True:
@@ -256,6 +262,23 @@ def check_monitors(spec: dict, graph, report: Report) -> None:
         elif monitor.startswith("val_") and not has_validation(spec):
             report.error(path, f"'{monitor}' needs a validation split, and data has none; monitor "
                                f"'{monitor[4:]}' or add a validation split")
+
+
+def check_search_metric(spec: dict, graph, report: Report) -> None:
+    """`search.metric` must be a value training logs (on the validation split when it starts with `val_`)."""
+    if not isinstance(spec.get("search"), dict):
+        return
+    metric = spec["search"].get("metric", "val_loss")
+    if not isinstance(metric, str):
+        return
+    path = ("search", "metric") if "metric" in spec["search"] else ("search",)
+    allowed = logged_values(spec, graph)
+    if metric not in allowed:
+        report.error(path, f"'{metric}' is not a value training logs. Logged: {one_of(allowed)}."
+                           f"{did_you_mean(metric, allowed)}", key=path == ("search",))
+    elif metric.startswith("val_") and not has_validation(spec):
+        report.error(path, f"'{metric}' needs a validation split, and data has none; search on '{metric[4:]}' "
+                           "or add a validation split", key=path == ("search",))
 
 
 def check_optimizer(spec: dict, report: Report) -> None:
@@ -413,6 +436,7 @@ def run_checks(spec: dict, report: Report) -> None:
     check_outputs(spec, graph, report)
     check_losses(spec, graph, report)
     check_monitors(spec, graph, report)
+    check_search_metric(spec, graph, report)
     check_backbone_weights(graph, report)
     for check in CHECKS:
         check(spec, report)

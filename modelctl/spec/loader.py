@@ -66,6 +66,8 @@ class Document:
         keys: location of each mapping key, by the path of its value.
         base: folder relative paths are read from when it is not the file's own (a run's copy of a spec);
             None for the file's folder.
+        files: the files the document was merged from, bases first (`modelctl.spec.extends`); [source] for a
+            file without `extends`.
     """
 
     source: str
@@ -73,6 +75,7 @@ class Document:
     values: dict = dataclasses.field(default_factory=dict)
     keys: dict = dataclasses.field(default_factory=dict)
     base: Path | None = None
+    files: list = dataclasses.field(default_factory=list)
 
     @property
     def base_dir(self) -> Path:

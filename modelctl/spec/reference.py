@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 
-from modelctl.spec.schema import build_schema, registries
+from modelctl.registry.search import PRUNERS, SAMPLERS
+from modelctl.spec.schema import RESOLVED_REQUIRED, build_schema, registries
 
 REFERENCE_FILE = "docs/spec.md"
-SECTIONS = ("data", "model", "training", "evaluation", "export")
+SECTIONS = ("data", "model", "training", "evaluation", "export", "search", "tracking")
 
 
 def _type(schema: dict, defs: dict) -> str:
@@ -61,6 +62,28 @@ NOTES = {
         "fits from the source and writes nothing. The least recently used entries are removed past 20 GiB; "
         "`train` says which entry it read or wrote, and deleting the folder is always safe. Image features that "
         "read files named in a column are not cached, nor are the shards of a multi-worker run."),
+    "tracking": (
+        "`tracking.mlflow` takes `uri` (default `$MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db` in the current "
+        "folder), `experiment` (default the spec's `name`) and `strict` (default `false`: a tracking server that "
+        "cannot be reached gives a warning, training goes on and `modelctl track RUN` uploads the run later; "
+        "`true` makes it an error). Each run logs the resolved spec (defaults filled in) as parameters (named by "
+        "the paths `--set` takes, list items by their index: `model.layers.0.dense.units`), tags (spec name and "
+        "hash, versions, git commit, hardware, strategy), every epoch's losses and metrics (`step` is the epoch), the final metrics "
+        "of each split (`train/loss`, `test/accuracy`), and spec.yaml, run.json, history.csv and the plots; "
+        "`eval` adds its report and `export` its artifacts to the same MLflow run."),
+    "search": (
+        "`modelctl search SPEC` trains one run per trial, each with the spec's values replaced at the paths of "
+        "`search.parameters` (the paths `--set` takes), and keeps the trials under `runs/NAME/search/STUDY/`. "
+        "A parameter is `{type: uniform, low, high}` or `{type: loguniform, low, high}` (continuous; loguniform "
+        "draws evenly on a log scale, low above 0), `{type: int, low, high, step: 1, log: false}` (every "
+        "`low + k * step` up to `high`) or `{type: choice, values: [...]}` (any values the key takes, mappings "
+        "included). `validate` puts each end of a range and each choice into the spec and checks it like a "
+        "written value, reporting a bad one at the line of `low`, `high` or the value; a path must lead to a key "
+        "of a written mapping or an item of a written list (the last key may be left at its default). The `grid` "
+        "sampler needs every parameter discrete (`int` or `choice`). The metric is measured on the trained "
+        "model at the end of each trial (after early stopping restores its best weights) and reported after "
+        "each epoch for pruning. The sampler's seed is the spec's `seed`, plus the worker's number under `--workers` "
+        "(its process id on a database that several machines share), so that workers draw different values."),
 }
 """Prose shown after a section's table."""
 
@@ -91,9 +114,10 @@ def _variants(title: str, schema: dict, defs: dict) -> list[str]:
     return lines
 
 
-def _family(family: str, title: str, defs: dict) -> list[str]:
+def _family(family, title: str, defs: dict) -> list[str]:
+    """One table per entry of a registry, given by its family name in `registries()` or as itself."""
     lines = [f"## {title}", ""]
-    for entry in registries()[family]:
+    for entry in registries()[family] if isinstance(family, str) else family:
         lines += [f"### `{entry.name}`", "", entry.description, ""]
         if entry.args:
             lines += _table(dict(entry.args), set(entry.required), defs) + [""]
@@ -107,7 +131,7 @@ def render_reference() -> str:
     lines = ["# Spec reference", "",
              "Generated from `schemas/modelctl.schema.json` by `modelctl schema --format markdown`; "
              "do not edit by hand.", ""]
-    lines += _section("Top level", schema, defs)
+    lines += _section("Top level", {**schema, "required": RESOLVED_REQUIRED}, defs)
     for name in SECTIONS:
         lines += _section(f"`{name}`", schema["properties"][name], defs)
         if name in NOTES:
@@ -122,6 +146,8 @@ def render_reference() -> str:
     lines += _family("metric", "Metrics (`training.metrics`)", defs)
     lines += _family("callback", "Callbacks (`training.early_stopping` and the like)", defs)
     lines += _family("exporter", "Export formats (`export`)", defs)
+    lines += _family(SAMPLERS, "Samplers (`search.sampler`)", defs)
+    lines += _family(PRUNERS, "Pruners (`search.pruner`)", defs)
     lines += ["## Shared definitions", ""]
     for name in ("activation", "initializer", "regularizer", "constraint", "dtype"):
         lines += [f"### `{name}`", "", defs[name].get("description", ""), "", f"Type: {_cell(_type(defs[name], defs))}",

@@ -13,7 +13,7 @@ import json
 
 from modelctl.registry import args, common
 from modelctl.registry.base import Registry
-from modelctl.spec import data_schema
+from modelctl.spec import data_schema, search
 from modelctl.registry.schema_parts import closed, prop, typed_family
 
 SCHEMA_ID = "https://modelctl.dev/schemas/modelctl.schema.json"
@@ -22,6 +22,10 @@ FORMAT_VERSION = 1
 NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
 PARAM_REF_PATTERN = r"^\$[A-Za-z_][A-Za-z0-9_]*$"
 ITEM_KEYS = ("name", "inputs", "repeat", "block", "with")
+FILE_REQUIRED = ["modelctl"]
+"""Keys every spec file holds, a base that others extend included (it may leave out the rest)."""
+RESOLVED_REQUIRED = ["modelctl", "name", "model"]
+"""Keys a spec holds once its bases are merged (`modelctl.spec.extends`)."""
 EVALUATION_METRICS = [
     "accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "top_k_accuracy",
     "confusion_matrix", "mse", "rmse", "mae", "r2", "mape", "subset_accuracy", "hamming_loss",
@@ -62,6 +66,8 @@ def build_schema() -> dict:
     defs.update({"optimizer": optimizer, "schedule": schedule, "loss": loss, "metric": metric,
                  "source": data_schema.source_schema(), "feature": data_schema.feature_schema(),
                  "label": data_schema.label_schema()})
+    search_section, search_defs = search.section_schema()
+    defs.update(search_defs)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -70,6 +76,12 @@ def build_schema() -> dict:
         "type": "object",
         "properties": {
             "modelctl": prop({"const": FORMAT_VERSION}, "Spec format version; this release reads 1.", 1),
+            "extends": prop({"anyOf": [{"type": "string", "minLength": 1},
+                                       {"type": "array", "items": {"type": "string", "minLength": 1},
+                                        "minItems": 1, "uniqueItems": True}]},
+                            "Base spec files this one is merged onto, in order, relative to this file: mappings "
+                            "merge key by key, lists and other values replace the base's, null removes a key. "
+                            "`name` and `model` are required once merged; a base may leave them out.", []),
             "name": args.string("Name of the experiment; runs are stored under runs/NAME/.",
                                 pattern="^[A-Za-z0-9][A-Za-z0-9_.-]*$"),
             "description": args.string("What the experiment is for.", "", min_length=0),
@@ -79,19 +91,26 @@ def build_schema() -> dict:
             "training": _training_section(families),
             "evaluation": _evaluation_section(),
             "export": _export_section(families["exporter"]),
+            "tracking": _tracking_section(),
+            "search": search_section,
         },
-        "required": ["modelctl", "name", "model"],
+        "required": FILE_REQUIRED,
         "additionalProperties": False,
         "$defs": defs,
     }
 
 
-@functools.lru_cache(maxsize=1)
-def validator():
-    """A jsonschema validator for the spec schema (built once per process)."""
+@functools.lru_cache(maxsize=2)
+def validator(resolved: bool = True):
+    """A jsonschema validator for the spec schema (built once per process).
+
+    Args:
+        resolved: True (the default) checks a spec with its bases merged, which must hold every key of
+            `RESOLVED_REQUIRED`; False checks one file as written, a partial base included (`FILE_REQUIRED`).
+    """
     from modelctl.spec.strict import validator as strict_validator
 
-    return strict_validator(build_schema())
+    return strict_validator({**build_schema(), "required": RESOLVED_REQUIRED if resolved else FILE_REQUIRED})
 
 
 def schema_text() -> str:
@@ -277,3 +296,19 @@ def _export_section(exporters: Registry) -> dict:
             "examples": args.integer("Held-out examples each artifact is checked on.", 64, minimum=1),
         }, "How each artifact is checked against the trained model.", default={}),
     }, "Artifacts written after training.", default={})
+
+
+def _tracking_section() -> dict:
+    mlflow = closed({
+        "uri": args.string("Tracking URI: an MLflow server (`http://host:5000`) or a database "
+                           "(`sqlite:///mlflow.db`). Default: $MLFLOW_TRACKING_URI, else `sqlite:///mlflow.db` in "
+                           "the current folder.", None),
+        "experiment": args.string("MLflow experiment the runs are logged in; created when missing. Default: the "
+                                  "spec's name.", None),
+        "strict": args.boolean("Stop with an error when the tracking server cannot be reached or refuses a "
+                               "write, instead of a warning (the run folder is complete either way, and "
+                               "`modelctl track RUN` uploads it later).", False),
+    }, "Log each run to MLflow: parameters, tags, per-epoch and final metrics, and the run folder's files. Needs "
+       "the mlflow extra (`pip install 'modelctl[mlflow]'`). `train --track mlflow` turns it on without this "
+       "section; null (the default) leaves it off.", type=["object", "null"], default=None)
+    return closed({"mlflow": mlflow}, "Where runs are also logged, beside their run folder.", default={})

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from modelctl.errors import ERROR, WARNING, Diagnostic, SpecError, UsageError
-from modelctl.spec import checks, messages
+from modelctl.spec import checks, messages, search
+from modelctl.spec.extends import KEY as EXTENDS, load_resolved
 from modelctl.spec.loader import Document, load_file
 from modelctl.spec.overrides import apply_overrides
-from modelctl.spec.schema import validator
+from modelctl.spec.schema import RESOLVED_REQUIRED, validator
 
 SPEC_SUFFIXES = (".yaml", ".yml")
 
@@ -42,6 +43,16 @@ class Result:
 
 def check_document(document: Document) -> list[Diagnostic]:
     """Every problem in a loaded document, sorted by position."""
+    diagnostics = _check_spec(document)
+    if isinstance(document.data, dict) and "search" in document.data \
+            and not any(item.path == "$.search.parameters" or item.path.startswith("$.search.sampler")
+                        for item in diagnostics):
+        diagnostics += search.check_search(document, _check_spec, known={item.path for item in diagnostics})
+    return sorted(_unique(diagnostics), key=Diagnostic.sort_key)
+
+
+def _check_spec(document: Document) -> list[Diagnostic]:
+    """The schema's and the semantic checks' diagnostics of a document, the search section's own excepted."""
     schema_errors = list(validator().iter_errors(document.data))
     diagnostics = messages.diagnostics(document, schema_errors)
     report = checks.Report(document)
@@ -62,8 +73,9 @@ def _unique(items: list[Diagnostic]) -> list[Diagnostic]:
 
 
 def validate_file(path: str | Path, overrides: Iterable[str] = (), *,
-                  deep: Callable[[Document], list[Diagnostic]] | None = None, base_dir: Path | None = None) -> Result:
-    """Validate the spec at `path` after applying `overrides`.
+                  deep: Callable[[Document], list[Diagnostic]] | None = None, base_dir: Path | None = None,
+                  partial: bool = False) -> Result:
+    """Validate the spec at `path`, merged onto its bases (`extends`), after applying `overrides`.
 
     Args:
         path: the spec file.
@@ -72,16 +84,26 @@ def validate_file(path: str | Path, overrides: Iterable[str] = (), *,
             document; its diagnostics are added. Such as `modelctl.model.shapes.check_shapes` (layer shapes).
             Default None: the model is not built.
         base_dir: folder relative paths are read from; default None, the spec's own folder.
+        partial: the file is a base that other specs extend: when it lacks `name` or `model` once merged, it is
+            checked against the schema only, as editors check it, with no key required but `modelctl`. Default
+            False: every spec is checked as one that runs.
 
     Raises:
         UsageError: the file does not exist or an override is malformed.
     """
     try:
-        document = load_file(path)
+        document = load_resolved(path)
         document.base = base_dir
         apply_overrides(document, overrides)
     except SpecError as error:
         return Result(str(path), error.diagnostics)
+    if EXTENDS in document.data:  # bases are merged when the file is read; an override comes too late
+        return Result(str(path), [document.diagnostic((EXTENDS,), "`extends` is read from the spec file; --set "
+                                                                   "cannot name bases")], document)
+    if partial and not all(key in document.data for key in RESOLVED_REQUIRED):
+        errors = validator(resolved=False).iter_errors(document.data)
+        return Result(str(path), sorted(_unique(messages.diagnostics(document, list(errors))),
+                                        key=Diagnostic.sort_key), document)
     diagnostics = check_document(document)
     if isinstance(document.data.get("data"), dict) and not any(
             item.severity == ERROR and item.path.startswith(("$.data", "$.training")) for item in diagnostics):
@@ -103,6 +125,12 @@ def load_spec(path: str | Path, overrides: Iterable[str] = (), base_dir: Path | 
     if result.errors:
         raise SpecError(result.errors)
     return result.document
+
+
+def bases_among(results: Iterable[Result]) -> set[Path]:
+    """The files (resolved paths) that the validated specs in `results` extend, directly or through other bases."""
+    return {Path(file).resolve() for result in results if result.document is not None
+            for file in result.document.files[:-1]}
 
 
 def expand_paths(paths: Iterable[str]) -> list[str]:

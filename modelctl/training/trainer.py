@@ -67,7 +67,8 @@ class TrainResult:
 def train(document, output: Path, console, *, quiet: bool = False, live: bool = False, resume: Path | None = None,
           dry_run: bool = False, command_line: list[str] | None = None, fold: tuple[int, int] | None = None,
           run_dir: Path | None = None, extra_callbacks: list | None = None,
-          plot_history: Callable[[dict, Path], Path] | None = None, cache=None) -> TrainResult:
+          plot_history: Callable[[dict, Path], Path] | None = None, cache=None, tracking=None,
+          tracking_parent: str | None = None) -> TrainResult:
     """Train the spec's model and keep everything in a new run folder (or continue `resume`).
 
     Args:
@@ -87,6 +88,8 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
             `modelctl.evaluation.plots.learning_curves_plot`); default None: no plots.
         cache: the prepared-data cache (`modelctl.data.cache.DataCache`); default None: the default folder
             (`$MODELCTL_CACHE_DIR`, else `~/.cache/modelctl`).
+        tracking: where the run is also logged (`modelctl.tracking.MlflowSettings`); default None: nowhere.
+        tracking_parent: the MLflow run this one is a child of (a fold of cross-validation); default None.
 
     Raises:
         ModelctlError: bad data, an unusable output folder, a diverging loss, or an interruption.
@@ -97,6 +100,10 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
     spec = document.data
     training = spec.get("training") or {}
     data = spec.get("data") or {}
+    if tracking is not None and not dry_run:
+        from modelctl.tracking.client import client
+
+        client(tracking.uri)  # a missing extra stops the run before any work
     hardware = detect_for(training)
     plan = choose(training, hardware, int(data.get("batch_size", 32)))
     state = _resume_state(resume) if resume else None
@@ -131,6 +138,11 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
         write_json(folder / "run.json", _run_record(spec, hardware, plan, command_line=command_line,
                                                     document=document, prepared=prepared,
                                                     fold=fold, execution=execution, status="running"))
+    tracked = None
+    if tracking is not None and folder is not None and scratch is None:
+        from modelctl.tracking import open_run
+
+        tracked = open_run(tracking, folder, console, resume=resume is not None, parent_run_id=tracking_parent)
     try:
         model, output_names, strategy = _build(document, prepared, plan, execution=execution, training=training,
                                                state=state, folder=folder)
@@ -138,9 +150,17 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
             _describe_dry_run(console, plan, execution=execution, prepared=prepared, model=model,
                               preparation_seconds=preparation_seconds)
             return TrainResult(None, {}, [], plan.as_dict(), prepared.counts)
-        result = _fit(document, prepared, plan, execution=execution, model=model, strategy=strategy,
-                      output_names=output_names, folder=folder, console=console, quiet=quiet, live=live, state=state,
-                      extra_callbacks=extra_callbacks or [], plot_history=plot_history)
+        try:
+            result = _fit(document, prepared, plan, execution=execution, model=model, strategy=strategy,
+                          output_names=output_names, folder=folder, console=console, quiet=quiet, live=live,
+                          state=state, extra_callbacks=extra_callbacks or [], plot_history=plot_history,
+                          tracked=tracked)
+        except (TrainingInterrupted, TrainingDiverged) as stopped:
+            if tracked is not None:
+                tracked.finish("KILLED" if isinstance(stopped, TrainingInterrupted) else "FAILED")
+            raise
+        if tracked is not None:
+            tracked.finish()
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -230,6 +250,7 @@ def _run_record(spec, hardware, plan, *, command_line, document, prepared, fold,
         "name": spec.get("name"),
         "spec_hash": spec_hash(spec),
         "spec_file": str(Path(document.source).resolve()),
+        "spec_files": [str(Path(file).resolve()) for file in document.files or [document.source]],
         "base_dir": str(document.base_dir),
         "command": command_line if command_line is not None else sys.argv,
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -242,7 +263,7 @@ def _run_record(spec, hardware, plan, *, command_line, document, prepared, fold,
         "examples": prepared.counts,
         "fold": None if fold is None else {"index": fold[0], "folds": fold[1]},
         "seed": spec.get("seed", 0),
-        "data": {"shard": None if prepared.layout is None else prepared.layout.record()},
+        "data": {"shard": None if prepared.layout is None else prepared.layout.record(), **prepared.data_record()},
     }
 
 
@@ -298,7 +319,7 @@ def _callbacks(training: dict, folder: Path, has_validation: bool):
 
 
 def _fit(document, prepared, plan, *, execution, model, strategy, output_names, folder, console, quiet: bool,
-         live: bool, state: dict | None, extra_callbacks: list, plot_history) -> TrainResult:
+         live: bool, state: dict | None, extra_callbacks: list, plot_history, tracked=None) -> TrainResult:
     from modelctl.training import callbacks as run_callbacks
 
     spec = document.data
@@ -323,6 +344,10 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
                                          best=state.get("best") if state else None)
     first_step = run_callbacks.FirstStep()
     callbacks = [*extra_callbacks, first_step, stop_signal, nan_guard, *keras_callbacks, recorder]
+    if tracked is not None:
+        from modelctl.training.tracking import TrackEpochs
+
+        callbacks.append(TrackEpochs(tracked, recorder))
     if not quiet:
         callbacks.append(run_callbacks.Progress(console, epochs, steps, live, stop=[stop_signal, nan_guard]))
     train_data = prepared.dataset("train", output_names, training=True, initial_epoch=initial_epoch,
@@ -375,6 +400,10 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
     metrics = evaluate_splits(model, prepared, output_names,
                               multi_worker=strategy if plan.distribution == "multi_worker" else None)
     write_json(folder / "metrics.json", metrics)
+    if training.get("tensorboard"):
+        from modelctl.training.hparams import write_hparams
+
+        write_hparams(folder, spec, metrics, recorder.rows[-1]["epoch"] if recorder.rows else 0, console)
     plots = _plot_history(recorder.rows, folder / "plots", plot_history)
     record.update(status="completed", epochs_completed=recorder.rows[-1]["epoch"] if recorder.rows else 0,
                   best_epoch=recorder.best_epoch, seconds=round(seconds, 3), first_step_at=first_step.at,

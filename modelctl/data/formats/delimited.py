@@ -30,7 +30,7 @@ import csv
 from pathlib import Path
 from typing import Iterator
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 from modelctl.data.errors import DataError, shown
 from modelctl.data.formats.text_types import from_arrow, from_text, infer_kind, sentence

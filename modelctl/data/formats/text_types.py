@@ -18,7 +18,7 @@ applies the same patterns to a column's first rows.
 
 from __future__ import annotations
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 KINDS = ("float", "int", "string")
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from typing import ClassVar, Iterable
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 from modelctl.errors import DataError
+from modelctl.features.labels import scores as checks
 from modelctl.features.values import Columns, factorize
 from modelctl.registry import args
 
@@ -43,6 +44,18 @@ class LabelType:
         summarized: whether `modelctl data` gathers the mean, spread and range of the targets (numbers).
         default_loss: the loss a label of this type is trained with when the spec names none.
 
+    What evaluation (`modelctl.evaluation`) asks of a label type, none of it needing an instance:
+
+        classifies: whether scores are probabilities of classes and `y_true` names classes (default True);
+            False for numbers (regression).
+        members: the word for what the names of its scores name, singular and plural ("class", "classes";
+            "label", "labels"; "output", "outputs").
+        positive_class: the index of the class whose binary problem stands for the whole label (binary: 1);
+            None (the default) when each class or label is its own problem (one-vs-rest).
+        metrics: the names of `modelctl.evaluation.METRICS` that fit it.
+        default_metrics: those reported when the spec names none; None (the default) is every one of `metrics`.
+        plots: the figures of `modelctl.evaluation.plots.PLOT_FILES` that fit it, besides learning curves.
+
     Args:
         item: the label's columns and spec options (`type`, `classes`, `num_classes`, `positive`, `separator`).
         classes: class names from an earlier fit (a run being resumed or evaluated); default None.
@@ -53,6 +66,12 @@ class LabelType:
     single_class: ClassVar[bool] = False
     summarized: ClassVar[bool] = False
     default_loss: ClassVar[str] = ""
+    classifies: ClassVar[bool] = True
+    members: ClassVar[tuple[str, str]] = ("class", "classes")
+    positive_class: ClassVar[int | None] = None
+    metrics: ClassVar[tuple[str, ...]] = ()
+    default_metrics: ClassVar[tuple[str, ...] | None] = None
+    plots: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, item: Columns, classes: list[str] | None = None):
         self.item = item
@@ -215,6 +234,76 @@ class LabelType:
         """One example's prediction columns from the model's score for it: the class (or value) under `label`,
         and its probabilities."""
         raise NotImplementedError
+
+    # Evaluation ---------------------------------------------------------------------------------------------
+
+    @classmethod
+    def reported_metrics(cls) -> tuple[str, ...]:
+        """The metrics reported when the spec names none: `default_metrics`, else every one of `metrics`."""
+        return cls.metrics if cls.default_metrics is None else cls.default_metrics
+
+    @classmethod
+    def shaped_scores(cls, y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`y_true` and `y_score` in this type's shapes (default: both (n, L), one column per label).
+
+        Raises:
+            EvaluationError: shapes that do not fit this label type.
+        """
+        if y_true.ndim != 2 or y_true.shape != y_score.shape:
+            raise checks.shape_error(cls.name, "y_true and y_score must have the same shape (n, L)", y_true,
+                                     y_score)
+        return y_true, y_score.astype(np.float64)
+
+    @classmethod
+    def score_count(cls, y_score: np.ndarray) -> int:
+        """The number of classes, labels or outputs that shaped scores stand for (default: their columns)."""
+        return int(y_score.shape[1])
+
+    @classmethod
+    def checked_truth(cls, y_true: np.ndarray, count: int) -> np.ndarray:
+        """Shaped true labels as int64 (default: 0 or 1 each).
+
+        Raises:
+            EvaluationError: a value that names no class.
+        """
+        return checks.allowed_labels(cls.name, y_true, (y_true != 0) & (y_true != 1), "0 or 1")
+
+    @classmethod
+    def checked_scores(cls, y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """(y_true, y_score, count): numeric arrays with the same number of examples, shaped and checked for this
+        type (`shaped_scores`, finite probabilities, `checked_truth`), and their `score_count`.
+
+        Raises:
+            EvaluationError: a shape or value that does not fit this label type.
+        """
+        y_true, y_score = cls.shaped_scores(y_true, y_score)
+        checks.finite("y_score", y_score)
+        checks.probabilities(cls.name, y_score)
+        count = cls.score_count(y_score)
+        return cls.checked_truth(y_true, count), y_score, count
+
+    @classmethod
+    def predicted(cls, y_score: np.ndarray) -> np.ndarray:
+        """Predicted labels of checked scores (default: 1 where a score is above 0.5, of `y_score`'s shape)."""
+        return (y_score > checks.THRESHOLD).astype(np.int64)
+
+    @classmethod
+    def binary_problems(cls, y_true: np.ndarray, y_score: np.ndarray, classes: list[str]):
+        """Yield (name, 0/1 truth (n,), score (n,)) of each binary problem of checked arrays (default: one per
+        label column)."""
+        for index, name in enumerate(classes):
+            yield name, y_true[:, index], y_score[:, index]
+
+    @classmethod
+    def calibration(cls, y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, np.ndarray, str, str]:
+        """(0/1 truth, probability, what the probability is, what the truth's mean is) of checked arrays, for a
+        reliability diagram (default: every score pooled)."""
+        return y_true.ravel(), y_score.ravel(), "predicted probability", "fraction of positives"
+
+    @classmethod
+    def class_probabilities(cls, row: np.ndarray) -> np.ndarray:
+        """One probability per class from the model's scores of one example (default: the scores as they are)."""
+        return np.asarray(row, dtype=np.float64)
 
 
 __all__ = ["LabelType", "classes_property"]

@@ -11,8 +11,10 @@ value).
 
 from __future__ import annotations
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
+from modelctl.errors import EvaluationError
+from modelctl.features.labels import scores as checks
 from modelctl.features.labels.base import LabelType, classes_property
 from modelctl.registry import args
 
@@ -24,6 +26,9 @@ class CategoricalLabel(LabelType):
     default_loss = "sparse_categorical_crossentropy"
     learns_classes = True
     single_class = True
+    metrics = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "top_k_accuracy",
+               "confusion_matrix")
+    plots = ("confusion_matrix", "roc", "pr", "calibration")
 
     @classmethod
     def schema(cls) -> dict:
@@ -47,6 +52,42 @@ class CategoricalLabel(LabelType):
         row = {label: classes[int(np.argmax(score))]}
         row.update({f"{label}_{name}": float(probability) for name, probability in zip(classes, score)})
         return row
+
+
+    @classmethod
+    def shaped_scores(cls, y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """y_true (n,) class indices ((n, 1) is read as (n,)), y_score (n, C) with C >= 2 class probabilities."""
+        if y_score.ndim != 2 or y_score.shape[1] < 2:
+            raise EvaluationError(f"y_score must have shape (n, C) with C >= 2 for label type 'categorical'; "
+                                  f"received shape {y_score.shape}")
+        true = checks.column(y_true)
+        if true is None:
+            hint = " (one-hot labels: pass y_true.argmax(axis=1))" if y_true.shape == y_score.shape else ""
+            raise EvaluationError(f"y_true must hold class indices of shape (n,) for label type 'categorical'; "
+                                  f"received shape {y_true.shape}{hint}")
+        return true, y_score.astype(np.float64)
+
+    @classmethod
+    def checked_truth(cls, y_true: np.ndarray, count: int) -> np.ndarray:
+        bad = (y_true != np.round(y_true)) | (y_true < 0) | (y_true > count - 1)
+        return checks.allowed_labels(cls.name, y_true, bad, f"class indices 0 to {count - 1}")
+
+    @classmethod
+    def predicted(cls, y_score: np.ndarray) -> np.ndarray:
+        """The class of the highest score (the first one on ties)."""
+        return np.argmax(y_score, axis=1)
+
+    @classmethod
+    def binary_problems(cls, y_true: np.ndarray, y_score: np.ndarray, classes: list[str]):
+        """One-vs-rest, one problem per class."""
+        for index, name in enumerate(classes):
+            yield name, (y_true == index).astype(np.int64), y_score[:, index]
+
+    @classmethod
+    def calibration(cls, y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, np.ndarray, str, str]:
+        """That of the top class: the confidence of the predicted class against whether it is right."""
+        truth = (np.argmax(y_score, axis=1) == y_true).astype(np.int64)
+        return truth, y_score.max(axis=1), "confidence of the predicted class", "fraction right"
 
 
 __all__ = ["CategoricalLabel"]

@@ -9,7 +9,7 @@ a prediction names every class whose probability is above 0.5, joined by `|`.
 
 from __future__ import annotations
 
-import numpy as np
+from modelctl.util.lazy import numpy as np
 
 from modelctl.features.labels.base import LabelType, classes_property
 from modelctl.registry import args
@@ -21,6 +21,10 @@ class MultiLabel(LabelType):
     name = "multi_label"
     default_loss = "binary_crossentropy"
     learns_classes = True
+    members = ("label", "labels")
+    metrics = ("precision", "recall", "f1", "roc_auc", "pr_auc", "subset_accuracy", "hamming_loss")
+    default_metrics = ("f1", "subset_accuracy", "hamming_loss")
+    plots = ("roc", "pr", "calibration")
 
     @classmethod
     def schema(cls) -> dict:
@@ -51,6 +55,12 @@ class MultiLabel(LabelType):
         row = {label: "|".join(name for name, probability in zip(classes, score) if probability > 0.5)}
         row.update({f"{label}_{name}": float(probability) for name, probability in zip(classes, score)})
         return row
+
+
+    @classmethod
+    def calibration(cls, y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, np.ndarray, str, str]:
+        """Every label pooled."""
+        return y_true.ravel(), y_score.ravel(), "predicted probability (every label)", "fraction of positives"
 
 
 __all__ = ["MultiLabel"]

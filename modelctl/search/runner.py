@@ -1,0 +1,145 @@
+"""`modelctl search`: create or join the study, run its workers, report.
+
+One worker runs in this process. `workers=K` above one starts K worker
+processes (`python -m modelctl.search.worker`) that share the study through its
+storage, waits for them, and reports. SIGTERM sent to this process is passed on
+to the workers; Ctrl-C reaches them from the terminal. Either way each marks
+its trial under way failed (`interrupted`), and the report is written from
+what the storage holds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from modelctl.errors import ModelctlError, UsageError
+from modelctl.search.study import SearchError, Settings, check_storage, open_study
+
+
+def settings_for(spec: str, overrides: list[str], *, output: Path, trials: int | None, storage: str | None,
+                 study: str | None, cache_dir: Path | None = None, use_cache: bool = True,
+                 folds: int | None = None):
+    """The search's settings and the loaded spec (validated, `search` section included).
+
+    Raises:
+        SpecError: the spec has errors.
+        UsageError: the spec has no `search` section, or `trials` is below 1.
+    """
+    from modelctl.spec.validate import load_spec
+
+    document = load_spec(spec, overrides)
+    search = document.data.get("search")
+    if not isinstance(search, dict):
+        raise UsageError(f"{spec}: the spec has no `search` section; add one with the parameters to vary "
+                         "(docs/spec.md, `search`)")
+    if trials is not None and trials < 1:
+        raise UsageError(f"--trials must be at least 1; received {trials}")
+    if folds is not None and folds < 2:
+        raise UsageError(f"--folds must be at least 2; received {folds}")
+    name = study or document.data["name"]
+    if not name or "/" in name or name.startswith("."):
+        raise UsageError(f"--study {name!r}: a study name is a single folder name")
+    folder = Path(output) / document.data["name"] / "search" / name
+    settings = Settings(spec=str(spec), overrides=tuple(overrides), output=str(output), study=name,
+                        folder=str(folder), storage=storage, trials=trials or int(search.get("trials", 20)),
+                        cache_dir=None if cache_dir is None else str(cache_dir), use_cache=use_cache, folds=folds)
+    return settings, document
+
+
+def run_search(spec: str, overrides: list[str], *, output: Path, trials: int | None = None, workers: int = 1,
+               storage: str | None = None, study: str | None = None, resume: bool = False, folds: int | None = None,
+               console, cache_dir: Path | None = None, use_cache: bool = True) -> dict:
+    """Run a search to its end (or its interruption) and write its report; returns search.json's content.
+
+    Args:
+        spec: the spec file, with a `search` section.
+        overrides: `--set` arguments, applied to every trial.
+        output: the folder runs go in; the study's is `output/NAME/search/STUDY/`.
+        trials: trials to complete; default None: `search.trials`.
+        workers: processes running trials at once on this machine; default 1 (this process).
+        storage: a database URL (postgresql://, mysql+pymysql://, sqlite:///); default None: a journal file in
+            the study's folder.
+        study: the study's name; default None: the spec's name.
+        resume: continue the study in the study's folder (with `storage`, an existing study is always joined).
+        folds: make each trial's metric the mean over this many folds of k-fold cross-validation (K runs in its
+            folder, `fold-1` to `fold-K`); default None: one run per trial.
+        console: a rich Console.
+        cache_dir, use_cache: the prepared-data cache, as `modelctl train` takes it.
+
+    Raises:
+        ModelctlError: a bad spec, storage or study; an interruption (after the report is written).
+    """
+    if workers < 1:
+        raise UsageError(f"--workers must be at least 1; received {workers}")
+    check_storage(storage, workers)
+    settings, document = settings_for(spec, overrides, output=output, trials=trials, storage=storage, study=study,
+                                      cache_dir=cache_dir, use_cache=use_cache, folds=folds)
+    search = document.data["search"]
+    join = resume or storage is not None
+    seed = int(document.data.get("seed", 0) or 0)
+    open_study(settings, search, seed=seed, create=not resume, join=join)
+    console.print(f"search {settings.study}: {settings.trials} trials of {settings.spec} on "
+                  f"{workers} worker{'s' if workers > 1 else ''}, study in {settings.folder}", markup=False)
+    stopped: ModelctlError | None = None
+    try:
+        if workers == 1:
+            from modelctl.search.worker import run_worker
+
+            run_worker(settings, console, index=0)
+        else:
+            _run_processes(settings, workers, console)
+    except KeyboardInterrupt:
+        stopped = SearchError("search interrupted (Ctrl-C)", exit_code=130)
+    except ModelctlError as error:
+        stopped = error
+    from modelctl.search.report import write_report
+
+    record = write_report(open_study(settings, search, seed=seed, create=False, join=True), settings, search,
+                          console)
+    if stopped is not None:
+        again = f"modelctl search {spec} --resume" + (f" --study {settings.study}" if study else "")
+        raise SearchError(f"{stopped}; finished trials are kept in {settings.folder}: continue with {again}",
+                          exit_code=stopped.exit_code)
+    return record
+
+
+def _run_processes(settings: Settings, workers: int, console) -> None:
+    """Start `workers` worker processes and wait for them; SIGTERM is passed on to each.
+
+    Raises:
+        SearchError: a worker failed; carries the exit code of an interruption (128 + signal).
+    """
+    command = [sys.executable, "-m", "modelctl.search.worker", json.dumps(settings.as_dict())]
+    processes = [subprocess.Popen([*command, str(index)], env=os.environ.copy()) for index in range(workers)]
+
+    def forward(number, frame):
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(number)
+
+    previous = signal.signal(signal.SIGTERM, forward)
+    try:
+        codes = [_wait(process) for process in processes]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    interrupted = [code for code in codes if code >= 128 or code < 0]
+    if interrupted:
+        code = interrupted[0] if interrupted[0] > 0 else 128 - interrupted[0]
+        raise SearchError(f"{len(interrupted)} of {workers} workers were interrupted", exit_code=code)
+    failed = [code for code in codes if code != 0]
+    if failed:
+        raise SearchError(f"{len(failed)} of {workers} workers failed (exit codes {', '.join(map(str, failed))}); "
+                          "their messages are above")
+
+
+def _wait(process) -> int:
+    while True:
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            continue  # the workers got Ctrl-C too; wait for them to close their trials

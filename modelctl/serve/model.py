@@ -1,0 +1,158 @@
+"""The model a server answers with: a run's model or an exported artifact, loaded once in one backend.
+
+    served = open_model("runs/iris", backend="auto")    # the newest run's model.onnx when it was exported
+    served.name, served.version, served.backend         # 'iris', 20261126182346, 'onnx'
+    served.scores({"measurements": batch})              # outputs by label
+
+A target is a run folder, a spec's runs folder (its newest run), a `.keras`
+file in a run, an exported artifact (`model.onnx`, `model.tflite`, a SavedModel
+folder), or a model base folder of TensorFlow Serving's layout
+(`serving/<name>/`, whose highest numbered version is served). The backend
+`auto` serves a run's exported artifacts in the order of `AUTO_ORDER` (ONNX
+first: it starts without importing TensorFlow) and the run's Keras model when it
+has none. The version is the run's timestamp as a number (`20261126T182346Z` ->
+20261126182346), a TensorFlow Serving version folder's number, or 1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from modelctl.errors import one_of
+from modelctl.serve.errors import ServeError
+
+BACKENDS = ("auto", "onnx", "tflite", "saved_model", "keras")
+"""The values of `--backend`."""
+
+AUTO_ORDER = ("onnx", "tflite", "saved_model")
+"""The exported formats `auto` looks for in a run's `export/` folder, in order; then the run's Keras model."""
+
+
+@dataclasses.dataclass
+class ServedModel:
+    """A loaded model and what the server says about it.
+
+    Args:
+        name: the name in the URLs (`/v1/models/<name>`): the spec's name unless given.
+        version: the version number in status and metadata answers.
+        backend: the runtime that runs it: `onnx`, `tflite`, `saved_model` (or a plug-in format) or `keras`.
+        path: the file or folder loaded.
+        features: the spec's `data.features`.
+        fitted: the fitted preprocessing (`features`, `labels`).
+        metadata: `spec_name`, `spec_hash`, and an artifact's other metadata.
+        scores: raw values (feature name -> batch) -> outputs by label.
+    """
+
+    name: str
+    version: int
+    backend: str
+    path: Path
+    features: dict
+    fitted: dict
+    metadata: dict
+    scores: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+
+    @property
+    def labels(self) -> dict:
+        """Label name -> fitted label (`type`, `classes`)."""
+        return self.fitted["labels"]
+
+
+def open_model(target: str | Path, backend: str = "auto", name: str | None = None) -> ServedModel:
+    """Load `target` (see the module docstring) in `backend`.
+
+    Args:
+        target: a run folder, a spec's runs folder, a `.keras` file in a run, an artifact, or a TensorFlow
+            Serving model base folder.
+        backend: `auto` (default), `onnx`, `tflite`, `saved_model` (or a plug-in's format) or `keras`.
+        name: the model's name in the URLs; default None: the spec's name.
+
+    Raises:
+        ServeError: an unknown backend, an artifact of another backend than asked, a run without an export of the
+            backend.
+        UsageError, ExportError: no such run or artifact.
+    """
+    from modelctl.export.formats import recognize
+    from modelctl.export.predict import open_artifact, open_run
+
+    _check_backend(backend)
+    path = Path(target)
+    path = _newest_version(path) or path
+    export_format = recognize(path)
+    if export_format is not None:
+        if backend not in ("auto", export_format):
+            raise ServeError(f"{target}: a {export_format} artifact, and --backend asks for {backend}; leave "
+                             "--backend out (auto) or give an artifact of that format")
+        predictor, run_dir = open_artifact(path), _run_of(path)
+    else:
+        from modelctl.runs import locate
+
+        run_dir, _ = locate(path)
+        artifact = _run_artifact(run_dir, backend, target)
+        predictor = open_run(path) if artifact is None else open_artifact(artifact)
+    version = _version(path, run_dir)
+    spec_name = predictor.metadata.get("spec_name") or "model"
+    return ServedModel(name=name or spec_name, version=version, backend=predictor.runtime, path=predictor.path,
+                       features=predictor.features, fitted=predictor.fitted, metadata=predictor.metadata,
+                       scores=predictor.scores)
+
+
+def _check_backend(backend: str) -> None:
+    from modelctl.registry.exporters import exporters
+
+    known = ["auto", *exporters().names(), "keras"]
+    if backend not in known:
+        from modelctl.errors import did_you_mean
+
+        raise ServeError(f"'{backend}' is not a known backend. Expected one of {one_of(known)}."
+                         f"{did_you_mean(backend, known)}")
+
+
+def _run_artifact(run_dir: Path, backend: str, target) -> Path | None:
+    """The artifact of `run_dir/export/` that `backend` serves; None for the run's Keras model."""
+    from modelctl.export.formats import artifact_name
+
+    if backend == "keras":
+        return None
+    formats = AUTO_ORDER if backend == "auto" else (backend,)
+    for export_format in formats:
+        candidate = run_dir / "export" / artifact_name(export_format)
+        if candidate.exists():
+            return candidate
+    if backend == "auto":
+        return None
+    raise ServeError(f"{target}: the run has no {backend} export ({run_dir / 'export' / artifact_name(backend)}); "
+                     f"write it with `modelctl export {run_dir} --format {backend}`, or serve the run's Keras "
+                     "model with --backend keras")
+
+
+def _newest_version(path: Path) -> Path | None:
+    """The highest numbered version folder of a TensorFlow Serving model base folder (`serving/<name>/`), or
+    None when `path` is not one."""
+    if not path.is_dir() or (path / "saved_model.pb").is_file():
+        return None
+    versions = [child for child in path.iterdir() if child.name.isdigit() and (child / "saved_model.pb").is_file()]
+    return max(versions, key=lambda child: int(child.name)) if versions else None
+
+
+def _run_of(artifact: Path) -> Path | None:
+    """The run folder an artifact was exported into (one of its parents holds run.json), or None."""
+    for parent in artifact.resolve().parents:
+        if (parent / "run.json").is_file():
+            return parent
+    return None
+
+
+def _version(path: Path, run_dir: Path | None) -> int:
+    from modelctl.export.serving import run_version
+
+    if path.name.isdigit() and path.is_dir():
+        return int(path.name)
+    return run_version(run_dir)
+
+
+__all__ = ["AUTO_ORDER", "BACKENDS", "ServedModel", "open_model"]
