@@ -92,7 +92,7 @@ def test_a_registered_label_type_is_evaluated(registered, tmp_path):
      "class_names must be 2 strings, one per grade of the scores; received ['C', 'B', 'A']"),
     (lambda: compute_metrics("count", [1.0, 2.0], [1.0, 2.0], ["a"], names=["r2"]),
      "Metric 'r2' does not fit label type 'count'. Metrics that fit 'count': 'rmse' or 'mae'."),
-    (lambda: roc_plot("grade", *_grades(), "roc.png"),
+    (lambda: roc_plot("grade", *_grades()[:2], path="roc.png"),
      "roc_plot draws label types 'binary', 'categorical' or 'multi_label'; received label_type='grade'"),
     (lambda: compute_metrics("grades", [0], [[1.0, 0.0]]),
      "Invalid label type 'grades'. Expected one of 'binary', 'categorical', 'multi_label', 'regression', "
