@@ -20,9 +20,6 @@ import numpy as np
 
 from modelctl.errors import UsageError
 
-DATA_FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".npz": "npz"}
-
-
 @dataclasses.dataclass
 class Evaluation:
     run_dir: Path
@@ -38,15 +35,18 @@ class Evaluation:
 
 def data_document(document, data_file: Path):
     """The run's spec reading every example of `data_file` as its test split."""
+    from modelctl.registry.sources import table_suffixes
+
+    formats = table_suffixes()  # extension -> source format, from the registry (plug-ins included)
     suffix = data_file.suffix.lower()
-    if suffix not in DATA_FORMATS:
-        raise UsageError(f"{data_file}: --data reads {', '.join(DATA_FORMATS)} files; received a {suffix or 'file'}"
+    if suffix not in formats:
+        raise UsageError(f"{data_file}: --data reads {', '.join(formats)} files; received a {suffix or 'file'}"
                          " without one of those extensions")
     if not data_file.is_file():
         raise UsageError(f"{data_file}: no such file")
     data = dict(document.data["data"])
     data.pop("sources", None)
-    data["source"] = {"format": DATA_FORMATS[suffix], "path": str(data_file.resolve())}
+    data["source"] = {"format": formats[suffix], "path": str(data_file.resolve())}
     data["split"] = {"train": 0.0, "validation": 0.0, "test": 1.0}
     return dataclasses.replace(document, data={**document.data, "data": data})
 
