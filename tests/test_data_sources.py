@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from modelctl.data import DataError, open_source
-from modelctl.data.sources import READERS, rebatch
-from modelctl.spec.data_schema import SOURCE_FORMATS
+from modelctl.errors import SpecError
+from modelctl.data.sources import rebatch
+from modelctl.registry.sources import source_names, sources
 
 from conftest import IRIS_COLUMNS
 
@@ -20,8 +21,14 @@ def _read(source, columns=None, rows=4096, on_bad_rows="error") -> dict[str, np.
     return {name: np.concatenate([batch[name] for batch in batches]) for name in batches[0]}
 
 
-def test_every_schema_format_has_a_reader():
-    assert sorted(READERS) == sorted(SOURCE_FORMATS)
+def test_every_registered_format_is_in_the_schema_and_has_a_reader():
+    from modelctl.data.sources import Source
+    from modelctl.spec.schema import build_schema
+
+    assert build_schema()["$defs"]["source"]["properties"]["format"]["enum"] == source_names()
+    assert source_names()[:3] == ["csv", "tsv", "parquet"]
+    for name in source_names():
+        assert issubclass(sources().get(name).load(), Source), name
 
 
 def test_csv_reads_back_iris_exactly(files):
@@ -331,15 +338,20 @@ def test_a_null_in_a_parquet_int_column_is_a_bad_row(tmp_path):
 
 
 def test_a_source_that_breaks_the_schema_lists_every_problem():
-    with pytest.raises(DataError) as caught:
+    with pytest.raises(SpecError) as caught:
         open_source({"format": "csv", "path": "x.csv", "heder": True, "delimiter": ""}, Path("."))
     assert str(caught.value).splitlines() == [
-        "source $.heder: 'heder' is not a key of a csv source. Allowed keys: 'format', 'path', 'header', "
-        "'column_names', 'column_types', 'na_values', 'delimiter'. Did you mean 'header'?",
-        "source $.delimiter: '' should be non-empty",
+        "data source: $.data.source.delimiter: the value is empty; write a non-empty string",
+        "data source: $.data.source.heder: unknown key 'heder'. Allowed keys: 'column_names', 'column_types', "
+        "'delimiter', 'format', 'header', 'na_values' or 'path'. Did you mean 'header'?",
     ]
-    with pytest.raises(DataError, match=r"'parquett' is not a known source format\. .* Did you mean 'parquet'\?"):
+    with pytest.raises(SpecError) as caught:
         open_source({"format": "parquett", "path": "x"}, Path("."))
+    assert str(caught.value) == ("data source: $.data.source.format: 'parquett' is not a known source format. "
+                                 "Expected one of 'csv', 'tsv', 'parquet', 'npy', 'npz', 'image_folder', "
+                                 "'text_folder' or 'tfrecord'. Did you mean 'parquet'?")
+    with pytest.raises(SpecError, match=r"^data source: \$\.data\.source: missing required key 'path' "):
+        open_source({"format": "csv"}, Path("."))
 
 
 def test_gzip_tfrecord_read_without_compression_is_a_data_error(tmp_path):

@@ -190,13 +190,13 @@ def test_selection_by_key_equals_sorting_every_key(monkeypatch, block, n_rows, s
     rng = np.random.default_rng(seed)
     labels = rng.choice(["a", "b", "c", "rare"], size=n_rows, p=[0.5, 0.3, 0.19, 0.01]) if stratify else None
     fractions = {"train": 0.7, "validation": 0.2, "test": 0.1}
-    split = assign_splits(n_rows, fractions, seed, labels=labels, stratify=stratify)
+    split = assign_splits(n_rows, fractions, seed=seed, labels=labels, stratify=stratify)
     np.testing.assert_array_equal(split, _sorted_reference(n_rows, fractions, seed, labels))
 
 
 def test_integer_class_codes_split_as_their_labels_do():
     labels = _labels("wine")
     names = np.array(["class_0", "class_1", "class_2"], dtype=object)[labels]
-    np.testing.assert_array_equal(assign_splits(len(labels), DEFAULT, 4, labels=labels.astype(np.int32),
+    np.testing.assert_array_equal(assign_splits(len(labels), DEFAULT, seed=4, labels=labels.astype(np.int32),
                                                 stratify=True),
-                                  assign_splits(len(labels), DEFAULT, 4, labels=names, stratify=True))
+                                  assign_splits(len(labels), DEFAULT, seed=4, labels=names, stratify=True))

@@ -57,16 +57,16 @@ def test_labels_are_encoded_a_distinct_value_at_a_time():
     categorical.finish()
     assert categorical.classes == ["1", "2", "3"]
     assert categorical.encode(np.array([3, 3, 1, 2, 1, 2]), numbers).tolist() == [2, 2, 0, 1, 0, 1]
-    with pytest.raises(DataError, match=r"^example 5: label 'y' has value '7' in column 'y'"):
+    with pytest.raises(DataError, match=r"^example 5: column 'y': label 'y' has value '7', which"):
         categorical.encode(np.array([3, 3, 1, 2, 7, 8]), numbers)
     multi = _encoder("multi_label", classes=["a", "b", "c"])
     targets = multi.encode(np.array(["a|c", "", "b", "c|a|c", None, "b"], dtype=object)[[0, 2, 3, 5]], numbers[:4])
     assert targets.tolist() == [[1, 0, 1], [0, 1, 0], [1, 0, 1], [0, 1, 0]]
-    with pytest.raises(DataError, match=r"^example 2: label 'y' is missing in column 'y'$"):
+    with pytest.raises(DataError, match=r"^example 2: column 'y': label 'y' is missing$"):
         multi.encode(np.array(["a", None], dtype=object), numbers[:2])
     binary = _encoder("binary")
     assert binary.encode(np.array(["Yes", "no", "TRUE", "0"], dtype=object), numbers[:4]).tolist() == [1, 0, 1, 0]
-    with pytest.raises(DataError, match=r"^example 3: binary label 'y' has value 'maybe' in column 'y'"):
+    with pytest.raises(DataError, match=r"^example 3: column 'y': binary label 'y' has value 'maybe'; expected"):
         binary.encode(np.array(["yes", "no", "maybe"], dtype=object), numbers[:3])
 
 
@@ -76,7 +76,7 @@ def test_a_value_outside_learned_classes_is_reported_after_the_training_split_is
     encoder.survey(np.array(["w", "z"], dtype=object), np.array([5, 6]))
     encoder.observe(np.array(["a", "b"], dtype=object))
     encoder.finish()
-    with pytest.raises(DataError, match=r"^example 3: label 'y' has value 'z'"):
+    with pytest.raises(DataError, match=r"^example 3: column 'y': label 'y' has value 'z'"):
         encoder.check_seen()
 
 

@@ -66,7 +66,8 @@ def written(tmp_path_factory):
     for label_type in EXPECTED_FILES:
         folder = tmp_path_factory.mktemp("evaluation") / "plots"
         y_true, y_score, names = _inputs(label_type)
-        result[label_type] = (folder, write_plots(label_type, y_true, y_score, names, HISTORY, folder))
+        result[label_type] = (folder, write_plots(label_type, y_true, y_score, class_names=names, history=HISTORY,
+                                                  folder=folder))
     return result
 
 
@@ -88,7 +89,8 @@ def test_figures_are_closed(written):
 
 def test_write_plots_without_history(tmp_path):
     y_true, y_score, names = _inputs("regression")
-    assert write_plots("regression", y_true, y_score, names, None, tmp_path) == [tmp_path / "residuals.png"]
+    assert write_plots("regression", y_true, y_score, class_names=names, history=None,
+                       folder=tmp_path) == [tmp_path / "residuals.png"]
 
 
 DRAWERS = {
@@ -104,10 +106,10 @@ def test_each_plot_function_returns_its_path(tmp_path, name):
     draw, fits = DRAWERS[name]
     y_true, y_score, names = _inputs(fits[-1])
     path = tmp_path / f"{name}.png"
-    assert draw(fits[-1], y_true, y_score, path, names) == path
+    assert draw(fits[-1], y_true, y_score, path=path, class_names=names) == path
     _assert_png(path)
     with pytest.raises(EvaluationError) as raised:
-        draw("regression", *_inputs("regression")[:2], tmp_path / "no.png")
+        draw("regression", *_inputs("regression")[:2], path=tmp_path / "no.png")
     assert str(raised.value) == (f"{name} draws label types "
                                  + {2: "'binary' or 'categorical'",
                                     3: "'binary', 'categorical' or 'multi_label'"}[len(fits)]
@@ -124,7 +126,7 @@ def test_residuals_and_learning_curves(tmp_path):
 
 
 def test_curves_undefined_for_every_class_still_draw(tmp_path):
-    path = roc_plot("binary", np.ones(10, dtype=int), np.linspace(0, 1, 10), tmp_path / "roc.png")
+    path = roc_plot("binary", np.ones(10, dtype=int), np.linspace(0, 1, 10), path=tmp_path / "roc.png")
     _assert_png(path)
 
 
@@ -142,7 +144,7 @@ def test_bad_history(tmp_path, history, message):
 def test_missing_folder_is_an_error(tmp_path):
     y_true, y_score, _ = _inputs("binary")
     with pytest.raises(UsageError) as raised:
-        roc_plot("binary", y_true, y_score, tmp_path / "absent" / "roc.png")
+        roc_plot("binary", y_true, y_score, path=tmp_path / "absent" / "roc.png")
     assert str(raised.value) == f"{tmp_path / 'absent' / 'roc.png'}: the folder {tmp_path / 'absent'} does not exist"
 
 
@@ -151,10 +153,10 @@ def test_report_links_every_plot(written):
     y_true, y_score, names = _inputs("categorical")
     metrics = compute_metrics("categorical", y_true, y_score, names)
     report_folder = folder.parent
-    text = render_report("iris | test split", metrics, {"name": "iris", "model": {"layers": 4},
+    text = render_report("iris | test split", metrics, spec_summary={"name": "iris", "model": {"layers": 4},
                                                          "optimizer": {"name": "adam", "learning_rate": 0.001},
                                                          "epochs": 30, "metrics": ["accuracy", "f1"]},
-                         paths, report_folder)
+                         plots=paths, folder=report_folder)
     assert text.startswith("# iris | test split\n\n60 examples, label type `categorical`.\n\n## Metrics\n")
     for path in paths:
         link = f"plots/{path.name}"
@@ -169,7 +171,7 @@ def test_report_links_every_plot(written):
 
 def test_report_escapes_and_shows_notes(tmp_path):
     metrics = compute_metrics("binary", [1, 1], [0.3, 0.8], ["no|yes", "yes"], names=["roc_auc", "accuracy"])
-    text = render_report("t", metrics, {}, [tmp_path / "with space" / "roc.png"], tmp_path)
+    text = render_report("t", metrics, spec_summary={}, plots=[tmp_path / "with space" / "roc.png"], folder=tmp_path)
     assert "| roc_auc | n/a |" in text
     assert "- `roc_auc`: undefined: every example in y_true is of class 'yes'" in text
     assert "![ROC curve](<with space/roc.png>)" in text

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from modelctl.errors import UsageError
+from modelctl.errors import SpecError, UsageError
+from modelctl.registry.exporters import exporters
 from modelctl.registry.base import UnknownNameError
 
 
@@ -172,13 +173,13 @@ def test_unknown_format_lists_the_known_ones(mlp, context, tmp_path):
 def test_options_are_checked(mlp, context, tmp_path):
     from modelctl.export import export_formats
 
-    with pytest.raises(UsageError) as raised:
+    with pytest.raises(SpecError) as raised:
         export_formats(mlp, ["tflite", "onnx"], tmp_path,
                        options={"tflite": {"quantise": "int8"}, "onnx": {"opset": 19}}, context=context)
     assert str(raised.value).splitlines() == [
-        "unknown option 'quantise' of tflite. Expected one of 'quantize', 'representative_examples' or "
-        "'select_tf_ops'. Did you mean 'quantize'?",
-        "invalid value for option `onnx.opset`: 19 is greater than the maximum of 18. Received: opset=19",
+        "export options: $.export.onnx.opset: 19 is too large: the maximum is 18",
+        "export options: $.export.tflite.quantise: unknown key 'quantise'. Allowed keys: 'quantize', "
+        "'representative_examples' or 'select_tf_ops'. Did you mean 'quantize'?",
     ]
     assert list(tmp_path.iterdir()) == []
 
@@ -208,7 +209,8 @@ def test_recurrent_layer_needs_a_fixed_length_for_tflite(keras, tmp_path):
     with pytest.raises(UnsupportedLayerError, match=r"^tflite: cannot convert layer 'encoder'\. TFLite builtins run "
                                                     r"recurrent layers only unrolled, which needs a fixed sequence "
                                                     r"length; the input of 'encoder' has shape \(None, None, 3\)\."):
-        tflite.export(model, tmp_path / "model.tflite", {}, context=ExportContext(holdout={}))
+        tflite.export(model, tmp_path / "model.tflite", exporters().get("tflite").defaults(),
+                      context=ExportContext(holdout={}))
 
 
 def test_int8_needs_representative_examples(mlp, tmp_path):

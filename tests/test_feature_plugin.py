@@ -176,5 +176,5 @@ def test_train_and_predict_with_the_plugin_feature_type(installed, tmp_path):
     bad.write_text("when\n2026-13-40\n")
     refused = modelctl(installed, "predict", str(run_dir), str(bad))
     assert refused.returncode == 1
-    assert "example 1: date feature 'day' has value '2026-13-40' in column 'when', which is not a date written " \
+    assert f"{bad}:row 2: column 'when': date feature 'day' has value '2026-13-40', which is not a date written " \
            "as '%Y-%m-%d'" in refused.stdout + refused.stderr

@@ -117,7 +117,7 @@ def test_numeric_fit_and_encode():
     with pytest.raises(DataError) as raised:
         feature_type("numeric").encode(item, item.options, {"x": np.array([1.0, np.nan])}, np.array([7, 8]),
                                        on_bad_rows="error", skipped={})
-    assert str(raised.value) == ("example 8: numeric feature 'x' has a missing value in column 'x'; set `missing: "
+    assert str(raised.value) == ("example 8: column 'x': numeric feature 'x' has a missing value; set `missing: "
                                  "{strategy: mean}` (or median, constant, drop) to fill or drop missing values")
 
 

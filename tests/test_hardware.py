@@ -143,10 +143,9 @@ def test_explicit_settings():
      "data.batch_size 1 does not split evenly over 2 replicas: it is the global batch, shared equally by the "
      "replicas. Use a multiple of 2, such as 2. Received: batch_size=1"),
     ({"distribution": "mirorred", "jit_compile": "yes"}, Hardware(cpu=CPU), None,
-     "Invalid value for `training.distribution`. Expected one of 'auto', 'one_device', 'mirrored', 'multi_worker' "
-     "or 'tpu'. Received: distribution='mirorred'. Did you mean 'mirrored'?\n"
-     "Invalid value for `training.jit_compile`. Expected one of 'auto', 'true' or 'false'. Received: "
-     "jit_compile='yes'."),
+     "training settings: $.training.distribution: 'mirorred' is not allowed. Expected one of 'auto', 'one_device', "
+     "'mirrored', 'multi_worker' or 'tpu'. Did you mean 'mirrored'?\n"
+     "training settings: $.training.jit_compile: 'yes' is not allowed. Expected one of 'auto', true or false."),
 ])
 def test_plan_errors(training, hardware, batch_size, message):
     with pytest.raises(ModelctlError) as raised:

@@ -71,14 +71,16 @@ def test_a_registered_label_type_is_evaluated(registered, tmp_path):
     categorical = compute_metrics("categorical", y, scores, names, names=["accuracy", "f1", "confusion_matrix"])
     assert list(result) == ["label_type", "examples", "classes", "accuracy", "f1", "confusion_matrix", "notes"]
     assert result == {**categorical, "label_type": "grade"}
-    assert write_plots("grade", y, scores, names, None, tmp_path) == [tmp_path / "confusion_matrix.png"]
-    report = render_report("grades", result, {}, [], tmp_path)
+    assert write_plots("grade", y, scores, class_names=names, history=None, folder=tmp_path) == [
+        tmp_path / "confusion_matrix.png"]
+    report = render_report("grades", result, spec_summary={}, plots=[], folder=tmp_path)
     assert "### Per grade" in report and "| Grade | F1 |" in report
 
     counts = compute_metrics("count", [1.0, 2.0, 4.0], [1.5, 2.0, 3.0])
     assert counts == {"label_type": "count", "examples": 3, "rmse": pytest.approx(np.sqrt(1.25 / 3)),
                       "mae": 0.5, "notes": {}}
-    assert write_plots("count", [1.0, 2.0, 4.0], [1.5, 2.0, 3.0], None, None, tmp_path / "c") == [
+    assert write_plots("count", [1.0, 2.0, 4.0], [1.5, 2.0, 3.0], class_names=None, history=None,
+                       folder=tmp_path / "c") == [
         tmp_path / "c" / "residuals.png"]
 
 
@@ -90,7 +92,7 @@ def test_a_registered_label_type_is_evaluated(registered, tmp_path):
      "class_names must be 2 strings, one per grade of the scores; received ['C', 'B', 'A']"),
     (lambda: compute_metrics("count", [1.0, 2.0], [1.0, 2.0], ["a"], names=["r2"]),
      "Metric 'r2' does not fit label type 'count'. Metrics that fit 'count': 'rmse' or 'mae'."),
-    (lambda: roc_plot("grade", *_grades(), "roc.png"),
+    (lambda: roc_plot("grade", *_grades()[:2], path="roc.png"),
      "roc_plot draws label types 'binary', 'categorical' or 'multi_label'; received label_type='grade'"),
     (lambda: compute_metrics("grades", [0], [[1.0, 0.0]]),
      "Invalid label type 'grades'. Expected one of 'binary', 'categorical', 'multi_label', 'regression', "

@@ -65,7 +65,7 @@ CASES = {
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_schedule_values(case):
     config, learning_rate, steps_per_epoch, epochs, expected = case
-    schedule = build_schedule(config, learning_rate, steps_per_epoch, epochs)
+    schedule = build_schedule(config, learning_rate, steps_per_epoch=steps_per_epoch, epochs=epochs)
     got = {step: float(schedule(step)) for step in expected}
     assert got == pytest.approx(expected, rel=1e-5, abs=1e-7)
 
@@ -77,11 +77,11 @@ def test_every_schedule_has_a_case():
 
 
 def test_constant_without_warmup_is_a_plain_rate():
-    assert build_schedule("constant", 0.01, 10, 3) == 0.01
+    assert build_schedule("constant", 0.01, steps_per_epoch=10, epochs=3) == 0.01
 
 
 def test_warmup_rounds_to_whole_steps():
-    schedule = build_schedule({"type": "constant", "warmup_epochs": 0.3}, 0.1, 10, 2)
+    schedule = build_schedule({"type": "constant", "warmup_epochs": 0.3}, 0.1, steps_per_epoch=10, epochs=2)
     assert isinstance(schedule, Warmup) and schedule.warmup_steps == 3
 
 
@@ -100,7 +100,7 @@ def test_warmup_rounds_to_whole_steps():
 ])
 def test_schedule_errors(config, message):
     with pytest.raises(ScheduleError) as error:
-        build_schedule(config, 0.1, 4, 5)
+        build_schedule(config, 0.1, steps_per_epoch=4, epochs=5)
     assert str(error.value) == message
 
 
@@ -114,7 +114,7 @@ def test_model_with_schedule_saves_and_reloads(config, tmp_path):
     import numpy as np
 
     keras.utils.set_random_seed(0)
-    schedule = build_schedule(config, 0.1, 4, 3)
+    schedule = build_schedule(config, 0.1, steps_per_epoch=4, epochs=3)
     assert isinstance(schedule, (Warmup, OneCycle))
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=schedule), loss="mse")

@@ -131,7 +131,8 @@ def test_row_ranges_give_every_step_the_global_batch_a_single_process_gives():
     """41 training examples in global batches of 8 over 2 workers: 6 steps, the last holding 1 example, which
     worker 0 takes while worker 1 gives an empty batch."""
     train_rows = np.ones(41, dtype=bool)
-    layouts = [lay_out(Shard(worker, 2), train_rows, None, [], by_files=False, batch_size=8) for worker in range(2)]
+    layouts = [lay_out(Shard(worker, 2), train_rows, file_rows=None, file_names=[], by_files=False,
+                       batch_size=8) for worker in range(2)]
     assert [layout.steps for layout in layouts] == [6, 6]
     assert layouts[0].examples == [21, 20]
     assert [layout.intervals[layout.shard.worker] for layout in layouts] == [[(1, 21)], [(22, 41)]]
@@ -141,7 +142,8 @@ def test_whole_files_go_to_the_worker_with_the_fewest_examples_and_the_largest_s
     file_rows = [10, 30, 5, 25]
     train_rows = np.ones(sum(file_rows), dtype=bool)
     train_rows[[0, 1]] = False  # two rows of the first file are not training examples
-    layout = lay_out(Shard(0, 2), train_rows, file_rows, [Path(f"{index}.csv") for index in range(4)],
+    layout = lay_out(Shard(0, 2), train_rows, file_rows=file_rows,
+                     file_names=[Path(f"{index}.csv") for index in range(4)],
                      by_files=True, batch_size=4)
     assert layout.files == [[1, 2], [0, 3]]
     assert layout.examples == [35, 33]
@@ -150,7 +152,8 @@ def test_whole_files_go_to_the_worker_with_the_fewest_examples_and_the_largest_s
 
 
 def test_fewer_files_than_workers_are_read_by_row_ranges():
-    layout = lay_out(Shard(1, 3), np.ones(30, dtype=bool), [20, 10], [Path("a.csv"), Path("b.csv")],
+    layout = lay_out(Shard(1, 3), np.ones(30, dtype=bool), file_rows=[20, 10], file_names=[Path("a.csv"),
+                                                                                           Path("b.csv")],
                      by_files=True, batch_size=6)
     assert layout.files is None and layout.examples == [10, 10, 10]
     assert layout.record() == {"worker": 1, "workers": 3, "examples": 10, "steps": 5, "rows": "11-20"}

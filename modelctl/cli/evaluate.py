@@ -19,7 +19,7 @@ def run_eval(target: str, split: str, data: Path | None, output_format: str, gat
     from modelctl.evaluation.evaluate import check_gates, evaluate_run
     from modelctl.evaluation.report import render_table
 
-    result = evaluate_run(target, split, data, cache=cache)
+    result = evaluate_run(target, split, data_file=data, cache=cache)
     payload = {"run": str(result.run_dir), "split": result.split, "examples": result.examples,
                "metrics": result.metrics, "report": str(result.folder / "report.md"),
                "data_changes": result.data_changes}

@@ -122,7 +122,7 @@ def source_columns(source: dict, base_dir: Path) -> list[str] | None:
         return None
 
 
-def column_vocabulary(source: dict, base_dir: Path, column: str, limit: int | None = None) -> list[str] | None:
+def column_vocabulary(source: dict, base_dir: Path, *, column: str, limit: int | None = None) -> list[str] | None:
     """`learned_vocabulary` of one column over every row of a source (rows that cannot be read are skipped);
     None when the source or the column cannot be read."""
     try:
@@ -146,12 +146,12 @@ def check_columns(document) -> list[Diagnostic]:
         available = source_columns(source, document.base_dir)
         if available is None:
             continue
-        for path, message, at_key in column_problems(data, available, source["path"], weight):
+        for path, message, at_key in column_problems(data, available, where=source["path"], weight=weight):
             found.setdefault(path, document.diagnostic(path, message, key=at_key))
     return list(found.values())
 
 
-def column_problems(data: dict, available: Sequence[str], where: str,
+def column_problems(data: dict, available: Sequence[str], *, where: str,
                     weight: str | None = None) -> list[tuple[tuple, str, bool]]:
     """(spec path, message, whether the path is a key) of each column the features, labels and sample weight
     name that is not in `available`, the columns of the source `where` (its path as the spec writes it).
@@ -193,7 +193,7 @@ def open_typed(options: dict, base_dir: Path, features: dict) -> Source:
     return open_source({**options, "column_types": {**declared, **typed}}, base_dir)
 
 
-def encode_features(features: dict, fitted: dict | None, batch: dict[str, np.ndarray], numbers: np.ndarray,
+def encode_features(features: dict, fitted: dict | None, batch: dict[str, np.ndarray], *, numbers: np.ndarray,
                     on_bad_rows: str, skipped: dict[str, int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The raw values the model takes for a batch of source columns, and which examples are kept; each feature
     is encoded by its type (`FeatureType.encode`).

@@ -63,7 +63,7 @@ from modelctl.data.errors import DataError
 from modelctl.data.fitting import Fitting, Rows, check_balanced
 from modelctl.data.labels import label_encoder
 from modelctl.data.shards import Layout, Shard, lay_out, positions
-from modelctl.data.sources import Source, has_glob
+from modelctl.data.sources import Source, has_glob, located
 from modelctl.data.splits import SPLITS, ClassCodes, assign_splits, kfold
 from modelctl.features import feature_type
 
@@ -110,7 +110,7 @@ class Encoded:
 class Prepared:
     """The data of one spec, split and fitted. Build it with `prepare`."""
 
-    def __init__(self, document, fold: tuple[int, int] | None = None, fitted: dict | None = None,
+    def __init__(self, document, *, fold: tuple[int, int] | None = None, fitted: dict | None = None,
                  cache: DataCache | None = None, shard: Shard | None = None):
         spec = document.data
         self.document = document
@@ -169,7 +169,8 @@ class Prepared:
         if slot is not None and writer is None:
             self.cache_note = f"data cache: not kept ({slot.root} cannot be written)"
         try:
-            self._read_and_fit(fold, fitted, writer, shard)
+            with located(self._source_of()):
+                self._read_and_fit(fold, fitted, writer, shard)
         except BaseException:
             if writer is not None:
                 writer.abandon()
@@ -337,7 +338,8 @@ class Prepared:
 
     def _rows(self, batch: dict[str, np.ndarray], numbers: np.ndarray, skipped: dict[str, int]) -> Rows:
         """A chunk of source columns as model inputs, with its label and weight columns as read."""
-        features, keep = encode_features(self.features, None, batch, numbers, self.on_bad_rows, skipped)
+        features, keep = encode_features(self.features, None, batch, numbers=numbers, on_bad_rows=self.on_bad_rows,
+                                         skipped=skipped)
         return Rows(features, {column: batch[column] for column in self.raw_columns}, keep, numbers)
 
     def _held_bytes(self, part: Rows) -> int:
@@ -353,11 +355,11 @@ class Prepared:
         seed = split.get("seed")
         seed = self.seed if seed is None else int(seed)
         stratify = labels is not None
-        assignment = assign_splits(rows, fractions, seed, labels, stratify)
+        assignment = assign_splits(rows, fractions, seed=seed, labels=labels, stratify=stratify)
         if fold is not None:
             index, folds = fold
             pool = np.flatnonzero(assignment != 2)
-            pairs = kfold(len(pool), folds, seed, None if labels is None else labels[pool], stratify)
+            pairs = kfold(len(pool), folds, seed, labels=None if labels is None else labels[pool], stratify=stratify)
             assignment[pool] = 0
             assignment[pool[pairs[index][1]]] = 1
         return assignment
@@ -496,7 +498,8 @@ class Prepared:
         if not file_rows or None in file_rows or sum(file_rows) != len(train_rows):
             file_rows = None
         by_files = has_glob(str(source.options.get("path", "")))
-        self.layout = lay_out(shard, train_rows, file_rows, source.files, by_files, self.batch_size)
+        self.layout = lay_out(shard, train_rows, file_rows=file_rows, file_names=source.files, by_files=by_files,
+                              batch_size=self.batch_size)
         self._file_rows = file_rows
         if "train" in self._cache:
             self._shard_positions = positions(self.layout, train_rows)
@@ -504,6 +507,10 @@ class Prepared:
     def _shard_chunks(self) -> Iterator[Encoded]:
         """This worker's training examples in source order, encoded, reading only the files its rows are in
         and encoding only its rows."""
+        with located(self.sources[self._train_source()]):
+            yield from self._shard_chunks_of_worker()
+
+    def _shard_chunks_of_worker(self) -> Iterator[Encoded]:
         key = self._train_source()
         source = self.sources[key]
         intervals = self.layout.intervals[self.layout.shard.worker]
@@ -594,8 +601,9 @@ class Prepared:
             DataError: a missing numeric value under the `error` strategy, an image that cannot be decoded, a
                 label outside its classes; each names the example.
         """
-        features, keep = encode_features(self.features, self.fitted, batch, numbers, self.on_bad_rows,
-                                         self.skipped)
+        features, keep = encode_features(self.features, self.fitted, batch, numbers=numbers,
+                                         on_bad_rows=self.on_bad_rows,
+                                         skipped=self.skipped)
         columns = {column: batch[column] for column in self.raw_columns} if with_targets else {}
         return self._complete(Rows(features, columns, keep, numbers), with_targets)
 
@@ -617,8 +625,21 @@ class Prepared:
         encoded = Encoded(part.features, targets, weights)
         return encoded if part.keep.all() else encoded.take(part.keep)
 
+    def _source_of(self, split: str | None = None) -> Source | None:
+        """The source whose example numbers an error in `split` (None: in any split) gives: the shared one, or
+        the split's own; None when that is not one source."""
+        if "all" in self.sources:
+            return self.sources["all"]
+        if split is None:
+            return next(iter(self.sources.values())) if len(self.sources) == 1 else None
+        return self.sources.get(split)
+
     def chunks(self, split: str) -> Iterator[Encoded]:
         """Encoded chunks of one split in source order."""
+        with located(self._source_of(split)):
+            yield from self._chunks(split)
+
+    def _chunks(self, split: str) -> Iterator[Encoded]:
         if split in self._cache:
             yield self._cache[split]
             return
@@ -813,7 +834,7 @@ def _text_bytes(values: np.ndarray) -> int:
     return characters + 50 * len(flat)
 
 
-def prepare(document, fold: tuple[int, int] | None = None, fitted: dict | None = None,
+def prepare(document, *, fold: tuple[int, int] | None = None, fitted: dict | None = None,
             cache: DataCache | None = None, shard: Shard | None = None) -> Prepared:
     """Read, split and fit the data of a spec, or take them from the prepared-data cache.
 
@@ -831,7 +852,7 @@ def prepare(document, fold: tuple[int, int] | None = None, fitted: dict | None =
     Raises:
         DataError: a file, column or value that cannot be read (naming it).
     """
-    return Prepared(document, fold, fitted, cache, shard)
+    return Prepared(document, fold=fold, fitted=fitted, cache=cache, shard=shard)
 
 
 __all__ = ["CACHE_BYTES", "Encoded", "Prepared", "encode_features", "open_typed", "prepare"]

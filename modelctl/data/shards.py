@@ -120,7 +120,7 @@ class Layout:
                 f"of the training split ({where}), {self.steps} steps an epoch")
 
 
-def lay_out(shard: Shard, train_rows: np.ndarray, file_rows: Sequence[int] | None, file_names: Sequence[Path],
+def lay_out(shard: Shard, train_rows: np.ndarray, *, file_rows: Sequence[int] | None, file_names: Sequence[Path],
             by_files: bool, batch_size: int) -> Layout:
     """Divide the training split among the workers.
 

@@ -7,14 +7,16 @@
 
 Every format streams: a batch is read when it is asked for, and no reader holds
 a whole file in memory. The `data.source` part of the spec schema
-(`modelctl.spec.data_schema.source_schema`) says which keys each format takes
-and their defaults; `open_source` checks a source against it.
+(`modelctl.spec.data_schema.source_schema`), built from the registry of source
+formats (`modelctl.registry.sources`), says which keys each format takes and
+their defaults; `open_source` checks a source against its format's entry and
+opens it with the entry's reader.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import functools
 import glob
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -22,23 +24,10 @@ from typing import Iterable, Iterator, Sequence
 from modelctl.util.lazy import numpy as np
 
 from modelctl.data.errors import DataError, shown
-from modelctl.errors import did_you_mean, json_path
-from modelctl.registry.base import import_target
-from modelctl.spec.data_schema import SOURCE_FORMATS, source_schema
+from modelctl.errors import SpecError, did_you_mean
+from modelctl.registry.sources import source_names, sources
 
 ON_BAD_ROWS = ("error", "skip")
-
-READERS = {
-    "csv": "modelctl.data.formats.delimited:DelimitedSource",
-    "tsv": "modelctl.data.formats.delimited:DelimitedSource",
-    "parquet": "modelctl.data.formats.parquet:ParquetSource",
-    "npy": "modelctl.data.formats.arrays:NpySource",
-    "npz": "modelctl.data.formats.arrays:NpzSource",
-    "image_folder": "modelctl.data.formats.folders:ImageFolderSource",
-    "text_folder": "modelctl.data.formats.folders:TextFolderSource",
-    "tfrecord": "modelctl.data.formats.tfrecord:TFRecordSource",
-}
-"""Source format -> `module:class` of its reader, imported only when a source of that format is opened."""
 
 _MAX_LISTED = 20
 
@@ -155,6 +144,31 @@ class Source:
         otherwise streams through the files without typing values."""
         raise NotImplementedError
 
+    def rows_in(self, file: Path) -> int | None:
+        """Examples stored in one of `files`, bad ones included; None for a format that does not keep its
+        examples as the rows of files read one after another (then errors name the example by number)."""
+        return None
+
+    def row_of(self, file: Path, record: int) -> int:
+        """The row (as `modelctl.errors` numbers rows) of the `record`-th example (1-based) of `file`;
+        default `record`, for a format without a header line."""
+        return record
+
+    def locate(self, example: int) -> tuple[Path, int] | None:
+        """The file and row of the `example`-th example (1-based) the source gives, or None when it cannot be
+        told: the format has no rows (`rows_in`), or bad rows were skipped, so numbers no longer match rows."""
+        if self.skipped or example < 1:
+            return None
+        before = 0
+        for file in self.files:
+            rows = self.rows_in(file)
+            if rows is None:
+                return None
+            if example <= before + rows:
+                return file, self.row_of(file, example - before)
+            before += rows
+        return None
+
     def progress(self) -> float | None:
         """The share of the source that the batches being iterated have read so far, from 0 to 1 (bytes of a
         CSV or TSV file, rows of a Parquet file); None for a format that cannot tell without reading."""
@@ -181,6 +195,22 @@ class Source:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.format} {shown(self.where)}: {len(self.columns)} columns>"
+
+
+@contextlib.contextmanager
+def located(source: "Source | None") -> Iterator[None]:
+    """Give a `DataError` raised inside, that names an example by number only, the file and row of that
+    example in `source` (see `Source.locate`); others pass unchanged, and so does every error when `source` is
+    None or cannot tell where the example is."""
+    try:
+        yield
+    except DataError as error:
+        if error.example is None or error.file is not None or source is None:
+            raise
+        place = source.locate(error.example)
+        if place is None:
+            raise
+        raise DataError(error.problem, file=place[0], row=place[1], column=error.column) from error
 
 
 def first_problems(masks: Sequence[np.ndarray], rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -269,44 +299,27 @@ def resolve_file(path: str, base_dir: Path) -> Path:
     return joined.resolve()
 
 
-@functools.lru_cache(maxsize=1)
-def _variants() -> dict[str, dict]:
-    """Format -> the JSON Schema properties its source mapping allows."""
-    return {branch["if"]["properties"]["format"]["const"]: branch["then"]["properties"]
-            for branch in source_schema()["allOf"]}
-
-
 def source_options(source: dict) -> dict:
     """Check a `data.source` mapping against the schema and fill in its defaults.
 
     Raises:
-        DataError: listing every problem: an unknown format or key, a missing key, a value of the wrong type.
+        SpecError: listing every problem, each as `data source: $.data.source.key: message`: an unknown format
+            or key, a missing key, a value of the wrong type.
     """
-    from modelctl.spec import strict
+    from modelctl.spec.messages import section_problems
 
     if not isinstance(source, dict):
         raise DataError(f"a source is a mapping with a `format` key; received {type(source).__name__} {source!r}")
+    where, path = "data source", ("data", "source")
     fmt = source.get("format")
-    if fmt not in SOURCE_FORMATS:
-        allowed = ", ".join(repr(name) for name in SOURCE_FORMATS)
-        raise DataError(f"source $.format: {fmt!r} is not a known source format. Expected one of {allowed}."
-                        f"{did_you_mean(fmt, SOURCE_FORMATS)}")
-    properties = _variants()[fmt]
-    problems = []
-    for key in source:
-        if key not in properties:
-            problems.append(f"source $.{key}: {key!r} is not a key of a {fmt} source. Allowed keys: "
-                            f"{', '.join(repr(name) for name in properties)}.{did_you_mean(key, list(properties))}")
-    for key, schema in properties.items():
-        if key not in source and "default" not in schema and "const" not in schema:
-            problems.append(f"source: a {fmt} source needs `{key}`: {schema.get('description', '')}")
-    validator = strict.validator(source_schema())
-    for error in sorted(validator.iter_errors(source), key=lambda error: list(error.absolute_path)):
-        if error.validator == "additionalProperties" and not error.absolute_path:
-            continue
-        problems.append(f"source {json_path(error.absolute_path)}: {error.message}")
+    if fmt not in sources():
+        known = {"format": {"enum": source_names(), "title": "source format"}}
+        raise SpecError(section_problems({"format": fmt}, known, where=where, path=path))
+    properties = {"format": {"const": fmt}, **sources().get(fmt).args}
+    required = [key for key, schema in properties.items() if "default" not in schema and "const" not in schema]
+    problems = section_problems(source, properties, where=where, path=path, required=required)
     if problems:
-        raise DataError("\n".join(dict.fromkeys(problems)))
+        raise SpecError(problems)
     defaults = {key: schema["default"] for key, schema in properties.items() if "default" in schema}
     return {**defaults, **source}
 
@@ -315,18 +328,19 @@ def open_source(source: dict, base_dir: Path) -> Source:
     """Open the source a spec's `data.source` describes; files are found and headers read, no rows yet.
 
     Args:
-        source: the `data.source` mapping; `format` is one of csv, tsv, parquet, npy, npz, image_folder,
-            text_folder or tfrecord, and the other keys are those the schema allows for that format.
+        source: the `data.source` mapping; `format` is a format of the registry
+            (`modelctl.registry.sources`: csv, tsv, parquet, npy, npz, image_folder, text_folder, tfrecord and
+            those of plug-ins), and the other keys are those its entry allows.
         base_dir: the folder relative paths are read from (the spec's folder).
 
     Raises:
-        DataError: the mapping does not fit the schema, a file is missing, no file matches a glob, or a
-            file's header cannot be read.
+        SpecError: the mapping does not fit the format's schema.
+        DataError: a file is missing, no file matches a glob, or a file's header cannot be read.
     """
     options = source_options(source)
-    reader = import_target(READERS[options["format"]])
+    reader = sources().get(options["format"]).load()
     return reader(options, Path(base_dir))
 
 
-__all__ = ["BadRows", "DataError", "ON_BAD_ROWS", "READERS", "Source", "first_problems", "listing", "open_source",
+__all__ = ["BadRows", "DataError", "ON_BAD_ROWS", "Source", "first_problems", "listing", "located", "open_source",
            "rebatch", "resolve_file", "resolve_files", "source_options"]

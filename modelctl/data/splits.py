@@ -42,7 +42,8 @@ _MIX1 = 0xBF58476D1CE4E5B9
 _MIX2 = 0x94D049BB133111EB
 
 
-def assign_splits(n_rows: int, fractions: Mapping[str, float], seed: int, labels: Sequence | np.ndarray | None = None,
+def assign_splits(n_rows: int, fractions: Mapping[str, float], *, seed: int,
+                  labels: Sequence | np.ndarray | None = None,
                   stratify: bool = False) -> np.ndarray:
     """The split of every row: 0 train, 1 validation, 2 test (see the module docstring for the rule).
 
@@ -66,7 +67,7 @@ def assign_splits(n_rows: int, fractions: Mapping[str, float], seed: int, labels
     return _partition(n_rows, seed, labels, stratify, shares)
 
 
-def kfold(n_rows: int, k: int, seed: int, labels: Sequence | np.ndarray | None = None,
+def kfold(n_rows: int, k: int, seed: int, *, labels: Sequence | np.ndarray | None = None,
           stratify: bool = False) -> list[tuple[np.ndarray, np.ndarray]]:
     """Partition the rows into `k` folds; fold j is the validation rows of the j-th pair.
 

@@ -20,9 +20,6 @@ import numpy as np
 
 from modelctl.errors import UsageError
 
-DATA_FORMATS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".npz": "npz"}
-
-
 @dataclasses.dataclass
 class Evaluation:
     run_dir: Path
@@ -38,21 +35,24 @@ class Evaluation:
 
 def data_document(document, data_file: Path):
     """The run's spec reading every example of `data_file` as its test split."""
+    from modelctl.registry.sources import table_suffixes
+
+    formats = table_suffixes()  # extension -> source format, from the registry (plug-ins included)
     suffix = data_file.suffix.lower()
-    if suffix not in DATA_FORMATS:
-        raise UsageError(f"{data_file}: --data reads {', '.join(DATA_FORMATS)} files; received a {suffix or 'file'}"
+    if suffix not in formats:
+        raise UsageError(f"{data_file}: --data reads {', '.join(formats)} files; received a {suffix or 'file'}"
                          " without one of those extensions")
     if not data_file.is_file():
         raise UsageError(f"{data_file}: no such file")
     data = dict(document.data["data"])
     data.pop("sources", None)
-    data["source"] = {"format": DATA_FORMATS[suffix], "path": str(data_file.resolve())}
+    data["source"] = {"format": formats[suffix], "path": str(data_file.resolve())}
     data["split"] = {"train": 0.0, "validation": 0.0, "test": 1.0}
     return dataclasses.replace(document, data={**document.data, "data": data})
 
 
-def evaluate_run(target: str | Path, split: str = "test", data_file: Path | None = None,
-                 write: bool = True, *, cache=None) -> Evaluation:
+def evaluate_run(target: str | Path, split: str = "test", *, data_file: Path | None = None,
+                 write: bool = True, cache=None) -> Evaluation:
     """Evaluate a run's model on `split` (or every example of `data_file`) and write eval.json, plots and report.md
     into `<run>/eval/<split or file name>/`.
 
@@ -105,8 +105,8 @@ def evaluate_run(target: str | Path, split: str = "test", data_file: Path | None
         classes = fitted["labels"][label].get("classes")
         metrics[label] = compute_metrics(kind, targets[label], scores[label], classes, names=wanted)
         if write:
-            plots_by_label[label] = write_plots(kind, targets[label], scores[label], classes,
-                                                history if index == 0 else {}, folder / "plots" / label)
+            plots_by_label[label] = write_plots(kind, targets[label], scores[label], class_names=classes,
+                                                history=history if index == 0 else {}, folder=folder / "plots" / label)
     if write:
         folder.mkdir(parents=True, exist_ok=True)
         write_json(folder / "eval.json", {"run": str(run_dir), "model": str(model_file), "split": name,
@@ -114,7 +114,8 @@ def evaluate_run(target: str | Path, split: str = "test", data_file: Path | None
         summary = _spec_summary(document.data, run_dir)
         title = f"Evaluation of {document.data.get('name')} on {name}"
         text = "\n".join(render_report(title if len(labels) == 1 else f"{title}: {label}", metrics[label],
-                                        summary if index == 0 else {}, plots_by_label[label], folder)
+                                        spec_summary=summary if index == 0 else {}, plots=plots_by_label[label],
+                                        folder=folder)
                           for index, label in enumerate(labels))
         from modelctl.util.files import write_text_atomic
 

@@ -51,7 +51,7 @@ PLOT_FILES = {
 """File name of each figure `write_plots` writes."""
 
 
-def confusion_matrix_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, path: str | Path,
+def confusion_matrix_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: str | Path,
                           class_names: list[str] | None = None) -> Path:
     """Draw the confusion matrix: rows are true classes, columns predicted ones.
 
@@ -87,7 +87,7 @@ def confusion_matrix_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarr
     return _save(pyplot, figure, path)
 
 
-def roc_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, path: str | Path,
+def roc_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: str | Path,
              class_names: list[str] | None = None) -> Path:
     """Draw the ROC curve (binary) or one one-vs-rest curve per class or label, with their AUC.
 
@@ -109,11 +109,12 @@ def roc_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, path: str
             fpr, tpr, _ = roc_curve(truth, score)
             axes.plot(fpr, tpr, linewidth=1.5, label=f"{name} (AUC {auc(fpr, tpr):.3f})")
             drawn += 1
-    _finish_curves(axes, drawn, "false positive rate", "true positive rate", "ROC curve", data, "lower right")
+    _finish_curves(axes, drawn, "false positive rate", ylabel="true positive rate", title="ROC curve", data=data,
+                   corner="lower right")
     return _save(pyplot, figure, path)
 
 
-def pr_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, path: str | Path,
+def pr_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: str | Path,
             class_names: list[str] | None = None) -> Path:
     """Draw the precision-recall curve (binary) or one per class or label, with their average precision.
 
@@ -135,11 +136,12 @@ def pr_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, path: str 
             axes.step(recall, precision, where="post", linewidth=1.5,
                       label=f"{name} (AP {average_precision_score(truth, score):.3f})")
             drawn += 1
-    _finish_curves(axes, drawn, "recall", "precision", "Precision-recall curve", data, "lower left")
+    _finish_curves(axes, drawn, "recall", ylabel="precision", title="Precision-recall curve", data=data,
+                   corner="lower left")
     return _save(pyplot, figure, path)
 
 
-def calibration_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, path: str | Path,
+def calibration_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: str | Path,
                      class_names: list[str] | None = None, bins: int = 10) -> Path:
     """Draw a reliability diagram: the fraction of positives against the mean probability per bin.
 
@@ -176,7 +178,7 @@ def calibration_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, p
 
 
 def residuals_plot(y_true: np.ndarray, y_score: np.ndarray, path: str | Path,
-                   output_names: list[str] | None = None, label_type: str | None = None) -> Path:
+                   *, output_names: list[str] | None = None, label_type: str | None = None) -> Path:
     """Draw regression residuals (true minus predicted) against the prediction, and their histogram.
 
     Args:
@@ -242,7 +244,7 @@ def learning_curves_plot(history: dict[str, list[float]], path: str | Path) -> P
     return _save(pyplot, figure, path)
 
 
-def write_plots(label_type: str, y_true: np.ndarray, y_score: np.ndarray, class_names: list[str] | None,
+def write_plots(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, class_names: list[str] | None,
                 history: dict[str, list[float]] | None, folder: str | Path) -> list[Path]:
     """Write every figure that fits `label_type` into `folder` and return their paths, in table order.
 
@@ -270,7 +272,8 @@ def write_plots(label_type: str, y_true: np.ndarray, y_score: np.ndarray, class_
     written = []
     for key in PLOT_FILES:
         if key in kind.plots:
-            written.append(_DRAWERS[key](label_type, y_true, y_score, folder / PLOT_FILES[key], class_names))
+            written.append(_DRAWERS[key](label_type, y_true, y_score, path=folder / PLOT_FILES[key],
+                                         class_names=class_names))
     if history:
         written.append(learning_curves_plot(history, folder / PLOT_FILES["learning_curves"]))
     return written
@@ -281,11 +284,11 @@ _DRAWERS = {
     "roc": roc_plot,
     "pr": pr_plot,
     "calibration": calibration_plot,
-    "residuals": lambda label_type, y_true, y_score, path, names: residuals_plot(y_true, y_score, path, names,
-                                                                                 label_type),
+    "residuals": lambda label_type, y_true, y_score, *, path, class_names: residuals_plot(
+        y_true, y_score, path, output_names=class_names, label_type=label_type),
 }
 """The function drawing each figure of `PLOT_FILES` a label type's `plots` may name, called as
-`draw(label_type, y_true, y_score, path, class_names)`."""
+`draw(label_type, y_true, y_score, path=..., class_names=...)`."""
 
 
 def _pyplot():
@@ -305,7 +308,7 @@ def _prepared(function: str, plot: str, label_type: str, y_true: object, y_score
     return prepare(label_type, y_true, y_score, class_names)
 
 
-def _finish_curves(axes, drawn: int, xlabel: str, ylabel: str, title: str, data: Prepared, corner: str) -> None:
+def _finish_curves(axes, drawn: int, xlabel: str, *, ylabel: str, title: str, data: Prepared, corner: str) -> None:
     if data.kind.positive_class is None:
         title += f", one-vs-rest ({drawn} of {len(data.classes)} {data.kind.members[1]})"
     if drawn == 0:

@@ -83,7 +83,7 @@ def render_table(metrics: dict, console, title: str = "Metrics") -> None:
     print_table(table, console)
 
 
-def render_report(title: str, metrics: dict, spec_summary: dict, plots: list[Path], folder: Path) -> str:
+def render_report(title: str, metrics: dict, *, spec_summary: dict, plots: list[Path], folder: Path) -> str:
     """Return the Markdown text of `report.md`.
 
     Args:

@@ -142,7 +142,7 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
     return RunExport(run_dir, folder, results, serving)
 
 
-def verification_sample(prepared, split: str, count: int, seed: int, label: str | None = None):
+def verification_sample(prepared, split: str, count: int, *, seed: int, label: str | None = None):
     """`count` examples of `split` (all of them when it has fewer), chosen with `seed`, in source order.
 
     With `label` (a class label), the sample is stratified: each class gets its share of `count`

@@ -33,6 +33,8 @@ def producer(tensor) -> tuple[object, str]:
     """(layer, output name) of the innermost layer that makes `tensor`, looking inside nested models."""
     import keras
 
+    # Keras 3 (3.0 to 3.15 at least) has no public API for the operation that made a symbolic tensor;
+    # `_keras_history` is what its functional models read themselves.
     operation, _, index = tensor._keras_history
     if not _is_functional(operation):
         return operation, operation.name
@@ -42,6 +44,8 @@ def producer(tensor) -> tuple[object, str]:
 
 
 def _is_functional(operation) -> bool:
+    # A functional (or sequential) model nested as a layer: Keras 3 (to 3.15 at least) exports no public
+    # class or flag for it, and `_nodes_by_depth` is set only on graph networks.
     return hasattr(operation, "_nodes_by_depth") and hasattr(operation, "layers")
 
 
@@ -72,6 +76,8 @@ def string_encoders(model) -> dict[str, object]:
 
 def _readers(model, tensor) -> list:
     readers = []
+    # Keras 3 (to 3.15 at least) has no public API for a functional model's graph of nodes; `_nodes_by_depth`
+    # is what its own `Functional` walks to call and to clone a model.
     for nodes in model._nodes_by_depth.values():
         for node in nodes:
             if node.operation is not None and not node.is_input and any(
@@ -104,6 +110,7 @@ def rebuild(model, cut: dict[str, object] | None = None,
         new_inputs[id(tensor)] = known[id(source)] = keras.Input(
             shape=tuple(source.shape[1:]), dtype=source.dtype, name=tensor.name)
     swapped: list[tuple[object, object]] = []
+    # The graph's nodes by depth: no public Keras 3 API (to 3.15 at least) gives them, see `_readers`.
     for depth in sorted(model._nodes_by_depth, reverse=True):
         for node in model._nodes_by_depth[depth]:
             if node.operation is None or node.is_input:

@@ -22,7 +22,7 @@ def base_metadata(model, context: ExportContext) -> dict:
     return metadata
 
 
-def artifact_metadata(base: dict, export_format: str, quantization: str, prepared_model,
+def artifact_metadata(base: dict, export_format: str, quantization: str, *, prepared_model,
                       skipped: list[SkippedStep]) -> dict:
     """`base` plus the facts of one artifact: format, quantization, its inputs and the steps left outside."""
     return {

@@ -29,8 +29,6 @@ from modelctl.export.preprocessing import document, skipped_steps
 from modelctl.export.signature import SIGNATURE, saved_model_of, to_json
 from modelctl.export.split import Unconvertible, convert_leaving_out, text_encoders
 
-OPSETS = range(14, 19)
-DEFAULT_OPSET = 17
 NAME = "model.onnx"
 SUFFIX = ".onnx"
 
@@ -46,18 +44,17 @@ def recognizes(path: Path) -> bool:
 
 
 def export(model, path: Path, options: dict, *, context: ExportContext) -> Artifact:
-    """Write `model` as a `.onnx` file at `path`; see the module docstring for `options`."""
-    opset = options.get("opset", DEFAULT_OPSET)
-    if not isinstance(opset, int) or isinstance(opset, bool) or opset not in OPSETS:
-        raise ExportError(f"onnx: invalid value for option `opset`. Expected an integer from {OPSETS.start} to "
-                          f"{OPSETS.stop - 1}. Received: opset={opset!r}")
+    """Write `model` as a `.onnx` file at `path`; see the module docstring for `options`, which the registry
+    entry's schema has checked (`modelctl.export.runner.plan`) and whose defaults it has filled in."""
+    opset = options["opset"]
     def convert(prepared, cut):
         return _convert(prepared, opset, context.saved_models)
 
     converted = convert_leaving_out(model, "onnx", convert, cut_first=text_encoders(model, "onnx"),
                                     hint="tf2onnx cannot convert these ops to ONNX.")
     steps = skipped_steps(converted.cut, converted.reasons)
-    metadata = artifact_metadata(base_metadata(model, context), "onnx", "none", converted.model, steps)
+    metadata = artifact_metadata(base_metadata(model, context), "onnx", "none", prepared_model=converted.model,
+                                 skipped=steps)
     metadata["opset"] = opset
     proto = converted.value
     del proto.metadata_props[:]

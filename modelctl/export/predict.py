@@ -24,7 +24,14 @@ from modelctl.data.columns import ColumnPlan
 from modelctl.data.errors import DataError
 from modelctl.errors import UsageError
 
-TABLES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".npz": "npz"}
+
+
+def _tables() -> dict[str, str]:
+    """File extension -> the source format that reads such a file as a table (`meta["suffixes"]` of the
+    source formats' registry, plug-ins included)."""
+    from modelctl.registry.sources import table_suffixes
+
+    return table_suffixes()
 
 
 def _document_types() -> list:
@@ -43,11 +50,11 @@ def _described(kind) -> str:
 def _allowed() -> str:
     """What predict reads, for messages."""
     kinds = _document_types()
-    return (f"tables ({', '.join(TABLES)}), {', '.join(_described(kind) for kind in kinds)} and folders of "
+    return (f"tables ({', '.join(_tables())}), {', '.join(_described(kind) for kind in kinds)} and folders of "
             f"{' or '.join(kind.documents_noun for kind in kinds)}")
 
 
-def read_inputs(features: dict, fitted: dict, inputs: list[str], base_dir: Path | None = None):
+def read_inputs(features: dict, fitted: dict, inputs: list[str], *, base_dir: Path | None = None):
     """The raw feature values of `inputs`, with a name for each example saying where it came from.
 
     Each input is read by its kind, and the examples keep the order the inputs are given in:
@@ -74,8 +81,8 @@ def read_inputs(features: dict, fitted: dict, inputs: list[str], base_dir: Path 
     skipped: dict[str, int] = {}
     parts, names = [], []
     for path, files in planned:
-        values, rows = (_read_table(path, features, fitted, skipped) if files is None
-                        else _read_documents(path, files, features, fitted, skipped))
+        values, rows = (_read_table(path, features, fitted, skipped=skipped) if files is None
+                        else _read_documents(path, files, features, fitted=fitted, skipped=skipped))
         parts.append(values)
         names += rows
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}, names
@@ -85,7 +92,7 @@ def _kind(path: Path):
     """`table` for a table, the feature type whose documents the file is (image, text), or None for any other
     file, by its extension."""
     suffix = path.suffix.lower()
-    if suffix in TABLES:
+    if suffix in _tables():
         return "table"
     return next((kind for kind in _document_types() if suffix in kind.documents), None)
 
@@ -131,25 +138,28 @@ def _plan_input(path: Path, features: dict) -> tuple[Path, list[Path] | None]:
     return path, files
 
 
-def _read_table(path: Path, features: dict, fitted: dict, skipped: dict[str, int]):
+def _read_table(path: Path, features: dict, fitted: dict, *, skipped: dict[str, int]):
     from modelctl.data.pipeline import encode_features, open_typed
+    from modelctl.data.sources import located
 
-    source = open_typed({"format": TABLES[path.suffix.lower()], "path": str(path.resolve())}, path.parent, features)
+    source = open_typed({"format": _tables()[path.suffix.lower()], "path": str(path.resolve())}, path.parent, features)
     plan = ColumnPlan({"features": features}, source.columns, source.where)
     parts, names, offset = [], [], 0
-    for batch in source.batches(plan.read, 4096):
-        size = len(next(iter(batch.values())))
-        numbers = np.arange(offset + 1, offset + size + 1)
-        values, _ = encode_features(plan.features, fitted, batch, numbers, "error", skipped)
-        parts.append(values)
-        names += [f"{path} row {number}" for number in numbers]
-        offset += size
+    with located(source):
+        for batch in source.batches(plan.read, 4096):
+            size = len(next(iter(batch.values())))
+            numbers = np.arange(offset + 1, offset + size + 1)
+            values, _ = encode_features(plan.features, fitted, batch, numbers=numbers, on_bad_rows="error",
+                                        skipped=skipped)
+            parts.append(values)
+            names += [f"{path} row {number}" for number in numbers]
+            offset += size
     if not parts:
         raise DataError("has no rows", file=path)
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}, names
 
 
-def _read_documents(path: Path, files: list[Path], features: dict, fitted: dict, skipped: dict[str, int]):
+def _read_documents(path: Path, files: list[Path], features: dict, *, fitted: dict, skipped: dict[str, int]):
     """The image or text `files` of `path` (a file or a folder) as one example each, for the model's one feature."""
     from modelctl.data.pipeline import encode_features
     from modelctl.features import feature_type
@@ -158,8 +168,13 @@ def _read_documents(path: Path, files: list[Path], features: dict, fitted: dict,
     reader = feature_type(feature["type"])
     column = np.array([reader.read_document(file) for file in files], dtype=object)
     plan = ColumnPlan({"features": {name: {**feature, "column": "value"}}}, ["value"], path)
-    values, _ = encode_features(plan.features, fitted, {"value": column}, np.arange(1, len(files) + 1), "error",
-                                skipped)
+    try:
+        values, _ = encode_features(plan.features, fitted, {"value": column}, numbers=np.arange(1, len(files) + 1),
+                                    on_bad_rows="error", skipped=skipped)
+    except DataError as error:
+        if error.example is None or error.file is not None:
+            raise
+        raise DataError(error.problem, file=files[error.example - 1]) from error
     return values, [str(file) for file in files]
 
 

@@ -17,14 +17,14 @@ import shutil
 import uuid
 from pathlib import Path
 
-from modelctl.errors import ModelctlError, UsageError, did_you_mean, one_of
+from modelctl.errors import ModelctlError, SpecError, UsageError, one_of
 from modelctl.export.artifact import PREPROCESSING_SUFFIX, Artifact, ExportContext, Result
 from modelctl.export.errors import ExportError, ExportFailed
 from modelctl.export.formats import artifact_name, module
 from modelctl.export.signature import SavedModelCache
 from modelctl.export.verify import DEFAULT_EXAMPLES, DEFAULT_TOLERANCE, held_out, keras_outputs, verify
 from modelctl.registry.exporters import exporters
-from modelctl.spec.strict import validator
+from modelctl.spec.messages import section_problems
 
 SIDECARS = (PREPROCESSING_SUFFIX,)
 
@@ -114,16 +114,18 @@ def plan(formats: list[str], options: dict[str, dict] | None, output_dir: Path, 
 
     Raises:
         UnknownNameError: an unknown format.
-        UsageError: an unknown option or a value its schema refuses.
+        SpecError: an unknown option or a value its schema refuses, each as
+            `export options: $.export.<format>.<option>: message`.
         PluginError: a plug-in format's module cannot be used.
     """
     registry = exporters()
     names = registry.names() if benchmark else list(dict.fromkeys(formats))
     entries = [registry.get(name) for name in names]
     problems = [problem for entry in entries
-                for problem in _option_problems(entry.name, entry.args, (options or {}).get(entry.name) or {})]
+                for problem in section_problems((options or {}).get(entry.name) or {}, entry.args,
+                                                where="export options", path=("export", entry.name))]
     if problems:
-        raise UsageError("\n".join(problems))
+        raise SpecError(problems)
     plans = []
     for entry in entries:
         resolved = {**entry.defaults(), **((options or {}).get(entry.name) or {})}
@@ -133,20 +135,6 @@ def plan(formats: list[str], options: dict[str, dict] | None, output_dir: Path, 
         for variant in variants:
             plans.append(Plan(entry.name, variant, output_dir / artifact_name(entry.name, variant)))
     return plans
-
-
-def _option_problems(export_format: str, schemas: dict, given: dict) -> list[str]:
-    problems = []
-    for key, value in given.items():
-        if key not in schemas:
-            allowed = one_of(sorted(schemas)) if schemas else "none"
-            problems.append(f"unknown option '{key}' of {export_format}. Expected one of {allowed}."
-                            f"{did_you_mean(key, sorted(schemas))}")
-            continue
-        for error in validator(schemas[key]).iter_errors(value):
-            problems.append(f"invalid value for option `{export_format}.{key}`: {error.message}. "
-                            f"Received: {key}={value!r}")
-    return problems
 
 
 def _export_one(model, item: Plan, context: ExportContext, *, tolerance: float, examples: int, reference,

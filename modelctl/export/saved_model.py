@@ -38,7 +38,7 @@ def export(model, path: Path, options: dict, *, context: ExportContext) -> Artif
     """Write `model` as a SavedModel folder at `path` (which must not exist). `options` must be empty."""
     if options:
         raise ExportError(f"saved_model: takes no options. Received: {', '.join(sorted(options))}")
-    metadata = artifact_metadata(base_metadata(model, context), "saved_model", "none", model, [])
+    metadata = artifact_metadata(base_metadata(model, context), "saved_model", "none", prepared_model=model, skipped=[])
     if context.saved_models is None:
         write_saved_model(model, Path(path), metadata)
     else:  # the converters of the other formats read the same SavedModel: it is traced once

@@ -35,14 +35,13 @@ from modelctl.export.preprocessing import document, encode, skipped_steps
 from modelctl.export.signature import SIGNATURE, saved_model_of, to_json
 from modelctl.export.split import Unconvertible, convert_leaving_out, text_encoders
 
-QUANTIZATIONS = ("none", "dynamic", "float16", "int8")
 SUFFIX = ".tflite"
 read_metadata = tflite_metadata.read_metadata
 
 
 def artifact_name(options: dict) -> str:
     """`model.tflite`, or `model.<quantize>.tflite` (`model.int8.tflite`) when quantized."""
-    quantize = options.get("quantize", "none")
+    quantize = options["quantize"]
     return f"model{SUFFIX}" if quantize == "none" else f"model.{quantize}{SUFFIX}"
 
 
@@ -52,13 +51,11 @@ def recognizes(path: Path) -> bool:
 
 
 def export(model, path: Path, options: dict, *, context: ExportContext) -> Artifact:
-    """Write `model` as a `.tflite` file at `path`; see the module docstring for `options`."""
-    quantize = options.get("quantize", "none")
-    if quantize not in QUANTIZATIONS:
-        raise ExportError(f"tflite: invalid value for option `quantize`. Expected one of "
-                          f"{', '.join(QUANTIZATIONS)}. Received: quantize={quantize!r}")
-    select_tf_ops = bool(options.get("select_tf_ops", False))
-    count = int(options.get("representative_examples", 100))
+    """Write `model` as a `.tflite` file at `path`; see the module docstring for `options`, which the registry
+    entry's schema has checked (`modelctl.export.runner.plan`) and whose defaults it has filled in."""
+    quantize = options["quantize"]
+    select_tf_ops = options["select_tf_ops"]
+    count = options["representative_examples"]
     _check_recurrent(model)
     cut_first = {} if select_tf_ops else text_encoders(model, "tflite")
     if quantize == "int8":
@@ -78,7 +75,8 @@ def export(model, path: Path, options: dict, *, context: ExportContext) -> Artif
     converted = convert_leaving_out(model, "tflite", convert, cut_first=cut_first, replace=unrolled,
                                     rebuild_always=bool(recurrent_layers(model)), hint=hint)
     steps = skipped_steps(converted.cut, converted.reasons)
-    metadata = artifact_metadata(base_metadata(model, context), "tflite", quantize, converted.model, steps)
+    metadata = artifact_metadata(base_metadata(model, context), "tflite", quantize, prepared_model=converted.model,
+                                 skipped=steps)
     content = tflite_metadata.add_metadata(converted.value, metadata)
     Path(path).write_bytes(content)
     artifact = Artifact("tflite", Path(path), quantization=quantize, skipped=steps, encoders=dict(converted.cut),

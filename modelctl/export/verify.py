@@ -133,7 +133,7 @@ def verify(model, artifact: Artifact, context: ExportContext, *, examples: int =
                             f"(tolerance {tolerance:g}){shown}")
     metric, metric_examples = None, None
     if artifact.quantized and context.split is not None and context.split_score is not None:
-        metric, metric_examples = split_metric(model, artifact, predict, context)
+        metric, metric_examples = split_metric(model, artifact, predict, context=context)
     elif context.score is not None:
         metric_name, value = context.score({name: outputs[name] for name in reference})
         _, keras_value = context.score(reference)
@@ -155,7 +155,7 @@ def verify(model, artifact: Artifact, context: ExportContext, *, examples: int =
                   skipped=list(artifact.skipped), notes=list(artifact.notes))
 
 
-def split_metric(model, artifact: Artifact, predict, context: ExportContext) -> tuple[tuple, int]:
+def split_metric(model, artifact: Artifact, predict, *, context: ExportContext) -> tuple[tuple, int]:
     """((metric name, artifact value, Keras value), examples) over the context's whole held-out split."""
     from_artifact, from_keras, truths = [], [], []
     for features, truth in context.split():

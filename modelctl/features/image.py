@@ -59,8 +59,8 @@ class ImageFeature(FeatureType):
                 "augmentation": options.get("augmentation") or []}
 
     def encode(self, item, feature, batch, numbers, *, on_bad_rows, skipped):
-        return decode_images(one_column(batch, item), feature["size"], feature.get("channels", 3), on_bad_rows,
-                             skipped)
+        return decode_images(one_column(batch, item), feature["size"], feature.get("channels", 3), on_bad=on_bad_rows,
+                             skipped=skipped)
 
     def spec_fitted(self, name: str, options: dict, source: SourceView) -> tuple[dict, str]:
         return {"type": self.name, "size": list(options["size"]), "channels": options.get("channels", 3)}, ""
@@ -90,7 +90,7 @@ class ImageFeature(FeatureType):
         return numeric.apply_numeric(fitted["steps"], values.reshape(len(values), -1))
 
 
-def decode_images(paths: np.ndarray, size: Sequence[int], channels: int, on_bad: str,
+def decode_images(paths: np.ndarray, size: Sequence[int], channels: int, *, on_bad: str,
                   skipped: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
     """Decode and resize image files (bilinear) to float32 pixels in [0, 255].
 

@@ -119,9 +119,9 @@ class NumericFeature(FeatureType):
         if strategy == "error" and missing.any():
             row = int(np.argmax(missing))
             columns = [column for column, absent in zip(item.columns, np.isnan(matrix[row])) if absent]
-            raise DataError(f"example {numbers[row]}: numeric feature '{item.name}' has a missing value in "
-                            f"column '{columns[0] if columns else item.columns[0]}'; set `missing: {{strategy: "
-                            "mean}` (or median, constant, drop) to fill or drop missing values")
+            raise DataError(f"numeric feature '{item.name}' has a missing value; set `missing: {{strategy: mean}}` "
+                            "(or median, constant, drop) to fill or drop missing values",
+                            column=columns[0] if columns else item.columns[0], example=numbers[row])
         return matrix, None
 
     def spec_fitted(self, name: str, options: dict, source: SourceView) -> tuple[dict, str]:

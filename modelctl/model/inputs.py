@@ -40,7 +40,7 @@ def model_inputs(spec: dict, base_dir: Path) -> list[InputSpec]:
     source = data.get("source") or (data.get("sources") or {}).get("train") or {}
     inputs = []
     for name, feature in (data.get("features") or {}).items():
-        fitted, note = spec_fitted(name, feature, source, base_dir)
+        fitted, note = spec_fitted(name, feature, source=source, base_dir=base_dir)
         inputs.append(dataclasses.replace(feature_input(name, fitted), note=note,
                                           placeholder=fitted.get("placeholder", False)))
     return inputs
@@ -67,7 +67,7 @@ def fitted_inputs(fitted: dict) -> list[InputSpec]:
     return [feature_input(name, feature) for name, feature in fitted["features"].items()]
 
 
-def spec_fitted(name: str, feature: dict, source: dict, base_dir: Path) -> tuple[dict, str]:
+def spec_fitted(name: str, feature: dict, *, source: dict, base_dir: Path) -> tuple[dict, str]:
     """What `feature_input` needs of a feature, without fitting on the training split (`FeatureType.spec_fitted`):
     the spec's values, the source's header for a glob of columns, and for a categorical feature without
     `vocabulary` the distinct values of its column in the whole source.
@@ -95,13 +95,13 @@ class SpecSource(SourceView):
         self.path = source.get("path")
 
     def matching(self, feature: str, pattern: str) -> list[str]:
-        return matching_columns(feature, pattern, self.source, self.base_dir)
+        return matching_columns(feature, pattern, self.source, base_dir=self.base_dir)
 
     def vocabulary(self, column: str, limit: int | None = None) -> list[str] | None:
-        return column_vocabulary(self.source, self.base_dir, column, limit)
+        return column_vocabulary(self.source, self.base_dir, column=column, limit=limit)
 
 
-def matching_columns(name: str, pattern: str, source: dict, base_dir: Path) -> list[str]:
+def matching_columns(name: str, pattern: str, source: dict, *, base_dir: Path) -> list[str]:
     """The columns of `source` the glob `pattern` of feature `name` matches, from its header.
 
     Raises:
@@ -118,5 +118,6 @@ def matching_columns(name: str, pattern: str, source: dict, base_dir: Path) -> l
     return matched
 
 
-__all__ = ["InputShapeError", "InputSpec", "SpecSource", "feature_input", "fitted_inputs", "matching_columns", "model_inputs",
+__all__ = ["InputShapeError", "InputSpec", "SpecSource", "feature_input", "fitted_inputs", "matching_columns",
+           "model_inputs",
            "spec_fitted"]

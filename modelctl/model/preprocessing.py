@@ -23,7 +23,7 @@ tensorflow()
 import keras  # noqa: E402  (after the quiet TensorFlow import)
 
 
-def feature_layers(name: str, fitted: dict, document=None, seed: int = 0) -> list:
+def feature_layers(name: str, fitted: dict, document=None, *, seed: int = 0) -> list:
     """The layers that turn feature `name`'s raw input into what the core model takes, in order: those its
     feature type gives (`FeatureType.layers`)."""
     from modelctl.features import feature_type

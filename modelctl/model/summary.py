@@ -6,7 +6,7 @@ import importlib.util
 import shutil
 from pathlib import Path
 
-from modelctl.errors import ModelctlError
+from modelctl.errors import MissingDependency
 from modelctl.model.build import Builder, format_shape
 from modelctl.model.memory import weight_bytes, weight_size
 from modelctl.spec.loader import Document
@@ -119,7 +119,7 @@ def plot(model, path: str | Path) -> None:
     """Draw the model graph to `path` (PNG, SVG or PDF by extension).
 
     Raises:
-        ModelctlError: pydot or graphviz is missing (the message says how to install them).
+        MissingDependency: pydot or graphviz is missing (the message says how to install them).
     """
     missing = []
     if importlib.util.find_spec("pydot") is None:
@@ -127,7 +127,7 @@ def plot(model, path: str | Path) -> None:
     if shutil.which("dot") is None:
         missing.append("graphviz (`apt-get install graphviz`, `brew install graphviz` or graphviz.org)")
     if missing:
-        raise ModelctlError(f"--plot needs {' and '.join(missing)}; install them and run the command again")
+        raise MissingDependency(f"--plot needs {' and '.join(missing)}; install them and run the command again")
     import keras
 
     keras.utils.plot_model(model, to_file=str(path), show_shapes=True, show_layer_names=True, dpi=96)

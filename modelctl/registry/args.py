@@ -30,7 +30,7 @@ def _nullable(schema: dict, default: Any) -> dict:
     return schema
 
 
-def integer(description: str, default: Any = REQUIRED, minimum: int | None = None,
+def integer(description: str, default: Any = REQUIRED, *, minimum: int | None = None,
             maximum: int | None = None) -> dict:
     """An integer, optionally bounded (inclusive)."""
     schema: dict = {"type": "integer"}
@@ -41,7 +41,7 @@ def integer(description: str, default: Any = REQUIRED, minimum: int | None = Non
     return _finish(_nullable(schema, default), description, default)
 
 
-def number(description: str, default: Any = REQUIRED, minimum: float | None = None,
+def number(description: str, default: Any = REQUIRED, *, minimum: float | None = None,
            maximum: float | None = None, exclusive_minimum: float | None = None,
            exclusive_maximum: float | None = None) -> dict:
     """A number (integers accepted), optionally bounded."""
@@ -62,7 +62,7 @@ def boolean(description: str, default: Any = REQUIRED) -> dict:
     return _finish(_nullable({"type": "boolean"}, default), description, default)
 
 
-def string(description: str, default: Any = REQUIRED, pattern: str | None = None, min_length: int = 1) -> dict:
+def string(description: str, default: Any = REQUIRED, *, pattern: str | None = None, min_length: int = 1) -> dict:
     schema: dict = {"type": "string", "minLength": min_length}
     if pattern:
         schema["pattern"] = pattern
@@ -95,7 +95,7 @@ def shape(description: str, default: Any = REQUIRED) -> dict:
     return _finish(_nullable(schema, default), description, default)
 
 
-def int_or_tuple(rank: int, description: str, default: Any = REQUIRED, minimum: int = 1) -> dict:
+def int_or_tuple(rank: int, description: str, default: Any = REQUIRED, *, minimum: int = 1) -> dict:
     """An integer, or a list of `rank` integers (kernel sizes, strides, pool sizes)."""
     item = {"type": "integer", "minimum": minimum}
     options: list[dict] = [item, {"type": "array", "items": item, "minItems": rank, "maxItems": rank}]
@@ -117,7 +117,7 @@ def ref(definition: str, description: str, default: Any = REQUIRED) -> dict:
     return _finish(schema, description, default)
 
 
-def obj(properties: dict, description: str, default: Any = REQUIRED, required: Iterable[str] = ()) -> dict:
+def obj(properties: dict, description: str, default: Any = REQUIRED, *, required: Iterable[str] = ()) -> dict:
     """A closed mapping with the given properties."""
     schema: dict = {"type": "object", "properties": properties, "additionalProperties": False}
     required = list(required)

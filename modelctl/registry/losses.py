@@ -74,7 +74,7 @@ def _categorical_focal_args() -> dict:
                        [weight, {"type": "array", "items": weight, "minItems": 1}])
 
 
-def loss(name: str, target: str, description: str, label_types: tuple, encoding: str,
+def loss(name: str, target: str, description: str, *, label_types: tuple, encoding: str,
          arguments: dict | None = None) -> Entry:
     return Entry(name, f"keras.losses:{target}", description, arguments or {},
                  meta={"label_types": list(label_types), "label_encoding": encoding})
@@ -88,43 +88,50 @@ def alias(name: str, entry: Entry) -> Entry:
 
 _ENTRIES = [
     loss("binary_crossentropy", "BinaryCrossentropy", "Cross-entropy of 0/1 labels, one sigmoid output per label.",
-         BINARY, "value", crossentropy_args()),
+         label_types=BINARY, encoding="value", arguments=crossentropy_args()),
     loss("categorical_crossentropy", "CategoricalCrossentropy", "Cross-entropy of one-hot labels and class "
                                                                 "probabilities.",
-         CATEGORICAL, "one_hot", crossentropy_args()),
+         label_types=CATEGORICAL, encoding="one_hot", arguments=crossentropy_args()),
     loss("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy", "Cross-entropy of class-index labels "
                                                                              "and class probabilities.",
-         CATEGORICAL, "index", crossentropy_args(smoothing=False, ignore_class=True)),
+         label_types=CATEGORICAL, encoding="index", arguments=crossentropy_args(smoothing=False, ignore_class=True)),
     loss("binary_focal_crossentropy", "BinaryFocalCrossentropy", "Binary cross-entropy that down-weights easy "
                                                                  "examples (for imbalanced labels).",
-         BINARY, "value", _binary_focal_args()),
+         label_types=BINARY, encoding="value", arguments=_binary_focal_args()),
     loss("categorical_focal_crossentropy", "CategoricalFocalCrossentropy", "Categorical cross-entropy that "
                                                                            "down-weights easy examples.",
-         CATEGORICAL, "one_hot", _categorical_focal_args()),
-    loss("mean_squared_error", "MeanSquaredError", "Mean of the squared errors.", REGRESSION, "value"),
-    loss("mean_absolute_error", "MeanAbsoluteError", "Mean of the absolute errors.", REGRESSION, "value"),
+         label_types=CATEGORICAL, encoding="one_hot", arguments=_categorical_focal_args()),
+    loss("mean_squared_error", "MeanSquaredError", "Mean of the squared errors.", label_types=REGRESSION,
+         encoding="value"),
+    loss("mean_absolute_error", "MeanAbsoluteError", "Mean of the absolute errors.", label_types=REGRESSION,
+         encoding="value"),
     loss("mean_absolute_percentage_error", "MeanAbsolutePercentageError", "Mean absolute error as a percentage "
-                                                                          "of the label.", REGRESSION, "value"),
+                                                                          "of the label.", label_types=REGRESSION,
+         encoding="value"),
     loss("mean_squared_logarithmic_error", "MeanSquaredLogarithmicError", "Mean squared error of log(1 + value), "
                                                                           "for non-negative values spanning "
-                                                                          "magnitudes.", REGRESSION, "value"),
+                                                                          "magnitudes.", label_types=REGRESSION,
+         encoding="value"),
     loss("huber", "Huber", "Squared error for small errors, absolute error beyond delta (robust to outliers).",
-         REGRESSION, "value",
-         {"delta": args.number("Error size at which the loss turns from squared to linear.", 1.0,
+         label_types=REGRESSION, encoding="value",
+         arguments={"delta": args.number("Error size at which the loss turns from squared to linear.", 1.0,
                                exclusive_minimum=0)}),
     loss("log_cosh", "LogCosh", "Logarithm of the hyperbolic cosine of the error: like squared error when small, "
-                                "absolute error when large.", REGRESSION, "value"),
-    loss("hinge", "Hinge", "Hinge loss of -1/1 labels (0/1 labels are converted) and raw scores.", BINARY,
-         "value"),
-    loss("squared_hinge", "SquaredHinge", "Squared hinge loss of -1/1 labels (0/1 labels are converted).", BINARY,
-         "value"),
-    loss("categorical_hinge", "CategoricalHinge", "Hinge loss of one-hot labels and class scores.", CATEGORICAL,
-         "one_hot"),
+                                "absolute error when large.", label_types=REGRESSION, encoding="value"),
+    loss("hinge", "Hinge", "Hinge loss of -1/1 labels (0/1 labels are converted) and raw scores.", label_types=BINARY,
+         encoding="value"),
+    loss("squared_hinge", "SquaredHinge", "Squared hinge loss of -1/1 labels (0/1 labels are converted).",
+         label_types=BINARY,
+         encoding="value"),
+    loss("categorical_hinge", "CategoricalHinge", "Hinge loss of one-hot labels and class scores.",
+         label_types=CATEGORICAL,
+         encoding="one_hot"),
     loss("kl_divergence", "KLDivergence", "Kullback-Leibler divergence of the predicted from the label "
-                                          "distribution.", CATEGORICAL, "one_hot"),
-    loss("poisson", "Poisson", "Poisson negative log-likelihood, for counts.", REGRESSION, "value"),
+                                          "distribution.", label_types=CATEGORICAL, encoding="one_hot"),
+    loss("poisson", "Poisson", "Poisson negative log-likelihood, for counts.", label_types=REGRESSION,
+         encoding="value"),
     loss("cosine_similarity", "CosineSimilarity", "Negative cosine similarity of label and prediction vectors.",
-         REGRESSION, "value", {"axis": class_axis()}),
+         label_types=REGRESSION, encoding="value", arguments={"axis": class_axis()}),
 ]
 
 _BY_NAME = {entry.name: entry for entry in _ENTRIES}

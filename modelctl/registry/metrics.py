@@ -18,7 +18,7 @@ from modelctl.registry.losses import BINARY, CATEGORICAL, REGRESSION, alias, cro
 CLASSIFICATION = (*BINARY, *CATEGORICAL)
 
 
-def metric(name: str, target: str, description: str, label_types: tuple, arguments: dict | None = None,
+def metric(name: str, target: str, description: str, *, label_types: tuple, arguments: dict | None = None,
            **meta) -> Entry:
     return Entry(name, f"keras.metrics:{target}", description, arguments or {},
                  meta={"label_types": list(label_types), **meta})
@@ -95,51 +95,58 @@ _ENTRIES = [
     metric("accuracy", "Accuracy", "Fraction of examples whose predicted class is right; Keras picks binary, "
                                    "categorical or sparse categorical accuracy from the shapes of labels and "
                                    "predictions.",
-           CLASSIFICATION, compile_as="accuracy"),
+           label_types=CLASSIFICATION, compile_as="accuracy"),
     metric("binary_accuracy", "BinaryAccuracy", "Fraction of 0/1 labels the thresholded predictions get right.",
-           BINARY, {"threshold": args.number("Predictions above it count as 1 (0 for logits).", 0.5)}),
+           label_types=BINARY, arguments={"threshold": args.number("Predictions above it count as 1 (0 for logits).",
+                                                                   0.5)}),
     metric("categorical_accuracy", "CategoricalAccuracy", "Fraction of one-hot labels whose class has the "
-                                                          "highest score.", CATEGORICAL, label_encoding="one_hot"),
+                                                          "highest score.", label_types=CATEGORICAL,
+           label_encoding="one_hot"),
     metric("sparse_categorical_accuracy", "SparseCategoricalAccuracy", "Fraction of class-index labels whose "
                                                                        "class has the highest score.",
-           CATEGORICAL, label_encoding="index"),
+           label_types=CATEGORICAL, label_encoding="index"),
     metric("top_k_categorical_accuracy", "TopKCategoricalAccuracy", "Fraction of one-hot labels whose class is "
                                                                     "among the k highest scores.",
-           CATEGORICAL, top_k(), label_encoding="one_hot"),
+           label_types=CATEGORICAL, arguments=top_k(), label_encoding="one_hot"),
     metric("sparse_top_k_categorical_accuracy", "SparseTopKCategoricalAccuracy", "Fraction of class-index labels "
                                                                                  "whose class is among the k "
                                                                                  "highest scores.",
-           CATEGORICAL, {**top_k(), "from_sorted_ids": args.boolean(
+           label_types=CATEGORICAL, arguments={**top_k(), "from_sorted_ids": args.boolean(
                "Whether predictions are class indices sorted by score rather than scores.", False)},
            label_encoding="index"),
-    metric("auc", "AUC", "Area under the ROC or precision-recall curve.", BINARY, _auc_args()),
-    metric("precision", "Precision", "Fraction of predicted positives that are positive.", BINARY,
-           _confusion_args()),
-    metric("recall", "Recall", "Fraction of positives predicted positive.", BINARY, _confusion_args()),
-    metric("f1_score", "F1Score", "Harmonic mean of precision and recall.", CLASSIFICATION, _f_score_args(False),
+    metric("auc", "AUC", "Area under the ROC or precision-recall curve.", label_types=BINARY, arguments=_auc_args()),
+    metric("precision", "Precision", "Fraction of predicted positives that are positive.", label_types=BINARY,
+           arguments=_confusion_args()),
+    metric("recall", "Recall", "Fraction of positives predicted positive.", label_types=BINARY,
+           arguments=_confusion_args()),
+    metric("f1_score", "F1Score", "Harmonic mean of precision and recall.", label_types=CLASSIFICATION,
+           arguments=_f_score_args(False),
            label_encoding="one_hot"),
-    metric("fbeta_score", "FBetaScore", "Weighted harmonic mean of precision and recall.", CLASSIFICATION,
-           _f_score_args(True), label_encoding="one_hot"),
-    metric("mean_squared_error", "MeanSquaredError", "Mean of the squared errors.", REGRESSION),
+    metric("fbeta_score", "FBetaScore", "Weighted harmonic mean of precision and recall.", label_types=CLASSIFICATION,
+           arguments=_f_score_args(True), label_encoding="one_hot"),
+    metric("mean_squared_error", "MeanSquaredError", "Mean of the squared errors.", label_types=REGRESSION),
     metric("root_mean_squared_error", "RootMeanSquaredError", "Square root of the mean squared error.",
-           REGRESSION),
-    metric("mean_absolute_error", "MeanAbsoluteError", "Mean of the absolute errors.", REGRESSION),
+           label_types=REGRESSION),
+    metric("mean_absolute_error", "MeanAbsoluteError", "Mean of the absolute errors.", label_types=REGRESSION),
     metric("mean_absolute_percentage_error", "MeanAbsolutePercentageError", "Mean absolute error as a percentage "
-                                                                            "of the label.", REGRESSION),
+                                                                            "of the label.", label_types=REGRESSION),
     metric("mean_squared_logarithmic_error", "MeanSquaredLogarithmicError", "Mean squared error of "
-                                                                            "log(1 + value).", REGRESSION),
+                                                                            "log(1 + value).", label_types=REGRESSION),
     metric("r2_score", "R2Score", "Coefficient of determination: 1 is a perfect fit, 0 no better than the "
-                                  "mean.", REGRESSION, _r2_args()),
-    metric("log_cosh_error", "LogCoshError", "Mean logarithm of the hyperbolic cosine of the errors.", REGRESSION),
-    metric("binary_crossentropy", "BinaryCrossentropy", "Cross-entropy of 0/1 labels.", BINARY,
-           crossentropy_args(axis=False)),
-    metric("categorical_crossentropy", "CategoricalCrossentropy", "Cross-entropy of one-hot labels.", CATEGORICAL,
-           crossentropy_args(), label_encoding="one_hot"),
+                                  "mean.", label_types=REGRESSION, arguments=_r2_args()),
+    metric("log_cosh_error", "LogCoshError", "Mean logarithm of the hyperbolic cosine of the errors.",
+           label_types=REGRESSION),
+    metric("binary_crossentropy", "BinaryCrossentropy", "Cross-entropy of 0/1 labels.", label_types=BINARY,
+           arguments=crossentropy_args(axis=False)),
+    metric("categorical_crossentropy", "CategoricalCrossentropy", "Cross-entropy of one-hot labels.",
+           label_types=CATEGORICAL,
+           arguments=crossentropy_args(), label_encoding="one_hot"),
     metric("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy", "Cross-entropy of class-index "
                                                                                "labels.",
-           CATEGORICAL, crossentropy_args(smoothing=False, ignore_class=True), label_encoding="index"),
+           label_types=CATEGORICAL, arguments=crossentropy_args(smoothing=False,
+                                                                ignore_class=True), label_encoding="index"),
     metric("kl_divergence", "KLDivergence", "Kullback-Leibler divergence of the predicted from the label "
-                                            "distribution.", CATEGORICAL, label_encoding="one_hot"),
+                                            "distribution.", label_types=CATEGORICAL, label_encoding="one_hot"),
 ]
 
 _BY_NAME = {entry.name: entry for entry in _ENTRIES}

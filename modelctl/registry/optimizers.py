@@ -66,7 +66,7 @@ def shared_args(weight_decay: float | None = None) -> dict:
     }
 
 
-def _optimizer(name: str, target: str, description: str, own: dict, rate: float = 0.001,
+def _optimizer(name: str, target: str, description: str, *, own: dict, rate: float = 0.001,
                weight_decay: float | None = None) -> Entry:
     arguments = {"learning_rate": learning_rate(rate), **own, **shared_args(weight_decay)}
     return Entry(name, f"keras.optimizers:{target}", description, arguments)
@@ -93,16 +93,16 @@ def _ftrl_args() -> dict:
 
 
 OPTIMIZERS = Registry("optimizer", [
-    _optimizer("sgd", "SGD", "Stochastic gradient descent, with optional (Nesterov) momentum.", {
+    _optimizer("sgd", "SGD", "Stochastic gradient descent, with optional (Nesterov) momentum.", own={
         "momentum": args.number("Fraction of the previous update added to the current one; 0 for plain SGD.",
                                 0.0, minimum=0, maximum=1),
         "nesterov": args.boolean("Whether to use Nesterov momentum.", False),
     }, rate=0.01),
     _optimizer("adam", "Adam", "Adam: adaptive step sizes from running estimates of the gradients' first and "
-                               "second moments.", adam_args()),
-    _optimizer("adamw", "AdamW", "Adam with decoupled weight decay.", adam_args(), weight_decay=0.004),
+                               "second moments.", own=adam_args()),
+    _optimizer("adamw", "AdamW", "Adam with decoupled weight decay.", own=adam_args(), weight_decay=0.004),
     _optimizer("rmsprop", "RMSprop", "RMSprop: divides the gradient by a running root mean square of recent "
-                                     "gradients.", {
+                                     "gradients.", own={
         "rho": args.number("Decay rate of the running mean of squared gradients.", 0.9, minimum=0, maximum=1),
         "momentum": args.number("Momentum of the updates; 0 for none.", 0.0, minimum=0, maximum=1),
         "epsilon": epsilon(),
@@ -110,24 +110,24 @@ OPTIMIZERS = Registry("optimizer", [
                                  "(more stable, slower).", False),
     }),
     _optimizer("adagrad", "Adagrad", "Adagrad: per-weight step sizes that shrink as squared gradients "
-                                     "accumulate.", {
+                                     "accumulate.", own={
         "initial_accumulator_value": _accumulator(),
         "epsilon": epsilon(),
     }),
     _optimizer("adadelta", "Adadelta", "Adadelta: per-weight step sizes from running averages of gradients and "
-                                       "updates.", {
+                                       "updates.", own={
         "rho": args.number("Decay rate of the running averages.", 0.95, minimum=0, maximum=1),
         "epsilon": epsilon(),
     }),
     _optimizer("adamax", "Adamax", "Adamax: Adam with the infinity norm in place of the second moment.",
-               adam_args(amsgrad=False)),
-    _optimizer("nadam", "Nadam", "Nadam: Adam with Nesterov momentum.", adam_args(amsgrad=False)),
+               own=adam_args(amsgrad=False)),
+    _optimizer("nadam", "Nadam", "Nadam: Adam with Nesterov momentum.", own=adam_args(amsgrad=False)),
     _optimizer("lion", "Lion", "Lion: updates of equal size for every weight, in the sign of a momentum of "
-                               "the gradients; usually wants a 3-10x smaller learning rate than Adam.", {
+                               "the gradients; usually wants a 3-10x smaller learning rate than Adam.", own={
         "beta_1": args.number("Weight of the momentum against the current gradient in each update's sign.",
                               0.9, exclusive_minimum=0, maximum=1),
         "beta_2": args.number("Decay rate of the momentum kept between updates.", 0.99, minimum=0, maximum=1),
     }),
     _optimizer("ftrl", "Ftrl", "FTRL-Proximal: follow-the-regularized-leader, suited to wide, sparse models.",
-               _ftrl_args()),
+               own=_ftrl_args()),
 ])

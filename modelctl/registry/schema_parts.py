@@ -30,7 +30,7 @@ def def_name(family: str, name: str) -> str:
     return f"{family}.{name}"
 
 
-def typed_family(registry: Registry, family: str, description: str, allow_name: bool = True) -> tuple[dict, dict]:
+def typed_family(registry: Registry, family: str, description: str, *, allow_name: bool = True) -> tuple[dict, dict]:
     """Schema for `{type: NAME, ...arguments}` (or just `NAME`) over a registry.
 
     Returns the family's schema and the `$defs` it needs (one closed mapping per entry).

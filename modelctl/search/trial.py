@@ -39,9 +39,11 @@ def metric_value(metrics: dict, metric: str) -> float:
     try:
         return float(metrics[split][name])
     except KeyError:
+        from modelctl.search.study import SearchError
+
         measured = [f"{'val_' if s == 'validation' else ''}{n}" for s in ("train", "validation")
                     for n in metrics.get(s, {})]
-        raise ModelctlError(f"the run measured no '{metric}'; it measured {', '.join(measured)}") from None
+        raise SearchError(f"the run measured no '{metric}'; it measured {', '.join(measured)}") from None
 
 
 def pruning_callback(trial, metric: str):

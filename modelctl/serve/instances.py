@@ -210,8 +210,8 @@ class InputReader:
 
         count = len(next(iter(columns.values())))
         try:
-            values, _ = encode_features(self.plan.features, self.fitted, columns, np.arange(1, count + 1), "error",
-                                        {})
+            values, _ = encode_features(self.plan.features, self.fitted, columns, numbers=np.arange(1, count + 1),
+                                        on_bad_rows="error", skipped={})
         except ModelctlError as error:
             raise RequestError("$", str(error)) from None
         return values

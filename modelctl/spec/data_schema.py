@@ -6,60 +6,14 @@ from modelctl.features import LABEL_TYPES
 from modelctl.registry import args
 from modelctl.registry.schema_parts import closed, discriminated, prop
 
-SOURCE_FORMATS = ["csv", "tsv", "parquet", "npy", "npz", "image_folder", "text_folder", "tfrecord"]
 SPLITS = ["train", "validation", "test"]
 
 
-def _path(description: str) -> dict:
-    return args.string(description + " Relative paths are read from the spec's folder.")
-
-
 def source_schema() -> dict:
-    glob_path = _path("File path; a glob such as `data/part-*.csv` reads every match in order.")
-    csv_options = {
-        "path": glob_path,
-        "header": args.boolean("Whether the first row names the columns.", True),
-        "column_names": args.any_of([{"type": "array", "items": {"type": "string"}, "minItems": 1},
-                                     {"type": "null"}],
-                                    "Column names when the file has no header row; null reads them from the header.",
-                                    None),
-        "column_types": prop({"type": "object", "additionalProperties": {"enum": ["float", "int", "string"]}},
-                             "Type of chosen columns (`float`, `int` or `string`); the rest are inferred "
-                             "from the first rows.", {}),
-        "na_values": prop({"type": "array", "items": {"type": "string"}},
-                          "Strings read as missing values.", ["", "NA", "NaN", "nan", "null"]),
-    }
-    variants = {
-        "csv": {**csv_options, "delimiter": args.string("Field separator.", ",")},
-        "tsv": {**csv_options, "delimiter": args.string("Field separator.", "\t")},
-        "parquet": {"path": glob_path},
-        "npy": {"arrays": prop({"type": "object", "additionalProperties": {"type": "string", "minLength": 1},
-                                "minProperties": 1},
-                               "Column name -> `.npy` file; every array has one row per example.")},
-        "npz": {"path": _path("The `.npz` file; its array names are the columns.")},
-        "image_folder": {
-            "path": _path("Folder with one sub-folder of images per class; gives columns `image` (the file "
-                          "path) and `label` (the sub-folder name)."),
-            "extensions": prop({"type": "array", "items": {"type": "string"}, "minItems": 1},
-                               "File extensions read as images.", ["png", "jpg", "jpeg", "bmp", "gif"]),
-        },
-        "text_folder": {
-            "path": _path("Folder with one sub-folder of `.txt` files per class; gives columns `text` and "
-                          "`label`."),
-            "extensions": prop({"type": "array", "items": {"type": "string"}, "minItems": 1},
-                               "File extensions read as text.", ["txt"]),
-            "encoding": args.string("Text encoding of the files.", "utf-8"),
-        },
-        "tfrecord": {
-            "path": glob_path,
-            "compression": args.choice(["none", "gzip", "zlib"], "Compression of the record files.", "none"),
-            "schema": prop({"type": "object", "minProperties": 1, "additionalProperties": closed({
-                "dtype": args.choice(["float32", "int64", "string"], "Stored type of the feature."),
-                "shape": args.integers("Shape of the stored value; [] for a scalar.", [], min_items=0),
-            }, "One stored feature.", required=["dtype"])},
-                "Declared feature spec: column name -> {dtype, shape}."),
-        },
-    }
+    """`data.source`: `format` picks a source format of the registry, whose entry gives the other keys."""
+    from modelctl.registry.sources import source_names, sources
+
+    variants = {name: dict(sources().get(name).args) for name in source_names()}
     return discriminated("format", variants, "Where examples are read from.", "source format")
 
 

@@ -7,7 +7,7 @@ name, the closest allowed one.
 from __future__ import annotations
 
 from collections import deque
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 from jsonschema.exceptions import ValidationError
 
@@ -49,6 +49,33 @@ def rebased(document: Document, errors: Iterable[ValidationError], base: tuple,
         else:
             error.path = error.relative_path = deque([*base, *relative])
     return diagnostics(document, errors)
+
+
+def section_problems(values: Mapping, properties: dict, *, where: str, path: tuple,
+                     required: Iterable[str] = ()) -> list[Diagnostic]:
+    """Every problem of `values`, the mapping a spec writes at `path`, against the schemas of its keys,
+    unknown keys included: for values given outside a spec file (a Python call, a run's options), checked as
+    validation checks a spec and shown in the same shape, `where: $.path: message`.
+
+    Args:
+        values: key -> value, as the spec would write them at `path`.
+        properties: key -> JSON Schema of its value (from the schema or a registry entry).
+        where: what the values came from, in place of a file position, such as `export options`.
+        path: the keys of the section in the spec, such as `("export", "tflite")`.
+        required: keys that must be given; default none.
+    """
+    from modelctl.errors import Location
+    from modelctl.spec.strict import validator
+
+    schema: dict = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        schema["required"] = list(required)
+    data: object = dict(values)
+    for key in reversed(path):
+        schema = {"type": "object", "properties": {key: schema}}
+        data = {key: data}
+    document = Document(source=where, data=data, values={(): Location(where)})
+    return sorted(diagnostics(document, validator(schema).iter_errors(data)), key=Diagnostic.sort_key)
 
 
 def _is_param_ref(value: object) -> bool:

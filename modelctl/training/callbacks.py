@@ -192,14 +192,16 @@ def cut_short(stop: list) -> bool:
 
 
 def _generators(model) -> list:
-    return [value for layer in model._flatten_layers(include_self=False, recursive=True)
-            for value in vars(layer).values() if isinstance(value, keras.random.SeedGenerator)]
+    """The state variables of the model's random generators (`keras.random.SeedGenerator`), in layer order:
+    `Model.variables` holds every layer's state, seeds included, and Keras names a generator's state
+    `seed_generator_state`."""
+    return [variable for variable in model.variables if variable.name == "seed_generator_state"]
 
 
 def generator_states(model) -> list[list[int]]:
     """State of every random generator in the model (dropout, noise, augmentation), in layer order; `.keras`
     files do not keep them, and a resumed run needs them to draw the same random numbers."""
-    return [[int(part) for part in generator.state.numpy()] for generator in _generators(model)]
+    return [[int(part) for part in state.numpy()] for state in _generators(model)]
 
 
 def restore_generators(model, states: list[list[int]]) -> None:
@@ -207,8 +209,8 @@ def restore_generators(model, states: list[list[int]]) -> None:
     if len(generators) != len(states):
         raise ValueError(f"the model has {len(generators)} random generators but the checkpoint saved "
                          f"{len(states)}")
-    for generator, state in zip(generators, states):
-        generator.state.assign(state)
+    for variable, state in zip(generators, states):
+        variable.assign(state)
 
 
 def _learning_rate(model) -> float | None:

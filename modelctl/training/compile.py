@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from modelctl.errors import ModelctlError
+from modelctl.training.errors import TrainingError
 from modelctl.registry.losses import LOSSES
 from modelctl.registry.metrics import METRICS
 from modelctl.registry.optimizers import OPTIMIZERS
@@ -51,7 +51,8 @@ def build_optimizer(training: dict, steps_per_epoch: int, learning_rate_scale: f
     learning_rate = float(arguments.get("learning_rate", 0.001)) * learning_rate_scale
     schedule = training.get("schedule")
     if schedule:
-        learning_rate = build_schedule(schedule, learning_rate, steps_per_epoch, training.get("epochs", 10))
+        learning_rate = build_schedule(schedule, learning_rate, steps_per_epoch=steps_per_epoch,
+                                       epochs=training.get("epochs", 10))
     arguments["learning_rate"] = learning_rate
     return entry.load()(**arguments)
 
@@ -70,7 +71,7 @@ def build_metric(written: Any):
     return entry.load()(name=name, **_floats(entry, arguments))
 
 
-def compile_arguments(spec: dict, output_names: list[str], steps_per_epoch: int,
+def compile_arguments(spec: dict, output_names: list[str], *, steps_per_epoch: int,
                       learning_rate_scale: float = 1.0) -> dict:
     """Keyword arguments for `model.compile` (optimizer, loss, loss_weights, metrics).
 
@@ -93,7 +94,7 @@ def compile_arguments(spec: dict, output_names: list[str], steps_per_epoch: int,
         if loss is None and label is not None:
             loss = DEFAULT_LOSS[labels[label]]
         if loss is None:
-            raise ModelctlError(f"output '{output}' has no loss: give training.loss, or data.labels so that "
+            raise TrainingError(f"output '{output}' has no loss: give training.loss, or data.labels so that "
                                 "one can be chosen for the label type")
         losses[output] = build_loss(loss)
     written_metrics = training.get("metrics") or []

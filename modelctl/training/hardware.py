@@ -28,7 +28,8 @@ import subprocess
 import urllib.parse
 from typing import Any, Mapping
 
-from modelctl.errors import ModelctlError, did_you_mean, one_of
+from modelctl.errors import SpecError, did_you_mean, one_of
+from modelctl.training.errors import HardwareError
 
 CLUSTER_ROLES = ("chief", "worker", "ps", "evaluator")
 TPU_ENVIRONMENT = ("TPU_NAME", "COLAB_TPU_ADDR")
@@ -38,7 +39,7 @@ TPU_TIMEOUT_S = 10
 _CONNECTED_TPUS: dict[str, Any] = {}
 
 
-class TpuUnreachable(ModelctlError):
+class TpuUnreachable(HardwareError):
     """The TPU named by TPU_NAME or COLAB_TPU_ADDR, or this TPU VM's own, cannot be connected to. Exit code 1.
 
     Args:
@@ -463,16 +464,16 @@ def parse_tf_config(text: str | None) -> Cluster | None:
         config = json.loads(text)
     except json.JSONDecodeError as error:
         shown = text if len(text) <= 200 else text[:200] + "..."
-        raise ModelctlError(f"TF_CONFIG is not valid JSON: {error.msg} at line {error.lineno} column "
+        raise HardwareError(f"TF_CONFIG is not valid JSON: {error.msg} at line {error.lineno} column "
                             f"{error.colno}. Received: TF_CONFIG={shown!r}") from None
     if not isinstance(config, dict):
-        raise ModelctlError(f"TF_CONFIG must be a JSON object with `cluster` and `task`. Received: a JSON "
+        raise HardwareError(f"TF_CONFIG must be a JSON object with `cluster` and `task`. Received: a JSON "
                             f"{_json_kind(config)}")
     problems: list[str] = []
     roles = _cluster_roles(config.get("cluster"), problems)
     task_type, task_index = _task(config.get("task"), dict(roles), problems)
     if problems:
-        raise ModelctlError("\n".join(problems))
+        raise HardwareError("\n".join(problems))
     return Cluster(roles=roles, task_type=task_type, task_index=task_index)
 
 
@@ -557,8 +558,8 @@ def plan(training: Mapping[str, Any], hardware: Hardware, batch_size: int | None
         replicas = len(hardware.tpus)
     else:
         replicas = workers * len(devices)
-    precision = _precision(settings["mixed_precision"], distribution, devices, hardware, reasons)
-    jit = _jit(settings["jit_compile"], distribution, devices, reasons)
+    precision = _precision(settings["mixed_precision"], distribution, devices, hardware=hardware, reasons=reasons)
+    jit = _jit(settings["jit_compile"], distribution, devices, reasons=reasons)
     if settings["scale_learning_rate"] == "none":
         scale = 1
         reasons.append("learning rate unchanged (scale_learning_rate: none)")
@@ -577,21 +578,22 @@ def plan(training: Mapping[str, Any], hardware: Hardware, batch_size: int | None
 
 
 def _settings(training: Mapping[str, Any]) -> dict[str, Any]:
+    """The hardware settings of `training`, defaults filled in from the schema; a spec has had them checked
+    already, a `training` mapping given in Python is checked here by the schema, in the spec-error shape.
+
+    Raises:
+        SpecError: a setting outside the schema's values, as `training settings: $.training.x: message`.
+    """
+    from modelctl.spec.messages import section_problems
     from modelctl.spec.schema import build_schema
 
     schema = build_schema()["properties"]["training"]["properties"]
-    settings, problems = {}, []
-    for name in SETTINGS:
-        allowed = schema[name]["enum"]
-        value = training.get(name, schema[name]["default"])
-        if not any(value == choice and type(value) is type(choice) for choice in allowed):
-            shown = [str(choice).lower() if isinstance(choice, bool) else choice for choice in allowed]
-            problems.append(f"Invalid value for `training.{name}`. Expected one of {one_of(shown)}. "
-                            f"Received: {name}={value!r}.{did_you_mean(value, [str(c) for c in shown])}")
-        settings[name] = value
+    given = {name: training[name] for name in SETTINGS if name in training}
+    problems = section_problems(given, {name: schema[name] for name in SETTINGS}, where="training settings",
+                                path=("training",))
     if problems:
-        raise ModelctlError("\n".join(problems))
-    return settings
+        raise SpecError(problems)
+    return {name: given.get(name, schema[name]["default"]) for name in SETTINGS}
 
 
 def _distribution(requested: str, hardware: Hardware, reasons: list[str]):
@@ -623,9 +625,9 @@ def _distribution(requested: str, hardware: Hardware, reasons: list[str]):
         reasons.append(f"mirrored over {', '.join(local)}" + (" (one replica)" if len(local) == 1 else ""))
         return "mirrored", local, 1, None
     if requested == "multi_worker":
-        return "multi_worker", local, _workers(cluster, hardware, local, reasons), None
+        return "multi_worker", local, _workers(cluster, hardware, local, reasons=reasons), None
     if not tpu_present:
-        raise ModelctlError(f"distribution 'tpu' needs a TPU, and none was found (found: {_found(hardware)}; "
+        raise HardwareError(f"distribution 'tpu' needs a TPU, and none was found (found: {_found(hardware)}; "
                             "TPU_NAME and COLAB_TPU_ADDR are not set). Run on a TPU VM, or set TPU_NAME to the "
                             "TPU's name or grpc:// address, or use distribution 'auto'.")
     where = f" at {hardware.tpu_address}" if hardware.tpu_address not in (None, "local") else ""
@@ -633,19 +635,19 @@ def _distribution(requested: str, hardware: Hardware, reasons: list[str]):
     return "tpu", hardware.tpus, 1, hardware.tpu_address
 
 
-def _workers(cluster: Cluster | None, hardware: Hardware, local: tuple[str, ...], reasons: list[str]) -> int:
+def _workers(cluster: Cluster | None, hardware: Hardware, local: tuple[str, ...], *, reasons: list[str]) -> int:
     if cluster is None:
-        raise ModelctlError("distribution 'multi_worker' needs the cluster described by the TF_CONFIG "
+        raise HardwareError("distribution 'multi_worker' needs the cluster described by the TF_CONFIG "
                             "environment variable, and TF_CONFIG is not set (found: "
                             f"{_found(hardware)}). Set TF_CONFIG on every worker, such as "
                             '{"cluster": {"worker": ["host1:2222", "host2:2222"]}, "task": {"type": "worker", '
                             '"index": 0}}, or use distribution \'auto\' or \'mirrored\' on one machine.')
     if cluster.count("ps"):
         servers = cluster.count("ps")
-        raise ModelctlError(f"distribution 'multi_worker' trains without parameter servers, and TF_CONFIG names "
+        raise HardwareError(f"distribution 'multi_worker' trains without parameter servers, and TF_CONFIG names "
                             f"{servers} (role 'ps'). Remove 'ps' from TF_CONFIG's cluster.")
     if cluster.workers < 1:
-        raise ModelctlError("distribution 'multi_worker' needs chief or worker tasks in TF_CONFIG's cluster. "
+        raise HardwareError("distribution 'multi_worker' needs chief or worker tasks in TF_CONFIG's cluster. "
                             f"Received: roles {one_of(role for role, _ in cluster.roles)}")
     task = f"this is {cluster.task_type} {cluster.task_index}" if cluster.task_type else "no task given"
     reasons.append(f"TF_CONFIG names {cluster.workers} worker{'s' if cluster.workers != 1 else ''} ({task}): "
@@ -662,12 +664,12 @@ def _found(hardware: Hardware) -> str:
     return ", ".join(parts)
 
 
-def _precision(requested: str, distribution: str, devices: tuple[str, ...], hardware: Hardware,
+def _precision(requested: str, distribution: str, devices: tuple[str, ...], *, hardware: Hardware,
                reasons: list[str]) -> str:
     used = [gpu for gpu in hardware.gpus if gpu.device in devices]
     if requested == "mixed_float16" and not used:
         found = f"TPU with {len(hardware.tpus)} cores" if distribution == "tpu" else "CPU only"
-        raise ModelctlError(f"mixed_precision 'mixed_float16' needs a GPU of compute capability 7.0+, and the run "
+        raise HardwareError(f"mixed_precision 'mixed_float16' needs a GPU of compute capability 7.0+, and the run "
                             f"has none (found: {found}; {_found(hardware)}). Use 'auto', 'float32' or "
                             "'mixed_bfloat16'.")
     if requested != "auto":
@@ -692,7 +694,7 @@ def _precision(requested: str, distribution: str, devices: tuple[str, ...], hard
     return "mixed_float16"
 
 
-def _jit(requested: bool | str, distribution: str, devices: tuple[str, ...], reasons: list[str]) -> bool:
+def _jit(requested: bool | str, distribution: str, devices: tuple[str, ...], *, reasons: list[str]) -> bool:
     if requested != "auto":
         reasons.append(f"XLA {'on' if requested else 'off'} (asked for)")
         return bool(requested)
@@ -710,7 +712,7 @@ def _per_replica(batch_size: int, replicas: int) -> int:
     if batch_size % replicas:
         lower, upper = batch_size // replicas * replicas, (batch_size // replicas + 1) * replicas
         such_as = f"{lower} or {upper}" if lower else str(upper)
-        raise ModelctlError(f"data.batch_size {batch_size} does not split evenly over {replicas} replicas: it is "
+        raise HardwareError(f"data.batch_size {batch_size} does not split evenly over {replicas} replicas: it is "
                             f"the global batch, shared equally by the replicas. Use a multiple of {replicas}, "
                             f"such as {such_as}. Received: batch_size={batch_size}")
     return batch_size // replicas

@@ -44,7 +44,7 @@ import keras
 from modelctl.util.tf import tensorflow
 
 
-def fit_distributed(model, strategy, train_dataset, epochs: int, initial_epoch: int, steps_per_epoch: int,
+def fit_distributed(model, strategy, train_dataset, *, epochs: int, initial_epoch: int, steps_per_epoch: int,
                     validation_dataset=None, callbacks: list | None = None, steps_per_execution: int = 1,
                     sharded: bool = False) -> dict:
     """Train `model` under `strategy` the way `model.fit` would, and return the history.
@@ -76,7 +76,8 @@ def fit_distributed(model, strategy, train_dataset, epochs: int, initial_epoch: 
     tf = tensorflow()
     with strategy.scope():
         # Compiled metrics, compiled losses and optimizer slots must be created in the strategy's scope, before
-        # the step functions are traced (variables cannot be made inside `strategy.run`). `fit` does the same.
+        # the step functions are traced (variables cannot be made inside `strategy.run`). `fit` does the same;
+        # Keras 3 (to 3.15 at least) has no public method that builds them without running a step.
         model._symbolic_build(data_batch=train_dataset.element_spec)
     callback_list = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=False, verbose=0,
                                                  epochs=epochs, steps=steps_per_epoch, model=model)
@@ -106,8 +107,8 @@ def fit_distributed(model, strategy, train_dataset, epochs: int, initial_epoch: 
         epoch_logs = dict(logs)
         if validation is not None:
             epoch_logs.update({f"val_{name}": value
-                               for name, value in _evaluate(model, test_step, validation, validation_steps,
-                                                             callback_list).items()})
+                               for name, value in _evaluate(model, test_step, validation, steps=validation_steps,
+                                                             callback_list=callback_list).items()})
         callback_list.on_epoch_end(epoch, epoch_logs)
         if model.stop_training:
             break
@@ -125,8 +126,15 @@ def _shard_by_data(tf, dataset):
     return dataset.with_options(options)
 
 
+def _loss_metric(model):
+    """The metric that averages the loss over an epoch: the compiled model's metric named `loss` (the first of
+    `Model.metrics`), which `fit` updates in its own step and this step updates the same way."""
+    return next(metric for metric in model.metrics if metric.name == "loss")
+
+
 def _train_function(tf, model, strategy, steps_per_execution: int):
     replicas = strategy.num_replicas_in_sync
+    loss_metric = _loss_metric(model)
 
     def replica_step(data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
@@ -142,7 +150,7 @@ def _train_function(tf, model, strategy, steps_per_execution: int):
             extra = _additional_losses(tf, model, loss.dtype) / replicas
             loss = (loss - extra) * tf.cast(share, loss.dtype) + extra
             scaled = model.optimizer.scale_loss(loss)
-        model._loss_tracker.update_state(logged, sample_weight=size)
+        loss_metric.update_state(logged, sample_weight=size)
         gradients = tape.gradient(scaled, model.trainable_weights)
         model.optimizer.apply_gradients(zip(gradients, model.trainable_weights))
         model.compute_metrics(x, y, y_pred, sample_weight)
@@ -166,12 +174,13 @@ def _train_function(tf, model, strategy, steps_per_execution: int):
 
 def _test_function(tf, model, strategy):
     replicas = strategy.num_replicas_in_sync
+    loss_metric = _loss_metric(model)
 
     def replica_step(data):
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         y_pred = model(x, training=False)
         loss = model.compute_loss(x, y, y_pred, sample_weight, training=False)
-        model._loss_tracker.update_state(loss * replicas, sample_weight=_batch_size(tf, x))
+        loss_metric.update_state(loss * replicas, sample_weight=_batch_size(tf, x))
         model.compute_metrics(x, y, y_pred, sample_weight)
 
     @tf.function
@@ -182,7 +191,7 @@ def _test_function(tf, model, strategy):
     return step
 
 
-def _evaluate(model, test_step, dataset, steps: int | None, callback_list) -> dict:
+def _evaluate(model, test_step, dataset, *, steps: int | None, callback_list) -> dict:
     """One pass over `dataset` (`steps` batches, or until it ends when None); the metrics as
     `model.evaluate(..., return_dict=True)` gives them."""
     tf = tensorflow()
@@ -216,10 +225,11 @@ def evaluate_distributed(model, strategy, dataset) -> dict:
     """
     tf = tensorflow()
     with strategy.scope():
+        # As in `train`: no public Keras 3 method (to 3.15 at least) builds the compiled metrics.
         model._symbolic_build(data_batch=dataset.element_spec)
     distributed = strategy.experimental_distribute_dataset(_shard_by_data(tf, dataset))
-    return _evaluate(model, _test_function(tf, model, strategy), distributed, _length(dataset),
-                     keras.callbacks.CallbackList())
+    return _evaluate(model, _test_function(tf, model, strategy), distributed, steps=_length(dataset),
+                     callback_list=keras.callbacks.CallbackList())
 
 
 def _length(dataset) -> int | None:

@@ -45,7 +45,7 @@ class Run:
         return max(1, round((self.epochs if epochs is None else epochs) * self.steps_per_epoch))
 
 
-def build_schedule(config: str | Mapping, initial_learning_rate: float, steps_per_epoch: int,
+def build_schedule(config: str | Mapping, initial_learning_rate: float, *, steps_per_epoch: int,
                    epochs: int) -> LearningRateSchedule | float:
     """Return the learning rate an optimizer is given for `config`.
 

@@ -34,13 +34,14 @@ import warnings
 from pathlib import Path
 from typing import Callable
 
-from modelctl.errors import ModelctlError, SpecError
+from modelctl.errors import DataError, SpecError
+from modelctl.training.errors import TrainingError
 from modelctl.runs import RunError, create_run_dir, git_commit, read_json, spec_hash, spec_text, versions, \
     write_json
 from modelctl.util.files import write_text_atomic
 
 
-class TrainingInterrupted(ModelctlError):
+class TrainingInterrupted(TrainingError):
     """Training stopped on Ctrl-C or SIGTERM; the last completed epoch is saved. Exit code 128 + signal."""
 
     def __init__(self, message: str, signal_number: int):
@@ -48,7 +49,7 @@ class TrainingInterrupted(ModelctlError):
         self.exit_code = 128 + signal_number
 
 
-class TrainingDiverged(ModelctlError):
+class TrainingDiverged(TrainingError):
     """The loss became NaN or infinite."""
 
 
@@ -63,7 +64,7 @@ class TrainResult:
     best_epoch: int | None = None
 
 
-def train(document, output: Path, console, quiet: bool = False, live: bool = False, resume: Path | None = None,
+def train(document, output: Path, console, *, quiet: bool = False, live: bool = False, resume: Path | None = None,
           dry_run: bool = False, command_line: list[str] | None = None, fold: tuple[int, int] | None = None,
           run_dir: Path | None = None, extra_callbacks: list | None = None,
           plot_history: Callable[[dict, Path], Path] | None = None, cache=None, tracking=None,
@@ -111,7 +112,7 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
                        shard=_shard(plan, hardware.cluster))
     preparation_seconds = time.perf_counter() - started
     if prepared.counts["train"] == 0:
-        raise ModelctlError("the training split is empty; check data.split and the source")
+        raise DataError("the training split is empty; check data.split and the source")
     execution = _execution(document, prepared, plan)
     for reason, count in prepared.skipped.items():
         console.print(f"skipped {count} bad row{'s' if count != 1 else ''}: {reason}", markup=False)
@@ -134,22 +135,26 @@ def train(document, output: Path, console, quiet: bool = False, live: bool = Fal
     if folder is not None and not resume:
         write_text_atomic(folder / "spec.yaml", spec_text(spec))
         write_json(folder / "preprocessing.json", prepared.fitted)
-        write_json(folder / "run.json", _run_record(spec, hardware, plan, command_line, document, prepared,
-                                                    fold, execution, status="running"))
+        write_json(folder / "run.json", _run_record(spec, hardware, plan, command_line=command_line,
+                                                    document=document, prepared=prepared,
+                                                    fold=fold, execution=execution, status="running"))
     tracked = None
     if tracking is not None and folder is not None and scratch is None:
         from modelctl.tracking import open_run
 
         tracked = open_run(tracking, folder, console, resume=resume is not None, parent_run_id=tracking_parent)
     try:
-        model, output_names, strategy = _build(document, prepared, plan, execution, training, state, folder)
+        model, output_names, strategy = _build(document, prepared, plan, execution=execution, training=training,
+                                               state=state, folder=folder)
         if dry_run:
-            _describe_dry_run(console, plan, execution, prepared, model, preparation_seconds)
+            _describe_dry_run(console, plan, execution=execution, prepared=prepared, model=model,
+                              preparation_seconds=preparation_seconds)
             return TrainResult(None, {}, [], plan.as_dict(), prepared.counts)
         try:
-            result = _fit(document, prepared, plan, execution, model, strategy, output_names, folder, console,
-                          quiet=quiet, live=live, state=state, extra_callbacks=extra_callbacks or [],
-                          plot_history=plot_history, tracked=tracked)
+            result = _fit(document, prepared, plan, execution=execution, model=model, strategy=strategy,
+                          output_names=output_names, folder=folder, console=console, quiet=quiet, live=live,
+                          state=state, extra_callbacks=extra_callbacks or [], plot_history=plot_history,
+                          tracked=tracked)
         except (TrainingInterrupted, TrainingDiverged) as stopped:
             if tracked is not None:
                 tracked.finish("KILLED" if isinstance(stopped, TrainingInterrupted) else "FAILED")
@@ -240,7 +245,7 @@ def _execution(document, prepared, plan):
         raise SpecError([document.diagnostic(("training", "steps_per_execution"), str(error))]) from None
 
 
-def _run_record(spec, hardware, plan, command_line, document, prepared, fold, execution, status: str) -> dict:
+def _run_record(spec, hardware, plan, *, command_line, document, prepared, fold, execution, status: str) -> dict:
     return {
         "name": spec.get("name"),
         "spec_hash": spec_hash(spec),
@@ -262,7 +267,7 @@ def _run_record(spec, hardware, plan, command_line, document, prepared, fold, ex
     }
 
 
-def _build(document, prepared, plan, execution, training, state, folder):
+def _build(document, prepared, plan, *, execution, training, state, folder):
     """The model, built and compiled under the plan's strategy (and restored from `state` when resuming), its
     output names, and the strategy."""
     from modelctl.model.build import build_model
@@ -286,8 +291,8 @@ def _build(document, prepared, plan, execution, training, state, folder):
         core = build_model(document, fitted_inputs(prepared.fitted))
         output_names = list(core.output_names)
         model = assemble(core, prepared.fitted["features"], seed=seed)
-        arguments = compile_arguments(document.data, output_names, execution.steps_per_epoch,
-                                      plan.learning_rate_scale)
+        arguments = compile_arguments(document.data, output_names, steps_per_epoch=execution.steps_per_epoch,
+                                      learning_rate_scale=plan.learning_rate_scale)
         model.compile(**arguments, jit_compile=plan.jit_compile, steps_per_execution=execution.steps_per_execution)
         if state is not None:
             model.optimizer.build(model.trainable_variables)
@@ -313,7 +318,7 @@ def _callbacks(training: dict, folder: Path, has_validation: bool):
     return built
 
 
-def _fit(document, prepared, plan, execution, model, strategy, output_names, folder, console, *, quiet: bool,
+def _fit(document, prepared, plan, *, execution, model, strategy, output_names, folder, console, quiet: bool,
          live: bool, state: dict | None, extra_callbacks: list, plot_history, tracked=None) -> TrainResult:
     from modelctl.training import callbacks as run_callbacks
 
@@ -357,8 +362,9 @@ def _fit(document, prepared, plan, execution, model, strategy, output_names, fol
                     # Keras 3 `fit` fails under MultiWorkerMirroredStrategy in TensorFlow 2.21.
                     from modelctl.training.loop import fit_distributed
 
-                    fit_distributed(model, strategy, train_data, epochs, initial_epoch, steps, validation,
-                                    callbacks, steps_per_execution=execution.steps_per_execution,
+                    fit_distributed(model, strategy, train_data, epochs=epochs, initial_epoch=initial_epoch,
+                                    steps_per_epoch=steps, validation_dataset=validation,
+                                    callbacks=callbacks, steps_per_execution=execution.steps_per_execution,
                                     sharded=prepared.layout is not None)
                 else:
                     model.fit(train_data, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
@@ -392,7 +398,7 @@ def _fit(document, prepared, plan, execution, model, strategy, output_names, fol
 
     save_model_atomic(model, folder / "model.keras")
     metrics = evaluate_splits(model, prepared, output_names,
-                              strategy if plan.distribution == "multi_worker" else None)
+                              multi_worker=strategy if plan.distribution == "multi_worker" else None)
     write_json(folder / "metrics.json", metrics)
     if training.get("tensorboard"):
         from modelctl.training.hparams import write_hparams
@@ -418,7 +424,7 @@ def quiet_data_warnings():
         yield
 
 
-def evaluate_splits(model, prepared, output_names, multi_worker=None) -> dict:
+def evaluate_splits(model, prepared, output_names, *, multi_worker=None) -> dict:
     """Loss and compiled metrics of the model on every non-empty split.
 
     `multi_worker` is the MultiWorkerMirroredStrategy the model was built under, whose splits are evaluated by
@@ -446,7 +452,7 @@ def _plot_history(rows: list[dict], folder: Path, plot_history) -> list[Path]:
     return [plot_history(history, folder / "learning_curves.png")]
 
 
-def _describe_dry_run(console, plan, execution, prepared, model, preparation_seconds: float) -> None:
+def _describe_dry_run(console, plan, *, execution, prepared, model, preparation_seconds: float) -> None:
     console.print(f"strategy: {plan.distribution} on {', '.join(plan.devices)}; precision {plan.mixed_precision}; "
                   f"XLA {'on' if plan.jit_compile else 'off'}", markup=False)
     for reason in plan.reasons:

@@ -1,1 +1,1 @@
-"""One reader per source format; `modelctl.data.sources.READERS` maps format names to them."""
+"""One reader per source format; each is registered in `modelctl.registry.sources`."""

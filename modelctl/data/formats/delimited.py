@@ -133,14 +133,17 @@ class DelimitedSource(Source):
         return min(1.0, done / total) if total else None
 
     def count_rows(self) -> int:
-        total = 0
-        for file in self.files:
-            if not self.has_records(file):
-                continue
-            counter = _Misshapen()
-            reader = self.open_file(file, self.columns[:1], {}, counter, text=True)
-            total += sum(batch.num_rows for batch in _batches(reader, file, self.format)) + counter.total
-        return total
+        return sum(self.rows_in(file) for file in self.files)
+
+    def rows_in(self, file: Path) -> int:
+        if not self.has_records(file):
+            return 0
+        counter = _Misshapen()
+        reader = self.open_file(file, self.columns[:1], {}, counter, text=True)
+        return sum(batch.num_rows for batch in _batches(reader, file, self.format)) + counter.total
+
+    def row_of(self, file: Path, record: int) -> int:
+        return _spreadsheet_row(file, record + (1 if self.header else 0), self.delimiter)
 
     # Opening files -----------------------------------------------------------------------------------------
 

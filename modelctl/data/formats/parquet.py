@@ -69,7 +69,10 @@ class ParquetSource(Source):
             first_row += record_batch.num_rows
 
     def count_rows(self) -> int:
-        return sum(self._open(file).metadata.num_rows for file in self.files)
+        return sum(self.rows_in(file) for file in self.files)
+
+    def rows_in(self, file: Path) -> int:
+        return self._open(file).metadata.num_rows
 
     def progress(self) -> float | None:
         if getattr(self, "_rows", None) is None:

@@ -69,6 +69,11 @@ class TFRecordSource(Source):
         tf = tensorflow()
         return sum(int(batch.shape[0]) for file in self.files for batch in self._records(tf, file, 4096))
 
+    def rows_in(self, file: Path) -> int:
+        from modelctl.util.tf import tensorflow
+
+        return sum(int(batch.shape[0]) for batch in self._records(tensorflow(), file, 4096))
+
     def _records(self, tf, file: Path, rows: int):
         dataset = tf.data.TFRecordDataset([str(file)], compression_type=self.compression).batch(rows)
         iterator = iter(dataset)

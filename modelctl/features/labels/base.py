@@ -207,14 +207,12 @@ class LabelType:
     def _no_missing(self, missing: np.ndarray, numbers: np.ndarray) -> None:
         if missing.any():
             row = int(np.argmax(missing))
-            raise DataError(f"example {numbers[row]}: label '{self.item.name}' is missing in column "
-                            f"'{self.column}'")
+            raise DataError(f"label '{self.item.name}' is missing", column=self.column, example=numbers[row])
 
     def _outside(self, value: str, example: int) -> None:
         shown = ", ".join(repr(name) for name in self.classes[:20])
-        raise DataError(f"example {example}: label '{self.item.name}' has value {value!r} in column "
-                        f"'{self.column}', which is not one of its classes: {shown}"
-                        + (" ..." if len(self.classes) > 20 else ""))
+        raise DataError(f"label '{self.item.name}' has value {value!r}, which is not one of its classes: {shown}"
+                        + (" ..." if len(self.classes) > 20 else ""), column=self.column, example=example)
 
     def target_bytes(self) -> int:
         """Bytes of one example's target (0 while a multi-label's classes are not known)."""

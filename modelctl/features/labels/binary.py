@@ -52,9 +52,9 @@ class BinaryLabel(LabelType):
         bad = ~np.isin(lowered, list(TRUE | FALSE))[codes]
         if bad.any():
             row = int(np.argmax(bad))
-            raise DataError(f"example {numbers[row]}: binary label '{self.item.name}' has value "
-                            f"{texts[codes[row]]!r} in column '{self.column}'; expected 0/1 or true/false, or set "
-                            "`positive` to the value counted as positive")
+            raise DataError(f"binary label '{self.item.name}' has value {texts[codes[row]]!r}; expected 0/1 or "
+                            "true/false, or set `positive` to the value counted as positive", column=self.column,
+                            example=numbers[row])
         return np.isin(lowered, list(TRUE)).astype(np.float32)[codes]
 
     @staticmethod

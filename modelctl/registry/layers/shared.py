@@ -93,7 +93,7 @@ def rate(what: str = "the inputs") -> dict:
     return args.fraction(f"Fraction of {what} to drop.")
 
 
-def factor(description: str, minimum: float | None = None, maximum: float | None = None,
+def factor(description: str, *, minimum: float | None = None, maximum: float | None = None,
            default: Any = REQUIRED, exclusive_minimum: float | None = None) -> dict:
     """A random range: one number for a range symmetric about zero, or `[lower, upper]`; the bounds (inclusive,
     except `exclusive_minimum`) hold for the number and for both ends of the range."""

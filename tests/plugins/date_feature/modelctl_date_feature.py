@@ -28,8 +28,8 @@ class DateFeature(FeatureType):
             try:
                 days[row, 0] = datetime.datetime.strptime(str(value), written).timetuple().tm_yday
             except ValueError:
-                raise DataError(f"example {numbers[row]}: date feature '{item.name}' has value {value!r} in "
-                                f"column '{item.columns[0]}', which is not a date written as {written!r}") from None
+                raise DataError(f"date feature '{item.name}' has value {value!r}, which is not a date written as "
+                                f"{written!r}", column=item.columns[0], example=numbers[row]) from None
         return days, None
 
     def model_input(self, name, fitted):

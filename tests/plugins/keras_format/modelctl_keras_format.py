@@ -46,7 +46,7 @@ def export(model, path: Path, options: dict, *, context):
     from modelctl.export.artifact import Artifact
     from modelctl.export.metadata import artifact_metadata, base_metadata
 
-    metadata = artifact_metadata(base_metadata(model, context), "keras", "none", model, [])
+    metadata = artifact_metadata(base_metadata(model, context), "keras", "none", prepared_model=model, skipped=[])
     model.save(path)
     with zipfile.ZipFile(path, "a") as archive:
         archive.writestr(METADATA, json.dumps(metadata))
