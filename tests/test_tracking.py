@@ -351,3 +351,36 @@ def test_a_run_uploaded_to_a_local_tracking_server(tracked_run, server, runner):
     assert json.loads((run_dir / "mlflow.json").read_text())["uri"] == uri
     assert client.get_run(run_id).info.artifact_uri.startswith("mlflow-artifacts:")
     assert "export/saved_model/saved_model.pb" in artifact_paths(client, run_id)
+
+
+@pytest.mark.slow
+def test_a_tracked_search_is_one_run_with_a_child_run_for_each_trial(store, tmp_path, monkeypatch, write_spec):
+    """`modelctl search --track mlflow`: the study's MLflow run holds the best value, search.json and best.yaml;
+    each trial is an ordinary tracked run, its child."""
+    from test_search import search_spec
+
+    from modelctl.search.runner import run_search
+
+    folder, uri = store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    spec = write_spec(search_spec(trials=2))
+    record = run_search(str(spec), ["training.steps_per_epoch=2"], output=tmp_path / "runs", console=quiet_console(),
+                        track="mlflow")
+    client = client_of(uri)
+    experiment = client.get_experiment_by_name("iris-search")
+    study = tmp_path / "runs" / "iris-search" / "search" / "iris-search"
+    [parent] = client.search_runs([experiment.experiment_id], "tags.`modelctl.run_dir` = '%s'" % study.resolve())
+    assert parent.info.status == "FINISHED"
+    assert parent.data.metrics["best_value"] == pytest.approx(record["best"]["value"])
+    assert {"search.json", "best.yaml"} <= artifact_paths(client, parent.info.run_id)
+    children = client.search_runs([experiment.experiment_id],
+                                  "tags.`mlflow.parentRunId` = '%s'" % parent.info.run_id)
+    assert sorted(run.data.tags["modelctl.run_dir"] for run in children) == \
+        sorted(str(Path(row["run_dir"]).resolve()) for row in record["trials"])
+    trials = {str(Path(row["run_dir"]).resolve()): row for row in record["trials"]}
+    for child in children:
+        row = trials[child.data.tags["modelctl.run_dir"]]
+        assert child.info.status == "FINISHED"
+        assert child.data.params["model.layers.0.dense.units"] == str(row["parameters"]["model.layers[0].dense.units"])
+        assert child.data.metrics["validation/loss"] == pytest.approx(row["value"])
+        assert {"spec.yaml", "run.json", "history.csv"} <= artifact_paths(client, child.info.run_id)

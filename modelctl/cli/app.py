@@ -265,6 +265,9 @@ def search(
                                                                       "OUTPUT/<name>/search/<study>/trial-NNNN/."),
     folds: Optional[int] = typer.Option(None, "--folds", help="Make each trial's metric the mean over K folds of "
                                                               "k-fold cross-validation (K runs per trial)."),
+    track: Optional[Tracker] = typer.Option(None, "--track", help="Also log the search to MLflow: one run for the "
+                                                                  "study, a child run for each trial. Default: the "
+                                                                  "spec's tracking section."),
     no_cache: bool = _no_cache_option(),
     cache_dir: Optional[Path] = _cache_dir_option(),
 ) -> None:
@@ -273,7 +276,8 @@ def search(
     from modelctl.cli.search import run_search_command
 
     run_search_command(spec, overrides, output=output, trials=trials, workers=workers, storage=storage, study=study,
-                       resume=resume, folds=folds, console=_console(), cache_dir=cache_dir, use_cache=not no_cache)
+                       resume=resume, folds=folds, console=_console(), cache_dir=cache_dir, use_cache=not no_cache,
+                       track=None if track is None else track.value)
 
 
 @app.command()

@@ -7,9 +7,10 @@ from pathlib import Path
 
 def run_search_command(spec: str, overrides: list[str], *, output: Path, trials: int | None, workers: int,
                        storage: str | None, study: str | None, resume: bool, folds: int | None, console,
-                       cache_dir: Path | None = None, use_cache: bool = True) -> dict:
+                       cache_dir: Path | None = None, use_cache: bool = True, track: str | None = None) -> dict:
     """Run the search and print its table; returns search.json's content."""
     from modelctl.search.runner import run_search
 
     return run_search(spec, overrides, output=output, trials=trials, workers=workers, storage=storage, study=study,
-                      resume=resume, folds=folds, console=console, cache_dir=cache_dir, use_cache=use_cache)
+                      resume=resume, folds=folds, console=console, cache_dir=cache_dir, use_cache=use_cache,
+                      track=track)

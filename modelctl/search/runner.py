@@ -10,6 +10,8 @@ what the storage holds.
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import os
 import signal
@@ -53,7 +55,7 @@ def settings_for(spec: str, overrides: list[str], *, output: Path, trials: int |
 
 def run_search(spec: str, overrides: list[str], *, output: Path, trials: int | None = None, workers: int = 1,
                storage: str | None = None, study: str | None = None, resume: bool = False, folds: int | None = None,
-               console, cache_dir: Path | None = None, use_cache: bool = True) -> dict:
+               console, cache_dir: Path | None = None, use_cache: bool = True, track: str | None = None) -> dict:
     """Run a search to its end (or its interruption) and write its report; returns search.json's content.
 
     Args:
@@ -70,6 +72,8 @@ def run_search(spec: str, overrides: list[str], *, output: Path, trials: int | N
             folder, `fold-1` to `fold-K`); default None: one run per trial.
         console: a rich Console.
         cache_dir, use_cache: the prepared-data cache, as `modelctl train` takes it.
+        track: `--track`: None (default: as the spec's `tracking` section says) or `mlflow`. A tracked search is
+            one MLflow run (the study: its best value, search.json and best.yaml) whose child runs are the trials.
 
     Raises:
         ModelctlError: a bad spec, storage or study; an interruption (after the report is written).
@@ -83,6 +87,9 @@ def run_search(spec: str, overrides: list[str], *, output: Path, trials: int | N
     join = resume or storage is not None
     seed = int(document.data.get("seed", 0) or 0)
     open_study(settings, search, seed=seed, create=not resume, join=join)
+    tracked = _track(settings, document, track, console)
+    if tracked is not None:
+        settings = dataclasses.replace(settings, tracking=tracked.settings.as_dict(), tracking_parent=tracked.run_id)
     console.print(f"search {settings.study}: {settings.trials} trials of {settings.spec} on "
                   f"{workers} worker{'s' if workers > 1 else ''}, study in {settings.folder}", markup=False)
     stopped: ModelctlError | None = None
@@ -101,11 +108,44 @@ def run_search(spec: str, overrides: list[str], *, output: Path, trials: int | N
 
     record = write_report(open_study(settings, search, seed=seed, create=False, join=True), settings, search,
                           console)
+    if tracked is not None:
+        _finish_tracking(tracked, record, settings, stopped is None)
     if stopped is not None:
         again = f"modelctl search {spec} --resume" + (f" --study {settings.study}" if study else "")
         raise SearchError(f"{stopped}; finished trials are kept in {settings.folder}: continue with {again}",
                           exit_code=stopped.exit_code)
     return record
+
+
+def _track(settings: Settings, document, track: str | None, console):
+    """The MLflow run of the whole search (its study folder), or None when the search is not tracked. The study
+    folder gets a run.json naming the spec and study, which the MLflow run's tags come from."""
+    from modelctl.runs import spec_hash, versions
+    from modelctl.tracking.settings import mlflow_settings
+
+    tracking = mlflow_settings(document.data, track=track)
+    if tracking is None:
+        return None
+    from modelctl.tracking import MlflowRun
+
+    folder = Path(settings.folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "run.json").write_text(json.dumps({"name": document.data["name"], "spec_hash": spec_hash(document.data),
+                                                 "search": settings.study, "versions": versions(),
+                                                 "status": "running"}, indent=2) + "\n", encoding="utf-8")
+    tracked = MlflowRun.start(tracking, folder, console, params=False)
+    return tracked if tracked.active else None
+
+
+def _finish_tracking(tracked, record: dict, settings: Settings, completed: bool) -> None:
+    """Log the search's best value, search.json and best.yaml to its MLflow run and close it."""
+    folder = Path(settings.folder)
+    best = record.get("best")
+    if best is not None and best.get("value") is not None:
+        tracked.log_metrics({"best_value": float(best["value"]), "best_trial": float(best["number"])})
+    tracked.log_files([(folder / name, None) for name in ("search.json", "best.yaml", "run.json")
+                       if (folder / name).is_file()])
+    tracked.finish("FINISHED" if completed else "KILLED")
 
 
 def _run_processes(settings: Settings, workers: int, console) -> None:

@@ -56,6 +56,8 @@ class Settings:
         cache_dir: the prepared-data cache folder; None for the default.
         use_cache: whether the prepared-data cache is used.
         folds: each trial's metric is the mean over this many folds of k-fold cross-validation; None trains once.
+        tracking: where each trial is also logged to MLflow (`MlflowSettings.as_dict()`); None: nowhere.
+        tracking_parent: the MLflow run of the whole search, whose child runs the trials are; None: none.
     """
 
     spec: str
@@ -68,6 +70,8 @@ class Settings:
     cache_dir: str | None = None
     use_cache: bool = True
     folds: int | None = None
+    tracking: dict | None = None
+    tracking_parent: str | None = None
 
     def as_dict(self) -> dict:
         return {**dataclasses.asdict(self), "overrides": list(self.overrides)}

@@ -69,13 +69,15 @@ def pruning_callback(trial, metric: str):
 
 
 def run_trial(trial, *, spec: str, overrides: list[str], parameters: dict, metric: str, folder: Path, output: Path,
-              console, cache, folds: int | None = None) -> float:
+              console, cache, folds: int | None = None, tracking=None, tracking_parent: str | None = None) -> float:
     """Train the trial's run and return its metric.
 
     Args:
         folds: k-fold cross-validation: K runs, `folder/fold-1` to `fold-K`, each validated on its fold of the
             non-test rows; the trial's metric is their mean, and the first fold's epochs are reported to the
             pruner. Default None: one run in `folder`.
+        tracking, tracking_parent: the MLflow settings each run is also logged with and the search's MLflow run,
+            whose child runs they are (`modelctl.tracking`); default None: not tracked.
 
     Raises:
         optuna.TrialPruned: the pruner stopped it (its run is kept, with the epochs it trained).
@@ -105,7 +107,8 @@ def run_trial(trial, *, spec: str, overrides: list[str], parameters: dict, metri
                            run_dir=folder if fold is None else Path(folder) / f"fold-{fold + 1}",
                            fold=None if fold is None else (fold, folds),
                            extra_callbacks=[report] if not fold else [], command_line=command,
-                           plot_history=learning_curves_plot, cache=cache)
+                           plot_history=learning_curves_plot, cache=cache, tracking=tracking,
+                           tracking_parent=tracking_parent)
             per_fold.append(result.metrics)
             if report.pruned is not None:
                 break

@@ -103,6 +103,11 @@ def run_worker(settings: Settings, console, *, index: int | None, join: bool = T
     release_dead_trials(study)
     cache = DataCache(folder=Path(settings.cache_dir) if settings.cache_dir else None, enabled=settings.use_cache)
     folder = Path(settings.folder)
+    tracking = None
+    if settings.tracking is not None:
+        from modelctl.tracking.settings import MlflowSettings
+
+        tracking = MlflowSettings(**settings.tracking)
     done = 0
 
     def objective(trial):
@@ -122,7 +127,8 @@ def run_worker(settings: Settings, console, *, index: int | None, join: bool = T
         try:
             value = run_trial(trial, spec=settings.spec, overrides=list(settings.overrides), parameters=parameters,
                               metric=metric, folder=trial_folder(folder, number), output=Path(settings.output),
-                              console=console, cache=cache, folds=settings.folds)
+                              console=console, cache=cache, folds=settings.folds, tracking=tracking,
+                              tracking_parent=settings.tracking_parent)
         except optuna.TrialPruned:
             _say(console, trial, "pruned", metric, None, started)
             raise
