@@ -24,7 +24,7 @@ from modelctl.util.lazy import MissingExtra, numpy as np
 
 from modelctl.data.errors import DataError
 from modelctl.data.sources import Source, listing, open_source
-from modelctl.errors import Diagnostic, did_you_mean
+from modelctl.errors import Diagnostic, SpecError, did_you_mean
 from modelctl.features.values import Columns, add_counts, factorize, learned_vocabulary, strings, \
     value_counts, vocabulary_of
 
@@ -142,8 +142,14 @@ def check_columns(document) -> list[Diagnostic]:
     sources = [data.get("source"), *(data.get("sources") or {}).values()]
     weight = (spec.get("training") or {}).get("sample_weight") if isinstance(spec.get("training"), dict) else None
     found: dict[tuple, Diagnostic] = {}
-    for source in sources:
-        available = source_columns(source, document.base_dir)
+    keys = [("data", "source"), *(("data", "sources", split) for split in (data.get("sources") or {}))]
+    for source, at in zip(sources, keys):
+        try:
+            available = source_columns(source, document.base_dir)
+        except SpecError as error:  # a key its format's registry entry requires or refuses, at the source's line
+            for problem in error.diagnostics:
+                found.setdefault(at + (problem.path,), document.diagnostic(at, problem.message))
+            continue
         if available is None:
             continue
         for path, message, at_key in column_problems(data, available, where=source["path"], weight=weight):

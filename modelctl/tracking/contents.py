@@ -33,6 +33,12 @@ def resolved_spec(spec: dict) -> dict:
     return with_defaults(spec, schema, schema.get("$defs") or {})
 
 
+NOT_PARAMETERS = ("search",)
+"""Top-level sections that are not settings of the run: a `search` section describes a search over runs (its
+parameter names hold brackets, which MLflow refuses in a key); each trial logs its drawn values under the keys
+they set."""
+
+
 def spec_values(spec: dict) -> dict[str, object]:
     """The spec flattened to `--set` paths -> its scalar values as they are (numbers, strings, booleans, None);
     a list of scalars or an empty mapping is one value written as YAML (`[64, 32]`, `{}`)."""
@@ -48,7 +54,7 @@ def spec_values(spec: dict) -> dict[str, object]:
         else:
             values[prefix] = _yaml_value(value) if isinstance(value, (dict, list)) else value
 
-    walk(spec, "")
+    walk({key: value for key, value in spec.items() if key not in NOT_PARAMETERS}, "")
     return values
 
 
