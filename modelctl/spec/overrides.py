@@ -58,30 +58,46 @@ def apply_overrides(document: Document, overrides: Iterable[str]) -> None:
 
 
 def _assign(document: Document, path: tuple, value: Any, location: Location) -> None:
-    parent: Any = document.data
-    for depth, part in enumerate(path[:-1]):
-        following = path[depth + 1]
-        if isinstance(parent, dict) and isinstance(part, str):
-            if part not in parent:
-                parent[part] = {} if isinstance(following, str) else []
-            parent = parent[part]
-        elif isinstance(parent, list) and isinstance(part, int) and part < len(parent):
-            parent = parent[part]
-        else:
-            raise _cannot_follow(location, path[: depth + 1], parent)
-    last = path[-1]
-    if isinstance(parent, dict) and isinstance(last, str):
-        parent[last] = value
-    elif isinstance(parent, list) and isinstance(last, int) and last < len(parent):
-        parent[last] = value
-    else:
-        raise _cannot_follow(location, path, parent)
+    unfollowed = set_value(document.data, path, value, create=True)
+    if unfollowed is not None:
+        depth, parent = unfollowed
+        raise _cannot_follow(location, path[: depth + 1], parent)
     for table in (document.values, document.keys):
         for known in [known for known in table if known[: len(path)] == path]:
             del table[known]
     for sub in _paths(value, path):
         document.values[sub] = location
     document.keys[path] = location
+
+
+def set_value(data: Any, path: tuple, value: Any, *, create: bool) -> tuple[int, Any] | None:
+    """Set `value` at `path` (keys and list indexes) in `data`; None when it is set, else (the depth of the part
+    that cannot be followed, the value it was looked up in).
+
+    Args:
+        create: make the missing mappings (or lists) on the way, as `--set` does; False follows only what is
+            written, so that only the last key may be missing (a value left at its default).
+    """
+    parent = data
+    for depth, part in enumerate(path[:-1]):
+        if isinstance(parent, dict) and isinstance(part, str) and (create or part in parent):
+            if part not in parent:
+                parent[part] = {} if isinstance(path[depth + 1], str) else []
+            if not create and not isinstance(parent[part], (dict, list)):
+                return depth, parent
+            parent = parent[part]
+        elif isinstance(parent, list) and isinstance(part, int) and part < len(parent):
+            parent = parent[part]
+        else:
+            return depth, parent
+    last = path[-1]
+    if isinstance(parent, dict) and isinstance(last, str):
+        parent[last] = value
+    elif isinstance(parent, list) and isinstance(last, int) and last < len(parent):
+        parent[last] = value
+    else:
+        return len(path) - 1, parent
+    return None
 
 
 def _paths(value: Any, path: tuple) -> Iterable[tuple]:

@@ -26,6 +26,7 @@ from modelctl.errors import ERROR, WARNING, Diagnostic, json_path
 from modelctl.registry import args
 from modelctl.registry.schema_parts import closed, prop, typed_family
 from modelctl.spec.loader import Document
+from modelctl.spec.overrides import set_value
 
 PARAMETER_TYPES = ("uniform", "loguniform", "int", "choice")
 """Kinds of parameter: `uniform` and `loguniform` are continuous, `int` and `choice` discrete."""
@@ -215,22 +216,8 @@ def _put(data: Any, path: tuple, value: Any) -> str | None:
 
     A mapping may lack the last key (a value left at its default); everything above it must be written.
     """
-    parent = data
-    for depth, part in enumerate(path[:-1]):
-        if isinstance(parent, dict) and isinstance(part, str) and isinstance(parent.get(part), (dict, list)):
-            parent = parent[part]
-        elif isinstance(parent, list) and isinstance(part, int) and part < len(parent):
-            parent = parent[part]
-        else:
-            return _unfollowed(parent, path, depth)
-    last = path[-1]
-    if isinstance(parent, dict) and isinstance(last, str):
-        parent[last] = value
-    elif isinstance(parent, list) and isinstance(last, int) and last < len(parent):
-        parent[last] = value
-    else:
-        return _unfollowed(parent, path, len(path) - 1)
-    return None
+    unfollowed = set_value(data, path, value, create=False)
+    return None if unfollowed is None else _unfollowed(unfollowed[1], path, unfollowed[0])
 
 
 def _unfollowed(parent: Any, path: tuple, depth: int) -> str:
