@@ -8,7 +8,15 @@ from pathlib import Path
 def run_search_command(spec: str, overrides: list[str], *, output: Path, trials: int | None, workers: int,
                        storage: str | None, study: str | None, resume: bool, folds: int | None, console,
                        cache_dir: Path | None = None, use_cache: bool = True, track: str | None = None) -> dict:
-    """Run the search and print its table; returns search.json's content."""
+    """Run the search and print its table; returns search.json's content.
+
+    Raises:
+        MissingExtra: Optuna (the `search` extra) is not installed.
+    """
+    from modelctl.util.lazy import MissingExtra, installed
+
+    if not installed("optuna"):
+        raise MissingExtra("optuna", "modelctl search", extra="search")
     from modelctl.search.runner import run_search
 
     return run_search(spec, overrides, output=output, trials=trials, workers=workers, storage=storage, study=study,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -46,6 +45,8 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
     if run_dir is not None:
         if resume is not None:
             raise UsageError("--run-dir and --resume cannot be combined: a resumed run stays in its folder")
+        if Path(run_dir).exists() and not Path(run_dir).is_dir():
+            raise UsageError(f"--run-dir {run_dir}: is a file; give a folder (made when missing)")
         if (Path(run_dir) / "run.json").exists():
             raise UsageError(f"{run_dir}: already holds a run (its run.json); --run-dir writes a new run into a "
                              "folder that holds none")
@@ -72,8 +73,8 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
         parent = create_run_dir(output, document.data.get("name", "run"))
         (parent / "checkpoints").rmdir()  # each fold keeps its own
     (parent / "spec.yaml").write_text(spec_text(document.data), encoding="utf-8")
-    write_json(parent / "run.json", {"name": document.data.get("name"), "spec_hash": spec_hash(document.data),
-                                     "folds": folds, "status": "running"})
+    record = {"name": document.data.get("name"), "spec_hash": spec_hash(document.data), "folds": folds}
+    write_json(parent / "run.json", {**record, "status": "running"})
     tracked = None
     if tracking is not None:
         # The folds are child runs of one MLflow run of the whole cross-validation.
@@ -90,9 +91,7 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
         results.append(result.metrics)
     summary = cross_validation_summary(results)
     write_json(parent / "cross_validation.json", {"folds": folds, "metrics": summary, "per_fold": results})
-    (parent / "run.json").write_text(json.dumps({"name": document.data.get("name"),
-                                                 "spec_hash": spec_hash(document.data), "folds": folds,
-                                                 "status": "completed"}, indent=2) + "\n")
+    write_json(parent / "run.json", {**record, "status": "completed"})
     if tracked is not None:
         tracked.log_metrics({f"{split}/{name}": value["mean"] for split, values in summary.items()
                              for name, value in values.items()})

@@ -36,8 +36,11 @@ def run_validate(paths: Iterable[str], output_format: str, strict: bool, deep: b
         from modelctl.model.shapes import check_shapes
     results = [validate_file(file, overrides, deep=check_shapes if deep else None) for file in files]
     bases = bases_among(results)
-    results = [validate_file(result.source, overrides, partial=True) if Path(result.source).resolve() in bases
-               else result for result in results]
+    # A base that is complete was checked whole above (--deep included); only a partial one is checked again,
+    # against the schema alone.
+    results = [validate_file(result.source, overrides, partial=True)
+               if Path(result.source).resolve() in bases and not _complete(result) else result
+               for result in results]
     if strict:
         results = [_promote(result) for result in results]
     if print_resolved and output_format != "json":
@@ -83,6 +86,13 @@ def _summary(results: list[Result]) -> str:
         return f"{files} valid{extra}"
     return (f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''} "
             f"in {invalid} of {files}")
+
+
+def _complete(result: Result) -> bool:
+    """Whether the spec has every key a spec needs once merged (a base may leave some to the specs extending it)."""
+    from modelctl.spec.schema import RESOLVED_REQUIRED
+
+    return result.document is not None and all(key in result.document.data for key in RESOLVED_REQUIRED)
 
 
 def render_text(results: list[Result], console, print_resolved: bool = False) -> None:

@@ -97,7 +97,7 @@ def run_search(spec: str, overrides: list[str], *, output: Path, trials: int | N
         if workers == 1:
             from modelctl.search.worker import run_worker
 
-            run_worker(settings, console, index=0)
+            run_worker(settings, console, index=0, document=document)
         else:
             _run_processes(settings, workers, console)
     except KeyboardInterrupt:
@@ -120,7 +120,7 @@ def run_search(spec: str, overrides: list[str], *, output: Path, trials: int | N
 def _track(settings: Settings, document, track: str | None, console):
     """The MLflow run of the whole search (its study folder), or None when the search is not tracked. The study
     folder gets a run.json naming the spec and study, which the MLflow run's tags come from."""
-    from modelctl.runs import spec_hash, versions
+    from modelctl.runs import spec_hash, versions, write_json
     from modelctl.tracking.settings import mlflow_settings
 
     tracking = mlflow_settings(document.data, track=track)
@@ -130,9 +130,8 @@ def _track(settings: Settings, document, track: str | None, console):
 
     folder = Path(settings.folder)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "run.json").write_text(json.dumps({"name": document.data["name"], "spec_hash": spec_hash(document.data),
-                                                 "search": settings.study, "versions": versions(),
-                                                 "status": "running"}, indent=2) + "\n", encoding="utf-8")
+    write_json(folder / "run.json", {"name": document.data["name"], "spec_hash": spec_hash(document.data),
+                                     "search": settings.study, "versions": versions(), "status": "running"})
     tracked = MlflowRun.start(tracking, folder, console, params=False)
     return tracked if tracked.active else None
 

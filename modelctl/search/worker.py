@@ -73,7 +73,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def run_worker(settings: Settings, console, *, index: int | None, join: bool = True) -> int:
+def run_worker(settings: Settings, console, *, index: int | None, join: bool = True, document=None) -> int:
     """Run trials until the study has `settings.trials`; returns how many this worker completed or pruned.
 
     Args:
@@ -82,6 +82,8 @@ def run_worker(settings: Settings, console, *, index: int | None, join: bool = T
         index: this worker's number among those of one `--workers K`: on the journal storage its sampler seed is
             the spec's plus it; on a database (shared with other machines) the process id is added instead.
         join: load the study when it exists (every worker but the one that creates it).
+        document: the spec, loaded and validated with the search's overrides; default None loads it (a worker
+            process).
 
     Raises:
         TrainingInterrupted, SearchInterrupted: SIGINT or SIGTERM; the trial under way is marked failed.
@@ -92,7 +94,7 @@ def run_worker(settings: Settings, console, *, index: int | None, join: bool = T
     from modelctl.spec.validate import load_spec
     from modelctl.training.trainer import TrainingInterrupted
 
-    document = load_spec(settings.spec, settings.overrides)
+    document = document if document is not None else load_spec(settings.spec, settings.overrides)
     search = document.data["search"]
     metric = search.get("metric", "val_loss")
     parameters = search["parameters"]
