@@ -10,10 +10,18 @@ def run_serve(target: str, *, backend: str, name: str | None, host: str, port: i
     """Serve `target` (see `modelctl.serve.serve`) and print its address once it listens.
 
     Raises:
+        MissingExtra: a package of the `serve` extra is not installed.
         ServeError: a bad option or target, or an address that cannot be listened on.
     """
+    from modelctl.util.lazy import MissingExtra, installed
+
+    for package in ("starlette", "uvicorn", "prometheus_client", "PIL"):
+        if not installed(package):
+            raise MissingExtra(package, "modelctl serve", extra="serve")
     from modelctl.serve import TOKEN_VARIABLE, ServeError, ServeOptions, serve
 
+    if not 0 <= port <= 65535:
+        raise ServeError(f"invalid value for --port. Expected an integer from 0 to 65535. Received: {port}")
     if max_batch < 1:
         raise ServeError(f"invalid value for --max-batch. Expected an integer of at least 1. Received: {max_batch}")
     if batch_timeout_ms < 0:

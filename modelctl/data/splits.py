@@ -100,7 +100,7 @@ class ClassCodes:
         codes = ClassCodes()
         for batch in batches:
             codes.add(batch["species"])
-        assign_splits(n, fractions, seed, labels=codes.codes(), stratify=True)
+        assign_splits(n, fractions, seed=seed, labels=codes.codes(), stratify=True)
     """
 
     def __init__(self):

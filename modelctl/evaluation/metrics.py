@@ -68,10 +68,10 @@ from modelctl.errors import did_you_mean, one_of
 from modelctl.evaluation.errors import EvaluationError
 from modelctl.evaluation.inputs import Prepared, binary_problems, kind_of, prepare
 from modelctl.features import LABEL_TYPES, label_type as _label_type
+from modelctl.spec.schema import EVALUATION_METRICS
 
-NAMES = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "top_k_accuracy",
-         "confusion_matrix", "mse", "rmse", "mae", "r2", "mape", "subset_accuracy", "hamming_loss")
-"""Every metric name `compute_metrics` knows, in report order."""
+NAMES = tuple(EVALUATION_METRICS)
+"""Every metric name `compute_metrics` knows, in report order: those the schema lets `evaluation.metrics` name."""
 
 METRICS: dict[str, tuple[str, ...]] = {
     name: tuple(kind for kind in LABEL_TYPES if name in _label_type(kind).metrics) for name in NAMES}

@@ -81,8 +81,11 @@ def read_metadata(path: str | Path) -> dict:
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
-    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    return {key: json.loads(value) for key, value in session.get_modelmeta().custom_metadata_map.items()}
+    try:
+        session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return {key: json.loads(value) for key, value in session.get_modelmeta().custom_metadata_map.items()}
+    except Exception as error:  # ONNX Runtime's own exception classes (InvalidProtobuf, Fail...) share no base
+        raise ExportError(f"{path}: not an ONNX model that ONNX Runtime can read ({error})") from None
 
 
 def load(artifact: Artifact):

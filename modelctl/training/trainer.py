@@ -155,9 +155,10 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
                           output_names=output_names, folder=folder, console=console, quiet=quiet, live=live,
                           state=state, extra_callbacks=extra_callbacks or [], plot_history=plot_history,
                           tracked=tracked)
-        except (TrainingInterrupted, TrainingDiverged) as stopped:
+        except BaseException as stopped:  # the MLflow run ends with the training, whatever stopped it
             if tracked is not None:
-                tracked.finish("KILLED" if isinstance(stopped, TrainingInterrupted) else "FAILED")
+                tracked.finish("KILLED" if isinstance(stopped, (TrainingInterrupted, KeyboardInterrupt))
+                               else "FAILED")
             raise
         if tracked is not None:
             tracked.finish()

@@ -64,10 +64,7 @@ class TFRecordSource(Source):
             yield batch
 
     def count_rows(self) -> int:
-        from modelctl.util.tf import tensorflow
-
-        tf = tensorflow()
-        return sum(int(batch.shape[0]) for file in self.files for batch in self._records(tf, file, 4096))
+        return sum(self.rows_in(file) for file in self.files)
 
     def rows_in(self, file: Path) -> int:
         from modelctl.util.tf import tensorflow
