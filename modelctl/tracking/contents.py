@@ -11,11 +11,12 @@ Per-epoch metrics are history.csv's columns with `step` the epoch; final metrics
 from __future__ import annotations
 
 import csv
-import json
 import math
 from pathlib import Path
 
 import yaml
+
+from modelctl.runs import read_json
 
 PARAM_VALUE_LIMIT = 6000
 """Longest parameter value MLflow stores; longer values are cut and end with `...`."""
@@ -125,12 +126,12 @@ def final_metrics(folder: Path) -> dict[str, float]:
     path = Path(folder) / "metrics.json"
     if not path.is_file():
         return {}
-    return flat_metrics(json.loads(path.read_text(encoding="utf-8")))
+    return flat_metrics(read_json(path))
 
 
 def eval_metrics(folder: Path) -> dict[str, float]:
     """The scalar metrics of an evaluation folder's eval.json, as `eval/<split>/<label>/<metric>`."""
-    record = json.loads((Path(folder) / "eval.json").read_text(encoding="utf-8"))
+    record = read_json(Path(folder) / "eval.json")
     return flat_metrics(record.get("metrics") or {}, prefix=f"eval/{record.get('split', Path(folder).name)}")
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from modelctl.runs import read_json
 from modelctl.tracking import contents
 from modelctl.tracking.client import TrackingError, client, unreachable, write_errors
 from modelctl.tracking.settings import MlflowSettings
@@ -32,7 +33,7 @@ def read_state(folder: Path) -> dict | None:
     path = Path(folder) / STATE_FILE
     if not path.is_file():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    return read_json(path)
 
 
 def write_state(folder: Path, state: dict) -> None:
@@ -89,7 +90,7 @@ class MlflowRun:
         from mlflow.entities import Param
 
         self.experiment_id = experiment_id(self.client, self.settings.experiment)
-        record = json.loads((self.folder / "run.json").read_text(encoding="utf-8"))
+        record = read_json(self.folder / "run.json")
         tags = contents.run_tags(record, self.folder)
         if parent_run_id is not None:
             tags["mlflow.parentRunId"] = parent_run_id

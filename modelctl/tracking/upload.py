@@ -10,9 +10,9 @@ down).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from modelctl.runs import read_json
 from modelctl.tracking import contents
 from modelctl.tracking.run import MlflowRun, read_state, tracked_run
 from modelctl.tracking.settings import MlflowSettings, mlflow_settings
@@ -59,9 +59,9 @@ def upload_run(folder: Path, console, *, uri: str | None = None, experiment: str
     for row in contents.history_rows(folder):
         tracked.log_epoch(row)
     _add_evaluations(tracked)
-    record = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    record = read_json(folder / "run.json")
     if (folder / "cross_validation.json").is_file():
-        summary = json.loads((folder / "cross_validation.json").read_text(encoding="utf-8"))["metrics"]
+        summary = read_json(folder / "cross_validation.json")["metrics"]
         tracked.log_metrics({f"{split}/{name}": value["mean"] for split, values in summary.items()
                              for name, value in values.items()})
         for fold in sorted(folder.glob("fold-*/run.json"), key=lambda path: int(path.parent.name[5:])):
