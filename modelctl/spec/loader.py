@@ -82,6 +82,17 @@ class Document:
         """Folder that relative paths in the spec are resolved against."""
         return Path(self.base) if self.base is not None else Path(self.source).resolve().parent
 
+    @property
+    def spec(self):
+        """The document as a typed, frozen `modelctl.spec.typed.Spec`, every default filled in from the schema.
+
+        Read it once the document is valid. It is built from `data` on each access (under a millisecond), so it
+        follows overrides applied to `data`; changing it changes nothing else.
+        """
+        from modelctl.spec.typed import typed
+
+        return typed(self.data)
+
     def locate(self, path: Path_, key: bool = False) -> Location:
         """Location of the value (or its key) at `path`, else of its nearest written ancestor."""
         path = tuple(path)
