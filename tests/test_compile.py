@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_two_outputs_train_with_their_own_losses_and_metrics():
     document = load_spec(ROOT / "specs" / "two-input.yaml")
     model = build_model(document)
-    model.compile(**compile_arguments(document.data, model.output_names, steps_per_epoch=3))
+    model.compile(**compile_arguments(document.spec, model.output_names, steps_per_epoch=3))
     rng = np.random.default_rng(0)
     inputs = {"chemistry": rng.random((48, 7), "float32"), "appearance": rng.random((48, 5), "float32")}
     targets = {"cultivar": rng.integers(0, 3, 48), "alcohol": rng.random(48, "float32")}
@@ -41,7 +41,7 @@ def test_logged_names_are_the_ones_callbacks_may_monitor(write_spec):
 def test_schedule_drives_the_learning_rate():
     document = load_spec(ROOT / "specs" / "resnet-cnn.yaml")
     model = build_model(document)
-    arguments = compile_arguments(document.data, model.output_names, steps_per_epoch=10)
+    arguments = compile_arguments(document.spec, model.output_names, steps_per_epoch=10)
     schedule = arguments["optimizer"].learning_rate
     assert type(arguments["optimizer"]).__name__ == "SGD"
     # two warm-up epochs of ten steps climb linearly to the optimizer's 0.05

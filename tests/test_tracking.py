@@ -18,6 +18,8 @@ import yaml
 
 from conftest import iris_data, quiet_console
 
+from modelctl.spec.typed import typed
+
 SPEC = f"""
 modelctl: 1
 name: iris-tracked
@@ -277,7 +279,7 @@ def test_without_mlflow_installed_the_error_names_the_extra(monkeypatch):
     from modelctl.tracking.client import client
 
     monkeypatch.setitem(sys.modules, "mlflow", None)  # what `import mlflow` meets when it is not installed
-    settings = mlflow_settings({"name": "x"}, track="mlflow")
+    settings = mlflow_settings(typed({"name": "x"}), track="mlflow")
     with pytest.raises(TrackingError, match=r"pip install 'modelctl\[mlflow\]'"):
         client(settings.uri)
 
@@ -295,15 +297,16 @@ def test_settings_come_from_the_option_the_spec_the_environment_then_the_default
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.chdir(tmp_path)
-    assert mlflow_settings({"name": "a"}) is None
+    assert mlflow_settings(typed({"name": "a"})) is None
     # A relative SQLite file is made absolute, so that later commands run elsewhere find the same store.
-    assert mlflow_settings({"name": "a"}, track="mlflow").as_dict() == \
+    assert mlflow_settings(typed({"name": "a"}), track="mlflow").as_dict() == \
         {"uri": f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}", "experiment": "a", "strict": False}
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://tracking:5000")
     spec = {"name": "a", "tracking": {"mlflow": {"experiment": "churn"}}}
-    assert mlflow_settings(spec).as_dict() == {"uri": "http://tracking:5000", "experiment": "churn", "strict": False}
+    assert mlflow_settings(typed(spec)).as_dict() == \
+        {"uri": "http://tracking:5000", "experiment": "churn", "strict": False}
     spec["tracking"]["mlflow"]["uri"] = "sqlite:////data/x.db"
-    assert mlflow_settings(spec, strict=True).as_dict() == {"uri": "sqlite:////data/x.db", "experiment": "churn",
+    assert mlflow_settings(typed(spec), strict=True).as_dict() == {"uri": "sqlite:////data/x.db", "experiment": "churn",
                                                             "strict": True}
 
 

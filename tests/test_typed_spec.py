@@ -31,6 +31,7 @@ SECTIONS = {
     "data.split": typed_module.Split,
     "data.sources": typed_module.Sources,
     "model": typed_module.Model,
+    "model.inputs.*": typed_module.ModelInput,
     "training": typed_module.Training,
     "evaluation": typed_module.Evaluation,
     "export": typed_module.Export,
@@ -44,7 +45,7 @@ SECTIONS = {
 def _schema_at(path: str) -> dict:
     schema = build_schema()
     for key in filter(None, path.split(".")):
-        schema = schema["properties"][key]
+        schema = schema["additionalProperties"] if key == "*" else schema["properties"][key]
     return schema
 
 
@@ -114,6 +115,14 @@ def test_a_minimal_spec_gets_exactly_the_schema_defaults():
     assert spec.training.epochs == build_schema()["properties"]["training"]["properties"]["epochs"]["default"]
     assert spec.data.split.validation == _schema_at("data.split")["properties"]["validation"]["default"]
     assert spec.search is None and spec.tracking.mlflow is None and spec.data.sources is None
+
+
+def test_model_inputs_get_their_defaults():
+    data = {**MINIMAL, "model": {**MINIMAL["model"], "inputs": {"x": {"shape": [2]}}}}
+    inputs = typed(data).model.inputs
+    schema = _schema_at("model.inputs.*")["properties"]
+    assert inputs == {"x": typed_module.ModelInput(shape=[2], dtype=schema["dtype"]["default"],
+                                                   description=schema["description"]["default"])}
 
 
 def test_written_values_win_over_defaults():

@@ -58,7 +58,7 @@ def describe_data(spec: str, overrides: list[str], examples: int = 3, *, cache=N
                            for name, values in shown.features.items()}
         rows = [{name: {"raw": _plain(shown.features[name][index]), "preprocessed": _plain(values[index])}
                  for name, values in prepared_values.items()} for index in range(len(shown))]
-    return {"spec": document.data.get("name"), "rows": prepared.counts, "skipped": prepared.skipped,
+    return {"spec": document.spec.name, "rows": prepared.counts, "skipped": prepared.skipped,
             "features": features, "labels": labels, "examples": rows}
 
 

@@ -52,7 +52,7 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
                              "folder that holds none")
     from modelctl.tracking.settings import mlflow_settings
 
-    tracking = mlflow_settings(document.data, track=track, strict=track_strict)
+    tracking = mlflow_settings(document.spec, track=track, strict=track_strict)
     live = console.is_terminal and not quiet
     command = [Path(sys.argv[0]).name, *sys.argv[1:]]
     if folds is None or dry_run:
@@ -70,10 +70,10 @@ def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path
         parent = Path(run_dir)
         parent.mkdir(parents=True, exist_ok=True)
     else:
-        parent = create_run_dir(output, document.data.get("name", "run"))
+        parent = create_run_dir(output, document.spec.name)
         (parent / "checkpoints").rmdir()  # each fold keeps its own
     (parent / "spec.yaml").write_text(spec_text(document.data), encoding="utf-8")
-    record = {"name": document.data.get("name"), "spec_hash": spec_hash(document.data), "folds": folds}
+    record = {"name": document.spec.name, "spec_hash": spec_hash(document.data), "folds": folds}
     write_json(parent / "run.json", {**record, "status": "running"})
     tracked = None
     if tracking is not None:

@@ -66,6 +66,7 @@ from modelctl.data.shards import Layout, Shard, lay_out, positions
 from modelctl.data.sources import Source, has_glob, located
 from modelctl.data.splits import SPLITS, ClassCodes, assign_splits, kfold
 from modelctl.features import feature_type
+from modelctl.spec.typed import Training
 
 CHUNK_ROWS = 4096
 CACHE_BYTES = 128 * 2**20
@@ -112,26 +113,27 @@ class Prepared:
 
     def __init__(self, document, *, fold: tuple[int, int] | None = None, fitted: dict | None = None,
                  cache: DataCache | None = None, shard: Shard | None = None):
-        spec = document.data
+        spec = document.spec
         self.document = document
-        self.data = spec.get("data") or {}
-        if not self.data:
+        if spec.data is None:
             raise DataError("the spec has no `data` section; add one to train, evaluate or predict from data")
-        training = spec.get("training") or {}
-        self.seed = int(spec.get("seed", 0) or 0)
-        self.batch_size = int(self.data.get("batch_size", 32))
-        self.on_bad_rows = self.data.get("on_bad_rows", "error")
+        self.data = spec.data
+        training = spec.training
+        self.seed = spec.seed
+        self.batch_size = self.data.batch_size
+        self.on_bad_rows = self.data.on_bad_rows
         self.skipped: dict[str, int] = {}
         self.sources: dict[str, Source] = {}
-        features = self.data.get("features") or {}
-        if self.data.get("source"):
-            self.sources["all"] = open_typed(self.data["source"], document.base_dir, features)
+        features = self.data.features
+        if self.data.source:
+            self.sources["all"] = open_typed(self.data.source, document.base_dir, features)
         else:
             for split in SPLITS:
-                written = (self.data.get("sources") or {}).get(split)
+                written = self.data.sources.get(split)
                 if written:
                     self.sources[split] = open_typed(written, document.base_dir, features)
-        self.plans = {key: ColumnPlan(self.data, source.columns, source.where, training.get("sample_weight"))
+        self.plans = {key: ColumnPlan({"features": self.data.features, "labels": self.data.labels}, source.columns,
+                                      source.where, training.sample_weight)
                       for key, source in self.sources.items()}
         plan = next(iter(self.plans.values()))
         self.features = plan.features
@@ -142,7 +144,7 @@ class Prepared:
                        for name, item in plan.labels.items()}
         self.raw_columns = list(dict.fromkeys([*(encoder.column for encoder in self.labels.values()),
                                                *([self.weight] if self.weight else [])]))
-        self.class_weight = training.get("class_weight")
+        self.class_weight = training.class_weight
         if self.class_weight:
             check_balanced(self.labels)
         self._cache: dict[str, Encoded] = {}
@@ -186,7 +188,7 @@ class Prepared:
         fitting = Fitting(self.features, self.labels, fitted, balanced=self.class_weight == "balanced")
         # When the splits together do not fit in memory, the evaluation splits may: they are kept from this pass,
         # so that only the training split streams every epoch.
-        evaluation: dict[str, list[Rows]] | None = None if held is not None or not self.data.get("cache", True) \
+        evaluation: dict[str, list[Rows]] | None = None if held is not None or not self.data.cache \
             else {"validation": [], "test": []}
         evaluation_bytes = 0
         dropped = []  # training rows read but not examples (bad values skipped), which shards do not count
@@ -225,7 +227,7 @@ class Prepared:
 
     # The prepared-data cache ---------------------------------------------------------------------------------
 
-    def _cache_slot(self, cache: DataCache | None, fold, fitted: dict | None, training: dict):
+    def _cache_slot(self, cache: DataCache | None, fold, fitted: dict | None, training: Training):
         """The cache entry of this data, or None when the cache is off or cannot hold it (saying why)."""
         if cache is not None and not cache.enabled:
             return None
@@ -239,7 +241,10 @@ class Prepared:
         hashes = (cache if cache is not None else DataCache()).hashes
         self.fingerprints = {key: [fingerprint(path, hashes) for path in source.files]
                              for key, source in self.sources.items()}
-        return open_slot(cache, data=self.data, seed=self.seed, training=training, fold=fold, fitted=fitted,
+        # The key hashes the data section as written (open_slot fills its defaults itself).
+        return open_slot(cache, data=self.document.data["data"], seed=self.seed,
+                         training={"sample_weight": training.sample_weight, "class_weight": training.class_weight},
+                         fold=fold, fitted=fitted,
                          sources=self.sources, reading={"chunk_rows": CHUNK_ROWS, "held_bytes": CACHE_BYTES,
                                                           "evaluation_bytes": EVALUATION_BYTES},
                          files=self.fingerprints)
@@ -260,7 +265,7 @@ class Prepared:
             self._hold(entry.every_part())
             return
         self._stored = entry
-        if self.data.get("cache", True):
+        if self.data.cache:
             self._hold_evaluation_from(entry)
 
     def _keep(self, writer) -> None:
@@ -298,7 +303,7 @@ class Prepared:
         Returns:
             (source key -> chunks, or None when they do not fit; rows of the shared source; class codes).
         """
-        holding = bool(self.data.get("cache", True))
+        holding = self.data.cache
         held: dict[str, list[Rows]] | None = {key: [] for key in self.sources} if holding else None
         skipped: dict[str, int] = {}
         size = 0
@@ -350,10 +355,9 @@ class Prepared:
 
     def _assign(self, fold: tuple[int, int] | None, rows: int, labels: np.ndarray | None) -> np.ndarray:
         """Each source row's split (0 train, 1 validation, 2 test): one byte a row."""
-        split = self.data.get("split") or {}
-        fractions = {name: split.get(name, default) for name, default in zip(SPLITS, (0.8, 0.1, 0.1))}
-        seed = split.get("seed")
-        seed = self.seed if seed is None else int(seed)
+        split = self.data.split
+        fractions = {name: getattr(split, name) for name in SPLITS}
+        seed = self.seed if split.seed is None else split.seed
         stratify = labels is not None
         assignment = assign_splits(rows, fractions, seed=seed, labels=labels, stratify=stratify)
         if fold is not None:
@@ -366,7 +370,7 @@ class Prepared:
 
     def _stratify_label(self) -> str | None:
         """The column a stratified split keeps the balance of: the first binary or categorical label's."""
-        if not (self.data.get("split") or {}).get("stratify") or "all" not in self.sources:
+        if not self.data.split.stratify or "all" not in self.sources:
             return None
         for encoder in self.labels.values():
             if encoder.single_class:
@@ -708,7 +712,7 @@ class Prepared:
         """Batches of `split` (or of `parts`, default the split's chunks) through a shuffle buffer keyed by the
         seed and `epoch`, all of `batch_size` examples (default `data.batch_size`) but the last."""
         rng = np.random.default_rng([self.seed, int(epoch)])
-        buffer_size = int(self.data.get("shuffle_buffer", 10000))
+        buffer_size = self.data.shuffle_buffer
         batch_size = batch_size or self.batch_size
         pending: list[Encoded] = []
         held = 0

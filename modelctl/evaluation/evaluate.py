@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from modelctl.errors import UsageError
+from modelctl.spec.typed import Spec
 
 @dataclasses.dataclass
 class Evaluation:
@@ -94,7 +95,7 @@ def evaluate_run(target: str | Path, split: str = "test", *, data_file: Path | N
     targets = {label: np.concatenate([part[label] for part in target_parts]) for label in labels}
     count = len(next(iter(targets.values())))
     del scores_parts, target_parts
-    wanted = (document.data.get("evaluation") or {}).get("metrics") or None
+    wanted = document.spec.evaluation.metrics or None
     metrics = {}
     plots_by_label: dict[str, list[Path]] = {}
     name = split if data_file is None else f"data-{Path(data_file).stem}"
@@ -111,8 +112,8 @@ def evaluate_run(target: str | Path, split: str = "test", *, data_file: Path | N
         folder.mkdir(parents=True, exist_ok=True)
         write_json(folder / "eval.json", {"run": str(run_dir), "model": str(model_file), "split": name,
                                           "examples": count, "metrics": metrics, "data_changes": changes})
-        summary = _spec_summary(document.data, run_dir)
-        title = f"Evaluation of {document.data.get('name')} on {name}"
+        summary = _spec_summary(document.spec, run_dir)
+        title = f"Evaluation of {document.spec.name} on {name}"
         text = "\n".join(render_report(title if len(labels) == 1 else f"{title}: {label}", metrics[label],
                                         spec_summary=summary if index == 0 else {}, plots=plots_by_label[label],
                                         folder=folder)
@@ -139,13 +140,11 @@ def _history(path: Path) -> dict[str, list[float]]:
     return history
 
 
-def _spec_summary(spec: dict, run_dir: Path) -> dict:
-    training = spec.get("training") or {}
-    optimizer = training.get("optimizer", "adam")
-    return {"spec": spec.get("name"), "run": str(run_dir), "layers": len((spec.get("model") or {}).get("layers", [])),
-            "optimizer": optimizer if isinstance(optimizer, str) else optimizer.get("type"),
-            "epochs": training.get("epochs", 10), "batch size": (spec.get("data") or {}).get("batch_size", 32),
-            "seed": spec.get("seed", 0)}
+def _spec_summary(spec: Spec, run_dir: Path) -> dict:
+    optimizer = spec.training.optimizer
+    return {"spec": spec.name, "run": str(run_dir), "layers": len(spec.model.layers),
+            "optimizer": optimizer if isinstance(optimizer, str) else optimizer["type"],
+            "epochs": spec.training.epochs, "batch size": spec.data.batch_size, "seed": spec.seed}
 
 
 def metric_value(metrics: dict, name: str) -> float | None:

@@ -29,6 +29,7 @@ from modelctl.export.errors import ExportFailed, UnsupportedLayerError
 from modelctl.export.serving import run_version, write_serving_layout
 from modelctl.features import label_type
 from modelctl.registry.exporters import exporters
+from modelctl.spec.typed import schema_default
 
 ALL = "all"
 """The format name that stands for every registered format, built-in and from plug-ins."""
@@ -85,30 +86,31 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
 
     run_dir, model_file = locate(target)
     document = load_run_spec(run_dir)
-    spec = document.data
+    spec = document.spec
     fitted = read_json(run_dir / "preprocessing.json")
-    section = spec.get("export") or {}
+    section = spec.export
     registry = exporters()
-    chosen = list(formats or section.get("formats") or ["saved_model"])
+    # An empty list of formats, on the command line or in the spec, exports the schema's default.
+    chosen = list(formats or section.formats or schema_default("export", "formats"))
     if ALL in chosen:
         chosen = registry.names()
     planned = [registry.get(name) for name in (registry.names() if benchmark else chosen)]
-    options = {entry.name: dict(section.get(entry.name) or {}) for entry in registry}
+    options = {entry.name: dict(section.options[entry.name]) for entry in registry}
     if quantize is not None:
         for entry in registry:
             if "quantize" in entry.args:
                 options[entry.name]["quantize"] = quantize
-    verify = section.get("verify") or {}
+    verify = section.verify
     prepared = prepare(document, fitted=fitted, cache=cache)
-    examples = int(verify.get("examples", 64))
+    examples = verify.examples
     split = "test" if prepared.counts.get("test") else "validation"
     if not prepared.counts.get(split):
         raise UsageError(f"{run_dir}: the run has no test or validation examples to verify exports on")
     label = next(iter(fitted["labels"]), None)
     stratified = label is not None and label_type(fitted["labels"][label]["type"]).single_class
-    holdout = verification_sample(prepared, split, examples, seed=int(spec.get("seed", 0) or 0),
+    holdout = verification_sample(prepared, split, examples, seed=spec.seed,
                                   label=label if stratified else None)
-    calibration = [int({**entry.defaults(), **options[entry.name]}["representative_examples"])
+    calibration = [int(options[entry.name]["representative_examples"])
                    for entry in planned if "representative_examples" in entry.args]
     representative = prepared.arrays("train", limit=max(calibration)).features if calibration else None
     base_score = score_function(fitted) if label is not None else None
@@ -118,8 +120,8 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
         for chunk in prepared.chunks(split):
             yield chunk.features, chunk.targets[label]
 
-    features = spec["data"]["features"]
-    metadata = {"spec_name": spec.get("name"), "spec_hash": spec_hash(spec),
+    features = spec.data.features
+    metadata = {"spec_name": spec.name, "spec_hash": spec_hash(document.data),
                 "class_names": {name: value.get("classes") for name, value in fitted["labels"].items()},
                 "label_types": {name: value["type"] for name, value in fitted["labels"].items()},
                 "features": features, "preprocessing": fitted}
@@ -129,7 +131,7 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
     folder = Path(output) if output is not None else run_dir / "export"
     try:
         results = export_formats(load_model(model_file), chosen, folder, options=options, context=context,
-                                 tolerance=float(verify.get("tolerance", 1e-4)), examples=examples, force=force,
+                                 tolerance=verify.tolerance, examples=examples, force=force,
                                  benchmark=benchmark)
     except ExportFailed as error:
         located = _locate_layers(document, error)
@@ -137,7 +139,7 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
             error.args = (f"{error}\n" + "\n".join(located),)
         raise
     saved = next((result.path for result in results if result.format == "saved_model"), None)
-    serving = None if saved is None else write_serving_layout(saved, folder, spec.get("name") or "model",
+    serving = None if saved is None else write_serving_layout(saved, folder, spec.name,
                                                               run_version(run_dir))
     return RunExport(run_dir, folder, results, serving)
 
@@ -189,15 +191,14 @@ def _stratified(classes: np.ndarray, count: int, rng) -> np.ndarray:
 def _locate_layers(document, error) -> list[str]:
     """`spec.yaml:LINE:COL: $.model.layers[i]: ...` for each layer an export could not hold."""
     from modelctl.registry.layers import LAYERS
-    from modelctl.spec import checks
     from modelctl.spec.graph import expand
 
     names = {name for _, failure in error.failures if isinstance(failure, UnsupportedLayerError)
              for name in failure.layers}
     if not names:
         return []
-    spec = document.data
-    graph = expand(spec["model"], checks.model_inputs(spec), LAYERS, list(checks.label_types(spec)))
+    spec = document.spec
+    graph = expand(spec.model.as_dict(), spec.input_names(), LAYERS, list(spec.label_types()))
     lines = []
     for node in graph.nodes:
         if node.name in names:

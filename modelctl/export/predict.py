@@ -296,7 +296,7 @@ def open_run(target: str | Path) -> Predictor:
     def scores(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return scores_by_label(predict_raw(model, values), labels)
 
-    return Predictor(document.data["data"]["features"], fitted, "keras", model_file,
+    return Predictor(document.spec.data.features, fitted, "keras", model_file,
                      {"spec_name": run.get("name"), "spec_hash": run.get("spec_hash")}, scores)
 
 
@@ -322,6 +322,6 @@ def predict(target: str | Path, inputs: list[str]) -> list[dict]:
 
     # The inputs are read (and checked) before the model is loaded.
     run_dir, _ = locate(target)
-    values, names = read_inputs(load_run_spec(run_dir).data["data"]["features"],
+    values, names = read_inputs(load_run_spec(run_dir).spec.data.features,
                                 read_json(run_dir / "preprocessing.json"), inputs)
     return open_run(target).rows(values, names)

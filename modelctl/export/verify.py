@@ -23,9 +23,12 @@ from modelctl.export.errors import VerificationError
 from modelctl.export.graph import output_tensors, producer
 from modelctl.export.preprocessing import encode
 from modelctl.export.formats import load
+from modelctl.spec.typed import schema_default
 
-DEFAULT_TOLERANCE = 1e-4
-DEFAULT_EXAMPLES = 64
+DEFAULT_TOLERANCE = schema_default("export", "verify", "tolerance")
+"""Largest absolute difference from Keras a float export may show, as `export.verify.tolerance` defaults."""
+DEFAULT_EXAMPLES = schema_default("export", "verify", "examples")
+"""Held-out examples each artifact is checked on, as `export.verify.examples` defaults."""
 SCORE_BATCH = 1024
 """Examples per call when a quantized artifact is scored on the whole held-out split."""
 

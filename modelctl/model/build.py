@@ -16,7 +16,6 @@ from modelctl.errors import SpecError
 from modelctl.registry import values
 from modelctl.model.inputs import InputShapeError, InputSpec, model_inputs
 from modelctl.registry.base import Entry
-from modelctl.spec import checks
 from modelctl.spec.graph import Graph, Node, expand
 from modelctl.spec.loader import Document
 
@@ -53,17 +52,16 @@ class Builder:
         from modelctl.registry.layers import LAYERS
 
         self.document = document
-        self.spec = document.data
+        self.spec = document.spec
         self.layers = LAYERS
-        self.seed = self.spec.get("seed", 0)
+        self.seed = self.spec.seed
         try:
             self.inputs = inputs if inputs is not None else model_inputs(self.spec, document.base_dir)
         except InputShapeError as error:
             raise SpecError([document.diagnostic(("data", "features", error.feature), str(error))]) from None
-        labels = list(checks.label_types(self.spec))
-        self.graph: Graph = expand(self.spec["model"], [spec.name for spec in self.inputs], LAYERS, labels)
-        regularization = (self.spec.get("training") or {}).get("regularization")
-        self.default_regularizer = regularization
+        labels = list(self.spec.label_types())
+        self.graph: Graph = expand(self.spec.model.as_dict(), [spec.name for spec in self.inputs], LAYERS, labels)
+        self.default_regularizer = self.spec.training.regularization
 
     def build(self):
         """Build the Keras model, once its weights are known to fit in memory.
@@ -125,7 +123,7 @@ class Builder:
         model_inputs = [tensors[spec.name] for spec in self.inputs]
         return keras.Model(inputs=model_inputs if len(model_inputs) > 1 else model_inputs[0],
                            outputs=outputs if len(outputs) > 1 else outputs[0],
-                           name=self.spec.get("name", "model").replace("-", "_").replace(".", "_"))
+                           name=self.spec.name.replace("-", "_").replace(".", "_"))
 
     def fail(self, path: tuple, message: str) -> SpecError:
         return SpecError([self.document.diagnostic(path, message)])
@@ -200,7 +198,7 @@ class Builder:
 
     def check_outputs(self, outputs: list) -> None:
         """A per-example label needs a (batch, units) output: catch dense on images or sequences."""
-        if not checks.label_types(self.spec):
+        if not self.spec.label_types():
             return
         for name, tensor in zip(self.graph.outputs, outputs):
             if len(tensor.shape) <= 2:

@@ -18,6 +18,7 @@ from modelctl.data.columns import column_vocabulary, matching, source_columns
 from modelctl.errors import ModelctlError
 from modelctl.features import feature_type
 from modelctl.features.base import InputSpec, SourceView
+from modelctl.spec.typed import Spec
 
 
 class InputShapeError(ModelctlError):
@@ -28,18 +29,17 @@ class InputShapeError(ModelctlError):
         super().__init__(message)
 
 
-def model_inputs(spec: dict, base_dir: Path) -> list[InputSpec]:
-    """Input specs in the order the model takes them, from the spec alone plus what the data's headers and
-    categorical columns tell (see `spec_fitted`)."""
-    model = spec.get("model") or {}
-    declared = model.get("inputs") or {}
+def model_inputs(spec: Spec, base_dir: Path) -> list[InputSpec]:
+    """Input specs in the order the model takes them, from the spec (`Document.spec`) alone plus what the data's
+    headers and categorical columns tell (see `spec_fitted`)."""
+    declared = spec.model.inputs
     if declared:
-        return [InputSpec(name, tuple(value["shape"]), value.get("dtype", "float32"))
-                for name, value in declared.items()]
-    data = spec.get("data") or {}
-    source = data.get("source") or (data.get("sources") or {}).get("train") or {}
+        return [InputSpec(name, tuple(value.shape), value.dtype) for name, value in declared.items()]
+    if spec.data is None:
+        return []
+    source = spec.data.source_of("train")
     inputs = []
-    for name, feature in (data.get("features") or {}).items():
+    for name, feature in spec.data.features.items():
         fitted, note = spec_fitted(name, feature, source=source, base_dir=base_dir)
         inputs.append(dataclasses.replace(feature_input(name, fitted), note=note,
                                           placeholder=fitted.get("placeholder", False)))

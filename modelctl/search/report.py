@@ -23,6 +23,7 @@ from pathlib import Path
 from modelctl.search import space
 from modelctl.search.study import shown_url
 from modelctl.search.worker import counted
+from modelctl.spec.typed import Search
 from modelctl.util.files import write_text_atomic
 
 PLOTS = {
@@ -70,12 +71,12 @@ def best_trial(study):
     return study.best_trial if completed else None
 
 
-def write_report(study, settings, search: dict, console) -> dict:
+def write_report(study, settings, search: Search, console) -> dict:
     """Write search.json, best.yaml and the plots into the study folder and print the table; returns search.json's
     content."""
     folder = Path(settings.folder)
     folder.mkdir(parents=True, exist_ok=True)
-    parameters = search["parameters"]
+    parameters = search.parameters
     rows = trial_rows(study, parameters)
     best = best_trial(study)
     record = {
@@ -83,7 +84,7 @@ def write_report(study, settings, search: dict, console) -> dict:
         "storage": shown_url(settings.storage),
         "spec": settings.spec,
         "overrides": list(settings.overrides),
-        "metric": search.get("metric", "val_loss"),
+        "metric": search.metric,
         "goal": study.direction.name.lower(),
         "trials_asked": settings.trials,
         "counts": {state: sum(1 for row in rows if row["state"] == state)

@@ -35,20 +35,20 @@ def settings_for(spec: str, overrides: list[str], *, output: Path, trials: int |
     from modelctl.spec.validate import load_spec
 
     document = load_spec(spec, overrides)
-    search = document.data.get("search")
-    if not isinstance(search, dict):
+    search = document.spec.search
+    if search is None:
         raise UsageError(f"{spec}: the spec has no `search` section; add one with the parameters to vary "
                          "(docs/spec.md, `search`)")
     if trials is not None and trials < 1:
         raise UsageError(f"--trials must be at least 1; received {trials}")
     if folds is not None and folds < 2:
         raise UsageError(f"--folds must be at least 2; received {folds}")
-    name = study or document.data["name"]
+    name = study or document.spec.name
     if not name or "/" in name or name.startswith("."):
         raise UsageError(f"--study {name!r}: a study name is a single folder name")
-    folder = Path(output) / document.data["name"] / "search" / name
+    folder = Path(output) / document.spec.name / "search" / name
     settings = Settings(spec=str(spec), overrides=tuple(overrides), output=str(output), study=name,
-                        folder=str(folder), storage=storage, trials=trials or int(search.get("trials", 20)),
+                        folder=str(folder), storage=storage, trials=trials or search.trials,
                         cache_dir=None if cache_dir is None else str(cache_dir), use_cache=use_cache, folds=folds)
     return settings, document
 
@@ -83,9 +83,9 @@ def run_search(spec: str, overrides: list[str], *, output: Path, trials: int | N
     check_storage(storage, workers)
     settings, document = settings_for(spec, overrides, output=output, trials=trials, storage=storage, study=study,
                                       cache_dir=cache_dir, use_cache=use_cache, folds=folds)
-    search = document.data["search"]
+    search = document.spec.search
     join = resume or storage is not None
-    seed = int(document.data.get("seed", 0) or 0)
+    seed = document.spec.seed
     open_study(settings, search, seed=seed, create=not resume, join=join)
     tracked = _track(settings, document, track, console)
     if tracked is not None:
@@ -123,14 +123,14 @@ def _track(settings: Settings, document, track: str | None, console):
     from modelctl.runs import spec_hash, versions, write_json
     from modelctl.tracking.settings import mlflow_settings
 
-    tracking = mlflow_settings(document.data, track=track)
+    tracking = mlflow_settings(document.spec, track=track)
     if tracking is None:
         return None
     from modelctl.tracking import MlflowRun
 
     folder = Path(settings.folder)
     folder.mkdir(parents=True, exist_ok=True)
-    write_json(folder / "run.json", {"name": document.data["name"], "spec_hash": spec_hash(document.data),
+    write_json(folder / "run.json", {"name": document.spec.name, "spec_hash": spec_hash(document.data),
                                      "search": settings.study, "versions": versions(), "status": "running"})
     tracked = MlflowRun.start(tracking, folder, console, params=False)
     return tracked if tracked.active else None

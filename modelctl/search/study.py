@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 from modelctl.errors import ModelctlError, UsageError
 from modelctl.registry.search import PRUNERS, SAMPLERS
 from modelctl.spec.search import goal
+from modelctl.spec.typed import Search
 
 JOURNAL_FILE = "journal.log"
 HEARTBEAT_SECONDS = 30
@@ -140,11 +141,11 @@ def storage(settings: Settings):
                               f"{str(error).splitlines()[0]}") from None
 
 
-def sampler(search: dict, parameters: dict, seed: int):
+def sampler(search: Search, parameters: dict, seed: int):
     """The Optuna sampler `search.sampler` names, seeded with `seed`."""
     from modelctl.search.space import grid_space
 
-    written = search.get("sampler", "tpe")
+    written = search.sampler
     entry = SAMPLERS.get(written)
     arguments = {**entry.defaults(), **({k: v for k, v in written.items() if k != "type"}
                                         if isinstance(written, dict) else {})}
@@ -157,16 +158,16 @@ def sampler(search: dict, parameters: dict, seed: int):
     return cls(**arguments, seed=seed)
 
 
-def pruner(search: dict):
+def pruner(search: Search):
     """The Optuna pruner `search.pruner` names."""
-    written = search.get("pruner", "none")
+    written = search.pruner
     entry = PRUNERS.get(written)
     arguments = {**entry.defaults(), **({k: v for k, v in written.items() if k != "type"}
                                         if isinstance(written, dict) else {})}
     return entry.load()(**arguments)
 
 
-def open_study(settings: Settings, search: dict, *, seed: int, create: bool, join: bool):
+def open_study(settings: Settings, search: Search, *, seed: int, create: bool, join: bool):
     """Create the study, or load it.
 
     Args:
@@ -185,7 +186,7 @@ def open_study(settings: Settings, search: dict, *, seed: int, create: bool, joi
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # each trial's line is modelctl's own
     store = storage(settings)
-    parameters = search["parameters"]
+    parameters = search.parameters
     exists = settings.study in optuna.get_all_study_names(store)
     where = shown_url(settings.storage) if settings.storage else settings.folder
     if exists and not join:
@@ -196,7 +197,7 @@ def open_study(settings: Settings, search: dict, *, seed: int, create: bool, joi
     study = optuna.create_study(storage=store, study_name=settings.study, direction=goal(search),
                                 sampler=sampler(search, parameters, seed), pruner=pruner(search),
                                 load_if_exists=True)
-    signature = {"metric": search.get("metric", "val_loss"), "parameters": parameters, "folds": settings.folds}
+    signature = {"metric": search.metric, "parameters": parameters, "folds": settings.folds}
     written = study.user_attrs.get("search")
     if written is None:
         study.set_user_attr("search", signature)

@@ -95,10 +95,10 @@ def run_worker(settings: Settings, console, *, index: int | None, join: bool = T
     from modelctl.training.trainer import TrainingInterrupted
 
     document = document if document is not None else load_spec(settings.spec, settings.overrides)
-    search = document.data["search"]
-    metric = search.get("metric", "val_loss")
-    parameters = search["parameters"]
-    seed = int(document.data.get("seed", 0) or 0)
+    search = document.spec.search
+    metric = search.metric
+    parameters = search.parameters
+    seed = document.spec.seed
     # Workers on other machines share a database study and may have the same index: their seeds differ by process.
     study = open_study(settings, search, seed=worker_seed(seed, index if settings.storage is None else None),
                        create=True, join=join)

@@ -15,6 +15,7 @@ from modelctl.errors import ERROR, WARNING, Diagnostic, did_you_mean, one_of
 from modelctl.features import LABEL_TYPES, label_type
 from modelctl.spec import graph as graph_module
 from modelctl.spec.loader import Document
+from modelctl.spec.typed import schema_default
 
 DEFAULT_LOSS = {name: label_type(name).default_loss for name in LABEL_TYPES}
 """Loss used for each label type when the spec names none (`LabelType.default_loss`)."""
@@ -205,8 +206,8 @@ def check_split(spec: dict, report: Report) -> None:
     split = data.get("split")
     if "source" not in data or not isinstance(split, dict):
         return
-    fractions = {name: split.get(name, default) for name, default in
-                 (("train", 0.8), ("validation", 0.1), ("test", 0.1))}
+    fractions = {name: split.get(name, schema_default("data", "split", name))
+                 for name in ("train", "validation", "test")}
     if not all(isinstance(value, (int, float)) for value in fractions.values()):
         return
     total = sum(fractions.values())
@@ -220,7 +221,7 @@ def has_validation(spec: dict) -> bool:
     if "sources" in data:
         return "validation" in _section(data, "sources")
     split = data.get("split") if isinstance(data.get("split"), dict) else {}
-    return bool(split.get("validation", 0.1))
+    return bool(split.get("validation", schema_default("data", "split", "validation")))
 
 
 def _metric_names(spec: dict) -> list[str]:
@@ -251,7 +252,8 @@ def check_monitors(spec: dict, graph, report: Report) -> None:
         config = training.get(callback)
         if not isinstance(config, dict) and config is not True:
             continue
-        monitor = config.get("monitor", "val_loss") if isinstance(config, dict) else "val_loss"
+        monitor = config.get("monitor", schema_default("training", callback, "monitor")) if isinstance(config, dict) \
+            else schema_default("training", callback, "monitor")
         path = ("training", callback, "monitor") if isinstance(config, dict) and "monitor" in config \
             else ("training", callback)
         if not isinstance(monitor, str):
@@ -268,7 +270,7 @@ def check_search_metric(spec: dict, graph, report: Report) -> None:
     """`search.metric` must be a value training logs (on the validation split when it starts with `val_`)."""
     if not isinstance(spec.get("search"), dict):
         return
-    metric = spec["search"].get("metric", "val_loss")
+    metric = spec["search"].get("metric", schema_default("search", "metric"))
     if not isinstance(metric, str):
         return
     path = ("search", "metric") if "metric" in spec["search"] else ("search",)
@@ -298,9 +300,7 @@ def check_optimizer(spec: dict, report: Report) -> None:
                                                                 "from 0 makes the loss NaN; set warmup_start_factor "
                                                                 "above 0 (such as 0.1)")
     if isinstance(schedule, dict) and isinstance(schedule.get("warmup_epochs"), (int, float)):
-        from modelctl.spec.schema import build_schema
-
-        epochs = training.get("epochs", build_schema()["properties"]["training"]["properties"]["epochs"]["default"])
+        epochs = training.get("epochs", schema_default("training", "epochs"))
         if isinstance(epochs, int) and schedule["warmup_epochs"] >= epochs:
             report.error(("training", "schedule", "warmup_epochs"), f"the warm-up must end before the run does "
                                                                     f"({epochs} epochs). Received: warmup_epochs="
@@ -347,7 +347,7 @@ def check_export(spec: dict, report: Report) -> None:
     from modelctl.registry.exporters import exporters
 
     export = _section(spec, "export")
-    formats = export.get("formats", ["saved_model"])
+    formats = export.get("formats", schema_default("export", "formats"))
     if not isinstance(formats, list):
         return
     for entry in exporters():
@@ -372,7 +372,7 @@ def check_evaluation(spec: dict, report: Report) -> None:
         if split not in _section(data, "sources"):
             report.error(("evaluation", "split"), f"evaluation reads the '{split}' split but data.sources has "
                                                   f"no '{split}' source")
-    elif isinstance(data.get("split"), dict) and data["split"].get(split, 0.1 if split != "train" else 0.8) == 0:
+    elif isinstance(data.get("split"), dict) and data["split"].get(split, schema_default("data", "split", split)) == 0:
         report.error(("evaluation", "split"), f"evaluation reads the '{split}' split but its fraction is 0")
 
 

@@ -27,6 +27,7 @@ from modelctl.registry import args
 from modelctl.registry.schema_parts import closed, prop, typed_family
 from modelctl.spec.loader import Document
 from modelctl.spec.overrides import set_value
+from modelctl.spec.typed import Search, schema_default
 
 PARAMETER_TYPES = ("uniform", "loguniform", "int", "choice")
 """Kinds of parameter: `uniform` and `loguniform` are continuous, `int` and `choice` discrete."""
@@ -93,12 +94,11 @@ def section_schema() -> tuple[dict, dict]:
     return section, {"sampler": sampler, "pruner": pruner, **sampler_defs, **pruner_defs}
 
 
-def goal(search: dict) -> str:
+def goal(search: Search) -> str:
     """`minimize` or `maximize`: `search.goal`, or from the metric's name when it is `auto` (the default)."""
-    written = search.get("goal", "auto")
-    if written != "auto":
-        return written
-    metric = search.get("metric", "val_loss")
+    if search.goal != "auto":
+        return search.goal
+    metric = search.metric
     return "maximize" if any(word in metric for word in HIGHER_IS_BETTER) else "minimize"
 
 
@@ -147,7 +147,7 @@ def check_search(document: Document, check: Callable, known: Iterable[str] = ())
     problems: list[Diagnostic] = []
     base_data = {key: value for key, value in document.data.items() if key != "search"}
     base = {(item.path, item.message) for item in check(_copy(document, base_data))}
-    sampler = search.get("sampler", "tpe")
+    sampler = search.get("sampler", schema_default("search", "sampler"))
     sampler = sampler.get("type") if isinstance(sampler, dict) else sampler
     discrete_only = sampler in SAMPLERS and SAMPLERS.get(sampler).meta.get("discrete_only")
     for name, parameter in parameters.items():
@@ -183,7 +183,7 @@ def check_search(document: Document, check: Callable, known: Iterable[str] = ())
                         (*where, *key), f"{name} = {value!r} is not valid: {item.path}: {item.message}"))
     if discrete_only and not problems and not any(path.startswith("$.search.parameters") for path in known):
         size = math.prod(len(values) for values in grid(parameters).values())
-        trials = search.get("trials", 20)
+        trials = search.get("trials", schema_default("search", "trials"))
         if trials > size:
             problems.append(document.diagnostic(("search", "trials"), f"the grid has {size} combinations, fewer "
                                                                        f"than the {trials} trials asked for; the "

@@ -100,11 +100,24 @@ class Data:
 
 
 @dataclasses.dataclass(frozen=True)
+class ModelInput:
+    """One of `model.inputs`: the shape of one example (None for a variable size), its dtype, a description."""
+
+    shape: list[int | None]
+    dtype: str
+    description: str
+
+
+def _model_inputs(schema: dict, written: Mapping[str, Any]) -> dict[str, ModelInput]:
+    return {name: _build(ModelInput, schema["additionalProperties"], value) for name, value in written.items()}
+
+
+@dataclasses.dataclass(frozen=True)
 class Model:
     """`model`: inputs by name (empty: one per feature), blocks by name, the layer list and output names
-    (None: chosen from the labels), as written."""
+    (None: chosen from the labels); blocks and layers as written."""
 
-    inputs: Mapping[str, Mapping[str, Any]]
+    inputs: Mapping[str, ModelInput] = _section(_model_inputs)
     blocks: Mapping[str, Mapping[str, Any]]
     layers: list
     outputs: list[str] | None
@@ -241,6 +254,16 @@ class Spec:
     tracking: Tracking = _section(lambda schema, value: _build(Tracking, schema, value))
     search: Search | None = _section(lambda schema, value: _build(Search, schema, value))
 
+    def input_names(self) -> list[str]:
+        """Names of the model's inputs: those of `model.inputs`, else one per data feature."""
+        declared = self.model.inputs if self.model is not None else None
+        return list(declared or (self.data.features if self.data is not None else None) or {})
+
+    def label_types(self) -> dict[str, str]:
+        """Label name -> label type (`data.labels`); empty for a spec without data or labels."""
+        labels = self.data.labels if self.data is not None else None
+        return {name: label["type"] for name, label in (labels or {}).items()}
+
 
 def _build(cls, schema: dict, written: Mapping[str, Any]):
     """`cls` from the mapping `written`, each missing key taken from the `default` of its schema property."""
@@ -268,10 +291,11 @@ def typed(data: Mapping[str, Any]) -> Spec:
 
 def schema_default(*path: str) -> Any:
     """The schema's default of the spec key at `path` (`schema_default("training", "epochs")` is 10), for code
-    that reads a spec not yet known to be valid (the semantic checks)."""
+    that reads a spec not yet known to be valid (the semantic checks). A callback's arguments are found under
+    its key (`schema_default("training", "checkpoint", "monitor")`)."""
     from modelctl.spec.schema import build_schema
 
     schema = build_schema()
     for key in path:
-        schema = schema["properties"][key]
+        schema = (schema if "properties" in schema else schema["else"])["properties"][key]
     return copy.deepcopy(schema["default"])

@@ -1,6 +1,6 @@
 """Experiment tracking: each run also logged to MLflow, beside its run folder.
 
-    settings = mlflow_settings(spec, track="mlflow")       # tracking.mlflow of the spec, or --track mlflow
+    settings = mlflow_settings(document.spec, track="mlflow")  # tracking.mlflow of the spec, or --track mlflow
     tracked = MlflowRun.start(settings, run_dir, console)   # parameters and tags (a warning when unreachable)
     tracked.log_epoch(row)                                  # one history.csv row, step = its epoch
     tracked.finish()                                        # final metrics of each split and the run's files

@@ -6,6 +6,8 @@ import dataclasses
 import os
 from pathlib import Path
 
+from modelctl.spec.typed import Spec
+
 DEFAULT_URI = "sqlite:///mlflow.db"
 """The local store used when neither the spec nor $MLFLOW_TRACKING_URI names one: an SQLite file in the current
 folder (recent MLflow releases refuse their older folder store)."""
@@ -34,7 +36,7 @@ class MlflowSettings:
         return dataclasses.asdict(self)
 
 
-def mlflow_settings(spec: dict, *, track: str | None = None, strict: bool = False, uri: str | None = None,
+def mlflow_settings(spec: Spec, *, track: str | None = None, strict: bool = False, uri: str | None = None,
                     experiment: str | None = None) -> MlflowSettings | None:
     """The MLflow settings of a run, or None when it is not tracked.
 
@@ -43,20 +45,19 @@ def mlflow_settings(spec: dict, *, track: str | None = None, strict: bool = Fals
     else `DEFAULT_URI`; `experiment`: the spec's name, else `modelctl`; `strict`: False).
 
     Args:
-        spec: the loaded spec.
+        spec: the loaded spec (`Document.spec`, or `modelctl.spec.typed.typed` of a run's spec.yaml).
         track: `--track`: None, or one of `TRACKERS`.
         strict: `--track-strict`; True overrides the spec's `strict: false`.
         uri: a tracking URI given on the command line; default None.
         experiment: an experiment given on the command line; default None.
     """
-    written = (spec.get("tracking") or {}).get("mlflow")
+    written = spec.tracking.mlflow
     if written is None and track is None and not strict and uri is None:
         return None
-    written = written or {}
     return MlflowSettings(
-        uri=absolute_uri(uri or written.get("uri") or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI),
-        experiment=experiment or written.get("experiment") or spec.get("name") or "modelctl",
-        strict=bool(strict or written.get("strict", False)))
+        uri=absolute_uri(uri or (written and written.uri) or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI),
+        experiment=experiment or (written and written.experiment) or spec.name or "modelctl",
+        strict=bool(strict or (written and written.strict)))
 
 
 def absolute_uri(uri: str) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from modelctl.runs import read_json
 from modelctl.tracking import contents
 from modelctl.tracking.run import MlflowRun, read_state, tracked_run
+from modelctl.spec.typed import typed
 from modelctl.tracking.settings import MlflowSettings, mlflow_settings
 
 STATUSES = {"completed": "FINISHED", "diverged": "FAILED", "interrupted": "KILLED", "running": "KILLED"}
@@ -45,7 +46,7 @@ def upload_run(folder: Path, console, *, uri: str | None = None, experiment: str
     state = read_state(folder) or {}
     spec = yaml.safe_load((folder / "spec.yaml").read_text(encoding="utf-8")) if (folder / "spec.yaml").is_file() \
         else {}
-    settings = mlflow_settings(spec, track="mlflow", strict=True, uri=uri or state.get("uri"),
+    settings = mlflow_settings(typed(spec), track="mlflow", strict=True, uri=uri or state.get("uri"),
                                experiment=experiment or state.get("experiment"))
     same_store = state.get("uri") == settings.uri and state.get("experiment") == settings.experiment
     if state.get("status") == "logged" and same_store:

@@ -14,7 +14,8 @@ from modelctl.training.errors import TrainingError
 from modelctl.registry.losses import LOSSES
 from modelctl.registry.metrics import METRICS
 from modelctl.registry.optimizers import OPTIMIZERS
-from modelctl.spec.checks import DEFAULT_LOSS, label_types
+from modelctl.spec.checks import DEFAULT_LOSS
+from modelctl.spec.typed import Spec, Training
 
 
 def _config(written: str | Mapping) -> tuple[str, dict]:
@@ -35,7 +36,7 @@ def _floats(entry, arguments: dict) -> dict:
     return result
 
 
-def build_optimizer(training: dict, steps_per_epoch: int, learning_rate_scale: float = 1.0):
+def build_optimizer(training: Training, steps_per_epoch: int, learning_rate_scale: float = 1.0):
     """The optimizer of `training`, its learning rate following `training.schedule` when one is given.
 
     Args:
@@ -45,14 +46,14 @@ def build_optimizer(training: dict, steps_per_epoch: int, learning_rate_scale: f
     """
     from modelctl.training.schedules import build_schedule
 
-    name, arguments = _config(training.get("optimizer", "adam"))
+    name, arguments = _config(training.optimizer)
     entry = OPTIMIZERS.get(name)
     arguments = _floats(entry, {**entry.defaults(), **arguments})
-    learning_rate = float(arguments.get("learning_rate", 0.001)) * learning_rate_scale
-    schedule = training.get("schedule")
+    learning_rate = float(arguments["learning_rate"]) * learning_rate_scale
+    schedule = training.schedule
     if schedule:
         learning_rate = build_schedule(schedule, learning_rate, steps_per_epoch=steps_per_epoch,
-                                       epochs=training.get("epochs", 10))
+                                       epochs=training.epochs)
     arguments["learning_rate"] = learning_rate
     return entry.load()(**arguments)
 
@@ -71,19 +72,19 @@ def build_metric(written: Any):
     return entry.load()(name=name, **_floats(entry, arguments))
 
 
-def compile_arguments(spec: dict, output_names: list[str], *, steps_per_epoch: int,
+def compile_arguments(spec: Spec, output_names: list[str], *, steps_per_epoch: int,
                       learning_rate_scale: float = 1.0) -> dict:
     """Keyword arguments for `model.compile` (optimizer, loss, loss_weights, metrics).
 
     Args:
-        spec: the validated spec.
+        spec: the validated spec (`Document.spec`).
         output_names: the model's output names, in order.
         steps_per_epoch: training steps per epoch.
         learning_rate_scale: factor applied to the learning rate.
     """
-    training = spec.get("training") or {}
-    labels = label_types(spec)
-    written_loss = training.get("loss")
+    training = spec.training
+    labels = spec.label_types()
+    written_loss = training.loss
     losses = {}
     for index, output in enumerate(output_names):
         label = output if output in labels else (list(labels)[index] if index < len(labels) else None)
@@ -97,7 +98,7 @@ def compile_arguments(spec: dict, output_names: list[str], *, steps_per_epoch: i
             raise TrainingError(f"output '{output}' has no loss: give training.loss, or data.labels so that "
                                 "one can be chosen for the label type")
         losses[output] = build_loss(loss)
-    written_metrics = training.get("metrics") or []
+    written_metrics = training.metrics
     metrics = {}
     for output in output_names:
         group = written_metrics.get(output, []) if isinstance(written_metrics, dict) else written_metrics
@@ -108,7 +109,7 @@ def compile_arguments(spec: dict, output_names: list[str], *, steps_per_epoch: i
         "loss": losses[output_names[0]] if single else losses,
         "metrics": metrics[output_names[0]] if single else metrics,
     }
-    if training.get("loss_weights"):
-        arguments["loss_weights"] = {output: float(training["loss_weights"].get(output, 1.0))
+    if training.loss_weights:
+        arguments["loss_weights"] = {output: float(training.loss_weights.get(output, 1.0))
                                      for output in output_names}
     return arguments

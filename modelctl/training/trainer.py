@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Callable
 
 from modelctl.errors import DataError, SpecError
+from modelctl.spec.typed import Training
 from modelctl.training.errors import TrainingError
 from modelctl.runs import RunError, create_run_dir, git_commit, read_json, spec_hash, spec_text, versions, \
     write_json
@@ -98,14 +99,14 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
     from modelctl.training.hardware import detect_for, plan as choose
 
     spec = document.data
-    training = spec.get("training") or {}
-    data = spec.get("data") or {}
+    typed = document.spec
     if tracking is not None and not dry_run:
         from modelctl.tracking.client import client
 
         client(tracking.uri)  # a missing extra stops the run before any work
-    hardware = detect_for(training)
-    plan = choose(training, hardware, int(data.get("batch_size", 32)))
+    hardware = detect_for(vars(typed.training))
+    # Without a data section `prepare` refuses the run, with the reason.
+    plan = choose(vars(typed.training), hardware, typed.data.batch_size if typed.data is not None else None)
     state = _resume_state(resume) if resume else None
     started = time.perf_counter()
     prepared = prepare(document, fold=fold, fitted=state["fitted"] if state else None, cache=cache,
@@ -131,7 +132,7 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
         folder = Path(run_dir)
         (folder / "checkpoints").mkdir(parents=True, exist_ok=True)
     else:
-        folder = create_run_dir(output, spec.get("name", "run"))
+        folder = create_run_dir(output, typed.name)
     if folder is not None and not resume:
         write_text_atomic(folder / "spec.yaml", spec_text(spec))
         write_json(folder / "preprocessing.json", prepared.fitted)
@@ -144,8 +145,8 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
 
         tracked = open_run(tracking, folder, console, resume=resume is not None, parent_run_id=tracking_parent)
     try:
-        model, output_names, strategy = _build(document, prepared, plan, execution=execution, training=training,
-                                               state=state, folder=folder)
+        model, output_names, strategy = _build(document, prepared, plan, execution=execution,
+                                               training=typed.training, state=state, folder=folder)
         if dry_run:
             _describe_dry_run(console, plan, execution=execution, prepared=prepared, model=model,
                               preparation_seconds=preparation_seconds)
@@ -226,21 +227,19 @@ def _execution(document, prepared, plan):
         SpecError: a `steps_per_execution` that does not divide the steps of an epoch, or above 1 under mirrored
             over several replicas, at its place in the spec.
     """
-    from modelctl.spec.schema import build_schema
     from modelctl.training.execution import StepsPerExecutionError, resolve
 
-    training = document.data.get("training") or {}
-    if training.get("steps_per_epoch"):
-        steps, origin = int(training["steps_per_epoch"]), "training.steps_per_epoch"
+    training = document.spec.training
+    if training.steps_per_epoch:
+        steps, origin = training.steps_per_epoch, "training.steps_per_epoch"
     else:
         steps = prepared.steps("train")
         origin = f"{prepared.counts['train']} training examples in batches of {plan.batch_size}"
         if prepared.layout is not None:
             origin = f"{origin}, each of {prepared.layout.shard.workers} workers taking its shard " \
                 f"({', '.join(map(str, prepared.layout.examples))} examples)"
-    default = build_schema()["properties"]["training"]["properties"]["steps_per_execution"]["default"]
     try:
-        return resolve(training.get("steps_per_execution", default), steps, origin=origin,
+        return resolve(training.steps_per_execution, steps, origin=origin,
                        distribution=plan.distribution, replicas=plan.replicas)
     except StepsPerExecutionError as error:
         raise SpecError([document.diagnostic(("training", "steps_per_execution"), str(error))]) from None
@@ -248,7 +247,7 @@ def _execution(document, prepared, plan):
 
 def _run_record(spec, hardware, plan, *, command_line, document, prepared, fold, execution, status: str) -> dict:
     return {
-        "name": spec.get("name"),
+        "name": document.spec.name,
         "spec_hash": spec_hash(spec),
         "spec_file": str(Path(document.source).resolve()),
         "spec_files": [str(Path(file).resolve()) for file in document.files or [document.source]],
@@ -263,7 +262,7 @@ def _run_record(spec, hardware, plan, *, command_line, document, prepared, fold,
         "execution": execution.as_dict(),
         "examples": prepared.counts,
         "fold": None if fold is None else {"index": fold[0], "folds": fold[1]},
-        "seed": spec.get("seed", 0),
+        "seed": document.spec.seed,
         "data": {"shard": None if prepared.layout is None else prepared.layout.record(), **prepared.data_record()},
     }
 
@@ -282,17 +281,17 @@ def _build(document, prepared, plan, *, execution, training, state, folder):
     tf = tensorflow()
     import keras
 
-    if training.get("deterministic"):
+    if training.deterministic:
         tf.config.experimental.enable_op_determinism()
     strategy = make_strategy(plan)
     apply_precision(plan)
-    seed = int(document.data.get("seed", 0) or 0)
+    seed = document.spec.seed
     keras.utils.set_random_seed(seed)
     with strategy.scope():
         core = build_model(document, fitted_inputs(prepared.fitted))
         output_names = list(core.output_names)
         model = assemble(core, prepared.fitted["features"], seed=seed)
-        arguments = compile_arguments(document.data, output_names, steps_per_epoch=execution.steps_per_epoch,
+        arguments = compile_arguments(document.spec, output_names, steps_per_epoch=execution.steps_per_epoch,
                                       learning_rate_scale=plan.learning_rate_scale)
         model.compile(**arguments, jit_compile=plan.jit_compile, steps_per_execution=execution.steps_per_execution)
         if state is not None:
@@ -302,15 +301,15 @@ def _build(document, prepared, plan, *, execution, training, state, folder):
     return model, output_names, strategy
 
 
-def _callbacks(training: dict, folder: Path, has_validation: bool):
+def _callbacks(training: Training, folder: Path, has_validation: bool):
     from modelctl.registry.callbacks import CALLBACKS
 
     built = []
     for entry in CALLBACKS:
-        written = training.get(entry.name)
-        if not written or entry.name == "checkpoint":
+        written = training.callback(entry.name)
+        if not written.enabled or entry.name == "checkpoint":
             continue
-        arguments = {**entry.defaults(), **(written if isinstance(written, dict) else {})}
+        arguments = dict(written.args)
         if entry.name == "tensorboard":
             arguments["log_dir"] = str(folder / "tensorboard")
         if entry.name == "csv_logger":
@@ -324,23 +323,22 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
     from modelctl.training import callbacks as run_callbacks
 
     spec = document.data
-    training = spec.get("training") or {}
-    epochs = int(training.get("epochs", 10))
+    training = document.spec.training
+    epochs = training.epochs
     initial_epoch = int(state["epoch"]) if state else 0
     steps = execution.steps_per_epoch
     has_validation = prepared.counts["validation"] > 0
     keras_callbacks = _callbacks(training, folder, has_validation)
     if state:
         run_callbacks.restore_counters(keras_callbacks, state.get("callbacks", {}), folder / "checkpoints")
-    checkpoint = training.get("checkpoint")
-    checkpoint = checkpoint if isinstance(checkpoint, dict) else {}
-    monitor = checkpoint.get("monitor") or ("val_loss" if has_validation else "loss")
+    checkpoint = training.checkpoint.args
+    monitor = checkpoint["monitor"]
     if not has_validation and monitor.startswith("val_"):
         monitor = monitor[4:]
     stop_signal = run_callbacks.StopOnSignal()
     nan_guard = run_callbacks.NaNGuard()
     recorder = run_callbacks.RunRecorder(folder, state["history"] if state else [], monitor,
-                                         checkpoint.get("mode", "auto"), checkpoint.get("save_best", True),
+                                         checkpoint["mode"], checkpoint["save_best"],
                                          [stop_signal, nan_guard], keras_callbacks,
                                          best=state.get("best") if state else None)
     first_step = run_callbacks.FirstStep()
@@ -401,7 +399,7 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
     metrics = evaluate_splits(model, prepared, output_names,
                               multi_worker=strategy if plan.distribution == "multi_worker" else None)
     write_json(folder / "metrics.json", metrics)
-    if training.get("tensorboard"):
+    if training.tensorboard.enabled:
         from modelctl.training.hparams import write_hparams
 
         write_hparams(folder, spec, metrics, recorder.rows[-1]["epoch"] if recorder.rows else 0, console)
