@@ -181,6 +181,9 @@ def run_family(spec_path: Path, workdir: Path) -> dict:
     sets = [item for value in train_overrides(spec_path) for item in ("--set", value)]
     step("train", ["train", spec, *sets, "--quiet", "--output", str(runs)])
     [run_dir] = [path.parent for path in runs.glob("*/*/run.json")]
+    start = time.perf_counter()
+    check_typed_spec(run_dir)
+    timings["typed spec"] = round(time.perf_counter() - start, 2)
     step("eval", ["eval", str(run_dir)])
     step("export", ["export", str(run_dir), "--format", "all"])
     step("track", ["track", str(run_dir), "--uri", tracking_store()])
@@ -204,6 +207,19 @@ def run_family(spec_path: Path, workdir: Path) -> dict:
         [best] = searches.glob("*/search/*/best.yaml")
         invoke(["validate", str(best)])
     return {"timings": timings, "run_dir": str(run_dir), "inputs": inputs, "predictions": str(workdir / "run.csv")}
+
+
+def check_typed_spec(run_dir: Path) -> None:
+    """The typed view of the run's spec (`Document.spec`, every default filled in) is what the run used: its
+    seed, its global batch and no more epochs than it asks for."""
+    from modelctl.runs import load_run_spec
+
+    spec = load_run_spec(run_dir).spec
+    record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    assert record["seed"] == spec.seed, f"{run_dir}: run.json seed {record['seed']}, typed spec {spec.seed}"
+    assert record["strategy"]["batch_size"] == spec.data.batch_size, \
+        f"{run_dir}: run.json batch {record['strategy']['batch_size']}, typed spec {spec.data.batch_size}"
+    assert 1 <= record["epochs_completed"] <= spec.training.epochs, f"{run_dir}: {record['epochs_completed']} epochs"
 
 
 def served_predictions(run_dir: Path, inputs: list[str]) -> list[dict]:

@@ -182,3 +182,37 @@ def _yaml(data: dict) -> str:
     import yaml
 
     return yaml.safe_dump(data, sort_keys=False)
+
+
+def test_data_left_out_is_prepared_with_the_schema_defaults(tmp_path):
+    from modelctl.data.pipeline import prepare
+
+    rows = "\n".join(f"{index},{index % 7},{index % 2}" for index in range(100))
+    (tmp_path / "rows.csv").write_text("a,b,y\n" + rows + "\n")
+    (tmp_path / "spec.yaml").write_text(_yaml(MINIMAL))
+    document = load_spec(tmp_path / "spec.yaml")
+    prepared = prepare(document, cache=None)
+    split = _schema_at("data.split")["properties"]
+    assert prepared.batch_size == _schema_at("data")["properties"]["batch_size"]["default"]
+    assert prepared.counts == {name: round(100 * split[name]["default"]) for name in ("train", "validation", "test")}
+    assert prepared.seed == build_schema()["properties"]["seed"]["default"]
+
+
+def test_an_optimizer_left_out_is_the_schema_default_with_its_registry_arguments():
+    from modelctl.registry.optimizers import OPTIMIZERS
+    from modelctl.training.compile import build_optimizer
+
+    training = typed(MINIMAL).training
+    optimizer = build_optimizer(training, steps_per_epoch=1)
+    name = _schema_at("training")["properties"]["optimizer"]["default"]
+    assert type(optimizer).__name__.lower() == name
+    assert float(optimizer.learning_rate) == pytest.approx(OPTIMIZERS.get(name).defaults()["learning_rate"])
+
+
+def test_tracking_left_out_is_off_and_written_tracking_fills_the_rest():
+    from modelctl.tracking import mlflow_settings
+
+    assert mlflow_settings(typed(MINIMAL)) is None
+    spec = typed({**MINIMAL, "tracking": {"mlflow": {"uri": "http://tracking:5000"}}})
+    assert mlflow_settings(spec).as_dict() == {"uri": "http://tracking:5000", "experiment": "tiny",
+                                                "strict": _schema_at("tracking.mlflow")["properties"]["strict"]["default"]}
