@@ -22,13 +22,32 @@ inside the methods that need them, never when a module is imported.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, Mapping
 
 from modelctl.util.lazy import numpy as np
 
 from modelctl.registry.schema_parts import prop
+
+
+def filled(properties: Mapping[str, dict], written: Mapping[str, Any]) -> dict:
+    """`written` with the `default` of each of `properties` it leaves out, the keys of a written closed mapping
+    filled the same way (a copy). The schema a feature or label type states is where its defaults are written
+    once; its code reads them through this.
+
+    Args:
+        properties: property name -> JSON Schema fragment (`FeatureType.schema()`, `LabelType.schema()`).
+        written: the spec's mapping (or the part of it these properties describe).
+    """
+    result = copy.deepcopy(dict(written))
+    for key, rule in properties.items():
+        if key not in result and "default" in rule:
+            result[key] = copy.deepcopy(rule["default"])
+        if isinstance(result.get(key), dict) and "properties" in rule:
+            result[key] = filled(rule["properties"], result[key])
+    return result
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,6 +155,10 @@ class FeatureType:
         `column` and `description`."""
         return {}
 
+    def with_defaults(self, options: Mapping[str, Any]) -> dict:
+        """A feature's spec mapping with the default of each key of `schema()` it leaves out (a copy)."""
+        return filled(self.schema(), options)
+
     def fitter(self, item) -> Fit:
         """A `Fit` for the feature `item` (a `Columns`); the base learns nothing (see `spec_entry`)."""
         return Fit(item, self.spec_entry)
@@ -221,4 +244,4 @@ def one_column(batch: dict[str, np.ndarray], item) -> np.ndarray:
     return batch[item.columns[0]]
 
 
-__all__ = ["FeatureType", "Fit", "InputSpec", "SourceView", "augmentation_property", "one_column"]
+__all__ = ["FeatureType", "Fit", "InputSpec", "SourceView", "augmentation_property", "filled", "one_column"]

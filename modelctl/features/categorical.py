@@ -36,12 +36,11 @@ class VocabularyFit(Fit):
             add_counts(self.counts, value_counts(values[:, 0]))
 
     def fitted(self) -> dict:
-        options = self.item.options
+        options = CategoricalFeature().with_defaults(self.item.options)
         vocabulary = [str(value) for value in options["vocabulary"]] if self.counts is None else \
             vocabulary_of(self.counts, options.get("max_tokens"))
         return {"type": "categorical", "column": self.item.columns[0], "vocabulary": vocabulary,
-                "num_oov_indices": options.get("num_oov_indices", 1),
-                "output_mode": options.get("output_mode", "one_hot")}
+                "num_oov_indices": options["num_oov_indices"], "output_mode": options["output_mode"]}
 
 
 class CategoricalFeature(FeatureType):
@@ -70,9 +69,9 @@ class CategoricalFeature(FeatureType):
     def spec_fitted(self, name: str, options: dict, source: SourceView) -> tuple[dict, str]:
         """The spec's vocabulary; without one, the distinct values of the feature's column in the whole source
         (a placeholder of `PLACEHOLDER_VALUES` values when the source cannot be read)."""
-        fitted = {"type": self.name, "vocabulary": options.get("vocabulary"),
-                  "num_oov_indices": options.get("num_oov_indices", 1),
-                  "output_mode": options.get("output_mode", "one_hot")}
+        options = self.with_defaults(options)
+        fitted = {"type": self.name, "vocabulary": options["vocabulary"],
+                  "num_oov_indices": options["num_oov_indices"], "output_mode": options["output_mode"]}
         if fitted["vocabulary"] or fitted["output_mode"] == "index":
             return fitted, ""
         column = options.get("column") or name

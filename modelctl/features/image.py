@@ -52,18 +52,20 @@ class ImageFeature(FeatureType):
         return Fit(item, self.spec_entry)
 
     def spec_entry(self, item) -> dict:
-        options = item.options
+        options = self.with_defaults(item.options)
         return {"type": "image", "column": item.columns[0], "size": list(options["size"]),
-                "channels": options.get("channels", 3),
+                "channels": options["channels"],
                 "steps": numeric.fit_numeric({"preprocessing": options.get("preprocessing")}, 1, lambda: iter(())),
                 "augmentation": options.get("augmentation") or []}
 
     def encode(self, item, feature, batch, numbers, *, on_bad_rows, skipped):
-        return decode_images(one_column(batch, item), feature["size"], feature.get("channels", 3), on_bad=on_bad_rows,
-                             skipped=skipped)
+        # `feature` is the fitted entry, or the spec's options before fitting.
+        return decode_images(one_column(batch, item), feature["size"], self.with_defaults(feature)["channels"],
+                             on_bad=on_bad_rows, skipped=skipped)
 
     def spec_fitted(self, name: str, options: dict, source: SourceView) -> tuple[dict, str]:
-        return {"type": self.name, "size": list(options["size"]), "channels": options.get("channels", 3)}, ""
+        options = self.with_defaults(options)
+        return {"type": self.name, "size": list(options["size"]), "channels": options["channels"]}, ""
 
     def model_input(self, name: str, fitted: dict):
         return InputSpec(name, (*fitted["size"], fitted["channels"]))

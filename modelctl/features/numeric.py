@@ -48,7 +48,7 @@ class NumericFit(Fit):
     def __init__(self, item):
         super().__init__(item)
         self.steps: numeric.NumericFit | None = None
-        self.drop = (item.options.get("missing") or {}).get("strategy") == "drop"
+        self.drop = NumericFeature().with_defaults(item.options)["missing"]["strategy"] == "drop"
 
     @property
     def done(self) -> bool:
@@ -98,12 +98,7 @@ class NumericFeature(FeatureType):
                                 None),
             "preprocessing": keyed_steps(preprocessing_steps(), "preprocessing step",
                                          "Steps applied in order; statistics come from the training split."),
-            "missing": closed({
-                "strategy": args.choice(["error", "mean", "median", "constant", "drop"],
-                                        "What a missing value becomes: an error, the training mean or median, "
-                                        "`value`, or the row is dropped.", "error"),
-                "value": args.number("The value used by the `constant` strategy.", 0.0),
-            }, "Handling of missing values.", default={"strategy": "error"}),
+            "missing": numeric.missing_schema(),
             "augmentation": augmentation_property(),
         }
 
@@ -113,7 +108,7 @@ class NumericFeature(FeatureType):
     def encode(self, item, feature, batch, numbers, *, on_bad_rows, skipped):
         matrix = numeric_matrix(batch, item)
         missing = np.isnan(matrix).any(axis=1)
-        strategy = (item.options.get("missing") or {}).get("strategy", "error")
+        strategy = self.with_defaults(item.options)["missing"]["strategy"]
         if strategy == "drop":
             return matrix, ~missing
         if strategy == "error" and missing.any():

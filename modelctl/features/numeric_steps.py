@@ -29,7 +29,21 @@ from typing import Callable, Iterable
 
 from modelctl.util.lazy import numpy as np
 
+from modelctl.features.base import filled
+from modelctl.registry import args
+from modelctl.registry.schema_parts import closed
+
 STAT_STEPS = ("standardize", "min_max")
+
+
+def missing_schema() -> dict:
+    """Schema of a numeric feature's `missing` key: what a missing value becomes."""
+    return closed({
+        "strategy": args.choice(["error", "mean", "median", "constant", "drop"],
+                                "What a missing value becomes: an error, the training mean or median, "
+                                "`value`, or the row is dropped.", "error"),
+        "value": args.number("The value used by the `constant` strategy.", 0.0),
+    }, "Handling of missing values.", default={"strategy": "error"})
 
 
 def spec_steps(written: list) -> list[tuple[str, object]]:
@@ -66,13 +80,13 @@ class NumericFit:
 
     def __init__(self, options: dict, width: int):
         self.width = width
-        missing = options.get("missing") or {}
-        strategy = missing.get("strategy", "error")
+        missing = filled({"missing": missing_schema()}, options)["missing"]
+        strategy = missing["strategy"]
         self.pending: list[tuple[str, object]] = []
         if strategy in ("mean", "median"):
             self.pending.append(("fill", strategy))
         elif strategy == "constant":
-            self.pending.append(("constant", float(missing.get("value", 0.0))))
+            self.pending.append(("constant", float(missing["value"])))
         self.pending += spec_steps(options.get("preprocessing"))
         self.steps: list[dict] = []
         self._next_stage()

@@ -25,12 +25,10 @@ from modelctl.registry import args
 
 
 def text_settings(options: dict) -> dict:
-    """A text feature's settings from its spec options, defaults filled."""
-    return {"max_tokens": options.get("max_tokens", 20000),
-            "standardize": options.get("standardize", "lower_and_strip_punctuation"),
-            "split": options.get("split", "whitespace"), "ngrams": options.get("ngrams"),
-            "output_mode": options.get("output_mode", "int"),
-            "sequence_length": options.get("sequence_length")}
+    """A text feature's settings from its spec options, defaults filled (from `TextFeature.schema`)."""
+    options = TextFeature().with_defaults(options)
+    return {key: options[key] for key in ("max_tokens", "standardize", "split", "ngrams", "output_mode",
+                                          "sequence_length")}
 
 
 def text_vocabulary(options: dict, texts: Iterable[np.ndarray]) -> dict:

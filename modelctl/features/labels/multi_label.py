@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from modelctl.util.lazy import numpy as np
 
+from modelctl.features.base import filled
 from modelctl.features.labels.base import LabelType, classes_property
 from modelctl.registry import args
 
@@ -31,8 +32,12 @@ class MultiLabel(LabelType):
         return {"classes": classes_property(),
                 "separator": args.string("Separator between labels in one cell.", "|")}
 
+    def __init__(self, item, classes: list[str] | None = None):
+        self.separator = filled(self.schema(), item.options)["separator"]
+        super().__init__(item, classes)
+
     def parts(self, text: str) -> list[str]:
-        return [part for part in text.split(self.item.options.get("separator", "|")) if part]
+        return [part for part in text.split(self.separator) if part]
 
     def encode_texts(self, codes: np.ndarray, texts: np.ndarray, numbers: np.ndarray) -> np.ndarray:
         index = {name: position for position, name in enumerate(self.classes)}
