@@ -13,9 +13,14 @@ keeps the fields and the schema's keys in step.
 Parts whose keys a registry or a feature type defines (features, labels,
 sources, layers, optimizer, schedule, losses and metrics, search parameters)
 stay the plain values the spec wrote, copied: changing them changes neither
-the document nor another typed view. A callback and an export format's
-options are the exceptions: their arguments are registry entries whose
-defaults the schema holds, so they come filled.
+the document nor another typed view. Their owners fill their defaults: a
+feature or label type from its own schema (`FeatureType.with_defaults`), an
+optimizer, loss or schedule from its registry entry (`Entry.defaults`). A
+callback and an export format's options are filled here: their arguments are
+registry entries whose defaults the schema holds.
+
+The view is only read after validation: on a spec the schema refuses it may
+raise, or hold values of the wrong type.
 """
 
 from __future__ import annotations
