@@ -681,8 +681,24 @@ class Prepared:
             return self.layout.steps
         return math.ceil(self.counts[split] / self.batch_size)
 
+    def evaluation_batch_size(self, split: str) -> int:
+        """Examples a batch of a pass that only evaluates `split` (no training step) may hold: `data.batch_size`
+        times the largest factor up to `EVALUATION_BATCH_FACTOR` that keeps a batch of encoded examples within
+        `EVALUATION_BATCH_BYTES`; `data.batch_size` for a split not held in memory.
+
+        Inference keeps no activations for a backward pass, so a batch several times the training batch costs
+        no more memory than a training step, and a pass takes that many times fewer steps. Losses and metrics
+        are means over examples, whatever the batches.
+        """
+        held = self._cache.get(split) if self._every_split_held else None
+        if held is None or not len(held):
+            return self.batch_size
+        per_example = max(1, _nbytes(held) // len(held))
+        factor = max(1, min(EVALUATION_BATCH_FACTOR, EVALUATION_BATCH_BYTES // (per_example * self.batch_size)))
+        return self.batch_size * factor
+
     def _cached_dataset(self, tf, split: str, output_names: list[str], training: bool, initial_epoch: int,
-                        epochs: int):
+                        epochs: int, batch_size: int):
         """Batches gathered from the split held in memory; in training, epoch e is the permutation
         `index_shuffle(seed=[seed, e])` of the examples, the same whether or not the run was resumed."""
         data = _tensors(tf, self._cache[split])
@@ -691,7 +707,7 @@ class Prepared:
         def gather(indices):
             return self._structure(data.take_tensor(tf, indices), output_names)
 
-        batches = tf.data.Dataset.range(count).batch(self.batch_size)
+        batches = tf.data.Dataset.range(count).batch(batch_size)
         if not training:
             return batches.map(gather).prefetch(tf.data.AUTOTUNE)
         seed = self.seed
@@ -766,7 +782,7 @@ class Prepared:
         return (features, y, tf.TensorSpec((None,), tf.float32)) if weighted else (features, y)
 
     def dataset(self, split: str, output_names: list[str], training: bool = False, initial_epoch: int = 0,
-                epochs: int = 1):
+                epochs: int = 1, *, batch_size: int | None = None):
         """A `tf.data.Dataset` of (features, targets[, weights]) batches.
 
         Args:
@@ -777,6 +793,9 @@ class Prepared:
                 epoch); otherwise one pass in source order. Default False. For the training split of a worker
                 (`prepare(..., shard=...)`), only its shard, in batches for each of its replicas:
                 `steps(split)` times its local replicas per epoch, of the global batch over every replica.
+            batch_size: examples a batch of a pass without training holds when the split is in memory (such as
+                `evaluation_batch_size(split)`); default None: `data.batch_size`. Training batches are always
+                `data.batch_size`.
         """
         from modelctl.util.tf import tensorflow
 
@@ -784,7 +803,8 @@ class Prepared:
         if training and split == "train" and self.layout is not None:
             return self._shard_dataset(tf, output_names, initial_epoch, epochs)
         if split in self._cache and self._every_split_held:
-            return self._cached_dataset(tf, split, output_names, training, initial_epoch, epochs)
+            return self._cached_dataset(tf, split, output_names, training, initial_epoch, epochs,
+                                        self.batch_size if training or batch_size is None else batch_size)
         # An evaluation split held beside a streamed training split is handed on from its arrays, without a
         # second copy as tensors, so that memory stays bounded.
         signature = self.signature(output_names)
@@ -802,6 +822,14 @@ class Prepared:
                 lambda: (self._structure(encoded, output_names) for encoded in self._ordered(split)),
                 output_signature=signature)
         return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+EVALUATION_BATCH_FACTOR = 16
+"""At most this many training batches make one batch of a pass without training (`evaluation_batch_size`)."""
+
+EVALUATION_BATCH_BYTES = 8 * 2**20
+"""At most this many bytes of encoded examples make one batch of a pass without training: 8 MiB, which is 16
+batches of 256 rows of 500 float32 columns, or 5 batches of 32 float32 images of 64x64x3."""
 
 
 def _overlaps(first: int, last: int, firsts: np.ndarray, lasts: np.ndarray) -> bool:

@@ -18,7 +18,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from modelctl.util.files import atomic_path, write_text_atomic
+from modelctl.util.files import atomic_path, copy_atomic, write_text_atomic
 
 STATEFUL = {"EarlyStopping": ("wait", "best", "stopped_epoch", "best_epoch"),
             "ReduceLROnPlateau": ("wait", "best", "cooldown_counter")}
@@ -153,6 +153,8 @@ class RunRecorder(keras.callbacks.Callback):
         self.watched = watched
         self.best = best
         self.best_epoch: int | None = None
+        self.saved: Path | None = None
+        """`checkpoints/last.keras` once an epoch of this process saved it: the model as it ended that epoch."""
 
     def on_epoch_end(self, epoch, logs=None):
         if cut_short(self.stop):
@@ -164,17 +166,18 @@ class RunRecorder(keras.callbacks.Callback):
         self.rows.append(row)
         write_text_atomic(self.folder / "history.csv", history_csv(self.rows))
         checkpoints = self.folder / "checkpoints"
+        save_model_atomic(self.model, checkpoints / "last.keras")
+        self.saved = checkpoints / "last.keras"
         value = row.get(self.monitor)
         if self.save_best and isinstance(value, float) and math.isfinite(value) and (
                 self.best is None or (value > self.best if self.higher else value < self.best)):
             self.best = value
             self.best_epoch = epoch + 1
-            save_model_atomic(self.model, checkpoints / "best.keras")
+            copy_atomic(checkpoints / "last.keras", checkpoints / "best.keras")
         for callback in self.watched:
             best_weights = getattr(callback, "best_weights", None)
             if best_weights is not None and getattr(callback, "best_epoch", None) == epoch:
                 _save_arrays(best_weights, checkpoints / "early_stopping_best.npz")
-        save_model_atomic(self.model, checkpoints / "last.keras")
         state = {"epoch": epoch + 1, "history": self.rows, "best": self.best,
                  "generators": generator_states(self.model), "callbacks": {
             type(callback).__name__: {name: _plain(getattr(callback, name, None))

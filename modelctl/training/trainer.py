@@ -21,10 +21,12 @@ by epoch, so a resumed run ends with the weights an uninterrupted one would.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
 import datetime
 import math
+import os
 import shutil
 import signal
 import sys
@@ -97,6 +99,7 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
     """
     from modelctl.data.pipeline import prepare
     from modelctl.training.hardware import detect_for, plan as choose
+    from modelctl.util.tf import import_in_background, wait_for_import
 
     spec = document.data
     typed = document.spec
@@ -104,14 +107,29 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
         from modelctl.tracking.client import client
 
         client(tracking.uri)  # a missing extra stops the run before any work
-    hardware = detect_for(vars(typed.training))
+    settings = vars(typed.training)
     # Without a data section `prepare` refuses the run, with the reason.
-    plan = choose(vars(typed.training), hardware, typed.data.batch_size if typed.data is not None else None)
+    batch_size = typed.data.batch_size if typed.data is not None else None
     state = _resume_state(resume) if resume else None
-    started = time.perf_counter()
-    prepared = prepare(document, fold=fold, fitted=state["fitted"] if state else None, cache=cache,
-                       shard=_shard(plan, hardware.cluster))
-    preparation_seconds = time.perf_counter() - started
+    fitted = state["fitted"] if state else None
+    # A worker of a cluster prepares its shard, which the plan decides. A dry run, which reports how long the data
+    # took, prepares it alone; a run prepares it while TensorFlow is imported.
+    if "TF_CONFIG" in os.environ or dry_run:
+        hardware = detect_for(settings)
+        plan = choose(settings, hardware, batch_size)
+        started = time.perf_counter()
+        prepared = prepare(document, fold=fold, fitted=fitted, cache=cache, shard=_shard(plan, hardware.cluster))
+        preparation_seconds = time.perf_counter() - started
+    else:
+        import_in_background()
+        started = time.perf_counter()
+        try:
+            prepared = prepare(document, fold=fold, fitted=fitted, cache=cache)
+            preparation_seconds = time.perf_counter() - started
+        finally:  # the import silences stderr, where an error is reported
+            wait_for_import()
+        hardware = detect_for(settings)
+        plan = choose(settings, hardware, batch_size)
     if prepared.counts["train"] == 0:
         raise DataError("the training split is empty; check data.split and the source")
     execution = _execution(document, prepared, plan)
@@ -351,7 +369,11 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
         callbacks.append(run_callbacks.Progress(console, epochs, steps, live, stop=[stop_signal, nan_guard]))
     train_data = prepared.dataset("train", output_names, training=True, initial_epoch=initial_epoch,
                                   epochs=epochs)
-    validation = prepared.dataset("validation", output_names) if has_validation else None
+    # Larger batches for passes without training, on one replica only: a strategy splits the last, partial batch
+    # of a pass unevenly over its replicas, which Keras 3.15 cannot sum.
+    larger = plan.replicas == 1 and plan.distribution != "multi_worker"
+    validation = prepared.dataset("validation", output_names, batch_size=prepared.evaluation_batch_size("validation")
+                                  if larger else None) if has_validation else None
     started = time.perf_counter()
     stop_signal.install()
     try:
@@ -393,17 +415,20 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
         raise TrainingDiverged(f"the loss became {loss} at epoch {epoch}, {where}; lower "
                                f"training.optimizer.learning_rate, add clipnorm, or check the data for extreme "
                                f"values. Epochs before it are saved in {folder / 'checkpoints'}")
-    from modelctl.training.callbacks import save_model_atomic
-
-    save_model_atomic(model, folder / "model.keras")
-    metrics = evaluate_splits(model, prepared, output_names,
-                              multi_worker=strategy if plan.distribution == "multi_worker" else None)
+    # The curves are drawn while the splits are evaluated: the plot is Python, the evaluation mostly TensorFlow's
+    # threads.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as drawing:
+        drawn = drawing.submit(_plot_history, recorder.rows, folder / "plots", plot_history)
+        _save_final(model, folder / "model.keras", recorder=recorder, callbacks=keras_callbacks,
+                    collective=plan.distribution == "multi_worker")
+        metrics = evaluate_splits(model, prepared, output_names, larger_batches=larger,
+                                  multi_worker=strategy if plan.distribution == "multi_worker" else None)
+        plots = drawn.result()
     write_json(folder / "metrics.json", metrics)
     if training.tensorboard.enabled:
         from modelctl.training.hparams import write_hparams
 
         write_hparams(folder, spec, metrics, recorder.rows[-1]["epoch"] if recorder.rows else 0, console)
-    plots = _plot_history(recorder.rows, folder / "plots", plot_history)
     record.update(status="completed", epochs_completed=recorder.rows[-1]["epoch"] if recorder.rows else 0,
                   best_epoch=recorder.best_epoch, seconds=round(seconds, 3), first_step_at=first_step.at,
                   examples_per_second=round(prepared.counts["train"] * max(len(recorder.rows) - initial_epoch, 0)
@@ -412,6 +437,24 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
     write_json(folder / "run.json", record)
     return TrainResult(folder, metrics, recorder.rows, plan.as_dict(), prepared.counts,
                        epochs=len(recorder.rows), best_epoch=recorder.best_epoch)
+
+
+def _save_final(model, path: Path, *, recorder, callbacks: list, collective: bool) -> None:
+    """Write the trained model to `path`: a copy of the last epoch's checkpoint when the model has not changed
+    since it was saved, else a new save.
+
+    The weights change after the last epoch when a callback restores the best epoch's
+    (`early_stopping.restore_best_weights`). A multi-worker model is always saved, since every worker joins
+    the collective reads of a save.
+    """
+    from modelctl.training.callbacks import save_model_atomic
+    from modelctl.util.files import copy_atomic
+
+    restored = any(getattr(callback, "restore_best_weights", False) for callback in callbacks)
+    if recorder.saved is not None and not restored and not collective:
+        copy_atomic(recorder.saved, path)
+    else:
+        save_model_atomic(model, path)
 
 
 @contextlib.contextmanager
@@ -423,19 +466,21 @@ def quiet_data_warnings():
         yield
 
 
-def evaluate_splits(model, prepared, output_names, *, multi_worker=None) -> dict:
+def evaluate_splits(model, prepared, output_names, *, larger_batches: bool = False, multi_worker=None) -> dict:
     """Loss and compiled metrics of the model on every non-empty split.
 
-    `multi_worker` is the MultiWorkerMirroredStrategy the model was built under, whose splits are evaluated by
-    `loop.evaluate_distributed` (Keras 3 `evaluate` fails under it, as `fit` does); default None uses
-    `model.evaluate`.
+    `larger_batches` evaluates a split held in memory in batches of `prepared.evaluation_batch_size(split)`
+    (default False: `data.batch_size`). `multi_worker` is the MultiWorkerMirroredStrategy the model was built
+    under, whose splits are evaluated by `loop.evaluate_distributed` (Keras 3 `evaluate` fails under it, as
+    `fit` does); default None uses `model.evaluate`.
     """
     from modelctl.training.loop import evaluate_distributed
 
     results = {}
     for split in ("train", "validation", "test"):
         if prepared.counts[split]:
-            dataset = prepared.dataset(split, output_names)
+            dataset = prepared.dataset(split, output_names, batch_size=prepared.evaluation_batch_size(split)
+                                       if larger_batches else None)
             with quiet_data_warnings():
                 values = model.evaluate(dataset, verbose=0, return_dict=True) if multi_worker is None \
                     else evaluate_distributed(model, multi_worker, dataset)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -54,3 +55,13 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     """
     with atomic_path(path) as temporary:
         temporary.write_text(text, encoding="utf-8")
+
+
+def copy_atomic(source: str | Path, path: str | Path) -> None:
+    """Copy the file `source` to `path` through a temporary file in `path`'s folder and a rename.
+
+    Raises:
+        UsageError: the folder does not exist or cannot be written.
+    """
+    with atomic_path(path, suffix=Path(path).suffix) as temporary:
+        shutil.copyfile(source, temporary)
