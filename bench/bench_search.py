@@ -61,7 +61,7 @@ def main() -> None:
         loop = time.perf_counter() - started
         study = open_study(settings, search, seed=0, create=False, join=True)
         started = time.perf_counter()
-        write_report(study, settings, search, console)
+        write_report(study, settings, search, console=console)
         report = time.perf_counter() - started
         trials = [trial for trial in study.trials if trial.state.name == "COMPLETE"]
         assert len(trials) == options.trials, [trial.state for trial in study.trials]

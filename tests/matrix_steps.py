@@ -236,7 +236,7 @@ def served_predictions(run_dir: Path, inputs: list[str]) -> list[dict]:
             wanted = {column for field in fields.values() for column in field["columns"]}
             instances = [{column: (float(value) if value != "" else None) if column in numeric else value
                           for column, value in row.items() if column in wanted} for row in table]
-            names = [f"{path} row {number}" for number in range(1, len(table) + 1)]
+            names = [f"{path} row {number}" for number in range(2, len(table) + 2)]  # the header is row 1
         else:
             instances = [{"b64": base64.b64encode(Path(item).read_bytes()).decode()} for item in inputs]
             names = list(inputs)

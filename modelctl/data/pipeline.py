@@ -131,7 +131,7 @@ class Prepared:
                 written = (self.data.get("sources") or {}).get(split)
                 if written:
                     self.sources[split] = open_typed(written, document.base_dir, features)
-        self.plans = {key: ColumnPlan(self.data, source.columns, source.where, training.get("sample_weight"))
+        self.plans = {key: ColumnPlan(self.data, source.columns, source.where, weight=training.get("sample_weight"))
                       for key, source in self.sources.items()}
         plan = next(iter(self.plans.values()))
         self.features = plan.features

@@ -103,7 +103,7 @@ def evaluate_run(target: str | Path, split: str = "test", *, data_file: Path | N
     for index, label in enumerate(labels):
         kind = fitted["labels"][label]["type"]
         classes = fitted["labels"][label].get("classes")
-        metrics[label] = compute_metrics(kind, targets[label], scores[label], classes, names=wanted)
+        metrics[label] = compute_metrics(kind, targets[label], scores[label], class_names=classes, names=wanted)
         if write:
             plots_by_label[label] = write_plots(kind, targets[label], scores[label], class_names=classes,
                                                 history=history if index == 0 else {}, folder=folder / "plots" / label)

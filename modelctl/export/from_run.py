@@ -138,7 +138,7 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
         raise
     saved = next((result.path for result in results if result.format == "saved_model"), None)
     serving = None if saved is None else write_serving_layout(saved, folder, spec.get("name") or "model",
-                                                              run_version(run_dir))
+                                                              version=run_version(run_dir))
     return RunExport(run_dir, folder, results, serving)
 
 
@@ -197,7 +197,7 @@ def _locate_layers(document, error) -> list[str]:
     if not names:
         return []
     spec = document.data
-    graph = expand(spec["model"], checks.model_inputs(spec), LAYERS, list(checks.label_types(spec)))
+    graph = expand(spec["model"], checks.model_inputs(spec), LAYERS, labels=list(checks.label_types(spec)))
     lines = []
     for node in graph.nodes:
         if node.name in names:

@@ -58,7 +58,7 @@ class ImageFeature(FeatureType):
                 "steps": numeric.fit_numeric({"preprocessing": options.get("preprocessing")}, 1, lambda: iter(())),
                 "augmentation": options.get("augmentation") or []}
 
-    def encode(self, item, feature, batch, numbers, *, on_bad_rows, skipped):
+    def encode(self, item, feature, batch, *, numbers, on_bad_rows, skipped):
         return decode_images(one_column(batch, item), feature["size"], feature.get("channels", 3), on_bad=on_bad_rows,
                              skipped=skipped)
 
