@@ -187,9 +187,15 @@ def _prepared(member: Member, cache):
 
 
 def _metrics(model, spec: dict, output_names: list[str], prepared) -> dict:
-    """Loss and metrics of `model` on every split, compiled with `spec`'s training section (as training does)."""
+    """Loss and metrics of `model` on every split, compiled with `spec`'s training section (as training does).
+
+    A new model over the same layers is compiled, not `model`: an ensemble saved with its members compiled
+    would carry their optimizers' state into model.keras."""
+    import keras
+
     from modelctl.training.compile import compile_arguments
     from modelctl.training.trainer import evaluate_splits
 
-    model.compile(**compile_arguments(spec, output_names, steps_per_epoch=1))
-    return evaluate_splits(model, prepared, output_names)
+    scored = keras.Model(inputs=model.input, outputs=model.output)
+    scored.compile(**compile_arguments(spec, output_names, steps_per_epoch=1))
+    return evaluate_splits(scored, prepared, output_names)
