@@ -59,6 +59,11 @@ def test_vote_gives_the_share_of_members_choosing_each_class():
                                [[2 / 3, 1 / 3, 0], [1 / 3, 0, 2 / 3]], rtol=1e-6)
 
 
+def test_a_member_scoring_two_classes_alike_votes_once_for_the_first():
+    tied = np.array([[0.4, 0.4, 0.2]], dtype="float32")
+    np.testing.assert_allclose(combine([tied, tied[:, ::-1].copy()], method="vote"), [[0.5, 0.5, 0]], rtol=1e-6)
+
+
 def test_threshold_vote_counts_each_class_scored_at_least_a_half():
     scores = [np.array([[0.9], [0.2]]), np.array([[0.5], [0.7]]), np.array([[0.1], [0.4]])]
     np.testing.assert_allclose(combine(scores, method="vote", vote="threshold"), [[2 / 3], [1 / 3]], rtol=1e-6)
@@ -245,7 +250,7 @@ def test_ensemble_eval_export_and_reload(members, runner):
 
 
 @pytest.mark.slow
-def test_vote_through_the_command(members, runner):
+def test_vote_through_the_command_and_its_export(members, runner):
     from modelctl.cli.app import app
     from modelctl.data.pipeline import prepare
     from modelctl.runs import load_run_spec, read_json
@@ -259,6 +264,9 @@ def test_vote_through_the_command(members, runner):
     choices = [_outputs(run, test.features).argmax(1) for run in (first, second)]
     expected = sum(np.eye(3)[choice] for choice in choices) / 2
     np.testing.assert_allclose(_outputs(output, test.features), expected)
+    result = runner.invoke(app, ["export", str(output), "--format", "tflite", "--format", "onnx"])
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in (output / "export").iterdir()) == ["model.onnx", "model.tflite"]
 
 
 @pytest.mark.slow

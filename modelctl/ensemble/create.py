@@ -131,12 +131,12 @@ def create_ensemble(targets: list[str | Path], *, method: str = "mean", weights:
 
 
 def _spec(first: Member, name: str, description: str) -> dict:
-    """Member 1's spec under the ensemble's name and description, without its search section."""
+    """Member 1's spec under the ensemble's name and description."""
     spec = {}
     for key, value in first.spec.items():
         if key == "name":
             spec["name"], spec["description"] = name, description
-        elif key not in ("description", "search"):
+        elif key != "description":
             spec[key] = value
     return spec if "name" in spec else {"name": name, "description": description, **spec}
 

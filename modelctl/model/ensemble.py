@@ -72,7 +72,10 @@ class Combine(keras.layers.Layer):
         stacked = ops.stack([ops.cast(tensor, "float32") for tensor in inputs], axis=0)
         if self.method == "vote":
             if self.vote == "argmax":
-                votes = ops.one_hot(ops.argmax(stacked, axis=-1), ops.shape(stacked)[-1], dtype="float32")
+                # The first highest score of each member, without argmax: Keras's argmax on TensorFlow bitcasts
+                # its input (to order -0.0 before 0.0), which neither TFLite builtins nor tf2onnx convert.
+                highest = ops.cast(ops.equal(stacked, ops.max(stacked, axis=-1, keepdims=True)), "float32")
+                votes = highest * ops.cast(ops.equal(ops.cumsum(highest, axis=-1), 1.0), "float32")
             else:
                 votes = ops.cast(ops.greater_equal(stacked, 0.5), "float32")
             return ops.mean(votes, axis=0)
