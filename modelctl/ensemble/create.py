@@ -90,6 +90,7 @@ def create_ensemble(targets: list[str | Path], *, method: str = "mean", weights:
     metrics = _metrics(model, first.spec, output_names, prepared)
     if output is None:
         folder = create_run_dir(runs, name)
+        (folder / "checkpoints").rmdir()  # an ensemble trains nothing
     else:
         folder = Path(output)
         folder.mkdir(parents=True, exist_ok=True)
