@@ -296,6 +296,9 @@ def test_bad_member_lists_are_usage_errors(members, runner):
         ([str(first), str(folder / "missing")], f"error: {folder / 'missing'}: no such run folder"),
         ([str(first), str(second), "--output", str(first)], f"error: {first}: already holds a run (its run.json); "
                                                             "--output names a new folder for the ensemble"),
+        ([str(first), str(second), "--name", "an ensemble"], "error: 'an ensemble' is not a spec name for the "
+                                                             "ensemble: letters, digits, '_', '.' and '-', starting "
+                                                             "with a letter or digit; give one with --name"),
     ]
     for arguments, message in cases:
         result = runner.invoke(app, ["ensemble", *arguments])

@@ -74,11 +74,12 @@ def create_ensemble(targets: list[str | Path], *, method: str = "mean", weights:
                          "ensemble")
     if output is not None and Path(output).exists() and not Path(output).is_dir():
         raise UsageError(f"--output {output}: is a file; give a folder (made when missing)")
+    name = _checked_name(name or (Path(output).resolve().name if output is not None else None))
     members = read_members(targets)
     check_data(members)
     check_models(members)
     first = members[0]
-    name = _name(name, output, first)
+    name = name or _checked_name(f"{first.spec.get('name', 'run')}-ensemble")
     output_names = _output_names(first)
     votes = _votes(first, output_names) if method == "vote" else None
     from modelctl.model.ensemble import ensemble_model, member_name
@@ -142,15 +143,14 @@ def _spec(first: Member, name: str, description: str) -> dict:
     return spec if "name" in spec else {"name": name, "description": description, **spec}
 
 
-def _name(name: str | None, output: Path | None, first: Member) -> str:
+def _checked_name(name: str | None) -> str | None:
+    """`name` when it is a spec name (letters, digits, `_`, `.`, `-`, starting with a letter or digit), or None."""
     import re
 
-    chosen = name or (Path(output).resolve().name if output is not None else f"{first.spec.get('name', 'run')}"
-                                                                             "-ensemble")
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", chosen):
-        raise UsageError(f"--name: {chosen!r} is not a spec name: letters, digits, '_', '.' and '-', starting with "
-                         "a letter or digit")
-    return chosen
+    if name is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        raise UsageError(f"{name!r} is not a spec name for the ensemble: letters, digits, '_', '.' and '-', starting "
+                         "with a letter or digit; give one with --name")
+    return name
 
 
 def _output_names(member: Member) -> list[str]:
