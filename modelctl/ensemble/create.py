@@ -87,8 +87,8 @@ def create_ensemble(targets: list[str | Path], *, method: str = "mean", weights:
     model = ensemble_model([member.model for member in members], method=method, weights=weights, votes=votes,
                            output_names=output_names, name=name.replace("-", "_").replace(".", "_"))
     prepared = _prepared(first, cache)
-    member_metrics = [_metrics(member.model, first.spec, output_names, prepared) for member in members]
-    metrics = _metrics(model, first.spec, output_names, prepared)
+    member_metrics = [_metrics(member.model, first.spec, output_names, prepared=prepared) for member in members]
+    metrics = _metrics(model, first.spec, output_names, prepared=prepared)
     if output is None:
         folder = create_run_dir(runs, name)
         (folder / "checkpoints").rmdir()  # an ensemble trains nothing
@@ -187,7 +187,7 @@ def _prepared(member: Member, cache):
     return prepare(member.document, fitted=member.fitted, cache=cache)
 
 
-def _metrics(model, spec: dict, output_names: list[str], prepared) -> dict:
+def _metrics(model, spec: dict, output_names: list[str], *, prepared) -> dict:
     """Loss and metrics of `model` on every split, compiled with `spec`'s training section (as training does).
 
     A new model over the same layers is compiled, not `model`: an ensemble saved with its members compiled
@@ -199,4 +199,4 @@ def _metrics(model, spec: dict, output_names: list[str], prepared) -> dict:
 
     scored = keras.Model(inputs=model.input, outputs=model.output)
     scored.compile(**compile_arguments(spec, output_names, steps_per_epoch=1))
-    return evaluate_splits(scored, prepared, output_names)
+    return evaluate_splits(scored, prepared, output_names, larger_batches=True)

@@ -123,7 +123,8 @@ def evaluate_run(target: str | Path, split: str = "test", *, data_file: Path | N
     for index, (entry, values) in enumerate(zip(ensemble["members"] if ensemble else [], member_scores), start=1):
         member_results.append({"member": index, "run": entry["run"], "weight": entry.get("weight"), "metrics": {
             label: compute_metrics(fitted["labels"][label]["type"], targets[label], values[label],
-                                   fitted["labels"][label].get("classes"), names=wanted) for label in labels}})
+                                   class_names=fitted["labels"][label].get("classes"), names=wanted)
+            for label in labels}})
     if write:
         folder.mkdir(parents=True, exist_ok=True)
         record = {"run": str(run_dir), "model": str(model_file), "split": name, "examples": count,

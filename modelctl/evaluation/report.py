@@ -103,7 +103,7 @@ def member_columns(metrics: dict, members: list[dict]) -> tuple[list[str], list[
     return [heading for heading, _ in columns], list(rows), rows
 
 
-def render_members(metrics: dict, members: list[dict], console, title: str = "Ensemble and members") -> None:
+def render_members(metrics: dict, members: list[dict], console, *, title: str = "Ensemble and members") -> None:
     """Print the ensemble's scalar metrics beside each member's (`member_columns`) as a rich table on `console`."""
     from rich.table import Table
 
