@@ -54,14 +54,14 @@ def main() -> None:
         train(load_spec(SPEC, TRAIN), folder / "warm", console, quiet=True, cache=DataCache(folder=cache))
         settings, document = settings_for(str(SPEC), overrides, output=folder / "runs", trials=options.trials,
                                           storage=None, study=None, cache_dir=cache)
-        search = document.data["search"]
+        search = document.spec.search
         open_study(settings, search, seed=0, create=True, join=False)
         started = time.perf_counter()
         run_worker(settings, console, index=0)
         loop = time.perf_counter() - started
         study = open_study(settings, search, seed=0, create=False, join=True)
         started = time.perf_counter()
-        write_report(study, settings, search, console)
+        write_report(study, settings, search, console=console)
         report = time.perf_counter() - started
         trials = [trial for trial in study.trials if trial.state.name == "COMPLETE"]
         assert len(trials) == options.trials, [trial.state for trial in study.trials]

@@ -159,7 +159,7 @@ class DataError(ModelctlError):
     """
 
     def __init__(self, problem: str, file: str | os.PathLike | None = None, row: int | None = None,
-                 column: str | None = None, *, example: int | None = None):
+                 *, column: str | None = None, example: int | None = None):
         self.problem = problem
         self.file = None if file is None else Path(file)
         self.row = row

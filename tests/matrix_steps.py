@@ -1,7 +1,8 @@
 """One spec through every command, as a user runs them: validate, validate --deep, summary, train, eval,
 export --format all, track (an upload to an MLflow store), predict on the run and on every artifact it
 exported, `modelctl serve` on the run (its app, in-process), which must answer what predict answered, and a
-one-trial search for a spec with a `search` section.
+one-trial search for a spec with a `search` section. `run_ensemble` takes a spec through `modelctl ensemble`: two
+short runs of it combined, then the ensemble's run through eval, export, predict and serve as above.
 
 `run_family` is used in the test process by tests/test_matrix.py and tests/test_matrix_examples.py (through
 `Matrix`), and in a child process for specs that need a plug-in installed (`python tests/matrix_steps.py family
@@ -222,6 +223,53 @@ def check_typed_spec(run_dir: Path) -> None:
     assert 1 <= record["epochs_completed"] <= spec.training.epochs, f"{run_dir}: {record['epochs_completed']} epochs"
 
 
+def run_ensemble(spec_path: Path, workdir: Path) -> dict:
+    """Two short runs of one spec (one of three steps, one of two: different weights, the same data), combined
+    by `modelctl ensemble`; its run through eval, export --format all, predict on the run and on every artifact,
+    and `modelctl serve`, as `run_family` does.
+
+    Returns:
+        `timings` of each step, `run_dir` (the ensemble's run), the predict `inputs` and the CSV of its
+        `predictions` on them (for `reload_runs`).
+
+    Raises:
+        StepFailed, AssertionError: a step failed, or predictions differ from the ensemble's.
+    """
+    timings: dict[str, float] = {}
+
+    def step(name: str, arguments: list[str]) -> str:
+        start = time.perf_counter()
+        output = invoke(arguments)
+        timings[name] = round(time.perf_counter() - start, 2)
+        return output
+
+    spec = str(spec_path)
+    sets = [item for value in train_overrides(spec_path) for item in ("--set", value)]
+    members = [workdir / "runs" / "member-1", workdir / "runs" / "member-2"]
+    invoke(["train", spec, *sets, "--quiet", "--run-dir", str(members[0])])
+    invoke(["train", spec, *sets, "--set", "training.steps_per_epoch=2", "--quiet", "--run-dir", str(members[1])])
+    run_dir = workdir / "runs" / "ensemble"
+    output = step("ensemble", ["ensemble", *map(str, members), "--output", str(run_dir)])
+    assert "member 2" in output, output
+    step("eval", ["eval", str(run_dir)])
+    evaluation = json.loads((run_dir / "eval" / "test" / "eval.json").read_text(encoding="utf-8"))
+    assert [member["member"] for member in evaluation["members"]] == [1, 2], evaluation
+    step("export", ["export", str(run_dir), "--format", "all"])
+    start = time.perf_counter()
+    inputs = predict_inputs(spec_path, workdir)
+    expected = predictions(run_dir, inputs, workdir / "ensemble.csv")
+    assert expected, f"{spec}: predict gave no rows for the ensemble"
+    for artifact in artifacts(run_dir / "export"):
+        compare(expected, predictions(artifact, inputs, workdir / f"ensemble-{artifact.name}.csv"), FLOAT_TOLERANCE,
+                f"{spec} ensemble: {artifact.name}")
+    timings["predict"] = round(time.perf_counter() - start, 2)
+    start = time.perf_counter()
+    compare(expected, served_predictions(run_dir, inputs), FLOAT_TOLERANCE, f"{spec} ensemble: modelctl serve")
+    timings["serve"] = round(time.perf_counter() - start, 2)
+    return {"timings": timings, "run_dir": str(run_dir), "inputs": inputs,
+            "predictions": str(workdir / "ensemble.csv")}
+
+
 def served_predictions(run_dir: Path, inputs: list[str]) -> list[dict]:
     """The predictions `modelctl serve RUN_DIR` answers for `inputs` (the rows of one CSV or TSV file, or image
     files), as rows of the CSV `modelctl predict` writes. In-process, through the app's routes; the status and
@@ -252,7 +300,7 @@ def served_predictions(run_dir: Path, inputs: list[str]) -> list[dict]:
             wanted = {column for field in fields.values() for column in field["columns"]}
             instances = [{column: (float(value) if value != "" else None) if column in numeric else value
                           for column, value in row.items() if column in wanted} for row in table]
-            names = [f"{path} row {number}" for number in range(1, len(table) + 1)]
+            names = [f"{path} row {number}" for number in range(2, len(table) + 2)]  # the header is row 1
         else:
             instances = [{"b64": base64.b64encode(Path(item).read_bytes()).decode()} for item in inputs]
             names = list(inputs)
@@ -306,10 +354,10 @@ class Matrix:
     def name(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()
 
-    def record(self, path: Path, record: dict) -> None:
-        self.timings[self.name(path)] = record.pop("timings")
+    def record(self, path: Path, record: dict, *, suffix: str = "") -> None:
+        self.timings[self.name(path) + suffix] = record.pop("timings")
         if record:
-            self.runs[self.name(path)] = record
+            self.runs[self.name(path) + suffix] = record
 
     def run(self, path: Path, workdir: Path, environment: dict | None = None) -> None:
         """Every command on `path`: in this process, or with `environment` in a child process."""
@@ -320,6 +368,11 @@ class Matrix:
                               cwd=workdir, capture_output=True, text=True)
         assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
         self.record(path, json.loads(done.stdout.strip().splitlines()[-1]))
+
+    def ensemble(self, path: Path, workdir: Path) -> None:
+        """`modelctl ensemble` of two runs of `path`, and the ensemble's run through every command (see
+        `run_ensemble`); recorded as `<path> (ensemble)`."""
+        self.record(path, run_ensemble(path, workdir), suffix=" (ensemble)")
 
     def reload(self, workdir: Path, environment: dict) -> None:
         """Load every run this module trained in a fresh process (see `reload_runs`)."""

@@ -235,7 +235,7 @@ def _pairs():
 @pytest.mark.parametrize(("case", "metric"), list(_pairs()))
 def test_metric_matches_scikit_learn(case, metric):
     label_type, y_true, y_score, class_names = CASES[case]()
-    result = compute_metrics(label_type, y_true, y_score, class_names, names=[metric], top_k=TOP_K)
+    result = compute_metrics(label_type, y_true, y_score, class_names=class_names, names=[metric], top_k=TOP_K)
     count = 2 if label_type == "binary" else np.shape(y_score)[-1]
     classes = class_names or [str(i) for i in range(count)]
     with warnings.catch_warnings():
@@ -247,7 +247,7 @@ def test_metric_matches_scikit_learn(case, metric):
 @pytest.mark.parametrize("case", list(CASES))
 def test_default_layout_is_stable_and_json_ready(case):
     label_type, y_true, y_score, class_names = CASES[case]()
-    result = compute_metrics(label_type, y_true, y_score, class_names)
+    result = compute_metrics(label_type, y_true, y_score, class_names=class_names)
     head = ["label_type", "examples"] + ([] if label_type == "regression" else ["classes"])
     assert list(result) == head + list(DEFAULTS[label_type]) + ["notes"]
     assert result["examples"] == len(y_true)
@@ -297,7 +297,7 @@ def test_labels_may_be_floats_or_booleans_and_columns():
 
 def test_notes_say_what_is_undefined():
     _, y_true, y_score, names = _categorical_missing_class()
-    notes = compute_metrics("categorical", y_true, y_score, names)["notes"]
+    notes = compute_metrics("categorical", y_true, y_score, class_names=names)["notes"]
     assert notes == {
         "roc_auc": "undefined for class 'c' (no example in y_true); the macro average is over the other 2 classes",
         "pr_auc": "undefined for class 'c' (no example in y_true); the macro average is over the other 2 classes",
@@ -309,7 +309,7 @@ def test_notes_say_what_is_undefined():
                    "over the other 2 labels",
         "pr_auc": "undefined for label '2' (0 for every example); the macro average is over the other 3 labels",
     }
-    assert compute_metrics("binary", [1, 1], [0.3, 0.8], ["neg", "pos"], names=["roc_auc"])["notes"] == {
+    assert compute_metrics("binary", [1, 1], [0.3, 0.8], class_names=["neg", "pos"], names=["roc_auc"])["notes"] == {
         "roc_auc": "undefined: every example in y_true is of class 'pos'"}
     assert compute_metrics("regression", [1.0], [2.0], names=["r2"])["notes"] == {
         "r2": "undefined with fewer than 2 examples; received 1"}
@@ -325,7 +325,7 @@ def _approx(value):
 
 def test_binary_values_worked_out_by_hand():
     # Predictions (score > 0.5): 0 1 1 1 0 against truth 0 0 0 1 1.
-    result = compute_metrics("binary", [0, 0, 0, 1, 1], [0.2, 0.7, 0.6, 0.9, 0.3], ["no", "yes"])
+    result = compute_metrics("binary", [0, 0, 0, 1, 1], [0.2, 0.7, 0.6, 0.9, 0.3], class_names=["no", "yes"])
     assert result == _approx({
         "label_type": "binary", "examples": 5, "classes": ["no", "yes"],
         "accuracy": 2 / 5,
@@ -348,7 +348,7 @@ def test_binary_values_worked_out_by_hand():
 def test_categorical_values_worked_out_by_hand():
     scores = [[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7], [0.35, 0.15, 0.5]]
     # Predictions (highest score): 0 1 2 2 against truth 0 1 2 1.
-    result = compute_metrics("categorical", [0, 1, 2, 1], scores, ["a", "b", "c"], top_k=2,
+    result = compute_metrics("categorical", [0, 1, 2, 1], scores, class_names=["a", "b", "c"], top_k=2,
                              names=["accuracy", "f1", "roc_auc", "log_loss", "top_k_accuracy", "confusion_matrix"])
     assert result == _approx({
         "label_type": "categorical", "examples": 4, "classes": ["a", "b", "c"],
@@ -376,7 +376,7 @@ def test_two_class_categorical_top_k():
 def test_multi_label_values_worked_out_by_hand():
     # Predictions (score > 0.5): [1 1] [0 0] [1 1] [1 0] against truth [1 0] [0 1] [1 1] [1 0].
     result = compute_metrics("multi_label", [[1, 0], [0, 1], [1, 1], [1, 0]],
-                             [[0.9, 0.6], [0.2, 0.4], [0.7, 0.8], [0.8, 0.1]], ["red", "blue"])
+                             [[0.9, 0.6], [0.2, 0.4], [0.7, 0.8], [0.8, 0.1]], class_names=["red", "blue"])
     assert result == _approx({
         "label_type": "multi_label", "examples": 4, "classes": ["red", "blue"],
         # "red": 3 right, none wrong; "blue": 1 right, 1 false positive, 1 missed.
@@ -391,7 +391,7 @@ def test_regression_values_worked_out_by_hand():
     y_true = [[1.0, 10.0], [2.0, 10.0], [3.0, 10.0], [4.0, 10.0]]
     y_score = [[1.5, 12.0], [2.0, 8.0], [2.0, 10.0], [4.0, 10.0]]
     # Errors: 0.5, 0, -1, 0 and 2, -2, 0, 0; each metric is the mean over the two outputs.
-    result = compute_metrics("regression", y_true, y_score, ["price", "volume"])
+    result = compute_metrics("regression", y_true, y_score, class_names=["price", "volume"])
     assert result == _approx({
         "label_type": "regression", "examples": 4,
         "mse": (1.25 / 4 + 8 / 4) / 2,

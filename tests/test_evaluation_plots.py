@@ -151,7 +151,7 @@ def test_missing_folder_is_an_error(tmp_path):
 def test_report_links_every_plot(written):
     folder, paths = written["categorical"]
     y_true, y_score, names = _inputs("categorical")
-    metrics = compute_metrics("categorical", y_true, y_score, names)
+    metrics = compute_metrics("categorical", y_true, y_score, class_names=names)
     report_folder = folder.parent
     text = render_report("iris | test split", metrics, spec_summary={"name": "iris", "model": {"layers": 4},
                                                          "optimizer": {"name": "adam", "learning_rate": 0.001},
@@ -170,7 +170,8 @@ def test_report_links_every_plot(written):
 
 
 def test_report_escapes_and_shows_notes(tmp_path):
-    metrics = compute_metrics("binary", [1, 1], [0.3, 0.8], ["no|yes", "yes"], names=["roc_auc", "accuracy"])
+    metrics = compute_metrics("binary", [1, 1], [0.3, 0.8], class_names=["no|yes", "yes"], names=["roc_auc",
+                                                                                                  "accuracy"])
     text = render_report("t", metrics, spec_summary={}, plots=[tmp_path / "with space" / "roc.png"], folder=tmp_path)
     assert "| roc_auc | n/a |" in text
     assert "- `roc_auc`: undefined: every example in y_true is of class 'yes'" in text

@@ -93,7 +93,7 @@ def test_the_plugin_adds_its_feature_type(registry):
     date = feature_type("date")
     item = Columns("day", "date", ("when",), {"type": "date"})
     days, keep = date.encode(item, item.options, {"when": np.array(["2026-01-02", "2026-02-01"], dtype=object)},
-                             np.array([1, 2]), on_bad_rows="error", skipped={})
+                             numbers=np.array([1, 2]), on_bad_rows="error", skipped={})
     assert days.tolist() == [[2.0], [32.0]] and keep is None
     fit = date.fitter(item)
     fit.add(days)

@@ -37,7 +37,7 @@ def _fit(kind: str, options: dict, values: np.ndarray, columns=("x",)) -> dict:
     """Fit a feature of type `kind` on `values` (the raw column of one batch) as training does."""
     item = Columns("x", kind, tuple(columns), {"type": kind, **options})
     encoded, _ = feature_type(kind).encode(item, item.options, {column: values for column in columns},
-                                          np.arange(1, len(values) + 1), on_bad_rows="error", skipped={})
+                                          numbers=np.arange(1, len(values) + 1), on_bad_rows="error", skipped={})
     fit = feature_type(kind).fitter(item)
     while not fit.done:
         fit.add(encoded)
@@ -101,7 +101,7 @@ def test_each_feature_fits_gives_its_input_and_raw_shape(kind, tmp_path):
     assert feature_type(kind).model_input("x", fitted) == expected
     shape, _ = feature_type(kind).raw_shape(fitted)
     item = Columns("x", kind, ("x",), {"type": kind, **options})
-    encoded, keep = feature_type(kind).encode(item, fitted, {"x": values}, np.arange(1, len(values) + 1),
+    encoded, keep = feature_type(kind).encode(item, fitted, {"x": values}, numbers=np.arange(1, len(values) + 1),
                                               on_bad_rows="error", skipped={})
     assert encoded.shape == (len(values), *shape)
     assert keep is None or keep.all()
@@ -115,7 +115,7 @@ def test_numeric_fit_and_encode():
                                 {"op": "standardize", "mean": [2.0], "std": [pytest.approx(np.sqrt(2 / 3))]}]}
     item = Columns("x", "numeric", ("x",), {"type": "numeric"})
     with pytest.raises(DataError) as raised:
-        feature_type("numeric").encode(item, item.options, {"x": np.array([1.0, np.nan])}, np.array([7, 8]),
+        feature_type("numeric").encode(item, item.options, {"x": np.array([1.0, np.nan])}, numbers=np.array([7, 8]),
                                        on_bad_rows="error", skipped={})
     assert str(raised.value) == ("example 8: column 'x': numeric feature 'x' has a missing value; set `missing: "
                                  "{strategy: mean}` (or median, constant, drop) to fill or drop missing values")
@@ -127,7 +127,7 @@ def test_categorical_fit_and_encode():
                       "output_mode": "one_hot"}
     item = Columns("x", "categorical", ("x",), {"type": "categorical"})
     encoded, keep = feature_type("categorical").encode(item, fitted, {"x": np.array([2, None], dtype=object)},
-                                                       np.array([1, 2]), on_bad_rows="error", skipped={})
+                                                       numbers=np.array([1, 2]), on_bad_rows="error", skipped={})
     assert encoded.tolist() == [["2"], [""]] and keep is None
 
 
@@ -136,7 +136,7 @@ def test_image_encode_skips_a_file_that_cannot_be_decoded(tmp_path):
     paths = np.array([_image(tmp_path / "good.png", (255, 0, 0)), str(tmp_path / "bad.png")], dtype=object)
     item = Columns("x", "image", ("x",), {"type": "image", "size": [4, 6], "channels": 1})
     skipped: dict[str, int] = {}
-    images, keep = feature_type("image").encode(item, item.options, {"x": paths}, np.array([1, 2]),
+    images, keep = feature_type("image").encode(item, item.options, {"x": paths}, numbers=np.array([1, 2]),
                                                 on_bad_rows="skip", skipped=skipped)
     assert images.shape == (2, 4, 6, 1) and keep.tolist() == [True, False]
     assert skipped == {"image cannot be decoded": 1}
@@ -151,7 +151,7 @@ def test_each_feature_layers_survive_save_and_reload(kind, tmp_path):
     options, values, expected = _cases(tmp_path)[kind]
     fitted = _fit(kind, options, values)
     item = Columns("x", kind, ("x",), {"type": kind, **options})
-    encoded, _ = feature_type(kind).encode(item, fitted, {"x": values}, np.arange(1, len(values) + 1),
+    encoded, _ = feature_type(kind).encode(item, fitted, {"x": values}, numbers=np.arange(1, len(values) + 1),
                                            on_bad_rows="error", skipped={})
     raw = feature_type(kind).raw_input("x", fitted)
     tensor = raw

@@ -67,8 +67,9 @@ def _grades():
 def test_a_registered_label_type_is_evaluated(registered, tmp_path):
     y, scores, names = _grades()
     assert label_types() == [*LABEL_TYPES, "count", "grade"]
-    result = compute_metrics("grade", y, scores, names)
-    categorical = compute_metrics("categorical", y, scores, names, names=["accuracy", "f1", "confusion_matrix"])
+    result = compute_metrics("grade", y, scores, class_names=names)
+    categorical = compute_metrics("categorical", y, scores, class_names=names, names=["accuracy", "f1",
+                                                                                      "confusion_matrix"])
     assert list(result) == ["label_type", "examples", "classes", "accuracy", "f1", "confusion_matrix", "notes"]
     assert result == {**categorical, "label_type": "grade"}
     assert write_plots("grade", y, scores, class_names=names, history=None, folder=tmp_path) == [
@@ -88,9 +89,9 @@ def test_a_registered_label_type_is_evaluated(registered, tmp_path):
     (lambda: metric_names("grade", ["roc_auc"]),
      "Metric 'roc_auc' does not fit label type 'grade'. Metrics that fit 'grade': 'accuracy', 'f1' or "
      "'confusion_matrix'."),
-    (lambda: compute_metrics("grade", [0, 1], [[0.5, 0.5], [0.2, 0.8]], ["C", "B", "A"]),
+    (lambda: compute_metrics("grade", [0, 1], [[0.5, 0.5], [0.2, 0.8]], class_names=["C", "B", "A"]),
      "class_names must be 2 strings, one per grade of the scores; received ['C', 'B', 'A']"),
-    (lambda: compute_metrics("count", [1.0, 2.0], [1.0, 2.0], ["a"], names=["r2"]),
+    (lambda: compute_metrics("count", [1.0, 2.0], [1.0, 2.0], class_names=["a"], names=["r2"]),
      "Metric 'r2' does not fit label type 'count'. Metrics that fit 'count': 'rmse' or 'mae'."),
     (lambda: roc_plot("grade", *_grades()[:2], path="roc.png"),
      "roc_plot draws label types 'binary', 'categorical' or 'multi_label'; received label_type='grade'"),

@@ -1,5 +1,6 @@
 """Every family through every command, for the examples: as tests/test_matrix.py does for specs/, with the
-plug-in example run in a child process that has the plug-in installed.
+plug-in example run in a child process that has the plug-in installed, and `modelctl ensemble` of two runs of the
+iris example through every command after it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from matrix_steps import Matrix, with_plugin
 
 EXAMPLES = sorted((ROOT / "examples").rglob("*.yaml"))
 PLUGIN_SPEC = ROOT / "examples" / "plugin" / "spec.yaml"
+ENSEMBLE_SPEC = ROOT / "examples" / "iris" / "spec.yaml"
 MATRIX = Matrix(ROOT)
 
 pytestmark = pytest.mark.slow
@@ -32,6 +34,11 @@ def test_every_command(path: Path, tmp_path, monkeypatch):
 
 def test_every_command_with_the_plugin_installed(tmp_path):
     MATRIX.run(PLUGIN_SPEC, tmp_path, with_plugin(tmp_path, ROOT))
+
+
+def test_an_ensemble_of_two_runs_through_every_command(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    MATRIX.ensemble(ENSEMBLE_SPEC, tmp_path)
 
 
 def test_every_run_loads_in_a_new_process_with_modelctl_load_model(tmp_path):

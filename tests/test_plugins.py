@@ -150,7 +150,7 @@ def test_plugin_layer_builds_saves_and_reloads(site, registry, tmp_path):
 
     load_plugins(registry)
     entry = registry.get("scale")
-    arguments = keras_arguments(entry, {"initial_value": 0.5, "use_offset": True}, 0, lambda inner: None)
+    arguments = keras_arguments(entry, {"initial_value": 0.5, "use_offset": True}, 0, build_layer=lambda inner: None)
     inputs = keras.Input((4,))
     model = keras.Model(inputs, entry.load()(name="scale_1", **arguments)(inputs))
     assert model.count_params() == 8

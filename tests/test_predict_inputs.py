@@ -70,7 +70,7 @@ def test_a_table_and_text_files_are_each_read_by_their_kind_in_the_order_given(r
     from modelctl.export.predict import predict
 
     rows = predict(run_dir, [str(inputs / "rows.csv"), str(inputs / "review.txt"), str(inputs / "docs")])
-    assert [row["input"] for row in rows] == [f"{inputs / 'rows.csv'} row 1", f"{inputs / 'rows.csv'} row 2",
+    assert [row["input"] for row in rows] == [f"{inputs / 'rows.csv'} row 2", f"{inputs / 'rows.csv'} row 3",
                                               str(inputs / "review.txt"), str(inputs / "docs" / "a.txt"),
                                               str(inputs / "docs" / "b.txt")]
     # Each row of the table is its own review: the same answer as that review given alone as a text document.
@@ -82,8 +82,8 @@ def test_a_table_and_text_files_are_each_read_by_their_kind_in_the_order_given(r
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "input,sentiment,sentiment_negative,sentiment_positive"
-    assert [line.split(",")[0] for line in lines[1:]] == [str(inputs / "review.txt"), f"{inputs / 'rows.csv'} row 1",
-                                                          f"{inputs / 'rows.csv'} row 2"]
+    assert [line.split(",")[0] for line in lines[1:]] == [str(inputs / "review.txt"), f"{inputs / 'rows.csv'} row 2",
+                                                          f"{inputs / 'rows.csv'} row 3"]
 
 
 def test_inputs_predict_cannot_read_are_named_with_what_it_reads(run_dir, inputs, runner):
@@ -130,6 +130,6 @@ def test_several_tables_are_read_one_after_the_other(run_dir, inputs):
 
     (inputs / "more.tsv").write_text("sentiment\treview\nnegative\tPoor lid.\n")
     rows = predict(run_dir, [str(inputs / "more.tsv"), str(inputs / "rows.csv")])
-    assert [row["input"] for row in rows] == [f"{inputs / 'more.tsv'} row 1", f"{inputs / 'rows.csv'} row 1",
-                                              f"{inputs / 'rows.csv'} row 2"]
+    assert [row["input"] for row in rows] == [f"{inputs / 'more.tsv'} row 2", f"{inputs / 'rows.csv'} row 2",
+                                              f"{inputs / 'rows.csv'} row 3"]
     assert all(np.isclose(row["sentiment_negative"] + row["sentiment_positive"], 1.0) for row in rows)

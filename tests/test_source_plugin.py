@@ -100,7 +100,8 @@ print(names, values["numbers"].shape, values["colour"].tolist())
     lines = read.stdout.splitlines()
     assert lines[0] == "jsonl jsonl jsonl"
     assert lines[1].startswith("40 [")
-    assert lines[2] == "['new.jsonl row 1', 'new.jsonl row 2'] (2, 2) [['g'], ['r']]"
+    # predictions name rows as errors do: the second example is on line 3, after the blank line
+    assert lines[2] == "['new.jsonl row 1', 'new.jsonl row 3'] (2, 2) [['g'], ['r']]"
     # example 8 is on line 9: the blank line keeps its number
     text = (tmp_path / "shop.jsonl").read_text(encoding="utf-8").replace('"price": 2.75', '"price": null', 1)
     (tmp_path / "shop.jsonl").write_text(text, encoding="utf-8")

@@ -230,12 +230,12 @@ def test_unreachable_server_warns_and_track_uploads_the_run_later(store, tmp_pat
     from modelctl.tracking import TrackingError, register_model
 
     with pytest.raises(TrackingError, match="has no MLflow run to register from \\(its MLflow upload is pending\\)"):
-        register_model(run_dir, "iris-classifier", [], quiet_console(), strict=True)
+        register_model(run_dir, "iris-classifier", [], console=quiet_console(), strict=True)
     console = quiet_console()
-    assert register_model(run_dir, "iris-classifier", [], console) is None
+    assert register_model(run_dir, "iris-classifier", [], console=console) is None
     assert "warning: --register iris-classifier: " in console.file.getvalue()
     with pytest.raises(TrackingError, match="has no MLflow run to register from \\(it was not tracked\\)"):
-        register_model(tmp_path, "iris-classifier", [], quiet_console())
+        register_model(tmp_path, "iris-classifier", [], console=quiet_console())
 
     result = runner.invoke(app, ["track", str(run_dir), "--uri", uri, "--experiment", "later"])
     assert result.exit_code == 0, result.output

@@ -414,6 +414,43 @@ def evaluate(
              cache=_data_cache(no_cache, cache_dir))
 
 
+class EnsembleMethod(str, enum.Enum):
+    mean = "mean"
+    weighted = "weighted"
+    vote = "vote"
+
+
+@app.command()
+@handles_errors
+@needs_train_extra("ensemble")
+def ensemble(
+    runs: List[str] = typer.Argument(..., help="Two or more run folders (a spec's runs folder gives its newest run), "
+                                               "trained on the same data section and seed.",
+                                     autocompletion=run_folders),
+    method: EnsembleMethod = typer.Option(EnsembleMethod.mean, "--method", "-m",
+                                          help="mean: the mean of the members' outputs; weighted: their weighted "
+                                               "mean (--weights); vote: the share of members voting for each "
+                                               "class (classification only)."),
+    weights: Optional[str] = typer.Option(None, "--weights", "-w", help="With --method weighted: one weight per run "
+                                                                        "in the order given, such as 0.5,0.3,0.2; "
+                                                                        "each >= 0, normalized to sum to 1."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="The ensemble's run folder, such as "
+                                                                       "runs/iris-ensemble (created when missing; it "
+                                                                       "must hold no run). Default: "
+                                                                       "runs/<name>/<timestamp>/."),
+    name: Optional[str] = typer.Option(None, "--name", help="The ensemble's spec name. Default: the --output "
+                                                            "folder's name, else <member 1's name>-ensemble."),
+    no_cache: bool = _no_cache_option(),
+    cache_dir: Optional[Path] = _cache_dir_option(),
+) -> None:
+    """Combine trained runs into one model (mean, weighted mean or vote) in a run folder that eval, export, predict
+    and serve take like any run; show the metrics of the ensemble and of each member."""
+    from modelctl.cli.ensemble import run_ensemble
+
+    run_ensemble(runs, method=method.value, weights=weights, output=output, name=name, console=_console(),
+                 cache=_data_cache(no_cache, cache_dir))
+
+
 @app.command()
 @handles_errors
 @needs_train_extra("track")

@@ -23,6 +23,8 @@ def run_eval(target: str, split: str, data: Path | None, output_format: str, gat
     payload = {"run": str(result.run_dir), "split": result.split, "examples": result.examples,
                "metrics": result.metrics, "report": str(result.folder / "report.md"),
                "data_changes": result.data_changes}
+    if result.members:
+        payload["members"] = result.members
     from rich.console import Console
 
     # Warnings go to stderr: they must not break the JSON of --format json.
@@ -37,6 +39,13 @@ def run_eval(target: str, split: str, data: Path | None, output_format: str, gat
     else:
         for label, metrics in result.metrics.items():
             render_table(metrics, console, title=f"{label} on {result.split} ({result.examples} examples)")
+        if result.members:
+            from modelctl.evaluation.report import render_members
+
+            render_members(result.metrics, result.members, console,
+                           title=f"Ensemble and members on {result.split} ({result.examples} examples)")
+            for member in result.members:
+                console.print(f"member {member['member']}: {member['run']}", markup=False)
         console.print(f"report: {result.folder / 'report.md'}", markup=False)
     from modelctl.tracking import add_files
     from modelctl.tracking.contents import eval_metrics

@@ -48,7 +48,7 @@ def run_export(target: str, formats: list[str], quantize: str | None, *, output:
     artifact_path = "export" if done.output == done.run_dir / "export" else f"export/{done.output.name}"
     tracked = add_files(done.run_dir, [(done.output, artifact_path)], console, strict=track_strict)
     if register is not None:
-        register_model(done.run_dir, register, done.results, console, artifact_path=artifact_path,
+        register_model(done.run_dir, register, done.results, console=console, artifact_path=artifact_path,
                        strict=track_strict)
     elif tracked is not None:
         console.print(f"added to MLflow run {tracked.run_id}", markup=False)

@@ -170,7 +170,7 @@ def fingerprint(path: Path, memo: Path | None = None) -> list:
     after = path.stat()
     if memo is not None and _stat_key(after) == _stat_key(before) \
             and hashed_at - max(before.st_mtime_ns, before.st_ctime_ns) > _SETTLED_NS:
-        _remember(memo, path, before, combined)
+        _remember(memo, path, before, digest=combined)
     return [str(path), before.st_size, before.st_mtime_ns, combined]
 
 
@@ -195,7 +195,7 @@ def _remembered(memo: Path | None, path: Path, stat) -> str | None:
     return digest if isinstance(digest, str) else None
 
 
-def _remember(memo: Path, path: Path, stat, digest: str) -> None:
+def _remember(memo: Path, path: Path, stat, *, digest: str) -> None:
     """Write the memo whole or not at all (a temporary file renamed into place); a memo that cannot be written
     costs only a hash next time."""
     target = _memo_file(memo, path)

@@ -42,13 +42,13 @@ class ColumnPlan:
         DataError: listing every feature or label whose column is not in the source.
     """
 
-    def __init__(self, data: dict, available: Sequence[str], where: Path | str, weight: str | None = None):
+    def __init__(self, data: dict, available: Sequence[str], where: Path | str, *, weight: str | None = None):
         self.available = list(available)
         self.where = where
         problems: list[str] = []
-        self.features = {name: self._resolve(name, feature, "feature", problems)
+        self.features = {name: self._resolve(name, feature, "feature", problems=problems)
                          for name, feature in (data.get("features") or {}).items()}
-        self.labels = {name: self._resolve(name, label, "label", problems)
+        self.labels = {name: self._resolve(name, label, "label", problems=problems)
                        for name, label in (data.get("labels") or {}).items()}
         self.weight = self._column(weight, "training.sample_weight", problems) if weight else None
         if problems:
@@ -58,7 +58,7 @@ class ColumnPlan:
             needed.append(self.weight)
         self.read = list(dict.fromkeys(needed))
 
-    def _resolve(self, name: str, options: dict, role: str, problems: list[str]) -> Columns:
+    def _resolve(self, name: str, options: dict, role: str, *, problems: list[str]) -> Columns:
         found: list[str] = []
         for _, written, is_glob in written_columns(name, options, role):
             if not is_glob:
@@ -222,7 +222,8 @@ def encode_features(features: dict, fitted: dict | None, batch: dict[str, np.nda
     values: dict[str, np.ndarray] = {}
     for name, item in features.items():
         feature = item.options if fitted is None else fitted["features"][name]
-        values[name], kept = feature_type(item.kind).encode(item, feature, batch, numbers, on_bad_rows=on_bad_rows,
+        values[name], kept = feature_type(item.kind).encode(item, feature, batch, numbers=numbers,
+                                                            on_bad_rows=on_bad_rows,
                                                             skipped=skipped)
         if kept is not None:
             keep &= kept

@@ -71,7 +71,7 @@ class Fitting:
     """
 
     def __init__(self, features: dict[str, Columns], labels: dict[str, LabelType], fitted: dict | None = None,
-                 balanced: bool = False):
+                 *, balanced: bool = False):
         self.features = features
         self.labels = labels
         self.given = fitted

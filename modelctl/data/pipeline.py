@@ -133,7 +133,7 @@ class Prepared:
                 if written:
                     self.sources[split] = open_typed(written, document.base_dir, features)
         self.plans = {key: ColumnPlan({"features": self.data.features, "labels": self.data.labels}, source.columns,
-                                      source.where, training.sample_weight)
+                                      source.where, weight=training.sample_weight)
                       for key, source in self.sources.items()}
         plan = next(iter(self.plans.values()))
         self.features = plan.features

@@ -44,7 +44,7 @@ class BadRows:
         self.mode = mode
         self.counts = counts
 
-    def found(self, problem: str, reason: str, file: Path, row: int | None, column: str | None = None) -> None:
+    def found(self, problem: str, reason: str, file: Path, *, row: int | None, column: str | None = None) -> None:
         """Report one bad row: `problem` is the error's sentence, `reason` the short text it is counted under."""
         if self.mode == "error":
             raise DataError(problem, file=file, row=row, column=column)

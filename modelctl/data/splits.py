@@ -64,7 +64,7 @@ def assign_splits(n_rows: int, fractions: Mapping[str, float], *, seed: int,
             negative seed.
     """
     shares = _fractions(fractions)
-    return _partition(n_rows, seed, labels, stratify, shares)
+    return _partition(n_rows, seed, labels, stratify=stratify, shares=shares)
 
 
 def kfold(n_rows: int, k: int, seed: int, *, labels: Sequence | np.ndarray | None = None,
@@ -88,7 +88,7 @@ def kfold(n_rows: int, k: int, seed: int, *, labels: Sequence | np.ndarray | Non
         raise DataError(f"the number of folds must be an integer >= 2; received k={k!r}")
     if n_rows < k:
         raise DataError(f"{k} folds need at least {k} rows; received {n_rows} rows")
-    folds = _partition(n_rows, seed, labels, stratify, [Fraction(1, int(k))] * int(k))
+    folds = _partition(n_rows, seed, labels, stratify=stratify, shares=[Fraction(1, int(k))] * int(k))
     return [(np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)) for fold in range(int(k))]
 
 
@@ -158,7 +158,7 @@ def _fractions(fractions: Mapping[str, float]) -> list[Fraction]:
     return [values[name] / total for name in SPLITS]
 
 
-def _partition(n_rows: int, seed: int, labels, stratify: bool, shares: list[Fraction]) -> np.ndarray:
+def _partition(n_rows: int, seed: int, labels, *, stratify: bool, shares: list[Fraction]) -> np.ndarray:
     """Part id of every row: within each group (all rows, or a class when stratified), rows ranked by key
     are cut into parts of the rounded counts.
 
@@ -183,8 +183,8 @@ def _partition(n_rows: int, seed: int, labels, stratify: bool, shares: list[Frac
     present = ranks < sizes[:, None]
     if not present.any():
         return np.zeros(n_rows, dtype=dtype)
-    cuts = _select_direct(n_rows, seed, codes, ranks, present) if n_rows <= _DIRECT_ROWS else \
-        _select(n_rows, seed, codes, ranks, present)
+    cuts = _select_direct(n_rows, seed, codes, ranks=ranks, present=present) if n_rows <= _DIRECT_ROWS else \
+        _select(n_rows, seed, codes, ranks=ranks, present=present)
     result = np.empty(n_rows, dtype=dtype)
     for start, keys in _blocks(n_rows, seed):
         group = _block_groups(codes, start, len(keys))
@@ -244,7 +244,7 @@ def _groups(n_rows: int, labels, stratify: bool) -> tuple[np.ndarray | None, np.
     return codes, np.bincount(codes)
 
 
-def _select_direct(n_rows: int, seed: int, codes: np.ndarray | None, ranks: np.ndarray,
+def _select_direct(n_rows: int, seed: int, codes: np.ndarray | None, *, ranks: np.ndarray,
                    present: np.ndarray) -> np.ndarray:
     """What `_select` finds, from all the keys at once: the key of rank `ranks[g, j]` in group g (0 where
     `present` is false)."""
@@ -263,7 +263,7 @@ def _select_direct(n_rows: int, seed: int, codes: np.ndarray | None, ranks: np.n
     return found
 
 
-def _select(n_rows: int, seed: int, codes: np.ndarray | None, ranks: np.ndarray, present: np.ndarray) -> np.ndarray:
+def _select(n_rows: int, seed: int, codes: np.ndarray | None, *, ranks: np.ndarray, present: np.ndarray) -> np.ndarray:
     """For every group g and cut j, the key of rank `ranks[g, j]` (0-based) among the keys of group g, found
     a byte at a time from the top; entries where `present` is false (the cut is past the group's end) are 0."""
     groups, count = ranks.shape
@@ -303,19 +303,19 @@ def controlled_rounding(sizes: list[int], shares: list[Fraction]) -> np.ndarray:
     need = [size - int(row.sum()) for size, row in zip(sizes, floors)]
     column_floor = floors.sum(axis=0)
     target = np.array(largest_remainder(sum(sizes), shares)) - column_floor
-    extra = _round_up_cells(remainders, need, list(target), list(target))
+    extra = _round_up_cells(remainders, need, list(target), upper=list(target))
     if extra is None:
         column_sums = [sum((row[s] for row in remainders), Fraction(0)) for s in range(len(shares))]
         lower = [math.floor(value) for value in column_sums]
         upper = [math.ceil(value) for value in column_sums]
-        extra = _round_up_cells(remainders, need, lower, upper)
+        extra = _round_up_cells(remainders, need, lower, upper=upper)
     if extra is None:
         raise RuntimeError(f"no controlled rounding of sizes {sizes} by shares {shares}")
     return floors + extra
 
 
 def _round_up_cells(remainders: list[list[Fraction]], need: list[int], lower: list[int],
-                    upper: list[int]) -> np.ndarray | None:
+                    *, upper: list[int]) -> np.ndarray | None:
     """Choose cells with a fractional remainder to round up: `need[c]` in row c, between `lower[s]` and
     `upper[s]` in column s. Larger remainders are preferred; augmenting paths finish what greed leaves.
     Returns the 0/1 table, or None when no choice fits."""
@@ -332,14 +332,14 @@ def _round_up_cells(remainders: list[list[Fraction]], need: list[int], lower: li
                 used[s] += 1
                 left[c] -= 1
         for c in range(rows):
-            while left[c] and _augment(c, remainders, chosen, used, capacity):
+            while left[c] and _augment(c, remainders, chosen, used=used, capacity=capacity):
                 left[c] -= 1
     if any(left) or any(value < low for value, low in zip(used, lower)):
         return None
     return chosen
 
 
-def _augment(start: int, remainders: list[list[Fraction]], chosen: np.ndarray, used: list[int],
+def _augment(start: int, remainders: list[list[Fraction]], chosen: np.ndarray, *, used: list[int],
              capacity: list[int]) -> bool:
     """Find a path start -> column -> row -> column ... ending at a column with spare capacity and shift
     one rounded-up cell along it; return whether one was found."""

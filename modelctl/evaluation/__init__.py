@@ -19,7 +19,14 @@ from modelctl.evaluation.plots import (
     roc_plot,
     write_plots,
 )
-from modelctl.evaluation.report import render_report, render_table, scalar_rows
+from modelctl.evaluation.report import (
+    member_columns,
+    members_markdown,
+    render_members,
+    render_report,
+    render_table,
+    scalar_rows,
+)
 
 __all__ = [
     "DEFAULTS",
@@ -30,8 +37,11 @@ __all__ = [
     "compute_metrics",
     "confusion_matrix_plot",
     "learning_curves_plot",
+    "member_columns",
+    "members_markdown",
     "metric_names",
     "pr_plot",
+    "render_members",
     "render_report",
     "render_table",
     "residuals_plot",

@@ -32,6 +32,9 @@ class Evaluation:
     data_changes: list[str] = dataclasses.field(default_factory=list)
     """How the run's data differs from the data it trained on (see `modelctl.data.fingerprints`); [] when it is
     the same, or when evaluating on another file."""
+    members: list[dict] = dataclasses.field(default_factory=list)
+    """For an ensemble's run (`modelctl ensemble`), each member on the same examples: `member` (1, 2, ...),
+    `run` (its run folder), `weight` (None unless weighted) and `metrics` (as `metrics`); [] for other runs."""
 
 
 def data_document(document, data_file: Path):
@@ -86,15 +89,24 @@ def evaluate_run(target: str | Path, split: str = "test", *, data_file: Path | N
         raise UsageError(f"the {split} split of {run_dir} has no examples; choose another with --split")
     model = load_model(model_file)
     labels = list(fitted["labels"])
+    ensemble = read_json(run_dir / "run.json").get("ensemble")
+    # An ensemble's members are layers of its model, so they are evaluated on the same examples without their
+    # own run folders.
+    members = [model.get_layer(entry["layer"]) for entry in ensemble["members"]] if ensemble else []
     # Chunk by chunk: only targets and model outputs are held, so a split larger than memory is evaluated too.
     scores_parts, target_parts = [], []
+    member_parts: list[list[dict]] = [[] for _ in members]
     for part in prepared.chunks(split):
         scores_parts.append(scores_by_label(predict_raw(model, part.features), labels))
+        for parts, member in zip(member_parts, members):
+            parts.append(scores_by_label(predict_raw(member, part.features), labels))
         target_parts.append(part.targets)
     scores = {label: np.concatenate([part[label] for part in scores_parts]) for label in labels}
     targets = {label: np.concatenate([part[label] for part in target_parts]) for label in labels}
+    member_scores = [{label: np.concatenate([part[label] for part in parts]) for label in labels}
+                     for parts in member_parts]
     count = len(next(iter(targets.values())))
-    del scores_parts, target_parts
+    del scores_parts, target_parts, member_parts
     wanted = document.spec.evaluation.metrics or None
     metrics = {}
     plots_by_label: dict[str, list[Path]] = {}
@@ -104,25 +116,38 @@ def evaluate_run(target: str | Path, split: str = "test", *, data_file: Path | N
     for index, label in enumerate(labels):
         kind = fitted["labels"][label]["type"]
         classes = fitted["labels"][label].get("classes")
-        metrics[label] = compute_metrics(kind, targets[label], scores[label], classes, names=wanted)
+        metrics[label] = compute_metrics(kind, targets[label], scores[label], class_names=classes, names=wanted)
         if write:
             plots_by_label[label] = write_plots(kind, targets[label], scores[label], class_names=classes,
                                                 history=history if index == 0 else {}, folder=folder / "plots" / label)
+    member_results = []
+    for index, (entry, values) in enumerate(zip(ensemble["members"] if ensemble else [], member_scores), start=1):
+        member_results.append({"member": index, "run": entry["run"], "weight": entry.get("weight"), "metrics": {
+            label: compute_metrics(fitted["labels"][label]["type"], targets[label], values[label],
+                                   class_names=fitted["labels"][label].get("classes"), names=wanted)
+            for label in labels}})
     if write:
         folder.mkdir(parents=True, exist_ok=True)
-        write_json(folder / "eval.json", {"run": str(run_dir), "model": str(model_file), "split": name,
-                                          "examples": count, "metrics": metrics, "data_changes": changes})
+        record = {"run": str(run_dir), "model": str(model_file), "split": name, "examples": count,
+                  "metrics": metrics, "data_changes": changes}
+        if ensemble:
+            record["members"] = member_results
+        write_json(folder / "eval.json", record)
         summary = _spec_summary(document.spec, run_dir)
         title = f"Evaluation of {document.spec.name} on {name}"
         text = "\n".join(render_report(title if len(labels) == 1 else f"{title}: {label}", metrics[label],
                                         spec_summary=summary if index == 0 else {}, plots=plots_by_label[label],
                                         folder=folder)
                           for index, label in enumerate(labels))
+        if ensemble:
+            from modelctl.evaluation.report import members_markdown
+
+            text += "\n" + members_markdown(metrics, member_results, method=ensemble["method"])
         from modelctl.util.files import write_text_atomic
 
         write_text_atomic(folder / "report.md", text)
     plots = [plot for label_plots in plots_by_label.values() for plot in label_plots]
-    return Evaluation(run_dir, name, count, metrics, folder, plots, changes)
+    return Evaluation(run_dir, name, count, metrics, folder, plots, changes, member_results)
 
 
 def _history(path: Path) -> dict[str, list[float]]:

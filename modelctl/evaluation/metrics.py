@@ -115,7 +115,7 @@ def metric_names(label_type: str, names: list[str] | None = None) -> list[str]:
     return [name for name in NAMES if name in names]
 
 
-def compute_metrics(label_type: str, y_true: np.ndarray, y_score: np.ndarray, class_names: list[str] | None = None,
+def compute_metrics(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, class_names: list[str] | None = None,
                     names: list[str] | None = None, top_k: int = 5) -> dict:
     """Compute metrics of `y_score` against `y_true`, laid out as the module docstring shows.
 

@@ -83,6 +83,53 @@ def render_table(metrics: dict, console, title: str = "Metrics") -> None:
     print_table(table, console)
 
 
+def member_columns(metrics: dict, members: list[dict]) -> tuple[list[str], list[str], dict]:
+    """An ensemble and its members side by side: (column headings `ensemble`, `member 1`, ...; row names
+    `label: metric` (the label left out with one label); row name -> one value per column).
+
+    Args:
+        metrics: the ensemble's metrics, label -> `compute_metrics` dict.
+        members: `Evaluation.members`: dicts with `member` and `metrics` (label -> `compute_metrics` dict).
+    """
+    columns = [("ensemble", metrics)] + [(f"member {member['member']}", member["metrics"]) for member in members]
+    rows: dict[str, list[object]] = {}
+    for position, (_, by_label) in enumerate(columns):
+        for label, values in by_label.items():
+            for name, value in scalar_rows(values):
+                if name == "examples":
+                    continue
+                key = name if len(by_label) == 1 else f"{label}: {name}"
+                rows.setdefault(key, [None] * len(columns))[position] = value
+    return [heading for heading, _ in columns], list(rows), rows
+
+
+def render_members(metrics: dict, members: list[dict], console, *, title: str = "Ensemble and members") -> None:
+    """Print the ensemble's scalar metrics beside each member's (`member_columns`) as a rich table on `console`."""
+    from rich.table import Table
+
+    from modelctl.util.tables import print_table
+
+    headings, names, rows = member_columns(metrics, members)
+    table = Table(title=title)
+    table.add_column("Metric")
+    for heading in headings:
+        table.add_column(heading, justify="right")
+    for name in names:
+        table.add_row(name, *(format_value(value) for value in rows[name]))
+    print_table(table, console)
+
+
+def members_markdown(metrics: dict, members: list[dict], *, method: str) -> str:
+    """The `## Ensemble members` section of report.md: the runs, and the metrics beside the ensemble's."""
+    headings, names, rows = member_columns(metrics, members)
+    lines = ["## Ensemble members", "", f"Method: {method}.", ""]
+    lines += [f"- member {member['member']}: `{member['run']}`"
+              + ("" if member.get("weight") is None else f", weight {member['weight']:.4g}") for member in members]
+    lines += [""] + _table(["Metric", *headings], [(name, *map(format_value, rows[name])) for name in names],
+                           ["---", *["---:"] * len(headings)])
+    return "\n".join(lines) + "\n"
+
+
 def render_report(title: str, metrics: dict, *, spec_summary: dict, plots: list[Path], folder: Path) -> str:
     """Return the Markdown text of `report.md`.
 

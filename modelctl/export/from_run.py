@@ -139,8 +139,7 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
             error.args = (f"{error}\n" + "\n".join(located),)
         raise
     saved = next((result.path for result in results if result.format == "saved_model"), None)
-    serving = None if saved is None else write_serving_layout(saved, folder, spec.name,
-                                                              run_version(run_dir))
+    serving = None if saved is None else write_serving_layout(saved, folder, spec.name, version=run_version(run_dir))
     return RunExport(run_dir, folder, results, serving)
 
 
@@ -198,7 +197,7 @@ def _locate_layers(document, error) -> list[str]:
     if not names:
         return []
     spec = document.spec
-    graph = expand(spec.model.as_dict(), spec.input_names(), LAYERS, list(spec.label_types()))
+    graph = expand(spec.model.as_dict(), spec.input_names(), LAYERS, labels=list(spec.label_types()))
     lines = []
     for node in graph.nodes:
         if node.name in names:

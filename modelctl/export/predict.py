@@ -144,7 +144,7 @@ def _read_table(path: Path, features: dict, fitted: dict, *, skipped: dict[str, 
 
     source = open_typed({"format": _tables()[path.suffix.lower()], "path": str(path.resolve())}, path.parent, features)
     plan = ColumnPlan({"features": features}, source.columns, source.where)
-    parts, names, offset = [], [], 0
+    parts, offset = [], 0
     with located(source):
         for batch in source.batches(plan.read, 4096):
             size = len(next(iter(batch.values())))
@@ -152,11 +152,20 @@ def _read_table(path: Path, features: dict, fitted: dict, *, skipped: dict[str, 
             values, _ = encode_features(plan.features, fitted, batch, numbers=numbers, on_bad_rows="error",
                                         skipped=skipped)
             parts.append(values)
-            names += [f"{path} row {number}" for number in numbers]
             offset += size
     if not parts:
         raise DataError("has no rows", file=path)
-    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}, names
+    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}, \
+        [f"{path} row {row}" for row in _rows(source, path, offset)]
+
+
+def _rows(source, path: Path, count: int) -> list[int]:
+    """The rows of the `count` examples of the table `path`, as data errors number them (a CSV's header is
+    row 1): the example numbers shifted by the header, unless blank lines in the file shift them further."""
+    first = source.row_of(path, 1)
+    if source.row_of(path, count) == count + first - 1:
+        return list(range(first, count + first))
+    return [source.row_of(path, number) for number in range(1, count + 1)]
 
 
 def _read_documents(path: Path, files: list[Path], features: dict, *, fitted: dict, skipped: dict[str, int]):

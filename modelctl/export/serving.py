@@ -29,7 +29,7 @@ def run_version(run_dir: Path | None) -> int:
     return int(digits) if digits else 1
 
 
-def write_serving_layout(saved_model: Path, output: Path, name: str, version: int) -> Path:
+def write_serving_layout(saved_model: Path, output: Path, name: str, *, version: int) -> Path:
     """Put the SavedModel folder `saved_model` at `output/serving/<name>/<version>/` (replacing what is there).
 
     Returns:

@@ -66,7 +66,8 @@ def export(model, path: Path, options: dict, *, context: ExportContext) -> Artif
                         for feature, tensor in _inputs(model).items() if tensor.dtype == "string"}, **cut_first}
 
     def convert(prepared, cut):
-        return _convert(prepared, quantize, select_tf_ops, context.representative, count, cut,
+        return _convert(prepared, quantize, select_tf_ops, representative=context.representative, count=count,
+                        encoders=cut,
                         saved_models=context.saved_models)
 
     hint = ("" if select_tf_ops else
@@ -142,7 +143,7 @@ def _check_recurrent(model) -> None:
                 f"the input of '{layer.name}' has shape {tuple(sequences.shape)}. Declare the sequence length.")
 
 
-def _convert(model, quantize: str, select_tf_ops: bool, representative, count: int, encoders: dict,
+def _convert(model, quantize: str, select_tf_ops: bool, *, representative, count: int, encoders: dict,
              saved_models=None) -> bytes:
     from modelctl.util.tf import quiet_native_output, tensorflow
 
@@ -158,7 +159,7 @@ def _convert(model, quantize: str, select_tf_ops: bool, representative, count: i
         if quantize == "float16":
             converter.target_spec.supported_types = [tf.float16]
         if quantize == "int8":
-            converter.representative_dataset = _calibration(model, representative, count, encoders)
+            converter.representative_dataset = _calibration(model, representative, count, encoders=encoders)
             converter.inference_input_type = tf.float32
             converter.inference_output_type = tf.float32
         try:
@@ -173,7 +174,7 @@ def _convert(model, quantize: str, select_tf_ops: bool, representative, count: i
             raise ExportError(f"tflite: the converter failed: {_first_line(error)}") from error
 
 
-def _calibration(model, representative, count: int, encoders: dict):
+def _calibration(model, representative, count: int, *, encoders: dict):
     dtypes = {tensor.name: str(tensor.dtype) for tensor in model.inputs}
     examples = {name: np.asarray(values)[:count] for name, values in representative.items() if name in dtypes}
     examples = encode(examples, encoders, dtypes)

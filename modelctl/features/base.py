@@ -169,7 +169,7 @@ class FeatureType:
         return {**{key: value for key, value in item.options.items() if key != "description"},
                 "type": self.name, "column": item.columns[0]}
 
-    def encode(self, item, feature: dict, batch: dict[str, np.ndarray], numbers: np.ndarray, *, on_bad_rows: str,
+    def encode(self, item, feature: dict, batch: dict[str, np.ndarray], *, numbers: np.ndarray, on_bad_rows: str,
                skipped: dict[str, int]) -> tuple[np.ndarray, np.ndarray | None]:
         """The raw values the model takes for a batch of source columns.
 

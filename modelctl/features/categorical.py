@@ -63,7 +63,7 @@ class CategoricalFeature(FeatureType):
     def fitter(self, item) -> Fit:
         return VocabularyFit(item)
 
-    def encode(self, item, feature, batch, numbers, *, on_bad_rows, skipped):
+    def encode(self, item, feature, batch, *, numbers, on_bad_rows, skipped):
         return strings(one_column(batch, item)), None
 
     def spec_fitted(self, name: str, options: dict, source: SourceView) -> tuple[dict, str]:

@@ -58,7 +58,7 @@ class ImageFeature(FeatureType):
                 "steps": numeric.fit_numeric({"preprocessing": options.get("preprocessing")}, 1, lambda: iter(())),
                 "augmentation": options.get("augmentation") or []}
 
-    def encode(self, item, feature, batch, numbers, *, on_bad_rows, skipped):
+    def encode(self, item, feature, batch, *, numbers, on_bad_rows, skipped):
         # `feature` is the fitted entry, or the spec's options before fitting.
         return decode_images(one_column(batch, item), feature["size"], self.with_defaults(feature)["channels"],
                              on_bad=on_bad_rows, skipped=skipped)

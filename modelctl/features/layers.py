@@ -75,7 +75,7 @@ def augmentation_layers(name: str, written: list[dict], seed: int) -> list:
     for index, item in enumerate(written):
         (kind, args), = item.items()
         entry = LAYERS.get(kind)
-        keyword = values.keras_arguments(entry, entry.arguments(args), seed + index, lambda inner: None)
+        keyword = values.keras_arguments(entry, entry.arguments(args), seed + index, build_layer=lambda inner: None)
         keyword["name"] = f"{name}_augment_{index}"
         layers.append(entry.load()(**keyword))
     return layers

@@ -105,7 +105,7 @@ class NumericFeature(FeatureType):
     def fitter(self, item) -> Fit:
         return NumericFit(item)
 
-    def encode(self, item, feature, batch, numbers, *, on_bad_rows, skipped):
+    def encode(self, item, feature, batch, *, numbers, on_bad_rows, skipped):
         matrix = numeric_matrix(batch, item)
         missing = np.isnan(matrix).any(axis=1)
         strategy = self.with_defaults(item.options)["missing"]["strategy"]

@@ -96,7 +96,7 @@ class TextFeature(FeatureType):
     def fitter(self, item) -> Fit:
         return TextFit(item)
 
-    def encode(self, item, feature, batch, numbers, *, on_bad_rows, skipped):
+    def encode(self, item, feature, batch, *, numbers, on_bad_rows, skipped):
         return strings(one_column(batch, item))[:, 0], None
 
     def spec_fitted(self, name: str, options: dict, source: SourceView) -> tuple[dict, str]:

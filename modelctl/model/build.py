@@ -60,7 +60,8 @@ class Builder:
         except InputShapeError as error:
             raise SpecError([document.diagnostic(("data", "features", error.feature), str(error))]) from None
         labels = list(self.spec.label_types())
-        self.graph: Graph = expand(self.spec.model.as_dict(), [spec.name for spec in self.inputs], LAYERS, labels)
+        self.graph: Graph = expand(self.spec.model.as_dict(), [spec.name for spec in self.inputs], LAYERS,
+                                   labels=labels)
         self.default_regularizer = self.spec.training.regularization
 
     def build(self):
@@ -133,7 +134,7 @@ class Builder:
         (kind, args), = written.items()
         entry = self.layers.get(kind)
         keyword = values.keras_arguments(entry, entry.arguments(args), self.seed,
-                                         lambda inner: self.wrapped(node, inner))
+                                         build_layer=lambda inner: self.wrapped(node, inner))
         return entry.load()(**keyword)
 
     def make_layer(self, node: Node, entry: Entry, sources: list):
@@ -141,7 +142,8 @@ class Builder:
         if self.default_regularizer and "kernel_regularizer" in entry.args and args.get("kernel_regularizer") is None:
             args["kernel_regularizer"] = self.default_regularizer
         try:
-            keyword = values.keras_arguments(entry, args, self.seed, lambda inner: self.wrapped(node, inner))
+            keyword = values.keras_arguments(entry, args, self.seed, build_layer=lambda inner: self.wrapped(node,
+                                                                                                            inner))
         except values.ArgumentError as error:
             raise self.fail(node.arg_paths.get(error.argument, node.path), str(error)) from None
         weights = keyword.get("weights") if node.kind == "backbone" else None

@@ -9,8 +9,8 @@
 A saved model names the Keras classes it was built from. Keras finds a class
 only once the module defining it has been imported, so every module of the
 project that defines one (ready blocks, the numeric preprocessing layer,
-learning-rate schedules) and the layer classes of installed plug-ins are
-imported before Keras reads the file.
+the layer combining an ensemble's members, learning-rate schedules) and the
+layer classes of installed plug-ins are imported before Keras reads the file.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from modelctl.errors import ModelctlError
 KERAS_MODULES = (
     "modelctl.features.layers",
     "modelctl.model.blocks",
+    "modelctl.model.ensemble",
     "modelctl.training.schedules",
 )
 """Modules that define (and register with `keras.saving`) the Keras classes a saved model may name."""

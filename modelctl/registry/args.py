@@ -77,7 +77,7 @@ def choice(values: Iterable[Any], description: str, default: Any = REQUIRED) -> 
     return _finish({"enum": values}, description, default)
 
 
-def integers(description: str, default: Any = REQUIRED, length: int | None = None, minimum: int | None = None,
+def integers(description: str, default: Any = REQUIRED, length: int | None = None, *, minimum: int | None = None,
              min_items: int = 1) -> dict:
     """A list of integers, of a fixed length when `length` is given."""
     items: dict = {"type": "integer"}

@@ -100,7 +100,7 @@ def load_plugins(registry: Registry, group: Group = LAYER_GROUP) -> list[Entry]:
         if source in done:
             continue
         entries = _entries_of(entry_point, source, family=registry.family, group=group)
-        _check_names(registry, entries, entry_point, origins)
+        _check_names(registry, entries, entry_point, origins=origins)
         for entry in entries:
             registry.register(entry)
             origins[entry.name] = source
@@ -163,7 +163,7 @@ def _entries_of(entry_point: importlib.metadata.EntryPoint, source: str, *, fami
 
 
 def _check_names(registry: Registry, entries: list[Entry], entry_point: importlib.metadata.EntryPoint,
-                 origins: dict[str, str]) -> None:
+                 *, origins: dict[str, str]) -> None:
     source = describe(entry_point)
     seen: set[str] = set()
     for entry in entries:

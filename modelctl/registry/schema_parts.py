@@ -70,7 +70,7 @@ def _accepts_null(schema: dict) -> bool:
     return kinds == "null" or (isinstance(kinds, list) and "null" in kinds) or "default" in schema
 
 
-def discriminated(key: str, variants: Mapping[str, dict], description: str, title: str,
+def discriminated(key: str, variants: Mapping[str, dict], description: str, *, title: str,
                   common: Mapping[str, dict] | None = None, required: Iterable[str] = ()) -> dict:
     """A mapping whose `key` picks which other keys are allowed.
 

@@ -32,7 +32,7 @@ def _refs(schema: dict) -> set[str]:
     return found
 
 
-def _with_arguments(cls: type, family: str, name: str, arguments: dict, argument: str) -> Any:
+def _with_arguments(cls: type, family: str, name: str, *, arguments: dict, argument: str) -> Any:
     accepted = set(inspect.signature(cls.__init__).parameters) - {"self", "kwargs"}
     unknown = sorted(set(arguments) - accepted)
     if unknown:
@@ -51,7 +51,7 @@ def initializer(value: Any, argument: str, seed: int | None) -> Any:
     cls = type(keras.initializers.get(name))
     if "seed" in inspect.signature(cls.__init__).parameters and arguments.get("seed") is None:
         arguments["seed"] = seed
-    return _with_arguments(cls, "initializer", name, arguments, argument)
+    return _with_arguments(cls, "initializer", name, arguments=arguments, argument=argument)
 
 
 def regularizer(value: Any, argument: str, seed: int | None) -> Any:
@@ -71,7 +71,8 @@ def constraint(value: Any, argument: str, seed: int | None) -> Any:
         return keras.constraints.get(value)
     arguments = dict(value)
     name = arguments.pop("type")
-    return _with_arguments(type(keras.constraints.get(name)), "constraint", name, arguments, argument)
+    return _with_arguments(type(keras.constraints.get(name)), "constraint", name, arguments=arguments,
+                           argument=argument)
 
 
 CONVERTERS: dict[str, Callable[[Any, str, int | None], Any]] = {
@@ -81,7 +82,7 @@ CONVERTERS: dict[str, Callable[[Any, str, int | None], Any]] = {
 }
 
 
-def keras_arguments(entry: Entry, args: dict, seed: int | None, build_layer: Callable[[dict], Any]) -> dict:
+def keras_arguments(entry: Entry, args: dict, seed: int | None, *, build_layer: Callable[[dict], Any]) -> dict:
     """Keyword arguments for `entry`'s Keras class from the spec's `args`.
 
     Args:

@@ -71,7 +71,7 @@ def best_trial(study):
     return study.best_trial if completed else None
 
 
-def write_report(study, settings, search: Search, console) -> dict:
+def write_report(study, settings, search: Search, *, console) -> dict:
     """Write search.json, best.yaml and the plots into the study folder and print the table; returns search.json's
     content."""
     folder = Path(settings.folder)
@@ -98,7 +98,7 @@ def write_report(study, settings, search: Search, console) -> dict:
     if best is not None:
         write_best_spec(settings, space.decode(best.params, parameters), folder / "best.yaml")
     record["plots"] = [str(path) for path in write_plots(study, folder / "plots")]
-    render_table(rows, record, folder, console)
+    render_table(rows, record, folder, console=console)
     return record
 
 
@@ -165,7 +165,7 @@ def write_plots(study, folder: Path) -> list[Path]:
     return written
 
 
-def render_table(rows: list[dict], record: dict, folder: Path, console) -> None:
+def render_table(rows: list[dict], record: dict, folder: Path, *, console) -> None:
     """The trials, best first, and where the study's files are."""
     from rich.table import Table
 

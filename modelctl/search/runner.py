@@ -87,7 +87,7 @@ def run_search(spec: str, overrides: list[str], *, output: Path, trials: int | N
     join = resume or storage is not None
     seed = document.spec.seed
     open_study(settings, search, seed=seed, create=not resume, join=join)
-    tracked = _track(settings, document, track, console)
+    tracked = _track(settings, document, track, console=console)
     if tracked is not None:
         settings = dataclasses.replace(settings, tracking=tracked.settings.as_dict(), tracking_parent=tracked.run_id)
     console.print(f"search {settings.study}: {settings.trials} trials of {settings.spec} on "
@@ -107,9 +107,9 @@ def run_search(spec: str, overrides: list[str], *, output: Path, trials: int | N
     from modelctl.search.report import write_report
 
     record = write_report(open_study(settings, search, seed=seed, create=False, join=True), settings, search,
-                          console)
+                          console=console)
     if tracked is not None:
-        _finish_tracking(tracked, record, settings, stopped is None)
+        _finish_tracking(tracked, record, settings, completed=stopped is None)
     if stopped is not None:
         again = f"modelctl search {spec} --resume" + (f" --study {settings.study}" if study else "")
         raise SearchError(f"{stopped}; finished trials are kept in {settings.folder}: continue with {again}",
@@ -117,7 +117,7 @@ def run_search(spec: str, overrides: list[str], *, output: Path, trials: int | N
     return record
 
 
-def _track(settings: Settings, document, track: str | None, console):
+def _track(settings: Settings, document, track: str | None, *, console):
     """The MLflow run of the whole search (its study folder), or None when the search is not tracked. The study
     folder gets a run.json naming the spec and study, which the MLflow run's tags come from."""
     from modelctl.runs import spec_hash, versions, write_json
@@ -136,7 +136,7 @@ def _track(settings: Settings, document, track: str | None, console):
     return tracked if tracked.active else None
 
 
-def _finish_tracking(tracked, record: dict, settings: Settings, completed: bool) -> None:
+def _finish_tracking(tracked, record: dict, settings: Settings, *, completed: bool) -> None:
     """Log the search's best value, search.json and best.yaml to its MLflow run and close it."""
     folder = Path(settings.folder)
     best = record.get("best")

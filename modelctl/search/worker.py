@@ -132,19 +132,19 @@ def run_worker(settings: Settings, console, *, index: int | None, join: bool = T
                               console=console, cache=cache, folds=settings.folds, tracking=tracking,
                               tracking_parent=settings.tracking_parent)
         except optuna.TrialPruned:
-            _say(console, trial, "pruned", metric, None, started)
+            _say(console, trial, "pruned", metric=metric, value=None, started=started)
             raise
         except (TrainingInterrupted, SearchInterrupted, KeyboardInterrupt) as error:
             trial.set_user_attr("interrupted", True)
-            _say(console, trial, "interrupted", metric, None, started)
+            _say(console, trial, "interrupted", metric=metric, value=None, started=started)
             raise error
         except ModelctlError as error:
             trial.set_user_attr("error", str(error))
-            _say(console, trial, f"failed: {error}", metric, None, started)
+            _say(console, trial, f"failed: {error}", metric=metric, value=None, started=started)
             raise TrialFailed(str(error)) from error
         finally:
             stop.in_trial = False
-        _say(console, trial, "", metric, value, started)
+        _say(console, trial, "", metric=metric, value=value, started=started)
         return value
 
     def enough(study_, frozen) -> None:
@@ -193,7 +193,7 @@ class _Stop:
             raise SearchInterrupted(f"search worker stopped by {signal.Signals(number).name}", number)
 
 
-def _say(console, trial, state: str, metric: str, value: float | None, started: float) -> None:
+def _say(console, trial, state: str, *, metric: str, value: float | None, started: float) -> None:
     values = ", ".join(f"{name}={_short(value)}" for name, value in trial.params.items())
     result = f"{metric} {value:.4f}" if value is not None else state
     console.print(f"trial {trial.number}: {result} in {time.perf_counter() - started:.1f} s ({values})", markup=False)

@@ -233,9 +233,9 @@ class InputReader:
             self._check_keys(row, index, where)
             for field in self.fields.values():
                 if field.kind == NUMBERS:
-                    self._numbers(field, row, index, where, numbers)
+                    self._numbers(field, row, index, where=where, numbers=numbers)
                 else:
-                    key = self._key(field, row, index, where)
+                    key = self._key(field, row, index, where=where)
                     objects[field.columns[0]][index] = _value(field, row[key], where(index, key))
         batch.update(numbers)
         batch.update(objects)
@@ -248,7 +248,7 @@ class InputReader:
             raise RequestError(where(index, key), f"'{key}' is not a feature of the model. Expected "
                                                   f"{one_of(self.keys)}.{did_you_mean(key, self.keys)}")
 
-    def _key(self, field: Field, row: dict, index: int, where) -> str:
+    def _key(self, field: Field, row: dict, index: int, *, where) -> str:
         for key in (field.name, field.columns[0]):
             if key in row:
                 return key
@@ -256,7 +256,7 @@ class InputReader:
         raise RequestError(where(index, field.name), f"missing feature '{field.name}'{also}: expected "
                                                      f"{field.describe()}")
 
-    def _numbers(self, field: Field, row: dict, index: int, where, numbers: dict) -> None:
+    def _numbers(self, field: Field, row: dict, index: int, *, where, numbers: dict) -> None:
         if len(field.columns) != field.width:  # one column holding a vector (an NPZ array), which JSON rows lack
             raise RequestError(where(index, field.name), f"feature '{field.name}' reads {field.width} numbers from "
                                                          "one column, which a JSON request cannot give")

@@ -57,7 +57,7 @@ def check_graph(spec: dict, report: Report) -> graph_module.Graph | None:
     model = _section(spec, "model")
     if not isinstance(model.get("layers"), list):
         return None
-    graph = graph_module.expand(model, model_inputs(spec), LAYERS, list(label_types(spec)))
+    graph = graph_module.expand(model, model_inputs(spec), LAYERS, labels=list(label_types(spec)))
     for path, message in graph.problems:
         report.error(path, message)
     _check_block_layers(graph, report)
@@ -85,7 +85,8 @@ def _check_block_layers(graph: graph_module.Graph, report: Report) -> None:
         else:  # a scalar the layer has no shorthand for: checked as the same item outside a block is
             schema = validator().evolve(schema={"$ref": f"#/$defs/wrapped_layer/properties/{node.kind}"})
             instance = node.value
-        for item in rebased(report.document, schema.iter_errors(instance), node.path + (node.kind,), node.arg_paths):
+        for item in rebased(report.document, schema.iter_errors(instance), node.path + (node.kind,),
+                            arg_paths=node.arg_paths):
             if (item.location, item.message) not in checked:
                 checked.add((item.location, item.message))
                 report.items.append(item)

@@ -14,7 +14,7 @@ def source_schema() -> dict:
     from modelctl.registry.sources import source_names, sources
 
     variants = {name: dict(sources().get(name).args) for name in source_names()}
-    return discriminated("format", variants, "Where examples are read from.", "source format")
+    return discriminated("format", variants, "Where examples are read from.", title="source format")
 
 
 def feature_schema() -> dict:
@@ -27,7 +27,7 @@ def feature_schema() -> dict:
     }
     variants = {name: feature_type(name).schema() for name in feature_types()}
     return discriminated("type", variants, "One input feature: where it comes from and how it is prepared.",
-                         "feature type", common=common)
+                         title="feature type", common=common)
 
 
 def label_schema() -> dict:
@@ -37,7 +37,7 @@ def label_schema() -> dict:
     common = {"column": args.string("Column holding the label."),
               "description": args.string("What the label is.", "")}
     variants = {name: label_type(name).schema() for name in LABEL_TYPES}
-    return discriminated("type", variants, "One target the model predicts.", "label type", common=common,
+    return discriminated("type", variants, "One target the model predicts.", title="label type", common=common,
                          required=["column"])
 
 

@@ -66,7 +66,7 @@ def _resolve(document: Document, chain: tuple[Path, ...]) -> Document:
     bases, problems = [], []
     for written, path in _base_names(document):
         try:
-            bases.append(_load_base(document, written, path, chain))
+            bases.append(_load_base(document, written, path, chain=chain))
         except SpecError as error:  # every base's problems are shown, not only the first's
             problems += error.diagnostics
     if problems:
@@ -99,7 +99,7 @@ def _base_names(document: Document) -> list[tuple[str, tuple]]:
                                    f"{_described(value)}")
 
 
-def _load_base(document: Document, written: str, path: tuple, chain: tuple[Path, ...]) -> Document:
+def _load_base(document: Document, written: str, path: tuple, *, chain: tuple[Path, ...]) -> Document:
     folder = Path(document.source).parent
     file = Path(written) if Path(written).is_absolute() else folder / written
     resolved = file.resolve()

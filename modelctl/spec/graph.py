@@ -64,14 +64,14 @@ class Graph:
 class _Scope:
     """Names visible to one layer list: the model's, or one expansion of a block."""
 
-    def __init__(self, known: dict[str, str], previous: str | None, prefix: str, later: dict[str, tuple]):
+    def __init__(self, known: dict[str, str], previous: str | None, prefix: str, *, later: dict[str, tuple]):
         self.known = dict(known)      # written name -> node name
         self.previous = previous      # node the next item reads by default
         self.prefix = prefix          # prepended to local names inside a block
         self.later = later            # names written further down -> their item path
 
 
-def expand(model: dict, input_names: list[str], layers: Registry, labels: list[str] | None = None) -> Graph:
+def expand(model: dict, input_names: list[str], layers: Registry, *, labels: list[str] | None = None) -> Graph:
     """Expand `model` (the spec's `model` mapping) into a `Graph`.
 
     Args:
@@ -83,10 +83,10 @@ def expand(model: dict, input_names: list[str], layers: Registry, labels: list[s
     expander = _Expander(model.get("blocks") or {}, layers)
     previous = input_names[0] if len(input_names) == 1 else None
     items = model.get("layers") or []
-    scope = _Scope({name: name for name in input_names}, previous, "", _later_names(items, ("model", "layers")))
+    scope = _Scope({name: name for name in input_names}, previous, "", later=_later_names(items, ("model", "layers")))
     expander.items(items, ("model", "layers"), scope, stack=())
     graph = Graph(list(input_names), expander.nodes, [], expander.problems, expander.aliases)
-    graph.outputs = _outputs(model, graph, scope, labels or [])
+    graph.outputs = _outputs(model, graph, scope, labels=labels or [])
     return graph
 
 
@@ -117,7 +117,7 @@ class _Expander:
                 self.counters[base] = count
                 return name
 
-    def items(self, items: list, base: tuple, scope: _Scope, stack: tuple, params: dict | None = None,
+    def items(self, items: list, base: tuple, scope: _Scope, *, stack: tuple, params: dict | None = None,
               param_paths: dict | None = None) -> None:
         for index, item in enumerate(items):
             path = base + (index,)
@@ -126,9 +126,9 @@ class _Expander:
                 item = {item: None}
             if not isinstance(item, dict):
                 continue
-            self.item(item, path, scope, stack, params or {}, param_paths or {})
+            self.item(item, path, scope, stack=stack, params=params or {}, param_paths=param_paths or {})
 
-    def item(self, item: dict, path: tuple, scope: _Scope, stack: tuple, params: dict, param_paths: dict) -> None:
+    def item(self, item: dict, path: tuple, scope: _Scope, *, stack: tuple, params: dict, param_paths: dict) -> None:
         kinds = [key for key in item if key not in _ITEM_KEYS]
         if "block" in item:
             kinds.append("block")
@@ -151,9 +151,11 @@ class _Expander:
             if sources is None:
                 return
             if kind == "block":
-                output = self.block(item, path, name, sources, stack, params, param_paths)
+                output = self.block(item, path, name, sources=sources, stack=stack, params=params,
+                                    param_paths=param_paths)
             else:
-                output = self.layer(kind, item[kind], path, name, sources, params, param_paths)
+                output = self.layer(kind, item[kind], path, name=name, sources=sources, params=params,
+                                    param_paths=param_paths)
             if output is None:
                 return
             self.used.add(name)
@@ -193,7 +195,7 @@ class _Expander:
                 return None
         return resolved
 
-    def layer(self, kind: str, value: Any, path: tuple, name: str, sources: list[str], params: dict,
+    def layer(self, kind: str, value: Any, path: tuple, *, name: str, sources: list[str], params: dict,
               param_paths: dict) -> str | None:
         if kind not in self.layers:
             return None  # reported by the schema
@@ -202,16 +204,16 @@ class _Expander:
         if isinstance(value, dict):
             args, paths = {}, {}
             for key, item in value.items():
-                args[key], paths[key] = self.substitute(item, arg_path + (key,), params, param_paths)
+                args[key], paths[key] = self.substitute(item, arg_path + (key,), params, param_paths=param_paths)
             value = args
         else:  # null, a scalar, or a `$param` holding either or a mapping: expanded once substituted
-            value, source = self.substitute(value, arg_path, params, param_paths)
+            value, source = self.substitute(value, arg_path, params, param_paths=param_paths)
             args = entry.arguments(value) if entry.takes(value) else {}
             paths = {key: source for key in args}
         self.nodes.append(Node(name, kind, args, sources, path, paths, value))
         return name
 
-    def substitute(self, value: Any, path: tuple, params: dict, param_paths: dict) -> tuple[Any, tuple]:
+    def substitute(self, value: Any, path: tuple, params: dict, *, param_paths: dict) -> tuple[Any, tuple]:
         """Replace `$param` references; return the value and the path it was written at."""
         if isinstance(value, str):
             match = _PARAM.match(value)
@@ -226,14 +228,14 @@ class _Expander:
                 return params[param], param_paths.get(param, path)
             return value, path
         if isinstance(value, dict):
-            return {key: self.substitute(item, path + (key,), params, param_paths)[0]
+            return {key: self.substitute(item, path + (key,), params, param_paths=param_paths)[0]
                     for key, item in value.items()}, path
         if isinstance(value, list):
-            return [self.substitute(item, path + (index,), params, param_paths)[0]
+            return [self.substitute(item, path + (index,), params, param_paths=param_paths)[0]
                     for index, item in enumerate(value)], path
         return value, path
 
-    def block(self, item: dict, path: tuple, name: str, sources: list[str], stack: tuple, params: dict,
+    def block(self, item: dict, path: tuple, name: str, *, sources: list[str], stack: tuple, params: dict,
               param_paths: dict) -> str | None:
         block_name = item["block"]
         if block_name not in self.blocks:
@@ -259,7 +261,8 @@ class _Expander:
                                                 f"{one_of(sorted(declared)) if declared else 'none'}."
                                                 f"{did_you_mean(key, sorted(declared))}")
                 continue
-            values[key], value_paths[key] = self.substitute(value, path + ("with", key), params, param_paths)
+            values[key], value_paths[key] = self.substitute(value, path + ("with", key), params,
+                                                            param_paths=param_paths)
         for key, default in declared.items():
             if key not in values:
                 if default is None:
@@ -269,15 +272,15 @@ class _Expander:
                 value_paths[key] = ("model", "blocks", block_name, "params", key)
         base = ("model", "blocks", block_name, "layers")
         layers = definition.get("layers") or []
-        scope = _Scope({BLOCK_INPUT: sources[0]}, sources[0], name + "_", _later_names(layers, base))
+        scope = _Scope({BLOCK_INPUT: sources[0]}, sources[0], name + "_", later=_later_names(layers, base))
         before = len(self.nodes)
-        self.items(layers, base, scope, stack + (block_name,), values, value_paths)
+        self.items(layers, base, scope, stack=stack + (block_name,), params=values, param_paths=value_paths)
         if len(self.nodes) == before:
             return None
         return scope.previous
 
 
-def _outputs(model: dict, graph: Graph, scope: _Scope, labels: list[str]) -> list[str]:
+def _outputs(model: dict, graph: Graph, scope: _Scope, *, labels: list[str]) -> list[str]:
     written = model.get("outputs")
     if written:
         outputs = []

@@ -102,7 +102,7 @@ class Document:
             path = path[:-1]
         return self.values.get(path, Location(self.source, 1, 1))
 
-    def diagnostic(self, path: Path_, message: str, severity: str = "error", key: bool = False) -> Diagnostic:
+    def diagnostic(self, path: Path_, message: str, severity: str = "error", *, key: bool = False) -> Diagnostic:
         return Diagnostic(self.locate(path, key=key), json_path(path), message, severity)
 
 
@@ -122,7 +122,8 @@ def load_file(path: str | Path) -> Document:
     try:
         size = file.stat().st_size
         if size > MAX_BYTES:
-            raise _single(source, 1, 1, f"the file is {size:,} bytes; a spec may be at most {MAX_BYTES:,} bytes")
+            raise _single(source, 1, 1,
+                          message=f"the file is {size:,} bytes; a spec may be at most {MAX_BYTES:,} bytes")
         raw = file.read_bytes()
     except OSError as error:
         raise UsageError(f"{source}: cannot be read: {error.strerror}") from None
@@ -138,7 +139,7 @@ def load_bytes(raw: bytes, source: str) -> Document:
         line = before.count(b"\n") + 1
         column = error.start - (before.rfind(b"\n") + 1) + 1
         raise _single(
-            source, line, column, f"byte 0x{raw[error.start]:02x} is not UTF-8; save the spec as UTF-8 text"
+            source, line, column, message=f"byte 0x{raw[error.start]:02x} is not UTF-8; save the spec as UTF-8 text"
         ) from None
     return load_text(text, source)
 
@@ -152,7 +153,8 @@ def load_text(text: str, source: str, expect_mapping: bool = True) -> Document:
         expect_mapping: when True (the default) the document must be a mapping.
     """
     if len(text) > MAX_BYTES:
-        raise _single(source, 1, 1, f"the text is {len(text):,} characters; a spec may be at most {MAX_BYTES:,}")
+        raise _single(source, 1, 1,
+                      message=f"the text is {len(text):,} characters; a spec may be at most {MAX_BYTES:,}")
     try:
         loader = _Loader(text)
     except UnicodeEncodeError as error:  # a lone surrogate, such as an undecodable byte in a command-line value
@@ -166,20 +168,21 @@ def load_text(text: str, source: str, expect_mapping: bool = True) -> Document:
     except yaml.MarkedYAMLError as error:
         raise _syntax_error(source, text, error) from None
     except yaml.YAMLError as error:
-        raise _single(source, 1, 1, f"YAML syntax: {' '.join(str(error).split())}") from None
+        raise _single(source, 1, 1, message=f"YAML syntax: {' '.join(str(error).split())}") from None
     except RecursionError:
-        raise _single(source, 1, 1, f"the document is nested too deeply (more than {MAX_DEPTH} levels)") from None
+        raise _single(source, 1, 1,
+                      message=f"the document is nested too deeply (more than {MAX_DEPTH} levels)") from None
     finally:
         loader.dispose()
     if node is None:
-        raise _single(source, 1, 1, "the file is empty; a spec starts with `modelctl: 1`")
+        raise _single(source, 1, 1, message="the file is empty; a spec starts with `modelctl: 1`")
     document = Document(source, None)
     builder = _Builder(document, loader)
     document.data = builder.build(node, ())
     if expect_mapping and not isinstance(document.data, dict):
         kind = _kind(document.data)
         raise _single(source, node.start_mark.line + 1, node.start_mark.column + 1,
-                      f"a spec is a mapping (keys such as modelctl, name, model); got {kind}")
+                      message=f"a spec is a mapping (keys such as modelctl, name, model); got {kind}")
     return document
 
 
@@ -269,7 +272,7 @@ class _Builder:
         return merged
 
 
-def _single(source: str, line: int, column: int, message: str) -> SpecError:
+def _single(source: str, line: int, column: int, *, message: str) -> SpecError:
     return SpecError([Diagnostic(Location(source, line, column), "$", message)])
 
 
@@ -283,7 +286,7 @@ def _position(text: str, index: int) -> tuple[int, int]:
 def _not_allowed(source: str, text: str, character: str) -> SpecError:
     """The error for a character YAML does not allow, at its first occurrence (where reading stopped)."""
     line, column = _position(text, text.index(character))
-    return _single(source, line, column, f"character U+{ord(character):04X} is not allowed in YAML; "
+    return _single(source, line, column, message=f"character U+{ord(character):04X} is not allowed in YAML; "
                                          "remove it or write it as an escape inside a double-quoted string")
 
 
@@ -293,15 +296,15 @@ def _syntax_error(source: str, text: str, error: yaml.MarkedYAMLError) -> SpecEr
     lines = _BREAK.split(text)
     line = lines[mark.line] if mark.line < len(lines) else ""
     if line[mark.column:mark.column + 1] == "\t":
-        return _single(source, mark.line + 1, mark.column + 1, "tabs cannot indent YAML; use spaces")
+        return _single(source, mark.line + 1, mark.column + 1, message="tabs cannot indent YAML; use spaces")
     if "expected a single document" in str(error.context or ""):
         return _single(source, mark.line + 1, mark.column + 1,
-                       "YAML syntax: the file holds several YAML documents; a spec is one document")
+                       message="YAML syntax: the file holds several YAML documents; a spec is one document")
     misaligned = _misaligned_key(lines, mark.line, mark.column)
     if misaligned:
-        return _single(source, mark.line + 1, misaligned[0] + 1, misaligned[1])
+        return _single(source, mark.line + 1, misaligned[0] + 1, message=misaligned[1])
     problem = error.problem or error.context or "not valid YAML"
-    return _single(source, mark.line + 1, mark.column + 1, f"YAML syntax: {problem}")
+    return _single(source, mark.line + 1, mark.column + 1, message=f"YAML syntax: {problem}")
 
 
 def _misaligned_key(lines: list[str], number: int, column: int) -> tuple[int, str] | None:

@@ -33,7 +33,7 @@ def diagnostics(document: Document, errors: Iterable[ValidationError]) -> list[D
 
 
 def rebased(document: Document, errors: Iterable[ValidationError], base: tuple,
-            arg_paths: dict) -> list[Diagnostic]:
+            *, arg_paths: dict) -> list[Diagnostic]:
     """Diagnostics for errors found in a block layer's expanded arguments.
 
     Each error is placed where its argument was written: in the block, or at the

@@ -54,10 +54,10 @@ def apply_overrides(document: Document, overrides: Iterable[str]) -> None:
             # Positions inside a one-line value mean little; name the argument and the problem.
             raise SpecError([Diagnostic(Location(source), json_path(path), item.message.removeprefix("YAML syntax: "))
                              for item in error.diagnostics]) from None
-        _assign(document, path, value, Location(source))
+        _assign(document, path, value, location=Location(source))
 
 
-def _assign(document: Document, path: tuple, value: Any, location: Location) -> None:
+def _assign(document: Document, path: tuple, value: Any, *, location: Location) -> None:
     unfollowed = set_value(document.data, path, value, create=True)
     if unfollowed is not None:
         depth, parent = unfollowed

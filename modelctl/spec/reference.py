@@ -96,7 +96,7 @@ def _table(properties: dict, required: set, defs: dict) -> list[str]:
     return lines
 
 
-def _section(title: str, schema: dict, defs: dict, level: int = 2) -> list[str]:
+def _section(title: str, schema: dict, defs: dict, *, level: int = 2) -> list[str]:
     lines = [f"{'#' * level} {title}", "", schema.get("description", ""), ""]
     if "properties" in schema:
         lines += _table(schema["properties"], set(schema.get("required", [])), defs) + [""]

@@ -10,7 +10,7 @@ from modelctl.tracking.client import TrackingError, write_errors
 from modelctl.tracking.run import read_state, tracked_run
 
 
-def register_model(folder: Path, name: str, results: list, console, *, artifact_path: str = "export",
+def register_model(folder: Path, name: str, results: list, *, console, artifact_path: str = "export",
                    strict: bool = False):
     """Register the run's exported files (already logged under `artifact_path` of its MLflow run) as a new
     version of the registered model `name`, created when missing. Returns the `ModelVersion`, or None when the

@@ -51,7 +51,7 @@ class MlflowRun:
         run_id: the MLflow run; None when nothing can be logged (the server could not be reached).
     """
 
-    def __init__(self, settings: MlflowSettings, folder: Path, console, run_id: str | None = None,
+    def __init__(self, settings: MlflowSettings, folder: Path, console, *, run_id: str | None = None,
                  experiment_id: str | None = None):
         self.settings = settings
         self.folder = Path(folder)

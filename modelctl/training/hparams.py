@@ -16,7 +16,7 @@ FOLDER = "hparams"
 """Where in the run's `tensorboard/` folder the session is written."""
 
 
-def write_hparams(folder: Path, spec: dict, metrics: dict, step: int, console) -> Path | None:
+def write_hparams(folder: Path, spec: dict, metrics: dict, *, step: int, console) -> Path | None:
     """Write the HParams session of a finished run into `<folder>/tensorboard/hparams/`; returns that folder, or
     None (saying why on `console`) when the `tensorboard` package is not installed.
 

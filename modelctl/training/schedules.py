@@ -103,19 +103,19 @@ def piecewise(run: Run, boundaries: list, values: list) -> LearningRateSchedule:
 
 
 def exponential(run: Run, decay_epochs: float, decay_rate: float,
-                staircase: bool = False) -> LearningRateSchedule:
+                *, staircase: bool = False) -> LearningRateSchedule:
     return keras.optimizers.schedules.ExponentialDecay(run.initial_learning_rate, run.steps(decay_epochs),
                                                        float(decay_rate), staircase)
 
 
-def polynomial(run: Run, decay_epochs: float | None = None, end_learning_rate: float = 0.0001, power: float = 1.0,
+def polynomial(run: Run, decay_epochs: float | None = None, end_learning_rate: float = 0.0001, *, power: float = 1.0,
                cycle: bool = False) -> LearningRateSchedule:
     return keras.optimizers.schedules.PolynomialDecay(run.initial_learning_rate, run.steps(decay_epochs),
                                                       float(end_learning_rate), float(power), cycle)
 
 
 def inverse_time(run: Run, decay_epochs: float, decay_rate: float,
-                 staircase: bool = False) -> LearningRateSchedule:
+                 *, staircase: bool = False) -> LearningRateSchedule:
     return keras.optimizers.schedules.InverseTimeDecay(run.initial_learning_rate, run.steps(decay_epochs),
                                                        float(decay_rate), staircase)
 
@@ -124,16 +124,17 @@ def cosine_decay(run: Run, decay_epochs: float | None = None, alpha: float = 0.0
     return keras.optimizers.schedules.CosineDecay(run.initial_learning_rate, run.steps(decay_epochs), float(alpha))
 
 
-def cosine_decay_restarts(run: Run, first_decay_epochs: float, t_mul: float = 2.0, m_mul: float = 1.0,
+def cosine_decay_restarts(run: Run, first_decay_epochs: float, t_mul: float = 2.0, *, m_mul: float = 1.0,
                           alpha: float = 0.0) -> LearningRateSchedule:
     return keras.optimizers.schedules.CosineDecayRestarts(run.initial_learning_rate, run.steps(first_decay_epochs),
                                                           float(t_mul), float(m_mul), float(alpha))
 
 
-def one_cycle(run: Run, max_learning_rate: float | None = None, pct_start: float = 0.3, div_factor: float = 25.0,
+def one_cycle(run: Run, max_learning_rate: float | None = None, pct_start: float = 0.3, *, div_factor: float = 25.0,
               final_div_factor: float = 1e4) -> LearningRateSchedule:
     peak = run.initial_learning_rate if max_learning_rate is None else float(max_learning_rate)
-    return OneCycle(peak, run.steps(), float(pct_start), float(div_factor), float(final_div_factor))
+    return OneCycle(peak, run.steps(), float(pct_start), div_factor=float(div_factor),
+                    final_div_factor=float(final_div_factor))
 
 
 def _half_cosine(start, end, progress):
@@ -158,7 +159,7 @@ class OneCycle(LearningRateSchedule):
         name: name of the schedule. Default "OneCycle".
     """
 
-    def __init__(self, max_learning_rate: float, total_steps: int, pct_start: float = 0.3, div_factor: float = 25.0,
+    def __init__(self, max_learning_rate: float, total_steps: int, pct_start: float = 0.3, *, div_factor: float = 25.0,
                  final_div_factor: float = 1e4, name: str = "OneCycle"):
         super().__init__()
         if not 0 < pct_start < 1:
@@ -207,7 +208,7 @@ class Warmup(LearningRateSchedule):
     """
 
     def __init__(self, schedule: LearningRateSchedule | float, warmup_steps: int, start_factor: float = 0.0,
-                 name: str = "Warmup"):
+                 *, name: str = "Warmup"):
         super().__init__()
         if warmup_steps < 1:
             raise ValueError(f"Invalid value for argument `warmup_steps`. Expected an integer >= 1. "

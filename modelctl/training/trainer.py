@@ -428,7 +428,7 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
     if training.tensorboard.enabled:
         from modelctl.training.hparams import write_hparams
 
-        write_hparams(folder, spec, metrics, recorder.rows[-1]["epoch"] if recorder.rows else 0, console)
+        write_hparams(folder, spec, metrics, step=recorder.rows[-1]["epoch"] if recorder.rows else 0, console=console)
     record.update(status="completed", epochs_completed=recorder.rows[-1]["epoch"] if recorder.rows else 0,
                   best_epoch=recorder.best_epoch, seconds=round(seconds, 3), first_step_at=first_step.at,
                   examples_per_second=round(prepared.counts["train"] * max(len(recorder.rows) - initial_epoch, 0)

@@ -118,7 +118,7 @@ class DelimitedSource(Source):
         self._read_bytes, self._reading = 0, None
         for file in self.files:
             if self.has_records(file):
-                reader = _FileReader(self, file, names, kinds, bad)
+                reader = _FileReader(self, file, names, kinds=kinds, bad=bad)
                 self._reading = reader
                 yield from self.counted(file, reader.chunks())
             else:
@@ -139,7 +139,7 @@ class DelimitedSource(Source):
         if not self.has_records(file):
             return 0
         counter = _Misshapen()
-        reader = self.open_file(file, self.columns[:1], {}, counter, text=True)
+        reader = self.open_file(file, self.columns[:1], {}, misshapen=counter, text=True)
         return sum(batch.num_rows for batch in _batches(reader, file, self.format)) + counter.total
 
     def row_of(self, file: Path, record: int) -> int:
@@ -172,7 +172,7 @@ class DelimitedSource(Source):
                             f"({shown(self.first_file)}): {listing(self.header_fields)}", file=file, row=1)
         return record is not None
 
-    def open_file(self, file: Path, names: list[str], kinds: dict[str, str], misshapen: "_Misshapen",
+    def open_file(self, file: Path, names: list[str], kinds: dict[str, str], *, misshapen: "_Misshapen",
                   text: bool = False, threads: bool = True, stream=None, whole: bool = False):
         """A streaming `pyarrow.csv` reader of the columns `names` of `file`, typed by `kinds`; with `text`,
         every column is read as written (no missing values), for typing with `pyarrow.compute`. Without
@@ -218,7 +218,7 @@ class DelimitedSource(Source):
         first = self.first_file
         if self.first_record is None:
             return {name: pyarrow.array([], pyarrow.string()) for name in names}
-        reader = self.open_file(first, names, {}, _Misshapen(), text=True)
+        reader = self.open_file(first, names, {}, misshapen=_Misshapen(), text=True)
         parts, count = [], 0
         for batch in _batches(reader, first, self.format):
             parts.append(batch)
@@ -276,7 +276,7 @@ class _FileReader:
     as text and typed by `pyarrow.compute`. That read stops at the first bad row on one thread, so that the
     reader numbers every record."""
 
-    def __init__(self, source: DelimitedSource, file: Path, names: list[str], kinds: dict[str, str], bad: BadRows):
+    def __init__(self, source: DelimitedSource, file: Path, names: list[str], *, kinds: dict[str, str], bad: BadRows):
         self.source = source
         self.file = file
         self.names = names
@@ -302,7 +302,8 @@ class _FileReader:
             self.stream = pyarrow.OSFile(str(self.file))
         except OSError as error:
             raise DataError(f"cannot be read: {error}", file=self.file) from None
-        return self.source.open_file(self.file, self.names, self.kinds, misshapen, text=text, threads=threads,
+        return self.source.open_file(self.file, self.names, self.kinds,
+                                     misshapen=misshapen, text=text, threads=threads,
                                      stream=self.stream, whole=whole)
 
     def chunks(self) -> Iterator[dict[str, np.ndarray]]:
@@ -340,14 +341,14 @@ class _FileReader:
                 continue
             batch = batch.slice(skip)
             skip = 0
-            columns, problems = from_text(batch, self.names, self.kinds, self.source.na_values)
-            yield self._checked(batch.num_rows, columns, problems, batch, misshapen)
+            columns, problems = from_text(batch, self.names, self.kinds, na_values=self.source.na_values)
+            yield self._checked(batch.num_rows, columns, problems, text=batch, misshapen=misshapen)
         if self.stop:
             self._misshapen_until(misshapen, None)
         elif misshapen.total:
             self.bad.count("wrong number of fields", misshapen.total)
 
-    def _checked(self, size: int, columns: dict[str, np.ndarray], problems: list, text=None,
+    def _checked(self, size: int, columns: dict[str, np.ndarray], problems: list, *, text=None,
                  misshapen: _Misshapen | None = None) -> dict[str, np.ndarray]:
         """The chunk's rows without its bad ones, counted; or, in a read that stops at the first bad row, an
         error for the first bad row in row order (records with the wrong number of fields among them)."""
@@ -364,7 +365,8 @@ class _FileReader:
                 _, reason, column = problems[first[position]]
                 value = text.column(self.names.index(column))[position].as_py()
                 self.bad.found(sentence(reason, value) + self.source.hint(column, reason), reason, self.file,
-                               _spreadsheet_row(self.file, int(records[position]), self.source.delimiter), column)
+                               row=_spreadsheet_row(self.file, int(records[position]),
+                                                    self.source.delimiter), column=column)
             self._misshapen_until(misshapen, self.last_record)
             return columns
         if not problems:
@@ -394,7 +396,7 @@ class _FileReader:
         if found:
             number = min(found)
             self.bad.found(f"expected {self.width} fields, found {misshapen.found[number]}", "wrong number of fields",
-                           self.file, _spreadsheet_row(self.file, number, self.source.delimiter))
+                           self.file, row=_spreadsheet_row(self.file, number, self.source.delimiter))
 
 
 def _batches(reader, file: Path, fmt: str):

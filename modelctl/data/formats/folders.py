@@ -123,7 +123,7 @@ class TextFolderSource(_FolderSource):
                 keep[position] = False
                 bad.found(f"cannot be decoded as {self.encoding}: byte 0x{error.object[error.start]:02x} at "
                           f"offset {error.start} ({error.reason})", f"cannot be decoded as {self.encoding}",
-                          path, None)
+                          path, row=None)
             except OSError as error:
                 raise DataError(f"cannot be read: {error.strerror}", file=path) from None
         return texts

@@ -42,7 +42,7 @@ class ParquetSource(Source):
             if found != self.columns:
                 raise DataError(f"its columns {listing(found)} differ from the first file's: "
                                 f"{listing(self.columns)}", file=file)
-            yield from self.counted(file, self._file_batches(parquet, file, names, rows, bad))
+            yield from self.counted(file, self._file_batches(parquet, file, names, rows=rows, bad=bad))
 
     def only(self, files, skip_rows: int = 0) -> "ParquetSource":
         view = super().only(files)
@@ -56,7 +56,7 @@ class ParquetSource(Source):
                 view.first_group += 1
         return view
 
-    def _file_batches(self, parquet, file: Path, names: list[str], rows: int, bad: BadRows):
+    def _file_batches(self, parquet, file: Path, names: list[str], *, rows: int, bad: BadRows):
         first_row = 1
         groups = None
         if file == self.files[0] and getattr(self, "first_group", 0):
@@ -65,7 +65,7 @@ class ParquetSource(Source):
         for record_batch in parquet.iter_batches(batch_size=rows, row_groups=groups, columns=names,
                                                  use_threads=True):
             self._read_rows += record_batch.num_rows
-            yield _to_numpy(record_batch, names, file, first_row, bad)
+            yield _to_numpy(record_batch, names, file, first_row=first_row, bad=bad)
             first_row += record_batch.num_rows
 
     def count_rows(self) -> int:
@@ -90,7 +90,7 @@ class ParquetSource(Source):
             raise DataError(f"cannot be read as Parquet: {error}", file=file) from None
 
 
-def _to_numpy(record_batch, names: list[str], file: Path, first_row: int, bad: BadRows) -> dict[str, np.ndarray]:
+def _to_numpy(record_batch, names: list[str], file: Path, *, first_row: int, bad: BadRows) -> dict[str, np.ndarray]:
     columns, masks = {}, []
     for name in names:
         array = record_batch.column(record_batch.schema.get_field_index(name))
@@ -105,7 +105,7 @@ def _to_numpy(record_batch, names: list[str], file: Path, first_row: int, bad: B
         name = names[first[position]]
         kind = record_batch.schema.field(name).type
         bad.found(f"missing value in a column of type {kind}; a numpy integer or boolean array cannot hold one",
-                  "missing value", file, first_row + position, name)
+                  "missing value", file, row=first_row + position, column=name)
     for index, name in enumerate(names):
         count = int(np.count_nonzero(missing & (first == index)))
         if count:

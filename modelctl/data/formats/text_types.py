@@ -38,7 +38,7 @@ def from_arrow(batch, names: list[str], kinds: dict[str, str]) -> tuple[dict[str
     return columns, problems
 
 
-def from_text(batch, names: list[str], kinds: dict[str, str], na_values: list[str]):
+def from_text(batch, names: list[str], kinds: dict[str, str], *, na_values: list[str]):
     """Numpy columns of a batch read as text, typed with `pyarrow.compute`, and its bad values:
     (row mask, reason, column) in column order."""
     import pyarrow

@@ -50,16 +50,16 @@ class TFRecordSource(Source):
         spec = {name: tf.io.FixedLenFeature(self.schema[name]["shape"], getattr(tf, self.schema[name]["dtype"]))
                 for name in names}
         for file in self.files:
-            yield from self.counted(file, self._file_batches(tf, file, spec, names, rows, bad))
+            yield from self.counted(file, self._file_batches(tf, file, spec, names=names, rows=rows, bad=bad))
 
-    def _file_batches(self, tf, file: Path, spec: dict, names: list[str], rows: int, bad: BadRows):
+    def _file_batches(self, tf, file: Path, spec: dict, *, names: list[str], rows: int, bad: BadRows):
         first_row = 1
         for serialized in self._records(tf, file, rows):
             try:
                 parsed = tf.io.parse_example(serialized, spec)
                 batch = {name: _numpy(parsed[name]) for name in names}
             except tf.errors.InvalidArgumentError:
-                batch = self._one_by_one(tf, serialized, spec, names, file, first_row, bad)
+                batch = self._one_by_one(tf, serialized, spec, names=names, file=file, first_row=first_row, bad=bad)
             first_row += int(serialized.shape[0])
             yield batch
 
@@ -84,7 +84,7 @@ class TFRecordSource(Source):
                 raise DataError(f"cannot be read as TFRecord records with compression {compression!r}: "
                                 f"{_first_line(error)}", file=file) from None
 
-    def _one_by_one(self, tf, serialized, spec: dict, names: list[str], file: Path, first_row: int,
+    def _one_by_one(self, tf, serialized, spec: dict, *, names: list[str], file: Path, first_row: int,
                     bad: BadRows) -> dict[str, np.ndarray]:
         """Parse records singly, reporting each that does not fit the schema."""
         kept: dict[str, list[np.ndarray]] = {name: [] for name in names}
@@ -94,7 +94,7 @@ class TFRecordSource(Source):
             except tf.errors.InvalidArgumentError as error:
                 problem = self._explain(tf, serialized[position].numpy(), names) or _first_line(error)
                 bad.found(f"does not fit the declared schema: {problem}", "does not fit the schema", file,
-                          first_row + position)
+                          row=first_row + position)
                 continue
             for name in names:
                 kept[name].append(_numpy(parsed[name]))

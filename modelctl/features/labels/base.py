@@ -251,7 +251,7 @@ class LabelType:
         """
         if y_true.ndim != 2 or y_true.shape != y_score.shape:
             raise checks.shape_error(cls.name, "y_true and y_score must have the same shape (n, L)", y_true,
-                                     y_score)
+                                     y_score=y_score)
         return y_true, y_score.astype(np.float64)
 
     @classmethod
@@ -266,7 +266,7 @@ class LabelType:
         Raises:
             EvaluationError: a value that names no class.
         """
-        return checks.allowed_labels(cls.name, y_true, (y_true != 0) & (y_true != 1), "0 or 1")
+        return checks.allowed_labels(cls.name, y_true, (y_true != 0) & (y_true != 1), allowed="0 or 1")
 
     @classmethod
     def checked_scores(cls, y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:

@@ -70,7 +70,7 @@ class CategoricalLabel(LabelType):
     @classmethod
     def checked_truth(cls, y_true: np.ndarray, count: int) -> np.ndarray:
         bad = (y_true != np.round(y_true)) | (y_true < 0) | (y_true > count - 1)
-        return checks.allowed_labels(cls.name, y_true, bad, f"class indices 0 to {count - 1}")
+        return checks.allowed_labels(cls.name, y_true, bad, allowed=f"class indices 0 to {count - 1}")
 
     @classmethod
     def predicted(cls, y_score: np.ndarray) -> np.ndarray:

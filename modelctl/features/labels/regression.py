@@ -54,7 +54,7 @@ class RegressionLabel(LabelType):
             return true[:, None].astype(np.float64), score[:, None].astype(np.float64)
         if y_true.ndim != 2 or y_true.shape != y_score.shape:
             raise checks.shape_error(cls.name, "y_true and y_score must have the same shape (n,) or (n, k)",
-                                     y_true, y_score)
+                                     y_true, y_score=y_score)
         return y_true.astype(np.float64), y_score.astype(np.float64)
 
     @classmethod

@@ -23,7 +23,7 @@ def column(array: np.ndarray) -> np.ndarray | None:
     return None
 
 
-def shape_error(label_type: str, expected: str, y_true: np.ndarray, y_score: np.ndarray) -> EvaluationError:
+def shape_error(label_type: str, expected: str, y_true: np.ndarray, *, y_score: np.ndarray) -> EvaluationError:
     return EvaluationError(f"{expected} for label type '{label_type}'; received y_true shape {y_true.shape} "
                            f"and y_score shape {y_score.shape}")
 
@@ -50,7 +50,7 @@ def probabilities(label_type: str, y_score: np.ndarray) -> None:
                               f"values from {low:g} to {high:g} (apply a sigmoid or softmax to a model's logits)")
 
 
-def allowed_labels(label_type: str, y_true: np.ndarray, bad: np.ndarray, allowed: str) -> np.ndarray:
+def allowed_labels(label_type: str, y_true: np.ndarray, bad: np.ndarray, *, allowed: str) -> np.ndarray:
     """`y_true` as int64, or `EvaluationError` at the first `bad` value, saying the `allowed` ones."""
     if bad.any():
         raise EvaluationError(f"y_true must hold {allowed} for label type '{label_type}'; received "

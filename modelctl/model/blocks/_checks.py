@@ -21,7 +21,7 @@ def fraction(owner: str, name: str, value: Any) -> float:
     return float(value)
 
 
-def one_of(owner: str, name: str, value: Any, allowed: Iterable[Any]) -> Any:
+def one_of(owner: str, name: str, value: Any, *, allowed: Iterable[Any]) -> Any:
     """Return `value` when it is one of `allowed`."""
     allowed = list(allowed)
     if value not in allowed:

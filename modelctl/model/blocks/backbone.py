@@ -86,7 +86,7 @@ ARCHITECTURES: dict[str, Architecture] = {
 POOLINGS = (None, "avg", "max")
 
 
-def backbone(architecture, weights="imagenet", include_top=False, pooling=None, trainable=False,
+def backbone(architecture, weights="imagenet", include_top=False, *, pooling=None, trainable=False,
              fine_tune_last=0, input_shape=None, name=None, dtype=None):
     """Make a `keras.applications` network, to be called on images like a layer.
 
@@ -139,7 +139,7 @@ def backbone(architecture, weights="imagenet", include_top=False, pooling=None, 
                             f"`trainable: true` already trains every layer. Received: trainable=True, "
                             f"fine_tune_last={fine_tune_last}; set trainable to false or fine_tune_last to 0")
     input_shape = _image_shape(input_shape)
-    weights = _resolve_weights(weights, architecture, spec, include_top, input_shape)
+    weights = _resolve_weights(weights, architecture, spec, include_top=include_top, input_shape=input_shape)
 
     import keras
 
@@ -161,14 +161,14 @@ def backbone(architecture, weights="imagenet", include_top=False, pooling=None, 
     finally:
         keras.config.set_dtype_policy(previous_policy)
     if local_file:
-        _load_local_weights(model, local_file, architecture, include_top)
+        _load_local_weights(model, local_file, architecture, include_top=include_top)
     if name is not None:
         model.name = name
     _freeze(model, trainable, fine_tune_last)
     return model
 
 
-def _load_local_weights(model, path: str, architecture: str, include_top: bool) -> None:
+def _load_local_weights(model, path: str, architecture: str, *, include_top: bool) -> None:
     try:
         model.load_weights(path)
     except (ValueError, OSError) as error:
@@ -188,7 +188,7 @@ def _image_shape(input_shape) -> tuple | None:
     return input_shape
 
 
-def _resolve_weights(weights, architecture: str, spec: Architecture, include_top: bool,
+def _resolve_weights(weights, architecture: str, spec: Architecture, *, include_top: bool,
                      input_shape: tuple | None):
     """Return what the Keras constructor takes as `weights`, or raise when it cannot be had."""
     if weights is None:

@@ -35,12 +35,12 @@ class PositionalEmbedding(keras.layers.Layer):
         **kwargs: base layer arguments (`name`, `trainable`, `dtype`).
     """
 
-    def __init__(self, sequence_length, output_dim, mode="learned", input_dim=None, mask_zero=False, **kwargs):
+    def __init__(self, sequence_length, output_dim, mode="learned", *, input_dim=None, mask_zero=False, **kwargs):
         super().__init__(**kwargs)
         owner = type(self).__name__
         self.sequence_length = _checks.positive_int(owner, "sequence_length", sequence_length)
         self.output_dim = _checks.positive_int(owner, "output_dim", output_dim)
-        self.mode = _checks.one_of(owner, "mode", mode, MODES)
+        self.mode = _checks.one_of(owner, "mode", mode, allowed=MODES)
         self.input_dim = None if input_dim is None else _checks.positive_int(owner, "input_dim", input_dim)
         if not isinstance(mask_zero, bool):
             raise ValueError(f"Invalid value for argument `mask_zero` of {owner}. Expected true or false. "

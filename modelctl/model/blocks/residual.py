@@ -31,7 +31,7 @@ class ResidualConvBlock(keras.layers.Layer):
         **kwargs: base layer arguments (`name`, `trainable`, `dtype`).
     """
 
-    def __init__(self, filters, kernel_size=3, strides=1, activation="relu", batch_norm=True, momentum=0.99,
+    def __init__(self, filters, kernel_size=3, strides=1, *, activation="relu", batch_norm=True, momentum=0.99,
                  **kwargs):
         super().__init__(**kwargs)
         owner = type(self).__name__

@@ -37,7 +37,7 @@ class TransformerEncoder(keras.layers.Layer):
         **kwargs: base layer arguments (`name`, `trainable`, `dtype`).
     """
 
-    def __init__(self, num_heads, key_dim, ff_dim, dropout=0.1, activation="relu", norm_first=False,
+    def __init__(self, num_heads, key_dim, ff_dim, *, dropout=0.1, activation="relu", norm_first=False,
                  epsilon=1e-6, **kwargs):
         super().__init__(**kwargs)
         owner = type(self).__name__

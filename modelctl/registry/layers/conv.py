@@ -88,7 +88,7 @@ def transpose_args(rank: int) -> dict:
     }
 
 
-def _meta(rank: int, example: dict, spatial: int = 8, channels: int = 3) -> dict:
+def _meta(rank: int, example: dict, spatial: int = 8, *, channels: int = 3) -> dict:
     return {"example": {"args": example, "input_shape": [spatial] * rank + [channels]}, "input_rank": rank + 2}
 
 

@@ -37,7 +37,7 @@ def _fill_args(interpolation: list[str]) -> dict:
     }
 
 
-def _zoom_or_shift(what: str, bounds: dict, shown: str, width_default=args.REQUIRED) -> dict:
+def _zoom_or_shift(what: str, bounds: dict, shown: str, *, width_default=args.REQUIRED) -> dict:
     """Arguments of random_zoom and random_translation; `bounds` are Keras's limits on each factor (`shown`)."""
     width = f"Range of the horizontal {what}, like `height_factor`"
     width += "; null keeps the aspect ratio (the height's zoom)." if width_default is None else "."

@@ -61,7 +61,7 @@ class JsonLinesSource(Source):
 
     def _values(self, record, names, file, line, bad):
         if not isinstance(record, dict):
-            bad.found("expected a JSON object", "not an object", file, line)
+            bad.found("expected a JSON object", "not an object", file, row=line)
             return None
         values = []
         for name in names:
@@ -69,7 +69,7 @@ class JsonLinesSource(Source):
             number = isinstance(value, (int, float)) and not isinstance(value, bool)
             if value is not None and number != (name in self.numeric):
                 bad.found(f"{json.dumps(value)} is not a {'number' if name in self.numeric else 'string'}",
-                          "wrong kind of value", file, line, name)
+                          "wrong kind of value", file, row=line, column=name)
                 return None
             values.append(np.nan if value is None and name in self.numeric else value)
         return values

@@ -1,0 +1,168 @@
+"""The runs an ensemble is made of, and the checks that they fit together.
+
+    members = read_members(["runs/iris/20261126T210913Z", "runs/iris/20261126T210922Z"])
+    check_data(members)      # the same data section, seed and data: the same split for every member
+    check_models(members)    # the same raw inputs (names, dtypes, shapes) and outputs (structure, shapes)
+
+The rule for data: every member trained on the same `data` section (`data.batch_size` may differ) with the same
+`seed`, from the same files (the fingerprints, split counts and fitted preprocessing in run.json), and on the same
+fold of cross-validation. The seed chooses the split, so members with different seeds saw each other's test
+rows in training; an ensemble of them would be evaluated on rows some of its members learned, and its test
+metrics would mean nothing. Members may differ in everything else: `model`, `training`, `evaluation`, `export`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from modelctl.ensemble.errors import EnsembleError
+from modelctl.errors import UsageError
+
+MINIMUM = 2
+"""The fewest members an ensemble takes."""
+
+
+@dataclasses.dataclass
+class Member:
+    """One trained run: its folder, spec (a loaded document), run.json, fitted preprocessing and loaded model."""
+
+    run_dir: Path
+    document: object
+    record: dict
+    fitted: dict
+    model: object
+
+    @property
+    def spec(self) -> dict:
+        """The spec as written (what the ensemble's own spec copies); `document.spec` is its typed view."""
+        return self.document.data
+
+
+def read_members(targets: list[str | Path]) -> list[Member]:
+    """Load each run folder given (a spec's runs folder gives its newest run).
+
+    Raises:
+        UsageError: fewer than two runs, a run given twice, a folder that is not a finished run.
+        ModelLoadError: a model that cannot be read.
+    """
+    from modelctl.model.saving import load_model
+    from modelctl.runs import find_run_dir, load_run_spec, read_json
+
+    if len(targets) < MINIMUM:
+        raise UsageError(f"an ensemble needs at least {MINIMUM} runs; received {len(targets)}")
+    folders = [find_run_dir(target) for target in targets]
+    seen: dict[Path, int] = {}
+    for index, folder in enumerate(folders, start=1):
+        first = seen.setdefault(folder.resolve(), index)
+        if first != index:
+            raise UsageError(f"{folder}: given twice (members {first} and {index}); each run joins once")
+    members = []
+    for folder in folders:
+        record = read_json(folder / "run.json")
+        if record.get("folds"):
+            raise UsageError(f"{folder}: is a cross-validation run of {record['folds']} folds; give one of its "
+                             "fold-N folders")
+        if record.get("status") != "completed" or not (folder / "model.keras").is_file():
+            raise UsageError(f"{folder}: the run has not completed (status {record.get('status')!r}); ensemble "
+                             "runs that finished training")
+        members.append(Member(folder, load_run_spec(folder), record, read_json(folder / "preprocessing.json"),
+                              load_model(folder / "model.keras")))
+    return members
+
+
+def _shown(value) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _where(index: int, member: Member) -> str:
+    return f"member {index} ({member.run_dir})"
+
+
+def check_data(members: list[Member]) -> None:
+    """Refuse members that did not train on the same data split (see the module docstring for the rule).
+
+    Raises:
+        EnsembleError: naming the member and each difference from member 1.
+    """
+    from modelctl.data.fingerprints import differences
+
+    first = members[0]
+    problems = []
+    for index, member in enumerate(members[1:], start=2):
+        found = []
+        if member.document.spec.seed != first.document.spec.seed:
+            found.append(f"seed: {first.document.spec.seed} -> {member.document.spec.seed}")
+        ours, theirs = dict(first.spec["data"]), dict(member.spec["data"])
+        ours.pop("batch_size", None)
+        theirs.pop("batch_size", None)
+        for key in dict.fromkeys([*ours, *theirs]):
+            if _shown(ours.get(key)) != _shown(theirs.get(key)):
+                found.append(f"data.{key}: {_shown(ours.get(key))} -> {_shown(theirs.get(key))}")
+        if first.record.get("fold") != member.record.get("fold"):
+            found.append(f"fold: {_shown(first.record.get('fold'))} -> {_shown(member.record.get('fold'))}")
+        if not found:
+            found = differences(first.record.get("data"), member.record.get("data"))
+        if found:
+            problems.append(f"{_where(index, member)} did not train on the data of member 1 ({first.run_dir}):\n"
+                            + "\n".join(f"  {line}" for line in found))
+    if problems:
+        raise EnsembleError("\n".join(problems) + "\nan ensemble's members must train on the same data section "
+                            "(batch_size aside), seed and files, so that no member saw the rows the ensemble is "
+                            "tested on; retrain them with the same data section and seed")
+
+
+def _signature(tensors) -> list[tuple[str, str, tuple]]:
+    return [(tensor.name, str(tensor.dtype), tuple(tensor.shape)) for tensor in tensors]
+
+
+def _outputs(model) -> list[tuple[str | None, tuple]]:
+    """(name, shape) of each output; the name is None for a model with one output (its name is its own)."""
+    structure = model.output
+    if isinstance(structure, dict):
+        return [(name, tuple(tensor.shape)) for name, tensor in structure.items()]
+    tensors = structure if isinstance(structure, (list, tuple)) else [structure]
+    return [(None, tuple(tensor.shape)) for tensor in tensors]
+
+
+def check_models(members: list[Member]) -> None:
+    """Refuse members whose models take other raw inputs or give other outputs than member 1's.
+
+    Raises:
+        EnsembleError: naming the member and what differs (inputs: name, dtype, shape; outputs: names, shapes;
+            labels: types, classes).
+    """
+    first = members[0]
+    problems = []
+    for index, member in enumerate(members[1:], start=2):
+        where = _where(index, member)
+        ours, theirs = _signature(first.model.inputs), _signature(member.model.inputs)
+        if sorted(ours) != sorted(theirs):
+            problems.append(f"{where} takes other inputs than member 1: {_described(theirs)}; member 1 takes "
+                            f"{_described(ours)}")
+        ours, theirs = _outputs(first.model), _outputs(member.model)
+        if ours != theirs:
+            problems.append(f"{where} gives other outputs than member 1: {_output_text(theirs)}; member 1 gives "
+                            f"{_output_text(ours)}")
+        for label, fitted in first.fitted["labels"].items():
+            other = member.fitted["labels"].get(label)
+            if other is None:
+                problems.append(f"{where} has no label '{label}'")
+            elif (other["type"], other.get("classes")) != (fitted["type"], fitted.get("classes")):
+                problems.append(f"{where}: label '{label}' is {other['type']} with classes {other.get('classes')}; "
+                                f"member 1's is {fitted['type']} with classes {fitted.get('classes')}")
+    if problems:
+        raise EnsembleError("\n".join(problems))
+
+
+def _described(signature: list[tuple[str, str, tuple]]) -> str:
+    return ", ".join(f"'{name}' ({dtype}, shape {_shape(shape)})" for name, dtype, shape in sorted(signature))
+
+
+def _output_text(outputs: list[tuple[str | None, tuple]]) -> str:
+    return ", ".join(f"{'' if name is None else repr(name) + ' '}shape {_shape(shape)}" for name, shape in outputs)
+
+
+def _shape(shape: tuple) -> str:
+    return "(" + ", ".join("None" if size is None else str(size) for size in shape) + ")"
