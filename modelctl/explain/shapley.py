@@ -1,0 +1,103 @@
+"""SHAP values of tabular models, through the `shap` library's KernelExplainer (the `explain` extra).
+
+    explained = shap_values(model, features, fitted, examples=5, seed=42)
+    explained[0].inputs["measurements"]      # one SHAP value per column
+
+Only models whose every feature is numeric are explained this way: KernelExplainer masks columns of one
+matrix, which strings and images are not. The output explained for each example is the one integrated
+gradients explain (`modelctl.explain.gradients.target_columns`); the background that masked columns take
+their values from is `BACKGROUND` examples of the same split, drawn with the seed. The SHAP values of an
+example sum to its output minus the mean output over the background (`baseline_score`).
+
+KernelExplainer draws its coalitions with NumPy's global generator; it is seeded for the call and its
+state put back afterwards, so the same run, split and seed give the same values.
+"""
+
+from __future__ import annotations
+
+from modelctl.util.lazy import numpy as np
+
+from modelctl.explain.errors import ExplainError
+from modelctl.explain.gradients import Explained, target_columns
+
+BACKGROUND = 20
+"""Examples the masked columns take their values from."""
+
+EXTRA = "explain"
+"""The extra that brings `shap`."""
+
+
+def require_shap() -> None:
+    """Raise `MissingExtra` naming the `explain` extra when `shap` is not installed."""
+    from modelctl.util.lazy import MissingExtra, installed
+
+    if not installed("shap"):
+        raise MissingExtra("shap", "modelctl explain --method shap", extra=EXTRA)
+
+
+def shap_values(model, features: dict, fitted: dict, *, examples: int, seed: int = 0,
+                samples: int | str = "auto") -> list[Explained]:
+    """SHAP values of the first `examples` examples of `features` (see the module docstring).
+
+    Args:
+        model: the run's model (raw features in).
+        features: feature name -> raw values of the split (the background is drawn from them too).
+        fitted: the run's `preprocessing.json`.
+        examples: how many examples to explain, from the first.
+        seed: seed of the background draw and of KernelExplainer's coalitions; default 0.
+        samples: model evaluations per example (`nsamples`); default "auto" (shap's `2 * columns + 2048`).
+
+    Raises:
+        MissingExtra: shap is not installed.
+        ExplainError: a feature that is not numeric.
+    """
+    require_shap()
+    others = {name: entry["type"] for name, entry in fitted["features"].items() if entry["type"] != "numeric"}
+    if others:
+        listed = ", ".join(f"'{name}' ({kind})" for name, kind in others.items())
+        raise ExplainError(f"--method shap explains tables of numeric features; this model also takes {listed}. "
+                           "Use --method integrated_gradients or --method permutation")
+    import shap
+
+    from modelctl.model.preprocessing import predict_raw
+
+    names = list(fitted["features"])
+    widths = [features[name].reshape(len(features[name]), -1).shape[1] for name in names]
+    matrix = np.concatenate([features[name].reshape(len(features[name]), -1) for name in names], axis=1)
+    bounds = np.cumsum([0, *widths])
+
+    def outputs(rows: np.ndarray) -> np.ndarray:
+        split = {name: rows[:, bounds[index]:bounds[index + 1]].astype(np.float32).reshape(
+            (len(rows), *features[name].shape[1:])) for index, name in enumerate(names)}
+        scores = predict_raw(model, split, batch_size=8192)
+        if isinstance(scores, dict):
+            scores = next(iter(scores.values()))
+        return np.asarray(scores, dtype=np.float64).reshape(len(rows), -1)
+
+    generator = np.random.default_rng(seed)
+    background = matrix[generator.choice(len(matrix), min(BACKGROUND, len(matrix)), replace=False)]
+    chosen = matrix[:examples]
+    label = next(iter(fitted["labels"].values()))
+    columns = target_columns(outputs(chosen), label["type"])
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        explainer = shap.KernelExplainer(outputs, background)
+        values = explainer.shap_values(chosen, nsamples=samples, silent=True)
+    finally:
+        np.random.set_state(state)
+    values = np.stack(values, axis=-1) if isinstance(values, list) else np.asarray(values)
+    if values.ndim == 2:
+        values = values[..., None]
+    expected = np.asarray(explainer.expected_value, dtype=np.float64).reshape(-1)
+    scores = outputs(chosen)
+    explained = []
+    for row, column in enumerate(columns):
+        inputs = {name: values[row, bounds[index]:bounds[index + 1], column].reshape(features[name].shape[1:])
+                  for index, name in enumerate(names)}
+        explained.append(Explained(row, int(column), float(scores[row, column]), float(expected[column]), inputs,
+                                   {name: features[name][row] for name in names}))
+    return explained
+
+
+__all__ = ["BACKGROUND", "EXTRA", "require_shap", "shap_values"]
