@@ -55,11 +55,32 @@ def loss(label_type: str, y_true: np.ndarray, y_score: np.ndarray) -> float:
     return float(-np.mean(truth * np.log(scores) + (1 - truth) * np.log(1 - scores)))
 
 
-def total_loss(model, features: dict, targets: dict, label_types: dict[str, str]) -> float:
-    """The summed loss of every label of `model` on raw `features`."""
-    from modelctl.model.preprocessing import predict_raw, scores_by_label
+def compiled(model, batch_size: int = 1024):
+    """A function giving `model`'s outputs on raw features (numpy in and out, as
+    `modelctl.model.preprocessing.predict_raw`), traced once: the importance calls the model once per shuffle, and
+    an eager recurrent model takes about a second a call."""
+    import keras
+    import tensorflow as tf
 
-    scores = scores_by_label(predict_raw(model, features), list(label_types))
+    call = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
+
+    def predict(features: dict):
+        count = len(next(iter(features.values())))
+        chunks = []
+        for start in range(0, count, batch_size):
+            batch = {name: tf.constant(values[start:start + batch_size].astype(str) if values.dtype == object
+                                       else values[start:start + batch_size]) for name, values in features.items()}
+            chunks.append(keras.tree.map_structure(np.asarray, call(batch)))
+        return keras.tree.map_structure(lambda *parts: np.concatenate(parts), *chunks)
+
+    return predict
+
+
+def total_loss(predict, features: dict, targets: dict, label_types: dict[str, str]) -> float:
+    """The summed loss of every label on raw `features`; `predict` gives the model's outputs (`compiled`)."""
+    from modelctl.model.preprocessing import scores_by_label
+
+    scores = scores_by_label(predict(features), list(label_types))
     return sum(loss(kind, targets[label], scores[label]) for label, kind in label_types.items())
 
 
@@ -81,7 +102,8 @@ def permutation_importance(model, features: dict, targets: dict, fitted: dict, *
     """
     label_types = {label: entry["type"] for label, entry in fitted["labels"].items()}
     metrics = sorted({METRICS.get(kind, "mse") for kind in label_types.values()})
-    baseline = total_loss(model, features, targets, label_types)
+    predict = compiled(model)
+    baseline = total_loss(predict, features, targets, label_types)
     generator = np.random.default_rng(seed)
     count = len(next(iter(features.values())))
     rows = []
@@ -90,7 +112,7 @@ def permutation_importance(model, features: dict, targets: dict, fitted: dict, *
         for _ in range(repeats):
             order = generator.permutation(count)
             shuffled = {**features, unit.feature: unit.shuffled(features[unit.feature], order)}
-            increases.append(total_loss(model, shuffled, targets, label_types) - baseline)
+            increases.append(total_loss(predict, shuffled, targets, label_types) - baseline)
         rows.append({"name": unit.name, "feature": unit.feature, "column": unit.column,
                      "importance": float(np.mean(increases)), "std": float(np.std(increases)),
                      "increases": [float(value) for value in increases]})
@@ -98,4 +120,4 @@ def permutation_importance(model, features: dict, targets: dict, fitted: dict, *
     return {"metric": " + ".join(metrics), "baseline": baseline, "repeats": repeats, "seed": seed, "features": rows}
 
 
-__all__ = ["METRICS", "loss", "permutation_importance", "total_loss"]
+__all__ = ["METRICS", "compiled", "loss", "permutation_importance", "total_loss"]
