@@ -12,6 +12,7 @@ when it trained. What is written into `<run>/explain/<split>/` is the module doc
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 from modelctl.util.lazy import numpy as np
@@ -158,12 +159,15 @@ def _write(folder: Path, result: dict, features: dict, fitted: dict, *, title: s
     from modelctl.runs import write_json
     from modelctl.util.files import write_text_atomic
 
+    # The figures of an earlier explanation with more examples would otherwise stay beside these.
+    shutil.rmtree(folder / "examples", ignore_errors=True)
     (folder / "examples").mkdir(parents=True, exist_ok=True)
     files = [importance_plot(result["importance"], path=folder / "importance.png")]
     figures: dict[int, list[Path]] = {}
     for example in (result.get("attributions") or {}).get("examples", []):
         row = example["example"]
-        heading = f"example {row}: {example['target']} {example['score']:.3g} (baseline {example['baseline_score']:.3g})"
+        heading = (f"example {row}: '{example['target']}' = {example['score']:.3g} "
+                   f"(baseline {example['baseline_score']:.3g})")
         own = [attribution_plot(contributions(example), title=heading, path=folder / "examples" / f"{row}.png")]
         for name, described in example["features"].items():
             if described["kind"] == "pixels":

@@ -27,6 +27,11 @@ def _link(path: Path, folder: Path) -> str:
     return f"<{relative}>" if any(char in relative for char in " ()<>") else relative
 
 
+def _alt(path: Path) -> str:
+    row, _, feature = path.stem.partition("-")
+    return f"Attributions of example {row}" + (f", feature {feature}" if feature else "")
+
+
 def render_report(title: str, result: dict, *, figures: dict[int, list[Path]], folder: Path) -> str:
     """The Markdown text of `report.md`.
 
@@ -64,7 +69,7 @@ def render_report(title: str, result: dict, *, figures: dict[int, list[Path]], f
                 if path.suffix == ".html":
                     lines += [f"[Highlighted tokens: {path.stem}]({_link(path, folder)})", ""]
                 else:
-                    lines += [f"![{path.stem}]({_link(path, folder)})", ""]
+                    lines += [f"![{_alt(path)}]({_link(path, folder)})", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
