@@ -69,7 +69,8 @@ def test_validate_schema_and_init_need_no_train_extra(tmp_path):
 @pytest.mark.parametrize("arguments, name", [(["train", "specs/tabular-mlp.yaml"], "train"),
                                              (["summary", "specs/tabular-mlp.yaml"], "summary"),
                                              (["validate", "--deep", "specs/tabular-mlp.yaml"], "validate --deep"),
-                                             (["eval", "runs/tabular-mlp"], "eval")])
+                                             (["eval", "runs/tabular-mlp"], "eval"),
+                                             (["explain", "runs/tabular-mlp"], "explain")])
 def test_commands_that_need_tensorflow_name_the_extra(arguments, name):
     result = modelctl(*arguments)
     assert (result.returncode, result.stdout, result.stderr) == (1, "", MESSAGE.format(name) + "\n")
