@@ -11,11 +11,12 @@ the positive class's probability (binary) or the first output (regression), of t
 
 The baseline is zero at every core input: for a standardized numeric feature that is its training mean, for
 a rescaled image a black image, for a one-hot category or a bag of words no value at all. An integer input
-(token ids, a category's index) is attributed at the output of the `Embedding` layer that takes it, with an
-all-zero embedding as its baseline: the embedding table is scaled from 0 to its trained values along the
-path, so the gradient of each table row gives the share of the token it embeds, and a token that occurs
-several times in an example has its share divided evenly between its positions. An integer input that no
-`Embedding` layer of the core model takes cannot be attributed: `ExplainError`.
+(token ids, a category's index) is attributed at the output of the `Embedding` layer that takes it (or the
+`token_embedding` of the layer that takes it, as in the `positional_embedding` block, whose position
+embeddings stay in the baseline), with an all-zero token embedding as its baseline: the embedding table is
+scaled from 0 to its trained values along the path, so the gradient of each table row gives the share of the
+token it embeds, and a token that occurs several times in an example has its share divided evenly between its
+positions. An integer input that no such layer takes cannot be attributed: `ExplainError`.
 
 The path integral is a midpoint Riemann sum over `steps` points. Completeness (the attributions of an
 example sum to its output minus the baseline's output) holds up to that sum's error; `gap` reports it per
@@ -105,18 +106,23 @@ def target_columns(scores: np.ndarray, label_type: str) -> np.ndarray:
 
 
 def embedding_of(core, name: str):
-    """The `keras.layers.Embedding` of `core` that takes its input `name`, or None."""
+    """The `keras.layers.Embedding` whose table embeds `core`'s integer input `name`: the layer that takes the
+    input, or the `token_embedding` of a layer that has one (the `positional_embedding` block); None when there
+    is none."""
     import keras
 
     for layer in core.layers:
-        if not isinstance(layer, keras.layers.Embedding):
-            continue
         try:
             source = layer.input
         except (AttributeError, ValueError):
             continue
-        if getattr(source, "name", None) == name:
+        if getattr(source, "name", None) != name:
+            continue
+        if isinstance(layer, keras.layers.Embedding):
             return layer
+        inner = getattr(layer, "token_embedding", None)
+        if isinstance(inner, keras.layers.Embedding):
+            return inner
     return None
 
 
