@@ -23,17 +23,20 @@ data:
   source: {{format: csv, path: {path}}}
   features:
     x: {{type: numeric, columns: [{columns}], preprocessing: [standardize]}}
+    color: {{type: categorical}}
   labels:
     y: {{column: y, type: binary}}
   split: {{train: 0.8, validation: 0.0, test: 0.2}}
   batch_size: 32
 model:
   layers:
+    - concatenate: {{}}
+      inputs: [x, color]
     - dense: {{units: 16, activation: relu}}
     - dense: {{units: 1, activation: sigmoid}}
       name: y
 training:
-  epochs: 12
+  epochs: 10
   optimizer: {{type: adam, learning_rate: 0.02}}
   loss: binary_crossentropy
 """
@@ -100,13 +103,14 @@ def _train(folder, text: str):
 
 @pytest.fixture(scope="module")
 def table_run(tmp_path_factory):
-    """A run whose label is decided by columns `a` and `b` alone; the other three are noise."""
+    """A run whose label is decided by columns `a` and `b` alone; the other three and the category are noise."""
     folder = tmp_path_factory.mktemp("explain-table")
     generator = np.random.default_rng(0)
     values = generator.normal(size=(500, len(COLUMNS)))
+    colors = generator.choice(["red", "green", "blue"], size=500)
     label = (values[:, COLUMNS.index("a")] + values[:, COLUMNS.index("b")] > 0).astype(int)
-    lines = [",".join([*COLUMNS, "y"])] + [",".join([*(f"{value:.5f}" for value in row), str(y)])
-                                            for row, y in zip(values, label)]
+    lines = [",".join([*COLUMNS, "color", "y"])] + [",".join([*(f"{value:.5f}" for value in row), color, str(y)])
+                                                     for row, color, y in zip(values, colors, label)]
     (folder / "table.csv").write_text("\n".join(lines) + "\n")
     return _train(folder, TABLE_SPEC.format(path=folder / "table.csv", columns=", ".join(COLUMNS)))
 
@@ -120,7 +124,8 @@ def test_permutation_importance_ranks_the_two_deciding_columns_first(table_run, 
     document = json.loads(result.output)
     rows = document["importance"]["features"]
     assert {row["name"] for row in rows[:2]} == {"a", "b"}
-    assert all(row["feature"] == "x" for row in rows) and len(rows) == len(COLUMNS)
+    assert [row["feature"] for row in rows].count("x") == len(COLUMNS) and len(rows) == len(COLUMNS) + 1
+    assert [row["name"] for row in rows if row["feature"] == "color"] == ["color"]
     assert min(row["importance"] for row in rows[:2]) > 5 * max(abs(row["importance"]) for row in rows[2:])
     assert document["importance"]["metric"] == "log_loss" and "attributions" not in document
     saved = json.loads((table_run / "explain" / "test" / "explain.json").read_text())
@@ -144,9 +149,12 @@ def test_integrated_gradients_are_complete_and_explain_the_model_s_own_output(ta
     scores = predict_raw(load_model(table_run / "model.keras"), test.features)[:4, 0]
     for example, score in zip(examples, scores):
         columns = example["features"]["x"]["columns"]
+        color = example["features"]["color"]
         assert list(columns) == COLUMNS
+        assert color["kind"] == "value" and color["value"] == test.features["color"][example["example"], 0]
         assert example["score"] == pytest.approx(float(score), abs=1e-5)
-        assert sum(columns.values()) == pytest.approx(example["score"] - example["baseline_score"], abs=2e-3)
+        assert sum(columns.values()) + color["attribution"] == pytest.approx(
+            example["score"] - example["baseline_score"], abs=2e-3)
         assert abs(example["gap"]) < 2e-3
         assert example["target"] == fitted["labels"]["y"]["classes"][1]
     assert (result.folder / "examples" / "0.png").read_bytes()[:4] == b"\x89PNG"
@@ -160,7 +168,7 @@ def test_shap_values_sum_to_the_output_and_rank_the_deciding_columns(table_run):
     attributions = result.document["attributions"]
     assert attributions["method"] == "shap"
     for example in attributions["examples"]:
-        columns = example["features"]["x"]["columns"]
+        columns = {**example["features"]["x"]["columns"], "color": example["features"]["color"]["attribution"]}
         assert sum(columns.values()) == pytest.approx(example["score"] - example["baseline_score"], abs=1e-4)
         assert {name for name, _ in sorted(columns.items(), key=lambda item: -abs(item[1]))[:2]} == {"a", "b"}
 
@@ -205,8 +213,8 @@ def test_an_image_run_gets_overlays_and_refuses_shap(tmp_path_factory):
         assert pixels.sum() == pytest.approx(example["score"] - example["baseline_score"], abs=5e-3)
         overlay = result.folder / "examples" / f"{example['example']}-image.png"
         assert overlay.read_bytes()[:4] == b"\x89PNG"
-    with pytest.raises(ExplainError, match=r"^--method shap explains tables of numeric features; this model also "
-                                           r"takes 'image' \(image\)\."):
+    with pytest.raises(ExplainError, match=r"^--method shap explains tables of numeric and categorical features; this "
+                                           r"model also takes 'image' \(image\)\."):
         explain_run(run, examples=1, method="shap", repeats=1, write=False)
 
 

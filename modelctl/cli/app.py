@@ -431,7 +431,7 @@ def explain(
                                                              "attributions; 0 for none."),
     method: ExplainMethod = typer.Option(ExplainMethod.integrated_gradients, "--method",
                                          help="Per-example attributions: integrated_gradients, shap (tables of "
-                                              "numeric features; the `explain` extra) or permutation (the global "
+                                              "numeric and categorical features; the `explain` extra) or permutation (the global "
                                               "importance alone)."),
     repeats: int = typer.Option(5, "--repeats", help="Shuffles per feature for the permutation importance."),
     steps: int = typer.Option(50, "--steps", help="Points of the integrated gradients' path integral."),

@@ -8,8 +8,8 @@ Global importance (`modelctl.explain.permutation`) is computed for every model: 
 feature, and each other feature as a whole, is shuffled among the split's examples and the increase of the
 loss is measured over `--repeats` shuffles. Per-example attributions come from integrated gradients
 (`modelctl.explain.gradients`, any model whose inputs are differentiable after its preprocessing, or reach an
-embedding layer) or SHAP values (`modelctl.explain.shapley`, tables of numeric features, the `explain` extra),
-mapped back to columns, categories, tokens and pixels (`modelctl.explain.attributions`).
+embedding layer) or SHAP values (`modelctl.explain.shapley`, tables of numeric and categorical features, the
+`explain` extra), mapped back to columns, categories, tokens and pixels (`modelctl.explain.attributions`).
 
 What is written into `<run>/explain/<split>/`:
 

@@ -61,8 +61,8 @@ def explain_run(target: str | Path, split: str = "test", *, examples: int = 5, m
         target: a run folder, a spec's runs folder (its newest run) or a `.keras` file inside a run.
         split: train, validation or test; default test.
         examples: how many examples (the split's first) get per-example attributions; default 5, 0 for none.
-        method: integrated_gradients (default), shap (numeric features only; the `explain` extra) or
-            permutation (the global importance alone).
+        method: integrated_gradients (default), shap (numeric and categorical features only; the `explain`
+            extra) or permutation (the global importance alone).
         repeats: shuffles per feature for the permutation importance, at least 1; default 5.
         steps: points of the integrated gradients' path integral, at least 1; default 50.
         write: write the files (default True); False only computes.

@@ -78,7 +78,8 @@ def core_of(model):
 
 def core_inputs(core, features: dict, fitted: dict) -> dict[str, np.ndarray]:
     """Core input name -> what the preprocessing gives for the raw `features` (inference mode: augmentation
-    layers leave values as they are)."""
+    layers leave values as they are), in the dtype the core model's input has (a one-hot lookup gives integers
+    that a float input takes)."""
     from modelctl.model.preprocessing import feature_layers
 
     values = {}
@@ -87,7 +88,7 @@ def core_inputs(core, features: dict, fitted: dict) -> dict[str, np.ndarray]:
         output = features[name].astype(str) if features[name].dtype == object else features[name]
         for layer in feature_layers(name, fitted["features"][name]):
             output = layer(output, training=False) if _takes_training(layer) else layer(output)
-        values[name] = np.asarray(output)
+        values[name] = np.asarray(output).astype(str(tensor.dtype))
     return values
 
 

@@ -3,8 +3,8 @@
     explained = shap_values(model, features, fitted, examples=5, seed=42)
     explained[0].inputs["measurements"]      # one SHAP value per column
 
-Only models whose every feature is numeric are explained this way: KernelExplainer masks columns of one
-matrix, which strings and images are not. The output explained for each example is the one integrated
+Only tables are explained this way, models whose every feature is numeric or categorical: KernelExplainer
+masks columns of one matrix of numbers, a category being the index of its value among the split's values. The output explained for each example is the one integrated
 gradients explain (`modelctl.explain.gradients.target_columns`); the background that masked columns take
 their values from is `BACKGROUND` examples of the same split, drawn with the seed. The SHAP values of an
 example sum to its output minus the mean output over the background (`baseline_score`).
@@ -25,6 +25,9 @@ BACKGROUND = 20
 
 EXTRA = "explain"
 """The extra that brings `shap`."""
+
+TABULAR = ("numeric", "categorical")
+"""The feature types SHAP values are computed for."""
 
 
 def require_shap() -> None:
@@ -49,27 +52,38 @@ def shap_values(model, features: dict, fitted: dict, *, examples: int, seed: int
 
     Raises:
         MissingExtra: shap is not installed.
-        ExplainError: a feature that is not numeric.
+        ExplainError: a feature that is neither numeric nor categorical.
     """
     require_shap()
-    others = {name: entry["type"] for name, entry in fitted["features"].items() if entry["type"] != "numeric"}
+    others = {name: entry["type"] for name, entry in fitted["features"].items() if entry["type"] not in TABULAR}
     if others:
         listed = ", ".join(f"'{name}' ({kind})" for name, kind in others.items())
-        raise ExplainError(f"--method shap explains tables of numeric features; this model also takes {listed}. "
-                           "Use --method integrated_gradients or --method permutation")
+        raise ExplainError(f"--method shap explains tables of numeric and categorical features; this model also "
+                           f"takes {listed}. Use --method integrated_gradients or --method permutation")
     import shap
 
     from modelctl.model.preprocessing import predict_raw
 
     names = list(fitted["features"])
-    widths = [features[name].reshape(len(features[name]), -1).shape[1] for name in names]
-    matrix = np.concatenate([features[name].reshape(len(features[name]), -1) for name in names], axis=1)
+    # A category becomes the index of its value among those of the split, so that one matrix of numbers holds
+    # every column; `outputs` turns the indices back into the strings the model takes.
+    tables = {name: np.unique(features[name].astype(str)) for name in names
+              if fitted["features"][name]["type"] == "categorical"}
+    parts = [np.searchsorted(tables[name], features[name].astype(str)).astype(np.float64) if name in tables
+             else features[name].reshape(len(features[name]), -1).astype(np.float64) for name in names]
+    widths = [part.shape[1] for part in parts]
+    matrix = np.concatenate(parts, axis=1)
     bounds = np.cumsum([0, *widths])
 
+    def raw(rows: np.ndarray, index: int, name: str) -> np.ndarray:
+        block = rows[:, bounds[index]:bounds[index + 1]]
+        if name in tables:
+            return tables[name][np.rint(block).astype(int)].astype(object)
+        return block.astype(np.float32).reshape((len(rows), *features[name].shape[1:]))
+
     def outputs(rows: np.ndarray) -> np.ndarray:
-        split = {name: rows[:, bounds[index]:bounds[index + 1]].astype(np.float32).reshape(
-            (len(rows), *features[name].shape[1:])) for index, name in enumerate(names)}
-        scores = predict_raw(model, split, batch_size=8192)
+        scores = predict_raw(model, {name: raw(rows, index, name) for index, name in enumerate(names)},
+                             batch_size=8192)
         if isinstance(scores, dict):
             scores = next(iter(scores.values()))
         return np.asarray(scores, dtype=np.float64).reshape(len(rows), -1)
@@ -93,11 +107,10 @@ def shap_values(model, features: dict, fitted: dict, *, examples: int, seed: int
     scores = outputs(chosen)
     explained = []
     for row, column in enumerate(columns):
-        inputs = {name: values[row, bounds[index]:bounds[index + 1], column].reshape(features[name].shape[1:])
-                  for index, name in enumerate(names)}
+        inputs = {name: values[row, bounds[index]:bounds[index + 1], column] for index, name in enumerate(names)}
         explained.append(Explained(row, int(column), float(scores[row, column]), float(expected[column]), inputs,
                                    {name: features[name][row] for name in names}))
     return explained
 
 
-__all__ = ["BACKGROUND", "EXTRA", "require_shap", "shap_values"]
+__all__ = ["BACKGROUND", "EXTRA", "TABULAR", "require_shap", "shap_values"]
