@@ -1,4 +1,5 @@
-"""`modelctl explain`: permutation importance and per-example attributions of a run, as a table or JSON."""
+"""`modelctl explain`: permutation importance and per-example attributions of a run, as a table or JSON; a run
+tracked in MLflow gets the files in its MLflow run."""
 
 from __future__ import annotations
 
@@ -14,6 +15,13 @@ def run_explain(target: str, split: str, *, examples: int, method: str, repeats:
     result = explain_run(target, split, examples=examples, method=method, repeats=repeats, steps=steps,
                          cache=cache)
     document = result.document
+    from rich.console import Console
+
+    from modelctl.tracking import add_files
+
+    # A run tracked in MLflow gets the explanation's files, as it gets eval's; warnings go to stderr, off the JSON.
+    add_files(result.run_dir, [(result.folder, f"explain/{result.split}")],
+              Console(stderr=True, highlight=False, soft_wrap=True))
     if output_format == "json":
         console.out(json.dumps(document, indent=2), highlight=False)
         return document
