@@ -4,10 +4,11 @@
     explained[0].inputs["measurements"]      # one SHAP value per column
 
 Only tables are explained this way, models whose every feature is numeric or categorical: KernelExplainer
-masks columns of one matrix of numbers, a category being the index of its value among the split's values. The output explained for each example is the one integrated
-gradients explain (`modelctl.explain.gradients.target_columns`); the background that masked columns take
-their values from is `BACKGROUND` examples of the same split, drawn with the seed. The SHAP values of an
-example sum to its output minus the mean output over the background (`baseline_score`).
+masks columns of one matrix of numbers, a category being the index of its value among the split's values. The
+output explained for each example is the one integrated gradients explain
+(`modelctl.explain.gradients.target_columns`); the background that masked columns take their values from is
+`BACKGROUND` examples of the same split, drawn with the seed. The SHAP values of an example sum to its output
+minus the mean output over the background (`baseline_score`).
 
 KernelExplainer draws its coalitions with NumPy's global generator; it is seeded for the call and its
 state put back afterwards, so the same run, split and seed give the same values.
