@@ -92,7 +92,6 @@ def explain_run(target: str | Path, split: str = "test", *, examples: int = 5, m
     data = prepared.arrays(split)
     model = load_model(model_file)
     seed = int(document.data.get("seed", 0))
-    importance = permutation_importance(model, data.features, data.targets, fitted, repeats=repeats, seed=seed)
     label = next(iter(fitted["labels"]))
     count = min(examples, len(data))
     explained = []
@@ -106,6 +105,8 @@ def explain_run(target: str | Path, split: str = "test", *, examples: int = 5, m
             from modelctl.explain.shapley import shap_values
 
             explained = shap_values(model, data.features, fitted, examples=count, seed=seed)
+    # After the attributions, which may refuse the model: the importance takes the longest.
+    importance = permutation_importance(model, data.features, data.targets, fitted, repeats=repeats, seed=seed)
     folder = run_dir / "explain" / split
     result = {"run": str(run_dir), "model": str(model_file), "split": split, "examples": len(data), "label": label,
               "importance": importance}
