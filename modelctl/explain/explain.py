@@ -106,17 +106,18 @@ def explain_run(target: str | Path, split: str = "test", *, examples: int = 5, m
 
             explained = shap_values(model, data.features, fitted, examples=count, seed=seed)
     # After the attributions, which may refuse the model: the importance takes the longest.
-    importance = permutation_importance(model, data.features, data.targets, fitted, repeats=repeats, seed=seed)
+    importance = permutation_importance(model, data.features, data.targets, fitted=fitted, repeats=repeats, seed=seed)
     folder = run_dir / "explain" / split
     result = {"run": str(run_dir), "model": str(model_file), "split": split, "examples": len(data), "label": label,
               "importance": importance}
     if method != "permutation":
         result["attributions"] = {"method": method, "baseline": BASELINES[method],
                                   **({"steps": steps} if method == "integrated_gradients" else {}),
-                                  "examples": [_example(item, data.features, fitted, label) for item in explained]}
+                                  "examples": [_example(item, data.features, fitted=fitted, label=label)
+                                               for item in explained]}
     files: list[Path] = []
     if write:
-        files = _write(folder, result, data.features, fitted, title=f"{document.data.get('name')} on {split}")
+        files = _write(folder, result, data.features, title=f"{document.data.get('name')} on {split}")
     return Explanation(run_dir, split, folder, result, files)
 
 
@@ -129,7 +130,7 @@ def _target_name(fitted_label: dict, label: str, column: int) -> str:
     return label
 
 
-def _example(item, features: dict, fitted: dict, label: str) -> dict:
+def _example(item, features: dict, *, fitted: dict, label: str) -> dict:
     from modelctl.explain.attributions import describe
 
     described = {name: describe(item.inputs[name], item.values[name], fitted["features"][name],
@@ -154,7 +155,7 @@ def contributions(example: dict) -> list[tuple[str, float]]:
     return found
 
 
-def _write(folder: Path, result: dict, features: dict, fitted: dict, *, title: str) -> list[Path]:
+def _write(folder: Path, result: dict, features: dict, *, title: str) -> list[Path]:
     from modelctl.explain.figures import attribution_plot, importance_plot, overlay_plot, tokens_html
     from modelctl.explain.report import render_report
     from modelctl.runs import write_json

@@ -169,20 +169,21 @@ def integrated_gradients(model, features: dict, fitted: dict, *, steps: int = 50
     tables = {name: tf.identity(layer.embeddings) for name, layer in embeddings.items()}
     explained = []
     try:
-        step = _step_function(core, names, embeddings, tables) if embeddings else None
+        step = _step_function(core, names=names, embeddings=embeddings, tables=tables) if embeddings else None
         for row in range(len(columns)):
             example = {name: values[name][row:row + 1] for name in names}
             column = int(columns[row])
             if step is not None:
-                inputs = _stepwise(step, names, example, embeddings, tables, alphas, column)
-                score = _stepped_output(step, example, 1.0, column)
-                baseline = _stepped_output(step, example, 0.0, column)
+                inputs = _stepwise(step, example, names=names, embeddings=embeddings, tables=tables, alphas=alphas,
+                                   column=column)
+                score = _stepped_output(step, example, alpha=1.0, column=column)
+                baseline = _stepped_output(step, example, alpha=0.0, column=column)
             else:
-                inputs = _batched(core, names, example, alphas, column)
-                score = _output(core, names, example, 1.0, column)
-                baseline = _output(core, names, example, 0.0, column)
-            explained.append(Explained(row, int(columns[row]), score, baseline, inputs,
-                                       {name: example[name][0] for name in names}))
+                inputs = _batched(core, example, names=names, alphas=alphas, column=column)
+                score = _output(core, example, names=names, alpha=1.0, column=column)
+                baseline = _output(core, example, names=names, alpha=0.0, column=column)
+            explained.append(Explained(row=row, column=column, score=score, baseline_score=baseline, inputs=inputs,
+                                       values={name: example[name][0] for name in names}))
     finally:
         for name, layer in embeddings.items():
             layer.embeddings.assign(tables[name])
@@ -199,12 +200,12 @@ def _target(outputs, column: int):
     return tf.reshape(outputs, (tf.shape(outputs)[0], -1))[:, column]
 
 
-def _output(core, names, example, alpha: float, column: int) -> float:
+def _output(core, example, *, names, alpha: float, column: int) -> float:
     inputs = [example[name] * alpha for name in names]
     return float(_target(_call(core, names, inputs), column)[0])
 
 
-def _stepped_output(step, example, alpha: float, column: int) -> float:
+def _stepped_output(step, example, *, alpha: float, column: int) -> float:
     import tensorflow as tf
 
     total, _, _ = step(tf.constant(alpha, tf.float32), {name: tf.constant(value) for name, value in example.items()},
@@ -212,7 +213,7 @@ def _stepped_output(step, example, alpha: float, column: int) -> float:
     return float(total)
 
 
-def _batched(core, names, example, alphas, column: int) -> dict[str, np.ndarray]:
+def _batched(core, example, *, names, alphas, column: int) -> dict[str, np.ndarray]:
     """Every point of the path in one batch: the model has no embedding to scale."""
     import tensorflow as tf
 
@@ -226,7 +227,7 @@ def _batched(core, names, example, alphas, column: int) -> dict[str, np.ndarray]
             for name, gradient in zip(names, gradients)}
 
 
-def _stepwise(step, names, example, embeddings, tables, alphas, column: int) -> dict[str, np.ndarray]:
+def _stepwise(step, example, *, names, embeddings, tables, alphas, column: int) -> dict[str, np.ndarray]:
     """One point of the path at a time: each scales the embedding tables, which a batch shares. One traced
     function computes a point (eager recurrent layers take about a second a call)."""
     import tensorflow as tf
@@ -250,7 +251,7 @@ def _stepwise(step, names, example, embeddings, tables, alphas, column: int) -> 
     return inputs
 
 
-def _step_function(core, names, embeddings, tables):
+def _step_function(core, *, names, embeddings, tables):
     import tensorflow as tf
 
     floats = [name for name in names if name not in embeddings]

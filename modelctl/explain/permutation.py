@@ -1,6 +1,6 @@
 """Permutation importance: how much worse the model gets when one feature's values are shuffled.
 
-    result = permutation_importance(model, features, targets, fitted, repeats=5, seed=42)
+    result = permutation_importance(model, features, targets, fitted=fitted, repeats=5, seed=42)
     result["features"][0]       # {"name": "petal_length", "feature": "measurements", "importance": 0.61, ...}
 
 For each unit (a column of a numeric feature, or a whole feature: see `modelctl.explain.units`), its values in
@@ -76,7 +76,7 @@ def compiled(model, batch_size: int = 1024):
     return predict
 
 
-def total_loss(predict, features: dict, targets: dict, label_types: dict[str, str]) -> float:
+def total_loss(predict, features: dict, targets: dict, *, label_types: dict[str, str]) -> float:
     """The summed loss of every label on raw `features`; `predict` gives the model's outputs (`compiled`)."""
     from modelctl.model.preprocessing import scores_by_label
 
@@ -84,7 +84,7 @@ def total_loss(predict, features: dict, targets: dict, label_types: dict[str, st
     return sum(loss(kind, targets[label], scores[label]) for label, kind in label_types.items())
 
 
-def permutation_importance(model, features: dict, targets: dict, fitted: dict, *, repeats: int = 5,
+def permutation_importance(model, features: dict, targets: dict, *, fitted: dict, repeats: int = 5,
                            seed: int = 0) -> dict:
     """Permutation importance of every unit on held-out examples.
 
@@ -103,7 +103,7 @@ def permutation_importance(model, features: dict, targets: dict, fitted: dict, *
     label_types = {label: entry["type"] for label, entry in fitted["labels"].items()}
     metrics = sorted({METRICS.get(kind, "mse") for kind in label_types.values()})
     predict = compiled(model)
-    baseline = total_loss(predict, features, targets, label_types)
+    baseline = total_loss(predict, features, targets, label_types=label_types)
     generator = np.random.default_rng(seed)
     count = len(next(iter(features.values())))
     rows = []
@@ -112,7 +112,7 @@ def permutation_importance(model, features: dict, targets: dict, fitted: dict, *
         for _ in range(repeats):
             order = generator.permutation(count)
             shuffled = {**features, unit.feature: unit.shuffled(features[unit.feature], order)}
-            increases.append(total_loss(predict, shuffled, targets, label_types) - baseline)
+            increases.append(total_loss(predict, shuffled, targets, label_types=label_types) - baseline)
         rows.append({"name": unit.name, "feature": unit.feature, "column": unit.column,
                      "importance": float(np.mean(increases)), "std": float(np.std(increases)),
                      "increases": [float(value) for value in increases]})

@@ -109,8 +109,9 @@ def shap_values(model, features: dict, fitted: dict, *, examples: int, seed: int
     explained = []
     for row, column in enumerate(columns):
         inputs = {name: values[row, bounds[index]:bounds[index + 1], column] for index, name in enumerate(names)}
-        explained.append(Explained(row, int(column), float(scores[row, column]), float(expected[column]), inputs,
-                                   {name: features[name][row] for name in names}))
+        explained.append(Explained(row=row, column=int(column), score=float(scores[row, column]),
+                                   baseline_score=float(expected[column]), inputs=inputs,
+                                   values={name: features[name][row] for name in names}))
     return explained
 
 
