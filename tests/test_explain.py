@@ -88,6 +88,27 @@ training:
   optimizer: {{type: adam, learning_rate: 0.01}}
   loss: sparse_categorical_crossentropy
 """
+INDEX_SPEC = """
+modelctl: 1
+name: sizes
+seed: 1
+data:
+  source: {{format: csv, path: {path}}}
+  features:
+    size: {{type: categorical, output_mode: index}}
+  labels:
+    y: {{column: y, type: binary}}
+  split: {{train: 0.75, validation: 0.0, test: 0.25}}
+  batch_size: 8
+model:
+  layers:
+    - dense: {{units: 1, activation: sigmoid}}
+      name: y
+training:
+  epochs: 1
+  steps_per_epoch: 2
+  loss: binary_crossentropy
+"""
 
 
 def _train(folder, text: str):
@@ -236,3 +257,18 @@ def test_a_text_run_gets_highlighted_tokens(tmp_path_factory):
         assert total == pytest.approx(example["score"] - example["baseline_score"], abs=5e-3)
         page = (result.folder / "examples" / f"{example['example']}-review.html").read_text()
         assert all(f">{token}</span>" in page for token in tokens)
+
+
+def test_integer_inputs_without_an_embedding_refuse_integrated_gradients(tmp_path_factory):
+    from modelctl.explain import ExplainError, explain_run
+
+    folder = tmp_path_factory.mktemp("explain-index")
+    sizes = np.random.default_rng(4).choice(list("SMLX"), 80)
+    (folder / "sizes.csv").write_text("size,y\n" + "".join(f"{size},{int(size in 'SM')}\n" for size in sizes))
+    run = _train(folder, INDEX_SPEC.format(path=folder / "sizes.csv"))
+    with pytest.raises(ExplainError, match=r"^integrated gradients: feature 'size' reaches the model as integers "
+                                           r"\(dtype int64\) that no embedding layer takes, so they have no "
+                                           r"gradient\. Use --method permutation$"):
+        explain_run(run, examples=1, repeats=1, write=False)
+    result = explain_run(run, method="permutation", repeats=2, write=False)
+    assert [row["name"] for row in result.document["importance"]["features"]] == ["size"]
