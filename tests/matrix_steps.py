@@ -1,8 +1,9 @@
 """One spec through every command, as a user runs them: validate, validate --deep, summary, train, eval,
-export --format all, track (an upload to an MLflow store), predict on the run and on every artifact it
-exported, `modelctl serve` on the run (its app, in-process), which must answer what predict answered, and a
-one-trial search for a spec with a `search` section. `run_ensemble` takes a spec through `modelctl ensemble`: two
-short runs of it combined, then the ensemble's run through eval, export, predict and serve as above.
+explain (one example, one shuffle per feature), export --format all, track (an upload to an MLflow store),
+predict on the run and on every artifact it exported, `modelctl serve` on the run (its app, in-process), which
+must answer what predict answered, and a one-trial search for a spec with a `search` section. `run_ensemble` takes
+a spec through `modelctl ensemble`: two short runs of it combined, then the ensemble's run through eval, export,
+predict and serve as above.
 
 `run_family` is used in the test process by tests/test_matrix.py and tests/test_matrix_examples.py (through
 `Matrix`), and in a child process for specs that need a plug-in installed (`python tests/matrix_steps.py family
@@ -183,6 +184,7 @@ def run_family(spec_path: Path, workdir: Path) -> dict:
     step("train", ["train", spec, *sets, "--quiet", "--output", str(runs)])
     [run_dir] = [path.parent for path in runs.glob("*/*/run.json")]
     step("eval", ["eval", str(run_dir)])
+    step("explain", ["explain", str(run_dir), "--examples", "1", "--repeats", "1", "--steps", "8"])
     step("export", ["export", str(run_dir), "--format", "all"])
     step("track", ["track", str(run_dir), "--uri", tracking_store()])
     state = json.loads((run_dir / "mlflow.json").read_text(encoding="utf-8"))
