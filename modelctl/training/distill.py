@@ -166,7 +166,8 @@ def load_teacher(teacher: Teacher, label: str):
     inputs = {name: (tuple(spec.shape[1:]), spec.dtype.name) for name, spec in specs.items()}
     outputs = list(signature.structured_outputs)
     key = label if label in outputs else outputs[0]
-    return (lambda features: signature(**features)[key]), inputs
+    # The function holds the loaded object: its variables go when it does.
+    return (lambda features: loaded.signatures["serving_default"](**features)[key]), inputs
 
 
 def distiller(document, prepared, student, *, output_names: list[str], arguments: dict):
