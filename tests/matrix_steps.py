@@ -1,9 +1,10 @@
 """One spec through every command, as a user runs them: validate, validate --deep, summary, train, eval,
 explain (one example, one shuffle per feature), export --format all, track (an upload to an MLflow store),
 predict on the run and on every artifact it exported, `modelctl serve` on the run (its app, in-process), which
-must answer what predict answered, and a one-trial search for a spec with a `search` section. `run_ensemble` takes
-a spec through `modelctl ensemble`: two short runs of it combined, then the ensemble's run through eval, export,
-predict and serve as above.
+must answer what predict answered, and a one-trial search for a spec with a `search` section. A spec that
+distills a teacher (TEACHERS) has its teacher trained first, as briefly. `run_ensemble` takes a spec through
+`modelctl ensemble`: two short runs of it combined, then the ensemble's run through eval, export, predict and
+serve as above.
 
 `run_family` is used in the test process by tests/test_matrix.py and tests/test_matrix_examples.py (through
 `Matrix`), and in a child process for specs that need a plug-in installed (`python tests/matrix_steps.py family
@@ -76,6 +77,26 @@ SMALLER = {
 }
 """Spec name -> `--set` values that make its model smaller for every step (the same graph, fewer pixels or
 time steps), so the matrix keeps the suite's time: an unrolled LSTM over 32 steps takes TFLite ~20 s to convert."""
+
+
+TEACHERS = {"digits-student": "teacher.yaml"}
+"""Spec name -> the spec beside it whose run teaches it (`training.distillation`): trained first, briefly, and
+named by `--set training.distillation.teacher=RUN` in every step."""
+
+
+def teacher_overrides(spec_path: Path, workdir: Path) -> list[str]:
+    """For a spec that distills a teacher (see TEACHERS): train the teacher as `train_overrides` says, and return
+    the `--set` value that names its run; [] for any other spec."""
+    spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+    teacher = TEACHERS.get(spec.get("name"))
+    if teacher is None:
+        return []
+    teacher_path = spec_path.parent / teacher
+    runs = workdir / "teacher-runs"
+    sets = [item for value in train_overrides(teacher_path) for item in ("--set", value)]
+    invoke(["train", str(teacher_path), *sets, "--quiet", "--output", str(runs)])
+    [run_dir] = [path.parent for path in runs.glob("*/*/run.json")]
+    return [f"training.distillation.teacher={run_dir}"]
 
 
 def overrides(spec_path: Path) -> list[str]:
@@ -172,7 +193,11 @@ def run_family(spec_path: Path, workdir: Path) -> dict:
         return output
 
     spec = str(spec_path)
-    smaller = [item for value in overrides(spec_path) for item in ("--set", value)]
+    start = time.perf_counter()
+    taught = [item for value in teacher_overrides(spec_path, workdir) for item in ("--set", value)]
+    if taught:
+        timings["train teacher"] = round(time.perf_counter() - start, 2)
+    smaller = [*(item for value in overrides(spec_path) for item in ("--set", value)), *taught]
     step("validate", ["validate", "--strict", spec, *smaller])
     step("validate --deep", ["validate", "--deep", spec, *smaller])
     step("summary", ["summary", spec, *smaller])
@@ -180,7 +205,7 @@ def run_family(spec_path: Path, workdir: Path) -> dict:
     if not has_data:
         return {"timings": timings}
     runs = workdir / "runs"
-    sets = [item for value in train_overrides(spec_path) for item in ("--set", value)]
+    sets = [*(item for value in train_overrides(spec_path) for item in ("--set", value)), *taught]
     step("train", ["train", spec, *sets, "--quiet", "--output", str(runs)])
     [run_dir] = [path.parent for path in runs.glob("*/*/run.json")]
     step("eval", ["eval", str(run_dir)])
