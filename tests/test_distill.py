@@ -213,3 +213,45 @@ def test_the_student_exports_and_verifies_and_a_saved_model_teacher_teaches(trai
     assert history(run)["distillation_loss"] == pytest.approx(history(runs["teacher"])["distillation_loss"],
                                                               rel=1e-4)
     assert json.loads((run / "run.json").read_text())["distillation"]["kind"] == "saved_model"
+
+
+@pytest.mark.slow
+def test_an_interrupted_distilled_run_resumes_to_the_same_weights(trained):
+    import signal
+
+    import keras
+    import numpy as np
+
+    from conftest import quiet_console
+    from modelctl.model.saving import load_model
+    from modelctl.runs import load_run_spec
+    from modelctl.spec.validate import load_spec
+    from modelctl.training.trainer import TrainingInterrupted, train
+
+    class InterruptSecondEpoch(keras.callbacks.Callback):
+        """SIGTERM as the second step of the second epoch begins, as a supervisor would send it."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch, self.steps = epoch, 0
+
+        def on_train_batch_begin(self, batch, logs=None):
+            self.steps += 1
+            if self.epoch == 1 and self.steps == 2:
+                signal.raise_signal(signal.SIGTERM)
+
+    root, _ = trained
+    spec = root / "resumed.yaml"
+    spec.write_text(student("runs/iris-teacher", 0.5), encoding="utf-8")
+    # Whole epochs (no steps_per_epoch): an epoch of a few of the split's batches is not one a resumed run
+    # can start again alike.
+    document = load_spec(spec, ["training.epochs=3", "training.steps_per_execution=1", "training.steps_per_epoch=null"])
+    whole = train(document, root / "whole", quiet_console(), quiet=True)
+    with pytest.raises(TrainingInterrupted):
+        train(document, root / "cut", quiet_console(), quiet=True, extra_callbacks=[InterruptSecondEpoch()])
+    [cut] = (root / "cut" / "iris-student").iterdir()
+    resumed = train(load_run_spec(cut), root / "cut", quiet_console(), quiet=True, resume=cut)
+    assert [row["epoch"] for row in resumed.history] == [1, 2, 3]
+    assert resumed.history[-1]["distillation_loss"] == pytest.approx(whole.history[-1]["distillation_loss"],
+                                                                     rel=1e-5)
+    for got, want in zip(load_model(cut).get_weights(), load_model(whole.run_dir).get_weights()):
+        np.testing.assert_allclose(got, want, atol=1e-6)

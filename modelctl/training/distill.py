@@ -32,8 +32,11 @@ from keras import ops
 from modelctl.errors import SpecError
 from modelctl.spec.teacher import Teacher, read_teacher
 
-EPSILON = 1e-7
-"""Probabilities are clipped to [EPSILON, 1] before their logarithm is taken."""
+EPSILON = 1e-20
+"""Probabilities are clipped to [EPSILON, 1] before their logarithm is taken. Small, because a larger floor
+gives every class the teacher rules out a softened weight of its own (1e-7 at temperature 4 gives each
+e^-4, 0.018 of the top class's): targets flatter than the teacher's. Yet not so small that the gradient of the
+logarithm, 1 / p, overflows float32 before the softmax's own gradient (p times a bounded factor) meets it."""
 
 TEACHER_PATH = ("training", "distillation", "teacher")
 
