@@ -79,19 +79,24 @@ SMALLER = {
 time steps), so the matrix keeps the suite's time: an unrolled LSTM over 32 steps takes TFLite ~20 s to convert."""
 
 
-TEACHERS = {"digits-student": "teacher.yaml"}
-"""Spec name -> the spec beside it whose run teaches it (`training.distillation`): trained first, briefly, and
-named by `--set training.distillation.teacher=RUN` in every step."""
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+TEACHERS = {"examples/digits/student.yaml": "examples/digits/teacher.yaml"}
+"""Spec that distills a teacher (`training.distillation`) -> the spec whose run teaches it, both relative to the
+repository: the teacher is trained first, briefly, and named by `--set training.distillation.teacher=RUN` in
+every step of the student."""
 
 
 def teacher_overrides(spec_path: Path, workdir: Path) -> list[str]:
     """For a spec that distills a teacher (see TEACHERS): train the teacher as `train_overrides` says, and return
     the `--set` value that names its run; [] for any other spec."""
-    spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
-    teacher = TEACHERS.get(spec.get("name"))
-    if teacher is None:
+    try:
+        name = Path(spec_path).resolve().relative_to(REPOSITORY).as_posix()
+    except ValueError:
         return []
-    teacher_path = spec_path.parent / teacher
+    if name not in TEACHERS:
+        return []
+    teacher_path = REPOSITORY / TEACHERS[name]
     runs = workdir / "teacher-runs"
     sets = [item for value in train_overrides(teacher_path) for item in ("--set", value)]
     invoke(["train", str(teacher_path), *sets, "--quiet", "--output", str(runs)])
@@ -114,9 +119,16 @@ def train_overrides(spec_path: Path) -> list[str]:
     return [*overrides(spec_path), *TRAIN, *warmup]
 
 
+def resolved(spec_path: Path) -> dict:
+    """The spec merged onto the bases it extends."""
+    from modelctl.spec.extends import load_resolved
+
+    return load_resolved(spec_path).data
+
+
 def predict_inputs(spec_path: Path, folder: Path) -> list[str]:
     """Inputs a user would predict on: the first rows of the spec's table, or a few of its image files."""
-    spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+    spec = resolved(spec_path)
     source = spec["data"].get("source") or spec["data"]["sources"]["test"]
     path = (spec_path.parent / source["path"]).resolve()
     if source["format"] in ("csv", "tsv"):
@@ -201,7 +213,7 @@ def run_family(spec_path: Path, workdir: Path) -> dict:
     step("validate", ["validate", "--strict", spec, *smaller])
     step("validate --deep", ["validate", "--deep", spec, *smaller])
     step("summary", ["summary", spec, *smaller])
-    has_data = "data" in (yaml.safe_load(spec_path.read_text(encoding="utf-8")) or {})
+    has_data = "data" in resolved(spec_path)
     if not has_data:
         return {"timings": timings}
     runs = workdir / "runs"

@@ -138,24 +138,66 @@ def test_temperature_and_alpha_are_bounded_by_the_schema(write_spec, tmp_path):
     assert found[1].startswith(f"{path}:22:59: $.training.distillation.alpha: ")
 
 
+STUDENT_RUN = ["training.epochs=2", "training.steps_per_epoch=null", "training.steps_per_execution=1"]
+"""Two whole epochs (7 steps each), one step per call: an epoch a resumed run can start again alike."""
+
+
+class InterruptSecondEpoch:
+    """A Keras callback that sends SIGTERM as the second step of the second epoch begins, as a supervisor would."""
+
+    def __new__(cls):
+        import signal
+
+        import keras
+
+        class Interrupt(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self.epoch, self.steps = epoch, 0
+
+            def on_train_batch_begin(self, batch, logs=None):
+                self.steps += 1
+                if self.epoch == 1 and self.steps == 2:
+                    signal.raise_signal(signal.SIGTERM)
+
+        return Interrupt()
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """A teacher run, and students trained from it with alpha 1 and 0 and without distillation."""
+    """A teacher run and its SavedModel; students trained without distillation, with alpha 1 from the run,
+    and with alpha 0 from the SavedModel, whole and interrupted then resumed."""
     from typer.testing import CliRunner
+
+    from conftest import quiet_console
+    from modelctl.runs import load_run_spec
+    from modelctl.spec.validate import load_spec
+    from modelctl.training.trainer import TrainingInterrupted, train
 
     root = tmp_path_factory.mktemp("distill")
     runner = CliRunner()
     (root / "teacher.yaml").write_text(TEACHER, encoding="utf-8")
     done = runner.invoke(app, ["train", str(root / "teacher.yaml"), "--quiet", "--output", str(root / "runs")])
     assert done.exit_code == 0, done.output
-    runs = {}
-    for name, alpha in (("plain", None), ("labels", 1.0), ("teacher", 0.0)):
+    [teacher_run] = (root / "runs" / "iris-teacher").iterdir()
+    done = runner.invoke(app, ["export", str(teacher_run), "--format", "saved_model"])
+    assert done.exit_code == 0, done.output
+    saved_model = teacher_run / "export" / "saved_model"
+    runs = {"teacher": teacher_run}
+    for name, teacher, alpha in (("plain", None, None), ("labels", "runs/iris-teacher", 1.0),
+                                 ("distilled", str(saved_model), 0.0)):
         spec = root / f"{name}.yaml"
-        spec.write_text(student("runs/iris-teacher", alpha), encoding="utf-8")
+        spec.write_text(student(teacher, alpha), encoding="utf-8")
         output = root / name
-        done = runner.invoke(app, ["train", str(spec), "--quiet", "--output", str(output)])
+        sets = [item for value in STUDENT_RUN for item in ("--set", value)]
+        done = runner.invoke(app, ["train", str(spec), *sets, "--quiet", "--output", str(output)])
         assert done.exit_code == 0, done.output
         [runs[name]] = [path.parent for path in output.glob("*/*/run.json")]
+    document = load_spec(root / "distilled.yaml", STUDENT_RUN)
+    with pytest.raises(TrainingInterrupted):
+        train(document, root / "cut", quiet_console(), quiet=True, extra_callbacks=[InterruptSecondEpoch()])
+    [cut] = (root / "cut" / "iris-student").iterdir()
+    train(load_run_spec(cut), root / "cut", quiet_console(), quiet=True, resume=cut)
+    runs["resumed"] = cut
     return root, runs
 
 
@@ -167,91 +209,49 @@ def history(run: Path) -> dict:
 @pytest.mark.slow
 def test_alpha_weighs_the_label_loss_against_the_teacher(trained):
     _, runs = trained
-    plain, labels, teacher = (history(runs[name]) for name in ("plain", "labels", "teacher"))
+    plain, labels, distilled = (history(runs[name]) for name in ("plain", "labels", "distilled"))
     assert "distillation_loss" not in plain
     # alpha 1: the label loss alone, as without distillation; the distillation loss is logged beside it.
     assert labels["loss"] == pytest.approx(plain["loss"], rel=1e-5)
     assert labels["val_loss"] == pytest.approx(plain["val_loss"], rel=1e-5)
     assert labels["distillation_loss"] > 0 and labels["val_distillation_loss"] > 0
     # alpha 0: the distillation loss alone; the validation loss stays the label loss.
-    assert teacher["loss"] == pytest.approx(teacher["distillation_loss"], rel=1e-4)
-    assert abs(teacher["loss"] - plain["loss"]) > 1e-3
+    assert distilled["loss"] == pytest.approx(distilled["distillation_loss"], rel=1e-4)
+    assert abs(distilled["loss"] - plain["loss"]) > 1e-3
 
 
 @pytest.mark.slow
 def test_the_run_keeps_the_student_and_records_its_teacher(trained):
     from modelctl.model.saving import load_model
 
-    root, runs = trained
-    run = runs["teacher"]
-    record = json.loads((run / "run.json").read_text(encoding="utf-8"))
-    [teacher_run] = (root / "runs" / "iris-teacher").iterdir()
-    assert record["distillation"]["teacher"] == str(teacher_run.resolve())
-    assert record["distillation"]["kind"] == "run" and len(record["distillation"]["fingerprint"]) == 64
-    assert (record["distillation"]["temperature"], record["distillation"]["alpha"]) == (2.0, 0.0)
-    student_params = load_model(run).count_params()
-    assert student_params == load_model(runs["plain"]).count_params() < load_model(teacher_run).count_params()
-    assert load_model(run / "checkpoints" / "last.keras").count_params() == student_params
+    _, runs = trained
+    for name, kind, folder in (("labels", "run", runs["teacher"]),
+                               ("distilled", "saved_model", runs["teacher"] / "export" / "saved_model")):
+        record = json.loads((runs[name] / "run.json").read_text(encoding="utf-8"))["distillation"]
+        assert (record["teacher"], record["kind"]) == (str(folder.resolve()), kind)
+        assert len(record["fingerprint"]) == 64 and record["temperature"] == 2.0
+    student_params = load_model(runs["distilled"]).count_params()
+    assert student_params == load_model(runs["plain"]).count_params() < load_model(runs["teacher"]).count_params()
+    assert load_model(runs["distilled"] / "checkpoints" / "last.keras").count_params() == student_params
 
 
 @pytest.mark.slow
-def test_the_student_exports_and_verifies_and_a_saved_model_teacher_teaches(trained, runner):
-    root, runs = trained
+def test_the_student_exports_and_verifies(trained, runner):
+    _, runs = trained
     done = runner.invoke(app, ["export", str(runs["labels"]), "--format", "tflite"])
     assert done.exit_code == 0, done.output
     assert (runs["labels"] / "export" / "model.tflite").is_file()
-    [teacher_run] = (root / "runs" / "iris-teacher").iterdir()
-    done = runner.invoke(app, ["export", str(teacher_run), "--format", "saved_model"])
-    assert done.exit_code == 0, done.output
-    spec = root / "from-saved-model.yaml"
-    saved = teacher_run / "export" / "saved_model"
-    spec.write_text(student(str(saved), 0.0), encoding="utf-8")
-    done = runner.invoke(app, ["train", str(spec), "--quiet", "--output", str(root / "saved")])
-    assert done.exit_code == 0, done.output
-    [run] = [path.parent for path in (root / "saved").glob("*/*/run.json")]
-    # The SavedModel computes what the teacher's model.keras computes: the same distillation loss.
-    assert history(run)["distillation_loss"] == pytest.approx(history(runs["teacher"])["distillation_loss"],
-                                                              rel=1e-4)
-    assert json.loads((run / "run.json").read_text())["distillation"]["kind"] == "saved_model"
 
 
 @pytest.mark.slow
 def test_an_interrupted_distilled_run_resumes_to_the_same_weights(trained):
-    import signal
-
-    import keras
     import numpy as np
 
-    from conftest import quiet_console
     from modelctl.model.saving import load_model
-    from modelctl.runs import load_run_spec
-    from modelctl.spec.validate import load_spec
-    from modelctl.training.trainer import TrainingInterrupted, train
 
-    class InterruptSecondEpoch(keras.callbacks.Callback):
-        """SIGTERM as the second step of the second epoch begins, as a supervisor would send it."""
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch, self.steps = epoch, 0
-
-        def on_train_batch_begin(self, batch, logs=None):
-            self.steps += 1
-            if self.epoch == 1 and self.steps == 2:
-                signal.raise_signal(signal.SIGTERM)
-
-    root, _ = trained
-    spec = root / "resumed.yaml"
-    spec.write_text(student("runs/iris-teacher", 0.5), encoding="utf-8")
-    # Whole epochs (no steps_per_epoch): an epoch of a few of the split's batches is not one a resumed run
-    # can start again alike.
-    document = load_spec(spec, ["training.epochs=3", "training.steps_per_execution=1", "training.steps_per_epoch=null"])
-    whole = train(document, root / "whole", quiet_console(), quiet=True)
-    with pytest.raises(TrainingInterrupted):
-        train(document, root / "cut", quiet_console(), quiet=True, extra_callbacks=[InterruptSecondEpoch()])
-    [cut] = (root / "cut" / "iris-student").iterdir()
-    resumed = train(load_run_spec(cut), root / "cut", quiet_console(), quiet=True, resume=cut)
-    assert [row["epoch"] for row in resumed.history] == [1, 2, 3]
-    assert resumed.history[-1]["distillation_loss"] == pytest.approx(whole.history[-1]["distillation_loss"],
-                                                                     rel=1e-5)
-    for got, want in zip(load_model(cut).get_weights(), load_model(whole.run_dir).get_weights()):
+    _, runs = trained
+    resumed, whole = runs["resumed"], runs["distilled"]
+    assert [line.split(",")[0] for line in (resumed / "history.csv").read_text().splitlines()[1:]] == ["1", "2"]
+    assert history(resumed)["distillation_loss"] == pytest.approx(history(whole)["distillation_loss"], rel=1e-5)
+    for got, want in zip(load_model(resumed).get_weights(), load_model(whole).get_weights()):
         np.testing.assert_allclose(got, want, atol=1e-6)

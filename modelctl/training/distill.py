@@ -89,7 +89,8 @@ class Distiller(keras.Model):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         total = super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
         distilled = self.distillation_loss(x, y_pred, sample_weight)
-        self.distillation_tracker.update_state(distilled)
+        # Weighted by the batch's examples, as Keras weighs the loss it logs: the two average alike over an epoch.
+        self.distillation_tracker.update_state(distilled, sample_weight=ops.shape(y_pred)[0])
         if not training:
             return total
         penalties = [ops.sum(ops.cast(loss, "float32")) for loss in self.losses]
