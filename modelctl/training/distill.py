@@ -24,7 +24,6 @@ continues where it stopped.
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import keras
 from keras import ops
