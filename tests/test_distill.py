@@ -255,3 +255,22 @@ def test_an_interrupted_distilled_run_resumes_to_the_same_weights(trained):
     assert history(resumed)["distillation_loss"] == pytest.approx(history(whole)["distillation_loss"], rel=1e-5)
     for got, want in zip(load_model(resumed).get_weights(), load_model(whole).get_weights()):
         np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_a_teacher_of_other_classes_in_the_data_stops_training_at_its_line(trained, runner, tmp_path):
+    import shutil
+
+    _, runs = trained
+    copy = tmp_path / "teacher"
+    shutil.copytree(runs["teacher"], copy, ignore=shutil.ignore_patterns("export", "checkpoints"))
+    fitted = json.loads((copy / "preprocessing.json").read_text(encoding="utf-8"))
+    fitted["labels"]["species"]["classes"].reverse()
+    (copy / "preprocessing.json").write_text(json.dumps(fitted), encoding="utf-8")
+    spec = tmp_path / "student.yaml"
+    spec.write_text(student("teacher"), encoding="utf-8")
+    done = runner.invoke(app, ["train", str(spec), "--dry-run"])
+    assert done.exit_code == 1
+    assert f"{spec}:22:27: $.training.distillation.teacher: the teacher's classes of 'species' are ['virginica', " \
+           "'versicolor', 'setosa'] but this spec's data gives ['setosa', 'versicolor', 'virginica']; the classes, " \
+           "and their order, must be the same" in " ".join(done.output.split())
