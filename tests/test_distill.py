@@ -142,24 +142,22 @@ STUDENT_RUN = ["training.epochs=2", "training.steps_per_epoch=null", "training.s
 """Two whole epochs (7 steps each), one step per call: an epoch a resumed run can start again alike."""
 
 
-class InterruptSecondEpoch:
+def interrupt_second_epoch():
     """A Keras callback that sends SIGTERM as the second step of the second epoch begins, as a supervisor would."""
+    import signal
 
-    def __new__(cls):
-        import signal
+    import keras
 
-        import keras
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch, self.steps = epoch, 0
 
-        class Interrupt(keras.callbacks.Callback):
-            def on_epoch_begin(self, epoch, logs=None):
-                self.epoch, self.steps = epoch, 0
+        def on_train_batch_begin(self, batch, logs=None):
+            self.steps += 1
+            if self.epoch == 1 and self.steps == 2:
+                signal.raise_signal(signal.SIGTERM)
 
-            def on_train_batch_begin(self, batch, logs=None):
-                self.steps += 1
-                if self.epoch == 1 and self.steps == 2:
-                    signal.raise_signal(signal.SIGTERM)
-
-        return Interrupt()
+    return Interrupt()
 
 
 @pytest.fixture(scope="module")
@@ -194,7 +192,7 @@ def trained(tmp_path_factory):
         [runs[name]] = [path.parent for path in output.glob("*/*/run.json")]
     document = load_spec(root / "distilled.yaml", STUDENT_RUN)
     with pytest.raises(TrainingInterrupted):
-        train(document, root / "cut", quiet_console(), quiet=True, extra_callbacks=[InterruptSecondEpoch()])
+        train(document, root / "cut", quiet_console(), quiet=True, extra_callbacks=[interrupt_second_epoch()])
     [cut] = (root / "cut" / "iris-student").iterdir()
     train(load_run_spec(cut), root / "cut", quiet_console(), quiet=True, resume=cut)
     runs["resumed"] = cut

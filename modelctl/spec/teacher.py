@@ -151,7 +151,7 @@ def problems(spec: dict, teacher: Teacher, graph=None) -> list[tuple[tuple, str]
         graph: the student's expanded model (`modelctl.spec.graph.expand`); default None: output units are not
             compared.
     """
-    from modelctl.features import LABEL_TYPES, label_type
+    from modelctl.features import label_type
 
     here = ("training", "distillation", "teacher")
     data = spec.get("data") if isinstance(spec.get("data"), dict) else {}
@@ -172,7 +172,7 @@ def problems(spec: dict, teacher: Teacher, graph=None) -> list[tuple[tuple, str]
         found.append((here, f"the teacher predicts {len(teacher.labels)} labels ({', '.join(teacher.labels)}); "
                             "a teacher with one output is needed"))
     classes = taught.get("classes") or []
-    declared = label_type("categorical").output_units(labels[label]) if "categorical" in LABEL_TYPES else None
+    declared = label_type("categorical").output_units(labels[label])
     node = graph.node(graph.outputs[0]) if graph is not None and len(graph.outputs) == 1 else None
     units = node.args.get("units") if node is not None and node.kind == "dense" else None
     for count, source in ((declared, f"label '{label}' declares"), (units, "the student's output has")):
