@@ -1,8 +1,10 @@
 """One spec through every command, as a user runs them: validate, validate --deep, summary, train, eval,
-export --format all, track (an upload to an MLflow store), predict on the run and on every artifact it
-exported, `modelctl serve` on the run (its app, in-process), which must answer what predict answered, and a
-one-trial search for a spec with a `search` section. `run_ensemble` takes a spec through `modelctl ensemble`: two
-short runs of it combined, then the ensemble's run through eval, export, predict and serve as above.
+explain (one example, one shuffle per feature), export --format all, track (an upload to an MLflow store),
+predict on the run and on every artifact it exported, `modelctl serve` on the run (its app, in-process), which
+must answer what predict answered, and a one-trial search for a spec with a `search` section. A spec that
+distills a teacher (TEACHERS) has its teacher trained first, as briefly. `run_ensemble` takes a spec through
+`modelctl ensemble`: two short runs of it combined, then the ensemble's run through eval, export, predict and
+serve as above.
 
 `run_family` is used in the test process by tests/test_matrix.py and tests/test_matrix_examples.py (through
 `Matrix`), and in a child process for specs that need a plug-in installed (`python tests/matrix_steps.py family
@@ -77,6 +79,31 @@ SMALLER = {
 time steps), so the matrix keeps the suite's time: an unrolled LSTM over 32 steps takes TFLite ~20 s to convert."""
 
 
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+TEACHERS = {"examples/digits/student.yaml": "examples/digits/teacher.yaml"}
+"""Spec that distills a teacher (`training.distillation`) -> the spec whose run teaches it, both relative to the
+repository: the teacher is trained first, briefly, and named by `--set training.distillation.teacher=RUN` in
+every step of the student."""
+
+
+def teacher_overrides(spec_path: Path, workdir: Path) -> list[str]:
+    """For a spec that distills a teacher (see TEACHERS): train the teacher as `train_overrides` says, and return
+    the `--set` value that names its run; [] for any other spec."""
+    try:
+        name = Path(spec_path).resolve().relative_to(REPOSITORY).as_posix()
+    except ValueError:
+        return []
+    if name not in TEACHERS:
+        return []
+    teacher_path = REPOSITORY / TEACHERS[name]
+    runs = workdir / "teacher-runs"
+    sets = [item for value in train_overrides(teacher_path) for item in ("--set", value)]
+    invoke(["train", str(teacher_path), *sets, "--quiet", "--output", str(runs)])
+    [run_dir] = [path.parent for path in runs.glob("*/*/run.json")]
+    return [f"training.distillation.teacher={run_dir}"]
+
+
 def overrides(spec_path: Path) -> list[str]:
     """`--set` values for every step of a spec (see SMALLER)."""
     spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
@@ -92,9 +119,16 @@ def train_overrides(spec_path: Path) -> list[str]:
     return [*overrides(spec_path), *TRAIN, *warmup]
 
 
+def resolved(spec_path: Path) -> dict:
+    """The spec merged onto the bases it extends."""
+    from modelctl.spec.extends import load_resolved
+
+    return load_resolved(spec_path).data
+
+
 def predict_inputs(spec_path: Path, folder: Path) -> list[str]:
     """Inputs a user would predict on: the first rows of the spec's table, or a few of its image files."""
-    spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+    spec = resolved(spec_path)
     source = spec["data"].get("source") or spec["data"]["sources"]["test"]
     path = (spec_path.parent / source["path"]).resolve()
     if source["format"] in ("csv", "tsv"):
@@ -171,21 +205,26 @@ def run_family(spec_path: Path, workdir: Path) -> dict:
         return output
 
     spec = str(spec_path)
-    smaller = [item for value in overrides(spec_path) for item in ("--set", value)]
+    start = time.perf_counter()
+    taught = [item for value in teacher_overrides(spec_path, workdir) for item in ("--set", value)]
+    if taught:
+        timings["train teacher"] = round(time.perf_counter() - start, 2)
+    smaller = [*(item for value in overrides(spec_path) for item in ("--set", value)), *taught]
     step("validate", ["validate", "--strict", spec, *smaller])
     step("validate --deep", ["validate", "--deep", spec, *smaller])
     step("summary", ["summary", spec, *smaller])
-    has_data = "data" in (yaml.safe_load(spec_path.read_text(encoding="utf-8")) or {})
+    has_data = "data" in resolved(spec_path)
     if not has_data:
         return {"timings": timings}
     runs = workdir / "runs"
-    sets = [item for value in train_overrides(spec_path) for item in ("--set", value)]
+    sets = [*(item for value in train_overrides(spec_path) for item in ("--set", value)), *taught]
     step("train", ["train", spec, *sets, "--quiet", "--output", str(runs)])
     [run_dir] = [path.parent for path in runs.glob("*/*/run.json")]
     start = time.perf_counter()
     check_typed_spec(run_dir)
     timings["typed spec"] = round(time.perf_counter() - start, 2)
     step("eval", ["eval", str(run_dir)])
+    step("explain", ["explain", str(run_dir), "--examples", "1", "--repeats", "1", "--steps", "8"])
     step("export", ["export", str(run_dir), "--format", "all"])
     step("track", ["track", str(run_dir), "--uri", tracking_store()])
     state = json.loads((run_dir / "mlflow.json").read_text(encoding="utf-8"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 import os
 from pathlib import Path
 
@@ -29,13 +30,32 @@ def _id(path: Path) -> str:
 def test_the_examples_are_all_there():
     assert [_id(path) for path in EXAMPLES] == [
         "examples/breast_cancer/spec.yaml", "examples/diabetes/spec.yaml", "examples/digits/spec.yaml",
-        "examples/iris/spec.yaml", "examples/plugin/spec.yaml", "examples/text/spec.yaml",
+        "examples/digits/student.yaml", "examples/digits/teacher.yaml", "examples/iris/spec.yaml", "examples/plugin/spec.yaml", "examples/text/spec.yaml",
         "examples/text/transformer.yaml"]
 
 
+TEACHERS = {ROOT / "examples" / "digits" / "student.yaml": (ROOT / "examples" / "digits" / "teacher.yaml",
+                                                             {"digit": [str(digit) for digit in range(10)]})}
+"""A spec that distills a teacher -> the teacher's spec and its classes by label, for a teacher run's files."""
+
+
+def teacher_files(folder: Path, spec: Path, classes: dict) -> Path:
+    """The files of a teacher's run folder that validate reads (its model file is only looked for)."""
+    folder.mkdir()
+    (folder / "spec.yaml").write_text(spec.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "run.json").write_text("{}", encoding="utf-8")
+    (folder / "preprocessing.json").write_text(json.dumps(
+        {"labels": {label: {"type": "categorical", "classes": names} for label, names in classes.items()}}))
+    (folder / "model.keras").write_bytes(b"")
+    return folder
+
+
 @pytest.mark.parametrize("path", SPECS + PLAIN_EXAMPLES, ids=_id)
-def test_spec_is_valid_without_warnings(path):
-    result = validate_file(path)
+def test_spec_is_valid_without_warnings(path, tmp_path):
+    overrides = []
+    if path in TEACHERS:
+        overrides = [f"training.distillation.teacher={teacher_files(tmp_path / 'teacher', *TEACHERS[path])}"]
+    result = validate_file(path, overrides)
     assert [str(item) for item in result.diagnostics] == []
 
 

@@ -70,7 +70,8 @@ def test_validate_schema_and_init_need_no_train_extra(tmp_path):
                                              (["summary", "specs/tabular-mlp.yaml"], "summary"),
                                              (["validate", "--deep", "specs/tabular-mlp.yaml"], "validate --deep"),
                                              (["eval", "runs/tabular-mlp"], "eval"),
-                                             (["ensemble", "runs/a", "runs/b"], "ensemble")])
+                                             (["ensemble", "runs/a", "runs/b"], "ensemble"),
+                                             (["explain", "runs/tabular-mlp"], "explain")])
 def test_commands_that_need_tensorflow_name_the_extra(arguments, name):
     result = modelctl(*arguments)
     assert (result.returncode, result.stdout, result.stderr) == (1, "", MESSAGE.format(name) + "\n")

@@ -1,8 +1,9 @@
 """Every family through every command, for the specs in specs/: each goes through validate, validate --deep,
-summary, train, eval, export --format all, track (an upload to an MLflow store), predict on every artifact and
-`modelctl serve` on the run (specs without data stop after summary), and every artifact's predictions and the
-server's answers agree with the run's (see matrix_steps.py). Last, a fresh process loads every run's model with
-`modelctl.load_model` and predicts again. tests/test_matrix_examples.py does the same for the examples.
+summary, train, eval, explain, export --format all, track (an upload to an MLflow store), predict on every
+artifact and `modelctl serve` on the run (specs without data stop after summary), and every artifact's
+predictions and the server's answers agree with the run's (see matrix_steps.py). Last, a fresh process loads
+every run's model with `modelctl.load_model` and predicts again. tests/test_matrix_examples.py does the same for
+the examples.
 """
 
 from __future__ import annotations

@@ -183,6 +183,20 @@ def test_eval_adds_its_report_and_metrics_to_the_same_run(store, tracked_run, ru
 
 
 @pytest.mark.slow
+def test_explain_adds_its_files_to_the_same_run(store, tracked_run, runner_module):
+    from modelctl.cli.app import app
+
+    run_dir, _ = tracked_run
+    result = runner_module.invoke(app, ["explain", str(run_dir), "--method", "permutation", "--repeats", "1",
+                                        "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["importance"]["repeats"] == 1
+    run_id = json.loads((run_dir / "mlflow.json").read_text())["run_id"]
+    assert {"explain/test/explain.json", "explain/test/report.md", "explain/test/importance.png"} <= \
+        artifact_paths(client_of(store[1]), run_id)
+
+
+@pytest.mark.slow
 def test_tensorboard_hparams_hold_the_spec_and_the_final_metrics(tracked_run):
     """What TensorBoard's HParams dashboard reads: a session of the run's hyperparameters, and its metrics as
     scalars beside it."""

@@ -33,6 +33,7 @@ SECTIONS = {
     "model": typed_module.Model,
     "model.inputs.*": typed_module.ModelInput,
     "training": typed_module.Training,
+    "training.distillation": typed_module.Distillation,
     "evaluation": typed_module.Evaluation,
     "export": typed_module.Export,
     "export.verify": typed_module.Verify,
@@ -141,6 +142,11 @@ def test_written_values_win_over_defaults():
     assert spec.export.options["tflite"]["representative_examples"] == 100
     assert (spec.export.verify.examples, spec.export.verify.tolerance) == (5, 1e-4)
     assert spec.tracking.mlflow == typed_module.Mlflow(uri=None, experiment="e", strict=False)
+    distilled = typed({**MINIMAL, "training": {"distillation": {"teacher": "runs/teacher"}}}).training.distillation
+    defaults = _schema_at("training.distillation")["properties"]
+    assert distilled == typed_module.Distillation(teacher="runs/teacher", temperature=defaults["temperature"]["default"],
+                                                  alpha=defaults["alpha"]["default"])
+    assert typed(MINIMAL).training.distillation is None
 
 
 def test_the_typed_spec_is_frozen_and_a_copy():
@@ -166,10 +172,15 @@ EXAMPLES = [path for path in sorted(glob.glob(str(ROOT / "examples" / "*" / "*.y
             if Path(path).parent.name != "plugin"]  # its layer comes from a package the tests do not install
 
 
-@pytest.mark.parametrize("path", EXAMPLES,
-                         ids=lambda path: Path(path).parent.name)
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: str(Path(path).relative_to(ROOT / "examples")))
 def test_every_example_has_a_typed_view(path):
-    spec = load_spec(path).spec
+    # The schema's check only: a student's teacher is a run the example trains first.
+    from modelctl.spec.extends import load_resolved
+    from modelctl.spec.schema import validator
+
+    document = load_resolved(path)
+    assert [error.message for error in validator().iter_errors(document.data)] == []
+    spec = document.spec
     assert isinstance(spec, Spec) and spec.name
 
 

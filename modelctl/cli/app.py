@@ -420,6 +420,12 @@ class EnsembleMethod(str, enum.Enum):
     vote = "vote"
 
 
+class ExplainMethod(str, enum.Enum):
+    integrated_gradients = "integrated_gradients"
+    shap = "shap"
+    permutation = "permutation"
+
+
 @app.command()
 @handles_errors
 @needs_train_extra("ensemble")
@@ -449,6 +455,33 @@ def ensemble(
 
     run_ensemble(runs, method=method.value, weights=weights, output=output, name=name, console=_console(),
                  cache=_data_cache(no_cache, cache_dir))
+
+
+@app.command()
+@handles_errors
+@needs_train_extra("explain")
+def explain(
+    target: str = typer.Argument(..., help="A run folder (runs/<name>/<timestamp>), or a .keras file inside one.",
+                                 autocompletion=run_folders),
+    split: Split = typer.Option(Split.test, "--split", help="The run's split to explain on."),
+    examples: int = typer.Option(5, "--examples", "-n", help="Examples (the split's first) given per-example "
+                                                             "attributions; 0 for none."),
+    method: ExplainMethod = typer.Option(ExplainMethod.integrated_gradients, "--method",
+                                         help="Per-example attributions: integrated_gradients, shap (tables of "
+                                              "numeric and categorical features; the `explain` extra) or permutation (the global "
+                                              "importance alone)."),
+    repeats: int = typer.Option(5, "--repeats", help="Shuffles per feature for the permutation importance."),
+    steps: int = typer.Option(50, "--steps", help="Points of the integrated gradients' path integral."),
+    output_format: TableFormat = typer.Option(TableFormat.text, "--format", "-f", help="text or json."),
+    no_cache: bool = _no_cache_option(),
+    cache_dir: Optional[Path] = _cache_dir_option(),
+) -> None:
+    """Explain a trained model: permutation importance of each feature and per-example attributions (columns,
+    tokens, pixels), with figures and report.md in <run>/explain/<split>/."""
+    from modelctl.cli.explain import run_explain
+
+    run_explain(target, split.value, examples=examples, method=method.value, repeats=repeats, steps=steps,
+                output_format=output_format.value, console=_console(), cache=_data_cache(no_cache, cache_dir))
 
 
 @app.command()

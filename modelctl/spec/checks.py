@@ -240,7 +240,8 @@ def _metric_names(spec: dict) -> list[str]:
 def logged_values(spec: dict, graph) -> list[str]:
     """Names of the values training logs each epoch: the loss and metrics, per output when there are several,
     and each again with `val_` for the validation split."""
-    base = ["loss", *_metric_names(spec)]
+    distilled = isinstance(_section(spec, "training").get("distillation"), dict)
+    base = ["loss", *_metric_names(spec), *(["distillation_loss"] if distilled else [])]
     outputs = graph.outputs if graph and len(graph.outputs) > 1 else []
     allowed = base + [f"{output}_{name}" for output in outputs for name in base]
     return allowed + [f"val_{name}" for name in allowed]
@@ -419,6 +420,23 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def check_distillation(spec: dict, graph, report: Report) -> None:
+    """`training.distillation.teacher` must be a trained model that reads this spec's features and predicts its
+    label with as many classes (`modelctl.spec.teacher`)."""
+    from modelctl.spec.teacher import TeacherError, problems, read_teacher
+
+    section = _section(spec, "training").get("distillation")
+    if not isinstance(section, dict) or not isinstance(section.get("teacher"), str):
+        return
+    try:
+        teacher = read_teacher(section["teacher"], report.document.base_dir)
+    except TeacherError as error:
+        report.error(("training", "distillation", "teacher"), str(error))
+        return
+    for path, message in problems(spec, teacher, graph):
+        report.error(path, message)
+
+
 def check_seed(spec: dict, report: Report) -> None:
     if "seed" not in spec:
         report.warning(("name",), "no `seed`: runs use seed 0; write it down so others can reproduce the run",
@@ -439,5 +457,6 @@ def run_checks(spec: dict, report: Report) -> None:
     check_monitors(spec, graph, report)
     check_search_metric(spec, graph, report)
     check_backbone_weights(graph, report)
+    check_distillation(spec, graph, report)
     for check in CHECKS:
         check(spec, report)

@@ -62,6 +62,25 @@ NOTES = {
         "fits from the source and writes nothing. The least recently used entries are removed past 20 GiB; "
         "`train` says which entry it read or wrote, and deleting the folder is always safe. Image features that "
         "read files named in a column are not cached, nor are the shards of a multi-worker run."),
+    "training": (
+        "`training.distillation` takes `teacher` (required: a run folder made by `modelctl train`, a spec's runs "
+        "folder for its newest completed run, or a SavedModel folder made by `modelctl export`, relative to the spec "
+        "file), `temperature` (default `4.0`, above 0) and `alpha` (default `0.1`, from 0 to 1). The student (this "
+        "spec's model) trains on `alpha * label loss + (1 - alpha) * distillation loss`, as in the Keras example "
+        "\"Knowledge Distillation\": the label loss is `training.loss` on the true labels, the distillation loss the "
+        "KL divergence from `softmax(log(p_teacher) / temperature)` to `softmax(log(p_student) / temperature)` "
+        "times `temperature` squared (logits stand for `log(p)` where a run's loss has `from_logits: true`; a "
+        "SavedModel's outputs are read as probabilities), and regularization penalties are added unweighted. The "
+        "spec must have one categorical label, and the teacher predict it with the same classes in the same order "
+        "and read each of its features as this spec does (every key but `preprocessing`, `augmentation` and "
+        "`description` alike): `validate` checks this at the `teacher` line from the teacher's files, without "
+        "TensorFlow, and `train` checks the classes fitted on the data and the teacher's input shapes again. The "
+        "teacher sees each batch's raw features without the student's augmentation. Training logs "
+        "`distillation_loss` and `val_distillation_loss`, which callbacks may monitor; `val_loss` and "
+        "metrics.json are the student's label loss, as without distillation. The run folder holds the student "
+        "alone, so `eval`, `export`, `predict`, `serve` and `--resume` work as for any run; `run.json` keeps the "
+        "teacher's folder, kind and sha256 fingerprint of its model files, the temperature and alpha under "
+        "`distillation`."),
     "tracking": (
         "`tracking.mlflow` takes `uri` (default `$MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db` in the current "
         "folder), `experiment` (default the spec's `name`) and `strict` (default `false`: a tracking server that "

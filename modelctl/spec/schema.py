@@ -271,7 +271,29 @@ def _training_section(families: dict[str, Registry]) -> dict:
         "deterministic": args.boolean("Make ops deterministic so reruns give identical results.", False),
         "scale_learning_rate": args.choice(["linear", "none"], "How the learning rate follows the number of "
                                            "replicas.", "linear"),
+        "distillation": _distillation_section(),
     }, "How the model is trained.", default={})
+
+
+def _distillation_section() -> dict:
+    return closed({
+        "teacher": args.string("The trained teacher, relative to this file: a run folder made by `modelctl train`, "
+                               "a spec's runs folder (its newest run), or a SavedModel folder made by "
+                               "`modelctl export`. It must read features this spec has, alike, and predict the "
+                               "same categorical label with the same classes."),
+        "temperature": args.number("Softens both models' class probabilities before they are compared: "
+                                   "softmax(log(p) / temperature). 1 compares them as they are; higher "
+                                   "temperatures weigh the classes the teacher finds unlikely more.", 4.0,
+                                   exclusive_minimum=0),
+        "alpha": args.number("Weight of the loss on the true labels: the training loss is `alpha * label loss + "
+                             "(1 - alpha) * distillation loss`, the distillation loss being the KL divergence "
+                             "from the teacher's softened probabilities to the student's, times temperature "
+                             "squared. 1 trains on the labels alone, 0 on the teacher alone.", 0.1,
+                             minimum=0, maximum=1),
+    }, "Knowledge distillation: train this spec's model (the student) on the true labels and on a trained "
+       "teacher's softened outputs. The run folder holds the student only; `val_loss` and metrics.json are the "
+       "student's loss on the true labels. Categorical labels only (one label). Null (the default) trains on "
+       "the labels alone.", required=["teacher"], type=["object", "null"], default=None)
 
 
 def _evaluation_section() -> dict:

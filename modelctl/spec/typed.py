@@ -133,10 +133,20 @@ class Model:
 
 
 @dataclasses.dataclass(frozen=True)
+class Distillation:
+    """`training.distillation`: the teacher (as written, relative to the spec's folder), the temperature both
+    models' probabilities are softened by and the weight of the loss on the true labels."""
+
+    teacher: str
+    temperature: float
+    alpha: float
+
+
+@dataclasses.dataclass(frozen=True)
 class Training:
     """`training`: how the model is trained. `optimizer`, `schedule`, `loss`, `metrics` and `regularization`
     are as written (a name or `{type: NAME, ...arguments}`; `loss` and `metrics` may map output -> value); each
-    callback is a `Callback`."""
+    callback is a `Callback`; `distillation` is None unless the spec distills a teacher."""
 
     epochs: int
     steps_per_epoch: int | None
@@ -159,6 +169,7 @@ class Training:
     jit_compile: str | bool
     deterministic: bool
     scale_learning_rate: str
+    distillation: Distillation | None = _section(lambda schema, value: _build(Distillation, schema, value))
 
     def callback(self, name: str) -> Callback:
         """The callback of registry name `name` (`modelctl.registry.callbacks.CALLBACKS`)."""

@@ -138,11 +138,15 @@ class RunRecorder(keras.callbacks.Callback):
         save_best: keep `checkpoints/best.keras`.
         stop: the StopOnSignal and NaNGuard callbacks; an epoch cut short by them is not recorded.
         watched: Keras callbacks whose counters go into last.json.
+        best: the best monitored value so far (a resumed run's); default None.
+        kept: the model the checkpoints keep, and whose random generators last.json keeps; default None: the
+            model being trained (a distilled run trains a model that holds it, and keeps the student alone).
     """
 
     def __init__(self, folder: Path, history: list[dict], monitor: str, mode: str, save_best: bool,
-                 stop: list, watched: list, best: float | None = None):
+                 stop: list, watched: list, best: float | None = None, kept=None):
         super().__init__()
+        self._kept = kept
         self.folder = Path(folder)
         self.rows = list(history)
         self.monitor = monitor
@@ -156,6 +160,11 @@ class RunRecorder(keras.callbacks.Callback):
         self.saved: Path | None = None
         """`checkpoints/last.keras` once an epoch of this process saved it: the model as it ended that epoch."""
 
+    @property
+    def kept(self):
+        """The model the checkpoints keep."""
+        return self.model if self._kept is None else self._kept
+
     def on_epoch_end(self, epoch, logs=None):
         if cut_short(self.stop):
             return
@@ -166,7 +175,7 @@ class RunRecorder(keras.callbacks.Callback):
         self.rows.append(row)
         write_text_atomic(self.folder / "history.csv", history_csv(self.rows))
         checkpoints = self.folder / "checkpoints"
-        save_model_atomic(self.model, checkpoints / "last.keras")
+        save_model_atomic(self.kept, checkpoints / "last.keras")
         self.saved = checkpoints / "last.keras"
         value = row.get(self.monitor)
         if self.save_best and isinstance(value, float) and math.isfinite(value) and (
@@ -179,7 +188,7 @@ class RunRecorder(keras.callbacks.Callback):
             if best_weights is not None and getattr(callback, "best_epoch", None) == epoch:
                 _save_arrays(best_weights, checkpoints / "early_stopping_best.npz")
         state = {"epoch": epoch + 1, "history": self.rows, "best": self.best,
-                 "generators": generator_states(self.model), "callbacks": {
+                 "generators": generator_states(self.kept), "callbacks": {
             type(callback).__name__: {name: _plain(getattr(callback, name, None))
                                       for name in STATEFUL.get(type(callback).__name__, ())}
             for callback in self.watched}}

@@ -133,6 +133,11 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
     if prepared.counts["train"] == 0:
         raise DataError("the training split is empty; check data.split and the source")
     execution = _execution(document, prepared, plan)
+    distillation = None
+    if typed.training.distillation is not None:
+        from modelctl.training.distill import record as distillation_record
+
+        distillation = distillation_record(document)
     for reason, count in prepared.skipped.items():
         console.print(f"skipped {count} bad row{'s' if count != 1 else ''}: {reason}", markup=False)
     if not quiet or dry_run:
@@ -156,22 +161,23 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
         write_json(folder / "preprocessing.json", prepared.fitted)
         write_json(folder / "run.json", _run_record(spec, hardware, plan, command_line=command_line,
                                                     document=document, prepared=prepared,
-                                                    fold=fold, execution=execution, status="running"))
+                                                    fold=fold, execution=execution, status="running",
+                                                    distillation=distillation))
     tracked = None
     if tracking is not None and folder is not None and scratch is None:
         from modelctl.tracking import open_run
 
         tracked = open_run(tracking, folder, console, resume=resume is not None, parent_run_id=tracking_parent)
     try:
-        model, output_names, strategy = _build(document, prepared, plan, execution=execution,
-                                               training=typed.training, state=state, folder=folder)
+        model, output_names, strategy, trained = _build(document, prepared, plan, execution=execution,
+                                                        training=typed.training, state=state, folder=folder)
         if dry_run:
             _describe_dry_run(console, plan, execution=execution, prepared=prepared, model=model,
                               preparation_seconds=preparation_seconds)
             return TrainResult(None, {}, [], plan.as_dict(), prepared.counts)
         try:
-            result = _fit(document, prepared, plan, execution=execution, model=model, strategy=strategy,
-                          output_names=output_names, folder=folder, console=console, quiet=quiet, live=live,
+            result = _fit(document, prepared, plan, execution=execution, model=model, trained=trained,
+                          strategy=strategy, output_names=output_names, folder=folder, console=console, quiet=quiet, live=live,
                           state=state, extra_callbacks=extra_callbacks or [], plot_history=plot_history,
                           tracked=tracked)
         except BaseException as stopped:  # the MLflow run ends with the training, whatever stopped it
@@ -263,7 +269,8 @@ def _execution(document, prepared, plan):
         raise SpecError([document.diagnostic(("training", "steps_per_execution"), str(error))]) from None
 
 
-def _run_record(spec, hardware, plan, *, command_line, document, prepared, fold, execution, status: str) -> dict:
+def _run_record(spec, hardware, plan, *, command_line, document, prepared, fold, execution, status: str,
+                distillation: dict | None = None) -> dict:
     return {
         "name": document.spec.name,
         "spec_hash": spec_hash(spec),
@@ -282,12 +289,14 @@ def _run_record(spec, hardware, plan, *, command_line, document, prepared, fold,
         "fold": None if fold is None else {"index": fold[0], "folds": fold[1]},
         "seed": document.spec.seed,
         "data": {"shard": None if prepared.layout is None else prepared.layout.record(), **prepared.data_record()},
+        "distillation": distillation,
     }
 
 
 def _build(document, prepared, plan, *, execution, training, state, folder):
     """The model, built and compiled under the plan's strategy (and restored from `state` when resuming), its
-    output names, and the strategy."""
+    output names, the strategy, and the model `fit` trains: the model itself, or the training-only model that
+    distills a teacher into it (`training.distillation`, see `distill.py`)."""
     from modelctl.model.build import build_model
     from modelctl.model.inputs import fitted_inputs
     from modelctl.model.preprocessing import assemble
@@ -311,12 +320,22 @@ def _build(document, prepared, plan, *, execution, training, state, folder):
         model = assemble(core, prepared.fitted["features"], seed=seed)
         arguments = compile_arguments(document.spec, output_names, steps_per_epoch=execution.steps_per_epoch,
                                       learning_rate_scale=plan.learning_rate_scale)
-        model.compile(**arguments, jit_compile=plan.jit_compile, steps_per_execution=execution.steps_per_execution)
+        options = {"jit_compile": plan.jit_compile, "steps_per_execution": execution.steps_per_execution}
+        model.compile(**arguments, **options)
         if state is not None:
             model.optimizer.build(model.trainable_variables)
             model.load_weights(folder / "checkpoints" / "last.keras")
             restore_generators(model, state.get("generators", []))
-    return model, output_names, strategy
+        trained = model
+        if training.distillation is not None:
+            from modelctl.training.distill import distiller
+
+            # Loss and metric objects of its own; the optimizer is the student's.
+            arguments = compile_arguments(document.spec, output_names, steps_per_epoch=execution.steps_per_epoch,
+                                          learning_rate_scale=plan.learning_rate_scale)
+            trained = distiller(document, prepared, model, output_names=output_names,
+                                arguments={**arguments, **options})
+    return model, output_names, strategy, trained
 
 
 def _callbacks(training: Training, folder: Path, has_validation: bool):
@@ -337,9 +356,12 @@ def _callbacks(training: Training, folder: Path, has_validation: bool):
 
 
 def _fit(document, prepared, plan, *, execution, model, strategy, output_names, folder, console, quiet: bool,
-         live: bool, state: dict | None, extra_callbacks: list, plot_history, tracked=None) -> TrainResult:
+         live: bool, state: dict | None, extra_callbacks: list, plot_history, tracked=None,
+         trained=None) -> TrainResult:
+    """Fit `trained` (default: `model`), keeping `model` in the run folder: checkpoints, model.keras, metrics."""
     from modelctl.training import callbacks as run_callbacks
 
+    trained = model if trained is None else trained
     spec = document.data
     training = document.spec.training
     epochs = training.epochs
@@ -358,7 +380,7 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
     recorder = run_callbacks.RunRecorder(folder, state["history"] if state else [], monitor,
                                          checkpoint["mode"], checkpoint["save_best"],
                                          [stop_signal, nan_guard], keras_callbacks,
-                                         best=state.get("best") if state else None)
+                                         best=state.get("best") if state else None, kept=model)
     first_step = run_callbacks.FirstStep()
     callbacks = [*extra_callbacks, first_step, stop_signal, nan_guard, *keras_callbacks, recorder]
     if tracked is not None:
@@ -383,12 +405,12 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
                     # Keras 3 `fit` fails under MultiWorkerMirroredStrategy in TensorFlow 2.21.
                     from modelctl.training.loop import fit_distributed
 
-                    fit_distributed(model, strategy, train_data, epochs=epochs, initial_epoch=initial_epoch,
+                    fit_distributed(trained, strategy, train_data, epochs=epochs, initial_epoch=initial_epoch,
                                     steps_per_epoch=steps, validation_dataset=validation,
                                     callbacks=callbacks, steps_per_execution=execution.steps_per_execution,
                                     sharded=prepared.layout is not None)
                 else:
-                    model.fit(train_data, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
+                    trained.fit(train_data, epochs=epochs, initial_epoch=initial_epoch, steps_per_epoch=steps,
                               validation_data=validation, callbacks=callbacks, verbose=0, shuffle=False)
     finally:
         stop_signal.uninstall()

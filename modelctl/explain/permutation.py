@@ -1,0 +1,123 @@
+"""Permutation importance: how much worse the model gets when one feature's values are shuffled.
+
+    result = permutation_importance(model, features, targets, fitted=fitted, repeats=5, seed=42)
+    result["features"][0]       # {"name": "petal_length", "feature": "measurements", "importance": 0.61, ...}
+
+For each unit (a column of a numeric feature, or a whole feature: see `modelctl.explain.units`), its values in
+the held-out examples are put in a random order, the other inputs kept, and the model's loss on the true labels
+is computed again. The importance is the mean increase of that loss over `repeats` shuffles, `std` their
+spread. The loss is the one of each label type below, summed over the labels of a model with several:
+
+    label type    metric      on
+    binary        log_loss    the probability of the positive class
+    categorical   log_loss    the probability of the true class
+    multi_label   log_loss    each label's probability, averaged over labels
+    regression    mse         every output, averaged
+
+Probabilities are clipped to [1e-7, 1 - 1e-7]. A unit the model ignores scores 0 (up to the noise of the
+shuffles); a negative importance means shuffling helped, which the spread usually explains. The shuffles
+come from `numpy.random.default_rng(seed)`, so the same run, split and seed give the same numbers.
+
+scikit-learn's `permutation_importance` needs an estimator over one 2-D matrix; a Keras model with named raw
+inputs (strings, images) is not one, so the loop is written here.
+"""
+
+from __future__ import annotations
+
+from modelctl.util.lazy import numpy as np
+
+from modelctl.explain.units import units
+
+EPSILON = 1e-7
+METRICS = {"binary": "log_loss", "categorical": "log_loss", "multi_label": "log_loss", "regression": "mse"}
+"""The metric of each label type; label types not listed (plug-ins) use `mse`."""
+
+
+def loss(label_type: str, y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """The loss of one label's predictions (see the module docstring).
+
+    Args:
+        label_type: binary, categorical, multi_label or regression.
+        y_true: targets as the data pipeline encodes them (class indices, 0/1, numbers).
+        y_score: the model's outputs for the same examples.
+    """
+    scores = np.asarray(y_score, dtype=np.float64)
+    truth = np.asarray(y_true)
+    metric = METRICS.get(label_type, "mse")
+    if metric == "mse":
+        return float(np.mean((scores.reshape(len(scores), -1) - truth.reshape(len(truth), -1)) ** 2))
+    scores = np.clip(scores, EPSILON, 1 - EPSILON)
+    if label_type == "categorical":
+        picked = scores[np.arange(len(scores)), truth.reshape(-1).astype(int)]
+        return float(-np.mean(np.log(picked)))
+    scores = scores.reshape(len(scores), -1)
+    truth = truth.reshape(len(truth), -1).astype(np.float64)
+    return float(-np.mean(truth * np.log(scores) + (1 - truth) * np.log(1 - scores)))
+
+
+def compiled(model, batch_size: int = 1024):
+    """A function giving `model`'s outputs on raw features (numpy in and out, as
+    `modelctl.model.preprocessing.predict_raw`), traced once: the importance calls the model once per shuffle, and
+    an eager recurrent model takes about a second a call."""
+    import keras
+    import tensorflow as tf
+
+    call = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
+
+    def predict(features: dict):
+        count = len(next(iter(features.values())))
+        chunks = []
+        for start in range(0, count, batch_size):
+            batch = {name: tf.constant(values[start:start + batch_size].astype(str) if values.dtype == object
+                                       else values[start:start + batch_size]) for name, values in features.items()}
+            chunks.append(keras.tree.map_structure(np.asarray, call(batch)))
+        return keras.tree.map_structure(lambda *parts: np.concatenate(parts), *chunks)
+
+    return predict
+
+
+def total_loss(predict, features: dict, targets: dict, *, label_types: dict[str, str]) -> float:
+    """The summed loss of every label on raw `features`; `predict` gives the model's outputs (`compiled`)."""
+    from modelctl.model.preprocessing import scores_by_label
+
+    scores = scores_by_label(predict(features), list(label_types))
+    return sum(loss(kind, targets[label], scores[label]) for label, kind in label_types.items())
+
+
+def permutation_importance(model, features: dict, targets: dict, *, fitted: dict, repeats: int = 5,
+                           seed: int = 0) -> dict:
+    """Permutation importance of every unit on held-out examples.
+
+    Args:
+        model: the run's model (raw features in).
+        features: feature name -> raw values of the examples (`Prepared.arrays(split).features`).
+        targets: label name -> encoded targets of the same examples.
+        fitted: the run's `preprocessing.json`.
+        repeats: shuffles per unit, at least 1; default 5.
+        seed: seed of the shuffles; default 0 (callers pass the spec's `seed`).
+
+    Returns:
+        {"metric", "baseline" (the loss unshuffled), "repeats", "seed", "features": [{"name", "feature",
+        "column", "importance", "std", "increases"}] most important first}.
+    """
+    label_types = {label: entry["type"] for label, entry in fitted["labels"].items()}
+    metrics = sorted({METRICS.get(kind, "mse") for kind in label_types.values()})
+    predict = compiled(model)
+    baseline = total_loss(predict, features, targets, label_types=label_types)
+    generator = np.random.default_rng(seed)
+    count = len(next(iter(features.values())))
+    rows = []
+    for unit in units(fitted["features"]):
+        increases = []
+        for _ in range(repeats):
+            order = generator.permutation(count)
+            shuffled = {**features, unit.feature: unit.shuffled(features[unit.feature], order)}
+            increases.append(total_loss(predict, shuffled, targets, label_types=label_types) - baseline)
+        rows.append({"name": unit.name, "feature": unit.feature, "column": unit.column,
+                     "importance": float(np.mean(increases)), "std": float(np.std(increases)),
+                     "increases": [float(value) for value in increases]})
+    rows.sort(key=lambda row: -row["importance"])
+    return {"metric": " + ".join(metrics), "baseline": baseline, "repeats": repeats, "seed": seed, "features": rows}
+
+
+__all__ = ["METRICS", "compiled", "loss", "permutation_importance", "total_loss"]

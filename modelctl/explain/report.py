@@ -1,0 +1,76 @@
+"""`report.md` of `modelctl explain`: the importance table, then each explained example.
+
+The report holds, in order: the title, the split and its example count, a table of the permutation importance
+(most important first, with its spread), the importance figure, the per-example method and baseline, then per
+example its explained output, the largest attributions and its figures, linked relative to the report's folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+TOP = 5
+"""Attributions listed per example in the report (the figures show more)."""
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}" if value != 0 and (abs(value) >= 1e4 or abs(value) < 1e-3) else f"{value:.4f}"
+
+
+def _cell(text: object) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _link(path: Path, folder: Path) -> str:
+    relative = os.path.relpath(os.path.abspath(path), os.path.abspath(folder)).replace(os.sep, "/")
+    return f"<{relative}>" if any(char in relative for char in " ()<>") else relative
+
+
+def _alt(path: Path) -> str:
+    row, _, feature = path.stem.partition("-")
+    return f"Attributions of example {row}" + (f", feature {feature}" if feature else "")
+
+
+def render_report(title: str, result: dict, *, figures: dict[int, list[Path]], folder: Path) -> str:
+    """The Markdown text of `report.md`.
+
+    Args:
+        title: the top heading.
+        result: the content of `explain.json` (see `modelctl.explain`).
+        figures: example number -> its figure and page files.
+        folder: the folder the report is written to; links are relative to it.
+    """
+    from modelctl.explain.explain import contributions
+
+    importance = result["importance"]
+    lines = [f"# {_cell(title)}", "", f"{result['examples']} examples of the {result['split']} split; label "
+             f"`{result['label']}`.", "", "## Permutation importance", "",
+             f"Increase of {importance['metric']} (unshuffled: {_number(importance['baseline'])}) when one "
+             f"feature's values are shuffled, mean and standard deviation of {importance['repeats']} shuffles "
+             f"(seed {importance['seed']}).", "",
+             "| Rank | Feature | Importance | Std |", "| ---: | --- | ---: | ---: |"]
+    for rank, row in enumerate(importance["features"], start=1):
+        lines.append(f"| {rank} | {_cell(row['name'])} | {_number(row['importance'])} | {_number(row['std'])} |")
+    lines += ["", f"![Permutation importance]({_link(folder / 'importance.png', folder)})", ""]
+    attributions = result.get("attributions")
+    if attributions:
+        lines += ["## Examples", "", f"Method `{attributions['method']}`; baseline: {attributions['baseline']}.", ""]
+        for example in attributions["examples"]:
+            row = example["example"]
+            lines += [f"### Example {row}", "",
+                      f"Output explained: `{_cell(example['target'])}` = {_number(example['score'])}, baseline "
+                      f"{_number(example['baseline_score'])}; the attributions sum to the difference up to "
+                      f"{_number(example['gap'])}.", "", "| Feature | Attribution |", "| --- | ---: |"]
+            top = sorted(contributions(example), key=lambda item: -abs(item[1]))[:TOP]
+            lines += [f"| {_cell(name)} | {_number(value)} |" for name, value in top]
+            lines.append("")
+            for path in figures.get(row, []):
+                if path.suffix == ".html":
+                    lines += [f"[Highlighted tokens: {path.stem}]({_link(path, folder)})", ""]
+                else:
+                    lines += [f"![{_alt(path)}]({_link(path, folder)})", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+__all__ = ["TOP", "render_report"]

@@ -1,0 +1,63 @@
+"""What attributions are reported for: the features and columns a user wrote in the spec.
+
+    units(fitted["features"])          # [Unit("measurements", "sepal_length", 0), ...]
+
+A numeric feature that reads several columns gives one unit per column (shuffled or attributed separately,
+named after the column); every other feature is one unit named after the feature (its values shuffled as a
+whole: a category, a text, an image). Plug-in feature types are whole units too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from modelctl.util.lazy import numpy as np
+
+SPLIT_BY_COLUMN = ("numeric",)
+"""Feature types whose raw vector holds one value per source column (`fitted["columns"]`)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Unit:
+    """One thing importance is measured for.
+
+    Args:
+        feature: the spec's feature name.
+        name: what reports show: the column's name, or the feature's.
+        column: the index in the feature's raw vector; None for the whole feature.
+    """
+
+    feature: str
+    name: str
+    column: int | None = None
+
+    def shuffled(self, values: np.ndarray, order: np.ndarray) -> np.ndarray:
+        """`values` (a feature's raw values, one row per example) with this unit's values taken in `order`."""
+        if self.column is None:
+            return values[order]
+        copy = values.copy()
+        copy[:, self.column] = values[order, self.column]
+        return copy
+
+
+def columns_of(fitted: dict) -> list[str] | None:
+    """The source column of each value of a feature's raw vector, or None when it is not split by column."""
+    columns = fitted.get("columns")
+    if fitted.get("type") in SPLIT_BY_COLUMN and columns and len(columns) == fitted.get("width"):
+        return list(columns)
+    return None
+
+
+def units(features: dict[str, dict]) -> list[Unit]:
+    """Every unit of the fitted features (`preprocessing.json`'s `features`), in spec order."""
+    found = []
+    for feature, fitted in features.items():
+        columns = columns_of(fitted)
+        if columns and len(columns) > 1:
+            found += [Unit(feature, column, index) for index, column in enumerate(columns)]
+        else:
+            found.append(Unit(feature, columns[0] if columns else feature))
+    return found
+
+
+__all__ = ["SPLIT_BY_COLUMN", "Unit", "columns_of", "units"]
