@@ -26,7 +26,6 @@ import contextlib
 import dataclasses
 import datetime
 import math
-import os
 import shutil
 import signal
 import sys
@@ -99,7 +98,6 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
     """
     from modelctl.data.pipeline import prepare
     from modelctl.training.hardware import detect_for, plan as choose
-    from modelctl.util.tf import import_in_background, wait_for_import
 
     spec = document.data
     typed = document.spec
@@ -112,24 +110,11 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
     batch_size = typed.data.batch_size if typed.data is not None else None
     state = _resume_state(resume) if resume else None
     fitted = state["fitted"] if state else None
-    # A worker of a cluster prepares its shard, which the plan decides. A dry run, which reports how long the data
-    # took, prepares it alone; a run prepares it while TensorFlow is imported.
-    if "TF_CONFIG" in os.environ or dry_run:
-        hardware = detect_for(settings)
-        plan = choose(settings, hardware, batch_size)
-        started = time.perf_counter()
-        prepared = prepare(document, fold=fold, fitted=fitted, cache=cache, shard=_shard(plan, hardware.cluster))
-        preparation_seconds = time.perf_counter() - started
-    else:
-        import_in_background()
-        started = time.perf_counter()
-        try:
-            prepared = prepare(document, fold=fold, fitted=fitted, cache=cache)
-            preparation_seconds = time.perf_counter() - started
-        finally:  # the import silences stderr, where an error is reported
-            wait_for_import()
-        hardware = detect_for(settings)
-        plan = choose(settings, hardware, batch_size)
+    hardware = detect_for(settings)
+    plan = choose(settings, hardware, batch_size)
+    started = time.perf_counter()
+    prepared = prepare(document, fold=fold, fitted=fitted, cache=cache, shard=_shard(plan, hardware.cluster))
+    preparation_seconds = time.perf_counter() - started
     if prepared.counts["train"] == 0:
         raise DataError("the training split is empty; check data.split and the source")
     execution = _execution(document, prepared, plan)

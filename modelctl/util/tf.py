@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import sys
-import threading
 
 
 @contextlib.contextmanager
@@ -40,67 +40,14 @@ def quiet_native_output(descriptors: tuple[int, ...] = (2,)):
         os.close(devnull)
 
 
-_importing = threading.Lock()
-_imported: list = []
-"""The `tensorflow` module once imported, or the exception its import raised."""
-_background: list[threading.Thread] = []
-
-
+@functools.lru_cache(maxsize=1)
 def tensorflow():
-    """Return the `tensorflow` module, imported quietly with its devices initialized; the import started by
-    `import_in_background`, when there is one, is waited for."""
-    if not _imported:
-        with _importing:
-            if not _imported:
-                with quiet_native_output():
-                    _import()
-    return _result()
-
-
-def import_in_background() -> None:
-    """Start importing TensorFlow and Keras on a thread of its own, so that work not needing them (reading and
-    preparing data) runs meanwhile; `tensorflow()` then waits for it.
-
-    The import is silenced as `tensorflow()` silences it, which sends the whole process's stderr to /dev/null
-    meanwhile: the other threads must not write there until `wait_for_import()` returns (call it before
-    reporting an error). The thread is not a daemon: a process that ends meanwhile waits for the import to end
-    rather than stopping inside it.
-    """
-    if _imported or _background:
-        return
-
-    def run():
-        with _importing:
-            if not _imported:
-                with quiet_native_output():
-                    _import()
-
-    thread = threading.Thread(target=run, name="import-tensorflow")
-    _background.append(thread)
-    thread.start()
-
-
-def wait_for_import() -> None:
-    """Return once the import `import_in_background` started has ended (at once when there is none)."""
-    for thread in _background:
-        thread.join()
-
-
-def _import() -> None:
+    """Return the `tensorflow` module, imported quietly with its devices initialized."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    try:
+    with quiet_native_output():
         import tensorflow as tf
 
         tf.get_logger().setLevel("ERROR")
         tf.config.list_physical_devices()
         import keras  # noqa: F401  (imported here so its start-up is quiet too)
-    except BaseException as error:  # raised again to whoever asks for the module
-        _imported.append(error)
-        return
-    _imported.append(tf)
-
-
-def _result():
-    if isinstance(_imported[0], BaseException):
-        raise _imported[0]
-    return _imported[0]
+    return tf
