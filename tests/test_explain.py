@@ -155,6 +155,23 @@ def test_permutation_importance_ranks_the_two_deciding_columns_first(table_run, 
     assert "## Permutation importance" in report and "| 1 | " in report and "importance.png" in report
 
 
+def test_the_evaluation_report_of_the_split_gets_an_explanation_section(table_run, runner):
+    from modelctl.cli.app import app
+
+    assert runner.invoke(app, ["eval", str(table_run)]).exit_code == 0
+    report = table_run / "eval" / "test" / "report.md"
+    for _ in range(2):  # explained again, the section is replaced, not repeated
+        result = runner.invoke(app, ["explain", str(table_run), "--method", "permutation", "--repeats", "1"])
+        assert result.exit_code == 0, result.output
+        text = report.read_text()
+        assert text.count("## Explanation") == 1 and "../../explain/test/report.md" in text
+        assert text.index("## Explanation") > text.index("# Evaluation of")
+    first = [line for line in text.splitlines() if line.startswith("| 1 | ")][-1]
+    assert first.split("|")[2].strip() in {"a", "b"}
+    assert runner.invoke(app, ["eval", str(table_run)]).exit_code == 0  # evaluated again, the section stays
+    assert report.read_text().count("## Explanation") == 1 and first in report.read_text()
+
+
 def test_integrated_gradients_are_complete_and_explain_the_model_s_own_output(table_run):
     from modelctl.explain import explain_run
     from modelctl.model.preprocessing import predict_raw

@@ -72,7 +72,7 @@ def evaluate_run(target: str | Path, split: str = "test", *, data_file: Path | N
     from modelctl.evaluation.report import render_report
     from modelctl.model.preprocessing import predict_raw, scores_by_label
     from modelctl.model.saving import load_model
-    from modelctl.runs import load_run_spec, locate, read_json, write_json
+    from modelctl.runs import explanation_section, load_run_spec, locate, read_json, write_json
 
     run_dir, model_file = locate(target)
     document = load_run_spec(run_dir)
@@ -143,6 +143,9 @@ def evaluate_run(target: str | Path, split: str = "test", *, data_file: Path | N
             from modelctl.evaluation.report import members_markdown
 
             text += "\n" + members_markdown(metrics, member_results, method=ensemble["method"])
+        section = explanation_section(run_dir, name)
+        if data_file is None and section.is_file():  # `modelctl explain` on this split
+            text = text.rstrip("\n") + "\n\n" + section.read_text(encoding="utf-8")
         from modelctl.util.files import write_text_atomic
 
         write_text_atomic(folder / "report.md", text)

@@ -19,6 +19,8 @@ What is written into `<run>/explain/<split>/`:
     examples/<n>-<f>.png    image feature f of example n with its pixels' attributions laid over it
     examples/<n>-<f>.html   text feature f of example n, each token highlighted by its attribution
     report.md               the importance table, each example's largest attributions and the figures
+    section.md              the `## Explanation` section of eval/<split>/report.md (added there now, and by
+                            `modelctl eval` later)
 
 explain.json:
 

@@ -157,8 +157,8 @@ def contributions(example: dict) -> list[tuple[str, float]]:
 
 def _write(folder: Path, result: dict, features: dict, *, title: str) -> list[Path]:
     from modelctl.explain.figures import attribution_plot, importance_plot, overlay_plot, tokens_html
-    from modelctl.explain.report import render_report
-    from modelctl.runs import write_json
+    from modelctl.explain.report import render_report, render_section, with_section
+    from modelctl.runs import explanation_section, write_json
     from modelctl.util.files import write_text_atomic
 
     # The figures of an earlier explanation with more examples would otherwise stay beside these.
@@ -185,7 +185,15 @@ def _write(folder: Path, result: dict, features: dict, *, title: str) -> list[Pa
     write_json(folder / "explain.json", result)
     write_text_atomic(folder / "report.md", render_report(f"Explanation of {title}", result, figures=figures,
                                                           folder=folder))
-    return [folder / "explain.json", folder / "report.md", *files]
+    # The section `modelctl eval` adds to its report.md of this split; added to that report now when it exists.
+    run_dir, split = folder.parent.parent, folder.name
+    evaluation = run_dir / "eval" / split
+    section = render_section(result, folder=evaluation, report=folder / "report.md")
+    write_text_atomic(explanation_section(run_dir, split), section)
+    if (evaluation / "report.md").is_file():
+        text = (evaluation / "report.md").read_text(encoding="utf-8")
+        write_text_atomic(evaluation / "report.md", with_section(text, section))
+    return [folder / "explain.json", folder / "report.md", explanation_section(run_dir, split), *files]
 
 
 __all__ = ["BASELINES", "METHODS", "SPLITS", "Explanation", "check_arguments", "contributions", "explain_run"]

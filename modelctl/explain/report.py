@@ -73,4 +73,34 @@ def render_report(title: str, result: dict, *, figures: dict[int, list[Path]], f
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-__all__ = ["TOP", "render_report"]
+SECTION_START = "<!-- modelctl explain -->"
+SECTION_END = "<!-- /modelctl explain -->"
+"""The lines around the explanation's section in `eval/<split>/report.md`, which `explain` replaces when run
+again."""
+
+
+def render_section(result: dict, *, folder: Path, report: Path) -> str:
+    """The `## Explanation` section of the evaluation's `report.md` in `folder`: the permutation importance's
+    table and a link to the explanation's own `report`, between `SECTION_START` and `SECTION_END`."""
+    importance = result["importance"]
+    lines = [SECTION_START, "## Explanation", "",
+             f"Increase of {importance['metric']} when one feature's values are shuffled "
+             f"({importance['repeats']} shuffles); per-example attributions and figures in "
+             f"[the explanation's report]({_link(report, folder)}).", "",
+             "| Rank | Feature | Importance | Std |", "| ---: | --- | ---: | ---: |"]
+    for rank, row in enumerate(importance["features"][:TOP], start=1):
+        lines.append(f"| {rank} | {_cell(row['name'])} | {_number(row['importance'])} | {_number(row['std'])} |")
+    if len(importance["features"]) > TOP:
+        lines.append(f"| | {len(importance['features']) - TOP} more in the explanation's report | | |")
+    return "\n".join(lines + [SECTION_END]) + "\n"
+
+
+def with_section(text: str, section: str) -> str:
+    """`text` (a `report.md`) with its explanation section replaced by `section`, or `section` added at its end."""
+    start, end = text.find(SECTION_START), text.find(SECTION_END)
+    if start >= 0 and end > start:
+        return text[:start] + section + text[end + len(SECTION_END):].lstrip("\n")
+    return text.rstrip("\n") + "\n\n" + section
+
+
+__all__ = ["SECTION_END", "SECTION_START", "TOP", "render_report", "render_section", "with_section"]

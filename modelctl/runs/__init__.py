@@ -13,6 +13,7 @@ Nothing here imports TensorFlow.
 from modelctl.runs.folder import (
     RunError,
     create_run_dir,
+    explanation_section,
     find_run_dir,
     git_commit,
     locate,
@@ -25,6 +26,6 @@ from modelctl.runs.folder import (
 from modelctl.runs.spec import load_run_spec
 
 __all__ = [
-    "RunError", "create_run_dir", "find_run_dir", "git_commit", "load_run_spec", "locate", "read_json", "spec_hash",
+    "RunError", "create_run_dir", "explanation_section", "find_run_dir", "git_commit", "load_run_spec", "locate", "read_json", "spec_hash",
     "spec_text", "versions", "write_json",
 ]

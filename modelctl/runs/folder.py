@@ -13,6 +13,9 @@
       tensorboard/         TensorBoard logs, when `training.tensorboard` is on
       plots/               loss and metric curves
       mlflow.json          the run's MLflow run, when it is tracked (`modelctl.tracking`)
+      eval/<split>/        `modelctl eval`: eval.json, report.md, plots
+      explain/<split>/     `modelctl explain`: explain.json, report.md, figures, and section.md, the section
+                           eval's report.md of the same split shows (`explanation_section`)
 
 A run folder is created empty and never reused: an existing one is never
 overwritten.
@@ -37,6 +40,12 @@ from modelctl.util.files import write_text_atomic
 
 class RunError(ModelctlError):
     """A run folder that cannot be created or read."""
+
+
+def explanation_section(run_dir: Path, split: str) -> Path:
+    """The Markdown section `modelctl explain` writes for `split`, which `modelctl eval` adds to its report.md of
+    that split."""
+    return Path(run_dir) / "explain" / split / "section.md"
 
 
 def spec_text(spec: dict) -> str:
