@@ -170,7 +170,7 @@ def test_train_and_predict_with_the_plugin_feature_type(installed, tmp_path):
     answer = modelctl(installed, "predict", str(run_dir), str(tmp_path / "new.csv"))
     assert answer.returncode == 0, answer.stdout + answer.stderr
     rows = list(csv.DictReader(answer.stdout.splitlines()))
-    assert [row["input"] for row in rows] == [f"{tmp_path / 'new.csv'} row 1", f"{tmp_path / 'new.csv'} row 2"]
+    assert [row["input"] for row in rows] == [f"{tmp_path / 'new.csv'} row 2", f"{tmp_path / 'new.csv'} row 3"]
     assert all(row["summer"] in ("not summer", "summer", "negative", "positive") for row in rows)
     bad = tmp_path / "bad.csv"
     bad.write_text("when\n2026-13-40\n")

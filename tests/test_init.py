@@ -55,7 +55,7 @@ def test_template_opens_with_the_modeline_and_says_what_it_is_for(name):
 def test_writes_the_default_template(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     terminal = console()
-    assert run_init(None, Path("spec.yaml"), False, False, terminal) == Path("spec.yaml")
+    assert run_init(None, Path("spec.yaml"), False, list_templates=False, console=terminal) == Path("spec.yaml")
     written = (tmp_path / "spec.yaml").read_text(encoding="utf-8")
     assert written.startswith("# yaml-language-server: $schema=modelctl.schema.json\n#\n# Tabular classifier:")
     assert body(written) == body(template_text("tabular-classifier"))
@@ -71,7 +71,7 @@ def test_points_the_modeline_at_the_nearest_schema(tmp_path):
     (tmp_path / "schemas" / "modelctl.schema.json").write_text("{}")
     output = tmp_path / "specs" / "new" / "digits.yaml"
     terminal = console()
-    assert run_init("image-cnn", output, False, False, terminal) == output
+    assert run_init("image-cnn", output, False, list_templates=False, console=terminal) == output
     assert output.read_text().startswith("# yaml-language-server: $schema=../../schemas/modelctl.schema.json\n")
     assert printed(terminal) == (f"wrote {output} from the template 'image-cnn'\n"
                                  f"wrote {output.parent / 'images'}: {SAMPLE.format('images')}\n"
@@ -79,7 +79,7 @@ def test_points_the_modeline_at_the_nearest_schema(tmp_path):
 
 
 def test_a_folder_gets_spec_yaml(tmp_path):
-    assert run_init("text-lstm", tmp_path, False, False, console()) == tmp_path / "spec.yaml"
+    assert run_init("text-lstm", tmp_path, False, list_templates=False, console=console()) == tmp_path / "spec.yaml"
     assert body((tmp_path / "spec.yaml").read_text()) == body(template_text("text-lstm"))
 
 
@@ -87,17 +87,17 @@ def test_refuses_to_overwrite_without_force(tmp_path):
     output = tmp_path / "spec.yaml"
     output.write_text("mine\n")
     with pytest.raises(UsageError) as raised:
-        run_init("image-cnn", output, False, False, console())
+        run_init("image-cnn", output, False, list_templates=False, console=console())
     assert str(raised.value) == f"{output} already exists; pass --force to overwrite it"
     assert raised.value.exit_code == 2
     assert output.read_text() == "mine\n"
-    run_init("image-cnn", output, True, False, console())
+    run_init("image-cnn", output, True, list_templates=False, console=console())
     assert body(output.read_text()) == body(template_text("image-cnn"))
 
 
 def test_an_unknown_template_lists_them_and_suggests_the_closest(tmp_path):
     with pytest.raises(UsageError) as raised:
-        run_init("tabular-clasifier", tmp_path / "spec.yaml", False, False, console())
+        run_init("tabular-clasifier", tmp_path / "spec.yaml", False, list_templates=False, console=console())
     assert str(raised.value) == (
         "'tabular-clasifier' is not a known template. Expected one of 'image-cnn', 'tabular-classifier', "
         "'tabular-regression', 'text-lstm', 'text-transformer' or 'transfer-mobilenet'. "
@@ -108,7 +108,7 @@ def test_an_unknown_template_lists_them_and_suggests_the_closest(tmp_path):
 
 def test_lists_the_templates_and_writes_nothing(tmp_path):
     terminal = console()
-    assert run_init("image-cnn", tmp_path / "spec.yaml", False, True, terminal) is None
+    assert run_init("image-cnn", tmp_path / "spec.yaml", False, list_templates=True, console=terminal) is None
     assert printed(terminal) == (
         "templates (modelctl init --template NAME):\n"
         "  image-cnn           Classify images with a small convolutional network.\n"
@@ -126,7 +126,7 @@ BUILDS_OFFLINE = {"transfer-mobilenet": ["model.layers[1].backbone.weights=null"
 
 @pytest.mark.parametrize("name", NAMES)
 def test_template_is_valid_as_written(name, tmp_path):
-    spec = run_init(name, tmp_path / "spec.yaml", False, False, console())
+    spec = run_init(name, tmp_path / "spec.yaml", False, list_templates=False, console=console())
     assert [str(item) for item in validate_file(spec).diagnostics] == []
     assert [str(item) for item in validate_file(spec, BUILDS_OFFLINE.get(name, []), deep=check_shapes).diagnostics] \
         == []
@@ -135,7 +135,7 @@ def test_template_is_valid_as_written(name, tmp_path):
 def test_the_sample_beside_a_template_leaves_existing_data_alone(tmp_path):
     (tmp_path / "data.csv").write_text("a,b\n1,2\n")
     terminal = console()
-    run_init("tabular-regression", tmp_path / "spec.yaml", False, False, terminal)
+    run_init("tabular-regression", tmp_path / "spec.yaml", False, list_templates=False, console=terminal)
     assert (tmp_path / "data.csv").read_text() == "a,b\n1,2\n"
     assert "made-up" not in printed(terminal)
     [problem, *_] = validate_file(tmp_path / "spec.yaml").errors
@@ -153,8 +153,8 @@ def test_init_then_validate_passes_in_an_empty_folder(tmp_path, monkeypatch, run
 
 
 def test_the_samples_are_the_same_every_time(tmp_path):
-    first, second = run_init("text-lstm", tmp_path / "a", False, False, console()), \
-        run_init("text-lstm", tmp_path / "b", False, False, console())
+    first, second = run_init("text-lstm", tmp_path / "a", False, list_templates=False, console=console()), \
+        run_init("text-lstm", tmp_path / "b", False, list_templates=False, console=console())
     assert (first.parent / "data.csv").read_bytes() == (second.parent / "data.csv").read_bytes()
     assert len((first.parent / "data.csv").read_text().splitlines()) == 201
 
@@ -163,7 +163,7 @@ def test_the_samples_are_the_same_every_time(tmp_path):
 def test_the_default_template_trains_on_its_sample(tmp_path):
     from modelctl.training.trainer import train
 
-    spec = run_init(None, tmp_path / "spec.yaml", False, False, console())
+    spec = run_init(None, tmp_path / "spec.yaml", False, list_templates=False, console=console())
     result = train(load_spec(spec, ["training.epochs=2"]), tmp_path / "runs", console(), quiet=True)
     assert result.epochs == 2 and (result.run_dir / "model.keras").is_file()
     assert os.path.basename(result.run_dir.parent) == "tabular-classifier"

@@ -119,7 +119,8 @@ def test_the_drafted_spec_is_valid_as_written_and_says_why(tmp_path, monkeypatch
     (tmp_path / "data").mkdir()
     table = write_table(tmp_path / "data" / "customers.csv")
     terminal = console()
-    spec = run_init(None, Path("specs/churn.yaml"), False, False, terminal, data=table, labels=["churned"])
+    spec = run_init(None, Path("specs/churn.yaml"), False, list_templates=False, console=terminal, data=table,
+                    labels=["churned"])
     text = spec.read_text()
     assert [str(item) for item in validate_file(spec).diagnostics] == []
     data = yaml.safe_load(text)
@@ -149,7 +150,8 @@ def test_the_drafted_spec_is_valid_as_written_and_says_why(tmp_path, monkeypatch
 
 
 def test_two_labels_share_a_trunk(tmp_path):
-    spec = run_init(None, tmp_path / "spec.yaml", False, False, console(), data=write_table(tmp_path / "c.csv"),
+    spec = run_init(None, tmp_path / "spec.yaml", False, list_templates=False, console=console(),
+                    data=write_table(tmp_path / "c.csv"),
                     labels=["churned", "plan"])
     assert [str(item) for item in validate_file(spec).diagnostics] == []
     data = yaml.safe_load(spec.read_text())
@@ -168,7 +170,8 @@ def test_a_parquet_table(tmp_path):
     profile = read_profile(tmp_path / "t.parquet", ["y"], "regression")
     assert roles(profile)["x"] == ("numeric", None, "numbers from 0.5 to 3; 10 missing, filled with the median")
     assert (profile.format, profile.rows) == ("parquet", 40)
-    spec = run_init(None, tmp_path / "spec.yaml", False, False, console(), data=tmp_path / "t.parquet",
+    spec = run_init(None, tmp_path / "spec.yaml", False, list_templates=False, console=console(),
+                    data=tmp_path / "t.parquet",
                     labels=["y"], task="regression")
     assert [str(item) for item in validate_file(spec).diagnostics] == []
 
@@ -209,7 +212,8 @@ def test_an_image_folder(tmp_path):
             (tmp_path / "photos" / label / f"{index}.png").write_bytes(png([[[0, 0, 0]] * 300] * 200))
     (tmp_path / "photos" / "empty").mkdir()
     terminal = console()
-    spec = run_init(None, tmp_path / "spec.yaml", False, False, terminal, data=tmp_path / "photos")
+    spec = run_init(None, tmp_path / "spec.yaml", False, list_templates=False, console=terminal,
+                    data=tmp_path / "photos")
     assert [str(item) for item in validate_file(spec).diagnostics] == []
     data = yaml.safe_load(spec.read_text())
     assert data["data"]["source"] == {"format": "image_folder", "path": "photos"}
@@ -224,7 +228,8 @@ def test_a_text_folder(tmp_path):
     for label in ("spam", "ham"):
         (tmp_path / "mail" / label).mkdir(parents=True)
         (tmp_path / "mail" / label / "1.txt").write_text(f"a {label} message")
-    spec = run_init(None, tmp_path / "spec.yaml", False, False, console(), data=tmp_path / "mail")
+    spec = run_init(None, tmp_path / "spec.yaml", False, list_templates=False, console=console(),
+                    data=tmp_path / "mail")
     assert [str(item) for item in validate_file(spec).diagnostics] == []
     data = yaml.safe_load(spec.read_text())
     assert data["data"]["source"] == {"format": "text_folder", "path": "mail"}
@@ -236,12 +241,13 @@ def test_folders_that_cannot_be_used(tmp_path):
     (tmp_path / "one" / "only" / "a.txt").write_text("x")
     with pytest.raises(UsageError, match="1 class folder with files; a folder source needs one sub-folder per "
                                          "class, and at least two classes"):
-        run_init(None, tmp_path / "spec.yaml", False, False, console(), data=tmp_path / "one")
+        run_init(None, tmp_path / "spec.yaml", False, list_templates=False, console=console(), data=tmp_path / "one")
     with pytest.raises(UsageError, match="its sub-folder names are the classes, so --label"):
-        run_init(None, tmp_path / "spec.yaml", False, False, console(), data=tmp_path / "one", labels=["x"])
+        run_init(None, tmp_path / "spec.yaml", False, list_templates=False, console=console(), data=tmp_path / "one",
+                 labels=["x"])
     (tmp_path / "none").mkdir()
     with pytest.raises(UsageError, match="found no such file in its sub-folders"):
-        run_init(None, tmp_path / "spec.yaml", False, False, console(), data=tmp_path / "none")
+        run_init(None, tmp_path / "spec.yaml", False, list_templates=False, console=console(), data=tmp_path / "none")
     assert not (tmp_path / "spec.yaml").exists()
 
 

@@ -116,17 +116,28 @@ def test_every_built_in_label_type_says_what_evaluation_needs():
     assert names == set(NAMES)
 
 
-@pytest.mark.parametrize("module", ["modelctl/evaluation", "modelctl/serve/app.py"])
+@pytest.mark.parametrize("module", ["modelctl/evaluation", "modelctl/serve/app.py", "modelctl/explain"])
 def test_no_code_compares_label_type_names(module):
     """Strings equal to a label type's name appear in code only inside `modelctl.features` (docstrings and
     messages may mention them)."""
-    path = ROOT / module
+    assert _constants(ROOT / module, set(LABEL_TYPES)) == []
+
+
+def test_explain_asks_feature_types_rather_than_comparing_their_names():
+    """What an explanation does with a feature (columns apart, a category, tokens, pixels) is the feature type's
+    to say (`by_column`, `one_category`, `attributions`)."""
+    from modelctl.features import feature_types
+
+    assert _constants(ROOT / "modelctl/explain", set(feature_types())) == []
+
+
+def _constants(path, names: set[str]) -> list[str]:
     found = []
     for source in sorted(path.glob("*.py")) if path.is_dir() else [path]:
         for node in ast.walk(ast.parse(source.read_text())):
-            if isinstance(node, ast.Constant) and node.value in LABEL_TYPES:
+            if isinstance(node, ast.Constant) and node.value in names:
                 found.append(f"{source.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
-    assert found == []
+    return found
 
 
 def test_scores_become_one_probability_per_class():

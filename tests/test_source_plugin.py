@@ -92,7 +92,7 @@ print(source_names()[-1], table_suffixes()[".jsonl"], build_schema()["$defs"]["s
 prepared = prepare(load_spec("spec.yaml"))
 print(sum(prepared.counts.values()), prepared.arrays("train").features["colour"][:3].tolist())
 from modelctl.export.predict import read_inputs
-values, names = read_inputs(prepared.data["features"], prepared.fitted, ["new.jsonl"])
+values, names = read_inputs(prepared.data.features, prepared.fitted, ["new.jsonl"])
 print(names, values["numbers"].shape, values["colour"].tolist())
 """
     read = _python(installed, code, tmp_path)

@@ -148,7 +148,8 @@ def validate(
     """Check specs against the schema and the rules it cannot express. Exit 0 valid, 1 invalid, 2 usage error."""
     from modelctl.cli.validate import run_validate
 
-    code = run_validate(paths, output_format.value, strict, deep, overrides, _console(), print_resolved)
+    code = run_validate(paths, output_format.value, strict, deep=deep, overrides=overrides, console=_console(),
+                        print_resolved=print_resolved)
     raise typer.Exit(code)
 
 
@@ -195,7 +196,7 @@ def summary(
     """Build the spec's model and show its layers, output shapes, parameters, FLOPs and weight memory."""
     from modelctl.cli.summary import run_summary
 
-    run_summary(str(spec), output_format.value, plot, overrides, _console())
+    run_summary(str(spec), output_format.value, plot, overrides=overrides, console=_console())
 
 
 @app.command()
@@ -237,7 +238,8 @@ def train(
                          "--register NAME` later)")
     console = _console()
     cache = _data_cache(no_cache, cache_dir)
-    result = run_train(spec, overrides, output, resume, dry_run, quiet, folds, console, cache=cache,
+    result = run_train(spec, overrides, output, resume=resume, dry_run=dry_run, quiet=quiet, folds=folds,
+                       console=console, cache=cache,
                        track=None if track is None else track.value, track_strict=track_strict, run_dir=run_dir)
     if export_after and result.get("run_dir") and not folds and not dry_run:
         from modelctl.cli.export import run_export
@@ -293,7 +295,7 @@ def data(
     """Show the spec's data: rows per split, features and their statistics, class balance, a few examples."""
     from modelctl.cli.data import run_data
 
-    run_data(spec, overrides, output_format.value, _console(), cache=_data_cache(no_cache, cache_dir))
+    run_data(spec, overrides, output_format.value, console=_console(), cache=_data_cache(no_cache, cache_dir))
 
 
 def _export_formats() -> list[str]:
@@ -410,7 +412,7 @@ def evaluate(
     in MLflow gets the report and metrics in its MLflow run."""
     from modelctl.cli.evaluate import run_eval
 
-    run_eval(target, split.value, data, output_format.value, fail_under, _console(),
+    run_eval(target, split.value, data, output_format=output_format.value, gates=fail_under, console=_console(),
              cache=_data_cache(no_cache, cache_dir))
 
 
@@ -518,7 +520,7 @@ def predict(
     """Predict class names and probabilities (or values) for raw inputs."""
     from modelctl.cli.evaluate import run_predict
 
-    run_predict(target, inputs, output, _console())
+    run_predict(target, inputs, output, console=_console())
 
 
 @app.command()
@@ -603,7 +605,7 @@ def init(
     """Write a starter spec from a template (with made-up data beside it), or drafted from your data."""
     from modelctl.cli.init import run_init
 
-    run_init(template, output, force, list_templates, _console(), data=data, labels=labels,
+    run_init(template, output, force, list_templates=list_templates, console=_console(), data=data, labels=labels,
              task=task.value if task else None)
 
 

@@ -113,7 +113,7 @@ def _plain(value):
     return shown + ["..."] if flat.size > 16 else shown
 
 
-def run_data(spec: str, overrides: list[str], output_format: str, console, *, cache=None) -> dict:
+def run_data(spec: str, overrides: list[str], output_format: str, *, console, cache=None) -> dict:
     description = describe_data(spec, overrides, cache=cache)
     if output_format == "json":
         console.out(json.dumps(description, indent=2), highlight=False)

@@ -12,7 +12,7 @@ class GateMissed(ModelctlError):
     """A `--fail-under` gate was missed. Exit code 1."""
 
 
-def run_eval(target: str, split: str, data: Path | None, output_format: str, gates: list[str], console, *,
+def run_eval(target: str, split: str, data: Path | None, *, output_format: str, gates: list[str], console,
              cache=None) -> dict:
     """Evaluate, print the metrics (table or JSON) and apply the gates. `cache`: the prepared-data cache
     (`modelctl.data.cache.DataCache`); default None: the default folder."""
@@ -58,7 +58,7 @@ def run_eval(target: str, split: str, data: Path | None, output_format: str, gat
     return payload
 
 
-def run_predict(target: str, inputs: list[str], output: Path | None, console) -> list[dict]:
+def run_predict(target: str, inputs: list[str], output: Path | None, *, console) -> list[dict]:
     from modelctl.export.predict import predict, rows_csv
     from modelctl.util.files import write_text_atomic
 

@@ -81,7 +81,7 @@ def with_modeline(text: str, reference: str) -> str:
     return modeline + text
 
 
-def run_init(template: str | None, output: Path, force: bool, list_templates: bool, console, *,
+def run_init(template: str | None, output: Path, force: bool, *, list_templates: bool, console,
              data: Path | None = None, labels: list[str] | tuple = (), task: str | None = None) -> Path | None:
     """Write a template spec (and its sample data) or a spec drafted from `data` to `output`, or list the
     templates. Returns the spec written, None when listing.
@@ -145,7 +145,7 @@ def run_init(template: str | None, output: Path, force: bool, list_templates: bo
         text = template_text(name)
         write_text_atomic(output, with_modeline(text, reference or SCHEMA_NAME))
         console.print(f"wrote {output} from the template '{name}'", markup=False)
-        _write_sample(name, text, folder, console)
+        _write_sample(name, text, folder, console=console)
     if reference is None:
         schema_file = folder / SCHEMA_NAME
         console.print(f"for completion in editors, write the schema beside it: "
@@ -177,7 +177,7 @@ def _make_folder(output: Path) -> None:
         raise UsageError(f"{output}: cannot make the folder {folder}: {error.strerror}") from None
 
 
-def _write_sample(name: str, text: str, folder: Path, console) -> None:
+def _write_sample(name: str, text: str, folder: Path, *, console) -> None:
     from modelctl.init.samples import write_sample
 
     source = yaml.safe_load(text)["data"]["source"]

@@ -8,7 +8,7 @@ from pathlib import Path
 from modelctl.spec.validate import load_spec
 
 
-def run_summary(spec: str, output_format: str, plot_path: Path | None, overrides: list[str], console) -> dict:
+def run_summary(spec: str, output_format: str, plot_path: Path | None, *, overrides: list[str], console) -> dict:
     """Build the model of `spec`, print its summary and optionally draw it. Returns the summary."""
     from modelctl.model.summary import plot, summarize
 

@@ -10,8 +10,8 @@ from modelctl.errors import UsageError
 from modelctl.spec.validate import load_spec
 
 
-def run_train(spec: str | None, overrides: list[str], output: Path, resume: Path | None, dry_run: bool,
-              quiet: bool, folds: int | None, console, *, cache=None, track: str | None = None,
+def run_train(spec: str | None, overrides: list[str], output: Path, *, resume: Path | None, dry_run: bool,
+              quiet: bool, folds: int | None, console, cache=None, track: str | None = None,
               track_strict: bool = False, run_dir: Path | None = None) -> dict:
     """Train and print where the run is and its final metrics. Returns the run's summary.
 

@@ -11,7 +11,7 @@ from modelctl.errors import ERROR, Diagnostic
 from modelctl.spec.validate import Result, bases_among, expand_paths, validate_file
 
 
-def run_validate(paths: Iterable[str], output_format: str, strict: bool, deep: bool, overrides: list[str],
+def run_validate(paths: Iterable[str], output_format: str, strict: bool, *, deep: bool, overrides: list[str],
                  console, print_resolved: bool = False) -> int:
     """Validate every spec named by `paths` and print the result. Returns the exit code (0 or 1).
 

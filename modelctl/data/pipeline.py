@@ -162,7 +162,7 @@ class Prepared:
         if shard is not None:
             self.cache_note = "data cache: off (each worker of a multi-worker run reads its shard from the source)"
         else:
-            slot = self._cache_slot(cache, fold, fitted, training)
+            slot = self._cache_slot(cache, fold, fitted, training=training)
         if not self.fingerprints:
             self.fingerprints = {key: [quick_fingerprint(path) for path in source.files]
                                  for key, source in self.sources.items()}
@@ -174,7 +174,7 @@ class Prepared:
             self.cache_note = f"data cache: not kept ({slot.root} cannot be written)"
         try:
             with located(self._source_of()):
-                self._read_and_fit(fold, fitted, writer, shard)
+                self._read_and_fit(fold, fitted, writer, shard=shard)
         except BaseException:
             if writer is not None:
                 writer.abandon()
@@ -183,7 +183,7 @@ class Prepared:
             self._keep(writer)
 
     def _read_and_fit(self, fold: tuple[int, int] | None, fitted: dict | None, writer,
-                      shard: Shard | None) -> None:
+                      *, shard: Shard | None) -> None:
         held, rows, labels = self._first_pass()
         self.assignment = self._assign(fold, rows, labels) if "all" in self.sources else None
         del labels
@@ -229,7 +229,7 @@ class Prepared:
 
     # The prepared-data cache ---------------------------------------------------------------------------------
 
-    def _cache_slot(self, cache: DataCache | None, fold, fitted: dict | None, training: Training):
+    def _cache_slot(self, cache: DataCache | None, fold, fitted: dict | None, *, training: Training):
         """The cache entry of this data, or None when the cache is off or cannot hold it (saying why)."""
         if cache is not None and not cache.enabled:
             return None
@@ -530,7 +530,7 @@ class Prepared:
             ends = np.cumsum(self._file_rows)
             readers = [(source.only([file], skip_rows=max(0, int(firsts[0]) - 1 - int(end - rows))), int(end - rows))
                        for file, rows, end in zip(source.files, self._file_rows, ends)
-                       if rows and _overlaps(int(end - rows) + 1, int(end), firsts, lasts)]
+                       if rows and _overlaps(int(end - rows) + 1, int(end), firsts, lasts=lasts)]
         for reader, offset in readers:
             count = offset + reader.passed_over
             for batch in reader.batches(self.plans[key].read, CHUNK_ROWS, self.on_bad_rows):
@@ -553,7 +553,7 @@ class Prepared:
                 if len(encoded):
                     yield encoded
 
-    def _shard_dataset(self, tf, output_names: list[str], initial_epoch: int, epochs: int):
+    def _shard_dataset(self, tf, output_names: list[str], initial_epoch: int, *, epochs: int):
         """This worker's batches for training: `layout.pieces()` an epoch (one per local replica and step) of
         `layout.batch_size` examples, then what is left, then empty batches."""
         layout = self.layout
@@ -584,7 +584,7 @@ class Prepared:
 
         def epoch_batches(epoch):
             given = 0
-            for encoded in self._shuffled("train", int(epoch), self._shard_chunks(), size):
+            for encoded in self._shuffled("train", int(epoch), self._shard_chunks(), batch_size=size):
                 given += 1
                 if given > pieces:
                     raise DataError(f"worker {layout.shard.worker}'s shard of the training split holds more than "
@@ -699,7 +699,7 @@ class Prepared:
         factor = max(1, min(EVALUATION_BATCH_FACTOR, EVALUATION_BATCH_BYTES // (per_example * self.batch_size)))
         return self.batch_size * factor
 
-    def _cached_dataset(self, tf, split: str, output_names: list[str], training: bool, initial_epoch: int,
+    def _cached_dataset(self, tf, split: str, output_names: list[str], *, training: bool, initial_epoch: int,
                         epochs: int, batch_size: int):
         """Batches gathered from the split held in memory; in training, epoch e is the permutation
         `index_shuffle(seed=[seed, e])` of the examples, the same whether or not the run was resumed."""
@@ -728,7 +728,7 @@ class Prepared:
             .prefetch(tf.data.AUTOTUNE)
 
     def _shuffled(self, split: str, epoch: int, parts: Iterator[Encoded] | None = None,
-                  batch_size: int | None = None) -> Iterator[Encoded]:
+                  *, batch_size: int | None = None) -> Iterator[Encoded]:
         """Batches of `split` (or of `parts`, default the split's chunks) through a shuffle buffer keyed by the
         seed and `epoch`, all of `batch_size` examples (default `data.batch_size`) but the last."""
         rng = np.random.default_rng([self.seed, int(epoch)])
@@ -785,8 +785,8 @@ class Prepared:
         weighted = bool(self.weight) or bool(self._class_weights)
         return (features, y, tf.TensorSpec((None,), tf.float32)) if weighted else (features, y)
 
-    def dataset(self, split: str, output_names: list[str], training: bool = False, initial_epoch: int = 0,
-                epochs: int = 1, *, batch_size: int | None = None):
+    def dataset(self, split: str, output_names: list[str], training: bool = False, *, initial_epoch: int = 0,
+                epochs: int = 1, batch_size: int | None = None):
         """A `tf.data.Dataset` of (features, targets[, weights]) batches.
 
         Args:
@@ -805,10 +805,11 @@ class Prepared:
 
         tf = tensorflow()
         if training and split == "train" and self.layout is not None:
-            return self._shard_dataset(tf, output_names, initial_epoch, epochs)
+            return self._shard_dataset(tf, output_names, initial_epoch, epochs=epochs)
         if split in self._cache and self._every_split_held:
-            return self._cached_dataset(tf, split, output_names, training, initial_epoch, epochs,
-                                        self.batch_size if training or batch_size is None else batch_size)
+            return self._cached_dataset(tf, split, output_names, training=training, initial_epoch=initial_epoch,
+                                        epochs=epochs,
+                                        batch_size=self.batch_size if training or batch_size is None else batch_size)
         # An evaluation split held beside a streamed training split is handed on from its arrays, without a
         # second copy as tensors, so that memory stays bounded.
         signature = self.signature(output_names)
@@ -836,7 +837,7 @@ EVALUATION_BATCH_BYTES = 8 * 2**20
 batches of 256 rows of 500 float32 columns, 64 of 256 rows of 54, or 5 batches of 32 float32 images of 64x64x3."""
 
 
-def _overlaps(first: int, last: int, firsts: np.ndarray, lasts: np.ndarray) -> bool:
+def _overlaps(first: int, last: int, firsts: np.ndarray, *, lasts: np.ndarray) -> bool:
     """Whether rows `first`..`last` meet one of the intervals `firsts[i]`..`lasts[i]`."""
     return bool(np.any((firsts <= last) & (lasts >= first)))
 

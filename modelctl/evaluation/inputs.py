@@ -88,7 +88,7 @@ def drawn_by(plot: str) -> tuple[str, ...]:
     return tuple(name for name in label_types() if plot in label_type(name).plots)
 
 
-def prepare(name: str, y_true: object, y_score: object, class_names: list[str] | None = None) -> Prepared:
+def prepare(name: str, y_true: object, y_score: object, *, class_names: list[str] | None = None) -> Prepared:
     """Check `y_true` and `y_score` against the label type `name` and return them as `Prepared`.
 
     Args:

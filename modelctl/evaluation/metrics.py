@@ -139,7 +139,7 @@ def compute_metrics(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *,
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise EvaluationError(f"Invalid value for argument `top_k`. Expected an integer >= 1. "
                               f"Received: top_k={top_k!r}")
-    context = _Context(prepare(label_type, y_true, y_score, class_names), int(top_k))
+    context = _Context(prepare(label_type, y_true, y_score, class_names=class_names), int(top_k))
     result: dict = {"label_type": label_type, "examples": context.data.examples}
     if context.data.kind.classifies:
         result["classes"] = list(context.data.classes)

@@ -61,7 +61,8 @@ def confusion_matrix_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarr
         path: the PNG file to write; its folder must exist.
         class_names: one name per class; None (the default) uses "0", "1", ...
     """
-    data = _prepared("confusion_matrix_plot", "confusion_matrix", label_type, y_true, y_score, class_names)
+    data = _prepared("confusion_matrix_plot", "confusion_matrix", label_type, y_true=y_true, y_score=y_score,
+                     class_names=class_names)
     count = len(data.classes)
     from sklearn.metrics import confusion_matrix
 
@@ -97,7 +98,7 @@ def roc_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: 
         path: the PNG file to write; its folder must exist.
         class_names: one name per class or label; None (the default) uses "0", "1", ...
     """
-    data = _prepared("roc_plot", "roc", label_type, y_true, y_score, class_names)
+    data = _prepared("roc_plot", "roc", label_type, y_true=y_true, y_score=y_score, class_names=class_names)
     from sklearn.metrics import auc, roc_curve
 
     pyplot = _pyplot()
@@ -124,7 +125,7 @@ def pr_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: s
         path: the PNG file to write; its folder must exist.
         class_names: one name per class or label; None (the default) uses "0", "1", ...
     """
-    data = _prepared("pr_plot", "pr", label_type, y_true, y_score, class_names)
+    data = _prepared("pr_plot", "pr", label_type, y_true=y_true, y_score=y_score, class_names=class_names)
     from sklearn.metrics import average_precision_score, precision_recall_curve
 
     pyplot = _pyplot()
@@ -153,7 +154,8 @@ def calibration_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *
         class_names: checked as elsewhere, not drawn; None (the default) is fine.
         bins: number of equal-width bins over [0, 1], an int >= 2 (default 10).
     """
-    data = _prepared("calibration_plot", "calibration", label_type, y_true, y_score, class_names)
+    data = _prepared("calibration_plot", "calibration", label_type, y_true=y_true, y_score=y_score,
+                     class_names=class_names)
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 2:
         raise EvaluationError(f"Invalid value for argument `bins`. Expected an integer >= 2. Received: bins={bins!r}")
     truth, probability, what, fraction_of = data.kind.calibration(data.y_true, data.y_score)
@@ -188,8 +190,9 @@ def residuals_plot(y_true: np.ndarray, y_score: np.ndarray, path: str | Path,
         label_type: a label type whose `plots` hold "residuals"; None (the default) is the first such
             (regression).
     """
-    data = _prepared("residuals_plot", "residuals", label_type or drawn_by("residuals")[0], y_true, y_score,
-                     output_names)
+    data = _prepared("residuals_plot", "residuals", label_type or drawn_by("residuals")[0], y_true=y_true,
+                     y_score=y_score,
+                     class_names=output_names)
     residuals = data.y_true - data.y_score
     outputs = data.y_true.shape[1]
     pyplot = _pyplot()
@@ -261,7 +264,7 @@ def write_plots(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, cla
         folder: where the files go; created with its parents when missing.
     """
     kind = kind_of(label_type)
-    prepare(label_type, y_true, y_score, class_names)
+    prepare(label_type, y_true, y_score, class_names=class_names)
     if history:
         _panels(history)
     folder = Path(folder)
@@ -300,12 +303,12 @@ def _pyplot():
     return pyplot
 
 
-def _prepared(function: str, plot: str, label_type: str, y_true: object, y_score: object,
+def _prepared(function: str, plot: str, label_type: str, *, y_true: object, y_score: object,
               class_names: list[str] | None) -> Prepared:
     if plot not in kind_of(label_type).plots:
         raise EvaluationError(f"{function} draws label types {one_of(drawn_by(plot))}; "
                               f"received label_type='{label_type}'")
-    return prepare(label_type, y_true, y_score, class_names)
+    return prepare(label_type, y_true, y_score, class_names=class_names)
 
 
 def _finish_curves(axes, drawn: int, xlabel: str, *, ylabel: str, title: str, data: Prepared, corner: str) -> None:

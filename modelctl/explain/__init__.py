@@ -9,7 +9,7 @@ feature, and each other feature as a whole, is shuffled among the split's exampl
 loss is measured over `--repeats` shuffles. Per-example attributions come from integrated gradients
 (`modelctl.explain.gradients`, any model whose inputs are differentiable after its preprocessing, or reach an
 embedding layer) or SHAP values (`modelctl.explain.shapley`, tables of numeric and categorical features, the
-`explain` extra), mapped back to columns, categories, tokens and pixels (`modelctl.explain.attributions`).
+`explain` extra), mapped back to columns, categories, tokens and pixels (each feature type's `attributions`).
 
 What is written into `<run>/explain/<split>/`:
 
@@ -45,8 +45,8 @@ explain.json:
       "report": ".../explain/test/report.md"
     }
 
-The `features` of an example are described in `modelctl.explain.attributions` (columns, a category's value,
-tokens, pixels).
+The `features` of an example are described by each feature type's `attributions` (columns, a category's value,
+tokens, pixels; see `modelctl.features.base.FeatureType.attributions`).
 """
 
 from modelctl.explain.errors import ExplainError

@@ -122,19 +122,20 @@ def explain_run(target: str | Path, split: str = "test", *, examples: int = 5, m
 
 
 def _target_name(fitted_label: dict, label: str, column: int) -> str:
-    classes = fitted_label.get("classes")
-    if fitted_label["type"] == "binary":
-        return str(classes[1]) if classes and len(classes) == 2 else label
-    if classes and fitted_label["type"] in ("categorical", "multi_label"):
-        return str(classes[column])
-    return label
+    """The explained output's name: its class (a binary label's positive class), else the label's."""
+    from modelctl.features import label_type
+
+    kind, classes = label_type(fitted_label["type"]), fitted_label.get("classes")
+    if kind.positive_class is not None:
+        return str(classes[kind.positive_class]) if classes and len(classes) > kind.positive_class else label
+    return str(classes[column]) if kind.classifies and classes else label
 
 
 def _example(item, features: dict, *, fitted: dict, label: str) -> dict:
-    from modelctl.explain.attributions import describe
+    from modelctl.features import feature_type
 
-    described = {name: describe(item.inputs[name], item.values[name], fitted["features"][name],
-                                 raw=features[name][item.row])
+    described = {name: feature_type(fitted["features"][name]["type"]).attributions(
+                     item.inputs[name], item.values[name], fitted["features"][name], raw=features[name][item.row])
                  for name in fitted["features"] if name in item.inputs}
     return {"example": item.row, "target": _target_name(fitted["labels"][label], label, item.column),
             "output": item.column, "score": item.score, "baseline_score": item.baseline_score, "gap": item.gap,

@@ -86,7 +86,7 @@ def overlay_plot(pixels: np.ndarray, image: np.ndarray, *, title: str, path: str
     pyplot = _pyplot()
     figure, (left, right) = pyplot.subplots(1, 2, figsize=(7, 3.6))
     left.imshow(gray, cmap="gray")
-    left.set_title("image")
+    left.set_title("input")
     right.imshow(gray, cmap="gray")
     shown = right.imshow(pixels, cmap="bwr", vmin=-span, vmax=span, alpha=0.6)
     figure.colorbar(shown, ax=right, fraction=0.046, pad=0.04, label="attribution")

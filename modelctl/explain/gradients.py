@@ -100,8 +100,11 @@ def _takes_training(layer) -> bool:
 
 def target_columns(scores: np.ndarray, label_type: str) -> np.ndarray:
     """The output column explained for each example (see the module docstring)."""
+    from modelctl.features import label_type as kind_of
+
     scores = np.asarray(scores).reshape(len(scores), -1)
-    if label_type in ("categorical", "multi_label") and scores.shape[1] > 1:
+    kind = kind_of(label_type)
+    if kind.classifies and kind.positive_class is None and scores.shape[1] > 1:
         return scores.argmax(axis=1)
     return np.zeros(len(scores), dtype=int)
 

@@ -29,25 +29,34 @@ from modelctl.util.lazy import numpy as np
 from modelctl.explain.units import units
 
 EPSILON = 1e-7
-METRICS = {"binary": "log_loss", "categorical": "log_loss", "multi_label": "log_loss", "regression": "mse"}
-"""The metric of each label type; label types not listed (plug-ins) use `mse`."""
+
+
+def metric(label_type: str) -> str:
+    """The loss measured for a label type: `log_loss` for one that classifies, `mse` otherwise."""
+    from modelctl.features import label_type as kind_of
+
+    return "log_loss" if kind_of(label_type).classifies else "mse"
 
 
 def loss(label_type: str, y_true: np.ndarray, y_score: np.ndarray) -> float:
-    """The loss of one label's predictions (see the module docstring).
+    """The loss of one label's predictions (see the module docstring): the mean squared error for a label type
+    that does not classify; the log loss of each example's class where the outputs are one probability a class
+    and each example has one (categorical); else the binary log loss of each output (binary, multi_label).
 
     Args:
-        label_type: binary, categorical, multi_label or regression.
+        label_type: binary, categorical, multi_label, regression or a plug-in's.
         y_true: targets as the data pipeline encodes them (class indices, 0/1, numbers).
         y_score: the model's outputs for the same examples.
     """
+    from modelctl.features import label_type as kind_of
+
+    kind = kind_of(label_type)
     scores = np.asarray(y_score, dtype=np.float64)
     truth = np.asarray(y_true)
-    metric = METRICS.get(label_type, "mse")
-    if metric == "mse":
+    if not kind.classifies:
         return float(np.mean((scores.reshape(len(scores), -1) - truth.reshape(len(truth), -1)) ** 2))
     scores = np.clip(scores, EPSILON, 1 - EPSILON)
-    if label_type == "categorical":
+    if kind.single_class and kind.positive_class is None:
         picked = scores[np.arange(len(scores)), truth.reshape(-1).astype(int)]
         return float(-np.mean(np.log(picked)))
     scores = scores.reshape(len(scores), -1)
@@ -101,7 +110,7 @@ def permutation_importance(model, features: dict, targets: dict, *, fitted: dict
         "column", "importance", "std", "increases"}] most important first}.
     """
     label_types = {label: entry["type"] for label, entry in fitted["labels"].items()}
-    metrics = sorted({METRICS.get(kind, "mse") for kind in label_types.values()})
+    metrics = sorted({metric(kind) for kind in label_types.values()})
     predict = compiled(model)
     baseline = total_loss(predict, features, targets, label_types=label_types)
     generator = np.random.default_rng(seed)
@@ -120,4 +129,4 @@ def permutation_importance(model, features: dict, targets: dict, *, fitted: dict
     return {"metric": " + ".join(metrics), "baseline": baseline, "repeats": repeats, "seed": seed, "features": rows}
 
 
-__all__ = ["METRICS", "compiled", "loss", "permutation_importance", "total_loss"]
+__all__ = ["compiled", "loss", "metric", "permutation_importance", "total_loss"]

@@ -27,8 +27,13 @@ BACKGROUND = 20
 EXTRA = "explain"
 """The extra that brings `shap`."""
 
-TABULAR = ("numeric", "categorical")
-"""The feature types SHAP values are computed for."""
+def tabular(kind: str) -> bool:
+    """Whether SHAP values are computed for a feature type: one whose raw values are columns of numbers
+    (`by_column`, numeric) or one category (`one_category`, categorical)."""
+    from modelctl.features import feature_type
+
+    found = feature_type(kind)
+    return found.by_column or found.one_category
 
 
 def require_shap() -> None:
@@ -56,20 +61,21 @@ def shap_values(model, features: dict, fitted: dict, *, examples: int, seed: int
         ExplainError: a feature that is neither numeric nor categorical.
     """
     require_shap()
-    others = {name: entry["type"] for name, entry in fitted["features"].items() if entry["type"] not in TABULAR}
+    others = {name: entry["type"] for name, entry in fitted["features"].items() if not tabular(entry["type"])}
     if others:
         listed = ", ".join(f"'{name}' ({kind})" for name, kind in others.items())
         raise ExplainError(f"--method shap explains tables of numeric and categorical features; this model also "
                            f"takes {listed}. Use --method integrated_gradients or --method permutation")
     import shap
 
+    from modelctl.features import feature_type
     from modelctl.model.preprocessing import predict_raw
 
     names = list(fitted["features"])
     # A category becomes the index of its value among those of the split, so that one matrix of numbers holds
     # every column; `outputs` turns the indices back into the strings the model takes.
     tables = {name: np.unique(features[name].astype(str)) for name in names
-              if fitted["features"][name]["type"] == "categorical"}
+              if feature_type(fitted["features"][name]["type"]).one_category}
     parts = [np.searchsorted(tables[name], features[name].astype(str)).astype(np.float64) if name in tables
              else features[name].reshape(len(features[name]), -1).astype(np.float64) for name in names]
     widths = [part.shape[1] for part in parts]
@@ -115,4 +121,4 @@ def shap_values(model, features: dict, fitted: dict, *, examples: int, seed: int
     return explained
 
 
-__all__ = ["BACKGROUND", "EXTRA", "TABULAR", "require_shap", "shap_values"]
+__all__ = ["BACKGROUND", "EXTRA", "require_shap", "shap_values", "tabular"]

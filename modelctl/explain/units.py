@@ -13,10 +13,6 @@ import dataclasses
 
 from modelctl.util.lazy import numpy as np
 
-SPLIT_BY_COLUMN = ("numeric",)
-"""Feature types whose raw vector holds one value per source column (`fitted["columns"]`)."""
-
-
 @dataclasses.dataclass(frozen=True)
 class Unit:
     """One thing importance is measured for.
@@ -42,8 +38,10 @@ class Unit:
 
 def columns_of(fitted: dict) -> list[str] | None:
     """The source column of each value of a feature's raw vector, or None when it is not split by column."""
+    from modelctl.features import feature_type
+
     columns = fitted.get("columns")
-    if fitted.get("type") in SPLIT_BY_COLUMN and columns and len(columns) == fitted.get("width"):
+    if feature_type(fitted["type"]).by_column and columns and len(columns) == fitted.get("width"):
         return list(columns)
     return None
 
@@ -60,4 +58,4 @@ def units(features: dict[str, dict]) -> list[Unit]:
     return found
 
 
-__all__ = ["SPLIT_BY_COLUMN", "Unit", "columns_of", "units"]
+__all__ = ["Unit", "columns_of", "units"]

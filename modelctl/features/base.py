@@ -139,6 +139,9 @@ class FeatureType:
         summarized: whether `modelctl data` gathers the count, mean, spread and range of the raw values (numbers).
         reads_named_files: whether a table column holds the names of files the feature reads; the prepared-data
             cache does not fingerprint those files, so it is not used then.
+        by_column: whether the raw vector holds one value per source column (`fitted["columns"]`), so that
+            `modelctl explain` measures and reports each column apart.
+        one_category: whether the raw value is one category (a string) of a fitted vocabulary.
     """
 
     name: ClassVar[str] = ""
@@ -149,6 +152,8 @@ class FeatureType:
     documents_noun: ClassVar[str] = ""
     summarized: ClassVar[bool] = False
     reads_named_files: ClassVar[bool] = False
+    by_column: ClassVar[bool] = False
+    one_category: ClassVar[bool] = False
 
     def schema(self) -> dict:
         """Property name -> JSON Schema fragment of what a feature of this type may write besides `type`,
@@ -229,6 +234,20 @@ class FeatureType:
         """Raw values of a few examples as the fitted steps that run outside Keras leave them (default as
         they are)."""
         return values
+
+    def attributions(self, attributions: np.ndarray, values: np.ndarray, fitted: dict, *, raw=None) -> dict:
+        """One example's attributions to this feature (`modelctl explain`), mapped back to what the spec reads,
+        as a JSON-ready dict with its `kind` and `total` (their sum); default the total alone:
+        `{"kind": "total", "total": 0.05, "attribution": 0.05}`.
+
+        Args:
+            attributions: shaped as the feature's input to the core model (or its raw input, for SHAP values).
+            values: the example's value at that input.
+            fitted: the feature's entry of `preprocessing.json`.
+            raw: the example's raw value; default None.
+        """
+        total = float(np.asarray(attributions, dtype=np.float64).sum())
+        return {"kind": "total", "total": total, "attribution": total}
 
 
 def augmentation_property() -> dict:

@@ -48,6 +48,7 @@ class CategoricalFeature(FeatureType):
 
     name = "categorical"
     description = "One value from a fixed set."
+    one_category = True
 
     def schema(self) -> dict:
         return {
@@ -105,6 +106,12 @@ class CategoricalFeature(FeatureType):
     def describe(self, fitted: dict, summary: dict | None = None) -> dict:
         return {"column": fitted["column"], "vocabulary_size": len(fitted["vocabulary"]),
                 "vocabulary": fitted["vocabulary"][:10]}
+
+    def attributions(self, attributions: np.ndarray, values: np.ndarray, fitted: dict, *, raw=None) -> dict:
+        """`{"kind": "value", "total": 0.12, "value": "red", "attribution": 0.12}`: the example's category."""
+        total = float(np.asarray(attributions, dtype=np.float64).sum())
+        value = raw.reshape(-1)[0] if isinstance(raw, np.ndarray) else raw
+        return {"kind": "value", "total": total, "value": None if value is None else str(value), "attribution": total}
 
 
 __all__ = ["CategoricalFeature", "PLACEHOLDER_VALUES", "VocabularyFit"]

@@ -91,6 +91,14 @@ class ImageFeature(FeatureType):
     def preview(self, fitted: dict, values: np.ndarray) -> np.ndarray:
         return numeric.apply_numeric(fitted["steps"], values.reshape(len(values), -1))
 
+    def attributions(self, attributions: np.ndarray, values: np.ndarray, fitted: dict, *, raw=None) -> dict:
+        """`{"kind": "pixels", "total": 0.4, "pixels": [[...], ...]}`: each pixel's attribution, summed over its
+        channels."""
+        attributions = np.asarray(attributions, dtype=np.float64)
+        pixels = attributions.reshape(attributions.shape[0], attributions.shape[1], -1).sum(axis=2)
+        return {"kind": "pixels", "total": float(attributions.sum()),
+                "pixels": [[float(value) for value in row] for row in pixels]}
+
 
 def decode_images(paths: np.ndarray, size: Sequence[int], channels: int, *, on_bad: str,
                   skipped: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:

@@ -86,6 +86,7 @@ class NumericFeature(FeatureType):
     description = "Numbers from one or more columns."
     column_type = "float"
     summarized = True
+    by_column = True
 
     def schema(self) -> dict:
         return {
@@ -145,6 +146,14 @@ class NumericFeature(FeatureType):
 
     def preview(self, fitted: dict, values: np.ndarray) -> np.ndarray:
         return numeric.apply_numeric(fitted["steps"], values.reshape(len(values), -1))
+
+    def attributions(self, attributions: np.ndarray, values: np.ndarray, fitted: dict, *, raw=None) -> dict:
+        """`{"kind": "columns", "total": 0.4, "columns": {"petal_length": 0.31, ...}}`: one value a source column."""
+        flat = np.asarray(attributions, dtype=np.float64).reshape(-1)
+        columns = fitted.get("columns") if len(fitted.get("columns") or []) == len(flat) else None
+        return {"kind": "columns", "total": float(flat.sum()),
+                "columns": {str(column): float(value)
+                            for column, value in zip(columns or [f"{index}" for index in range(len(flat))], flat)}}
 
 
 def numeric_matrix(batch: dict[str, np.ndarray], item) -> np.ndarray:

@@ -142,5 +142,27 @@ class TextFeature(FeatureType):
         return {"column": fitted["column"], "vocabulary_size": len(fitted["vocabulary"]),
                 "vocabulary": fitted["vocabulary"][:10]}
 
+    def attributions(self, attributions: np.ndarray, values: np.ndarray, fitted: dict, *, raw=None) -> dict:
+        """`{"kind": "tokens", "total": 0.9, "tokens": [["motor", 0.02], ...], "padding": 0.0}`: the tokens in
+        order (token ids), or each token present (bag-of-words modes); tokens outside the vocabulary show as
+        `OOV_TOKEN`, and `padding` is what the padding positions were given."""
+        flat = np.asarray(attributions, dtype=np.float64).reshape(-1)
+        vocabulary = [str(token) for token in fitted["vocabulary"]]
+        if fitted.get("output_mode", "int") == "int":
+            table = ["", OOV_TOKEN, *vocabulary]
+            ids = np.asarray(values).reshape(-1).astype(int)
+            tokens = [[table[index] if index < len(table) else OOV_TOKEN, float(value)]
+                      for index, value in zip(ids, flat) if index != 0]
+            return {"kind": "tokens", "total": float(flat.sum()), "tokens": tokens,
+                    "padding": float(flat[ids == 0].sum())}
+        table = [OOV_TOKEN, *vocabulary]
+        present = np.flatnonzero(np.asarray(values).reshape(-1))
+        return {"kind": "tokens", "total": float(flat.sum()), "padding": 0.0,
+                "tokens": [[table[index] if index < len(table) else OOV_TOKEN, float(flat[index])]
+                           for index in present]}
 
-__all__ = ["TextFeature", "TextFit", "text_settings", "text_vocabulary"]
+
+OOV_TOKEN = "[UNK]"
+"""How a token outside the vocabulary is shown (Keras's `TextVectorization` name for it)."""
+
+__all__ = ["OOV_TOKEN", "TextFeature", "TextFit", "text_settings", "text_vocabulary"]

@@ -181,10 +181,10 @@ def check_losses(spec: dict, graph: graph_module.Graph | None, report: Report) -
             suggestion = DEFAULT_LOSS.get(kind)
             report.error(path, f"loss '{name}' does not fit the {kind} label '{label}'; it fits {one_of(fits)} "
                                f"labels. Use '{suggestion}' for a {kind} label")
-        _check_logits(spec, graph, label, written, path, report)
+        _check_logits(spec, graph, label, loss=written, path=path, report=report)
 
 
-def _check_logits(spec: dict, graph, label: str, loss: object, path: tuple, report: Report) -> None:
+def _check_logits(spec: dict, graph, label: str, *, loss: object, path: tuple, report: Report) -> None:
     if graph is None:
         return
     node = graph.node(label) if graph.node(label) else (graph.node(graph.outputs[0]) if len(graph.outputs) == 1
@@ -387,10 +387,10 @@ def check_files(spec: dict, report: Report) -> None:
         if not isinstance(source, dict):
             continue
         if isinstance(source.get("path"), str):
-            _check_path(base, source["path"], path + ("path",), report)
+            _check_path(base, source["path"], path + ("path",), report=report)
         for column, file in _section(source, "arrays").items():
             if isinstance(file, str):
-                _check_path(base, file, path + ("arrays", column), report)
+                _check_path(base, file, path + ("arrays", column), report=report)
 
 
 def check_backbone_weights(graph, report: Report) -> None:
@@ -400,10 +400,10 @@ def check_backbone_weights(graph, report: Report) -> None:
     for node in graph.nodes:
         weights = node.args.get("weights") if node.kind == "backbone" else None
         if isinstance(weights, str) and weights != "imagenet":
-            _check_path(base, weights, node.arg_paths.get("weights", node.path), report)
+            _check_path(base, weights, node.arg_paths.get("weights", node.path), report=report)
 
 
-def _check_path(base: Path, written: str, path: tuple, report: Report) -> None:
+def _check_path(base: Path, written: str, path: tuple, *, report: Report) -> None:
     full = Path(written) if Path(written).is_absolute() else base / written
     if glob.has_magic(written):
         if not glob.glob(str(full)):

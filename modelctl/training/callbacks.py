@@ -143,7 +143,7 @@ class RunRecorder(keras.callbacks.Callback):
             model being trained (a distilled run trains a model that holds it, and keeps the student alone).
     """
 
-    def __init__(self, folder: Path, history: list[dict], monitor: str, mode: str, save_best: bool,
+    def __init__(self, folder: Path, history: list[dict], monitor: str, *, mode: str, save_best: bool,
                  stop: list, watched: list, best: float | None = None, kept=None):
         super().__init__()
         self._kept = kept
@@ -280,7 +280,7 @@ class Progress(keras.callbacks.Callback):
         stop: the StopOnSignal and NaNGuard callbacks that can cut an epoch short; default none.
     """
 
-    def __init__(self, console, epochs: int, steps: int, live: bool, stop: list | None = None):
+    def __init__(self, console, epochs: int, steps: int, *, live: bool, stop: list | None = None):
         super().__init__()
         self.console = console
         self.epochs = epochs

@@ -49,7 +49,7 @@ class TpuUnreachable(HardwareError):
         reason: why that failed, in one line.
     """
 
-    def __init__(self, address: str, source: str | None, tried: str, reason: str):
+    def __init__(self, address: str, source: str | None, tried: str, *, reason: str):
         self.address, self.source, self.tried, self.reason = address, source, tried, reason
         named = f"{source}={address!r}" if source else f"this machine ({address!r})"
         unset = f"unset {source}, or " if source else ""
@@ -286,7 +286,7 @@ def connect_tpu(hardware: Hardware) -> Hardware:
     cores = _tpu_names(tf)
     if not cores:
         raise TpuUnreachable(address, source, "connecting TensorFlow to it",
-                             "it answered, but TensorFlow lists no TPU cores on it")
+                             reason="it answered, but TensorFlow lists no TPU cores on it")
     return dataclasses.replace(hardware, tpus=cores)
 
 
@@ -362,7 +362,7 @@ def _connect_tpu(address: str, source: str | None):
     if address == "local":
         if not tf.config.list_physical_devices("TPU"):
             raise TpuUnreachable(address, source, "listing this machine's TPU devices",
-                                 "TensorFlow lists none (a Cloud TPU VM with TensorFlow's TPU support has them)")
+                                 reason="TensorFlow lists none (a Cloud TPU VM with TensorFlow's TPU support has them)")
         resolver, master = resolvers.TPUClusterResolver(tpu="local"), "this machine's TPU"
     else:
         tried = (f"a TCP connection to {address}" if address.startswith("grpc://") else
@@ -375,7 +375,7 @@ def _connect_tpu(address: str, source: str | None):
                 resolver = resolvers.TPUClusterResolver(tpu=address)
                 master = resolver.master()
         except Exception as error:
-            raise TpuUnreachable(address, source, tried, _why(error)) from None
+            raise TpuUnreachable(address, source, tried, reason=_why(error)) from None
         _check_reachable(master, address, source)
     # Without fail-fast, TensorFlow's first call to a TPU worker waits until the worker answers, forever.
     try:
@@ -384,7 +384,7 @@ def _connect_tpu(address: str, source: str | None):
             tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, RuntimeError, tf.errors.OpError) as error:
         raise TpuUnreachable(address, source, f"connecting TensorFlow to {master} and initializing its TPU system",
-                             _one_line(error)) from None
+                             reason=_one_line(error)) from None
     _CONNECTED_TPUS[address] = resolver
     return resolver
 
@@ -398,15 +398,15 @@ def _check_reachable(master: str, address: str, source: str | None) -> None:
         port = None
     if not parts.hostname or port is None:
         raise TpuUnreachable(address, source, f"reading the address {master!r}",
-                             "it is not grpc://HOST:PORT, such as grpc://10.0.0.2:8470")
+                             reason="it is not grpc://HOST:PORT, such as grpc://10.0.0.2:8470")
     tried = f"a TCP connection to {parts.hostname}:{port}"
     try:
         with socket.create_connection((parts.hostname, port), timeout=TPU_TIMEOUT_S):
             pass
     except TimeoutError:
-        raise TpuUnreachable(address, source, tried, f"no answer within {TPU_TIMEOUT_S} s") from None
+        raise TpuUnreachable(address, source, tried, reason=f"no answer within {TPU_TIMEOUT_S} s") from None
     except OSError as error:
-        raise TpuUnreachable(address, source, tried, _why(error)) from None
+        raise TpuUnreachable(address, source, tried, reason=_why(error)) from None
 
 
 def _why(error: BaseException) -> str:

@@ -81,7 +81,7 @@ def fit_distributed(model, strategy, train_dataset, *, epochs: int, initial_epoc
         model._symbolic_build(data_batch=train_dataset.element_spec)
     callback_list = keras.callbacks.CallbackList(callbacks, add_history=True, add_progbar=False, verbose=0,
                                                  epochs=epochs, steps=steps_per_epoch, model=model)
-    train_step = _train_function(tf, model, strategy, steps_per_execution)
+    train_step = _train_function(tf, model, strategy, steps_per_execution=steps_per_execution)
     test_step = _test_function(tf, model, strategy)
     if sharded:
         batches = iter(strategy.distribute_datasets_from_function(lambda context: train_dataset))
@@ -132,7 +132,7 @@ def _loss_metric(model):
     return next(metric for metric in model.metrics if metric.name == "loss")
 
 
-def _train_function(tf, model, strategy, steps_per_execution: int):
+def _train_function(tf, model, strategy, *, steps_per_execution: int):
     replicas = strategy.num_replicas_in_sync
     loss_metric = _loss_metric(model)
 

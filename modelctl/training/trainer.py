@@ -363,8 +363,8 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
     stop_signal = run_callbacks.StopOnSignal()
     nan_guard = run_callbacks.NaNGuard()
     recorder = run_callbacks.RunRecorder(folder, state["history"] if state else [], monitor,
-                                         checkpoint["mode"], checkpoint["save_best"],
-                                         [stop_signal, nan_guard], keras_callbacks,
+                                         mode=checkpoint["mode"], save_best=checkpoint["save_best"],
+                                         stop=[stop_signal, nan_guard], watched=keras_callbacks,
                                          best=state.get("best") if state else None, kept=model)
     first_step = run_callbacks.FirstStep()
     callbacks = [*extra_callbacks, first_step, stop_signal, nan_guard, *keras_callbacks, recorder]
@@ -373,7 +373,7 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
 
         callbacks.append(TrackEpochs(tracked, recorder))
     if not quiet:
-        callbacks.append(run_callbacks.Progress(console, epochs, steps, live, stop=[stop_signal, nan_guard]))
+        callbacks.append(run_callbacks.Progress(console, epochs, steps, live=live, stop=[stop_signal, nan_guard]))
     train_data = prepared.dataset("train", output_names, training=True, initial_epoch=initial_epoch,
                                   epochs=epochs)
     # Larger batches for passes without training, on one replica only: a strategy splits the last, partial batch

@@ -8,7 +8,7 @@ from modelctl.registry.layers.shared import INTEGER, array
 SAME_SHAPES = [[4, 3], [4, 3]]
 
 
-def _elementwise(name: str, cls: str, what: str, inputs=(2, None)) -> Entry:
+def _elementwise(name: str, cls: str, what: str, *, inputs=(2, None)) -> Entry:
     return Entry(name, f"keras.layers:{cls}", f"{what} of its inputs, element by element; the shapes must match "
                                               "or broadcast.", {},
                  meta={"example": {"args": {}, "input_shapes": SAME_SHAPES}, "inputs": list(inputs)})
