@@ -21,7 +21,7 @@ class DateFeature(FeatureType):
         return Fit(item, lambda item: {"type": "date", "column": item.columns[0],
                                        "format": item.options.get("format", "%Y-%m-%d")})
 
-    def encode(self, item, feature, batch, numbers, *, on_bad_rows, skipped):
+    def encode(self, item, feature, batch, *, numbers, on_bad_rows, skipped):
         written = feature.get("format", "%Y-%m-%d")
         days = np.zeros((len(numbers), 1), dtype=np.float32)
         for row, value in enumerate(one_column(batch, item).tolist()):
