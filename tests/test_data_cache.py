@@ -360,6 +360,7 @@ training:
 """
 
 
+@pytest.mark.slow
 def test_training_from_the_cache_gives_the_same_weights_and_metrics(write_spec, tmp_path):
     from modelctl.model.saving import load_model
     from modelctl.training.trainer import train
@@ -377,6 +378,7 @@ def test_training_from_the_cache_gives_the_same_weights_and_metrics(write_spec, 
             np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.slow
 def test_train_eval_and_export_say_where_the_cache_is(write_spec, tmp_path, runner):
     from modelctl.cli.app import app
 

@@ -78,6 +78,7 @@ def _pairs():
     yield "sgd", {"type": schedules[-1], **options.get(schedules[-1], {})}
 
 
+@pytest.mark.slow
 def test_every_optimizer_and_schedule_trains(write_spec, tmp_path):
     pairs = list(_pairs())
     assert {schedule["type"] for _, schedule in pairs} == {entry.name for entry in SCHEDULES}
@@ -120,6 +121,7 @@ FUSED = ["training.steps_per_execution=7", "data.batch_size=5"]
 SINGLE = ["training.steps_per_execution=1"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("overrides", [SINGLE, FUSED], ids=["single-steps", "fused-steps"])
 def test_an_interrupted_run_resumes_to_the_same_weights(write_spec, tmp_path, overrides):
     text = SPEC + "  schedule: {type: cosine_decay, warmup_epochs: 1}\n  early_stopping: {patience: 1}\n"
@@ -233,6 +235,7 @@ def test_fused_steps_train_the_weights_single_steps_do(write_spec, tmp_path):
         np.testing.assert_allclose(got, want, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_dry_run_and_run_json_say_how_many_steps_run_per_execution(write_spec, tmp_path, runner):
     from modelctl.cli.app import app
 
@@ -269,6 +272,7 @@ def test_an_unwritable_output_folder_fails_before_training(write_spec, tmp_path)
         train(_document(write_spec), blocked / "runs", quiet_console(), quiet=True)
 
 
+@pytest.mark.slow
 def test_kfold_reports_mean_and_spread(write_spec, tmp_path, runner):
     from modelctl.cli.app import app
 
@@ -318,6 +322,7 @@ print(result.plan["distribution"], result.plan["replicas"], result.history[-1]["
 """
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_over_two_logical_cpus(write_spec, tmp_path):
     spec = write_spec(SPEC)
     done = subprocess.run([sys.executable, "-c", MIRRORED, str(spec), str(tmp_path / "runs")], capture_output=True,
