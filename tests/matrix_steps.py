@@ -16,6 +16,7 @@ checks its predictions (`python tests/matrix_steps.py reload RECORDS.json`, in a
 from __future__ import annotations
 
 import atexit
+import contextlib
 import csv
 import functools
 import json
@@ -196,57 +197,42 @@ def run_family(spec_path: Path, workdir: Path) -> dict:
     Raises:
         StepFailed, AssertionError: a step failed, or an artifact's predictions differ from the run's.
     """
-    timings: dict[str, float] = {}
-
-    def step(name: str, arguments: list[str]) -> str:
-        start = time.perf_counter()
-        output = invoke(arguments)
-        timings[name] = round(time.perf_counter() - start, 2)
-        return output
+    timings = Timings()
+    step = timings.step
 
     spec = str(spec_path)
-    start = time.perf_counter()
-    taught = [item for value in teacher_overrides(spec_path, workdir) for item in ("--set", value)]
-    if taught:
-        timings["train teacher"] = round(time.perf_counter() - start, 2)
+    with timings.timed("train teacher"):
+        taught = [item for value in teacher_overrides(spec_path, workdir) for item in ("--set", value)]
+    if not taught:
+        del timings["train teacher"]
     smaller = [*(item for value in overrides(spec_path) for item in ("--set", value)), *taught]
     step("validate", ["validate", "--strict", spec, *smaller])
     step("validate --deep", ["validate", "--deep", spec, *smaller])
     step("summary", ["summary", spec, *smaller])
     has_data = "data" in resolved(spec_path)
     if not has_data:
-        return {"timings": timings}
+        return {"timings": dict(timings)}
     runs = workdir / "runs"
     sets = [*(item for value in train_overrides(spec_path) for item in ("--set", value)), *taught]
     step("train", ["train", spec, *sets, "--quiet", "--output", str(runs)])
     [run_dir] = [path.parent for path in runs.glob("*/*/run.json")]
-    start = time.perf_counter()
-    check_typed_spec(run_dir)
-    timings["typed spec"] = round(time.perf_counter() - start, 2)
+    with timings.timed("typed spec"):
+        check_typed_spec(run_dir)
     step("eval", ["eval", str(run_dir)])
     step("explain", ["explain", str(run_dir), "--examples", "1", "--repeats", "1", "--steps", "8"])
     step("export", ["export", str(run_dir), "--format", "all"])
     step("track", ["track", str(run_dir), "--uri", tracking_store()])
     state = json.loads((run_dir / "mlflow.json").read_text(encoding="utf-8"))
     assert state["status"] == "logged", f"{spec}: modelctl track left {state}"
-    start = time.perf_counter()
     inputs = predict_inputs(spec_path, workdir)
-    expected = predictions(run_dir, inputs, workdir / "run.csv")
-    assert expected, f"{spec}: predict gave no rows"
-    for artifact in artifacts(run_dir / "export"):
-        quantized = len(artifact.name.split(".")) > 2  # model.int8.tflite, model.dynamic.tflite
-        compare(expected, predictions(artifact, inputs, workdir / f"{artifact.name}.csv"),
-                QUANTIZED_TOLERANCE if quantized else FLOAT_TOLERANCE, f"{spec}: {artifact.name}")
-    timings["predict"] = round(time.perf_counter() - start, 2)
-    start = time.perf_counter()
-    compare(expected, served_predictions(run_dir, inputs), FLOAT_TOLERANCE, f"{spec}: modelctl serve")
-    timings["serve"] = round(time.perf_counter() - start, 2)
+    check_answers(run_dir, inputs, timings=timings, output=workdir / "run.csv", what=spec)
     if "search" in (yaml.safe_load(spec_path.read_text(encoding="utf-8")) or {}):
         searches = workdir / "search"
         step("search", ["search", spec, "--trials", "1", *sets, "--output", str(searches)])
         [best] = searches.glob("*/search/*/best.yaml")
         invoke(["validate", str(best)])
-    return {"timings": timings, "run_dir": str(run_dir), "inputs": inputs, "predictions": str(workdir / "run.csv")}
+    return {"timings": dict(timings), "run_dir": str(run_dir), "inputs": inputs,
+            "predictions": str(workdir / "run.csv")}
 
 
 def check_typed_spec(run_dir: Path) -> None:
@@ -274,13 +260,8 @@ def run_ensemble(spec_path: Path, workdir: Path) -> dict:
     Raises:
         StepFailed, AssertionError: a step failed, or predictions differ from the ensemble's.
     """
-    timings: dict[str, float] = {}
-
-    def step(name: str, arguments: list[str]) -> str:
-        start = time.perf_counter()
-        output = invoke(arguments)
-        timings[name] = round(time.perf_counter() - start, 2)
-        return output
+    timings = Timings()
+    step = timings.step
 
     spec = str(spec_path)
     sets = [item for value in train_overrides(spec_path) for item in ("--set", value)]
@@ -294,19 +275,45 @@ def run_ensemble(spec_path: Path, workdir: Path) -> dict:
     evaluation = json.loads((run_dir / "eval" / "test" / "eval.json").read_text(encoding="utf-8"))
     assert [member["member"] for member in evaluation["members"]] == [1, 2], evaluation
     step("export", ["export", str(run_dir), "--format", "all"])
-    start = time.perf_counter()
     inputs = predict_inputs(spec_path, workdir)
-    expected = predictions(run_dir, inputs, workdir / "ensemble.csv")
-    assert expected, f"{spec}: predict gave no rows for the ensemble"
-    for artifact in artifacts(run_dir / "export"):
-        compare(expected, predictions(artifact, inputs, workdir / f"ensemble-{artifact.name}.csv"), FLOAT_TOLERANCE,
-                f"{spec} ensemble: {artifact.name}")
-    timings["predict"] = round(time.perf_counter() - start, 2)
-    start = time.perf_counter()
-    compare(expected, served_predictions(run_dir, inputs), FLOAT_TOLERANCE, f"{spec} ensemble: modelctl serve")
-    timings["serve"] = round(time.perf_counter() - start, 2)
-    return {"timings": timings, "run_dir": str(run_dir), "inputs": inputs,
+    check_answers(run_dir, inputs, timings=timings, output=workdir / "ensemble.csv", what=f"{spec} ensemble")
+    return {"timings": dict(timings), "run_dir": str(run_dir), "inputs": inputs,
             "predictions": str(workdir / "ensemble.csv")}
+
+
+class Timings(dict):
+    """Seconds each step of a family took, by step name."""
+
+    @contextlib.contextmanager
+    def timed(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[name] = round(time.perf_counter() - start, 2)
+
+    def step(self, name: str, arguments: list[str]) -> str:
+        """Run `modelctl ARGUMENTS` (see `invoke`), timed under `name`; return its output."""
+        with self.timed(name):
+            return invoke(arguments)
+
+
+def check_answers(run_dir: Path, inputs: list[str], *, timings: Timings, output: Path, what: str) -> None:
+    """`modelctl predict` on the run writes `output`; every artifact it exported, and `modelctl serve` on the run,
+    must answer the same on `inputs` (quantized artifacts within `QUANTIZED_TOLERANCE`).
+
+    Raises:
+        StepFailed, AssertionError: a command failed, or answers differ.
+    """
+    with timings.timed("predict"):
+        expected = predictions(run_dir, inputs, output)
+        assert expected, f"{what}: predict gave no rows"
+        for artifact in artifacts(run_dir / "export"):
+            quantized = len(artifact.name.split(".")) > 2  # model.int8.tflite, model.dynamic.tflite
+            compare(expected, predictions(artifact, inputs, output.with_name(f"{output.stem}-{artifact.name}.csv")),
+                    QUANTIZED_TOLERANCE if quantized else FLOAT_TOLERANCE, f"{what}: {artifact.name}")
+    with timings.timed("serve"):
+        compare(expected, served_predictions(run_dir, inputs), FLOAT_TOLERANCE, f"{what}: modelctl serve")
 
 
 def served_predictions(run_dir: Path, inputs: list[str]) -> list[dict]:

@@ -98,6 +98,15 @@ def test_a_teacher_reading_other_features_or_labels_is_refused(write_spec, tmp_p
         "regression, not categorical"]
 
 
+def test_a_teacher_whose_files_hold_the_wrong_shapes_is_an_error_at_its_line(write_spec, tmp_path):
+    folder = fake_run(tmp_path / "teacher")
+    (folder / "preprocessing.json").write_text('{"labels": ["species"]}')
+    path = write_spec(student("teacher"))
+    assert messages(path) == [f"{path}:22:27: $.training.distillation.teacher: 'teacher': "
+                              f"{folder / 'preprocessing.json'} at labels is a list, not a mapping; give a run folder "
+                              "made by `modelctl train` or a SavedModel made by `modelctl export`"]
+
+
 def test_a_student_with_a_numeric_label_is_refused(write_spec, tmp_path):
     fake_run(tmp_path / "teacher")
     text = student("teacher").replace("species: {column: species, type: categorical}",

@@ -303,3 +303,16 @@ def test_bad_member_lists_are_usage_errors(members, runner):
     for arguments, message in cases:
         result = runner.invoke(app, ["ensemble", *arguments])
         assert (result.exit_code, result.output.strip()) == (2, message), arguments
+
+
+@pytest.mark.slow
+def test_an_output_folder_that_cannot_be_made_is_an_error_and_nothing_is_left(members, runner):
+    from modelctl.cli.app import app
+
+    folder, (first, second, _) = members
+    (folder / "a-file").write_text("not a folder")
+    output = folder / "a-file" / "ensemble"
+    result = runner.invoke(app, ["ensemble", str(first), str(second), "--output", str(output)])
+    assert (result.exit_code, result.exception is None or isinstance(result.exception, SystemExit)) == (2, True)
+    assert result.output.strip().startswith(f"error: {output}: the run folder cannot be created:"), result.output
+    assert sorted(path.name for path in folder.iterdir() if path.name.startswith("a-file")) == ["a-file"]

@@ -16,14 +16,15 @@ def run_ensemble(runs: list[str], *, method: str, weights: str | None, output: P
                              command_line=[Path(sys.argv[0]).name, *sys.argv[1:]])
     for note in result.notes:
         console.print(note, markup=False)
-    render_members(result, console)
+    render_splits(result, console)
     return {"run_dir": str(result.run_dir), "metrics": result.metrics}
 
 
-def render_members(result, console) -> None:
+def render_splits(result, console) -> None:
     """One table: a row per split of the ensemble, then of each member."""
     from rich.table import Table
 
+    from modelctl.evaluation.report import format_value
     from modelctl.util.tables import print_table
 
     shown = f"{result.method}" + ("" if result.weights is None else
@@ -38,7 +39,7 @@ def render_members(result, console) -> None:
         table.add_column(name, justify="right")
     for model, metrics in rows:
         for split, values in metrics.items():
-            table.add_row(model, split, *(f"{values[name]:.4f}" if name in values else "" for name in names))
+            table.add_row(model, split, *(format_value(values[name]) if name in values else "" for name in names))
     print_table(table, console)
     for index, run in enumerate(result.members, start=1):
         console.print(f"member {index}: {run}", markup=False)

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import shutil
 import sys
 from pathlib import Path
 
 from modelctl.ensemble.errors import EnsembleError
-from modelctl.ensemble.members import Member, check_data, check_models, read_members
+from modelctl.ensemble.members import Member, check_models, read_members
 from modelctl.ensemble.weights import resolve
 from modelctl.errors import UsageError
 from modelctl.spec.typed import Spec
@@ -65,7 +66,7 @@ def create_ensemble(targets: list[str | Path], *, method: str = "mean", weights:
         UsageError: fewer than two runs, bad `--method`/`--weights`, a bad name, an output folder holding a run.
         EnsembleError: members that do not fit together, or `vote` on a regression label.
     """
-    from modelctl.runs import create_run_dir, git_commit, spec_hash, spec_text, versions, write_json
+    from modelctl.runs import create_run_dir, make_folder, spec_text, write_json
     from modelctl.training.callbacks import save_model_atomic
     from modelctl.util.files import write_text_atomic
 
@@ -77,13 +78,12 @@ def create_ensemble(targets: list[str | Path], *, method: str = "mean", weights:
         raise UsageError(f"--output {output}: is a file; give a folder (made when missing)")
     name = _checked_name(name or (Path(output).resolve().name if output is not None else None))
     members = read_members(targets)
-    check_data(members)
     check_models(members)
     first = members[0]
     name = name or _checked_name(f"{first.document.spec.name}-ensemble")
     output_names = _output_names(first)
     votes = _votes(first, output_names) if method == "vote" else None
-    from modelctl.model.ensemble import ensemble_model, member_name
+    from modelctl.model.ensemble import ensemble_model
 
     model = ensemble_model([member.model for member in members], method=method, weights=weights, votes=votes,
                            output_names=output_names, name=name.replace("-", "_").replace(".", "_"))
@@ -91,19 +91,36 @@ def create_ensemble(targets: list[str | Path], *, method: str = "mean", weights:
     member_metrics = [_metrics(member.model, first.document.spec, output_names, prepared=prepared)
                       for member in members]
     metrics = _metrics(model, first.document.spec, output_names, prepared=prepared)
-    if output is None:
-        folder = create_run_dir(runs, name)
-        (folder / "checkpoints").rmdir()  # an ensemble trains nothing
-    else:
-        folder = Path(output)
-        folder.mkdir(parents=True, exist_ok=True)
-    spec = _spec(first, name, f"Ensemble ({method}) of {len(members)} runs: "
-                 f"{', '.join(str(member.run_dir) for member in members)}. Its model and training sections are "
-                 "those of member 1.")
-    write_text_atomic(folder / "spec.yaml", spec_text(spec))
-    write_json(folder / "preprocessing.json", first.fitted)
-    save_model_atomic(model, folder / "model.keras")
-    write_json(folder / "metrics.json", metrics)
+    created = output is None or not Path(output).exists()
+    folder = create_run_dir(runs, name, checkpoints=False) if output is None else make_folder(Path(output))
+    spec = {**first.spec, "name": name, "description": f"Ensemble ({method}) of {len(members)} runs: "
+            f"{', '.join(str(member.run_dir) for member in members)}. Its model and training sections are those "
+            "of member 1."}
+    written = [folder / "spec.yaml", folder / "preprocessing.json", folder / "model.keras", folder / "metrics.json"]
+    try:
+        write_text_atomic(written[0], spec_text(spec))
+        write_json(written[1], first.fitted)
+        save_model_atomic(model, written[2])
+        write_json(written[3], metrics)
+        _write_record(folder, name=name, spec=spec, first=first, members=members, method=method, weights=weights,
+                      votes=votes, member_metrics=member_metrics, command_line=command_line)
+    except BaseException:  # no half-written run: run.json is written last, and nothing stays without it
+        if created:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            for path in written:
+                path.unlink(missing_ok=True)
+        raise
+    return EnsembleResult(folder, method, weights, [member.run_dir for member in members], metrics, member_metrics,
+                          [note] if note else [])
+
+
+def _write_record(folder: Path, *, name: str, spec: dict, first: Member, members: list[Member], method: str,
+                  weights, votes, member_metrics: list[dict], command_line: list[str] | None) -> None:
+    """The ensemble's run.json: member 1's data record, and the members, method and weights under `ensemble`."""
+    from modelctl.model.ensemble import member_name
+    from modelctl.runs import git_commit, spec_hash, versions, write_json
+
     now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     write_json(folder / "run.json", {
         "name": name,
@@ -130,19 +147,6 @@ def create_ensemble(targets: list[str | Path], *, method: str = "mean", weights:
                         for index, member in enumerate(members)],
         },
     })
-    return EnsembleResult(folder, method, weights, [member.run_dir for member in members], metrics, member_metrics,
-                          [note] if note else [])
-
-
-def _spec(first: Member, name: str, description: str) -> dict:
-    """Member 1's spec under the ensemble's name and description."""
-    spec = {}
-    for key, value in first.spec.items():
-        if key == "name":
-            spec["name"], spec["description"] = name, description
-        elif key != "description":
-            spec[key] = value
-    return spec if "name" in spec else {"name": name, "description": description, **spec}
 
 
 def _checked_name(name: str | None) -> str | None:

@@ -1,7 +1,7 @@
 """The runs an ensemble is made of, and the checks that they fit together.
 
-    members = read_members(["runs/iris/20261126T210913Z", "runs/iris/20261126T210922Z"])
-    check_data(members)      # the same data section, seed and data: the same split for every member
+    members = read_members(["runs/iris/20261126T210913Z", "runs/iris/20261126T210922Z"])  # runs check_data:
+                             # the same data section, seed and data, so the same split for every member
     check_models(members)    # the same raw inputs (names, dtypes, shapes) and outputs (structure, shapes)
 
 The rule for data: every member trained on the same `data` section (`data.batch_size` may differ) with the same
@@ -41,10 +41,12 @@ class Member:
 
 
 def read_members(targets: list[str | Path]) -> list[Member]:
-    """Load each run folder given (a spec's runs folder gives its newest run).
+    """Load each run folder given (a spec's runs folder gives its newest run), after `check_data` found them
+    trained on the same data: models are loaded last, as they take the longest.
 
     Raises:
         UsageError: fewer than two runs, a run given twice, a folder that is not a finished run.
+        EnsembleError: runs trained on different data (see `check_data`).
         ModelLoadError: a model that cannot be read.
     """
     from modelctl.model.saving import load_model
@@ -68,8 +70,9 @@ def read_members(targets: list[str | Path]) -> list[Member]:
             raise UsageError(f"{folder}: the run has not completed (status {record.get('status')!r}); ensemble "
                              "runs that finished training")
         members.append(Member(folder, load_run_spec(folder), record, read_json(folder / "preprocessing.json"),
-                              load_model(folder / "model.keras")))
-    return members
+                              None))
+    check_data(members)
+    return [dataclasses.replace(member, model=load_model(member.run_dir / "model.keras")) for member in members]
 
 
 def _shown(value) -> str:

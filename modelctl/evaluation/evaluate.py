@@ -83,13 +83,14 @@ def evaluate_run(target: str | Path, split: str = "test", *, data_file: Path | N
     prepared = prepare(document, fitted=fitted, cache=cache)
     from modelctl.data.fingerprints import differences
 
+    record = read_json(run_dir / "run.json")
     changes = [] if data_file is not None else \
-        differences(read_json(run_dir / "run.json").get("data"), prepared.data_record(), preprocessing=False)
+        differences(record.get("data"), prepared.data_record(), preprocessing=False)
     if not prepared.counts[split]:
         raise UsageError(f"the {split} split of {run_dir} has no examples; choose another with --split")
     model = load_model(model_file)
     labels = list(fitted["labels"])
-    ensemble = read_json(run_dir / "run.json").get("ensemble")
+    ensemble = record.get("ensemble")
     # An ensemble's members are layers of its model, so they are evaluated on the same examples without their
     # own run folders.
     members = [model.get_layer(entry["layer"]) for entry in ensemble["members"]] if ensemble else []

@@ -17,12 +17,11 @@ from pathlib import Path
 
 from modelctl.util.lazy import numpy as np
 
+from modelctl.data.splits import SPLITS
 from modelctl.errors import UsageError, did_you_mean, one_of
 
 METHODS = ("integrated_gradients", "shap", "permutation")
 """Per-example methods: `permutation` gives the global importance alone."""
-
-SPLITS = ("train", "validation", "test")
 
 BASELINES = {
     "integrated_gradients": "zero at every input of the core model, after the preprocessing the model holds: "

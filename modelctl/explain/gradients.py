@@ -226,7 +226,8 @@ def _batched(core, example, *, names, alphas, column: int) -> dict[str, np.ndarr
         tape.watch(path)
         total = tf.reduce_sum(_target(_call(core, names, path), column))
     gradients = tape.gradient(total, path)
-    return {name: example[name][0] * np.asarray(gradient).mean(axis=0)
+    # None: the input does not reach the output (a model that ignores it); its attributions are zero.
+    return {name: example[name][0] * (0.0 if gradient is None else np.asarray(gradient).mean(axis=0))
             for name, gradient in zip(names, gradients)}
 
 
@@ -242,7 +243,8 @@ def _stepwise(step, example, *, names, embeddings, tables, alphas, column: int) 
     for alpha in alphas:
         _, float_gradients, row_gradients = step(tf.constant(alpha), constants, tf.constant(column))
         for name, gradient in zip(floats, float_gradients):
-            sums[name] += np.asarray(gradient)[0]
+            if gradient is not None:  # None: the input does not reach the output
+                sums[name] += np.asarray(gradient)[0]
         for name, gradient in zip(embeddings, row_gradients):
             rows[name] += np.asarray(gradient)
     inputs = {name: example[name][0] * sums[name] / len(alphas) for name in floats}

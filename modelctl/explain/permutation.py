@@ -68,21 +68,12 @@ def compiled(model, batch_size: int = 1024):
     """A function giving `model`'s outputs on raw features (numpy in and out, as
     `modelctl.model.preprocessing.predict_raw`), traced once: the importance calls the model once per shuffle, and
     an eager recurrent model takes about a second a call."""
-    import keras
     import tensorflow as tf
 
-    call = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
+    from modelctl.model.preprocessing import predict_raw
 
-    def predict(features: dict):
-        count = len(next(iter(features.values())))
-        chunks = []
-        for start in range(0, count, batch_size):
-            batch = {name: tf.constant(values[start:start + batch_size].astype(str) if values.dtype == object
-                                       else values[start:start + batch_size]) for name, values in features.items()}
-            chunks.append(keras.tree.map_structure(np.asarray, call(batch)))
-        return keras.tree.map_structure(lambda *parts: np.concatenate(parts), *chunks)
-
-    return predict
+    traced = tf.function(lambda batch, training=False: model(batch, training=False), reduce_retracing=True)
+    return lambda features: predict_raw(traced, features, batch_size=batch_size)
 
 
 def total_loss(predict, features: dict, targets: dict, *, label_types: dict[str, str]) -> float:

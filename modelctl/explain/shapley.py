@@ -99,7 +99,8 @@ def shap_values(model, features: dict, fitted: dict, *, examples: int, seed: int
     background = matrix[generator.choice(len(matrix), min(BACKGROUND, len(matrix)), replace=False)]
     chosen = matrix[:examples]
     label = next(iter(fitted["labels"].values()))
-    columns = target_columns(outputs(chosen), label["type"])
+    scores = outputs(chosen)
+    columns = target_columns(scores, label["type"])
     state = np.random.get_state()
     np.random.seed(seed)
     try:
@@ -111,7 +112,6 @@ def shap_values(model, features: dict, fitted: dict, *, examples: int, seed: int
     if values.ndim == 2:
         values = values[..., None]
     expected = np.asarray(explainer.expected_value, dtype=np.float64).reshape(-1)
-    scores = outputs(chosen)
     explained = []
     for row, column in enumerate(columns):
         inputs = {name: values[row, bounds[index]:bounds[index + 1], column] for index, name in enumerate(names)}

@@ -17,6 +17,7 @@ from modelctl.runs.folder import (
     find_run_dir,
     git_commit,
     locate,
+    make_folder,
     read_json,
     spec_hash,
     spec_text,
@@ -26,6 +27,7 @@ from modelctl.runs.folder import (
 from modelctl.runs.spec import load_run_spec
 
 __all__ = [
-    "RunError", "create_run_dir", "explanation_section", "find_run_dir", "git_commit", "load_run_spec", "locate", "read_json", "spec_hash",
+    "RunError", "create_run_dir", "explanation_section", "find_run_dir", "git_commit", "load_run_spec", "locate",
+    "make_folder", "read_json", "spec_hash",
     "spec_text", "versions", "write_json",
 ]

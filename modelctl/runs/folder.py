@@ -59,18 +59,29 @@ def spec_hash(spec: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def create_run_dir(output: Path, name: str, minimum_free_bytes: int = 50 * 2**20) -> Path:
-    """Create `output/name/<timestamp>/`, a new folder (a suffix is added if the timestamp is taken).
+def make_folder(folder: Path) -> Path:
+    """Create `folder` and its parents when missing; return it.
+
+    Raises:
+        UsageError: it cannot be created (a parent is a file, or not writable).
+    """
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"{folder}: the run folder cannot be created: {error.strerror}") from None
+    return Path(folder)
+
+
+def create_run_dir(output: Path, name: str, minimum_free_bytes: int = 50 * 2**20, *,
+                   checkpoints: bool = True) -> Path:
+    """Create `output/name/<timestamp>/`, a new folder (a suffix is added if the timestamp is taken), with an
+    empty `checkpoints/` unless `checkpoints` is False (a run that trains nothing).
 
     Raises:
         UsageError: the output folder cannot be created or written, or its disk has less than
             `minimum_free_bytes` free.
     """
-    parent = Path(output) / name
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise UsageError(f"{parent}: the run folder cannot be created: {error.strerror}") from None
+    parent = make_folder(Path(output) / name)
     if not os.access(parent, os.W_OK):
         raise UsageError(f"{parent}: the output folder is not writable; choose another with --output")
     free = shutil.disk_usage(parent).free
@@ -86,7 +97,8 @@ def create_run_dir(output: Path, name: str, minimum_free_bytes: int = 50 * 2**20
             continue
         except OSError as error:
             raise UsageError(f"{folder}: the run folder cannot be created: {error.strerror}") from None
-        (folder / "checkpoints").mkdir()
+        if checkpoints:
+            (folder / "checkpoints").mkdir()
         return folder
     raise UsageError(f"{parent}: too many runs started in the same second")
 

@@ -115,22 +115,41 @@ def _run(written: str, folder: Path) -> Teacher:
         raise TeacherError(f"'{written}': the run {folder} holds no model.keras (its training did not complete); "
                            "finish it with `modelctl train --resume`, or give another run")
     spec = _read(folder / "spec.yaml", written)
-    fitted = _read(folder / "preprocessing.json", written)
+    fitted = _mapping(_read(folder / "preprocessing.json", written), written, folder / "preprocessing.json")
     data = spec.get("data") if isinstance(spec, dict) else None
-    if not isinstance(data, dict) or not isinstance(fitted, dict):
+    if not isinstance(data, dict):
         raise TeacherError(f"'{written}': the run {folder} has no data section to read its inputs from")
-    loss = (spec.get("training") or {}).get("loss")
+    training = _mapping(spec.get("training"), written, folder / "spec.yaml", "training")
+    loss = training.get("loss")
     from_logits = isinstance(loss, dict) and loss.get("from_logits") is True
-    return Teacher("run", folder, dict(data.get("features") or {}), dict(fitted.get("labels") or {}), from_logits)
+    return Teacher("run", folder, _mapping(data.get("features"), written, folder / "spec.yaml", "data.features"),
+                   _mapping(fitted.get("labels"), written, folder / "preprocessing.json", "labels"), from_logits)
 
 
 def _saved_model(written: str, folder: Path) -> Teacher:
     if not (folder / METADATA_ASSET).is_file():
         raise TeacherError(f"'{written}': this SavedModel has no {METADATA_ASSET}, which says what it takes and "
                            "gives; give a SavedModel written by `modelctl export`, or the teacher's run folder")
-    metadata = _read(folder / METADATA_ASSET, written)
-    fitted = metadata.get("preprocessing") or {}
-    return Teacher("saved_model", folder, dict(metadata.get("features") or {}), dict(fitted.get("labels") or {}))
+    file = folder / METADATA_ASSET
+    metadata = _mapping(_read(file, written), written, file)
+    fitted = _mapping(metadata.get("preprocessing"), written, file, "preprocessing")
+    return Teacher("saved_model", folder, _mapping(metadata.get("features"), written, file, "features"),
+                   _mapping(fitted.get("labels"), written, file, "preprocessing.labels"))
+
+
+def _mapping(value, written: str, file: Path, key: str = "") -> dict:
+    """`value` (what `file` holds at `key`, or the whole file) as a dict; None is an empty one.
+
+    Raises:
+        TeacherError: anything else, such as a list where the teacher's files hold mappings.
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TeacherError(f"'{written}': {file}{f' at {key}' if key else ''} is a {type(value).__name__}, not a "
+                           "mapping; give a run folder made by `modelctl train` or a SavedModel made by "
+                           "`modelctl export`")
+    return dict(value)
 
 
 def _raw(feature) -> dict:

@@ -28,7 +28,7 @@ import hashlib
 import keras
 from keras import ops
 
-from modelctl.errors import SpecError
+from modelctl.errors import ModelctlError, SpecError
 from modelctl.spec.teacher import Teacher, read_teacher
 from modelctl.spec.typed import Spec
 
@@ -182,7 +182,12 @@ def distiller(document, prepared, student, *, output_names: list[str], arguments
         raise SpecError([document.diagnostic(TEACHER_PATH, f"the teacher's classes of '{label}' are {theirs} but "
                                                            f"this spec's data gives {ours}; the classes, and their "
                                                            "order, must be the same")])
-    call, inputs = load_teacher(teacher, label)
+    try:
+        call, inputs = load_teacher(teacher, label)
+    except (ModelctlError, KeyError, OSError, ValueError) as error:  # a damaged model, a SavedModel without a
+        # serving signature
+        raise SpecError([document.diagnostic(TEACHER_PATH, f"the teacher {teacher.model_file} cannot be loaded: "
+                                                           f"{error}")]) from None
     features, _ = prepared.signature(output_names)[:2]
     for name, (shape, dtype) in inputs.items():
         given = features.get(name)

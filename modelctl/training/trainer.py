@@ -38,8 +38,8 @@ from typing import Callable
 from modelctl.errors import DataError, SpecError
 from modelctl.spec.typed import Training
 from modelctl.training.errors import TrainingError
-from modelctl.runs import RunError, create_run_dir, git_commit, read_json, spec_hash, spec_text, versions, \
-    write_json
+from modelctl.runs import RunError, create_run_dir, git_commit, make_folder, read_json, spec_hash, spec_text, \
+    versions, write_json
 from modelctl.util.files import write_text_atomic
 
 
@@ -119,7 +119,8 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
         raise DataError("the training split is empty; check data.split and the source")
     execution = _execution(document, prepared, plan)
     distillation = None
-    if typed.training.distillation is not None:
+    if typed.training.distillation is not None and not resume and not dry_run:  # for the new run.json; hashes
+        # the teacher's files, and reads them before any folder is made
         from modelctl.training.distill import record as distillation_record
 
         distillation = distillation_record(document)
@@ -138,7 +139,7 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
         folder = None
     elif run_dir is not None:
         folder = Path(run_dir)
-        (folder / "checkpoints").mkdir(parents=True, exist_ok=True)
+        make_folder(folder / "checkpoints")
     else:
         folder = create_run_dir(output, typed.name)
     if folder is not None and not resume:
