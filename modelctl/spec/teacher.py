@@ -119,11 +119,11 @@ def _run(written: str, folder: Path) -> Teacher:
     data = spec.get("data") if isinstance(spec, dict) else None
     if not isinstance(data, dict):
         raise TeacherError(f"'{written}': the run {folder} has no data section to read its inputs from")
-    training = _mapping(spec.get("training"), written, folder / "spec.yaml", "training")
+    training = _mapping(spec.get("training"), written, folder / "spec.yaml", key="training")
     loss = training.get("loss")
     from_logits = isinstance(loss, dict) and loss.get("from_logits") is True
-    return Teacher("run", folder, _mapping(data.get("features"), written, folder / "spec.yaml", "data.features"),
-                   _mapping(fitted.get("labels"), written, folder / "preprocessing.json", "labels"), from_logits)
+    return Teacher("run", folder, _mapping(data.get("features"), written, folder / "spec.yaml", key="data.features"),
+                   _mapping(fitted.get("labels"), written, folder / "preprocessing.json", key="labels"), from_logits)
 
 
 def _saved_model(written: str, folder: Path) -> Teacher:
@@ -132,12 +132,12 @@ def _saved_model(written: str, folder: Path) -> Teacher:
                            "gives; give a SavedModel written by `modelctl export`, or the teacher's run folder")
     file = folder / METADATA_ASSET
     metadata = _mapping(_read(file, written), written, file)
-    fitted = _mapping(metadata.get("preprocessing"), written, file, "preprocessing")
-    return Teacher("saved_model", folder, _mapping(metadata.get("features"), written, file, "features"),
-                   _mapping(fitted.get("labels"), written, file, "preprocessing.labels"))
+    fitted = _mapping(metadata.get("preprocessing"), written, file, key="preprocessing")
+    return Teacher("saved_model", folder, _mapping(metadata.get("features"), written, file, key="features"),
+                   _mapping(fitted.get("labels"), written, file, key="preprocessing.labels"))
 
 
-def _mapping(value, written: str, file: Path, key: str = "") -> dict:
+def _mapping(value, written: str, file: Path, *, key: str = "") -> dict:
     """`value` (what `file` holds at `key`, or the whole file) as a dict; None is an empty one.
 
     Raises:
