@@ -133,3 +133,19 @@ def test_several_tables_are_read_one_after_the_other(run_dir, inputs):
     assert [row["input"] for row in rows] == [f"{inputs / 'more.tsv'} row 2", f"{inputs / 'rows.csv'} row 2",
                                               f"{inputs / 'rows.csv'} row 3"]
     assert all(np.isclose(row["sentiment_negative"] + row["sentiment_positive"], 1.0) for row in rows)
+
+
+def test_a_glob_of_columns_reads_the_columns_it_matched_in_training(tmp_path):
+    from modelctl.data.errors import DataError
+
+    features = {"x": {"type": "numeric", "columns": "f*"}}
+    fitted = {"features": {"x": {"type": "numeric", "columns": ["f0", "f1", "f2"], "width": 3, "shape": None,
+                                 "augmentation": [], "steps": []}}, "labels": {}}
+    (tmp_path / "more.csv").write_text("f3,f2,f1,f0\n4,3,2,1\n")  # f3 matches the glob only here
+    values, names = read_inputs(features, fitted, [str(tmp_path / "more.csv")])
+    assert values["x"].tolist() == [[1.0, 2.0, 3.0]] and names == [f"{tmp_path / 'more.csv'} row 2"]  # the header is row 1
+    (tmp_path / "fewer.csv").write_text("f0\n1\n")
+    with pytest.raises(DataError) as caught:
+        read_inputs(features, fitted, [str(tmp_path / "fewer.csv")])
+    assert str(caught.value) == (f"{tmp_path / 'fewer.csv'}: feature 'x': 2 of its columns are missing: 'f1', 'f2'. "
+                                 "Available columns: 'f0'.")

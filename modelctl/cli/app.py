@@ -610,5 +610,8 @@ def init(
 
 
 def main() -> None:
-    """Entry point of the `modelctl` console script."""
-    app()
+    """Entry point of the `modelctl` console script: runs the command, then ends the process without Python's
+    slow shutdown of TensorFlow (`modelctl.util.process`)."""
+    from modelctl.util.process import run_and_exit
+
+    run_and_exit(app)

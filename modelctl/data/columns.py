@@ -60,16 +60,24 @@ class ColumnPlan:
 
     def _resolve(self, name: str, options: dict, role: str, *, problems: list[str]) -> Columns:
         found: list[str] = []
+        missing: list[str] = []
         for _, written, is_glob in written_columns(name, options, role):
             if not is_glob:
-                column = self._column(written, f"{role} '{name}'", problems)
-                found += [column] if column else []
+                if written in self.available:
+                    found.append(written)
+                else:
+                    missing.append(written)
                 continue
             matched = matching(written, self.available)
             if not matched:
                 problems.append(f"{role} '{name}': no column matches {written!r}. Available columns: "
                                 f"{listing(self.available)}.")
             found += matched
+        if len(missing) == 1:
+            self._column(missing[0], f"{role} '{name}'", problems)
+        elif missing:
+            problems.append(f"{role} '{name}': {len(missing)} of its columns are missing: {listing(missing)}. "
+                            f"Available columns: {listing(self.available)}.")
         return Columns(name, options["type"], tuple(found), options)
 
     def _column(self, column: str, owner: str, problems: list[str]) -> str | None:

@@ -142,6 +142,7 @@ def _read_table(path: Path, features: dict, fitted: dict, *, skipped: dict[str, 
     from modelctl.data.pipeline import encode_features, open_typed
     from modelctl.data.sources import located
 
+    features = _as_trained(features, fitted)
     source = open_typed({"format": _tables()[path.suffix.lower()], "path": str(path.resolve())}, path.parent, features)
     plan = ColumnPlan({"features": features}, source.columns, source.where)
     parts, offset = [], 0
@@ -157,6 +158,17 @@ def _read_table(path: Path, features: dict, fitted: dict, *, skipped: dict[str, 
         raise DataError("has no rows", file=path)
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}, \
         [f"{path} row {row}" for row in _rows(source, path, offset)]
+
+
+def _as_trained(features: dict, fitted: dict) -> dict:
+    """`features` with each glob of columns (`columns: "f*"`) replaced by the columns it matched in training, so
+    that a table without one of them is an error naming it, and a column the glob matches only here is not read."""
+    trained = {}
+    for name, feature in features.items():
+        columns = (fitted["features"].get(name) or {}).get("columns")
+        glob = isinstance(feature.get("columns"), str)
+        trained[name] = {**feature, "columns": list(columns)} if glob and columns else feature
+    return trained
 
 
 def _rows(source, path: Path, count: int) -> list[int]:

@@ -224,4 +224,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from modelctl.util.process import exit_process
+
+    exit_process(main())
