@@ -265,6 +265,33 @@ def test_an_interrupted_distilled_run_resumes_to_the_same_weights(trained):
 
 
 @pytest.mark.slow
+def test_a_distilled_run_resumes_only_with_the_teacher_it_started_with(trained, tmp_path):
+    import shutil
+
+    from conftest import quiet_console
+    from modelctl.runs import RunError, load_run_spec
+    from modelctl.spec.validate import load_spec
+    from modelctl.training.trainer import TrainingInterrupted, train
+
+    _, runs = trained
+    teacher = tmp_path / "teacher"
+    shutil.copytree(runs["teacher"] / "export" / "saved_model", teacher)
+    spec = tmp_path / "student.yaml"
+    spec.write_text(student(str(teacher), 0.0), encoding="utf-8")
+    with pytest.raises(TrainingInterrupted):
+        train(load_spec(spec, STUDENT_RUN), tmp_path / "cut", quiet_console(), quiet=True,
+              extra_callbacks=[interrupt_second_epoch()])
+    [cut] = (tmp_path / "cut" / "iris-student").iterdir()
+    (teacher / "assets" / "notes.txt").write_text("a file more", encoding="utf-8")
+    with pytest.raises(RunError) as caught:
+        train(load_run_spec(cut), tmp_path / "cut", quiet_console(), quiet=True, resume=cut)
+    assert str(caught.value).startswith(f"{cut}: the teacher {teacher} has changed since this run started")
+    (teacher / "assets" / "notes.txt").unlink()
+    train(load_run_spec(cut), tmp_path / "cut", quiet_console(), quiet=True, resume=cut)
+    assert json.loads((cut / "run.json").read_text(encoding="utf-8"))["status"] == "completed"
+
+
+@pytest.mark.slow
 def test_a_teacher_of_other_classes_in_the_data_stops_training_at_its_line(trained, runner, tmp_path):
     import shutil
 

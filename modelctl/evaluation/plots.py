@@ -34,11 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from modelctl.errors import UsageError, one_of
-from modelctl.util.files import atomic_path
+from modelctl.util import figures
 from modelctl.evaluation.errors import EvaluationError
 from modelctl.evaluation.inputs import Prepared, binary_problems, drawn_by, kind_of, prepare
 
-DPI = 100
 LEGEND_LIMIT = 10
 PLOT_FILES = {
     "confusion_matrix": "confusion_matrix.png",
@@ -69,7 +68,7 @@ def confusion_matrix_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarr
     matrix = confusion_matrix(data.y_true, data.kind.predicted(data.y_score), labels=range(count))
     rows = matrix.sum(axis=1, keepdims=True)
     share = np.divide(matrix, rows, out=np.zeros(matrix.shape), where=rows != 0)
-    pyplot = _pyplot()
+    pyplot = figures.pyplot()
     side = min(20.0, max(4.5, 0.55 * count + 2.5))
     figure, axes = pyplot.subplots(figsize=(side, side))
     image = axes.imshow(share, cmap="Blues", vmin=0.0, vmax=1.0)
@@ -85,7 +84,7 @@ def confusion_matrix_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarr
     axes.set_ylabel("true class")
     axes.set_title(f"Confusion matrix ({data.examples} examples)")
     figure.tight_layout()
-    return _save(pyplot, figure, path)
+    return figures.save_png(figure, path)
 
 
 def roc_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: str | Path,
@@ -101,7 +100,7 @@ def roc_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: 
     data = _prepared("roc_plot", "roc", label_type, y_true=y_true, y_score=y_score, class_names=class_names)
     from sklearn.metrics import auc, roc_curve
 
-    pyplot = _pyplot()
+    pyplot = figures.pyplot()
     figure, axes = pyplot.subplots(figsize=(6, 5))
     axes.plot([0, 1], [0, 1], linestyle=":", color="grey", linewidth=1)
     drawn = 0
@@ -112,7 +111,7 @@ def roc_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: 
             drawn += 1
     _finish_curves(axes, drawn, "false positive rate", ylabel="true positive rate", title="ROC curve", data=data,
                    corner="lower right")
-    return _save(pyplot, figure, path)
+    return figures.save_png(figure, path)
 
 
 def pr_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: str | Path,
@@ -128,7 +127,7 @@ def pr_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: s
     data = _prepared("pr_plot", "pr", label_type, y_true=y_true, y_score=y_score, class_names=class_names)
     from sklearn.metrics import average_precision_score, precision_recall_curve
 
-    pyplot = _pyplot()
+    pyplot = figures.pyplot()
     figure, axes = pyplot.subplots(figsize=(6, 5))
     drawn = 0
     for name, truth, score in binary_problems(data):
@@ -139,7 +138,7 @@ def pr_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: s
             drawn += 1
     _finish_curves(axes, drawn, "recall", ylabel="precision", title="Precision-recall curve", data=data,
                    corner="lower left")
-    return _save(pyplot, figure, path)
+    return figures.save_png(figure, path)
 
 
 def calibration_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: str | Path,
@@ -162,7 +161,7 @@ def calibration_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *
     from sklearn.calibration import calibration_curve
 
     fraction, mean = calibration_curve(truth, probability, n_bins=bins, strategy="uniform")
-    pyplot = _pyplot()
+    pyplot = figures.pyplot()
     figure, (top, bottom) = pyplot.subplots(2, 1, figsize=(6, 6.5), sharex=True,
                                             gridspec_kw={"height_ratios": [3, 1]})
     top.plot([0, 1], [0, 1], linestyle=":", color="grey", linewidth=1, label="perfectly calibrated")
@@ -176,7 +175,7 @@ def calibration_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *
     bottom.set_ylabel("count")
     bottom.set_xlim(0, 1)
     figure.tight_layout()
-    return _save(pyplot, figure, path)
+    return figures.save_png(figure, path)
 
 
 def residuals_plot(y_true: np.ndarray, y_score: np.ndarray, path: str | Path,
@@ -195,7 +194,7 @@ def residuals_plot(y_true: np.ndarray, y_score: np.ndarray, path: str | Path,
                      class_names=output_names)
     residuals = data.y_true - data.y_score
     outputs = data.y_true.shape[1]
-    pyplot = _pyplot()
+    pyplot = figures.pyplot()
     figure, (left, right) = pyplot.subplots(1, 2, figsize=(11, 4.5))
     for index, name in enumerate(data.classes):
         label = name if 1 < outputs <= LEGEND_LIMIT else None
@@ -213,7 +212,7 @@ def residuals_plot(y_true: np.ndarray, y_score: np.ndarray, path: str | Path,
     right.set_ylabel("count")
     right.set_title(f"Residuals ({data.examples} examples)")
     figure.tight_layout()
-    return _save(pyplot, figure, path)
+    return figures.save_png(figure, path)
 
 
 def learning_curves_plot(history: dict[str, list[float]], path: str | Path) -> Path:
@@ -226,7 +225,7 @@ def learning_curves_plot(history: dict[str, list[float]], path: str | Path) -> P
         path: the PNG file to write; its folder must exist.
     """
     panels = _panels(history)
-    pyplot = _pyplot()
+    pyplot = figures.pyplot()
     from matplotlib.ticker import MaxNLocator
 
     columns = min(3, len(panels))
@@ -244,7 +243,7 @@ def learning_curves_plot(history: dict[str, list[float]], path: str | Path) -> P
     for axes in grid.ravel()[len(panels):]:
         axes.set_visible(False)
     figure.tight_layout()
-    return _save(pyplot, figure, path)
+    return figures.save_png(figure, path)
 
 
 def write_plots(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, class_names: list[str] | None,
@@ -294,14 +293,6 @@ _DRAWERS = {
 `draw(label_type, y_true, y_score, path=..., class_names=...)`."""
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as pyplot
-
-    return pyplot
-
 
 def _prepared(function: str, plot: str, label_type: str, *, y_true: object, y_score: object,
               class_names: list[str] | None) -> Prepared:
@@ -344,13 +335,3 @@ def _panels(history: object) -> list[str]:
         if name not in panels:
             panels.append(name)
     return panels
-
-
-def _save(pyplot, figure, path: str | Path) -> Path:
-    """Write `figure` to `path` as PNG through a temporary file and a rename, then close it."""
-    try:
-        with atomic_path(path) as temporary:
-            figure.savefig(temporary, format="png", dpi=DPI)
-    finally:
-        pyplot.close(figure)
-    return Path(path)

@@ -11,8 +11,9 @@ left out.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from modelctl.util import markdown
 
 _PER_CLASS = {"precision": "Precision", "recall": "Recall", "f1": "F1", "roc_auc": "ROC AUC", "pr_auc": "PR AUC"}
 _AVERAGES = ("positive", "macro", "weighted")
@@ -142,7 +143,7 @@ def render_report(title: str, metrics: dict, *, spec_summary: dict, plots: list[
         plots: image files to show, in order; linked relative to `folder`.
         folder: the folder `report.md` is written to.
     """
-    lines = [f"# {_inline(title)}", ""]
+    lines = [f"# {markdown.inline(title)}", ""]
     if "examples" in metrics or "label_type" in metrics:
         facts = []
         if "examples" in metrics:
@@ -155,7 +156,7 @@ def render_report(title: str, metrics: dict, *, spec_summary: dict, plots: list[
         lines += ["## Metrics", ""] + _table(["Metric", "Value"], rows, ["---", "---:"])
     lines += _per_class(metrics) + _confusion(metrics)
     if metrics.get("notes"):
-        lines += ["### Notes", ""] + [f"- `{name}`: {_inline(text)}" for name, text in metrics["notes"].items()] + [""]
+        lines += ["### Notes", ""] + [f"- `{name}`: {markdown.inline(text)}" for name, text in metrics["notes"].items()] + [""]
     if spec_summary:
         lines += ["## Spec", ""] + _table(["Setting", "Value"], list(_flatten(spec_summary)), ["---", "---"])
     if plots:
@@ -163,21 +164,15 @@ def render_report(title: str, metrics: dict, *, spec_summary: dict, plots: list[
         for plot in plots:
             plot = Path(plot)
             heading = PLOT_TITLES.get(plot.stem, plot.stem)
-            lines += [f"### {_inline(heading)}", "", f"![{_inline(heading)}]({_link(plot, Path(folder))})", ""]
+            lines += [f"### {markdown.inline(heading)}", "", f"![{markdown.inline(heading)}]({markdown.link(plot, Path(folder))})", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def _inline(text: object) -> str:
-    return " ".join(str(text).split())
-
-
-def _cell(text: object) -> str:
-    return _inline(text).replace("|", "\\|")
 
 
 def _table(header: list[str], rows: list[tuple], align: list[str]) -> list[str]:
-    lines = ["| " + " | ".join(_cell(name) for name in header) + " |", "| " + " | ".join(align) + " |"]
-    lines += ["| " + " | ".join(_cell(value) for value in row) + " |" for row in rows]
+    lines = ["| " + " | ".join(markdown.cell(name) for name in header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(markdown.cell(value) for value in row) + " |" for row in rows]
     return lines + [""]
 
 
@@ -227,8 +222,3 @@ def _show(value: object) -> str:
     if isinstance(value, float):
         return format(value, "g")
     return json.dumps(value, default=str)
-
-
-def _link(plot: Path, folder: Path) -> str:
-    relative = os.path.relpath(os.path.abspath(plot), os.path.abspath(folder)).replace(os.sep, "/")
-    return f"<{relative}>" if any(char in relative for char in " ()<>") else relative

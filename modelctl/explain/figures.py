@@ -17,9 +17,9 @@ from pathlib import Path
 
 from modelctl.util.lazy import numpy as np
 
-from modelctl.util.files import atomic_path, write_text_atomic
+from modelctl.util import figures
+from modelctl.util.files import write_text_atomic
 
-DPI = 100
 BARS = 20
 """Most bars a figure shows; the rest are summed into one `N others` bar (attributions) or left out
 (importance)."""
@@ -27,28 +27,13 @@ BARS = 20
 UP, DOWN = "#d62728", "#1f77b4"
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as pyplot
-
-    return pyplot
-
-
-def _save(figure, path: Path) -> Path:
-    pyplot = _pyplot()
-    with atomic_path(path, suffix=".png") as temporary:
-        figure.savefig(temporary, dpi=DPI, bbox_inches="tight")
-    pyplot.close(figure)
-    return Path(path)
 
 
 def importance_plot(importance: dict, *, path: str | Path) -> Path:
     """Horizontal bars of the mean increase of the loss when each unit is shuffled, with its spread
     (one standard deviation) as error bars; the `BARS` most important units, the most important on top."""
     rows = importance["features"][:BARS][::-1]
-    pyplot = _pyplot()
+    pyplot = figures.pyplot()
     figure, axes = pyplot.subplots(figsize=(7, max(2.5, 0.35 * len(rows) + 1.2)))
     axes.barh([row["name"] for row in rows], [row["importance"] for row in rows],
               xerr=[row["std"] for row in rows], color=[UP if row["importance"] >= 0 else DOWN for row in rows],
@@ -56,7 +41,7 @@ def importance_plot(importance: dict, *, path: str | Path) -> Path:
     axes.axvline(0, color="black", linewidth=0.8)
     axes.set_xlabel(f"increase of {importance['metric']} when shuffled (mean of {importance['repeats']})")
     axes.set_title("Permutation importance")
-    return _save(figure, Path(path))
+    return figures.save_png(figure, path, tight=True)
 
 
 def attribution_plot(contributions: list[tuple[str, float]], *, title: str, path: str | Path) -> Path:
@@ -67,14 +52,14 @@ def attribution_plot(contributions: list[tuple[str, float]], *, title: str, path
         rest = ordered[BARS - 1:]
         ordered = ordered[:BARS - 1] + [(f"{len(rest)} others", float(sum(value for _, value in rest)))]
     ordered = ordered[::-1]
-    pyplot = _pyplot()
+    pyplot = figures.pyplot()
     figure, axes = pyplot.subplots(figsize=(7, max(2.5, 0.35 * len(ordered) + 1.2)))
     axes.barh([name for name, _ in ordered], [value for _, value in ordered],
               color=[UP if value >= 0 else DOWN for _, value in ordered])
     axes.axvline(0, color="black", linewidth=0.8)
     axes.set_xlabel("attribution")
     axes.set_title(title)
-    return _save(figure, Path(path))
+    return figures.save_png(figure, path, tight=True)
 
 
 def overlay_plot(pixels: np.ndarray, image: np.ndarray, *, title: str, path: str | Path) -> Path:
@@ -83,7 +68,7 @@ def overlay_plot(pixels: np.ndarray, image: np.ndarray, *, title: str, path: str
     image = np.asarray(image, dtype=np.float64)
     gray = image.mean(axis=2) if image.ndim == 3 else image
     span = float(np.abs(pixels).max()) or 1.0
-    pyplot = _pyplot()
+    pyplot = figures.pyplot()
     figure, (left, right) = pyplot.subplots(1, 2, figsize=(7, 3.6))
     left.imshow(gray, cmap="gray")
     left.set_title("input")
@@ -95,7 +80,7 @@ def overlay_plot(pixels: np.ndarray, image: np.ndarray, *, title: str, path: str
         axes.set_xticks([])
         axes.set_yticks([])
     figure.suptitle(title)
-    return _save(figure, Path(path))
+    return figures.save_png(figure, path, tight=True)
 
 
 def tokens_html(tokens: list[list], *, title: str, path: str | Path) -> Path:

@@ -7,8 +7,9 @@ example its explained output, the largest attributions and its figures, linked r
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from modelctl.util import markdown
 
 TOP = 5
 """Attributions listed per example in the report (the figures show more)."""
@@ -18,13 +19,6 @@ def _number(value: float) -> str:
     return f"{value:.4g}" if value != 0 and (abs(value) >= 1e4 or abs(value) < 1e-3) else f"{value:.4f}"
 
 
-def _cell(text: object) -> str:
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
-def _link(path: Path, folder: Path) -> str:
-    relative = os.path.relpath(os.path.abspath(path), os.path.abspath(folder)).replace(os.sep, "/")
-    return f"<{relative}>" if any(char in relative for char in " ()<>") else relative
 
 
 def _alt(path: Path) -> str:
@@ -44,32 +38,32 @@ def render_report(title: str, result: dict, *, figures: dict[int, list[Path]], f
     from modelctl.explain.explain import contributions
 
     importance = result["importance"]
-    lines = [f"# {_cell(title)}", "", f"{result['examples']} examples of the {result['split']} split; label "
+    lines = [f"# {markdown.cell(title)}", "", f"{result['examples']} examples of the {result['split']} split; label "
              f"`{result['label']}`.", "", "## Permutation importance", "",
              f"Increase of {importance['metric']} (unshuffled: {_number(importance['baseline'])}) when one "
              f"feature's values are shuffled, mean and standard deviation of {importance['repeats']} shuffles "
              f"(seed {importance['seed']}).", "",
              "| Rank | Feature | Importance | Std |", "| ---: | --- | ---: | ---: |"]
     for rank, row in enumerate(importance["features"], start=1):
-        lines.append(f"| {rank} | {_cell(row['name'])} | {_number(row['importance'])} | {_number(row['std'])} |")
-    lines += ["", f"![Permutation importance]({_link(folder / 'importance.png', folder)})", ""]
+        lines.append(f"| {rank} | {markdown.cell(row['name'])} | {_number(row['importance'])} | {_number(row['std'])} |")
+    lines += ["", f"![Permutation importance]({markdown.link(folder / 'importance.png', folder)})", ""]
     attributions = result.get("attributions")
     if attributions:
         lines += ["## Examples", "", f"Method `{attributions['method']}`; baseline: {attributions['baseline']}.", ""]
         for example in attributions["examples"]:
             row = example["example"]
             lines += [f"### Example {row}", "",
-                      f"Output explained: `{_cell(example['target'])}` = {_number(example['score'])}, baseline "
+                      f"Output explained: `{markdown.cell(example['target'])}` = {_number(example['score'])}, baseline "
                       f"{_number(example['baseline_score'])}; the attributions sum to the difference up to "
                       f"{_number(example['gap'])}.", "", "| Feature | Attribution |", "| --- | ---: |"]
             top = sorted(contributions(example), key=lambda item: -abs(item[1]))[:TOP]
-            lines += [f"| {_cell(name)} | {_number(value)} |" for name, value in top]
+            lines += [f"| {markdown.cell(name)} | {_number(value)} |" for name, value in top]
             lines.append("")
             for path in figures.get(row, []):
                 if path.suffix == ".html":
-                    lines += [f"[Highlighted tokens: {path.stem}]({_link(path, folder)})", ""]
+                    lines += [f"[Highlighted tokens: {path.stem}]({markdown.link(path, folder)})", ""]
                 else:
-                    lines += [f"![{_alt(path)}]({_link(path, folder)})", ""]
+                    lines += [f"![{_alt(path)}]({markdown.link(path, folder)})", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -86,10 +80,10 @@ def render_section(result: dict, *, folder: Path, report: Path) -> str:
     lines = [SECTION_START, "## Explanation", "",
              f"Increase of {importance['metric']} when one feature's values are shuffled "
              f"({importance['repeats']} shuffles); per-example attributions and figures in "
-             f"[the explanation's report]({_link(report, folder)}).", "",
+             f"[the explanation's report]({markdown.link(report, folder)}).", "",
              "| Rank | Feature | Importance | Std |", "| ---: | --- | ---: | ---: |"]
     for rank, row in enumerate(importance["features"][:TOP], start=1):
-        lines.append(f"| {rank} | {_cell(row['name'])} | {_number(row['importance'])} | {_number(row['std'])} |")
+        lines.append(f"| {rank} | {markdown.cell(row['name'])} | {_number(row['importance'])} | {_number(row['std'])} |")
     if len(importance["features"]) > TOP:
         lines.append(f"| | {len(importance['features']) - TOP} more in the explanation's report | | |")
     return "\n".join(lines + [SECTION_END]) + "\n"

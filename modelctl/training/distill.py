@@ -24,6 +24,7 @@ continues where it stopped.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import keras
 from keras import ops
@@ -136,6 +137,28 @@ def record(document) -> dict | None:
     section = document.spec.training.distillation
     return {"teacher": str(teacher.folder.resolve()), "kind": teacher.kind, "fingerprint": fingerprint(teacher),
             "temperature": section.temperature, "alpha": section.alpha}
+
+
+def check_resumed(document, recorded: dict | None, *, run_dir: Path) -> None:
+    """Refuse to resume a distilled run whose teacher is not the one it started with.
+
+    Args:
+        document: the run's own spec.
+        recorded: what run.json keeps of the distillation (`record`), or None.
+        run_dir: the run folder being resumed, for the message.
+
+    Raises:
+        RunError: the teacher's model files hash to another fingerprint than `recorded`'s.
+    """
+    from modelctl.runs import RunError
+
+    teacher = teacher_of(document)
+    if teacher is None or not recorded or not recorded.get("fingerprint"):
+        return
+    if fingerprint(teacher) != recorded["fingerprint"]:
+        raise RunError(f"{run_dir}: the teacher {teacher.folder} has changed since this run started (its model files "
+                       f"no longer hash to run.json's fingerprint {recorded['fingerprint'][:12]}...); a resumed run "
+                       "must learn from the same teacher: restore it, or start a new run")
 
 
 def _from_logits(spec: Spec) -> bool:

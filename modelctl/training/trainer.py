@@ -109,6 +109,10 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
     # Without a data section `prepare` refuses the run, with the reason.
     batch_size = typed.data.batch_size if typed.data is not None else None
     state = _resume_state(resume) if resume else None
+    if resume and typed.training.distillation is not None:
+        from modelctl.training.distill import check_resumed
+
+        check_resumed(document, read_json(Path(resume) / "run.json").get("distillation"), run_dir=Path(resume))
     fitted = state["fitted"] if state else None
     hardware = detect_for(settings)
     plan = choose(settings, hardware, batch_size)
