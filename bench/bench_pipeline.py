@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-SKIPPED = {"plugin": "needs its plug-in installed", "mobilenet-transfer": "its backbone is bigger than a benchmark run"}
+SKIPPED = {"plugin": "needs its plug-in installed", "mobilenet-transfer": "its backbone is bigger than a benchmark run",
+           "student": "its teacher is a run that training examples/digits/teacher.yaml makes"}
 
 
 def shipped_specs() -> list[Path]:

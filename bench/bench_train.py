@@ -26,8 +26,9 @@ Everything runs as fresh processes. Two comparisons:
      splitting, fitting and encoding, timed by the command around its data step), against
      `pyarrow.csv.read_csv` of the same file (target: at most 2x); the same for Parquet against
      `pyarrow.parquet.read_table` (target: not slower than CSV). Beside it, the dry run's wall time
-     minus `python -c "import tensorflow, keras"` (the imports the plain script pays too), which also
-     holds loading the spec and building the model, about 1 s whatever the data; and `prepare()`
+     minus a process that imports tensorflow and keras and ends as modelctl does (the imports the plain
+     script pays too), which also holds loading the spec and building the model, about 1 s whatever
+     the data; and `prepare()`
      alone without the cache, timed inside a process, imports apart;
    - training examples/s of the steady epochs (every epoch after the first) for each;
    - with the prepared-data cache: `modelctl train --dry-run` twice on an empty cache folder, the
@@ -270,6 +271,11 @@ def steady_rate(run: dict) -> float:
     return run["examples"] * len(steady) / sum(steady)
 
 
+IMPORTS_ONLY = "import tensorflow, keras\nfrom modelctl.util.process import exit_process\nexit_process(0)"
+"""The imports a run pays, in a process that ends as a `modelctl` command does: without Python's shutdown of
+TensorFlow's objects (`modelctl.util.process`), which the plain scripts pay as any script does."""
+
+
 def read_script(statement: str) -> str:
     """A script printing the seconds `statement` (reading the file `path`) takes, imports apart."""
     script = ("import sys, time, pyarrow, pyarrow.csv, pyarrow.parquet\npath = sys.argv[1]\n"
@@ -290,7 +296,7 @@ def table_benchmark(repeats: int, rows: int) -> dict:
             "reported_parquet", "reported_fill", "reported_cached")}
         for repeat in range(repeats):
             figures["import"].append(timed([sys.executable, "-c", "import tensorflow"])[0])
-            figures["import_keras"].append(timed([sys.executable, "-c", "import tensorflow, keras"])[0])
+            figures["import_keras"].append(timed([sys.executable, "-c", IMPORTS_ONLY])[0])
             seconds, out = timed([sys.executable, "-c", PLAIN_TABLE, str(files["csv"])])
             figures["plain"].append(seconds)
             figures["plain_rate"].append(steady_rate(json.loads(out.strip().splitlines()[-1])))

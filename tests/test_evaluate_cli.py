@@ -122,7 +122,9 @@ def test_predict_and_eval_name_bad_input(run_dir, runner, tmp_path):
 
     (tmp_path / "partial.csv").write_text("sepal_length,sepal_width\n1,2\n")
     missing = runner.invoke(app, ["predict", str(run_dir), str(tmp_path / "partial.csv")])
-    assert missing.exit_code == 1 and "no column 'petal_length'" in missing.output
+    assert missing.exit_code == 1
+    assert "partial.csv: feature 'x': 2 of its columns are missing: 'petal_length', 'petal_width'. Available " \
+           "columns: 'sepal_length', 'sepal_width'." in " ".join(missing.output.split())
     assert "Traceback" not in missing.output
     (tmp_path / "words.csv").write_text("sepal_length,sepal_width,petal_length,petal_width\n1,2,3,4\n1,x,3,4\n")
     words = runner.invoke(app, ["predict", str(run_dir), str(tmp_path / "words.csv")])
