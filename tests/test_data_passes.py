@@ -85,10 +85,31 @@ def test_larger_data_is_read_twice_before_training(tmp_path, reads, monkeypatch)
     _table(tmp_path)
     _streaming(monkeypatch)
     prepared = prepare(_spec(tmp_path))
-    assert len(reads) == 2 and not prepared._cache
+    # A first chunk tells the data is too large to hold: the first pass reads only the rows, the second the rest.
+    assert reads == [["a", "b", "colour", "y"], ["a"], ["a", "b", "colour", "y"]] and not prepared._cache
     reads.clear()
     prepare(_spec(tmp_path, steps="[standardize, min_max]"))
-    assert len(reads) == 3, "a statistic of standardized values needs the standardization first"
+    assert len(reads) == 4, "a statistic of standardized values needs the standardization first"
+
+
+def test_data_estimated_far_larger_than_memory_is_streamed_from_the_first_pass(tmp_path, reads, monkeypatch):
+    import modelctl.data.pipeline as pipeline
+
+    _table(tmp_path)
+    held = prepare(_spec(tmp_path))
+    encoded = sum(pipeline._nbytes(held.arrays(split)) for split in ("train", "validation", "test"))
+    file = (tmp_path / "table.csv").stat().st_size
+    assert encoded > pipeline.ESTIMATE_MARGIN * file  # each category is counted as 50 bytes and its characters
+    monkeypatch.setattr(pipeline, "CACHE_BYTES", file)
+    reads.clear()
+    assert sorted(prepare(_spec(tmp_path))._cache) == ["test", "validation"], "held from the split pass"
+    assert reads == [["a", "b", "colour", "y"], ["a", "b", "colour", "y"]], "no estimate for files that fit"
+    monkeypatch.setattr(pipeline, "CACHE_BYTES", file - 1)
+    reads.clear()
+    streamed = prepare(_spec(tmp_path))
+    assert reads == [["a", "b", "colour", "y"], ["a"], ["a", "b", "colour", "y"]]
+    assert sorted(streamed._cache) == ["test", "validation"]
+    assert streamed.counts == held.counts and streamed.fitted == held.fitted
 
 
 def test_without_cache_a_stratified_split_first_reads_the_label_alone(tmp_path, reads):

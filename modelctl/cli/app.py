@@ -612,6 +612,7 @@ def init(
 def main() -> None:
     """Entry point of the `modelctl` console script: runs the command, then ends the process without Python's
     slow shutdown of TensorFlow (`modelctl.util.process`)."""
-    from modelctl.util.process import run_and_exit
+    from modelctl.util.process import limit_malloc_arenas, run_and_exit
 
+    limit_malloc_arenas()
     run_and_exit(app)

@@ -72,6 +72,9 @@ CHUNK_ROWS = 4096
 CACHE_BYTES = 128 * 2**20
 """Largest encoded data (all splits together) kept in memory; larger data streams from the source every epoch.
 Held for training, the examples take about three times this as TensorFlow tensors."""
+ESTIMATE_MARGIN = 2
+"""Data estimated at more than this many times `CACHE_BYTES` is streamed from the start; below it, the first pass
+keeps its chunks until they pass `CACHE_BYTES`."""
 EVALUATION_BYTES = 64 * 2**20
 """Largest encoded validation and test splits kept in memory beside a training split that streams. TensorFlow
 and Keras alone take about 750 MB, so that a 2 GB CSV trains in under 1 GB."""
@@ -305,7 +308,7 @@ class Prepared:
         Returns:
             (source key -> chunks, or None when they do not fit; rows of the shared source; class codes).
         """
-        holding = self.data.cache
+        holding = self.data.cache and self._may_fit()
         held: dict[str, list[Rows]] | None = {key: [] for key in self.sources} if holding else None
         skipped: dict[str, int] = {}
         size = 0
@@ -342,6 +345,29 @@ class Prepared:
             for reason, count in skipped.items():
                 self.skipped[reason] = self.skipped.get(reason, 0) + count
         return held, rows, classes.codes() if label else None
+
+    def _may_fit(self) -> bool:
+        """Whether the encoded data may fit in `CACHE_BYTES`; False only when sources whose files take more than
+        that are estimated at more than `ESTIMATE_MARGIN` times it (each source's `estimated_rows` times the
+        encoded bytes of a row of its first chunk). Data known to be too large is streamed from the first pass,
+        which then reads only what splitting needs, instead of keeping chunks it would drop."""
+        if sum(file.stat().st_size for source in self.sources.values() for file in source.files) <= CACHE_BYTES:
+            return True
+        estimated = 0.0
+        for key, source in self.sources.items():
+            rows = source.estimated_rows()
+            if rows is None:
+                return True
+            batches = source.batches(self.plans[key].read, CHUNK_ROWS, self.on_bad_rows)
+            try:
+                batch = next(batches, None)
+            finally:
+                batches.close()
+            if batch is None:
+                continue
+            count = len(next(iter(batch.values())))
+            estimated += self._held_bytes(self._rows(batch, np.arange(1, count + 1), {})) / count * rows
+        return estimated <= ESTIMATE_MARGIN * CACHE_BYTES
 
     def _rows(self, batch: dict[str, np.ndarray], numbers: np.ndarray, skipped: dict[str, int]) -> Rows:
         """A chunk of source columns as model inputs, with its label and weight columns as read."""

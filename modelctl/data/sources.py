@@ -144,6 +144,12 @@ class Source:
         otherwise streams through the files without typing values."""
         raise NotImplementedError
 
+    def estimated_rows(self) -> int | None:
+        """About how many rows the source holds, without reading it through: exact where the format keeps a count
+        (Parquet, NumPy, folders), estimated from a sample of the text otherwise (CSV, TSV); None for a format that
+        cannot tell cheaply."""
+        return None
+
     def rows_in(self, file: Path) -> int | None:
         """Examples stored in one of `files`, bad ones included; None for a format that does not keep its
         examples as the rows of files read one after another (then errors name the example by number)."""

@@ -1,6 +1,7 @@
-"""Ending the process once a command is done.
+"""Starting and ending the process of a command.
 
-    run_and_exit(app)    # runs the command, then ends the process with its exit code
+    limit_malloc_arenas()    # first thing: fewer malloc arenas, less memory kept by TensorFlow's threads
+    run_and_exit(app)        # runs the command, then ends the process with its exit code
 
 With TensorFlow loaded, Python's own shutdown takes 1.5-2 s after the last line of a command: the
 interpreter frees every object and module one by one, TensorFlow's included (measured on `modelctl
@@ -17,6 +18,29 @@ import os
 import sys
 import threading
 from typing import Callable, NoReturn
+
+
+M_ARENA_MAX = -8
+"""glibc's `mallopt` parameter for the most malloc arenas (`malloc.h`)."""
+
+
+def limit_malloc_arenas() -> None:
+    """Let glibc's malloc keep at most one arena a CPU core, unless `MALLOC_ARENA_MAX` says otherwise.
+
+    By default glibc gives each of TensorFlow's many threads an arena of its own, up to eight a core, and freed
+    memory stays in each: on 2 cores, training one epoch from a 2 GiB CSV peaked 25 MB higher with them, and
+    the resident memory kept growing through the epoch. Called first thing, before any thread starts; on
+    another C library it does nothing.
+    """
+    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):  # not glibc
+        return
+    mallopt(M_ARENA_MAX, os.cpu_count() or 1)
 
 
 def run_and_exit(command: Callable[[], object]) -> NoReturn:

@@ -71,6 +71,9 @@ class NpySource(Source):
     def count_rows(self) -> int:
         return self.rows
 
+    def estimated_rows(self) -> int:
+        return self.rows
+
     @staticmethod
     def _load(path: Path) -> np.ndarray:
         try:
@@ -184,6 +187,9 @@ class NpzSource(Source):
                 yield {name: reader(count) for name, reader in readers.items()}
 
     def count_rows(self) -> int:
+        return self.rows
+
+    def estimated_rows(self) -> int:
         return self.rows
 
     def _archive(self) -> zipfile.ZipFile:

@@ -44,6 +44,9 @@ BLOCK_BYTES = 1 << 20
 """Bytes of a file parsed at a time (a record must fit in one block); blocks of 1 MiB stream about as fast
 as larger ones."""
 
+SAMPLE_BYTES = 1 << 20
+"""Bytes at the start of a file whose lines tell how many rows the files hold (`estimated_rows`)."""
+
 WHOLE_FILE_BYTES = 256 << 20
 """Files up to this size are parsed at once, on every core (about twice as fast as streaming them a block at
 a time: 0.5 s against 1.0 s for an 87 MB table of 55 columns on 2 cores); larger ones stream, so that memory
@@ -134,6 +137,17 @@ class DelimitedSource(Source):
 
     def count_rows(self) -> int:
         return sum(self.rows_in(file) for file in self.files)
+
+    def estimated_rows(self) -> int:
+        """The files' bytes over the bytes a line takes in the first `SAMPLE_BYTES` of the first file (a record
+        over several lines, in quotes, counts as several rows)."""
+        if not self.files:
+            return 0
+        with self.files[0].open("rb") as stream:
+            sample = stream.read(SAMPLE_BYTES)
+        lines = sample.count(b"\n") + (0 if sample.endswith(b"\n") or not sample else 1)
+        total = sum(file.stat().st_size for file in self.files)
+        return round(total * lines / len(sample)) if sample else 0
 
     def rows_in(self, file: Path) -> int:
         if not self.has_records(file):

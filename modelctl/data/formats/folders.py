@@ -71,6 +71,9 @@ class _FolderSource(Source):
     def count_rows(self) -> int:
         return len(self.files)
 
+    def estimated_rows(self) -> int:
+        return len(self.files)
+
 
 class ImageFolderSource(_FolderSource):
     """Images in a class-per-sub-folder tree; columns `image` (the file's resolved path, str) and `label`
