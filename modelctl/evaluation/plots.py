@@ -293,7 +293,6 @@ _DRAWERS = {
 `draw(label_type, y_true, y_score, path=..., class_names=...)`."""
 
 
-
 def _prepared(function: str, plot: str, label_type: str, *, y_true: object, y_score: object,
               class_names: list[str] | None) -> Prepared:
     if plot not in kind_of(label_type).plots:

@@ -156,18 +156,17 @@ def render_report(title: str, metrics: dict, *, spec_summary: dict, plots: list[
         lines += ["## Metrics", ""] + _table(["Metric", "Value"], rows, ["---", "---:"])
     lines += _per_class(metrics) + _confusion(metrics)
     if metrics.get("notes"):
-        lines += ["### Notes", ""] + [f"- `{name}`: {markdown.inline(text)}" for name, text in metrics["notes"].items()] + [""]
+        lines += ["### Notes", ""] + [f"- `{name}`: {markdown.inline(text)}"
+                                      for name, text in metrics["notes"].items()] + [""]
     if spec_summary:
         lines += ["## Spec", ""] + _table(["Setting", "Value"], list(_flatten(spec_summary)), ["---", "---"])
     if plots:
         lines += ["## Plots", ""]
         for plot in plots:
             plot = Path(plot)
-            heading = PLOT_TITLES.get(plot.stem, plot.stem)
-            lines += [f"### {markdown.inline(heading)}", "", f"![{markdown.inline(heading)}]({markdown.link(plot, Path(folder))})", ""]
+            heading = markdown.inline(PLOT_TITLES.get(plot.stem, plot.stem))
+            lines += [f"### {heading}", "", f"![{heading}]({markdown.link(plot, Path(folder))})", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
-
-
 
 
 def _table(header: list[str], rows: list[tuple], align: list[str]) -> list[str]:

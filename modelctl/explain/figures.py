@@ -27,8 +27,6 @@ BARS = 20
 UP, DOWN = "#d62728", "#1f77b4"
 
 
-
-
 def importance_plot(importance: dict, *, path: str | Path) -> Path:
     """Horizontal bars of the mean increase of the loss when each unit is shuffled, with its spread
     (one standard deviation) as error bars; the `BARS` most important units, the most important on top."""

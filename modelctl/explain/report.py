@@ -19,6 +19,8 @@ def _number(value: float) -> str:
     return f"{value:.4g}" if value != 0 and (abs(value) >= 1e4 or abs(value) < 1e-3) else f"{value:.4f}"
 
 
+def _importance_row(rank: int, row: dict) -> str:
+    return f"| {rank} | {markdown.cell(row['name'])} | {_number(row['importance'])} | {_number(row['std'])} |"
 
 
 def _alt(path: Path) -> str:
@@ -38,14 +40,15 @@ def render_report(title: str, result: dict, *, figures: dict[int, list[Path]], f
     from modelctl.explain.explain import contributions
 
     importance = result["importance"]
-    lines = [f"# {markdown.cell(title)}", "", f"{result['examples']} examples of the {result['split']} split; label "
+    lines = [f"# {markdown.cell(title)}", "",
+             f"{result['examples']} examples of the {result['split']} split; label "
              f"`{result['label']}`.", "", "## Permutation importance", "",
              f"Increase of {importance['metric']} (unshuffled: {_number(importance['baseline'])}) when one "
              f"feature's values are shuffled, mean and standard deviation of {importance['repeats']} shuffles "
              f"(seed {importance['seed']}).", "",
              "| Rank | Feature | Importance | Std |", "| ---: | --- | ---: | ---: |"]
     for rank, row in enumerate(importance["features"], start=1):
-        lines.append(f"| {rank} | {markdown.cell(row['name'])} | {_number(row['importance'])} | {_number(row['std'])} |")
+        lines.append(_importance_row(rank, row))
     lines += ["", f"![Permutation importance]({markdown.link(folder / 'importance.png', folder)})", ""]
     attributions = result.get("attributions")
     if attributions:
@@ -83,7 +86,7 @@ def render_section(result: dict, *, folder: Path, report: Path) -> str:
              f"[the explanation's report]({markdown.link(report, folder)}).", "",
              "| Rank | Feature | Importance | Std |", "| ---: | --- | ---: | ---: |"]
     for rank, row in enumerate(importance["features"][:TOP], start=1):
-        lines.append(f"| {rank} | {markdown.cell(row['name'])} | {_number(row['importance'])} | {_number(row['std'])} |")
+        lines.append(_importance_row(rank, row))
     if len(importance["features"]) > TOP:
         lines.append(f"| | {len(importance['features']) - TOP} more in the explanation's report | | |")
     return "\n".join(lines + [SECTION_END]) + "\n"
