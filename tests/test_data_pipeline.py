@@ -191,3 +191,29 @@ def test_every_split_is_held_when_all_fit_else_only_the_evaluation_splits(tmp_pa
             np.testing.assert_array_equal(found.targets[name], expected.targets[name])
     monkeypatch.setattr(pipeline, "EVALUATION_BYTES", sizes["validation"] + sizes["test"] - 1)
     assert prepare(_spec(tmp_path))._cache == {}
+
+
+@pytest.mark.parametrize("group_batches", [1, 3, 64])
+def test_held_training_batches_follow_the_epoch_permutation_whatever_the_gather_groups(tmp_path, monkeypatch,
+                                                                                        group_batches):
+    import tensorflow as tf
+
+    import modelctl.data.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "GROUP_BATCHES", group_batches)
+    _table(tmp_path / "table.csv", _rows())
+    prepared = prepare(_spec(tmp_path))
+    held = prepared.arrays("train")
+    count, size = len(held), prepared.batch_size
+    assert count % size  # the last batch of an epoch is a partial one
+    dataset = prepared.dataset("train", ["y"], training=True, initial_epoch=1, epochs=3)
+    batches = list(dataset.take(2 * prepared.steps("train")))
+    for epoch in (1, 2):
+        key = tf.constant([prepared.seed, epoch], tf.int64)
+        order = tf.random.experimental.index_shuffle(tf.range(count, dtype=tf.int64), key, count - 1).numpy()
+        given = batches[(epoch - 1) * prepared.steps("train"):epoch * prepared.steps("train")]
+        assert [len(targets) for _, targets in given] == [size] * (count // size) + [count % size]
+        np.testing.assert_array_equal(np.concatenate([features["x"].numpy() for features, _ in given]),
+                                      held.features["x"][order])
+        np.testing.assert_array_equal(np.concatenate([targets.numpy() for _, targets in given]),
+                                      held.targets["y"][order])

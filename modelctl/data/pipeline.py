@@ -728,7 +728,12 @@ class Prepared:
     def _cached_dataset(self, tf, split: str, output_names: list[str], *, training: bool, initial_epoch: int,
                         epochs: int, batch_size: int):
         """Batches gathered from the split held in memory; in training, epoch e is the permutation
-        `index_shuffle(seed=[seed, e])` of the examples, the same whether or not the run was resumed."""
+        `index_shuffle(seed=[seed, e])` of the examples, the same whether or not the run was resumed.
+
+        Training gathers `GROUP_BATCHES` batches at a time (fewer where they would pass `GROUP_BYTES`) and
+        hands them on as slices of that gather: per-batch gathers in a parallel map took about a sixth of an
+        epoch's CPU time from a small MLP's training steps on two cores. The batches are the same either way:
+        batch i holds the examples at positions i * batch_size onwards of the epoch's permutation."""
         if split not in self._held_tensors:
             self._held_tensors[split] = _tensors(tf, self._cache[split])
         data = self._held_tensors[split]
@@ -737,21 +742,30 @@ class Prepared:
         def gather(indices):
             return self._structure(data.take_tensor(tf, indices), output_names)
 
-        batches = tf.data.Dataset.range(count).batch(batch_size)
         if not training:
-            return batches.map(gather).prefetch(tf.data.AUTOTUNE)
-        seed = self.seed
+            return tf.data.Dataset.range(count).batch(batch_size).map(gather).prefetch(tf.data.AUTOTUNE)
+        seed, last = self.seed, tf.constant(count - 1, tf.int64)
+        batch_bytes = max(1, _nbytes(self._cache[split]) * batch_size // max(count, 1))
+        group = batch_size * max(1, min(GROUP_BATCHES, GROUP_BYTES // batch_bytes))
+        starts = np.arange(0, count, group, dtype=np.int64)
+        groups = tf.data.Dataset.from_tensor_slices((starts, np.minimum(starts + group, count)))
 
-        def epoch_batches(epoch):
-            def shuffled(indices):
-                key = tf.stack([tf.constant(seed, tf.int64), epoch])
-                return tf.random.experimental.index_shuffle(indices, key, tf.constant(count - 1, tf.int64))
+        def epoch_groups(epoch):
+            key = tf.stack([tf.constant(seed, tf.int64), epoch])
+            return groups.map(lambda start, stop: gather(
+                tf.random.experimental.index_shuffle(tf.range(start, stop), key, last)))
 
-            return batches.map(shuffled)
+        def batches(*rows):
+            size = tf.shape(tf.nest.flatten(rows)[0], out_type=tf.int64)[0]
+            whole = size // batch_size * batch_size
+            full = tf.nest.map_structure(lambda values: tf.reshape(
+                values[:whole], tf.concat([[-1, batch_size], tf.shape(values)[1:]], 0)), rows)
+            rest = tf.nest.map_structure(lambda values: values[whole:], rows)
+            return tf.data.Dataset.from_tensor_slices(full).concatenate(
+                tf.data.Dataset.from_tensors(rest).take(tf.cast(size > whole, tf.int64)))
 
-        ordered = tf.data.Dataset.range(initial_epoch, epochs).flat_map(epoch_batches).repeat()
-        return ordered.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True) \
-            .prefetch(tf.data.AUTOTUNE)
+        return tf.data.Dataset.range(initial_epoch, epochs).flat_map(epoch_groups).repeat().prefetch(2) \
+            .flat_map(batches).prefetch(tf.data.AUTOTUNE)
 
     def _shuffled(self, split: str, epoch: int, parts: Iterator[Encoded] | None = None,
                   *, batch_size: int | None = None) -> Iterator[Encoded]:
@@ -854,6 +868,12 @@ class Prepared:
                 output_signature=signature)
         return dataset.prefetch(tf.data.AUTOTUNE)
 
+
+GROUP_BATCHES = 64
+"""Training batches gathered from held data in one step (`Prepared._cached_dataset`)."""
+
+GROUP_BYTES = 4 * 2**20
+"""At most this many bytes of encoded examples are gathered in one step, in whole batches (at least one)."""
 
 EVALUATION_BATCH_FACTOR = 64
 """At most this many training batches make one batch of a pass without training (`evaluation_batch_size`)."""
