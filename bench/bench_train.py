@@ -30,7 +30,9 @@ Everything runs as fresh processes. Two comparisons:
      script pays too), which also holds loading the spec and building the model, about 1 s whatever
      the data; and `prepare()`
      alone without the cache, timed inside a process, imports apart;
-   - training examples/s of the steady epochs (every epoch after the first) for each;
+   - training examples/s of the steady epochs (every epoch after the first) for each, modelctl's timed by a
+     Keras callback in a process of its own right after the plain script's run; beside the ratio of the
+     medians, the median of each repeat's ratio;
    - with the prepared-data cache: `modelctl train --dry-run` twice on an empty cache folder, the
      first filling it, the second reading it; data preparation of each as the command reports it, and
      the second over the first (target: <= 0.2); beside them the same from wall times minus the
@@ -300,6 +302,9 @@ def table_benchmark(repeats: int, rows: int) -> dict:
             seconds, out = timed([sys.executable, "-c", PLAIN_TABLE, str(files["csv"])])
             figures["plain"].append(seconds)
             figures["plain_rate"].append(steady_rate(json.loads(out.strip().splitlines()[-1])))
+            # Right after the script's epochs: this machine's speed drifts over minutes.
+            out = timed([sys.executable, "-c", TIMED_TRAIN, str(specs["csv"]), str(runs)])[1]
+            figures["modelctl_rate"].append(steady_rate(json.loads(out.strip().splitlines()[-1])))
             for fmt in files:
                 figures[f"modelctl_{fmt}"].append(timed(["modelctl", "train", str(specs[fmt]), "--quiet",
                                                          "--output", str(runs), "--no-cache"])[0])
@@ -322,8 +327,6 @@ def table_benchmark(repeats: int, rows: int) -> dict:
                 path = files["csv" if name == "read_csv" else "parquet"]
                 out = timed([sys.executable, "-c", read_script(statement), str(path)])[1]
                 figures[name].append(float(out.strip().splitlines()[-1]))
-            out = timed([sys.executable, "-c", TIMED_TRAIN, str(specs["csv"]), str(runs)])[1]
-            figures["modelctl_rate"].append(steady_rate(json.loads(out.strip().splitlines()[-1])))
         median = {name: statistics.median(values) for name, values in figures.items()}
         result = {
             "rows": rows, "repeats": repeats, "csv_bytes": files["csv"].stat().st_size,
@@ -349,8 +352,11 @@ def table_benchmark(repeats: int, rows: int) -> dict:
             "prepare_cached_seconds": median["prepare_cached"],
             "modelctl_examples_per_second": median["modelctl_rate"],
             "plain_keras_examples_per_second": median["plain_rate"],
+            "steady_ratios": [ours / plain for ours, plain in zip(figures["modelctl_rate"], figures["plain_rate"])],
+            "each_repeat": figures,
         }
     result["wall_ratio"] = result["modelctl_wall_seconds"] / result["plain_keras_wall_seconds"]
+    result["steady_ratio_median_of_pairs"] = statistics.median(result["steady_ratios"])
     result["preparation_over_read_csv"] = result["data_preparation_seconds"] / result["pyarrow_read_csv_seconds"]
     result["cached_over_first"] = (result["cached_data_preparation_seconds"]
                                    / result["cache_fill_data_preparation_seconds"])
@@ -406,6 +412,8 @@ def main() -> None:
     for key, value in result.items():
         if isinstance(value, dict):
             for inner, figure in value.items():
+                if inner == "each_repeat":
+                    continue
                 print(f"{key + '.' + inner:44s} {figure:.3f}" if isinstance(figure, float) else
                       f"{key + '.' + inner:44s} {figure}")
         else:

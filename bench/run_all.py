@@ -75,6 +75,9 @@ def table_lines(table: dict) -> list[str]:
              f"| steady training examples/s | {table['modelctl_examples_per_second']:.0f} | pandas + Keras "
              f"{table['plain_keras_examples_per_second']:.0f} | ratio >= 1.7: **"
              f"{table['modelctl_examples_per_second'] / table['plain_keras_examples_per_second']:.2f}** |",
+             *([f"| steady training examples/s, each repeat's ratio | "
+                f"{', '.join(f'{ratio:.2f}' for ratio in table['steady_ratios'])} | | median "
+                f"**{table['steady_ratio_median_of_pairs']:.2f}** |"] if "steady_ratios" in table else []),
              f"| data preparation, as `train --dry-run` reports it | "
              f"{table['data_preparation_seconds']:.2f} s | `pyarrow.csv.read_csv` {table['pyarrow_read_csv_seconds']:.2f} s"
              f" | ratio <= 2: **{table['preparation_over_read_csv']:.2f}** |"]
