@@ -32,6 +32,7 @@ with warnings.catch_warnings():  # Starlette deprecates httpx for its TestClient
 
 from conftest import IRIS_COLUMNS, ROOT, quiet_console
 
+from modelctl.errors import UsageError
 from modelctl.serve import ServeError, ServeOptions, create_app, open_model
 from modelctl.serve.batching import Batcher
 
@@ -135,6 +136,13 @@ def test_export_writes_tensorflow_servings_layout_which_serves_the_same_answers(
     with TestClient(create_app(from_layout)) as layout_client:
         answer = layout_client.post("/v1/models/iris:predict", json={"instances": instances})
     assert_same(answer.json()["predictions"], predict_rows(run_dir, path), tolerance=1e-5)
+    # `predict` takes the base folder as `serve` does; the `serving` folder above it holds models, and says so.
+    assert_same(predict_rows(base, path), predict_rows(base / str(served.version), path))
+    for command in (lambda: open_model(base.parent), lambda: predict_rows(base.parent, path)):
+        with pytest.raises(UsageError) as caught:
+            command()
+        assert str(caught.value) == (f"{base.parent}: a TensorFlow Serving folder holding 1 model (iris); give a "
+                                     f"model's folder, such as {base}")
 
 
 def test_classify_status_and_metadata_speak_tensorflow_serving(client, served):

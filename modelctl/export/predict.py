@@ -336,9 +336,16 @@ def predict_artifact(path: Path, inputs: list[str]) -> list[dict]:
 def predict(target: str | Path, inputs: list[str]) -> list[dict]:
     """Predictions of a run's model (a run folder or a `.keras` file in one), or of an exported model
     (an artifact of any registered export format: SavedModel folder, `.tflite` or `.onnx` file...), for raw
-    `inputs`."""
-    if is_artifact(Path(target)):
-        return predict_artifact(Path(target), inputs)
+    `inputs`. A TensorFlow Serving model base folder (`export/serving/<name>`) means its highest version.
+
+    Raises:
+        UsageError: no such run or artifact; the layout's `serving` folder itself, which holds models.
+    """
+    from modelctl.export.serving import resolve
+
+    path = resolve(target)
+    if is_artifact(path):
+        return predict_artifact(path, inputs)
     from modelctl.runs import load_run_spec, locate, read_json
 
     # The inputs are read (and checked) before the model is loaded.

@@ -78,10 +78,10 @@ def open_model(target: str | Path, backend: str = "auto", name: str | None = Non
     """
     from modelctl.export.formats import recognize
     from modelctl.export.predict import open_artifact, open_run
+    from modelctl.export.serving import resolve
 
     _check_backend(backend)
-    path = Path(target)
-    path = _newest_version(path) or path
+    path = resolve(target)
     export_format = recognize(path)
     if export_format is not None:
         if backend not in ("auto", export_format):
@@ -128,15 +128,6 @@ def _run_artifact(run_dir: Path, backend: str, target) -> Path | None:
     raise ServeError(f"{target}: the run has no {backend} export ({run_dir / 'export' / artifact_name(backend)}); "
                      f"write it with `modelctl export {run_dir} --format {backend}`, or serve the run's Keras "
                      "model with --backend keras")
-
-
-def _newest_version(path: Path) -> Path | None:
-    """The highest numbered version folder of a TensorFlow Serving model base folder (`serving/<name>/`), or
-    None when `path` is not one."""
-    if not path.is_dir() or (path / "saved_model.pb").is_file():
-        return None
-    versions = [child for child in path.iterdir() if child.name.isdigit() and (child / "saved_model.pb").is_file()]
-    return max(versions, key=lambda child: int(child.name)) if versions else None
 
 
 def _run_of(artifact: Path) -> Path | None:
