@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 from modelctl.errors import ERROR, WARNING, Diagnostic, SpecError, UsageError
 from modelctl.spec import checks, messages, search
 from modelctl.spec.extends import KEY as EXTENDS, load_resolved
-from modelctl.spec.loader import Document, load_file
+from modelctl.spec.loader import Document
 from modelctl.spec.overrides import apply_overrides
 from modelctl.spec.schema import RESOLVED_REQUIRED, validator
 
