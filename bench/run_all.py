@@ -108,7 +108,11 @@ def table_lines(table: dict) -> list[str]:
                   "also holds loading the spec, choosing the hardware and building the model, the same whatever "
                   "the data. A `modelctl` command ends without Python's shutdown of TensorFlow's objects, which "
                   "takes 1.5-2 s here after the work is done and which the plain script pays, as any script does; "
-                  "the imports subtracted are timed in a process that ends the same way.", ""]
+                  "the imports subtracted are timed in a process that ends the same way. Steady training "
+                  "examples/s count every epoch after the first (which traces the step function); modelctl's are "
+                  "timed by a Keras callback in a process started right after the plain script's run, since this "
+                  "machine's speed drifts over minutes, and each repeat's ratio is shown beside the ratio of the "
+                  "medians.", ""]
     return lines
 
 
