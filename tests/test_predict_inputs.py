@@ -143,7 +143,8 @@ def test_a_glob_of_columns_reads_the_columns_it_matched_in_training(tmp_path):
                                  "augmentation": [], "steps": []}}, "labels": {}}
     (tmp_path / "more.csv").write_text("f3,f2,f1,f0\n4,3,2,1\n")  # f3 matches the glob only here
     values, names = read_inputs(features, fitted, [str(tmp_path / "more.csv")])
-    assert values["x"].tolist() == [[1.0, 2.0, 3.0]] and names == [f"{tmp_path / 'more.csv'} row 2"]  # the header is row 1
+    # The header is row 1.
+    assert values["x"].tolist() == [[1.0, 2.0, 3.0]] and names == [f"{tmp_path / 'more.csv'} row 2"]
     (tmp_path / "fewer.csv").write_text("f0\n1\n")
     with pytest.raises(DataError) as caught:
         read_inputs(features, fitted, [str(tmp_path / "fewer.csv")])

@@ -170,9 +170,7 @@ def render_report(title: str, metrics: dict, *, spec_summary: dict, plots: list[
 
 
 def _table(header: list[str], rows: list[tuple], align: list[str]) -> list[str]:
-    lines = ["| " + " | ".join(markdown.cell(name) for name in header) + " |", "| " + " | ".join(align) + " |"]
-    lines += ["| " + " | ".join(markdown.cell(value) for value in row) + " |" for row in rows]
-    return lines + [""]
+    return markdown.table(header, rows, align) + [""]
 
 
 def _per_class(metrics: dict) -> list[str]:

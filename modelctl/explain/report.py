@@ -19,8 +19,10 @@ def _number(value: float) -> str:
     return f"{value:.4g}" if value != 0 and (abs(value) >= 1e4 or abs(value) < 1e-3) else f"{value:.4f}"
 
 
-def _importance_row(rank: int, row: dict) -> str:
-    return f"| {rank} | {markdown.cell(row['name'])} | {_number(row['importance'])} | {_number(row['std'])} |"
+def _importance_table(features: list[dict]) -> list[str]:
+    return markdown.table(["Rank", "Feature", "Importance", "Std"],
+                          [(rank, row["name"], _number(row["importance"]), _number(row["std"]))
+                           for rank, row in enumerate(features, start=1)], ["---:", "---", "---:", "---:"])
 
 
 def _alt(path: Path) -> str:
@@ -45,10 +47,7 @@ def render_report(title: str, result: dict, *, figures: dict[int, list[Path]], f
              f"`{result['label']}`.", "", "## Permutation importance", "",
              f"Increase of {importance['metric']} (unshuffled: {_number(importance['baseline'])}) when one "
              f"feature's values are shuffled, mean and standard deviation of {importance['repeats']} shuffles "
-             f"(seed {importance['seed']}).", "",
-             "| Rank | Feature | Importance | Std |", "| ---: | --- | ---: | ---: |"]
-    for rank, row in enumerate(importance["features"], start=1):
-        lines.append(_importance_row(rank, row))
+             f"(seed {importance['seed']}).", "", *_importance_table(importance["features"])]
     lines += ["", f"![Permutation importance]({markdown.link(folder / 'importance.png', folder)})", ""]
     attributions = result.get("attributions")
     if attributions:
@@ -58,10 +57,10 @@ def render_report(title: str, result: dict, *, figures: dict[int, list[Path]], f
             lines += [f"### Example {row}", "",
                       f"Output explained: `{markdown.cell(example['target'])}` = {_number(example['score'])}, baseline "
                       f"{_number(example['baseline_score'])}; the attributions sum to the difference up to "
-                      f"{_number(example['gap'])}.", "", "| Feature | Attribution |", "| --- | ---: |"]
+                      f"{_number(example['gap'])}.", ""]
             top = sorted(contributions(example), key=lambda item: -abs(item[1]))[:TOP]
-            lines += [f"| {markdown.cell(name)} | {_number(value)} |" for name, value in top]
-            lines.append("")
+            lines += markdown.table(["Feature", "Attribution"], [(name, _number(value)) for name, value in top],
+                                    ["---", "---:"]) + [""]
             for path in figures.get(row, []):
                 if path.suffix == ".html":
                     lines += [f"[Highlighted tokens: {path.stem}]({markdown.link(path, folder)})", ""]
@@ -84,9 +83,7 @@ def render_section(result: dict, *, folder: Path, report: Path) -> str:
              f"Increase of {importance['metric']} when one feature's values are shuffled "
              f"({importance['repeats']} shuffles); per-example attributions and figures in "
              f"[the explanation's report]({markdown.link(report, folder)}).", "",
-             "| Rank | Feature | Importance | Std |", "| ---: | --- | ---: | ---: |"]
-    for rank, row in enumerate(importance["features"][:TOP], start=1):
-        lines.append(_importance_row(rank, row))
+             *_importance_table(importance["features"][:TOP])]
     if len(importance["features"]) > TOP:
         lines.append(f"| | {len(importance['features']) - TOP} more in the explanation's report | | |")
     return "\n".join(lines + [SECTION_END]) + "\n"

@@ -1,4 +1,4 @@
-"""Pieces of the Markdown reports: text on one line, table cells, links to files beside the report."""
+"""Pieces of the Markdown reports: text on one line, tables, links to files beside the report."""
 
 from __future__ import annotations
 
@@ -14,6 +14,13 @@ def inline(text: object) -> str:
 def cell(text: object) -> str:
     """`text` as a table cell: on one line, its `|` escaped."""
     return inline(text).replace("|", "\\|")
+
+
+def table(header: list[str], rows: list[tuple], align: list[str]) -> list[str]:
+    """The lines of a table: the `header`, the `align` row (`---`, `---:`...) and one line per row, every value a
+    `cell`."""
+    lines = ["| " + " | ".join(cell(name) for name in header) + " |", "| " + " | ".join(align) + " |"]
+    return lines + ["| " + " | ".join(cell(value) for value in row) + " |" for row in rows]
 
 
 def link(path: Path, folder: Path) -> str:
