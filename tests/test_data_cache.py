@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from conftest import iris_data, quiet_console
-from modelctl.data import pipeline
 from modelctl.data import cache as data_cache
 from modelctl.data.cache import DataCache, default_folder, fingerprint, prune
+from modelctl.data.budget import Budget
 from modelctl.data.pipeline import prepare
+from modelctl.data.stores import EntryOrigin, SourceOrigin, StreamedStore
 from modelctl.spec.validate import load_spec
 
 TABLE = """
@@ -219,17 +220,17 @@ def test_a_half_written_entry_is_not_read(tmp_path, cache):
     assert _prepared(spec, cache).cache_note == f"data cache: wrote {entry}"
 
 
-def test_data_larger_than_memory_streams_through_the_cache(tmp_path, cache, monkeypatch):
-    """Held in memory or not, the cache gives the same chunks the source does, so epochs shuffle the same."""
-    monkeypatch.setattr(pipeline, "CACHE_BYTES", 200)
-    monkeypatch.setattr(pipeline, "EVALUATION_BYTES", 0)
-    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 16)
+def test_data_larger_than_memory_streams_through_the_cache(tmp_path, cache):
+    """Held in memory or not, the cache gives the examples the source does, in the same order; a run that wrote the
+    entry and one that reads it shuffle every epoch alike, and the entry is read in another order each epoch."""
+    budget = Budget(chunk_rows=16, held_bytes=200, evaluation_bytes=0)
     _table(tmp_path, rows=90)
     spec = _spec(tmp_path)
-    uncached = _prepared(spec, DataCache(enabled=False))
-    first = _prepared(spec, cache)
-    second = _prepared(spec, cache)
-    assert not uncached._cache and not first._cache and not second._cache
+    uncached = _prepared(spec, DataCache(enabled=False), budget=budget)
+    first = _prepared(spec, cache, budget=budget)
+    second = _prepared(spec, cache, budget=budget)
+    assert all(isinstance(prepared.store, StreamedStore) for prepared in (uncached, first, second))
+    assert isinstance(first.store.origin, EntryOrigin) and isinstance(uncached.store.origin, SourceOrigin)
     assert second.cache_note.startswith("data cache: read ")
     entry = cache.root / _entries(cache)[0]
     assert json.loads((entry / "entry.json").read_text())["splits"]["train"]["batches"] == 6
@@ -240,8 +241,16 @@ def test_data_larger_than_memory_streams_through_the_cache(tmp_path, cache, monk
             for left, right in zip(got, want):
                 np.testing.assert_array_equal(left.features["x"], right.features["x"])
                 np.testing.assert_array_equal(left.targets["y"], right.targets["y"])
-        assert [batch.targets["y"].tolist() for batch in prepared._shuffled("train", 2)] == \
-            [batch.targets["y"].tolist() for batch in uncached._shuffled("train", 2)]
+
+    def epoch(prepared, number):
+        return [batch.features["x"][:, 0].tolist() for batch in prepared.store.epoch_batches("train", number)]
+
+    assert epoch(first, 2) == epoch(second, 2) != epoch(second, 3)
+    assert sorted(sum(epoch(first, 2), [])) == sorted(sum(epoch(uncached, 2), []))
+    order = np.random.default_rng([5, 2]).permutation(6)
+    pieces = [part.features["x"][:, 0].tolist() for part in second.store.origin.pieces("train", np.random.default_rng([5, 2]))]
+    assert pieces == [part.features["x"][:, 0].tolist() for part in (list(second.store.origin.chunks("train"))[index]
+                                                                      for index in order)]
 
 
 def test_skipped_rows_and_class_weights_come_back_from_the_cache(tmp_path, cache):
@@ -254,7 +263,7 @@ def test_skipped_rows_and_class_weights_come_back_from_the_cache(tmp_path, cache
     second = _prepared(spec, cache)
     assert second.cache_note.startswith("data cache: read ")
     assert second.skipped == first.skipped == {"column 'a': not a number": 1}
-    assert second._class_weights == first._class_weights and first._class_weights
+    assert second.encoder.class_weights == first.encoder.class_weights and first.encoder.class_weights
     np.testing.assert_array_equal(second.arrays("train").weights, first.arrays("train").weights)
 
 
@@ -403,18 +412,19 @@ def test_train_eval_and_export_say_where_the_cache_is(write_spec, tmp_path, runn
     assert _entries(DataCache(folder)) == [entry.name]  # eval read the training entry
 
 
-def test_validation_and_test_are_held_from_the_cache_as_from_the_source(tmp_path, cache, monkeypatch):
+def test_validation_and_test_are_held_from_the_cache_as_from_the_source(tmp_path, cache):
     """When only the evaluation splits fit in memory, they are held and the training split streams: the same
     with the cache."""
-    monkeypatch.setattr(pipeline, "CACHE_BYTES", 3000)
-    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 16)
+    budget = Budget(chunk_rows=16, held_bytes=3000)
     _table(tmp_path, rows=90)
     spec = _spec(tmp_path)
-    uncached = _prepared(spec, DataCache(enabled=False))
-    assert sorted(uncached._cache) == ["test", "validation"]
-    for prepared in (_prepared(spec, cache), _prepared(spec, cache)):
-        assert sorted(prepared._cache) == ["test", "validation"]
+    uncached = _prepared(spec, DataCache(enabled=False), budget=budget)
+
+    def held(prepared):
+        return [split for split in ("train", "validation", "test") if prepared.store.held(split) is not None]
+
+    assert held(uncached) == ["validation", "test"]
+    for prepared in (_prepared(spec, cache, budget=budget), _prepared(spec, cache, budget=budget)):
+        assert held(prepared) == ["validation", "test"]
         _assert_same(_splits(prepared), _splits(uncached))
-        assert [batch.targets["y"].tolist() for batch in prepared._shuffled("train", 1)] == \
-            [batch.targets["y"].tolist() for batch in uncached._shuffled("train", 1)]
     assert prepared.cache_note.startswith("data cache: read ")

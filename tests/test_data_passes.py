@@ -9,9 +9,12 @@ import numpy as np
 import pytest
 
 from modelctl.data import assign_splits
+from modelctl.data.budget import Budget
+from modelctl.data.cache import DataCache
 from modelctl.data.errors import DataError
 from modelctl.data.pipeline import prepare
 from modelctl.data.sources import Source
+from modelctl.data.stores import HeldStore, StreamedStore
 from modelctl.spec.validate import load_spec
 
 SPEC = """
@@ -66,49 +69,47 @@ def reads(monkeypatch):
     return passes
 
 
-def _streaming(monkeypatch) -> None:
-    import modelctl.data.pipeline as pipeline
+STREAMING = Budget(chunk_rows=7, held_bytes=0, evaluation_bytes=0)
+"""A memory budget too small to hold anything."""
 
-    monkeypatch.setattr(pipeline, "CACHE_BYTES", 0)
-    monkeypatch.setattr(pipeline, "EVALUATION_BYTES", 0)
-    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 7)
+
+def _held(prepared) -> list[str]:
+    """The splits held in memory."""
+    return [split for split in ("train", "validation", "test") if prepared.store.held(split) is not None]
 
 
 def test_data_that_fits_is_read_once(tmp_path, reads):
     _table(tmp_path)
     prepared = prepare(_spec(tmp_path, steps="[log, standardize, min_max]", stratify=True))
     assert reads == [["a", "b", "colour", "y"]]
-    assert sorted(prepared._cache) == ["test", "train", "validation"]
+    assert isinstance(prepared.store, HeldStore) and _held(prepared) == ["train", "validation", "test"]
 
 
-def test_larger_data_is_read_twice_before_training(tmp_path, reads, monkeypatch):
+def test_larger_data_is_read_twice_before_training(tmp_path, reads):
     _table(tmp_path)
-    _streaming(monkeypatch)
-    prepared = prepare(_spec(tmp_path))
-    # A first chunk tells the data is too large to hold: the first pass reads only the rows, the second the rest.
-    assert reads == [["a", "b", "colour", "y"], ["a"], ["a", "b", "colour", "y"]] and not prepared._cache
+    prepared = prepare(_spec(tmp_path), budget=STREAMING)
+    # A first chunk tells the data is too large to hold: the first pass reads only the rows and their label (whose
+    # runs of one class it follows), the second the rest.
+    assert reads == [["a", "b", "colour", "y"], ["y"], ["a", "b", "colour", "y"]] and not _held(prepared)
     reads.clear()
-    prepare(_spec(tmp_path, steps="[standardize, min_max]"))
+    prepare(_spec(tmp_path, steps="[standardize, min_max]"), budget=STREAMING)
     assert len(reads) == 4, "a statistic of standardized values needs the standardization first"
 
 
-def test_data_estimated_far_larger_than_memory_is_streamed_from_the_first_pass(tmp_path, reads, monkeypatch):
-    import modelctl.data.pipeline as pipeline
-
+def test_data_estimated_far_larger_than_memory_is_streamed_from_the_first_pass(tmp_path, reads):
     _table(tmp_path)
     held = prepare(_spec(tmp_path))
-    encoded = sum(pipeline._nbytes(held.arrays(split)) for split in ("train", "validation", "test"))
+    encoded = sum(held.arrays(split).nbytes() for split in ("train", "validation", "test"))
     file = (tmp_path / "table.csv").stat().st_size
-    assert encoded > pipeline.ESTIMATE_MARGIN * file  # each category is counted as 50 bytes and its characters
-    monkeypatch.setattr(pipeline, "CACHE_BYTES", file)
+    assert encoded > Budget().estimate_margin * file  # each category is counted as 50 bytes and its characters
     reads.clear()
-    assert sorted(prepare(_spec(tmp_path))._cache) == ["test", "validation"], "held from the split pass"
+    assert _held(prepare(_spec(tmp_path), budget=Budget(held_bytes=file))) == ["validation", "test"], \
+        "held from the split pass"
     assert reads == [["a", "b", "colour", "y"], ["a", "b", "colour", "y"]], "no estimate for files that fit"
-    monkeypatch.setattr(pipeline, "CACHE_BYTES", file - 1)
     reads.clear()
-    streamed = prepare(_spec(tmp_path))
-    assert reads == [["a", "b", "colour", "y"], ["a"], ["a", "b", "colour", "y"]]
-    assert sorted(streamed._cache) == ["test", "validation"]
+    streamed = prepare(_spec(tmp_path), budget=Budget(held_bytes=file - 1))
+    assert reads == [["a", "b", "colour", "y"], ["y"], ["a", "b", "colour", "y"]]
+    assert _held(streamed) == ["validation", "test"]
     assert streamed.counts == held.counts and streamed.fitted == held.fitted
 
 
@@ -119,15 +120,16 @@ def test_without_cache_a_stratified_split_first_reads_the_label_alone(tmp_path, 
 
 
 @pytest.mark.parametrize("stratify", [False, True])
-def test_held_and_streamed_data_give_the_same_splits_statistics_and_examples(tmp_path, monkeypatch, stratify):
+def test_held_and_streamed_data_give_the_same_splits_statistics_and_examples(tmp_path, stratify):
     _table(tmp_path)
     held = prepare(_spec(tmp_path, steps="[log, standardize]", stratify=stratify))
     labels = np.array(["pqr"[index * 7 % 3] for index in range(300)], dtype=object)
-    np.testing.assert_array_equal(held.assignment, assign_splits(
-        300, {"train": 0.6, "validation": 0.2, "test": 0.2}, seed=4, labels=labels, stratify=stratify))
-    _streaming(monkeypatch)
-    streamed = prepare(_spec(tmp_path, steps="[log, standardize]", stratify=stratify))
-    np.testing.assert_array_equal(streamed.assignment, held.assignment)
+    assignment = assign_splits(300, {"train": 0.6, "validation": 0.2, "test": 0.2}, seed=4, labels=labels,
+                               stratify=stratify)
+    streamed = prepare(_spec(tmp_path, steps="[log, standardize]", stratify=stratify), budget=STREAMING,
+                       cache=DataCache(enabled=False))
+    assert isinstance(streamed.store, StreamedStore) and isinstance(held.store, HeldStore)
+    np.testing.assert_array_equal(streamed.store.origin.assignment, assignment)
     assert streamed.counts == held.counts
     assert streamed.fitted["labels"] == held.fitted["labels"]
     assert streamed.fitted["features"]["colour"] == held.fitted["features"]["colour"]
@@ -153,14 +155,12 @@ def test_the_fill_and_the_statistics_after_it_match_the_filled_training_values(t
 
 
 @pytest.mark.parametrize("streamed", [False, True])
-def test_a_label_outside_the_training_classes_names_its_first_example(tmp_path, monkeypatch, streamed):
+def test_a_label_outside_the_training_classes_names_its_first_example(tmp_path, streamed):
     assignment = assign_splits(300, {"train": 0.6, "validation": 0.2, "test": 0.2}, seed=4)
     odd = np.flatnonzero(assignment != 0)[[5, 40]]
     _table(tmp_path, label=lambda index: "odd" if index in odd else "pqr"[index * 7 % 3])
-    if streamed:
-        _streaming(monkeypatch)
     with pytest.raises(DataError) as caught:
-        prepare(_spec(tmp_path))
+        prepare(_spec(tmp_path), budget=STREAMING if streamed else None)
     # the header is row 1, so example n is row n + 1
     assert str(caught.value) == (f"{tmp_path / 'table.csv'}:row {odd[0] + 2}: column 'y': label 'y' has value "
                                  "'odd', which is not one of its classes: 'p', 'q', 'r'")

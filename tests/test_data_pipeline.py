@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from modelctl.data.budget import Budget
 from modelctl.data.errors import DataError
 from modelctl.data.pipeline import prepare
+from modelctl.data.stores import HeldStore, StreamedStore
 from modelctl.errors import SpecError
 from modelctl.spec.validate import load_spec
 
@@ -155,33 +157,28 @@ model:
     assert prepared.skipped == {"image cannot be decoded": 1}
 
 
-def test_streaming_without_cache_gives_the_same_examples(tmp_path, monkeypatch):
-    import modelctl.data.pipeline as pipeline
-
+def test_streaming_without_cache_gives_the_same_examples(tmp_path):
     _table(tmp_path / "table.csv", _rows())
     cached = prepare(_spec(tmp_path))
-    monkeypatch.setattr(pipeline, "CACHE_BYTES", 0)
-    monkeypatch.setattr(pipeline, "EVALUATION_BYTES", 0)
-    monkeypatch.setattr(pipeline, "CHUNK_ROWS", 7)
-    streamed = prepare(_spec(tmp_path))
-    assert not streamed._cache and cached._cache
+    streamed = prepare(_spec(tmp_path), budget=Budget(chunk_rows=7, held_bytes=0, evaluation_bytes=0))
+    assert isinstance(cached.store, HeldStore) and isinstance(streamed.store, StreamedStore)
     np.testing.assert_array_equal(cached.arrays("train").features["x"], streamed.arrays("train").features["x"])
     batches = list(streamed.dataset("train", ["y"], training=True, epochs=1).take(streamed.steps("train")))
     seen = np.concatenate([features["x"].numpy() for features, _ in batches])
     assert sorted(map(tuple, seen)) == sorted(map(tuple, cached.arrays("train").features["x"]))
 
 
-def test_every_split_is_held_when_all_fit_else_only_the_evaluation_splits(tmp_path, monkeypatch):
-    import modelctl.data.pipeline as pipeline
-
+def test_every_split_is_held_when_all_fit_else_only_the_evaluation_splits(tmp_path):
     _table(tmp_path / "table.csv", _rows())
     everything = prepare(_spec(tmp_path))
-    sizes = {split: pipeline._nbytes(everything.arrays(split)) for split in ("train", "validation", "test")}
-    monkeypatch.setattr(pipeline, "CACHE_BYTES", sum(sizes.values()))
-    assert sorted(prepare(_spec(tmp_path))._cache) == ["test", "train", "validation"]
-    monkeypatch.setattr(pipeline, "CACHE_BYTES", sum(sizes.values()) - 1)
-    streamed = prepare(_spec(tmp_path))
-    assert sorted(streamed._cache) == ["test", "validation"]
+    sizes = {split: everything.arrays(split).nbytes() for split in ("train", "validation", "test")}
+    held = prepare(_spec(tmp_path), budget=Budget(held_bytes=sum(sizes.values())))
+    assert isinstance(held.store, HeldStore)
+    assert held.store.reasons[0].startswith("held in memory: the examples of every split take 0.0 MiB")
+    streamed = prepare(_spec(tmp_path), budget=Budget(held_bytes=sum(sizes.values()) - 1))
+    assert isinstance(streamed.store, StreamedStore)
+    assert [split for split in ("train", "validation", "test") if streamed.store.held(split) is not None] == \
+        ["validation", "test"]
     assert streamed.counts == everything.counts
     for split in ("train", "validation", "test"):
         expected, found = everything.arrays(split), streamed.arrays(split)
@@ -189,8 +186,10 @@ def test_every_split_is_held_when_all_fit_else_only_the_evaluation_splits(tmp_pa
             np.testing.assert_array_equal(found.features[name], expected.features[name])
         for name in expected.targets:
             np.testing.assert_array_equal(found.targets[name], expected.targets[name])
-    monkeypatch.setattr(pipeline, "EVALUATION_BYTES", sizes["validation"] + sizes["test"] - 1)
-    assert prepare(_spec(tmp_path))._cache == {}
+    neither = prepare(_spec(tmp_path), budget=Budget(held_bytes=sum(sizes.values()) - 1,
+                                                      evaluation_bytes=sizes["validation"] + sizes["test"] - 1))
+    assert all(neither.store.held(split) is None for split in ("train", "validation", "test"))
+    assert neither.store.reasons[1] == "validation and test streamed from the prepared-data cache at every evaluation"
 
 
 @pytest.mark.parametrize("group_batches", [1, 3, 64])
@@ -198,9 +197,9 @@ def test_held_training_batches_follow_the_epoch_permutation_whatever_the_gather_
                                                                                         group_batches):
     import tensorflow as tf
 
-    import modelctl.data.pipeline as pipeline
+    from modelctl.data import batching
 
-    monkeypatch.setattr(pipeline, "GROUP_BATCHES", group_batches)
+    monkeypatch.setattr(batching, "GROUP_BATCHES", group_batches)
     _table(tmp_path / "table.csv", _rows())
     prepared = prepare(_spec(tmp_path))
     held = prepared.arrays("train")

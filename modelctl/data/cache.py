@@ -18,9 +18,11 @@ entries with the file's device, inode, size, modification and status-change time
 while none of them changes, the file is not read again (a write, `touch` or `utime` changes the status-change
 time, which no program can set back). The entry holds `entry.json` (the
 fitted preprocessing, the examples of each split, the rows skipped) and one
-Arrow IPC file per split, one record batch per chunk of examples as read
-(model inputs plus the label and weight columns as read), so that data larger
-than memory is written and read back a chunk at a time.
+Arrow IPC file per split, one record batch per piece of at most `piece_bytes`
+of examples as read (model inputs plus the label and weight columns as read),
+so that data larger than memory is written and read back a piece at a time,
+and a streamed epoch reads the pieces in an order of its own (`Entry.parts`
+with `order`).
 
 Entries are written into a temporary folder and renamed into place when
 complete; a folder that cannot be read back as a whole entry is ignored and
@@ -40,7 +42,7 @@ import shutil
 import time
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -48,7 +50,7 @@ from modelctl.data.errors import DataError, shown
 from modelctl.data.fitting import Rows
 from modelctl.data.splits import SPLITS
 
-FORMAT = 1
+FORMAT = 2
 """The layout of an entry; entries of another layout are not read."""
 
 ENVIRONMENT = "MODELCTL_CACHE_DIR"
@@ -297,8 +299,13 @@ class Entry:
             pass
         return cls(folder, record, readers)
 
-    def parts(self, split: str) -> Iterator[Rows]:
-        """The chunks of one split in source order, as written.
+    def pieces(self, split: str) -> int:
+        """Pieces of one split (0 for a split without examples)."""
+        reader = self._readers.get(split)
+        return 0 if reader is None else reader.num_record_batches
+
+    def parts(self, split: str, order: Sequence[int] | None = None) -> Iterator[Rows]:
+        """The pieces of one split in source order, as written, or in `order` (piece indexes).
 
         Raises:
             DataError: the entry was damaged after it was opened.
@@ -309,8 +316,8 @@ class Entry:
         if reader is None:
             return
         try:
-            for index in range(reader.num_record_batches):
-                yield _rows(reader.get_batch(index))
+            for index in range(reader.num_record_batches) if order is None else order:
+                yield _rows(reader.get_batch(int(index)))
         except (OSError, ValueError, pyarrow.ArrowException) as error:
             raise DataError(f"the prepared data in {shown(self.folder)} cannot be read ({error}); delete that "
                             "folder, or run with --no-cache") from None
@@ -328,9 +335,10 @@ class Writer:
     then returns None and `note` says why. Call `abandon` when preparing the data fails.
     """
 
-    def __init__(self, root: Path, key: str):
+    def __init__(self, root: Path, key: str, *, piece_bytes: int = 2**20):
         self.root = root
         self.key = key
+        self.piece_bytes = piece_bytes
         self.folder = root / f".writing-{key}-{uuid.uuid4().hex[:8]}"
         self.folder.mkdir(parents=True)
         self._files: dict[str, tuple] = {}
@@ -343,7 +351,7 @@ class Writer:
         return self.note is not None
 
     def add(self, split: str, part: Rows) -> None:
-        """Append one chunk of `split` (source order)."""
+        """Append one chunk of `split` (source order), in pieces of at most `piece_bytes`."""
         if self.failed:
             return
         import pyarrow
@@ -357,8 +365,10 @@ class Writer:
             _, writer, schema = self._files[split]
             if not batch.schema.equals(schema, check_metadata=True):
                 raise ValueError("the columns' types change between chunks")
-            writer.write_batch(batch)
-            self._batches[split] += 1
+            rows = max(1, int(self.piece_bytes * batch.num_rows // max(batch.nbytes, 1))) if batch.num_rows else 1
+            for start in range(0, max(batch.num_rows, 1), rows):
+                writer.write_batch(batch.slice(start, rows))
+                self._batches[split] += 1
             self.written += batch.nbytes
             if self.written > LIMIT_BYTES:
                 raise ValueError(f"the prepared data takes more than {LIMIT_BYTES // 2**30} GiB")
@@ -429,10 +439,11 @@ class Slot:
     key: str
     entry: Entry | None
 
-    def writer(self) -> Writer | None:
-        """A writer for the entry; None when the cache folder cannot be written."""
+    def writer(self, *, piece_bytes: int = 2**20) -> Writer | None:
+        """A writer for the entry, in pieces of at most `piece_bytes`; None when the cache folder cannot be
+        written."""
         try:
-            return Writer(self.root, self.key)
+            return Writer(self.root, self.key, piece_bytes=piece_bytes)
         except OSError:
             return None
 

@@ -208,7 +208,8 @@ def open_typed(options: dict, base_dir: Path, features: dict) -> Source:
 
 
 def encode_features(features: dict, fitted: dict | None, batch: dict[str, np.ndarray], *, numbers: np.ndarray,
-                    on_bad_rows: str, skipped: dict[str, int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+                    on_bad_rows: str, skipped: dict[str, int],
+                    held: bool = False) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The raw values the model takes for a batch of source columns, and which examples are kept; each feature
     is encoded by its type (`FeatureType.encode`).
 
@@ -220,6 +221,8 @@ def encode_features(features: dict, fitted: dict | None, batch: dict[str, np.nda
         numbers: each example's 1-based number, for messages.
         on_bad_rows: `error` or `skip` (an image that cannot be decoded).
         skipped: reason -> count of skipped examples; filled in place.
+        held: give each feature's values as the data pipeline keeps them (`FeatureType.encode_held`: images as
+            uint8 pixels) instead of in the dtype of the model's input; default False.
 
     Raises:
         DataError: a missing numeric value under the `error` strategy, an image that cannot be decoded.
@@ -230,9 +233,9 @@ def encode_features(features: dict, fitted: dict | None, batch: dict[str, np.nda
     values: dict[str, np.ndarray] = {}
     for name, item in features.items():
         feature = item.options if fitted is None else fitted["features"][name]
-        values[name], kept = feature_type(item.kind).encode(item, feature, batch, numbers=numbers,
-                                                            on_bad_rows=on_bad_rows,
-                                                            skipped=skipped)
+        kind = feature_type(item.kind)
+        encode = kind.encode_held if held else kind.encode
+        values[name], kept = encode(item, feature, batch, numbers=numbers, on_bad_rows=on_bad_rows, skipped=skipped)
         if kept is not None:
             keep &= kept
     return values, keep

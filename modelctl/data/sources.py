@@ -131,6 +131,19 @@ class Source:
         view.passed_over = 0
         return view
 
+    def parts(self) -> list[tuple["Source", int]]:
+        """The source's rows as consecutive parts that can be read on their own, in any order: (a view reading
+        one part, rows it gives), whose reads one after another give the source's rows in reading order; []
+        when the source cannot be read so (then it is read whole).
+
+        Known only after `batches(...)` was iterated to the end (the rows each part gave), and only when the
+        reader skipped no row: a part's rows are then those the format counts. The base gives one part a file,
+        for a format that reads file after file (`file_rows`) with more than one file.
+        """
+        if self.skipped or len(self.files) < 2 or any(self.file_rows.get(file) is None for file in self.files):
+            return []
+        return [(self.only([file]), self.file_rows[file]) for file in self.files]
+
     def counted(self, file: Path, chunks: Iterable[dict[str, np.ndarray]]) -> Iterator[dict[str, np.ndarray]]:
         """`chunks` of `file`, adding their rows to `file_rows[file]`: how a reader that reads file after file
         says where each file's rows are."""

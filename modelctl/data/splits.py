@@ -92,6 +92,32 @@ def kfold(n_rows: int, k: int, seed: int, *, labels: Sequence | np.ndarray | Non
     return [(np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)) for fold in range(int(k))]
 
 
+def assign(split, *, seed: int, rows: int, labels: np.ndarray | None,
+           fold: tuple[int, int] | None = None) -> np.ndarray:
+    """Each source row's split (0 train, 1 validation, 2 test), one byte a row, as a spec's `data.split` says.
+
+    Args:
+        split: the spec's typed `data.split` (`train`, `validation`, `test` fractions and its own `seed`, None to
+            take the spec's).
+        seed: the spec's seed.
+        rows: rows of the source.
+        labels: each row's class code when the split is stratified (`ClassCodes.codes`), else None.
+        fold: (index, k) to make the validation split fold `index` of `k` over the rows not in the test split
+            (by the spec's seed, stratified alike); default None.
+    """
+    fractions = {name: getattr(split, name) for name in SPLITS}
+    stratify = labels is not None
+    assignment = assign_splits(rows, fractions, seed=seed if split.seed is None else split.seed, labels=labels,
+                               stratify=stratify)
+    if fold is not None:
+        index, folds = fold
+        pool = np.flatnonzero(assignment != TEST)
+        pairs = kfold(len(pool), folds, seed, labels=None if labels is None else labels[pool], stratify=stratify)
+        assignment[pool] = TRAIN
+        assignment[pool[pairs[index][1]]] = VALIDATION
+    return assignment
+
+
 class ClassCodes:
     """The class of every row of a label column read chunk by chunk, as the labels a stratified split takes:
     one integer a row, the classes numbered in sorted order of their names as text (see `strings`), so the codes

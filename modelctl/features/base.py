@@ -7,6 +7,7 @@ A feature type is one class holding everything about one kind of model input:
 | `schema()` | the properties a feature of this type may write (its schema fragment) | `modelctl schema`, `validate` |
 | `fitter(item)` | a `Fit` gathering statistics or a vocabulary from the training split | `modelctl.data.fitting` |
 | `encode(...)` | the raw values the model takes for a batch of source columns | the data pipeline, `predict` |
+| `encode_held(...)` | the same values as the pipeline keeps them between passes (narrowest exact dtype) | the data pipeline |
 | `spec_fitted(...)` | what `model_input` needs, from the spec and a `SourceView`, unfitted | `summary`, `validate --deep` |
 | `model_input(name, fitted)` | the core model's input (shape, dtype) | `summary`, `train`, `export`, `predict` |
 | `raw_shape(fitted)` | the shape and dtype of one raw example | `raw_input`, the training dataset |
@@ -142,6 +143,9 @@ class FeatureType:
         by_column: whether the raw vector holds one value per source column (`fitted["columns"]`), so that
             `modelctl explain` measures and reports each column apart.
         one_category: whether the raw value is one category (a string) of a fitted vocabulary.
+        held_dtype: the dtype `encode_held` gives, narrower than `raw_shape`'s and holding every raw value
+            exactly (`uint8` for decoded images); None (the default) when the values are held as `encode` gives
+            them.
     """
 
     name: ClassVar[str] = ""
@@ -154,6 +158,7 @@ class FeatureType:
     reads_named_files: ClassVar[bool] = False
     by_column: ClassVar[bool] = False
     one_category: ClassVar[bool] = False
+    held_dtype: ClassVar[str | None] = None
 
     def schema(self) -> dict:
         """Property name -> JSON Schema fragment of what a feature of this type may write besides `type`,
@@ -190,6 +195,15 @@ class FeatureType:
             The values (one per example), and which examples are kept (None keeps all).
         """
         raise NotImplementedError
+
+    def encode_held(self, item, feature: dict, batch: dict[str, np.ndarray], *, numbers: np.ndarray,
+                    on_bad_rows: str, skipped: dict[str, int]) -> tuple[np.ndarray, np.ndarray | None]:
+        """What `encode` gives, as the data pipeline keeps it in memory and in its cache between passes: in the
+        narrowest dtype that holds the values exactly (decoded images: uint8 pixels, a quarter of float32), cast
+        to `raw_shape`'s dtype as batches are made. Default: `encode`'s values, in `held_dtype` when it is set.
+        Same arguments as `encode`."""
+        values, keep = self.encode(item, feature, batch, numbers=numbers, on_bad_rows=on_bad_rows, skipped=skipped)
+        return (values if self.held_dtype is None else values.astype(self.held_dtype)), keep
 
     def spec_fitted(self, name: str, options: dict, source: SourceView) -> tuple[dict, str]:
         """What `model_input` needs of a feature without fitting on the training split, and a note saying where

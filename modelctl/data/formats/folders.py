@@ -22,6 +22,11 @@ from modelctl.data.errors import DataError
 from modelctl.data.sources import BadRows, Source
 
 
+PART_FILES = 64
+"""Files of one part (`parts`): a streamed epoch reads the parts in a permuted order, so that a folder listed
+class after class is mixed by the shuffle window."""
+
+
 class _FolderSource(Source):
     """The examples of a class-per-sub-folder tree: (file, label) pairs in sorted order."""
 
@@ -67,6 +72,19 @@ class _FolderSource(Source):
     def values(self, files: list[Path], keep: np.ndarray, bad: BadRows) -> np.ndarray:
         """The value column of a group of files; sets `keep[i] = False` for a file that is skipped."""
         raise NotImplementedError
+
+    def only(self, files, skip_rows: int = 0) -> "_FolderSource":
+        view = super().only(files)
+        label_of = dict(zip(self.files, self.labels))
+        view.labels = [label_of[file] for file in view.files]
+        return view
+
+    def parts(self) -> list[tuple["_FolderSource", int]]:
+        """Groups of `PART_FILES` consecutive files (one example each), when no file was skipped as read."""
+        if self.skipped or len(self.files) <= PART_FILES:
+            return []
+        return [(self.only(self.files[start:start + PART_FILES]), len(self.files[start:start + PART_FILES]))
+                for start in range(0, len(self.files), PART_FILES)]
 
     def count_rows(self) -> int:
         return len(self.files)

@@ -33,6 +33,10 @@ class ParquetSource(Source):
         super().__init__(options, base_dir)
         self.files = resolve_files(options["path"], base_dir)
         self.columns = list(self._open(self.files[0]).schema_arrow.names)
+        self.groups: list[int] | None = None
+        """The row groups a view made by `parts` reads (of its one file); None reads every group."""
+        self.first_group = 0
+        """The first row group of the first file a view made by `only` reads."""
 
     def read(self, names: list[str], rows: int, bad: BadRows) -> Iterator[dict[str, np.ndarray]]:
         self._read_rows = 0
@@ -44,8 +48,25 @@ class ParquetSource(Source):
                                 f"{listing(self.columns)}", file=file)
             yield from self.counted(file, self._file_batches(parquet, file, names, rows=rows, bad=bad))
 
+    def parts(self) -> list[tuple["ParquetSource", int]]:
+        """One part a row group, in a file whose every row read well (else the file is one part)."""
+        if self.skipped or any(self.file_rows.get(file) is None for file in self.files):
+            return []
+        found = []
+        for file in self.files:
+            metadata = self._open(file).metadata
+            if self.file_rows[file] != metadata.num_rows or metadata.num_row_groups < 2:
+                found.append((self.only([file]), self.file_rows[file]))
+                continue
+            for group in range(metadata.num_row_groups):
+                view = self.only([file])
+                view.groups = [group]
+                found.append((view, metadata.row_group(group).num_rows))
+        return found if len(found) > 1 else []
+
     def only(self, files, skip_rows: int = 0) -> "ParquetSource":
         view = super().only(files)
+        view.groups = None
         view.first_group = 0
         metadata = self._open(view.files[0]).metadata if skip_rows and view.files else None
         # Row numbers count the rows read; passing over a group is exact only where every row of the file read.
@@ -58,8 +79,11 @@ class ParquetSource(Source):
 
     def _file_batches(self, parquet, file: Path, names: list[str], *, rows: int, bad: BadRows):
         first_row = 1
-        groups = None
-        if file == self.files[0] and getattr(self, "first_group", 0):
+        groups = self.groups
+        if groups is not None:
+            metadata = parquet.metadata
+            first_row += sum(metadata.row_group(group).num_rows for group in range(groups[0]))
+        elif file == self.files[0] and self.first_group:
             groups = range(self.first_group, parquet.metadata.num_row_groups)
             first_row += self.passed_over
         for record_batch in parquet.iter_batches(batch_size=rows, row_groups=groups, columns=names,
