@@ -251,18 +251,20 @@ def test_dry_run_and_run_json_say_how_many_steps_run_per_execution(write_spec, t
         "reason": "auto: 53 steps per execution, the whole epoch (105 training examples in batches of 2)"}
 
 
-def test_steps_per_execution_must_divide_the_steps_of_an_epoch(write_spec, tmp_path):
-    """Checked once the data is read, before the run folder is made, and reported at its line in the spec."""
-    text = SPEC + "  steps_per_execution: 3\n"
-    path = write_spec(text)
-    with pytest.raises(SpecError) as caught:
-        train(load_spec(path), tmp_path / "runs", quiet_console(), quiet=True)
-    line = text.splitlines().index("  steps_per_execution: 3") + 1
-    assert str(caught.value) == (
-        f"{path}:{line}:24: $.training.steps_per_execution: 3 does not divide the 7 steps of an epoch (105 "
-        f"training examples in batches of 16): every execution runs 3 steps, so the last one of an epoch would "
-        f"train on the next epoch's batches. Use a divisor of 7, such as 1 or 7, or 'auto'")
-    assert not (tmp_path / "runs").exists()
+def test_steps_per_execution_that_does_not_divide_the_epoch_runs_the_steps_left_last(write_spec, tmp_path):
+    """3 steps per execution over the 7 steps of an epoch: executions of 3, 3 and 1, exactly 7 steps an epoch, the
+    weights that single steps train."""
+    text = SPEC + "  schedule: {type: cosine_decay, warmup_epochs: 1}\n"
+    single = train(_document(write_spec, text, SINGLE), tmp_path / "single", quiet_console(), quiet=True)
+    counted = _Iterations()
+    fused = train(_document(write_spec, text, ["training.steps_per_execution=3"]), tmp_path / "fused",
+                  quiet_console(), quiet=True, extra_callbacks=[counted])
+    assert read_json(fused.run_dir / "run.json")["execution"] == {
+        "steps_per_epoch": 7, "steps_per_execution": 3, "reason": "3 steps per execution (asked for), the last of 1"}
+    assert counted.at_epoch_end == [7, 14, 21, 28]
+    expected = load_model(single.run_dir / "model.keras").get_weights()
+    for got, want in zip(load_model(fused.run_dir / "model.keras").get_weights(), expected):
+        np.testing.assert_allclose(got, want, atol=1e-6)
 
 
 def test_an_unwritable_output_folder_fails_before_training(write_spec, tmp_path):

@@ -340,7 +340,8 @@ def streamed_reasons(origin, evaluation: dict[str, Encoded], *, budget: Budget, 
 
 
 def _mib(size: int) -> str:
-    return f"{size / 2**20:,.1f} MiB"
+    """A size in bytes as people read it: KiB under 1 MiB, else MiB."""
+    return f"{size / 2**10:,.1f} KiB" if size < 2**20 else f"{size / 2**20:,.1f} MiB"
 
 
 __all__ = ["EntryOrigin", "HeldStore", "SourceOrigin", "Store", "StreamedStore", "evaluation_from", "hold",

@@ -84,6 +84,18 @@ class StopOnSignal(keras.callbacks.Callback):
         self.cut = self.received is not None
 
 
+class FollowEpochs(keras.callbacks.Callback):
+    """Sets the training dataset's `EpochClock` (`modelctl.data.batching`) to each epoch as it begins, before
+    Keras makes that epoch's iterator, so that the dataset gives that epoch's batches."""
+
+    def __init__(self, clock):
+        super().__init__()
+        self.clock = clock
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.clock.epoch = epoch
+
+
 class FirstStep(keras.callbacks.Callback):
     """Remembers the wall-clock time (`time.time()`) the first training step began, for run.json."""
 
@@ -311,9 +323,10 @@ class Progress(keras.callbacks.Callback):
             self.bar.reset(self.step_task, total=self.steps)
 
     def on_train_batch_end(self, batch, logs=None):
-        self.done_steps = batch + 1
+        # Keras numbers the last step of a shorter last execution as if the execution were whole.
+        self.done_steps = min(batch + 1, self.steps)
         if self.bar is not None:
-            self.bar.update(self.step_task, completed=batch + 1, metrics=_metrics_text(logs))
+            self.bar.update(self.step_task, completed=self.done_steps, metrics=_metrics_text(logs))
 
     def on_epoch_end(self, epoch, logs=None):
         if cut_short(self.stop):

@@ -132,6 +132,8 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
         console.print(f"skipped {count} bad row{'s' if count != 1 else ''}: {reason}", markup=False)
     if not quiet or dry_run:
         console.print(prepared.cache_note, markup=False)
+    for notice in prepared.notices:
+        console.print(notice, markup=False)
     if prepared.layout is not None:
         console.print(prepared.layout.describe(), markup=False)
     scratch = None if dry_run else _worker_scratch(plan, hardware.cluster)
@@ -349,6 +351,7 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
          live: bool, state: dict | None, extra_callbacks: list, plot_history, tracked=None,
          trained=None) -> TrainResult:
     """Fit `trained` (default: `model`), keeping `model` in the run folder: checkpoints, model.keras, metrics."""
+    from modelctl.data.batching import EpochClock
     from modelctl.training import callbacks as run_callbacks
 
     trained = model if trained is None else trained
@@ -372,15 +375,20 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
                                          stop=[stop_signal, nan_guard], watched=keras_callbacks,
                                          best=state.get("best") if state else None, kept=model)
     first_step = run_callbacks.FirstStep()
-    callbacks = [*extra_callbacks, first_step, stop_signal, nan_guard, *keras_callbacks, recorder]
+    clock = EpochClock(initial_epoch)
+    callbacks = [run_callbacks.FollowEpochs(clock), *extra_callbacks, first_step, stop_signal, nan_guard,
+                 *keras_callbacks, recorder]
     if tracked is not None:
         from modelctl.training.tracking import TrackEpochs
 
         callbacks.append(TrackEpochs(tracked, recorder))
     if not quiet:
         callbacks.append(run_callbacks.Progress(console, epochs, steps, live=live, stop=[stop_signal, nan_guard]))
-    train_data = prepared.dataset("train", output_names, training=True, initial_epoch=initial_epoch,
-                                  epochs=epochs)
+    # Keras's fit makes an iterator each epoch over a dataset of one epoch (the clock's), so that the last execution
+    # of fused steps ends with the epoch; the multi-worker loop reads every epoch from one iterator.
+    looped = plan.distribution == "multi_worker"
+    train_data = prepared.dataset("train", output_names, training=True, initial_epoch=initial_epoch, epochs=epochs,
+                                  clock=None if looped else clock, steps=steps)
     # Larger batches for passes without training, on one replica only: a strategy splits the last, partial batch
     # of a pass unevenly over its replicas, which Keras 3.15 cannot sum.
     larger = plan.replicas == 1 and plan.distribution != "multi_worker"
@@ -391,7 +399,7 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
     try:
         if initial_epoch < epochs:
             with quiet_data_warnings():
-                if plan.distribution == "multi_worker":
+                if looped:
                     # Keras 3 `fit` fails under MultiWorkerMirroredStrategy in TensorFlow 2.21.
                     from modelctl.training.loop import fit_distributed
 
@@ -419,6 +427,7 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
                                   f"{folder}", stop_signal.received)
     if nan_guard.found:
         epoch, first, last, loss = nan_guard.found
+        last = min(last, steps)  # the last execution of an epoch may be shorter than the others
         record.update(status="diverged")
         write_json(folder / "run.json", record)
         where = f"step {first}" if first == last else \
@@ -518,4 +527,7 @@ def _describe_dry_run(console, plan, *, execution, prepared, model, preparation_
     console.print(f"- {execution.reason}", markup=False)
     console.print("examples: " + ", ".join(f"{split} {count}" for split, count in prepared.counts.items())
                   + f"; data prepared in {preparation_seconds:.2f} s", markup=False)
+    console.print(f"data: {prepared.store.kind}", markup=False)
+    for reason in prepared.store.reasons:
+        console.print(f"- {reason}", markup=False)
     console.print(f"model: {model.count_params():,} parameters; nothing was trained (--dry-run)", markup=False)
