@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from modelctl.data.budget import CHUNK_ROWS, ESTIMATE_MARGIN, EVALUATION_BYTES, HELD_BYTES, Budget
+from modelctl.data.budget import CHUNK_ROWS, ESTIMATE_MARGIN, EVALUATION_BYTES, HELD_BYTES, PIECE_BYTES, Budget
 from modelctl.data.cache import DataCache
 from modelctl.data.columns import encode_features, open_typed
 from modelctl.data.encoding import Encoded, raw_dtypes
@@ -175,13 +175,14 @@ def prepare(document, *, fold: tuple[int, int] | None = None, fitted: dict | Non
         shard: this worker's place in a multi-worker run; its training batches are then its shard of the
             training split (see `modelctl.data.shards`). Default None: one process reads everything.
         budget: the memory budget and piece sizes (`modelctl.data.budget.Budget`); default None: this module's
-            `CHUNK_ROWS`, `CACHE_BYTES`, `EVALUATION_BYTES` and `ESTIMATE_MARGIN`, and `Budget`'s other defaults.
+            `CHUNK_ROWS`, `CACHE_BYTES`, `EVALUATION_BYTES`, `ESTIMATE_MARGIN` and `PIECE_BYTES` as they are
+            when it is called, and `Budget`'s other defaults.
 
     Raises:
         DataError: a file, column or value that cannot be read (naming it).
     """
     budget = budget or Budget(chunk_rows=CHUNK_ROWS, held_bytes=CACHE_BYTES, evaluation_bytes=EVALUATION_BYTES,
-                              estimate_margin=ESTIMATE_MARGIN)
+                              estimate_margin=ESTIMATE_MARGIN, piece_bytes=PIECE_BYTES)
     return Prepared(document, fold=fold, fitted=fitted, cache=cache, shard=shard, budget=budget)
 
 
