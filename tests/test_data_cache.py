@@ -308,6 +308,7 @@ def test_a_remembered_hash_is_used_only_while_the_file_is_unchanged(tmp_path, mo
     """The content hash is remembered with the file's stat; a write that keeps size and modification time still
     changes the status-change time, so the file is hashed again."""
     monkeypatch.setattr(data_cache, "_SETTLED_NS", 0)
+    monkeypatch.setattr(data_cache, "_MEMO_BYTES", 100)
     path = tmp_path / "blob.bin"
     path.write_bytes(b"abcdef" * 100)
     memo = tmp_path / "hashes"
@@ -325,12 +326,25 @@ def test_a_remembered_hash_is_used_only_while_the_file_is_unchanged(tmp_path, mo
     assert changed == fingerprint(path)
 
 
-def test_a_file_changed_just_before_it_is_hashed_is_not_remembered(tmp_path):
+def test_a_file_changed_just_before_it_is_hashed_is_not_remembered(tmp_path, monkeypatch):
     """Within `_SETTLED_NS` of its last change a file could change again inside the clock's resolution."""
+    monkeypatch.setattr(data_cache, "_MEMO_BYTES", 1)
     path = tmp_path / "blob.bin"
     path.write_bytes(b"x" * 10)
     fingerprint(path, tmp_path / "hashes")
     assert not (tmp_path / "hashes").exists()
+
+
+def test_small_files_are_hashed_without_a_memo(tmp_path, monkeypatch):
+    """Reading a small file costs less than reading and writing its memo: thousands of images are hashed, not
+    remembered."""
+    monkeypatch.setattr(data_cache, "_SETTLED_NS", 0)
+    small, large = tmp_path / "small.png", tmp_path / "large.bin"
+    small.write_bytes(b"x" * 1000)
+    large.write_bytes(b"y" * data_cache._MEMO_BYTES)
+    memo = tmp_path / "hashes"
+    assert fingerprint(small, memo) == fingerprint(small) and not memo.exists()
+    assert fingerprint(large, memo) == fingerprint(large) and len(list(memo.iterdir())) == 1
 
 
 def test_the_cache_folder_comes_from_the_environment(monkeypatch, tmp_path):

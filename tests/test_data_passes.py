@@ -191,3 +191,30 @@ def test_the_radix_selection_and_the_direct_one_split_alike(monkeypatch):
                                                                    stratify=True)]
     for mine, theirs in zip(direct, radix):
         np.testing.assert_array_equal(mine, theirs)
+
+
+def test_chunks_held_before_the_data_stops_fitting_are_not_encoded_again(tmp_path, reads, monkeypatch):
+    """The first pass holds chunks until they pass the memory budget; the next pass takes those from memory and
+    encodes only the rows after them, so that every row is encoded once before training."""
+    from modelctl.data import encoding
+
+    _table(tmp_path)
+    held = prepare(_spec(tmp_path))
+    encoded_bytes = sum(held.arrays(split).nbytes() for split in ("train", "validation", "test"))
+    encoded_rows = []
+    original = encoding.encode_features
+
+    def counting(features, fitted, batch, **options):
+        encoded_rows.append(len(next(iter(batch.values()))))
+        return original(features, fitted, batch, **options)
+
+    monkeypatch.setattr(encoding, "encode_features", counting)
+    reads.clear()
+    streamed = prepare(_spec(tmp_path), budget=Budget(chunk_rows=20, held_bytes=encoded_bytes // 2,
+                                                       estimate_margin=100), cache=DataCache(enabled=False))
+    assert isinstance(streamed.store, StreamedStore)
+    assert reads == [["a", "b", "colour", "y"], ["a", "b", "colour", "y"]]
+    # the first pass's chunks until the budget was passed, the one that passed it, then the rows after them
+    assert sum(encoded_rows) == 300 + 20
+    for split in ("train", "validation", "test"):
+        np.testing.assert_array_equal(streamed.arrays(split).features["x"], held.arrays(split).features["x"])

@@ -192,8 +192,9 @@ def window_batches(pieces: Iterator[Encoded], rng: np.random.Generator, *, batch
                    budget: Budget) -> Iterator[Encoded]:
     """Batches of `batch_size` examples (the last one smaller) from `pieces` shuffled in windows: pieces are
     gathered until they hold at least `window_rows` examples and `budget.window_pieces` pieces, or
-    `budget.window_bytes`; the window is permuted by `rng`, its whole batches given, and the rest carried into
-    the next window."""
+    `budget.window_bytes`; the window's examples are drawn in an order permuted by `rng`, its whole batches
+    given, and the rest carried into the next window. A window is held once (its pieces joined), and each batch
+    gathered from it as it is given."""
     pending: list[Encoded] = []
     rows = size = 0
     for piece in pieces:
@@ -203,19 +204,20 @@ def window_batches(pieces: Iterator[Encoded], rng: np.random.Generator, *, batch
         rows += len(piece)
         size += piece.nbytes()
         if (rows >= window_rows and len(pending) >= budget.window_pieces) or size >= budget.window_bytes:
-            data = Encoded.join(pending)
-            data = data.take(rng.permutation(len(data)))
-            whole = (len(data) // batch_size) * batch_size
+            window, pending = Encoded.join(pending), []
+            order = rng.permutation(len(window))
+            whole = (len(window) // batch_size) * batch_size
             for start in range(0, whole, batch_size):
-                yield data.take(slice(start, start + batch_size))
-            pending = [data.take(slice(whole, None))]
-            rows = len(pending[0])
-            size = pending[0].nbytes() if rows else 0
+                yield window.take(order[start:start + batch_size])
+            rest = window.take(np.sort(order[whole:]))
+            del window
+            pending, rows = ([rest], len(rest)) if len(rest) else ([], 0)
+            size = rest.nbytes() if rows else 0
     if rows:
-        data = Encoded.join(pending)
-        data = data.take(rng.permutation(len(data)))
-        for start in range(0, len(data), batch_size):
-            yield data.take(slice(start, start + batch_size))
+        window = Encoded.join(pending)
+        order = rng.permutation(len(window))
+        for start in range(0, len(window), batch_size):
+            yield window.take(order[start:start + batch_size])
 
 
 def ordered_batches(chunks: Iterator[Encoded], batch_size: int) -> Iterator[Encoded]:

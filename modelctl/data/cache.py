@@ -62,6 +62,8 @@ LIMIT_BYTES = 20 * 2**30
 _BLOCK = 8 * 2**20
 _SEGMENT = 32 * 2**20
 _STALE_SECONDS = 24 * 3600
+_MEMO_BYTES = 2**20
+"""Files of at least this many bytes have their content hash remembered (see `fingerprint`)."""
 _SETTLED_NS = 2 * 10**9
 """A content hash is remembered only for a file last changed at least this long (ns) before it was hashed."""
 _NOT_IN_KEY = ("batch_size", "shuffle_buffer")
@@ -161,9 +163,14 @@ def fingerprint(path: Path, memo: Path | None = None) -> list:
             modification and status-change times); default None hashes the file every time. A hash is
             remembered only when the file was last changed more than `_SETTLED_NS` before it was hashed, so a
             file written again within the file system's clock resolution is never taken for the one hashed.
+            A file under `_MEMO_BYTES` is hashed every time: reading it costs less than reading and writing
+            its memo (an image folder holds thousands of small files).
     """
-    path = Path(path).resolve()
+    path = Path(path)
+    path = path if path.is_absolute() else path.resolve()  # sources give their files resolved already
     before = path.stat()
+    if before.st_size < _MEMO_BYTES:
+        memo = None
     remembered = _remembered(memo, path, before)
     if remembered is not None:
         return [str(path), before.st_size, before.st_mtime_ns, remembered]

@@ -92,7 +92,8 @@ def _slot(document, reading: Reading, *, fold, fitted: dict | None, cache: DataC
     """(cache note, the cache slot of this data or None when the cache is off or cannot hold it, each source's
     file fingerprints)."""
     sources = reading.sources
-    quick = {key: [quick_fingerprint(path) for path in source.files] for key, source in sources.items()}
+    quick = {key: [quick_fingerprint(path) for path in source.files] for key, source in sources.items()} \
+        if shard is not None or (cache is not None and not cache.enabled) else {}
     if shard is not None:
         return "data cache: off (each worker of a multi-worker run reads its shard from the source)", None, quick
     if cache is not None and not cache.enabled:
@@ -101,15 +102,33 @@ def _slot(document, reading: Reading, *, fold, fitted: dict | None, cache: DataC
         if feature_type(item.kind).reads_named_files and any(source.format != "image_folder"
                                                              for source in sources.values()):
             return (f"data cache: off ({item.kind} feature '{name}' reads files named in a column, which are not "
-                    "fingerprinted)"), None, quick
+                    "fingerprinted)"), None, {key: [quick_fingerprint(path) for path in source.files]
+                                              for key, source in sources.items()}
     hashes = (cache if cache is not None else DataCache()).hashes
-    files = {key: [fingerprint(path, hashes) for path in source.files] for key, source in sources.items()}
+    files = {key: _fingerprints(source.files, hashes) for key, source in sources.items()}
     spec = document.spec
     # The key hashes the data section as written (open_slot fills its defaults itself).
     slot = open_slot(cache, data=document.data["data"], seed=spec.seed,
                      training={"sample_weight": spec.training.sample_weight, "class_weight": spec.training.class_weight},
                      fold=fold, fitted=fitted, sources=sources, reading=reading.budget.reading(), files=files)
     return "data cache: off", slot, files
+
+
+def _fingerprints(files: list, hashes) -> list[list]:
+    """The content fingerprint of each file, several files at once (reading and hashing release the GIL): an
+    image folder holds thousands of small files."""
+    if len(files) < HASHED_TOGETHER:
+        return [fingerprint(path, hashes) for path in files]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=HASHING_THREADS) as pool:
+        return list(pool.map(lambda path: fingerprint(path, hashes), files, chunksize=64))
+
+
+HASHED_TOGETHER = 64
+"""Sources of at least this many files are fingerprinted by `HASHING_THREADS` threads."""
+
+HASHING_THREADS = 4
 
 
 def _from_entry(document, reading: Reading, entry: Entry) -> Made:

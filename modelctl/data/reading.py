@@ -34,6 +34,10 @@ from modelctl.data.sources import Source
 from modelctl.data.splits import SPLITS, ClassCodes, assign
 
 
+ESTIMATE_ROWS = 256
+"""Rows of a source encoded to estimate what all of its rows take encoded (`Reading.first_pass`)."""
+
+
 class LabelRuns:
     """The longest run of consecutive rows with the same label value, in reading order, over chunks."""
 
@@ -57,6 +61,26 @@ class LabelRuns:
         if lengths[longest] > self.longest:
             self.longest, self.value = int(lengths[longest]), values[starts[longest]]
         self._current, self._last = int(lengths[-1]), values[-1]
+
+
+@dataclasses.dataclass
+class FirstPass:
+    """What the first pass found.
+
+    Attributes:
+        held: source key -> its chunks as model inputs, when all of them fit in memory; else None.
+        prefix: when they do not fit, the shared source's first chunks as model inputs, read before they
+            stopped fitting; else [].
+        rows: rows of the shared source (0 for a source per split).
+        labels: each row's class code, for a stratified split; else None.
+        runs: the longest run of one class in reading order.
+    """
+
+    held: dict[str, list[Rows]] | None
+    prefix: list[Rows]
+    rows: int
+    labels: np.ndarray | None
+    runs: "LabelRuns"
 
 
 @dataclasses.dataclass
@@ -117,17 +141,14 @@ class Reading:
             return next(iter(self.sources.values())) if len(self.sources) == 1 else None
         return self.sources.get(split)
 
-    def first_pass(self, *, holding: bool) -> tuple[dict[str, list[Rows]] | None, int, np.ndarray | None,
-                                                    LabelRuns]:
+    def first_pass(self, *, holding: bool) -> "FirstPass":
         """Read every source once: the rows of the shared source, the class of each when the split is
         stratified (one code a row), the runs of one class, and every chunk as model inputs while all of them
-        fit in `budget.held_bytes` (when `holding`).
-
-        Returns:
-            (source key -> chunks, or None when they do not fit; rows of the shared source; class codes; runs).
-        """
+        fit in `budget.held_bytes` (when `holding`). When they do not, the chunks of the shared source read
+        until then are kept (`FirstPass.prefix`), so that the next pass does not encode them again."""
         held: dict[str, list[Rows]] | None = {key: [] for key in self.sources} if holding and self._may_fit() \
             else None
+        prefix: list[Rows] = []
         skipped: dict[str, int] = {}
         size = rows = 0
         classes, runs = ClassCodes(), LabelRuns()
@@ -149,26 +170,31 @@ class Reading:
                     runs.add(batch[self.order_label])
                 if held is None:
                     continue
-                part = self.encoder.rows(batch, numbers, skipped)
+                found: dict[str, int] = {}
+                part = self.encoder.rows(batch, numbers, found)
                 size += self.encoder.held_bytes(part)
                 if size > self.budget.held_bytes:
+                    if key == "all":
+                        prefix = held["all"]
                     held = None
                     if key != "all":
                         break
                     continue
                 held[key].append(part)
+                for reason, number in found.items():
+                    skipped[reason] = skipped.get(reason, 0) + number
             self.note_skipped(source)
             if key == "all":
                 rows = count
-        if held is not None:
+        if held is not None or prefix:
             for reason, count in skipped.items():
                 self.skipped[reason] = self.skipped.get(reason, 0) + count
-        return held, rows, classes.codes() if self.stratify_label else None, runs
+        return FirstPass(held, prefix, rows, classes.codes() if self.stratify_label else None, runs)
 
     def _may_fit(self) -> bool:
         """Whether the encoded data may fit in `budget.held_bytes`; False only when sources whose files take
         more than that are estimated at more than `budget.estimate_margin` times it (each source's
-        `estimated_rows` times the encoded bytes of a row of its first chunk). Data known to be too large is
+        `estimated_rows` times the encoded bytes of a row of its first `ESTIMATE_ROWS` rows). Data known to be too large is
         streamed from the first pass, which then reads only what splitting needs, instead of keeping chunks it
         would drop."""
         budget = self.budget
@@ -179,7 +205,7 @@ class Reading:
             rows = source.estimated_rows()
             if rows is None:
                 return True
-            batches = source.batches(self.plans[key].read, budget.chunk_rows, self.on_bad_rows)
+            batches = source.batches(self.plans[key].read, min(budget.chunk_rows, ESTIMATE_ROWS), self.on_bad_rows)
             try:
                 batch = next(batches, None)
             finally:
@@ -212,10 +238,11 @@ class Reading:
         for reason, count in source.skipped.items():
             self.skipped[reason] = max(self.skipped.get(reason, 0), count)
 
-    def raw_splits(self, assignment: np.ndarray | None,
-                   wanted: tuple[str, ...] = SPLITS) -> Iterator[tuple[str, dict[str, np.ndarray], np.ndarray]]:
+    def raw_splits(self, assignment: np.ndarray | None, wanted: tuple[str, ...] = SPLITS,
+                   after: int = 0) -> Iterator[tuple[str, dict[str, np.ndarray], np.ndarray]]:
         """(split, raw column batch, 1-based example numbers) of the `wanted` splits, in one pass over a
-        shared source (a source per split is read split after split)."""
+        shared source (a source per split is read split after split); rows up to number `after` of the shared
+        source are read but not given."""
         if assignment is None:
             for split in wanted:
                 source = self.sources.get(split)
@@ -228,7 +255,9 @@ class Reading:
         source = self.sources["all"]
         codes_wanted = [SPLITS.index(split) for split in wanted]
         for batch, numbers in self.numbered(source, "all"):
-            codes = assignment[numbers - 1]
+            if numbers[-1] <= after:
+                continue
+            codes = np.where(numbers > after, assignment[numbers - 1], -1)
             for split, code in zip(wanted, codes_wanted):
                 mask = codes == code
                 if mask.all():
@@ -238,11 +267,16 @@ class Reading:
         self.note_skipped(source)
 
     def split_rows(self, held: dict[str, list[Rows]] | None, assignment: np.ndarray | None,
-                   wanted: tuple[str, ...], skipped: dict[str, int]) -> Iterator[tuple[str, Rows]]:
+                   wanted: tuple[str, ...], skipped: dict[str, int],
+                   prefix: list[Rows] | None = None) -> Iterator[tuple[str, Rows]]:
         """(split, chunk as model inputs) of the `wanted` splits in source order: from the held chunks, or
-        read and turned into model inputs again (counting images that cannot be decoded into `skipped`)."""
+        read and turned into model inputs again (counting images that cannot be decoded into `skipped`), the
+        first rows of the shared source taken from `prefix` (chunks of it as model inputs) when given."""
         if held is None:
-            for split, batch, numbers in self.raw_splits(assignment, wanted):
+            if prefix:
+                yield from self.split_rows({"all": prefix}, assignment, wanted, skipped)
+            after = int(prefix[-1].numbers[-1]) if prefix else 0
+            for split, batch, numbers in self.raw_splits(assignment, wanted, after):
                 yield split, self.encoder.rows(batch, numbers, skipped)
             return
         for key, parts in held.items():
@@ -273,16 +307,18 @@ def read_and_fit(reading: Reading, *, split, seed: int, fold: tuple[int, int] | 
         writer: the prepared-data cache entry being written (`modelctl.data.cache.Writer`), or None.
         keep: whether examples may be held in memory (`data.cache`).
     """
-    held, rows, labels, runs = reading.first_pass(holding=keep)
-    assignment = assign(split, seed=seed, rows=rows, labels=labels, fold=fold) if "all" in reading.sources else None
-    del labels
+    first = reading.first_pass(holding=keep)
+    held, runs = first.held, first.runs
+    assignment = assign(split, seed=seed, rows=first.rows, labels=first.labels, fold=fold) \
+        if "all" in reading.sources else None
     # When the splits together do not fit in memory, the evaluation splits may: they are kept from this pass,
     # so that only the training split streams every epoch.
     evaluation: dict[str, list[Rows]] | None = None if held is not None or not keep else {"validation": [],
                                                                                         "test": []}
     evaluation_bytes = 0
     dropped = []  # training rows read but not examples (bad values skipped), which shards do not count
-    for name, part in reading.split_rows(held, assignment, SPLITS, reading.skipped):
+    prefix, first.prefix = first.prefix, []
+    for name, part in reading.split_rows(held, assignment, SPLITS, reading.skipped, prefix):
         fitting.add(name, part)
         if writer is not None:
             writer.add(name, part)
@@ -294,6 +330,7 @@ def read_and_fit(reading: Reading, *, split, seed: int, fold: tuple[int, int] | 
                 evaluation = None
             else:
                 evaluation[name].append(part)
+    del prefix
     fitting.end_pass()
     while not fitting.done:
         for name, part in reading.split_rows(held, assignment, ("train",), {}):
@@ -302,4 +339,4 @@ def read_and_fit(reading: Reading, *, split, seed: int, fold: tuple[int, int] | 
     return Outcome(fitting, assignment, held, evaluation, dropped, runs)
 
 
-__all__ = ["LabelRuns", "Outcome", "Reading", "read_and_fit"]
+__all__ = ["FirstPass", "LabelRuns", "Outcome", "Reading", "read_and_fit"]
