@@ -214,6 +214,9 @@ training:
 """,
 }
 
+MODELCTL = shutil.which("modelctl") or str(Path(sys.executable).with_name("modelctl"))
+"""The `modelctl` command of this Python's environment."""
+
 INPUTS = {"images": "images", "text": "reviews.csv", "tabular": "table.csv"}
 """What each family's script reads, in the data folder."""
 
@@ -314,7 +317,7 @@ def one_pair(family: str, data: Path, work: Path, examples: int, *, modelctl_fir
         output = work / f"{side}-{len(list(work.iterdir()))}"
         output.mkdir()
         if side == "modelctl":
-            command = ["modelctl", "train", str(spec), "--output", str(output), "--cache-dir", str(output / "cache")]
+            command = [MODELCTL, "train", str(spec), "--output", str(output), "--cache-dir", str(output / "cache")]
         else:
             command = [sys.executable, "-c", SCRIPTS[family], str(data / INPUTS[family]), str(output)]
         run = measured(command)

@@ -2,7 +2,8 @@
 
     shape = Shape(fitted, labels, output_names, weighted=True)
     held_training(tf, tensors, count, shape, seed=7, batch_size=32, epochs=Epochs(0, 10))
-    streamed(tf, epoch_batches, shape, epochs=Epochs(0, 10, clock=clock, steps=313))
+    streamed(tf, epoch_blocks, shape, held={}, epochs=Epochs(0, 10, clock=clock, steps=313), steps=313,
+             batch_size=32)
 
 Training takes the epochs `Epochs` names. Without a clock, one dataset gives
 epochs `initial` .. `epochs - 1` one after the other and then again, for a loop
@@ -171,32 +172,34 @@ def held_pass(tf, data: Encoded, count: int, shape: Shape, *, batch_size: int):
     return shape.cast(tf, dataset).prefetch(tf.data.AUTOTUNE)
 
 
-def streamed(tf, batches: Callable[[int], Iterator[Encoded]], shape: Shape, *, held: dict[str, str],
-             epochs: Epochs | None, steps: int):
-    """Batches made in Python: `batches(epoch)` gives one epoch's (training, with `epochs`) or a pass's
-    (`epochs` None: one pass, `batches(0)`)."""
+def streamed(tf, blocks: Callable[[int], Iterator[Encoded]], shape: Shape, *, held: dict[str, str],
+             epochs: Epochs | None, steps: int, batch_size: int):
+    """Batches made in Python: `blocks(epoch)` gives one epoch's examples (training, with `epochs`) or a pass's
+    (`epochs` None: one pass, `blocks(0)`) in blocks of any size, in order, which tf.data cuts into batches of
+    `batch_size` (`rebatch`: a Python call a block rather than a batch)."""
     signature = shape.signature(tf, held)
 
     def generate(epoch):
-        for encoded in batches(int(epoch)):
+        for encoded in blocks(int(epoch)):
             yield shape.structure(encoded)
 
     def epoch_dataset(epoch):
-        return tf.data.Dataset.from_generator(generate, args=(epoch,), output_signature=signature)
+        return tf.data.Dataset.from_generator(generate, args=(epoch,), output_signature=signature).rebatch(batch_size)
 
     dataset = epoch_dataset(0) if epochs is None else training_epochs(tf, epoch_dataset, epochs, steps=steps)
     return shape.cast(tf, dataset).prefetch(tf.data.AUTOTUNE)
 
 
-def window_batches(pieces: Iterator[Encoded], rng: np.random.Generator, *, batch_size: int, window_rows: int,
-                   budget: Budget) -> Iterator[Encoded]:
-    """Batches of `batch_size` examples (the last one smaller) from `pieces` shuffled in windows: pieces are
-    gathered until they hold at least `window_rows` examples and `budget.window_pieces` pieces, or
+def window_blocks(pieces: Iterator[Encoded], rng: np.random.Generator, *, batch_size: int, window_rows: int,
+                  budget: Budget) -> Iterator[Encoded]:
+    """The examples of `pieces` shuffled in windows, in blocks of whole batches of `batch_size` (but the last):
+    pieces are gathered until they hold at least `window_rows` examples and `budget.window_pieces` pieces, or
     `budget.window_bytes`; the window's examples are drawn in an order permuted by `rng`, its whole batches
-    given, and the rest carried into the next window. A window is held once (its pieces joined), and each batch
-    gathered from it as it is given."""
+    given, and the rest carried into the next window. A window is held once (its pieces joined), and each block
+    of at most `BLOCK_BATCHES` batches gathered from it as it is given."""
     pending: list[Encoded] = []
     rows = size = 0
+    block = batch_size * BLOCK_BATCHES
     for piece in pieces:
         if not len(piece):
             continue
@@ -207,8 +210,8 @@ def window_batches(pieces: Iterator[Encoded], rng: np.random.Generator, *, batch
             window, pending = Encoded.join(pending), []
             order = rng.permutation(len(window))
             whole = (len(window) // batch_size) * batch_size
-            for start in range(0, whole, batch_size):
-                yield window.take(order[start:start + batch_size])
+            for start in range(0, whole, block):
+                yield window.take(order[start:min(start + block, whole)])
             rest = window.take(np.sort(order[whole:]))
             del window
             pending, rows = ([rest], len(rest)) if len(rest) else ([], 0)
@@ -216,15 +219,20 @@ def window_batches(pieces: Iterator[Encoded], rng: np.random.Generator, *, batch
     if rows:
         window = Encoded.join(pending)
         order = rng.permutation(len(window))
-        for start in range(0, len(window), batch_size):
-            yield window.take(order[start:start + batch_size])
+        for start in range(0, len(window), block):
+            yield window.take(order[start:start + block])
 
 
-def ordered_batches(chunks: Iterator[Encoded], batch_size: int) -> Iterator[Encoded]:
-    """Batches of `batch_size` examples cut from each chunk in turn, in order (a chunk's last may be smaller)."""
-    for part in chunks:
-        for start in range(0, len(part), batch_size):
-            yield part.take(slice(start, start + batch_size))
+def window_batches(pieces: Iterator[Encoded], rng: np.random.Generator, *, batch_size: int, window_rows: int,
+                   budget: Budget) -> Iterator[Encoded]:
+    """The batches of `window_blocks`: `batch_size` examples each, the last one smaller."""
+    for block in window_blocks(pieces, rng, batch_size=batch_size, window_rows=window_rows, budget=budget):
+        for start in range(0, len(block), batch_size):
+            yield block.take(slice(start, start + batch_size))
+
+
+BLOCK_BATCHES = 64
+"""Most batches a streamed epoch hands to tf.data at once."""
 
 
 def interleaved(iterators: Iterator[Iterator[Encoded]], width: int) -> Iterator[Encoded]:
@@ -255,5 +263,6 @@ def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), int(epoch)])
 
 
-__all__ = ["EpochClock", "Epochs", "GROUP_BATCHES", "GROUP_BYTES", "Shape", "epoch_rng", "held_pass",
-           "held_training", "interleaved", "ordered_batches", "streamed", "training_epochs", "window_batches"]
+__all__ = ["BLOCK_BATCHES", "EpochClock", "Epochs", "GROUP_BATCHES", "GROUP_BYTES", "Shape", "epoch_rng",
+           "held_pass", "held_training", "interleaved", "streamed", "training_epochs",
+           "window_batches", "window_blocks"]

@@ -23,7 +23,7 @@ from typing import ClassVar, Iterator
 import numpy as np
 
 from modelctl.data import batching
-from modelctl.data.batching import Epochs, Shape, epoch_rng, interleaved, ordered_batches, window_batches
+from modelctl.data.batching import Epochs, Shape, epoch_rng, interleaved, window_batches, window_blocks
 from modelctl.data.budget import Budget
 from modelctl.data.encoding import Encoded, Encoder
 from modelctl.data.fitting import Rows
@@ -247,21 +247,27 @@ class StreamedStore(Store):
     def held(self, split: str) -> Encoded | None:
         return self.evaluation.get(split)
 
-    def epoch_batches(self, split: str, epoch: int, *, batch_size: int | None = None) -> Iterator[Encoded]:
+    def epoch_batches(self, split: str, epoch: int) -> Iterator[Encoded]:
         """Training batches of one epoch: pieces in the epoch's order, shuffled in windows (numpy, keyed by the
         seed and the epoch)."""
         rng = epoch_rng(self.seed, epoch)
-        return window_batches(self.origin.pieces(split, rng), rng, batch_size=batch_size or self.batch_size,
+        return window_batches(self.origin.pieces(split, rng), rng, batch_size=self.batch_size,
                               window_rows=self.shuffle_buffer, budget=self.budget)
 
     def dataset(self, tf, split: str, shape: Shape, *, epochs: Epochs | None, batch_size: int | None):
         # An evaluation split held beside a streamed training split is handed on from its arrays, without a
         # second copy as tensors, so that memory stays bounded.
         if epochs is None:
-            return batching.streamed(tf, lambda _: ordered_batches(self.chunks(split), self.batch_size), shape,
-                                     held=self.held_dtypes, epochs=None, steps=self.steps(split))
-        return batching.streamed(tf, lambda epoch: self.epoch_batches(split, epoch), shape, held=self.held_dtypes,
-                                 epochs=epochs, steps=self.steps(split))
+            return batching.streamed(tf, lambda _: self.chunks(split), shape, held=self.held_dtypes, epochs=None,
+                                     steps=self.steps(split), batch_size=self.batch_size)
+
+        def blocks(epoch: int) -> Iterator[Encoded]:
+            rng = epoch_rng(self.seed, epoch)
+            return window_blocks(self.origin.pieces(split, rng), rng, batch_size=self.batch_size,
+                                 window_rows=self.shuffle_buffer, budget=self.budget)
+
+        return batching.streamed(tf, blocks, shape, held=self.held_dtypes, epochs=epochs, steps=self.steps(split),
+                                 batch_size=self.batch_size)
 
     def order_note(self) -> str:
         return (f"each epoch {self.origin.order('train')} and shuffles it in windows of at least "
