@@ -15,7 +15,8 @@ applies the same steps inside the model, so saved and exported models take raw v
 | clip | `clip` with `min` and `max` | none |
 | rescale | `rescale` with `factor` | none |
 
-Statistics are accumulated batch by batch (sums in float64), so the training
+Statistics are accumulated batch by batch (`modelctl.features.statistics.Moments`:
+count, mean and M2 merged by Chan's formula, in float64), so the training
 split is never held whole, except for the `median` fill, which keeps the
 training values of the feature's columns. `NumericFit` gathers them in as few
 passes over the training split as the steps allow (one for a fill and the
@@ -30,6 +31,7 @@ from typing import Callable, Iterable
 from modelctl.util.lazy import numpy as np
 
 from modelctl.features.base import filled
+from modelctl.features.statistics import Moments
 from modelctl.registry import args
 from modelctl.registry.schema_parts import closed
 
@@ -111,8 +113,7 @@ class NumericFit:
             self.statistic = self.pending.pop(0)[0]
         width = self.width
         self.sums, self.present, self.collected = np.zeros(width), np.zeros(width), []
-        self.total, self.squares, self.count = np.zeros(width), np.zeros(width), 0
-        self.low, self.high, self.missing = np.full(width, np.inf), np.full(width, -np.inf), np.zeros(width)
+        self.moments, self.missing = Moments(width), np.zeros(width)
 
     def _plain(self, name: str, options) -> dict:
         """The fitted form of a step that needs no statistics."""
@@ -146,21 +147,11 @@ class NumericFit:
             self._gather(np.where(present & ~np.isnan(after), after, 0.0), present)
 
     def _gather(self, values: np.ndarray, present: np.ndarray | None) -> None:
-        """Add float64 values (n, width) to the statistics; with `present`, only the present ones count for the
-        minimum and maximum (the others are 0 and counted in `missing`)."""
-        self.total += values.sum(axis=0)
-        self.squares += np.einsum("ij,ij->j", values, values)
-        self.count += len(values)
-        if not len(values):
-            return
-        if present is None:
-            low, high = values.min(axis=0), values.max(axis=0)
-        else:
+        """Add float64 values (n, width) to the statistics; with `present`, only the present ones (the others are
+        counted in `missing`, and join the statistics as the fill value once it is known)."""
+        if present is not None:
             self.missing += (~present).sum(axis=0)
-            low = np.where(present, values, np.inf).min(axis=0)
-            high = np.where(present, values, -np.inf).max(axis=0)
-        self.low = np.minimum(self.low, low)
-        self.high = np.maximum(self.high, high)
+        self.moments.add(values, present)
 
     def end_pass(self) -> None:
         """Finish a pass over the training split: fit what it gathered, then the steps after it that need
@@ -172,11 +163,7 @@ class NumericFit:
             if self.statistic is not None:
                 # The missing values all became the fill value: add them to the present ones' statistics.
                 filled = apply_numeric(self.between, np.asarray([values], np.float32))[0].astype(np.float64)
-                filled = np.where(np.isnan(filled), 0.0, filled)
-                self.total += self.missing * filled
-                self.squares += self.missing * filled ** 2
-                self.low = np.where(self.missing > 0, np.minimum(self.low, filled), self.low)
-                self.high = np.where(self.missing > 0, np.maximum(self.high, filled), self.high)
+                self.moments.repeat(self.missing, np.where(np.isnan(filled), 0.0, filled))
         if self.statistic is not None:
             self.steps.append(self._statistic_step())
         self._next_stage()
@@ -190,15 +177,13 @@ class NumericFit:
         return [float(total / count) if count else 0.0 for total, count in zip(self.sums, self.present)]
 
     def _statistic_step(self) -> dict:
-        count, width = self.count, self.width
+        moments = self.moments
         if self.statistic == "standardize":
-            mean = self.total / count if count else np.zeros(width)
-            variance = np.maximum(self.squares / count - mean ** 2, 0.0) if count else np.ones(width)
-            std = np.sqrt(variance)
-            std = np.where(std < 1e-7, 1.0, std)
-            return {"op": "standardize", "mean": mean.tolist(), "std": std.tolist()}
-        low = np.where(np.isfinite(self.low), self.low, 0.0)
-        high = np.where(np.isfinite(self.high), self.high, 1.0)
+            std = np.sqrt(moments.variance)
+            std = np.where((std < 1e-7) | (moments.count == 0), 1.0, std)
+            return {"op": "standardize", "mean": moments.mean.tolist(), "std": std.tolist()}
+        low = np.where(np.isfinite(moments.low), moments.low, 0.0)
+        high = np.where(np.isfinite(moments.high), moments.high, 1.0)
         high = np.where(high - low < 1e-12, low + 1.0, high)
         return {"op": "min_max", "min": low.tolist(), "max": high.tolist()}
 
