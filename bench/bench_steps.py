@@ -8,10 +8,10 @@ Every run is a fresh process. Three parts:
    informative, 7 classes, random_state 0; values times 10 plus 50), made in memory and written as a
    CSV to a temporary folder. A spec reads the 54 columns as one standardized feature and trains a
    256-256-7 MLP with batch 256 for 3 epochs through modelctl's trainer, the split held in memory.
-   `training.steps_per_epoch` is 768 (a multiple of 64, so that every value below divides it), at
+   `training.steps_per_epoch` is 768 (a multiple of 64, so that every execution below is whole), at
    `steps_per_execution` 1, 8, 32, 64 and auto; then auto on the whole table (782 steps per epoch,
-   where auto picks 46). The same model as a plain Keras `fit` on arrays, at 1 and 64 steps per
-   execution, for comparison.
+   where auto picks 61: 13 executions, the last of 50 steps). The same model as a plain Keras `fit`
+   on arrays, at 1 and 64 steps per execution, for comparison.
 2. XLA: the MLP through modelctl at 1 and 64 steps per execution with `jit_compile: true`.
 3. A convolutional model (32x32x3 random images, conv 32-64-128 with pooling, batch 64, 64 steps
    per epoch) as a plain Keras `fit` at 1 and 64 steps per execution: a step that takes long gains

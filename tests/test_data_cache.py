@@ -248,9 +248,10 @@ def test_data_larger_than_memory_streams_through_the_cache(tmp_path, cache):
     assert epoch(first, 2) == epoch(second, 2) != epoch(second, 3)
     assert sorted(sum(epoch(first, 2), [])) == sorted(sum(epoch(uncached, 2), []))
     order = np.random.default_rng([5, 2]).permutation(6)
-    pieces = [part.features["x"][:, 0].tolist() for part in second.store.origin.pieces("train", np.random.default_rng([5, 2]))]
-    assert pieces == [part.features["x"][:, 0].tolist() for part in (list(second.store.origin.chunks("train"))[index]
-                                                                      for index in order)]
+    origin = second.store.origin
+    pieces = [part.features["x"][:, 0].tolist() for part in origin.pieces("train", np.random.default_rng([5, 2]))]
+    in_order = list(origin.chunks("train"))
+    assert pieces == [in_order[index].features["x"][:, 0].tolist() for index in order]
 
 
 def test_skipped_rows_and_class_weights_come_back_from_the_cache(tmp_path, cache):

@@ -106,10 +106,10 @@ def _slot(document, reading: Reading, *, fold, fitted: dict | None, cache: DataC
                                               for key, source in sources.items()}
     hashes = (cache if cache is not None else DataCache()).hashes
     files = {key: _fingerprints(source.files, hashes) for key, source in sources.items()}
-    spec = document.spec
+    training = document.spec.training
     # The key hashes the data section as written (open_slot fills its defaults itself).
-    slot = open_slot(cache, data=document.data["data"], seed=spec.seed,
-                     training={"sample_weight": spec.training.sample_weight, "class_weight": spec.training.class_weight},
+    slot = open_slot(cache, data=document.data["data"], seed=document.spec.seed,
+                     training={"sample_weight": training.sample_weight, "class_weight": training.class_weight},
                      fold=fold, fitted=fitted, sources=sources, reading=reading.budget.reading(), files=files)
     return "data cache: off", slot, files
 

@@ -49,7 +49,7 @@ class LabelRuns:
 
     def add(self, values: np.ndarray) -> None:
         """Take the next chunk of the label column."""
-        values = np.asarray(values).reshape(len(values), -1)[:, 0] if len(values) else values
+        values = np.asarray(values)
         if not len(values):
             return
         changes = np.flatnonzero(values[1:] != values[:-1]) + 1
@@ -194,8 +194,8 @@ class Reading:
     def _may_fit(self) -> bool:
         """Whether the encoded data may fit in `budget.held_bytes`; False only when sources whose files take
         more than that are estimated at more than `budget.estimate_margin` times it (each source's
-        `estimated_rows` times the encoded bytes of a row of its first `ESTIMATE_ROWS` rows). Data known to be too large is
-        streamed from the first pass, which then reads only what splitting needs, instead of keeping chunks it
+        `estimated_rows` times the encoded bytes of a row of its first `ESTIMATE_ROWS` rows). Data known to be too
+        large is streamed from the first pass, which then reads only what splitting needs, instead of keeping chunks it
         would drop."""
         budget = self.budget
         if sum(file.stat().st_size for source in self.sources.values() for file in source.files) <= budget.held_bytes:

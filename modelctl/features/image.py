@@ -8,7 +8,8 @@ The column holds file paths; each file is decoded with Pillow and resized
 [0, 255], several files at once. The data pipeline keeps them as uint8, which
 holds decoded pixels exactly in a quarter of the memory (`encode_held`).
 Inside the model a `NumericPreprocessing` layer named `<name>_preprocess`
-applies the `preprocessing` steps (rescale), then the `augmentation` layers. `predict` reads image files as one example each.
+applies the `preprocessing` steps (rescale), then the `augmentation` layers.
+`predict` reads image files as one example each.
 """
 
 from __future__ import annotations

@@ -72,8 +72,13 @@ def data_schema() -> dict:
                        "targets.", None),
         "split": split_schema(),
         "batch_size": args.integer("Examples per training step (global, across replicas).", 32, minimum=1),
-        "shuffle_buffer": args.integer("Examples held for shuffling the training split.", 10000, minimum=1),
-        "cache": args.boolean("Keep prepared examples in memory after the first epoch when all splits together fit in 128 MiB; larger data streams from the source every epoch.", True),
+        "shuffle_buffer": args.integer("Fewest examples shuffled together when the training split streams: each "
+                                       "epoch reads it in pieces in a permuted order and shuffles them in windows "
+                                       "of at least this many examples and 64 pieces. Held data is permuted whole.",
+                                       10000, minimum=1),
+        "cache": args.boolean("Keep prepared examples in memory when all splits together fit in 128 MiB; larger "
+                              "data streams every epoch, from the prepared-data cache on disk (or the source with "
+                              "--no-cache).", True),
         "on_bad_rows": args.choice(["error", "skip"], "A bad row stops with an error naming it, or is skipped "
                                    "and counted.", "error"),
     }, "Where the examples come from and how they are prepared; null for a spec that only describes a model.",
