@@ -81,11 +81,9 @@ def make(document, reading: Reading, *, fold: tuple[int, int] | None, fitted: di
     """Take the data from its cache entry, or read, split and fit it (writing the entry); choose the store."""
     note, slot, fingerprints = _slot(document, reading, fold=fold, fitted=fitted, cache=cache, shard=shard)
     if slot is not None and slot.entry is not None:
-        made = _from_entry(document, reading, slot.entry)
-    else:
-        made = _read(document, reading, fold=fold, fitted=fitted, slot=slot, note=note, shard=shard)
-    made.fingerprints = fingerprints
-    return made
+        return _from_entry(document, reading, slot.entry, fingerprints=fingerprints)
+    return _read(document, reading, fold=fold, fitted=fitted, slot=slot, note=note, shard=shard,
+                 fingerprints=fingerprints)
 
 
 def _slot(document, reading: Reading, *, fold, fitted: dict | None, cache: DataCache | None, shard: Shard | None):
@@ -131,7 +129,7 @@ HASHED_TOGETHER = 64
 HASHING_THREADS = 4
 
 
-def _from_entry(document, reading: Reading, entry: Entry) -> Made:
+def _from_entry(document, reading: Reading, entry: Entry, *, fingerprints: dict) -> Made:
     """The fitted preprocessing, counts and examples of a cache entry, instead of reading the source."""
     record, encoder, data = entry.record, reading.encoder, document.spec.data
     fitted = record["fitted"]
@@ -151,11 +149,12 @@ def _from_entry(document, reading: Reading, entry: Entry) -> Made:
     else:
         evaluation = stores.evaluation_from(entry, encoder, reading.budget) if data.cache else {}
         store = _streamed(document, reading, stores.EntryOrigin(entry, encoder), evaluation, options)
-    return Made(fitted, counts, store, f"data cache: read {entry.folder}", {},
+    return Made(fitted, counts, store, f"data cache: read {entry.folder}", fingerprints,
                 _notices(document, reading, store, runs))
 
 
-def _read(document, reading: Reading, *, fold, fitted: dict | None, slot, note: str, shard: Shard | None) -> Made:
+def _read(document, reading: Reading, *, fold, fitted: dict | None, slot, note: str, shard: Shard | None,
+          fingerprints: dict) -> Made:
     """Read, split and fit the sources (writing the cache entry in `slot`), and choose the store."""
     spec, encoder = document.spec, reading.encoder
     writer = None if slot is None else slot.writer(piece_bytes=reading.budget.piece_bytes)
@@ -193,7 +192,8 @@ def _read(document, reading: Reading, *, fold, fitted: dict | None, slot, note: 
                           options)
     if shard is not None:
         store = shard_store(store, shard, outcome, reading, shuffle_buffer=spec.data.shuffle_buffer)
-    return Made(fitting.fitted, fitting.counts, store, note, {}, _notices(document, reading, store, outcome.runs))
+    return Made(fitting.fitted, fitting.counts, store, note, fingerprints,
+                _notices(document, reading, store, outcome.runs))
 
 
 def _options(document, reading: Reading, counts: dict[str, int]) -> dict:
