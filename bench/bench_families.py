@@ -29,6 +29,7 @@ Results are printed and written to bench/results/families.json.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import re
@@ -348,7 +349,8 @@ def family_benchmark(family: str, data: Path, repeats: int) -> dict:
     def ratios(key: str) -> list[float]:
         return [pair["modelctl"][key] / pair["script"][key] for pair in pairs]
 
-    result = {"examples": examples, "repeats": repeats, "load_average": os.getloadavg()[0]}
+    result = {"date": datetime.date.today().isoformat(), "examples": examples, "repeats": repeats,
+              "load_average": os.getloadavg()[0]}
     for key in ("wall_seconds", "cpu_seconds", "peak_rss_bytes", "steady_examples_per_second"):
         result[key] = {"modelctl": median("modelctl", key), "script": median("script", key),
                        "ratios": ratios(key)}

@@ -125,8 +125,9 @@ FAMILY_SCRIPTS = {"images": "`image_dataset_from_directory(...).cache().prefetch
 
 def families_lines(families: dict) -> list[str]:
     """Each family against a skilled user's script (`bench_families.py`)."""
+    dates = sorted({row["date"] for row in families.values() if "date" in row})
     lines = ["## Each family against a skilled user's script", "",
-             "The same model, epochs and batch size both ways; each run a fresh process doing the whole job (read "
+             (f"Measured {', '.join(dates)}. " if dates else "") + "The same model, epochs and batch size both ways; each run a fresh process doing the whole job (read "
              "the data, train on every example, evaluate the training split, save the model), modelctl with an empty "
              "prepared-data cache; the pairs alternate which goes first. Medians of the repeats, and the median of "
              "each pair's ratio (modelctl / script). Data: 20,000 PNGs of 64x64 in ten class folders (conv 16-32, "
