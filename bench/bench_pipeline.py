@@ -116,7 +116,8 @@ def write_big_csv(path: Path, gigabytes: float) -> int:
             columns["y"] = (block[:, 0] + block[:, 1] > 0).astype(np.int64)
             table = pyarrow.table(columns)
             if writer is None:
-                writer = pyarrow.csv.CSVWriter(sink, table.schema)
+                writer = pyarrow.csv.CSVWriter(sink, table.schema,
+                                               write_options=pyarrow.csv.WriteOptions(quoting_style="none"))
             writer.write_table(table)
             rows += len(block)
         writer.close()

@@ -244,3 +244,15 @@ def test_sorted_data_larger_than_memory_trains_as_the_same_data_held(tmp_path, m
     assert reference > 0.8, "the task is learnable"
     assert abs(final - reference) <= 0.02, (final, reference)
     assert abs(last_epoch - final) <= 0.05, (last_epoch, final)
+
+
+def test_a_csv_whose_header_alone_is_quoted_is_read_in_blocks(tmp_path, monkeypatch):
+    monkeypatch.setattr(delimited, "PART_BYTES", 1_000)
+    lines = ['"a","b"'] + [f"{index},{index * 2}" for index in range(500)]
+    (tmp_path / "quoted.csv").write_text("\n".join(lines) + "\n")
+    source = open_source({"format": "csv", "path": "quoted.csv"}, tmp_path)
+    whole = np.concatenate([batch["a"] for batch in source.batches()])
+    parts = source.parts()
+    assert len(parts) > 3
+    np.testing.assert_array_equal(np.concatenate([batch["a"] for view, _ in parts for batch in view.batches()]),
+                                  whole)

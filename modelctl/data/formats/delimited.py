@@ -529,17 +529,23 @@ def _first_record(file: Path, delimiter: str, fmt: str) -> tuple[int, list[str]]
 
 def _record_blocks(file: Path, *, header: bool) -> list[tuple[int, int, int]] | None:
     """(start, end, rows) of blocks of about `PART_BYTES` bytes of whole lines that make up `file`, rows not
-    counting the header; None when the file holds a quote character (a quoted value may span lines) or a blank
-    line. Read once, a block at a time."""
+    counting the header; None when a record holds a quote character (a quoted value may span lines) or a line
+    is blank. Read once, a block at a time."""
     size = file.stat().st_size
     blocks: list[list[int]] = []
     start, rows, previous, last = 0, 0, b"", b""
     with open(file, "rb") as handle:
-        while data := handle.read(PART_BYTES):
+        # A header of quoted names on one line is read with the first block: only the records may not hold quotes.
+        header_line = handle.readline() if header else b""
+        if header_line.count(b'"') % 2:
+            return None
+        handle.seek(0)
+        while data := handle.read(max(PART_BYTES, len(header_line) + 1)):
             if handle.tell() < size:
                 data += handle.readline()  # the block ends at a line break
             joined = previous + data
-            if b'"' in data or b"\n\n" in joined or b"\n\r\n" in joined or b"\r\r" in joined:
+            records = data[len(header_line):] if not blocks else data
+            if b'"' in records or b"\n\n" in joined or b"\n\r\n" in joined or b"\r\r" in joined:
                 return None
             rows += data.count(b"\n")
             previous, last = joined[-2:], data[-1:]
