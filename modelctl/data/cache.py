@@ -3,7 +3,7 @@
     cache = DataCache()                            # $MODELCTL_CACHE_DIR, else ~/.cache/modelctl
     slot = open_slot(cache, data=..., seed=..., training=..., fold=None, fitted=None, sources=...)
     slot.entry                                     # an Entry written by an earlier run, or None
-    writer = slot.writer()                         # otherwise: the splits go here as they are read ...
+    writer = slot.writer(piece_bytes=2**18)        # otherwise: the splits go here as they are read ...
     writer.add("train", rows)
     entry = writer.finish({"fitted": ..., "counts": ...})   # ... and become an entry when every split is in
 
@@ -342,7 +342,7 @@ class Writer:
     then returns None and `note` says why. Call `abandon` when preparing the data fails.
     """
 
-    def __init__(self, root: Path, key: str, *, piece_bytes: int = 2**20):
+    def __init__(self, root: Path, key: str, *, piece_bytes: int):
         self.root = root
         self.key = key
         self.piece_bytes = piece_bytes
@@ -446,9 +446,9 @@ class Slot:
     key: str
     entry: Entry | None
 
-    def writer(self, *, piece_bytes: int = 2**20) -> Writer | None:
-        """A writer for the entry, in pieces of at most `piece_bytes`; None when the cache folder cannot be
-        written."""
+    def writer(self, *, piece_bytes: int) -> Writer | None:
+        """A writer for the entry, in pieces of at most `piece_bytes` (`modelctl.data.budget.Budget.piece_bytes`);
+        None when the cache folder cannot be written."""
         try:
             return Writer(self.root, self.key, piece_bytes=piece_bytes)
         except OSError:

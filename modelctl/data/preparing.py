@@ -147,7 +147,7 @@ def _from_entry(document, reading: Reading, entry: Entry, *, fingerprints: dict)
     if held is not None:
         store = stores.HeldStore(held, **options, reasons=stores.held_reasons(held, reading.budget))
     else:
-        evaluation = stores.evaluation_from(entry, encoder, reading.budget) if data.cache else {}
+        evaluation = stores.evaluation_from(entry, encoder, reading.budget, counts) if data.cache else {}
         store = _streamed(document, reading, stores.EntryOrigin(entry, encoder), evaluation, options)
     return Made(fitted, counts, store, f"data cache: read {entry.folder}", fingerprints,
                 _notices(document, reading, store, runs))

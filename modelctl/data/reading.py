@@ -294,6 +294,18 @@ class Reading:
                         yield split, part.take(mask)
 
 
+def too_large(size: int, rows: int, total_rows: int | None, limit: int) -> bool:
+    """Whether `total_rows` rows, of which `rows` take `size` bytes, are estimated at more than `ESTIMATE_OVER` times
+    `limit`, so that what is being gathered in memory is let go at once instead of when it passes `limit` (memory
+    once taken stays with the process through training). False when `total_rows` is not known."""
+    return total_rows is not None and rows > 0 and size / rows * total_rows > ESTIMATE_OVER * limit
+
+
+ESTIMATE_OVER = 1.5
+"""Splits estimated (from their first chunk) at more than this many times the memory they may take are not
+gathered: a first chunk's bytes a row may be off for text, whose rows differ in length."""
+
+
 def read_and_fit(reading: Reading, *, split, seed: int, fold: tuple[int, int] | None, fitting: Fitting, writer,
                  keep: bool) -> Outcome:
     """Read the sources, split them, and fit the preprocessing on the training split (see the module docstring).
@@ -316,6 +328,7 @@ def read_and_fit(reading: Reading, *, split, seed: int, fold: tuple[int, int] | 
     evaluation: dict[str, list[Rows]] | None = None if held is not None or not keep else {"validation": [],
                                                                                         "test": []}
     evaluation_bytes = 0
+    evaluation_rows = None if assignment is None else int(np.count_nonzero(assignment))
     dropped = []  # training rows read but not examples (bad values skipped), which shards do not count
     prefix, first.prefix = first.prefix, []
     for name, part in reading.split_rows(held, assignment, SPLITS, reading.skipped, prefix):
@@ -325,8 +338,10 @@ def read_and_fit(reading: Reading, *, split, seed: int, fold: tuple[int, int] | 
         if name == "train" and not part.keep.all():
             dropped.append(part.numbers[~part.keep])
         if evaluation is not None and name in evaluation:
-            evaluation_bytes += reading.encoder.held_bytes(part)
-            if evaluation_bytes > reading.budget.evaluation_bytes:
+            size = reading.encoder.held_bytes(part)
+            evaluation_bytes += size
+            if evaluation_bytes > reading.budget.evaluation_bytes or \
+                    too_large(size, len(part), evaluation_rows, reading.budget.evaluation_bytes):
                 evaluation = None
             else:
                 evaluation[name].append(part)
@@ -339,4 +354,4 @@ def read_and_fit(reading: Reading, *, split, seed: int, fold: tuple[int, int] | 
     return Outcome(fitting, assignment, held, evaluation, dropped, runs)
 
 
-__all__ = ["FirstPass", "LabelRuns", "Outcome", "Reading", "read_and_fit"]
+__all__ = ["FirstPass", "LabelRuns", "Outcome", "Reading", "read_and_fit", "too_large"]

@@ -27,7 +27,7 @@ from modelctl.data.batching import Epochs, Shape, epoch_rng, interleaved, window
 from modelctl.data.budget import Budget
 from modelctl.data.encoding import Encoded, Encoder
 from modelctl.data.fitting import Rows
-from modelctl.data.reading import Reading
+from modelctl.data.reading import Reading, too_large
 from modelctl.data.splits import SPLITS
 
 EVALUATION_BATCH_FACTOR = 64
@@ -307,15 +307,18 @@ def hold_evaluation(evaluation: dict[str, list[Rows]], encoder: Encoder) -> dict
     return held
 
 
-def evaluation_from(entry, encoder: Encoder, budget: Budget) -> dict[str, Encoded]:
+def evaluation_from(entry, encoder: Encoder, budget: Budget, counts: dict[str, int]) -> dict[str, Encoded]:
     """The validation and test splits of a cache entry, when they fit in `budget.evaluation_bytes` (as the
     run that wrote it held them); else {} (they stream)."""
     evaluation: dict[str, list[Rows]] = {"validation": [], "test": []}
     size = 0
     for split in evaluation:
         for part in entry.parts(split):
-            size += encoder.held_bytes(part)
-            if size > budget.evaluation_bytes:
+            part_bytes = encoder.held_bytes(part)
+            size += part_bytes
+            if size > budget.evaluation_bytes or too_large(part_bytes, int(np.count_nonzero(part.keep)),
+                                                           counts["validation"] + counts["test"],
+                                                           budget.evaluation_bytes):
                 return {}
             evaluation[split].append(part)
     return hold_evaluation(evaluation, encoder)

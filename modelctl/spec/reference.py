@@ -52,7 +52,7 @@ NOTES = {
     "data": (
         "Prepared data is also kept on disk, so that a second `train`, `eval`, `export`, `data` or k-fold run on the "
         "same data skips reading and fitting: the examples of every split as Arrow IPC files (one record batch a "
-        "piece of at most 1 MiB, read back a piece at a time, in a permuted order each epoch), the fitted "
+        "piece of at most 256 KiB, read back a piece at a time, in a permuted order each epoch), the fitted "
         "preprocessing and the counts, in "
         "`$MODELCTL_CACHE_DIR/data/<key>` (default `$XDG_CACHE_HOME/modelctl`, else `~/.cache/modelctl`; "
         "`--cache-dir` chooses another folder). The key is a hash of this section with its defaults filled in, "
