@@ -238,7 +238,7 @@ def run_family(spec_path: Path, workdir: Path) -> dict:
 def check_typed_spec(run_dir: Path) -> None:
     """The typed view of the run's spec (`Document.spec`, every default filled in) is what the run used: its
     seed, its global batch and no more epochs than it asks for."""
-    from modelctl.runs import load_run_spec
+    from modelctl.spec.run import load_run_spec
 
     spec = load_run_spec(run_dir).spec
     record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))

@@ -28,10 +28,14 @@ training:
 """
 
 
-def record(fingerprints, counts=None, fitted=None):
+def record(fingerprints, counts=None, classes=("a",)):
+    """The data record of files, split counts and a fitted label of these `classes`."""
     from modelctl.data.fingerprints import data_record
+    from modelctl.runs import Fitted
 
-    return data_record(fingerprints, counts or {"train": 6, "validation": 2, "test": 2}, fitted or {"a": 1})
+    fitted = Fitted.from_json({"features": {}, "labels": {"y": {"type": "categorical", "classes": list(classes)}}},
+                              source="test")
+    return data_record(fingerprints, counts or {"train": 6, "validation": 2, "test": 2}, fitted)
 
 
 def test_records_of_the_same_data_do_not_differ():
@@ -47,7 +51,7 @@ def test_a_changed_file_split_and_preprocessing_are_each_named():
 
     old = record({"all": [["/d/a.csv", 10, 1_700_000_000_000_000_000, "ab"]]})
     new = record({"all": [["/d/a.csv", 12, 1_700_000_100_000_000_000, "cd"]]}, {"train": 7, "validation": 2,
-                                                                               "test": 2}, {"a": 2})
+                                                                               "test": 2}, ("b",))
     assert differences(old, new) == [
         "data.source: a.csv: content changed (10 -> 12 bytes, modified 2023-11-14T22:13:20+00:00 -> "
         "2023-11-14T22:15:00+00:00)",

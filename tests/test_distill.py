@@ -58,9 +58,9 @@ def fake_run(folder: Path, *, classes=("setosa", "versicolor", "virginica"), fea
     if features is not None:
         spec["data"]["features"] = features
     (folder / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
-    (folder / "run.json").write_text("{}", encoding="utf-8")
-    (folder / "preprocessing.json").write_text(json.dumps({"labels": {label: {"type": kind,
-                                                                                "classes": list(classes)}}}))
+    (folder / "run.json").write_text(json.dumps({"name": "teacher", "status": "completed"}), encoding="utf-8")
+    (folder / "preprocessing.json").write_text(json.dumps({"features": {}, "labels": {label: {
+        "type": kind, "classes": list(classes)}}}))
     (folder / "model.keras").write_bytes(b"")
     return folder
 
@@ -100,11 +100,10 @@ def test_a_teacher_reading_other_features_or_labels_is_refused(write_spec, tmp_p
 
 def test_a_teacher_whose_files_hold_the_wrong_shapes_is_an_error_at_its_line(write_spec, tmp_path):
     folder = fake_run(tmp_path / "teacher")
-    (folder / "preprocessing.json").write_text('{"labels": ["species"]}')
+    (folder / "preprocessing.json").write_text('{"features": {}, "labels": ["species"]}')
     path = write_spec(student("teacher"))
     assert messages(path) == [f"{path}:22:27: $.training.distillation.teacher: 'teacher': "
-                              f"{folder / 'preprocessing.json'} at labels is a list, not a mapping; give a run folder "
-                              "made by `modelctl train` or a SavedModel made by `modelctl export`"]
+                              f"{folder / 'preprocessing.json'}: $.labels: ['species'] is not of type 'object'"]
 
 
 def test_a_student_with_a_numeric_label_is_refused(write_spec, tmp_path):
@@ -176,7 +175,7 @@ def trained(tmp_path_factory):
     from typer.testing import CliRunner
 
     from conftest import quiet_console
-    from modelctl.runs import load_run_spec
+    from modelctl.spec.run import load_run_spec
     from modelctl.spec.validate import load_spec
     from modelctl.training.trainer import TrainingInterrupted, train
 
@@ -269,7 +268,8 @@ def test_a_distilled_run_resumes_only_with_the_teacher_it_started_with(trained, 
     import shutil
 
     from conftest import quiet_console
-    from modelctl.runs import RunError, load_run_spec
+    from modelctl.runs import RunError
+    from modelctl.spec.run import load_run_spec
     from modelctl.spec.validate import load_spec
     from modelctl.training.trainer import TrainingInterrupted, train
 

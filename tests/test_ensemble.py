@@ -125,7 +125,9 @@ def _member(inputs: dict, outputs: int, labels: dict, name: str = "run"):
     tensors = {key: keras.Input(shape=(width,), name=key) for key, width in inputs.items()}
     joined = list(tensors.values())[0] if len(tensors) == 1 else keras.layers.Concatenate()(list(tensors.values()))
     model = keras.Model(tensors, keras.layers.Dense(outputs)(joined))
-    return Member(Path(name), None, {}, {"labels": labels}, model)
+    from modelctl.runs import Fitted
+
+    return Member(Path(name), None, {}, Fitted.from_json({"features": {}, "labels": labels}, source=name), model)
 
 
 def test_members_with_other_inputs_or_outputs_are_refused_naming_what_differs():
@@ -188,7 +190,8 @@ def _outputs(run_dir, features):
 def test_ensemble_eval_export_and_reload(members, runner):
     from modelctl.cli.app import app
     from modelctl.data.pipeline import prepare
-    from modelctl.runs import load_run_spec, read_json
+    from modelctl.runs import read_json
+    from modelctl.spec.run import load_run_spec
 
     folder, (first, second, _) = members
     output = folder / "runs" / "iris-ensemble"
@@ -253,7 +256,8 @@ def test_ensemble_eval_export_and_reload(members, runner):
 def test_vote_through_the_command_and_its_export(members, runner):
     from modelctl.cli.app import app
     from modelctl.data.pipeline import prepare
-    from modelctl.runs import load_run_spec, read_json
+    from modelctl.runs import read_json
+    from modelctl.spec.run import load_run_spec
 
     folder, (first, second, _) = members
     output = folder / "vote"

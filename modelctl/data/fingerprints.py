@@ -42,14 +42,12 @@ def source_record(fingerprints: list[list]) -> dict:
             "digest": digest.hexdigest(), "files": files[:FILES_LISTED]}
 
 
-def data_record(fingerprints: dict[str, list[list]], counts: dict, fitted: dict) -> dict:
+def data_record(fingerprints: dict[str, list[list]], counts: dict, fitted) -> dict:
     """run.json's `data` record: source key (`all`, or a split of `data.sources`) -> its files, the examples of
-    each split, and the SHA-256 of the fitted preprocessing (canonical JSON)."""
-    from modelctl.data.cache import canonical
-
+    each split, and the SHA-256 of the fitted preprocessing (`modelctl.runs.Fitted`, its canonical JSON)."""
     return {"sources": {key: source_record(items) for key, items in fingerprints.items()},
             "counts": dict(counts),
-            "preprocessing_sha256": hashlib.sha256(canonical(fitted).encode()).hexdigest()}
+            "preprocessing_sha256": fitted.sha256}
 
 
 def differences(old: dict | None, new: dict | None, *, preprocessing: bool = True) -> list[str]:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from modelctl.ensemble.errors import EnsembleError
 from modelctl.errors import UsageError
+from modelctl.runs import RunFolder
 
 MINIMUM = 2
 """The fewest members an ensemble takes."""
@@ -26,12 +27,13 @@ MINIMUM = 2
 
 @dataclasses.dataclass
 class Member:
-    """One trained run: its folder, spec (a loaded document), run.json, fitted preprocessing and loaded model."""
+    """One trained run: its folder, spec (a loaded document), record (`modelctl.runs.RunRecord`), fitted
+    preprocessing (`modelctl.runs.Fitted`) and loaded model."""
 
     run_dir: Path
     document: object
-    record: dict
-    fitted: dict
+    record: object
+    fitted: object
     model: object
 
     @property
@@ -50,29 +52,24 @@ def read_members(targets: list[str | Path]) -> list[Member]:
         ModelLoadError: a model that cannot be read.
     """
     from modelctl.model.saving import load_model
-    from modelctl.runs import find_run_dir, load_run_spec, read_json
+    from modelctl.model.trained import open_trained
+    from modelctl.runs import find_run
 
     if len(targets) < MINIMUM:
         raise UsageError(f"an ensemble needs at least {MINIMUM} runs; received {len(targets)}")
-    folders = [find_run_dir(target) for target in targets]
+    runs = [find_run(target) for target in targets]
     seen: dict[Path, int] = {}
-    for index, folder in enumerate(folders, start=1):
-        first = seen.setdefault(folder.resolve(), index)
+    for index, run in enumerate(runs, start=1):
+        first = seen.setdefault(run.path.resolve(), index)
         if first != index:
-            raise UsageError(f"{folder}: given twice (members {first} and {index}); each run joins once")
+            raise UsageError(f"{run}: given twice (members {first} and {index}); each run joins once")
     members = []
-    for folder in folders:
-        record = read_json(folder / "run.json")
-        if record.get("folds"):
-            raise UsageError(f"{folder}: is a cross-validation run of {record['folds']} folds; give one of its "
-                             "fold-N folders")
-        if record.get("status") != "completed" or not (folder / "model.keras").is_file():
-            raise UsageError(f"{folder}: the run has not completed (status {record.get('status')!r}); ensemble "
-                             "runs that finished training")
-        members.append(Member(folder, load_run_spec(folder), record, read_json(folder / "preprocessing.json"),
-                              None))
+    for run in runs:
+        trained = open_trained(run, command="ensemble")
+        members.append(Member(run.path, trained.document, run.record, trained.fitted, None))
     check_data(members)
-    return [dataclasses.replace(member, model=load_model(member.run_dir / "model.keras")) for member in members]
+    return [dataclasses.replace(member, model=load_model(RunFolder(member.run_dir).model_file))
+            for member in members]
 
 
 def _shown(value) -> str:
@@ -103,10 +100,11 @@ def check_data(members: list[Member]) -> None:
         for key in dict.fromkeys([*ours, *theirs]):
             if _shown(ours.get(key)) != _shown(theirs.get(key)):
                 found.append(f"data.{key}: {_shown(ours.get(key))} -> {_shown(theirs.get(key))}")
-        if first.record.get("fold") != member.record.get("fold"):
-            found.append(f"fold: {_shown(first.record.get('fold'))} -> {_shown(member.record.get('fold'))}")
+        if first.record.fold != member.record.fold:
+            found.append(f"fold: {_shown(first.record.values.get('fold'))} -> "
+                         f"{_shown(member.record.values.get('fold'))}")
         if not found:
-            found = differences(first.record.get("data"), member.record.get("data"))
+            found = differences(first.record.data, member.record.data)
         if found:
             problems.append(f"{_where(index, member)} did not train on the data of member 1 ({first.run_dir}):\n"
                             + "\n".join(f"  {line}" for line in found))
@@ -148,13 +146,13 @@ def check_models(members: list[Member]) -> None:
         if ours != theirs:
             problems.append(f"{where} gives other outputs than member 1: {_output_text(theirs)}; member 1 gives "
                             f"{_output_text(ours)}")
-        for label, fitted in first.fitted["labels"].items():
-            other = member.fitted["labels"].get(label)
+        for label, fitted in first.fitted.labels.items():
+            other = member.fitted.labels.get(label)
             if other is None:
                 problems.append(f"{where} has no label '{label}'")
-            elif (other["type"], other.get("classes")) != (fitted["type"], fitted.get("classes")):
-                problems.append(f"{where}: label '{label}' is {other['type']} with classes {other.get('classes')}; "
-                                f"member 1's is {fitted['type']} with classes {fitted.get('classes')}")
+            elif (other.type, other.classes) != (fitted.type, fitted.classes):
+                problems.append(f"{where}: label '{label}' is {other.type} with classes {other.classes}; "
+                                f"member 1's is {fitted.type} with classes {fitted.classes}")
     if problems:
         raise EnsembleError("\n".join(problems))
 

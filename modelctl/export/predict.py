@@ -23,6 +23,7 @@ import numpy as np
 from modelctl.data.columns import ColumnPlan
 from modelctl.data.errors import DataError
 from modelctl.errors import UsageError
+from modelctl.runs import Fitted
 
 
 
@@ -54,7 +55,7 @@ def _allowed() -> str:
             f"{' or '.join(kind.documents_noun for kind in kinds)}")
 
 
-def read_inputs(features: dict, fitted: dict, inputs: list[str], *, base_dir: Path | None = None):
+def read_inputs(features: dict, fitted, inputs: list[str], *, base_dir: Path | None = None):
     """The raw feature values of `inputs`, with a name for each example saying where it came from.
 
     Each input is read by its kind, and the examples keep the order the inputs are given in:
@@ -67,7 +68,7 @@ def read_inputs(features: dict, fitted: dict, inputs: list[str], *, base_dir: Pa
 
     Args:
         features: the spec's `data.features`.
-        fitted: the run's fitted preprocessing.
+        fitted: the run's fitted preprocessing (`modelctl.runs.Fitted`, or the JSON of a run's).
         inputs: the files and folders, in order.
 
     Raises:
@@ -78,6 +79,7 @@ def read_inputs(features: dict, fitted: dict, inputs: list[str], *, base_dir: Pa
         raise UsageError("give the inputs to predict: a CSV, TSV, Parquet or NPZ file, or image or text files")
     # Every input is checked before any is read, so a misfit at the end does not wait for a long table.
     planned = [_plan_input(Path(item), features) for item in inputs]
+    fitted = Fitted.from_json(fitted, source="the fitted preprocessing given")
     skipped: dict[str, int] = {}
     parts, names = [], []
     for path, files in planned:
@@ -160,12 +162,12 @@ def _read_table(path: Path, features: dict, fitted: dict, *, skipped: dict[str, 
         [f"{path} row {row}" for row in _rows(source, path, offset)]
 
 
-def _as_trained(features: dict, fitted: dict) -> dict:
+def _as_trained(features: dict, fitted) -> dict:
     """`features` with each glob of columns (`columns: "f*"`) replaced by the columns it matched in training, so
     that a table without one of them is an error naming it, and a column the glob matches only here is not read."""
     trained = {}
     for name, feature in features.items():
-        columns = (fitted["features"].get(name) or {}).get("columns")
+        columns = fitted.features[name].columns if name in fitted.features else None
         glob = isinstance(feature.get("columns"), str)
         trained[name] = {**feature, "columns": list(columns)} if glob and columns else feature
     return trained
@@ -200,13 +202,14 @@ def _read_documents(path: Path, files: list[Path], features: dict, *, fitted: di
 
 
 def prediction_rows(names: list[str], scores: dict[str, np.ndarray], labels: dict) -> list[dict]:
-    """One row per example: each label's prediction (a class name or a value) and its probabilities."""
+    """One row per example: each label's prediction (a class name or a value) and its probabilities (`labels`:
+    name -> `modelctl.runs.FittedLabel`)."""
     from modelctl.features import label_type
 
     rows = [{"input": name} for name in names]
     for label, values in scores.items():
-        kind = label_type(labels[label]["type"])
-        classes = labels[label].get("classes") or []
+        kind = label_type(labels[label].type)
+        classes = labels[label].classes or []
         values = np.asarray(values, dtype=np.float64)
         for index, row in enumerate(rows):
             row.update(kind.predictions(label, values[index], classes))
@@ -235,7 +238,7 @@ class Predictor:
 
     Args:
         features: the spec's `data.features`.
-        fitted: the run's fitted preprocessing (`preprocessing.json`): `features` and `labels`.
+        fitted: the run's fitted preprocessing (`modelctl.runs.Fitted`).
         runtime: `keras` for a run's model, else the artifact's export format (`onnx`, `tflite`, ...).
         path: the model file or artifact.
         metadata: facts about the model: `spec_name` and `spec_hash` always; an artifact's whole metadata.
@@ -243,7 +246,7 @@ class Predictor:
     """
 
     features: dict
-    fitted: dict
+    fitted: Fitted
     runtime: str
     path: Path
     metadata: dict
@@ -251,8 +254,8 @@ class Predictor:
 
     @property
     def labels(self) -> dict:
-        """Label name -> fitted label (`type`, `classes`...)."""
-        return self.fitted["labels"]
+        """Label name -> fitted label (`modelctl.runs.FittedLabel`)."""
+        return self.fitted.labels
 
     def rows(self, values: dict[str, np.ndarray], names: list[str]) -> list[dict]:
         """One prediction row per example (see `prediction_rows`), each under its name."""
@@ -273,20 +276,20 @@ def open_artifact(path: Path) -> Predictor:
 
     export_format = format_of(path)
     metadata = module(export_format).read_metadata(Path(path))
-    fitted = metadata.get("preprocessing")
-    if not fitted or not metadata.get("features"):
+    if not metadata.get("preprocessing") or not metadata.get("features"):
         raise UsageError(f"{path}: its metadata does not describe the model's features; export it again with "
                          "`modelctl export RUN_DIR`")
+    fitted = Fitted.from_json(metadata["preprocessing"], source=f"{path}: metadata: preprocessing")
     outside = {step["feature"] for step in metadata.get("preprocessing_outside", [])}
     encoders = {}
     if outside:
         from modelctl.model.preprocessing import feature_layers
 
-        encoders = {name: feature_layers(name, fitted["features"][name])[0] for name in outside}
+        encoders = {name: feature_layers(name, fitted.features[name].entry)[0] for name in outside}
     artifact = Artifact(export_format, Path(path), metadata.get("quantization", "none"), encoders=encoders,
                         metadata=metadata)
     run = load(artifact)
-    labels = list(fitted["labels"])
+    labels = fitted.label_names
 
     def scores(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         outputs = run(artifact_inputs(artifact, values))
@@ -296,29 +299,21 @@ def open_artifact(path: Path) -> Predictor:
     return Predictor(metadata["features"], fitted, export_format, Path(path), metadata, scores)
 
 
-def open_run(target: str | Path) -> Predictor:
-    """The `Predictor` of a run's Keras model (a run folder, a spec's runs folder for its newest run, or a
-    `.keras` file in one).
-
-    Raises:
-        UsageError: no such folder, not a run folder.
+def run_predictor(trained) -> Predictor:
+    """The `Predictor` of a run's Keras model (`trained`: a `modelctl.model.trained.TrainedRun`); the model is
+    loaded here.
     """
     from modelctl.model.preprocessing import predict_raw, scores_by_label
-    from modelctl.model.saving import load_model
-    from modelctl.runs import load_run_spec, locate, read_json
 
-    run_dir, model_file = locate(target)
-    document = load_run_spec(run_dir)
-    fitted = read_json(run_dir / "preprocessing.json")
-    run = read_json(run_dir / "run.json")
-    model = load_model(model_file)
-    labels = list(fitted["labels"])
+    record = trained.run.record
+    model = trained.load_model()
+    labels = trained.fitted.label_names
 
     def scores(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return scores_by_label(predict_raw(model, values), labels)
 
-    return Predictor(document.spec.data.features, fitted, "keras", model_file,
-                     {"spec_name": run.get("name"), "spec_hash": run.get("spec_hash")}, scores)
+    return Predictor(trained.document.spec.data.features, trained.fitted, "keras", trained.model_file,
+                     {"spec_name": record.name, "spec_hash": record.values.get("spec_hash")}, scores)
 
 
 def predict_artifact(path: Path, inputs: list[str]) -> list[dict]:
@@ -346,10 +341,9 @@ def predict(target: str | Path, inputs: list[str]) -> list[dict]:
     path = resolve(target)
     if is_artifact(path):
         return predict_artifact(path, inputs)
-    from modelctl.runs import load_run_spec, locate, read_json
+    from modelctl.model.trained import open_trained
 
-    # The inputs are read (and checked) before the model is loaded.
-    run_dir, _ = locate(target)
-    values, names = read_inputs(load_run_spec(run_dir).spec.data.features,
-                                read_json(run_dir / "preprocessing.json"), inputs)
-    return open_run(target).rows(values, names)
+    # The run is opened once; the inputs are read (and checked) before the model is loaded.
+    trained = open_trained(target, command="predict with")
+    values, names = read_inputs(trained.document.spec.data.features, trained.fitted, inputs)
+    return run_predictor(trained).rows(values, names)

@@ -106,7 +106,7 @@ class _Server:
         self.metrics = Metrics(options.max_batch)
         self.batcher = Batcher(lambda columns: served.scores(self.reader.values(columns)), max_batch=options.max_batch,
                                timeout_ms=options.batch_timeout_ms, on_batch=self.metrics.batch_size.observe)
-        self.label_types = {name: label_type(label["type"]) for name, label in served.labels.items()}
+        self.label_types = {name: label_type(label.type) for name, label in served.labels.items()}
 
     # Routes ---------------------------------------------------------------------------------------------------
 
@@ -150,7 +150,7 @@ class _Server:
         name, kind = self._one_label("classify", lambda kind: kind.classifies)
         values, count, _ = self.reader.read(body, rows_key="examples")
         scores = np.asarray((await self.batcher.submit(values, count))[name], dtype=np.float64).reshape(count, -1)
-        classes = self.served.labels[name].get("classes") or []
+        classes = self.served.labels[name].classes or []
         return {"results": [[[label, _finite(value)] for label, value in zip(classes, kind.class_probabilities(row))]
                              for row in scores]}
 
@@ -172,7 +172,7 @@ class _Server:
         served = self.served
         inputs = {name: {"dtype": _dtype(field), "tensor_shape": _shape(field), **field.as_dict()}
                   for name, field in self.reader.fields.items()}
-        outputs = {name: {"type": label["type"], "classes": label.get("classes"),
+        outputs = {name: {"type": label.type, "classes": label.classes,
                           "prediction_keys": self._prediction_keys(name)}
                    for name, label in served.labels.items()}
         return {
@@ -181,9 +181,9 @@ class _Server:
             "metadata": {"signature_def": {"signature_def": {"serving_default": {
                 "inputs": inputs, "outputs": outputs, "method_name": "tensorflow/serving/predict"}}}},
             "modelctl": {"spec_name": served.metadata.get("spec_name"), "spec_hash": served.metadata.get("spec_hash"),
-                         "backend": served.backend, "class_names": {name: label.get("classes")
+                         "backend": served.backend, "class_names": {name: label.classes
                                                                     for name, label in served.labels.items()
-                                                                    if label.get("classes")},
+                                                                    if label.classes},
                          "max_batch": self.options.max_batch, "batch_timeout_ms": self.options.batch_timeout_ms},
         }
 
@@ -214,7 +214,7 @@ class _Server:
 
     def _prediction_keys(self, label: str) -> list[str]:
         kind = self.label_types[label]
-        classes = self.served.labels[label].get("classes") or []
+        classes = self.served.labels[label].classes or []
         width = kind.output_units({"classes": classes}) or 1
         return list(kind.predictions(label, np.full(width, 0.5), classes or ["0", "1"]))
 

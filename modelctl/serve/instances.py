@@ -93,13 +93,13 @@ class Field:
         return described
 
 
-def fields(features: dict, fitted: dict) -> dict[str, Field]:
-    """Feature name -> `Field`, from the spec's features and the fitted preprocessing."""
+def fields(features: dict, fitted) -> dict[str, Field]:
+    """Feature name -> `Field`, from the spec's features and the fitted preprocessing (`modelctl.runs.Fitted`)."""
     from modelctl.features import feature_type
 
     found = {}
     for name, options in features.items():
-        entry = fitted["features"][name]
+        entry = fitted.features[name].entry
         kind_of = feature_type(entry.get("type", options["type"]))
         columns = tuple(entry.get("columns") or [entry.get("column") or options.get("column") or name])
         kind = NUMBERS if kind_of.column_type == "float" else FILES if kind_of.reads_named_files else TEXT
@@ -117,10 +117,10 @@ class InputReader:
 
     Args:
         features: the spec's `data.features`.
-        fitted: the fitted preprocessing (`features`, `labels`).
+        fitted: the fitted preprocessing (`modelctl.runs.Fitted`).
     """
 
-    def __init__(self, features: dict, fitted: dict):
+    def __init__(self, features: dict, fitted):
         from modelctl.data.columns import ColumnPlan
 
         self.fitted = fitted

@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 
 from modelctl.errors import one_of
+from modelctl.runs import EXPORTS, Fitted, RunFolder
 from modelctl.serve.errors import ServeError
 
 BACKENDS = ("auto", "onnx", "tflite", "saved_model", "keras")
@@ -42,7 +43,7 @@ class ServedModel:
         backend: the runtime that runs it: `onnx`, `tflite`, `saved_model` (or a plug-in format) or `keras`.
         path: the file or folder loaded.
         features: the spec's `data.features`.
-        fitted: the fitted preprocessing (`features`, `labels`).
+        fitted: the fitted preprocessing (`modelctl.runs.Fitted`).
         metadata: `spec_name`, `spec_hash`, and an artifact's other metadata.
         scores: raw values (feature name -> batch) -> outputs by label.
     """
@@ -52,14 +53,14 @@ class ServedModel:
     backend: str
     path: Path
     features: dict
-    fitted: dict
+    fitted: Fitted
     metadata: dict
     scores: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 
     @property
     def labels(self) -> dict:
-        """Label name -> fitted label (`type`, `classes`)."""
-        return self.fitted["labels"]
+        """Label name -> fitted label (`modelctl.runs.FittedLabel`: `type`, `classes`)."""
+        return self.fitted.labels
 
 
 def open_model(target: str | Path, backend: str = "auto", name: str | None = None) -> ServedModel:
@@ -77,7 +78,7 @@ def open_model(target: str | Path, backend: str = "auto", name: str | None = Non
         UsageError, ExportError: no such run or artifact.
     """
     from modelctl.export.formats import recognize
-    from modelctl.export.predict import open_artifact, open_run
+    from modelctl.export.predict import open_artifact, run_predictor
     from modelctl.export.serving import resolve
 
     _check_backend(backend)
@@ -89,11 +90,12 @@ def open_model(target: str | Path, backend: str = "auto", name: str | None = Non
                              "--backend out (auto) or give an artifact of that format")
         predictor, run_dir = open_artifact(path), _run_of(path)
     else:
-        from modelctl.runs import locate
+        from modelctl.model.trained import open_trained
 
-        run_dir, _ = locate(path)
+        trained = open_trained(path, command="serve")
+        run_dir = trained.run.path
         artifact = _run_artifact(run_dir, backend, target)
-        predictor = open_run(path) if artifact is None else open_artifact(artifact)
+        predictor = run_predictor(trained) if artifact is None else open_artifact(artifact)
     version = _version(path, run_dir)
     spec_name = predictor.metadata.get("spec_name") or "model"
     return ServedModel(name=name or spec_name, version=version, backend=predictor.runtime, path=predictor.path,
@@ -120,20 +122,20 @@ def _run_artifact(run_dir: Path, backend: str, target) -> Path | None:
         return None
     formats = AUTO_ORDER if backend == "auto" else (backend,)
     for export_format in formats:
-        candidate = run_dir / "export" / artifact_name(export_format)
+        candidate = run_dir / EXPORTS / artifact_name(export_format)
         if candidate.exists():
             return candidate
     if backend == "auto":
         return None
-    raise ServeError(f"{target}: the run has no {backend} export ({run_dir / 'export' / artifact_name(backend)}); "
+    raise ServeError(f"{target}: the run has no {backend} export ({run_dir / EXPORTS / artifact_name(backend)}); "
                      f"write it with `modelctl export {run_dir} --format {backend}`, or serve the run's Keras "
                      "model with --backend keras")
 
 
 def _run_of(artifact: Path) -> Path | None:
-    """The run folder an artifact was exported into (one of its parents holds run.json), or None."""
+    """The run folder an artifact was exported into (one of its parents is a run folder), or None."""
     for parent in artifact.resolve().parents:
-        if (parent / "run.json").is_file():
+        if RunFolder(parent).is_run:
             return parent
     return None
 

@@ -198,9 +198,10 @@ def distiller(document, prepared, student, *, output_names: list[str], arguments
     """
     teacher = teacher_of(document)
     settings = document.spec.training.distillation
-    [label] = list(prepared.fitted["labels"])
-    ours = prepared.fitted["labels"][label].get("classes")
-    theirs = teacher.labels.get(label, {}).get("classes")
+    fitted = prepared.fitted
+    [label] = fitted.label_names
+    ours = fitted.labels[label].classes
+    theirs = teacher.labels[label].classes if label in teacher.labels else None
     if ours != theirs:
         raise SpecError([document.diagnostic(TEACHER_PATH, f"the teacher's classes of '{label}' are {theirs} but "
                                                            f"this spec's data gives {ours}; the classes, and their "

@@ -38,8 +38,9 @@ from typing import Callable
 from modelctl.errors import DataError, SpecError
 from modelctl.spec.typed import Training
 from modelctl.training.errors import TrainingError
-from modelctl.runs import RunError, create_run_dir, git_commit, make_folder, read_json, spec_hash, spec_text, \
-    versions, write_json
+from modelctl.runs import RunError, RunFolder, create_run_dir, git_commit, make_folder, read_json, spec_hash, \
+    spec_text, versions, write_json
+from modelctl.runs.folder import LAST_CHECKPOINT, LAST_STATE, PLOTS
 from modelctl.util.files import write_text_atomic
 
 
@@ -112,7 +113,7 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
     if resume and typed.training.distillation is not None:
         from modelctl.training.distill import check_resumed
 
-        check_resumed(document, read_json(Path(resume) / "run.json").get("distillation"), run_dir=Path(resume))
+        check_resumed(document, RunFolder(resume).record.values.get("distillation"), run_dir=Path(resume))
     fitted = state["fitted"] if state else None
     hardware = detect_for(settings)
     plan = choose(settings, hardware, batch_size)
@@ -143,16 +144,16 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
         folder = None
     elif run_dir is not None:
         folder = Path(run_dir)
-        make_folder(folder / "checkpoints")
+        make_folder(RunFolder(folder).checkpoints)
     else:
         folder = create_run_dir(output, typed.name)
     if folder is not None and not resume:
-        write_text_atomic(folder / "spec.yaml", spec_text(spec))
-        write_json(folder / "preprocessing.json", prepared.fitted)
-        write_json(folder / "run.json", _run_record(spec, hardware, plan, command_line=command_line,
-                                                    document=document, prepared=prepared,
-                                                    fold=fold, execution=execution, status="running",
-                                                    distillation=distillation))
+        run = RunFolder(folder)
+        write_text_atomic(run.spec_file, spec_text(spec))
+        run.write_fitted(prepared.fitted)
+        run.write_record(_run_record(spec, hardware, plan, command_line=command_line, document=document,
+                                     prepared=prepared, fold=fold, execution=execution, status="running",
+                                     distillation=distillation))
     tracked = None
     if tracking is not None and folder is not None and scratch is None:
         from modelctl.tracking import open_run
@@ -219,17 +220,17 @@ def _scratch_run_dir(scratch: Path, resume: Path | None) -> Path:
     if resume:
         shutil.copytree(resume, folder)
     else:
-        (folder / "checkpoints").mkdir(parents=True)
+        RunFolder(folder).checkpoints.mkdir(parents=True)
     return folder
 
 
 def _resume_state(resume: Path) -> dict:
-    folder = Path(resume)
-    last = folder / "checkpoints" / "last.json"
+    run = RunFolder(resume)
+    last = run.checkpoints / LAST_STATE
     if not last.is_file():
-        raise RunError(f"{folder}: no completed epoch to resume from ({last} does not exist)")
+        raise RunError(f"{run}: no completed epoch to resume from ({last} does not exist)")
     state = read_json(last)
-    state["fitted"] = read_json(folder / "preprocessing.json")
+    state["fitted"] = run.fitted
     return state
 
 
@@ -307,14 +308,14 @@ def _build(document, prepared, plan, *, execution, training, state, folder):
     with strategy.scope():
         core = build_model(document, fitted_inputs(prepared.fitted))
         output_names = list(core.output_names)
-        model = assemble(core, prepared.fitted["features"], seed=seed)
+        model = assemble(core, prepared.fitted, seed=seed)
         arguments = compile_arguments(document.spec, output_names, steps_per_epoch=execution.steps_per_epoch,
                                       learning_rate_scale=plan.learning_rate_scale)
         options = {"jit_compile": plan.jit_compile, "steps_per_execution": execution.steps_per_execution}
         model.compile(**arguments, **options)
         if state is not None:
             model.optimizer.build(model.trainable_variables)
-            model.load_weights(folder / "checkpoints" / "last.keras")
+            model.load_weights(RunFolder(folder).checkpoints / LAST_CHECKPOINT)
             restore_generators(model, state.get("generators", []))
         trained = model
         if training.distillation is not None:
@@ -360,7 +361,7 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
     has_validation = prepared.counts["validation"] > 0
     keras_callbacks = _callbacks(training, folder, has_validation)
     if state:
-        run_callbacks.restore_counters(keras_callbacks, state.get("callbacks", {}), folder / "checkpoints")
+        run_callbacks.restore_counters(keras_callbacks, state.get("callbacks", {}), RunFolder(folder).checkpoints)
     checkpoint = training.checkpoint.args
     monitor = checkpoint["monitor"]
     if not has_validation and monitor.startswith("val_"):
@@ -405,38 +406,39 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
     finally:
         stop_signal.uninstall()
     seconds = time.perf_counter() - started
-    record = read_json(folder / "run.json")
+    run = RunFolder(folder)
+    record = run.record.to_json()
     if stop_signal.received is not None:
         name = signal.Signals(stop_signal.received).name
         completed = recorder.rows[-1]["epoch"] if recorder.rows else 0
         record.update(status="interrupted", epochs_completed=completed)
-        write_json(folder / "run.json", record)
+        run.write_record(record)
         if not completed:
             raise TrainingInterrupted(f"training stopped by {name} during epoch 1, before any epoch was completed; "
                                       "nothing is saved to resume from", stop_signal.received)
         raise TrainingInterrupted(f"training stopped by {name} during epoch {completed + 1}; epoch {completed} is "
-                                  f"saved in {folder / 'checkpoints'}. Continue with: modelctl train --resume "
+                                  f"saved in {run.checkpoints}. Continue with: modelctl train --resume "
                                   f"{folder}", stop_signal.received)
     if nan_guard.found:
         epoch, first, last, loss = nan_guard.found
         record.update(status="diverged")
-        write_json(folder / "run.json", record)
+        run.write_record(record)
         where = f"step {first}" if first == last else \
             f"one of steps {first} to {last} (the loss is seen once per execution of {last - first + 1} steps, " \
             f"training.steps_per_execution)"
         raise TrainingDiverged(f"the loss became {loss} at epoch {epoch}, {where}; lower "
                                f"training.optimizer.learning_rate, add clipnorm, or check the data for extreme "
-                               f"values. Epochs before it are saved in {folder / 'checkpoints'}")
+                               f"values. Epochs before it are saved in {run.checkpoints}")
     # The curves are drawn while the splits are evaluated: the plot is Python, the evaluation mostly TensorFlow's
     # threads.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as drawing:
-        drawn = drawing.submit(_plot_history, recorder.rows, folder / "plots", plot_history)
-        _save_final(model, folder / "model.keras", recorder=recorder, callbacks=keras_callbacks,
+        drawn = drawing.submit(_plot_history, recorder.rows, folder / PLOTS, plot_history)
+        _save_final(model, run.model_file, recorder=recorder, callbacks=keras_callbacks,
                     collective=plan.distribution == "multi_worker")
         metrics = evaluate_splits(model, prepared, output_names, larger_batches=larger,
                                   multi_worker=strategy if plan.distribution == "multi_worker" else None)
         plots = drawn.result()
-    write_json(folder / "metrics.json", metrics)
+    write_json(run.metrics_file, metrics)
     if training.tensorboard.enabled:
         from modelctl.training.hparams import write_hparams
 
@@ -446,7 +448,7 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
                   examples_per_second=round(prepared.counts["train"] * max(len(recorder.rows) - initial_epoch, 0)
                                             / seconds, 1) if seconds > 0 else None,
                   plots=[str(path.relative_to(folder)) for path in plots])
-    write_json(folder / "run.json", record)
+    run.write_record(record)
     return TrainResult(folder, metrics, recorder.rows, plan.as_dict(), prepared.counts,
                        epochs=len(recorder.rows), best_epoch=recorder.best_epoch)
 
