@@ -368,18 +368,20 @@ def reload_runs(records: dict[str, dict]) -> None:
     import modelctl
     from modelctl.model.preprocessing import scores_by_label
     from modelctl.export.predict import prediction_rows, read_inputs, rows_csv
+    from modelctl.runs import Fitted
 
     for name, record in records.items():
         run_dir = Path(record["run_dir"])
         model = modelctl.load_model(run_dir)
         spec = yaml.safe_load((run_dir / "spec.yaml").read_text(encoding="utf-8"))
-        fitted = json.loads((run_dir / "preprocessing.json").read_text(encoding="utf-8"))
+        fitted = Fitted.from_json(json.loads((run_dir / "preprocessing.json").read_text(encoding="utf-8")),
+                                  source=run_dir)
         values, names = read_inputs(spec["data"]["features"], fitted, record["inputs"])
         outputs = model({key: tf.constant(value.astype(str) if value.dtype == object else value)
                          for key, value in values.items()}, training=False)
         outputs = {key: np.asarray(value) for key, value in outputs.items()} if isinstance(outputs, dict) \
             else np.asarray(outputs)
-        rows = prediction_rows(names, scores_by_label(outputs, list(fitted["labels"])), fitted["labels"])
+        rows = prediction_rows(names, scores_by_label(outputs, fitted.label_names), fitted.labels)
         reloaded = list(csv.DictReader(rows_csv(rows).splitlines()))
         with open(record["predictions"], newline="", encoding="utf-8") as file:
             compare(list(csv.DictReader(file)), reloaded, FLOAT_TOLERANCE, f"{name}: modelctl.load_model")

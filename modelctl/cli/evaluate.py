@@ -98,7 +98,7 @@ def flatten(value, prefix: str = "") -> dict[str, object]:
 
 def run_metrics(run) -> tuple[dict[str, float], dict[str, float]]:
     """(`split.metric` -> value, `split.metric` -> standard deviation over folds) of a run (a `RunFolder`): its
-    metrics.json and no spread, or a cross-validation's means and spreads (its cross_validation.json)."""
+    final metrics and no spread, or a cross-validation's means and spreads over its folds)."""
     from modelctl.runs import read_cross_validation
 
     folds = read_cross_validation(run) if run.record.kind == "cross_validation" else None
@@ -167,7 +167,7 @@ def run_compare(targets: list[str], output_format: str, console) -> dict:
 
 
 def _data_record(run) -> dict | None:
-    """The data a run saw (run.json's `data`); a cross-validation's is its first fold's (every fold reads the same
+    """The data a run saw (its record's `data`); a cross-validation's is its first fold's (every fold reads the same
     files, split differently)."""
     from modelctl.runs import find_run
 

@@ -56,8 +56,8 @@ from typing import Iterator
 
 import numpy as np
 
-from modelctl.data.cache import DataCache, Entry, fingerprint, open_slot
-from modelctl.data.fingerprints import data_record, quick_fingerprint
+from modelctl.data.cache import DataCache, Entry, open_slot
+from modelctl.data.fingerprints import data_record, fingerprint
 from modelctl.runs import Fitted
 from modelctl.data.columns import ColumnPlan, encode_features, open_typed
 from modelctl.data.errors import DataError
@@ -167,7 +167,7 @@ class Prepared:
         else:
             slot = self._cache_slot(cache, fold, fitted, training=training)
         if not self.fingerprints:
-            self.fingerprints = {key: [quick_fingerprint(path) for path in source.files]
+            self.fingerprints = {key: [fingerprint(path, content=False) for path in source.files]
                                  for key, source in self.sources.items()}
         if slot is not None and slot.entry is not None:
             self._from_entry(slot.entry)
@@ -227,7 +227,7 @@ class Prepared:
             self._lay_out(shard, dropped)
 
     def data_record(self) -> dict:
-        """What data this is, for run.json: each source file's size, modification time and content hash, the
+        """What data this is, for the run's record: each source file's size, modification time and content hash, the
         examples of each split, the fitted preprocessing's hash (see `modelctl.data.fingerprints`)."""
         return data_record(self.fingerprints, self.counts, self.fitted)
 

@@ -8,14 +8,14 @@
 The folder holds what `modelctl train` writes and later commands read (`modelctl eval`, `export`, `predict`,
 `serve`, `compare` and `track` take it unchanged):
 
-    spec.yaml            member 1's spec under the ensemble's name (its data section is every member's; its
+    spec                 member 1's spec under the ensemble's name (its data section is every member's; its
                          model and training sections are member 1's, and say nothing of the others)
-    run.json             like a trained run's, plus `ensemble`: the method, the weights and each member's
+    record               like a trained run's, plus `ensemble`: the method, the weights and each member's
                          run folder, spec name, spec hash and layer name inside the model
-    preprocessing.json   member 1's fitted preprocessing (every member's is the same)
-    model.keras          the ensemble (`modelctl.model.ensemble`): raw features in, each member's
+    fitted preprocessing member 1's (every member's is the same)
+    model                the ensemble (`modelctl.model.ensemble`): raw features in, each member's
                          preprocessing inside its member
-    metrics.json         the ensemble's loss and metrics on each split, compiled as member 1 was
+    final metrics        the ensemble's loss and metrics on each split, compiled as member 1 was
 
 Members are checked first (`modelctl.ensemble.members`); nothing is written when they do not fit together.
 """
@@ -60,7 +60,7 @@ def create_ensemble(targets: list[str | Path], *, method: str = "mean", weights:
         name: the ensemble's spec name; default None: `output`'s folder name, else `<member 1's name>-ensemble`.
         runs: the folder runs are created in when `output` is None; default `runs`.
         cache: the prepared-data cache (`modelctl.data.cache.DataCache`); default None: the default folder.
-        command_line: the command as typed, for run.json; default `sys.argv`.
+        command_line: the command as typed, for the run's record; default `sys.argv`.
 
     Raises:
         UsageError: fewer than two runs, bad `--method`/`--weights`, a bad name, an output folder holding a run.
@@ -199,7 +199,7 @@ def _metrics(model, spec: Spec, output_names: list[str], *, prepared) -> dict:
     """Loss and metrics of `model` on every split, compiled with `spec`'s training section (as training does).
 
     A new model over the same layers is compiled, not `model`: an ensemble saved with its members compiled
-    would carry their optimizers' state into model.keras."""
+    would carry their optimizers' state into the saved model."""
     import keras
 
     from modelctl.training.compile import compile_arguments

@@ -5,7 +5,7 @@
     check_models(members)    # the same raw inputs (names, dtypes, shapes) and outputs (structure, shapes)
 
 The rule for data: every member trained on the same `data` section (`data.batch_size` may differ) with the same
-`seed`, from the same files (the fingerprints, split counts and fitted preprocessing in run.json), and on the same
+`seed`, from the same files (the fingerprints, split counts and fitted preprocessing in each run's record), and on the same
 fold of cross-validation. The seed chooses the split, so members with different seeds saw each other's test
 rows in training; an ensemble of them would be evaluated on rows some of its members learned, and its test
 metrics would mean nothing. Members may differ in everything else: `model`, `training`, `evaluation`, `export`.

@@ -4,8 +4,8 @@
     result.metrics["species"]["accuracy"]
     result.folder               # runs/iris/20261123T101500Z/eval/test: eval.json, report.md, plots
 
-The model is the run's `model.keras` (or another `.keras` file of the run,
-such as `checkpoints/best.keras`); the data is read with the run's spec and
+The model is the run's own (or another `.keras` file of the run, such as
+`checkpoints/best.keras`); the data is read with the run's spec and
 the preprocessing fitted when it trained, so the numbers are the ones the
 trained model gives on raw examples.
 """

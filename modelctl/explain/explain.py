@@ -4,7 +4,7 @@
     result.document["importance"]["features"][0]["name"]      # the most important column
     result.folder                                              # runs/iris/<run>/explain/test
 
-The model is the run's `model.keras`; the examples are the run's `split`, read with the preprocessing fitted
+The model is the run's own; the examples are the run's `split`, read with the preprocessing fitted
 when it trained. What is written into `<run>/explain/<split>/` is the module docstring of
 `modelctl.explain` (`explain.json`, `importance.png`, `examples/`, `report.md`).
 """

@@ -5,7 +5,7 @@
     explained[0].score - explained[0].baseline_score  # ~ the sum of every attribution (completeness)
 
 The attributions are taken at the inputs of the core model (the model the spec's `model` section builds),
-after the preprocessing the run's `model.keras` holds, because string lookups and tokenizers have no
+after the preprocessing the run's model holds, because string lookups and tokenizers have no
 gradient. For each example the output explained is its top class's probability (categorical, multi_label),
 the positive class's probability (binary) or the first output (regression), of the model's first label.
 

@@ -21,7 +21,7 @@ from modelctl.runs import Fitted, RunFolder, check_has_model, locate
 
 @dataclasses.dataclass
 class TrainedRun:
-    """A run with a model: its folder, the model file used (its `model.keras`, or another `.keras` file of the
+    """A run with a model: its folder, the model file used (its own model, or another `.keras` file of the
     run such as a checkpoint), its spec (a loaded `Document`) and its fitted preprocessing."""
 
     run: RunFolder

@@ -44,13 +44,13 @@ label entry may hold more, which its type reads."""
 
 
 @dataclasses.dataclass(frozen=True)
-class FittedFeature:
-    """One feature as fitted.
+class FittedEntry:
+    """One feature or label as fitted.
 
     Args:
-        name: the feature's name in `data.features`.
-        entry: what its feature type fitted (`type` plus statistics or a vocabulary), passed whole to that type
-            (`modelctl.features.feature_type(type)`), which alone reads it.
+        name: its name in `data.features` or `data.labels` (a label's is its model output's).
+        entry: what its type fitted (`type` plus statistics, a vocabulary, classes ...), passed whole to that type
+            (`modelctl.features.fitted_type`, `label_type`), which alone reads the rest.
     """
 
     name: str
@@ -58,8 +58,13 @@ class FittedFeature:
 
     @property
     def type(self) -> str:
-        """The feature type's name (`numeric`, `categorical`, `text`, `image`, or a plug-in's)."""
+        """The type's name: a feature type (`numeric`, `text`, ... or a plug-in's) or a label type (`binary`,
+        `categorical`, `multi_label`, `regression`)."""
         return self.entry["type"]
+
+
+class FittedFeature(FittedEntry):
+    """One feature as fitted."""
 
     @property
     def columns(self) -> list[str] | None:
@@ -72,22 +77,8 @@ class FittedFeature:
         return self.entry.get("width")
 
 
-@dataclasses.dataclass(frozen=True)
-class FittedLabel:
-    """One label as fitted.
-
-    Args:
-        name: the label's name in `data.labels` (the model output's name).
-        entry: `type`, `column`, `classes` and whatever else its label type records.
-    """
-
-    name: str
-    entry: dict
-
-    @property
-    def type(self) -> str:
-        """The label type's name (`binary`, `categorical`, `multi_label`, `regression`)."""
-        return self.entry["type"]
+class FittedLabel(FittedEntry):
+    """One label as fitted: its type, column and classes."""
 
     @property
     def column(self) -> str | None:
@@ -146,4 +137,4 @@ class Fitted:
         return canonical_sha256(self.to_json())
 
 
-__all__ = ["SCHEMA", "Fitted", "FittedFeature", "FittedLabel"]
+__all__ = ["SCHEMA", "Fitted", "FittedEntry", "FittedFeature", "FittedLabel"]

@@ -3,8 +3,8 @@
     document = load_run_spec(RunFolder(Path("runs/iris/20261123T101500Z")))
     document.spec.data.features           # the typed spec, as for a spec file
 
-The run keeps the spec as trained (`spec.yaml`, merged and overridden) and the folder its relative paths were
-read from (`run.json`'s `base_dir`), so the data is found wherever the command runs.
+The run keeps the spec as trained (merged and overridden) and the folder its relative paths were read from (its
+record's `base_dir`), so the data is found wherever the command runs.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from modelctl.runs import RunFolder
 
 
 def load_run_spec(run: RunFolder | Path):
-    """The spec a run was trained with (its spec.yaml), reading relative paths from the original spec's folder.
+    """The spec a run was trained with, reading relative paths from the original spec's folder.
 
     Raises:
-        RunError: the run folder has no readable run.json.
+        RunError: the run folder has no readable record.
         SpecError: the spec no longer validates.
     """
     from modelctl.spec.validate import load_spec

@@ -4,7 +4,7 @@ Parameters are the resolved spec (the run's spec.yaml, as trained after `--set`,
 states filled in, so that runs that leave a setting out compare with runs that write it) flattened to the
 paths `--set` takes, list items by their index (`model.layers.0.dense.units`: MLflow's names allow no brackets);
 a list of scalars is one parameter written as YAML (`[64, 32]`), so every value can be given back to `--set`.
-Per-epoch metrics are history.csv's columns with `step` the epoch; final metrics are metrics.json's, named
+Per-epoch metrics are the history's columns with `step` the epoch; final metrics are the run's, named
 `<split>/<metric>` (`test/accuracy`); an evaluation's scalar metrics are `eval/<split>/<label>/<metric>`.
 """
 
@@ -76,7 +76,7 @@ def _yaml_value(value) -> str:
 
 
 def run_tags(record: dict, folder: Path) -> dict[str, str]:
-    """Tags of a run from its run.json: spec name and hash, versions, git commit, hardware and strategy."""
+    """Tags of a run from its record: spec name and hash, versions, git commit, hardware and strategy."""
     versions = record.get("versions") or {}
     hardware = record.get("hardware") or {}
     strategy = record.get("strategy") or {}

@@ -109,7 +109,7 @@ class MlflowRun:
         return self.run_id is not None and not self._pending
 
     def log_epoch(self, row: dict) -> None:
-        """Log one history.csv row: each column a metric whose step is the row's epoch."""
+        """Log one history row: each column a metric whose step is the row's epoch."""
         if self.active:
             epoch, values = contents.epoch_metrics(row)
             self._guard(f"logging epoch {epoch}", lambda: self._log_metrics(values, step=epoch))

@@ -2,7 +2,7 @@
 
 For a run trained while the tracking server was down (its `mlflow.json` says `pending`), trained without
 tracking, or trained elsewhere: a new MLflow run gets everything a tracked run logs while it trains, read from
-the folder (parameters, tags, every history.csv row with `step` the epoch, metrics.json, evaluations, files).
+the folder (parameters, tags, every history row with `step` the epoch, the final metrics, evaluations, files).
 A partial MLflow run left by the failure is deleted, so the experiment holds the run once. A run already
 logged gets the files and evaluation metrics added since (an `eval` or `export` made while the server was
 down).

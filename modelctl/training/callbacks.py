@@ -87,7 +87,7 @@ class StopOnSignal(keras.callbacks.Callback):
 
 
 class FirstStep(keras.callbacks.Callback):
-    """Remembers the wall-clock time (`time.time()`) the first training step began, for run.json."""
+    """Remembers the wall-clock time (`time.time()`) the first training step began, for the run's record."""
 
     def __init__(self):
         super().__init__()
@@ -130,7 +130,7 @@ class NaNGuard(keras.callbacks.Callback):
 
 
 class RunRecorder(keras.callbacks.Callback):
-    """After each completed epoch: history.csv, checkpoints/last.keras with last.json, and best.keras.
+    """After each completed epoch: the history, checkpoints/last.keras with last.json, and best.keras.
 
     Args:
         folder: the run folder.

@@ -1,11 +1,11 @@
 """k-fold cross-validation: K runs of one spec in one folder, each validated on its own fold of the non-test rows.
 
     result = cross_validate(document, Path("runs"), console, folds=5)
-    result.run            # runs/iris/20261123T101500Z: spec.yaml, run.json, cross_validation.json, fold-1/ ...
+    result.run            # runs/iris/20261123T101500Z: its spec, record, folds' summary, fold-1/ ...
     result.record.summary["validation"]["accuracy"]      # {"mean": ..., "std": ..., "values": [...]}
 
-The folder is a run folder of its own (its run.json has `folds`, and `status` completed once every fold is
-trained and `cross_validation.json` written, `modelctl.runs.cross_validation`), which every later command
+The folder is a run folder of its own (its record has `folds`, and `status` completed once every fold is
+trained and the folds' summary written, `modelctl.runs.cross_validation`), which every later command
 understands: `eval` and `compare` show the mean and spread over the folds, `export`, `serve` and `predict` name the
 fold to give instead. The test split is the same for every fold; each fold trains on the other folds of the rest
 (`modelctl.data.splits.kfold`). `modelctl train --folds` and `modelctl search --folds` (each trial) both run here.
@@ -56,7 +56,7 @@ def cross_validate(document, output: Path, console, *, folds: int, run_dir: Path
         first_fold_callbacks: more Keras callbacks for the first fold's `fit` (a search's pruning report);
             default None.
         stop: asked after each fold; True ends the cross-validation there (a pruned search trial), its folder
-            marked interrupted and no `cross_validation.json` written. Default None: every fold is trained.
+            marked interrupted and no summary written. Default None: every fold is trained.
 
     Raises:
         UsageError: fewer than 2 folds, an output folder that cannot be used.
@@ -111,7 +111,7 @@ def cross_validate(document, output: Path, console, *, folds: int, run_dir: Path
 
 
 def _record(document, *, folds: int, command_line: list[str] | None) -> dict:
-    """The cross-validation folder's run.json, status running: the spec, its files and where they were read
+    """The cross-validation folder's record, status running: the spec, its files and where they were read
     from (so that its spec loads as a trained run's does), and the number of folds."""
     return {
         "name": document.spec.name,

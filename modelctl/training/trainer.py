@@ -75,14 +75,14 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
     """Train the spec's model and keep everything in a new run folder (or continue `resume`).
 
     Args:
-        document: the loaded, valid spec (for `resume`, the run's own spec.yaml).
+        document: the loaded, valid spec (for `resume`, the spec the run started with).
         output: the folder runs are created in (`output/<name>/<timestamp>/`).
         console: a rich Console for progress and messages.
         quiet: no progress output; default False.
         live: rich progress bars (a terminal) instead of one plain line per epoch; default False.
         resume: a run folder to continue from its last completed epoch; default None.
         dry_run: check the data, build and compile the model and say what would run, without training.
-        command_line: the command as typed, for run.json; default `sys.argv`.
+        command_line: the command as typed, for the run's record; default `sys.argv`.
         fold: (index, k) for one fold of k-fold cross-validation; default None.
         run_dir: the folder to write into instead of a new one under `output` (k-fold runs); default None.
         extra_callbacks: more Keras callbacks for `fit`, called before the run's own; default None.
@@ -124,7 +124,7 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
         raise DataError("the training split is empty; check data.split and the source")
     execution = _execution(document, prepared, plan)
     distillation = None
-    if typed.training.distillation is not None and not resume and not dry_run:  # for the new run.json; hashes
+    if typed.training.distillation is not None and not resume and not dry_run:  # for the new record; hashes
         # the teacher's files, and reads them before any folder is made
         from modelctl.training.distill import record as distillation_record
 
@@ -349,7 +349,7 @@ def _callbacks(training: Training, folder: Path, has_validation: bool):
 def _fit(document, prepared, plan, *, execution, model, strategy, output_names, folder, console, quiet: bool,
          live: bool, state: dict | None, extra_callbacks: list, plot_history, tracked=None,
          trained=None) -> TrainResult:
-    """Fit `trained` (default: `model`), keeping `model` in the run folder: checkpoints, model.keras, metrics."""
+    """Fit `trained` (default: `model`), keeping `model` in the run folder: checkpoints, the model, metrics."""
     from modelctl.training import callbacks as run_callbacks
 
     trained = model if trained is None else trained
