@@ -104,10 +104,9 @@ def run_metrics(run) -> tuple[dict[str, float], dict[str, float]]:
     folds = read_cross_validation(run) if run.record.kind == "cross_validation" else None
     if folds is None:
         return flatten(run.metrics), {}
-    summary = folds.summary
-    means = {f"{split}.{name}": values["mean"] for split, metrics in summary.items() for name, values in metrics.items()}
-    spreads = {f"{split}.{name}": values["std"] for split, metrics in summary.items() for name, values in metrics.items()}
-    return means, spreads
+    named = {f"{split}.{name}": values for split, metrics in folds.summary.items() for name, values in metrics.items()}
+    return {name: values["mean"] for name, values in named.items()}, \
+        {name: values["std"] for name, values in named.items()}
 
 
 def run_compare(targets: list[str], output_format: str, console) -> dict:

@@ -2,9 +2,9 @@
 saw (each source file's fingerprint, the examples of each split and a hash of the fitted preprocessing, kept in the
 run's record under `data`); and how two such records differ.
 
-    fingerprint(Path("iris.csv"))             # Fingerprint(path='/abs/iris.csv', size=4551, mtime_ns=..., digest='3f..')
-    content_digest(Path("teacher/saved_model"))   # the content hash of a file, or of every file of a folder
-    record = data_record(fingerprints, counts, fitted)  # {"sources": {...}, "counts": {...}, "preprocessing_sha256": ...}
+    fingerprint(Path("iris.csv"))                   # Fingerprint('/abs/iris.csv', 4551, mtime_ns, digest '3f..')
+    content_digest(Path("teacher/saved_model"))     # the content hash of a file, or of every file of a folder
+    record = data_record(fingerprints, counts, fitted)   # {"sources": ..., "counts": ..., "preprocessing_sha256": ..}
     differences(old, new)                     # ["iris.csv: content changed (4551 -> 4560 bytes, ...)", ...]
 
 This module is the one owner of a fingerprint: the prepared-data cache keys its entries by it

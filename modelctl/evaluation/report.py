@@ -166,7 +166,8 @@ def folds_markdown(title: str, spread: dict, reports: list[Path], *, folder: Pat
     lines = [f"# {markdown.inline(title)}", "", "Mean and sample standard deviation over the folds, each fold's "
              "model evaluated on its own split.", ""]
     lines += _table(headings, rows, ["---"] + ["---:"] * (len(headings) - 1))
-    lines += [f"- [fold {number}]({markdown.link(report, Path(folder))})" for number, report in enumerate(reports, start=1)]
+    lines += [f"- [fold {number}]({markdown.link(report, Path(folder))})"
+              for number, report in enumerate(reports, start=1)]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -30,7 +30,7 @@ SIDECARS = (PREPROCESSING_SUFFIX,)
 
 
 @dataclasses.dataclass(frozen=True)
-class Plan:
+class PlannedArtifact:
     """One artifact to write: its format, its resolved options and its final path."""
 
     format: str
@@ -74,7 +74,7 @@ def export_formats(model, formats: list[str], output_dir: Path, *, options: dict
         ExportFailed: one or more formats failed to export or verify; the others are in place and listed in
             the error's `results`.
     """
-    plans = plan(formats, options, Path(output_dir), benchmark=benchmark)
+    plans = planned_artifacts(formats, options, Path(output_dir), benchmark=benchmark)
     if not plans:
         raise UsageError(f"no export format given. Expected one or more of {one_of(exporters().names())}")
     existing = [str(path) for item in plans for path in (item.path, *_sidecar_paths(item.path)) if path.exists()]
@@ -104,8 +104,8 @@ def export_formats(model, formats: list[str], output_dir: Path, *, options: dict
     return results
 
 
-def plan(formats: list[str], options: dict[str, dict] | None, output_dir: Path, *,
-         benchmark: bool = False) -> list[Plan]:
+def planned_artifacts(formats: list[str], options: dict[str, dict] | None, output_dir: Path, *,
+                      benchmark: bool = False) -> list[PlannedArtifact]:
     """The artifacts to write, with validated options and defaults filled in.
 
     Args:
@@ -133,12 +133,12 @@ def plan(formats: list[str], options: dict[str, dict] | None, output_dir: Path, 
         if benchmark and "quantize" in entry.args:
             variants = [{**resolved, "quantize": value} for value in entry.args["quantize"]["enum"]]
         for variant in variants:
-            plans.append(Plan(entry.name, variant, output_dir / artifact_name(entry.name, variant)))
+            plans.append(PlannedArtifact(entry.name, variant, output_dir / artifact_name(entry.name, variant)))
     return plans
 
 
-def _export_one(model, item: Plan, context: ExportContext, *, tolerance: float, examples: int, reference,
-                max_metric_drop, latency_runs: int) -> Result:
+def _export_one(model, item: PlannedArtifact, context: ExportContext, *, tolerance: float, examples: int,
+                reference, max_metric_drop, latency_runs: int) -> Result:
     exporter = module(item.format).export
     temporary = item.path.with_name(f".partial-{uuid.uuid4().hex[:8]}.{item.path.name}")
     try:

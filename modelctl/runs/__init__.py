@@ -23,7 +23,8 @@ from modelctl.runs.newest import check_has_model, find_run, locate, newest, note
 from modelctl.runs.record import RunRecord, git_commit, spec_hash, versions
 
 __all__ = [
-    "EVALUATIONS", "EXPLANATIONS", "EXPORTS", "CrossValidation", "Fitted", "FittedFeature", "FittedLabel", "RunError", "RunFolder", "RunRecord",
+    "EVALUATIONS", "EXPLANATIONS", "EXPORTS", "CrossValidation", "Fitted", "FittedFeature", "FittedLabel",
+    "RunError", "RunFolder", "RunRecord",
     "check_has_model", "create_run_dir", "explanation_section", "find_run", "git_commit", "locate", "make_folder",
     "newest", "note", "read_cross_validation", "read_json", "spec_hash", "spec_text", "summarize", "versions",
     "write_cross_validation", "write_json",

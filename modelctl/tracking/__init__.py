@@ -15,10 +15,10 @@ tracked, and nothing here imports TensorFlow.
 """
 
 from modelctl.tracking.client import TrackingError
-from modelctl.tracking.run import MlflowRun, add_files, open_run, tracked_run
+from modelctl.tracking.run import MlflowRun, add_files, track_training, tracked_run
 from modelctl.tracking.register import register_model
 from modelctl.tracking.settings import DEFAULT_URI, MlflowSettings, mlflow_settings
 from modelctl.tracking.upload import upload_run
 
 __all__ = ["DEFAULT_URI", "MlflowRun", "MlflowSettings", "TrackingError", "add_files", "mlflow_settings",
-           "open_run", "register_model", "tracked_run", "upload_run"]
+           "register_model", "track_training", "tracked_run", "upload_run"]

@@ -179,7 +179,7 @@ class MlflowRun:
                                   "error": error})
 
 
-def open_run(settings: MlflowSettings, folder: Path, console, *, resume: bool = False,
+def track_training(settings: MlflowSettings, folder: Path, console, *, resume: bool = False,
              parent_run_id: str | None = None) -> MlflowRun:
     """The MLflow run of a run folder about to train: when resuming, the one it was tracked with (set running
     again), else a new one (see `MlflowRun.start`)."""

@@ -156,9 +156,10 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
                                      distillation=distillation))
     tracked = None
     if tracking is not None and folder is not None and scratch is None:
-        from modelctl.tracking import open_run
+        from modelctl.tracking import track_training
 
-        tracked = open_run(tracking, folder, console, resume=resume is not None, parent_run_id=tracking_parent)
+        tracked = track_training(tracking, folder, console, resume=resume is not None,
+                                 parent_run_id=tracking_parent)
     try:
         model, output_names, strategy, trained = _build(document, prepared, plan, execution=execution,
                                                         training=typed.training, state=state, folder=folder)
