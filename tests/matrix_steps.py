@@ -249,8 +249,8 @@ def check_typed_spec(run_dir: Path) -> None:
 
 
 def run_ensemble(spec_path: Path, workdir: Path) -> dict:
-    """Two short runs of one spec (one of three steps, one of two: different weights, the same data), combined
-    by `modelctl ensemble`; its run through eval, export --format all, predict on the run and on every artifact,
+    """Two short runs of one spec (one of three steps; one of two from another initialisation seed, with the split
+    seed kept as `data.split.seed`: different weights, the same split), combined by `modelctl ensemble`; its run through eval, export --format all, predict on the run and on every artifact,
     and `modelctl serve`, as `run_family` does.
 
     Returns:
@@ -267,7 +267,9 @@ def run_ensemble(spec_path: Path, workdir: Path) -> dict:
     sets = [item for value in train_overrides(spec_path) for item in ("--set", value)]
     members = [workdir / "runs" / "member-1", workdir / "runs" / "member-2"]
     invoke(["train", spec, *sets, "--quiet", "--run-dir", str(members[0])])
-    invoke(["train", spec, *sets, "--set", "training.steps_per_epoch=2", "--quiet", "--run-dir", str(members[1])])
+    seed = yaml.safe_load(spec_path.read_text(encoding="utf-8"))["seed"]
+    invoke(["train", spec, *sets, "--set", "training.steps_per_epoch=2", "--set", f"data.split.seed={seed}", "--set",
+            f"seed={seed + 1}", "--quiet", "--run-dir", str(members[1])])
     run_dir = workdir / "runs" / "ensemble"
     output = step("ensemble", ["ensemble", *map(str, members), "--output", str(run_dir)])
     assert "member 2" in output, output

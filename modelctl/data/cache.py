@@ -8,7 +8,7 @@
     entry = writer.finish({"fitted": ..., "counts": ...})   # ... and become an entry when every split is in
 
 An entry is a folder named by a key: a hash of the spec's `data` section with
-its defaults filled in (canonical JSON), the spec's seed, the training
+its defaults filled in and its sources' paths resolved (canonical JSON), the seed that splits its rows, the training
 settings that change the examples (`sample_weight`, `class_weight`), the
 k-fold fold, the preprocessing given from an earlier run, and each source
 file's path, size, modification time and content hash (BLAKE2b over 32 MiB
@@ -141,7 +141,7 @@ def _resolve(schema, definitions: dict):
     return schema
 
 
-def cache_key(*, data: dict, seed: int, training: dict, fold: tuple[int, int] | None, fitted: dict | None,
+def cache_key(*, data: dict, seed: int | None, training: dict, fold: tuple[int, int] | None, fitted: dict | None,
               files: dict[str, list], reading: dict) -> str:
     """The name of the entry for these settings and source files (see the module docstring); `reading` holds
     the pipeline's own sizes (rows a chunk, bytes held in memory), which decide the chunks and whether the
@@ -346,7 +346,7 @@ class Slot:
             return None
 
 
-def open_slot(cache: DataCache | None, *, data: dict, seed: int, training: dict, fold: tuple[int, int] | None,
+def open_slot(cache: DataCache | None, *, data: dict, seed: int | None, training: dict, fold: tuple[int, int] | None,
               fitted: dict | None, sources: dict, reading: dict, files: dict | None = None) -> Slot | None:
     """Find the entry of these settings and sources; None when the cache is off.
 
@@ -357,7 +357,7 @@ def open_slot(cache: DataCache | None, *, data: dict, seed: int, training: dict,
     Args:
         cache: where and whether; default None: `DataCache()`.
         data: the spec's `data` section as written.
-        seed: the spec's seed.
+        seed: the seed that splits the rows (`modelctl.data.fingerprints.effective_split_seed`).
         training: the spec's `training` section.
         fold: (index, k) of a k-fold run, or None.
         fitted: the preprocessing of an earlier fit, or None.

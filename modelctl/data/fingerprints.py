@@ -6,6 +6,7 @@ run's record under `data`); and how two such records differ.
     content_digest(Path("teacher/saved_model"))     # the content hash of a file, or of every file of a folder
     record = data_record(fingerprints, counts, fitted)   # {"sources": ..., "counts": ..., "preprocessing_sha256": ..}
     differences(old, new)                     # ["iris.csv: content changed (4551 -> 4560 bytes, ...)", ...]
+    data_identity(spec["data"], base_dir)     # the data section as what identifies its examples
 
 This module is the one owner of a fingerprint: the prepared-data cache keys its entries by it
 (`modelctl.data.cache`), a run records it for the data it saw, and distillation for its teacher's model files. The
@@ -149,6 +150,36 @@ def _segment_digest(path: Path, start: int) -> bytes:
     return digest.digest()
 
 
+BATCHING = ("batch_size", "shuffle_buffer")
+"""Keys of the `data` section that batch or shuffle the examples without changing which they are."""
+
+
+def data_identity(data: dict, base_dir: Path) -> dict:
+    """The spec's `data` section as what identifies the examples it gives (a copy): each source's `path` resolved
+    against `base_dir` (the spec's folder), so that `../data/x.csv` and `../../data/x.csv` naming the same file
+    are the same data, and the keys that only batch or shuffle them (`BATCHING`) left out, with the split's `seed`:
+    the seed that splits the rows is `effective_split_seed` (`data.split.seed`, else the spec's `seed`), which
+    whoever compares data compares beside this."""
+    import copy
+
+    identity = {key: copy.deepcopy(value) for key, value in data.items() if key not in BATCHING}
+    if isinstance(identity.get("split"), dict):
+        identity["split"].pop("seed", None)
+    sources = [identity.get("source")] + list((identity.get("sources") or {}).values())
+    for source in sources:
+        if isinstance(source, dict) and isinstance(source.get("path"), str):
+            source["path"] = str(Path(base_dir, source["path"]).resolve())
+    return identity
+
+
+def effective_split_seed(spec) -> int | None:
+    """The seed that splits a typed spec's (`modelctl.spec.typed.Spec`) rows: `data.split.seed`, else the spec's
+    `seed`; None for a spec whose splits are separate sources (`data.sources`)."""
+    if spec.data is None or not spec.data.source:
+        return None
+    return spec.seed if spec.data.split.seed is None else spec.data.split.seed
+
+
 def source_record(fingerprints: list[Fingerprint]) -> dict:
     """The record of one source from its files' fingerprints."""
     files = [{"path": path, "bytes": size, "modified": _stamp(mtime_ns), "mtime_ns": mtime_ns, "blake2b": digest}
@@ -162,12 +193,16 @@ def source_record(fingerprints: list[Fingerprint]) -> dict:
             "digest": digest.hexdigest(), "files": files[:FILES_LISTED]}
 
 
-def data_record(fingerprints: dict[str, list[Fingerprint]], counts: dict, fitted) -> dict:
+def data_record(fingerprints: dict[str, list[Fingerprint]], counts: dict, fitted, *, split_seed: int | None = None,
+                split_rows: dict[str, str] | None = None) -> dict:
     """The `data` of a run's record: source key (`all`, or a split of `data.sources`) -> its files, the examples of
-    each split, and the SHA-256 of the fitted preprocessing (`modelctl.runs.Fitted`, its canonical JSON)."""
+    each split, the SHA-256 of the fitted preprocessing (`modelctl.runs.Fitted`, its canonical JSON), and the split
+    as it was made: `seed` (`effective_split_seed`) and `rows`, split -> a digest of the rows it kept
+    (`modelctl.data.fitting.Fitting.split_rows`; None when not known, as for a cache entry written before)."""
     return {"sources": {key: source_record(items) for key, items in fingerprints.items()},
             "counts": dict(counts),
-            "preprocessing_sha256": fitted.sha256}
+            "preprocessing_sha256": fitted.sha256,
+            "split": {"seed": split_seed, "rows": split_rows}}
 
 
 def differences(old: dict | None, new: dict | None, *, preprocessing: bool = True) -> list[str]:
@@ -189,10 +224,16 @@ def differences(old: dict | None, new: dict | None, *, preprocessing: bool = Tru
             continue
         found += [f"{where}: {line}" for line in _file_changes(before, after)]
     if preprocessing:
+        before, after = old.get("split") or {}, new.get("split") or {}
+        if None not in (before.get("seed"), after.get("seed")) and before["seed"] != after["seed"]:
+            found.append(f"split seed: {before['seed']} -> {after['seed']} (data.split.seed, else the spec's seed)")
         for split in dict.fromkeys([*(old.get("counts") or {}), *(new.get("counts") or {})]):
             a, b = (old.get("counts") or {}).get(split), (new.get("counts") or {}).get(split)
+            rows = [(record.get("rows") or {}).get(split) for record in (before, after)]
             if a != b:
                 found.append(f"{split} split: {a} -> {b} examples")
+            elif None not in rows and rows[0] != rows[1]:
+                found.append(f"{split} split: the same number of examples ({a}), other rows")
         if old.get("preprocessing_sha256") != new.get("preprocessing_sha256"):
             found.append("the fitted preprocessing differs (statistics, vocabularies or classes)")
     return found

@@ -57,7 +57,7 @@ from typing import Iterator
 import numpy as np
 
 from modelctl.data.cache import DataCache, Entry, open_slot
-from modelctl.data.fingerprints import data_record, fingerprint
+from modelctl.data.fingerprints import data_identity, data_record, effective_split_seed, fingerprint
 from modelctl.runs import Fitted
 from modelctl.data.columns import ColumnPlan, encode_features, open_typed
 from modelctl.data.errors import DataError
@@ -217,6 +217,7 @@ class Prepared:
             fitting.end_pass()
         self.fitted = Fitted.from_json(fitting.fitted, source="the fitted preprocessing")
         self.counts = fitting.counts
+        self.split_rows = fitting.split_rows
         self._class_weights = self._class_weight_table(fitting)
         if held is not None:
             self._hold(self._split_rows(held, SPLITS, {}))
@@ -229,7 +230,8 @@ class Prepared:
     def data_record(self) -> dict:
         """What data this is, for the run's record: each source file's size, modification time and content hash, the
         examples of each split, the fitted preprocessing's hash (see `modelctl.data.fingerprints`)."""
-        return data_record(self.fingerprints, self.counts, self.fitted)
+        return data_record(self.fingerprints, self.counts, self.fitted, split_rows=self.split_rows,
+                           split_seed=effective_split_seed(self.document.spec))
 
     # The prepared-data cache ---------------------------------------------------------------------------------
 
@@ -247,8 +249,10 @@ class Prepared:
         hashes = (cache if cache is not None else DataCache()).hashes
         self.fingerprints = {key: [fingerprint(path, hashes) for path in source.files]
                              for key, source in self.sources.items()}
-        # The key hashes the data section as written (open_slot fills its defaults itself).
-        return open_slot(cache, data=self.document.data["data"], seed=self.seed,
+        # The key hashes the data section with its sources' paths resolved (open_slot fills its defaults itself),
+        # and the seed that splits the rows: the spec's own seed only shuffles batches, which the entry does not hold.
+        return open_slot(cache, data=data_identity(self.document.data["data"], self.document.base_dir),
+                         seed=effective_split_seed(self.document.spec),
                          training={"sample_weight": training.sample_weight, "class_weight": training.class_weight},
                          fold=fold, fitted=None if fitted is None else fitted.to_json(),
                          sources=self.sources, reading={"chunk_rows": CHUNK_ROWS, "held_bytes": CACHE_BYTES,
@@ -260,6 +264,7 @@ class Prepared:
         record = entry.record
         self.fitted = Fitted.from_json(record["fitted"], source=entry.folder)
         self.counts = {split: int(record["counts"].get(split, 0)) for split in SPLITS}
+        self.split_rows = record.get("split_rows")
         self.skipped = dict(record["skipped"])
         weights = record["class_weights"]
         self._class_weights = None if weights is None else {int(index): weight for index, weight in weights.items()}
@@ -279,7 +284,8 @@ class Prepared:
         weights = None if self._class_weights is None else {str(index): float(weight)
                                                             for index, weight in self._class_weights.items()}
         entry = writer.finish({"fitted": self.fitted.to_json(), "counts": self.counts, "skipped": self.skipped,
-                               "class_weights": weights, "held": self._every_split_held})
+                               "class_weights": weights, "held": self._every_split_held,
+                               "split_rows": self.split_rows})
         if entry is None:
             self.cache_note = f"data cache: {writer.note}"
             return

@@ -1,14 +1,17 @@
 """The runs an ensemble is made of, and the checks that they fit together.
 
     members = read_members(["runs/iris/20261126T210913Z", "runs/iris/20261126T210922Z"])  # runs check_data:
-                             # the same data section, seed and data, so the same split for every member
+                             # the same data and the same split for every member
     check_models(members)    # the same raw inputs (names, dtypes, shapes) and outputs (structure, shapes)
 
-The rule for data: every member trained on the same `data` section (`data.batch_size` may differ) with the same
-`seed`, from the same files (the fingerprints, split counts and fitted preprocessing in each run's record), and on the same
-fold of cross-validation. The seed chooses the split, so members with different seeds saw each other's test
-rows in training; an ensemble of them would be evaluated on rows some of its members learned, and its test
-metrics would mean nothing. Members may differ in everything else: `model`, `training`, `evaluation`, `export`.
+The rule for data: every member split the same rows the same way, so that no member saw in training the rows the
+ensemble is tested on (its test metrics would otherwise mean nothing). Members are compared by the split they
+actually used: the same `data` section with each source's path resolved (`../data/x.csv` and `../../data/x.csv`
+naming one file are the same; `data.batch_size` and `data.shuffle_buffer` may differ), the same split seed
+(`data.split.seed`, else the spec's `seed`), the same fold of cross-validation, and the same data as each run
+recorded it (files by content, the rows of each split, the fitted preprocessing). The spec's own `seed` may differ
+when `data.split.seed` is set: an ensemble of one model trained from several initialisation seeds on one split.
+Members may differ in everything else: `model`, `training`, `evaluation`, `export`.
 """
 
 from __future__ import annotations
@@ -86,17 +89,16 @@ def check_data(members: list[Member]) -> None:
     Raises:
         EnsembleError: naming the member and each difference from member 1.
     """
-    from modelctl.data.fingerprints import differences
+    from modelctl.data.fingerprints import data_identity, differences, effective_split_seed
 
     first = members[0]
     problems = []
     for index, member in enumerate(members[1:], start=2):
         found = []
-        if member.document.spec.seed != first.document.spec.seed:
-            found.append(f"seed: {first.document.spec.seed} -> {member.document.spec.seed}")
-        ours, theirs = dict(first.spec["data"]), dict(member.spec["data"])
-        ours.pop("batch_size", None)
-        theirs.pop("batch_size", None)
+        seeds = [effective_split_seed(run.document.spec) for run in (first, member)]
+        if seeds[0] != seeds[1]:
+            found.append(f"split seed: {seeds[0]} -> {seeds[1]} (data.split.seed, else the spec's seed)")
+        ours, theirs = (data_identity(run.spec["data"], run.document.base_dir) for run in (first, member))
         for key in dict.fromkeys([*ours, *theirs]):
             if _shown(ours.get(key)) != _shown(theirs.get(key)):
                 found.append(f"data.{key}: {_shown(ours.get(key))} -> {_shown(theirs.get(key))}")
@@ -109,9 +111,9 @@ def check_data(members: list[Member]) -> None:
             problems.append(f"{_where(index, member)} did not train on the data of member 1 ({first.run_dir}):\n"
                             + "\n".join(f"  {line}" for line in found))
     if problems:
-        raise EnsembleError("\n".join(problems) + "\nan ensemble's members must train on the same data section "
-                            "(batch_size aside), seed and files, so that no member saw the rows the ensemble is "
-                            "tested on; retrain them with the same data section and seed")
+        raise EnsembleError("\n".join(problems) + "\nan ensemble's members must split the same data the same way, so "
+                            "that no member saw the rows the ensemble is tested on; retrain them with the same data "
+                            "section and split seed (set data.split.seed to train members from different seeds)")
 
 
 def _signature(tensors) -> list[tuple[str, str, tuple]]:
