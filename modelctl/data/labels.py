@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from modelctl.util.lazy import numpy as np
+
 from modelctl.data.columns import Columns
 
 
@@ -21,4 +23,26 @@ def label_encoder(item: Columns, classes: list[str] | None = None):
     return label_type(item.kind)(item, classes)
 
 
-__all__ = ["label_encoder"]
+def known_labels(labels: dict, columns: dict[str, np.ndarray], *, skipped: dict[str, int]) -> np.ndarray:
+    """Under `data.on_bad_rows: skip`: which examples of a batch have a value every label whose classes are known
+    takes (`LabelType.known`); the others are counted in `skipped`, in place, under their first bad label.
+
+    Args:
+        labels: label name -> `LabelType`.
+        columns: source column -> values of the batch (every label's column).
+        skipped: reason -> count of skipped examples.
+    """
+    keep = None
+    for encoder in labels.values():
+        if encoder.needs_fit:
+            continue  # every value is a class still to be learned; a value the type refuses stops fitting
+        known = encoder.known(columns[encoder.column])
+        bad = ~known if keep is None else keep & ~known
+        if bad.any():
+            reason = f"column '{encoder.column}': not a class of label '{encoder.item.name}'"
+            skipped[reason] = skipped.get(reason, 0) + int(np.count_nonzero(bad))
+        keep = known if keep is None else keep & known
+    return np.ones(len(next(iter(columns.values()), [])), dtype=bool) if keep is None else keep
+
+
+__all__ = ["known_labels", "label_encoder"]

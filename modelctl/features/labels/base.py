@@ -204,6 +204,16 @@ class LabelType:
             self._outside(texts[codes[row]], numbers[row])
         return found[codes]
 
+    def known(self, values: np.ndarray) -> np.ndarray:
+        """Which of a batch's values `encode` takes (each of its classes known), as a boolean mask; every value
+        of a label without classes. Only asked once the classes are known (`needs_fit` is False)."""
+        if self.classes is None:
+            return np.ones(len(values), dtype=bool)
+        known = set(self.classes)
+        codes, texts = factorize(values)
+        return np.array([bool(text) and all(part in known for part in self.parts(text))
+                         for text in texts.tolist()], dtype=bool)[codes]
+
     def _no_missing(self, missing: np.ndarray, numbers: np.ndarray) -> None:
         if missing.any():
             row = int(np.argmax(missing))
