@@ -157,10 +157,25 @@ def _losses(spec: dict) -> Iterator[tuple[str, object, tuple]]:
             yield name, loss, ("training", "loss")
 
 
+def _label_kinds(spec: dict) -> dict[str, str]:
+    """Label name -> its target kind (`modelctl.registry.compatibility.target_kind`)."""
+    from modelctl.registry.compatibility import target_kind
+
+    labels = _section(_section(spec, "data"), "labels")
+    return {name: target_kind(label.get("type"), label) for name, label in labels.items() if isinstance(label, dict)}
+
+
+def _report(report: Report, path: tuple, problem, *, key: bool = False) -> None:
+    (report.error if problem.severity == ERROR else report.warning)(path, problem.message, key=key)
+
+
 def check_losses(spec: dict, graph: graph_module.Graph | None, report: Report) -> None:
-    from modelctl.registry.losses import LOSSES
+    """Each label's loss reads its targets (`modelctl.registry.compatibility`), and its output layer makes sense
+    with it."""
+    from modelctl.registry.compatibility import loss_problem
 
     labels = label_types(spec)
+    kinds = _label_kinds(spec)
     loss = _section(spec, "training").get("loss")
     if isinstance(loss, dict) and "type" not in loss:
         for name in loss:
@@ -172,34 +187,63 @@ def check_losses(spec: dict, graph: graph_module.Graph | None, report: Report) -
             if name not in loss:
                 report.error(("training", "loss"), f"no loss for output '{name}'; give one per output")
     for label, written, path in _losses(spec):
-        kind = labels.get(label)
         name = written.get("type") if isinstance(written, dict) else written
-        if kind is None or name not in LOSSES:
+        if label not in kinds:
             continue
-        fits = LOSSES.get(name).meta.get("label_types", ())
-        if fits and kind not in fits:
-            suggestion = DEFAULT_LOSS.get(kind)
-            report.error(path, f"loss '{name}' does not fit the {kind} label '{label}'; it fits {one_of(fits)} "
-                               f"labels. Use '{suggestion}' for a {kind} label")
-        _check_logits(spec, graph, label, loss=written, path=path, report=report)
+        if name is None:
+            name = DEFAULT_LOSS.get(labels[label])
+        elif isinstance(name, str):
+            problem = loss_problem(name, kinds[label], label=label)
+            if problem is not None:
+                _report(report, path, problem)
+                continue
+        _check_output(spec, graph, label, loss=written if written is not None else name, path=path, report=report)
 
 
-def _check_logits(spec: dict, graph, label: str, *, loss: object, path: tuple, report: Report) -> None:
+def check_metrics(spec: dict, report: Report) -> None:
+    """Each metric of `training.metrics` reads the targets of the labels it is computed on: Keras raises on the
+    others, or logs a wrong number (`modelctl.registry.compatibility`)."""
+    from modelctl.registry.compatibility import metric_problem
+
+    kinds = _label_kinds(spec)
+    metrics = _section(spec, "training").get("metrics")
+    if isinstance(metrics, dict):
+        groups = [(("training", "metrics", output), value, [output]) for output, value in metrics.items()]
+    else:
+        groups = [(("training", "metrics"), metrics, list(kinds))]
+    for base, group, labels in groups:
+        for index, metric in enumerate(group if isinstance(group, list) else []):
+            name = metric.get("type") if isinstance(metric, dict) else metric
+            if not isinstance(name, str):
+                continue
+            for label in labels:
+                problem = metric_problem(name, kinds[label], label=label) if label in kinds else None
+                if problem is not None:
+                    _report(report, base + (index,), problem)
+                    break
+
+
+def _check_output(spec: dict, graph, label: str, *, loss: object, path: tuple, report: Report) -> None:
+    """The warnings of `compatibility.OUTPUT_RULES` for the dense layer that gives `label`'s output."""
+    from modelctl.registry.compatibility import output_problems
+
     if graph is None:
         return
     node = graph.node(label) if graph.node(label) else (graph.node(graph.outputs[0]) if len(graph.outputs) == 1
                                                         else None)
     if node is None or node.kind != "dense":
         return
-    activation = node.args.get("activation", "linear")
-    from_logits = isinstance(loss, dict) and loss.get("from_logits") is True
-    if from_logits and activation in ("softmax", "sigmoid"):
-        report.warning(path, f"the loss has from_logits: true but output '{node.name}' already applies "
-                             f"{activation}; remove one of them")
+    activation = node.args.get("activation") or "linear"
+    units = node.args.get("units") if isinstance(node.args.get("units"), int) else None
     name = loss.get("type") if isinstance(loss, dict) else loss
-    if not from_logits and activation == "linear" and isinstance(name, str) and "crossentropy" in name:
-        report.warning(node.path, f"output '{node.name}' has no activation but loss '{name}' expects "
-                                  "probabilities; set `activation: softmax` (or sigmoid) or `from_logits: true`")
+    from_logits = isinstance(loss, dict) and loss.get("from_logits") is True
+    for problem in output_problems(_label_kinds(spec)[label], activation=activation, units=units,
+                                   loss=name if isinstance(name, str) else None, from_logits=from_logits,
+                                   output=node.name):
+        if problem.at == "loss":
+            report.warning(path, problem.message)
+        else:
+            report.warning(node.arg_paths.get("activation", node.path), f"output '{node.name}': {problem.message}")
 
 
 def check_split(spec: dict, report: Report) -> None:
@@ -454,6 +498,7 @@ def run_checks(spec: dict, report: Report) -> None:
     check_normalization(graph, report)
     check_outputs(spec, graph, report)
     check_losses(spec, graph, report)
+    check_metrics(spec, report)
     check_monitors(spec, graph, report)
     check_search_metric(spec, graph, report)
     check_backbone_weights(graph, report)
