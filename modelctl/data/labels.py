@@ -45,4 +45,30 @@ def known_labels(labels: dict, columns: dict[str, np.ndarray], *, skipped: dict[
     return np.ones(len(next(iter(columns.values()), [])), dtype=bool) if keep is None else keep
 
 
-__all__ = ["known_labels", "label_encoder"]
+def as_trained(dataset, labels: dict, output_names: list[str]):
+    """`dataset` of (features, targets[, weights]) batches with each label's targets as Keras trains on them
+    (`LabelType.trained_targets`: one-hot vectors for `encoding: one_hot`); the same dataset when no label changes
+    them.
+
+    Args:
+        dataset: a `tf.data.Dataset` whose targets are a tensor (one output) or a dict by output name.
+        labels: label name -> `LabelType`, in the order of the outputs.
+        output_names: the model's output names, in the order of `data.labels`.
+    """
+    from modelctl.features.labels.base import LabelType
+
+    encoders = list(labels.values())
+    if all(type(encoder).trained_targets is LabelType.trained_targets for encoder in encoders):
+        return dataset
+
+    def convert(features, targets, *weights):
+        if isinstance(targets, dict):
+            targets = {name: encoder.trained_targets(targets[name]) for name, encoder in zip(output_names, encoders)}
+        else:
+            targets = encoders[0].trained_targets(targets)
+        return (features, targets, *weights)
+
+    return dataset.map(convert)
+
+
+__all__ = ["as_trained", "known_labels", "label_encoder"]

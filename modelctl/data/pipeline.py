@@ -61,7 +61,7 @@ from modelctl.data.fingerprints import data_record, quick_fingerprint
 from modelctl.data.columns import ColumnPlan, encode_features, open_typed
 from modelctl.data.errors import DataError
 from modelctl.data.fitting import Fitting, Rows, check_balanced
-from modelctl.data.labels import known_labels, label_encoder
+from modelctl.data.labels import as_trained, known_labels, label_encoder
 from modelctl.data.shards import Layout, Shard, lay_out, positions
 from modelctl.data.sources import Source, has_glob, located
 from modelctl.data.splits import SPLITS, ClassCodes, assign_splits, kfold
@@ -832,6 +832,13 @@ class Prepared:
 
     def dataset(self, split: str, output_names: list[str], training: bool = False, *, initial_epoch: int = 0,
                 epochs: int = 1, batch_size: int | None = None):
+        """A `tf.data.Dataset` of (features, targets[, weights]) batches, its targets as Keras trains on them
+        (`modelctl.data.labels.as_trained`); see `_dataset` for the arguments."""
+        return as_trained(self._dataset(split, output_names, training, initial_epoch=initial_epoch, epochs=epochs,
+                                        batch_size=batch_size), self.labels, output_names)
+
+    def _dataset(self, split: str, output_names: list[str], training: bool = False, *, initial_epoch: int = 0,
+                 epochs: int = 1, batch_size: int | None = None):
         """A `tf.data.Dataset` of (features, targets[, weights]) batches.
 
         Args:

@@ -77,6 +77,16 @@ WRONG_NUMBERS: dict[tuple[str, str], str] = {
 """(name, target kind) -> what goes wrong when a metric that does not read the kind runs anyway; the others raise
 inside Keras."""
 
+NEEDS_ARGUMENT: dict[tuple[str, str], tuple[str, str]] = {
+    ("metric", "f1_score"): ("average", "without `average` Keras's F1Score gives one score per class, which "
+                                        "training cannot log as one number; set `average: macro` (or micro, "
+                                        "weighted)"),
+    ("metric", "fbeta_score"): ("average", "without `average` Keras's FBetaScore gives one score per class, "
+                                           "which training cannot log as one number; set `average: macro` (or "
+                                           "micro, weighted)"),
+}
+"""(family, name) -> (argument, why): an argument whose default (null) Keras takes but training cannot use."""
+
 COUNTERPARTS = {
     "categorical_crossentropy": "sparse_categorical_crossentropy",
     "categorical_accuracy": "sparse_categorical_accuracy",
@@ -217,6 +227,15 @@ def metric_problem(name: str, kind: str, *, label: str) -> Mismatch | None:
     return _problem("metric", name, kind, label)
 
 
+def argument_problem(family: str, name: str, arguments: dict) -> Mismatch | None:
+    """Why the written `arguments` of the loss or metric `name` cannot be used (see `NEEDS_ARGUMENT`); None when
+    they can."""
+    needed = NEEDS_ARGUMENT.get((family, name))
+    if needed is None or arguments.get(needed[0]) is not None:
+        return None
+    return Mismatch(ERROR, f"{family} '{name}': {needed[1]}")
+
+
 def expects_probabilities(loss: str) -> bool:
     """Whether the loss `name` takes probabilities unless `from_logits: true` (its entry has `from_logits`)."""
     from modelctl.registry.losses import LOSSES
@@ -287,6 +306,6 @@ def output_problems(kind: str, *, activation: str, units: int | None, loss: str 
                        at="loss" if rule.loss == "logits" else "output")
 
 
-__all__ = ["ENCODINGS", "ERROR", "KERAS_ALSO_READS", "KERAS_MISREADS", "KERAS_REFUSES", "Mismatch", "OUTPUT_RULES",
+__all__ = ["ENCODINGS", "ERROR", "NEEDS_ARGUMENT", "argument_problem", "KERAS_ALSO_READS", "KERAS_MISREADS", "KERAS_REFUSES", "Mismatch", "OUTPUT_RULES",
            "OutputRule", "TARGET_KINDS", "WARNING", "WRONG_NUMBERS", "expects_probabilities", "loss_problem",
            "metric_problem", "output_problems", "reads", "target_kind"]

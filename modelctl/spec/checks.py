@@ -203,7 +203,7 @@ def check_losses(spec: dict, graph: graph_module.Graph | None, report: Report) -
 def check_metrics(spec: dict, report: Report) -> None:
     """Each metric of `training.metrics` reads the targets of the labels it is computed on: Keras raises on the
     others, or logs a wrong number (`modelctl.registry.compatibility`)."""
-    from modelctl.registry.compatibility import metric_problem
+    from modelctl.registry.compatibility import argument_problem, metric_problem
 
     kinds = _label_kinds(spec)
     metrics = _section(spec, "training").get("metrics")
@@ -216,11 +216,11 @@ def check_metrics(spec: dict, report: Report) -> None:
             name = metric.get("type") if isinstance(metric, dict) else metric
             if not isinstance(name, str):
                 continue
-            for label in labels:
-                problem = metric_problem(name, kinds[label], label=label) if label in kinds else None
-                if problem is not None:
-                    _report(report, base + (index,), problem)
-                    break
+            problems = [metric_problem(name, kinds[label], label=label) for label in labels if label in kinds]
+            problems.append(argument_problem("metric", name, metric if isinstance(metric, dict) else {}))
+            problem = next((item for item in problems if item is not None), None)
+            if problem is not None:
+                _report(report, base + (index,), problem)
 
 
 def _check_output(spec: dict, graph, label: str, *, loss: object, path: tuple, report: Report) -> None:
@@ -445,6 +445,12 @@ def check_backbone_weights(graph, report: Report) -> None:
         weights = node.args.get("weights") if node.kind == "backbone" else None
         if isinstance(weights, str) and weights != "imagenet":
             _check_path(base, weights, node.arg_paths.get("weights", node.path), report=report)
+        if node.kind == "backbone" and "weights" in node.args and weights is None \
+                and node.args.get("trainable") is not True and not node.args.get("fine_tune_last"):
+            report.warning(node.arg_paths.get("weights", node.path),
+                           "a frozen backbone with `weights: null` keeps its random initial weights, so the layers "
+                           "after it learn from noise and the model stays at chance; give pretrained `weights`, or "
+                           "train the backbone (`trainable: true` or `fine_tune_last`)")
 
 
 def _check_path(base: Path, written: str, path: tuple, *, report: Report) -> None:

@@ -224,6 +224,12 @@ class LabelType:
         raise DataError(f"label '{self.item.name}' has value {value!r}, which is not one of its classes: {shown}"
                         + (" ..." if len(self.classes) > 20 else ""), column=self.column, example=example)
 
+    def trained_targets(self, targets):
+        """The targets Keras trains on, from a batch of those `encode` gave, as a tensor (default: as they are).
+        Categorical labels with `encoding: one_hot` turn class indices into one-hot vectors here, so that every
+        other reader of targets (evaluation, export checks) keeps class indices."""
+        return targets
+
     def target_bytes(self) -> int:
         """Bytes of one example's target (0 while a multi-label's classes are not known)."""
         return 4
