@@ -199,10 +199,11 @@ def _fix(family: str, name: str, kind: str, label: str) -> str:
     one_hot = {value: key for key, value in COUNTERPARTS.items()}.get(name)
     encode = f"set `encoding: one_hot` on label '{label}'"
     if kind == "categorical/index" and sparse:
-        alternative = f"'{sparse}'" + (" (or 'accuracy')" if family == "metric" and "accuracy" in name else "")
-        return f"Use {alternative} for integer class labels, or {encode}"
+        either = " (or 'accuracy')" if name == "categorical_accuracy" else ""
+        return f"Use '{sparse}'{either} for integer class labels, or {encode}"
     if kind == "categorical/one_hot" and one_hot:
-        return f"Use '{one_hot}' for one-hot labels, or remove `encoding: one_hot` from label '{label}'"
+        either = " (or 'accuracy')" if name == "sparse_categorical_accuracy" else ""
+        return f"Use '{one_hot}'{either} for one-hot labels, or remove `encoding: one_hot` from label '{label}'"
     if kind == "categorical/index" and "categorical/one_hot" in reads(family, name, dict(_entries(family).get(
             name).meta)):
         also = f", or leave it to `modelctl eval`, which reports {PER_CLASS[name]} for every class" \

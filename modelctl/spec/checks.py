@@ -6,6 +6,7 @@ too) and reports `(path, message, severity)` problems through a `Report`.
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import math
 from pathlib import Path
@@ -244,6 +245,48 @@ def _check_output(spec: dict, graph, label: str, *, loss: object, path: tuple, r
             report.warning(path, problem.message)
         else:
             report.warning(node.arg_paths.get("activation", node.path), f"output '{node.name}': {problem.message}")
+
+
+def built_output_problems(document: Document, built: dict[str, tuple[str | None, int | None]]) -> list[Diagnostic]:
+    """For `validate --deep`: the checks of each output's units and activation (`check_outputs`, and
+    `compatibility.OUTPUT_RULES`) on the built model, for outputs that `validate` alone cannot read from the spec
+    (an output that is not a `dense` item: a block's last layer, an activation layer).
+
+    Args:
+        document: the validated spec.
+        built: output name -> (activation of its last layer or None when it has none to read, units it gives).
+    """
+    from modelctl.registry.compatibility import output_problems
+
+    spec = document.data
+    report = Report(document)
+    graph = check_graph(spec, Report(document))
+    labels = label_types(spec)
+    if graph is None or len(graph.outputs) != len(labels):
+        return []
+    spec_labels = _section(_section(spec, "data"), "labels")
+    training_loss = _section(spec, "training").get("loss")
+    for output, (label, kind) in zip(graph.outputs, labels.items()):
+        node = graph.node(output)
+        if node is None or node.kind == "dense" or output not in built:
+            continue
+        activation, units = built[output]
+        expected = label_type(kind).output_units(spec_labels.get(label, {})) if kind in LABEL_TYPES else None
+        if expected is not None and units is not None and units != expected:
+            report.error(node.path, f"output '{output}' gives {units} values but label '{label}' ({kind}) needs "
+                                    f"{expected}")
+            continue
+        loss = training_loss.get(label) if isinstance(training_loss, dict) and "type" not in training_loss \
+            else training_loss
+        name = loss.get("type") if isinstance(loss, dict) else loss if loss is not None else DEFAULT_LOSS.get(kind)
+        from_logits = isinstance(loss, dict) and loss.get("from_logits") is True
+        if activation is None:
+            continue
+        for problem in output_problems(_label_kinds(spec)[label], activation=activation, units=units,
+                                       loss=name if isinstance(name, str) else None, from_logits=from_logits,
+                                       output=output):
+            report.warning(node.path, f"output '{output}' (its last layer, built): {problem.message}")
+    return report.items
 
 
 def check_split(spec: dict, report: Report) -> None:
@@ -487,6 +530,38 @@ def check_distillation(spec: dict, graph, report: Report) -> None:
         report.error(path, message)
 
 
+def check_label_features(spec: dict, report: Report) -> None:
+    """A feature that reads a label's column, by name or through a glob such as `*`: the model would be given the
+    answer (target leakage) and score perfectly on every split."""
+    data = _section(spec, "data")
+    labels = {(label.get("column") or name): name for name, label in _section(data, "labels").items()
+              if isinstance(label, dict)}
+    for name, feature in _section(data, "features").items():
+        if not isinstance(feature, dict):
+            continue
+        written = feature.get("columns")
+        if isinstance(written, str):
+            entries = [(("data", "features", name, "columns"), written, True)]
+        elif isinstance(written, list):
+            entries = [(("data", "features", name, "columns", index), column, False)
+                       for index, column in enumerate(written)]
+        else:
+            column = feature.get("column")
+            entries = [(("data", "features", name) + (("column",) if column else ()), column or name, False)]
+        for path, column, is_glob in entries:
+            if not isinstance(column, str):
+                continue
+            for label_column, label in labels.items():
+                if is_glob and fnmatch.fnmatchcase(label_column, column):
+                    report.warning(path, f"the glob '{column}' of feature '{name}' takes column '{label_column}', "
+                                         f"which label '{label}' predicts: the model would be given the answer "
+                                         "(target leakage); narrow the glob or list the columns")
+                elif not is_glob and column == label_column:
+                    report.warning(path, f"feature '{name}' reads column '{column}', which label '{label}' "
+                                         "predicts: the model would be given the answer (target leakage); "
+                                         "remove it from the features", key=path[-1] == name)
+
+
 def check_seed(spec: dict, report: Report) -> None:
     if "seed" not in spec:
         report.warning(("name",), "no `seed`: runs use seed 0; write it down so others can reproduce the run",
@@ -494,7 +569,7 @@ def check_seed(spec: dict, report: Report) -> None:
 
 
 CHECKS: list[Callable] = [check_split, check_optimizer, check_steps_per_execution, check_export, check_evaluation,
-                          check_files, check_seed]
+                          check_files, check_label_features, check_seed]
 """Checks that need only the spec data."""
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Callable
 
 from modelctl.errors import DataError, SpecError
+from modelctl.spec.fitted import check_fitted
 from modelctl.spec.typed import Training
 from modelctl.training.errors import TrainingError
 from modelctl.runs import RunError, create_run_dir, git_commit, make_folder, read_json, spec_hash, spec_text, \
@@ -121,6 +122,7 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
     preparation_seconds = time.perf_counter() - started
     if prepared.counts["train"] == 0:
         raise DataError("the training split is empty; check data.split and the source")
+    check_fitted(document, prepared.fitted)  # the class count of each label against its output, before any step
     execution = _execution(document, prepared, plan)
     distillation = None
     if typed.training.distillation is not None and not resume and not dry_run:  # for the new run.json; hashes
