@@ -416,9 +416,10 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
         if not completed:
             raise TrainingInterrupted(f"training stopped by {name} during epoch 1, before any epoch was completed; "
                                       "nothing is saved to resume from", stop_signal.received)
-        raise TrainingInterrupted(f"training stopped by {name} during epoch {completed + 1}; epoch {completed} is "
-                                  f"saved in {folder / 'checkpoints'}. Continue with: modelctl train --resume "
-                                  f"{folder}", stop_signal.received)
+        when = f"after epoch {completed}, which is" if not stop_signal.cut else \
+            f"during epoch {completed + 1}; epoch {completed} is"
+        raise TrainingInterrupted(f"training stopped by {name} {when} saved in {folder / 'checkpoints'}. Continue "
+                                  f"with: modelctl train --resume {folder}", stop_signal.received)
     if nan_guard.found:
         epoch, first, last, loss = nan_guard.found
         record.update(status="diverged")
