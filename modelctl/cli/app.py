@@ -370,7 +370,8 @@ def export(
                                                 "export.<format>.quantize."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder of the artifacts (default "
                                                                        "<run>/export)."),
-    force: bool = typer.Option(False, "--force", help="Replace artifacts that exist."),
+    force: bool = typer.Option(False, "--force", help="Write again artifacts that exist (without it, those in "
+                                                      "place are kept and the others written)."),
     benchmark: bool = typer.Option(False, "--benchmark", help="Export every format and quantization and write "
                                                               "the size/latency/accuracy table to the run folder."),
     register: Optional[str] = typer.Option(None, "--register", metavar="NAME", help=REGISTER_HELP),
