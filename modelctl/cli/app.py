@@ -149,7 +149,7 @@ def validate(
     from modelctl.cli.validate import run_validate
 
     code = run_validate(paths, output_format.value, strict, deep=deep, overrides=overrides, console=_console(),
-                        print_resolved=print_resolved)
+                        print_resolved=print_resolved, status_console=_console(stderr=True))
     raise typer.Exit(code)
 
 
