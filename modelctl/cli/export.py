@@ -22,6 +22,11 @@ def run_export(target: str, formats: list[str], quantize: str | None, *, output:
         register: register the exported model in MLflow's model registry under this name; default None.
         track_strict: a tracking server that cannot be reached is an error; default False: a warning.
     """
+    from modelctl.runs import locate
+    from modelctl.util.tf import tensorflow
+
+    locate(target)  # a wrong folder is said before TensorFlow starts
+    tensorflow()  # imported quietly, before a converter or the model loader imports it with its native log lines
     from modelctl.export import ExportFailed, ExportInterrupted, render_table, write_benchmark
     from modelctl.export.from_run import export_run
 

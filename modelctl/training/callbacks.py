@@ -18,6 +18,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from modelctl.errors import UsageError
+from modelctl.training.errors import TrainingError
 from modelctl.util.files import atomic_path, copy_atomic, write_text_atomic
 
 STATEFUL = {"EarlyStopping": ("wait", "best", "stopped_epoch", "best_epoch"),
@@ -182,6 +184,14 @@ class RunRecorder(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if cut_short(self.stop):
             return
+        try:
+            self._save(epoch, logs)
+        except UsageError as error:  # not the command line's fault: the folder went away during training
+            gone = "was removed" if not self.folder.is_dir() else "cannot be written"
+            raise TrainingError(f"the run folder {self.folder} {gone} during epoch {epoch + 1}, which could not "
+                                f"be saved ({error}); training stopped") from None
+
+    def _save(self, epoch, logs) -> None:
         row = {"epoch": epoch + 1, **{key: _plain(float(value)) for key, value in (logs or {}).items()}}
         learning_rate = _learning_rate(self.model)
         if learning_rate is not None:
