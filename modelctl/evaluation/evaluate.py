@@ -246,8 +246,8 @@ def parse_gates(gates: list[str], known: list[str] | None = None) -> list[tuple[
         try:
             limit = float(bound)
         except ValueError:
-            separator = ""
-        if not separator or not name or not math.isfinite(limit if separator else 0.0):
+            limit = math.nan
+        if not separator or not name or not math.isfinite(limit):
             raise UsageError(f"--fail-under {gate!r}: expected metric=number, such as accuracy=0.95"
                              + (f"; {bound.strip()!r} is not a number" if separator and name else ""))
         if known is not None and name not in known:
