@@ -213,7 +213,7 @@ def _fix(family: str, name: str, kind: str, label: str) -> str:
         return f"`modelctl eval` reports {PER_CLASS[name]}; leave it out of training.metrics"
     fitting = _fitting(family, kind)
     if family == "loss":
-        return f"Use {' or '.join(repr(item) for item in fitting[:3])} for this label" if fitting else ""
+        return f"Use {_listed([repr(item) for item in fitting[:3]])} for this label" if fitting else ""
     return f"Metrics that read {_written(kind)}: {', '.join(repr(item) for item in fitting[:8])}"
 
 
