@@ -149,7 +149,7 @@ def validate(
     from modelctl.cli.validate import run_validate
 
     code = run_validate(paths, output_format.value, strict, deep=deep, overrides=overrides, console=_console(),
-                        print_resolved=print_resolved)
+                        print_resolved=print_resolved, status_console=_console(stderr=True))
     raise typer.Exit(code)
 
 
@@ -370,7 +370,8 @@ def export(
                                                 "export.<format>.quantize."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder of the artifacts (default "
                                                                        "<run>/export)."),
-    force: bool = typer.Option(False, "--force", help="Replace artifacts that exist."),
+    force: bool = typer.Option(False, "--force", help="Write again artifacts that exist (without it, those in "
+                                                      "place are kept and the others written)."),
     benchmark: bool = typer.Option(False, "--benchmark", help="Export every format and quantization and write "
                                                               "the size/latency/accuracy table to the run folder."),
     register: Optional[str] = typer.Option(None, "--register", metavar="NAME", help=REGISTER_HELP),

@@ -16,10 +16,21 @@ def run_eval(target: str, split: str, data: Path | None, *, output_format: str, 
              cache=None) -> dict:
     """Evaluate, print the metrics (table or JSON) and apply the gates. `cache`: the prepared-data cache
     (`modelctl.data.cache.DataCache`); default None: the default folder."""
-    from modelctl.evaluation.evaluate import check_gates, evaluate_run
+    from modelctl.evaluation.evaluate import check_gates, gate_names, parse_gates
+    from modelctl.runs import find_run, locate
+    from modelctl.spec.run import load_run_spec
+
+    # The run and the gates are checked before TensorFlow is imported: a typo fails in a second.
+    run, model_file = locate(target)
+    # A cross-validation's folds share its labels and spec; its first fold holds them.
+    labelled = find_run(run.fold(1)) if run.record.kind == "cross_validation" else run
+    labels = {name: label.type for name, label in labelled.fitted.labels.items()}
+    parse_gates(gates, gate_names(labels, list(load_run_spec(labelled).spec.evaluation.metrics)))
+    from modelctl.evaluation.evaluate import evaluate_run
     from modelctl.evaluation.report import render_table
 
-    result = evaluate_run(target, split, data_file=data, cache=cache)
+    # The run found, not `target` again: a newer run passed over is named once.
+    result = evaluate_run(run if model_file == run.model_file else model_file, split, data_file=data, cache=cache)
     payload = {"run": str(result.run_dir), "split": result.split, "examples": result.examples,
                "metrics": result.metrics, "report": str(result.folder / "report.md"),
                "data_changes": result.data_changes}

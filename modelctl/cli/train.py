@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from modelctl.errors import UsageError
+from modelctl.errors import DataError, UsageError
 from modelctl.spec.validate import load_spec
 
 
@@ -28,10 +28,8 @@ def run_train(spec: str | None, overrides: list[str], output: Path, *, resume: P
         run_dir: `--run-dir`: write the run into exactly this folder (created when missing; it must hold no run)
             instead of `output/<name>/<timestamp>/`, for pipelines that need fixed paths; default None.
     """
-    from modelctl.evaluation.plots import learning_curves_plot
     from modelctl.runs import RunFolder, find_run
     from modelctl.spec.run import load_run_spec
-    from modelctl.training.trainer import train
 
     if resume is not None:
         run = find_run(resume, completed_only=False)
@@ -46,6 +44,12 @@ def run_train(spec: str | None, overrides: list[str], output: Path, *, resume: P
         raise UsageError("give a spec file to train, or --resume RUN_DIR")
     else:
         document = load_spec(spec, overrides)
+    if document.spec.data is None:  # before TensorFlow is imported: nothing to train on
+        raise DataError(f"{document.source}: the spec has no `data` section; add one to train (`modelctl summary` "
+                        "shows a model without data)")
+    from modelctl.evaluation.plots import learning_curves_plot
+    from modelctl.training.trainer import train
+
     if run_dir is not None:
         if resume is not None:
             raise UsageError("--run-dir and --resume cannot be combined: a resumed run stays in its folder")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from modelctl.errors import UsageError
+from modelctl.errors import UsageError, did_you_mean, one_of
 from modelctl.spec.typed import Spec
 
 @dataclasses.dataclass
@@ -172,8 +172,9 @@ def evaluate_folds(run, split: str = "test", *, data_file: Path | None = None, w
     """Evaluate each fold of a cross-validation's folder (a `RunFolder`) on `split` (each fold's own: its
     validation split is its held-out fold) and summarize the scalar metrics over the folds.
 
-    The result's `metrics` holds label -> metric -> the mean over the folds (metrics named as `scalar_rows` names
-    them: `f1 (macro)`), `spread` label -> metric -> {mean, std, values}, `folds` each fold's `Evaluation`, and
+    The result's `metrics` holds each fold's metrics averaged (every number the mean over the folds, in the shape
+    `compute_metrics` gives, so that `--fail-under` gates read them as a run's), `spread` label -> metric (named
+    as `scalar_rows` names it: `f1.macro`) -> {mean, std, values}, `folds` each fold's `Evaluation`, and
     `examples` the first fold's.
     Writes `eval.json` (the spread and each fold's metrics) and report.md into `<folder>/eval/<split>/`, besides
     each fold's own evaluation in its folder.
@@ -190,7 +191,7 @@ def evaluate_folds(run, split: str = "test", *, data_file: Path | None = None, w
     spread = {label: summarize([{"": {name: value for name, value in scalar_rows(evaluation.metrics[label])
                                       if isinstance(value, (int, float)) and name != "examples"}}
                                 for evaluation in evaluations]).get("", {}) for label in labels}
-    metrics = {label: {name: values["mean"] for name, values in spread[label].items()} for label in labels}
+    metrics = _mean_tree([evaluation.metrics for evaluation in evaluations])
     name = evaluations[0].split
     folder = run.path / EVALUATIONS / name
     if write:
@@ -208,6 +209,21 @@ def evaluate_folds(run, split: str = "test", *, data_file: Path | None = None, w
     return Evaluation(run.path, name, evaluations[0].examples, metrics, folder, [],
                       [line for evaluation in evaluations for line in evaluation.data_changes],
                       folds=evaluations, spread=spread)
+
+
+def _mean_tree(trees: list):
+    """The mean of values of one shape: numbers averaged, mappings key by key, anything else (class names, a
+    confusion matrix) as the first gives it."""
+    import statistics
+
+    first = trees[0]
+    if isinstance(first, dict):
+        return {key: _mean_tree([tree[key] for tree in trees if isinstance(tree, dict) and key in tree])
+                for key in first}
+    if isinstance(first, (int, float)) and not isinstance(first, bool) and \
+            all(isinstance(tree, (int, float)) for tree in trees):
+        return statistics.fmean(trees)
+    return first
 
 
 def _spec_summary(spec: Spec, run_dir: Path) -> dict:
@@ -237,24 +253,77 @@ def metric_value(metrics: dict, name: str) -> float | None:
     return None if value is None or isinstance(value, (dict, list)) else float(value)
 
 
-def check_gates(metrics: dict, gates: list[str]) -> list[str]:
-    """The `--fail-under metric=value` gates a result misses, as sentences; raises UsageError on a bad gate.
+LOWER_IS_BETTER = ("log_loss", "hamming_loss", "mse", "rmse", "mae", "mape")
+"""Metrics whose `--fail-under` gate is an upper bound."""
 
-    For error-like metrics (log_loss, hamming_loss, mse, rmse, mae, mape) the gate is an upper bound."""
-    missed = []
-    lower_is_better = {"log_loss", "hamming_loss", "mse", "rmse", "mae", "mape"}
+AVERAGED = ("precision", "recall", "f1")
+"""Metrics reported per class with averages: `f1` is its macro average, `f1.macro` and `f1.weighted` name each,
+and a binary label adds `f1.positive` (its positive class's)."""
+
+
+def gate_names(labels: dict[str, str], names: list[str] | None = None) -> list[str]:
+    """Every name a `--fail-under` gate (and a row of the metrics table) may give for an evaluation of `labels`
+    (label name -> label type) reporting `names` (the spec's `evaluation.metrics`; empty: each type's defaults):
+    `accuracy`, `f1`, `f1.macro`, `f1.weighted`, `f1.positive` (binary), `roc_auc`, `roc_auc.macro` (one-vs-rest),
+    `top_k_accuracy`; with several labels each prefixed by its label (`species.accuracy`)."""
+    from modelctl.evaluation.metrics import metric_names
+    from modelctl.features import label_type
+
+    found = []
+    for label, kind in labels.items():
+        positive = label_type(kind).positive_class is not None
+        own = []
+        for name in metric_names(kind, names or None):
+            if name == "confusion_matrix":
+                continue
+            own.append(name)
+            if name in AVERAGED:
+                own += [f"{name}.positive"] * positive + [f"{name}.macro", f"{name}.weighted"]
+            elif name in ("roc_auc", "pr_auc") and not positive:
+                own.append(f"{name}.macro")
+        found += own if len(labels) == 1 else [f"{label}.{name}" for name in own]
+    return found
+
+
+def parse_gates(gates: list[str], known: list[str] | None = None) -> list[tuple[str, float]]:
+    """(metric, limit) of each `--fail-under metric=value`, checked before anything is evaluated.
+
+    Args:
+        gates: the `--fail-under` values.
+        known: the metric names an evaluation reports (`gate_names`); None takes any name.
+
+    Raises:
+        UsageError: a gate that is not `metric=number`, or names a metric the evaluation does not report (the
+            known names listed, the closest suggested).
+    """
+    parsed = []
     for gate in gates:
         name, separator, bound = gate.partition("=")
+        name = name.strip()
         try:
             limit = float(bound)
         except ValueError:
-            separator = ""
-        if not separator or not name:
-            raise UsageError(f"--fail-under {gate!r}: expected metric=value, such as accuracy=0.95")
+            limit = math.nan
+        if not separator or not name or not math.isfinite(limit):
+            raise UsageError(f"--fail-under {gate!r}: expected metric=number, such as accuracy=0.95"
+                             + (f"; {bound.strip()!r} is not a number" if separator and name else ""))
+        if known is not None and name not in known:
+            raise UsageError(f"--fail-under {gate!r}: this evaluation reports no metric {name!r}. Metrics: "
+                             f"{one_of(known, limit=40)}.{did_you_mean(name, known)}")
+        parsed.append((name, limit))
+    return parsed
+
+
+def check_gates(metrics: dict, gates: list[str]) -> list[str]:
+    """The `--fail-under metric=value` gates a result misses, as sentences; raises UsageError on a bad gate.
+
+    For error-like metrics (`LOWER_IS_BETTER`) the gate is an upper bound."""
+    missed = []
+    for name, limit in parse_gates(gates):
         value = metric_value(metrics, name)
         if value is None:
-            raise UsageError(f"--fail-under {gate!r}: no metric {name!r} in this evaluation")
-        if name.split(".")[-1] in lower_is_better or name.split(".")[0] in lower_is_better:
+            raise UsageError(f"--fail-under {name}={limit:g}: no metric {name!r} in this evaluation")
+        if name.split(".")[-1] in LOWER_IS_BETTER or name.split(".")[0] in LOWER_IS_BETTER:
             if value > limit:
                 missed.append(f"{name} is {value:.4f}, above the limit {limit:g}")
         elif value < limit:

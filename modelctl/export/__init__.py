@@ -13,13 +13,15 @@ runtime on raw inputs, for `modelctl predict`.
 """
 
 from modelctl.export.artifact import Artifact, ExportContext, Result, SkippedStep
-from modelctl.export.errors import ExportError, ExportFailed, UnsupportedLayerError, VerificationError
+from modelctl.export.errors import ExportError, ExportFailed, ExportInterrupted, UnsupportedLayerError, \
+    VerificationError
 from modelctl.export.formats import artifact_name, read_metadata
 from modelctl.export.report import render_table, write_benchmark
 from modelctl.export.runner import export_formats
 from modelctl.export.verify import verify
 
 __all__ = [
+    "ExportInterrupted",
     "Artifact", "ExportContext", "Result", "SkippedStep", "ExportError", "ExportFailed", "UnsupportedLayerError",
     "VerificationError", "render_table", "write_benchmark", "artifact_name", "export_formats", "verify",
     "read_metadata",
