@@ -13,6 +13,7 @@ trained model gives on raw examples.
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np

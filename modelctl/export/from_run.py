@@ -83,7 +83,7 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
     from modelctl.runs import EXPORTS, spec_hash
 
     trained = open_trained(target, command="export")
-    run_dir, model_file, document, fitted = trained.run.path, trained.model_file, trained.document, trained.fitted
+    run_dir, document, fitted = trained.run.path, trained.document, trained.fitted
     spec = document.spec
     section = spec.export
     registry = exporters()
