@@ -228,6 +228,7 @@ def test_alpha_weighs_the_label_loss_against_the_teacher(trained):
 
 @pytest.mark.slow
 def test_the_run_keeps_the_student_and_records_its_teacher(trained):
+    from modelctl.data.fingerprints import content_digest
     from modelctl.model.saving import load_model
 
     _, runs = trained
@@ -235,7 +236,8 @@ def test_the_run_keeps_the_student_and_records_its_teacher(trained):
                                ("distilled", "saved_model", runs["teacher"] / "export" / "saved_model")):
         record = json.loads((runs[name] / "run.json").read_text(encoding="utf-8"))["distillation"]
         assert (record["teacher"], record["kind"]) == (str(folder.resolve()), kind)
-        assert len(record["fingerprint"]) == 64 and record["temperature"] == 2.0
+        model_files = folder / "model.keras" if kind == "run" else folder
+        assert record["fingerprint"] == content_digest(model_files) and record["temperature"] == 2.0
     student_params = load_model(runs["distilled"]).count_params()
     assert student_params == load_model(runs["plain"]).count_params() < load_model(runs["teacher"]).count_params()
     assert load_model(runs["distilled"] / "checkpoints" / "last.keras").count_params() == student_params
