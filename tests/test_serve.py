@@ -81,7 +81,7 @@ def rows(tmp_path_factory):
 
 
 def predict_rows(target, path) -> list[dict]:
-    from modelctl.export.predict import predict
+    from modelctl.predict import predict
 
     return [{key: value for key, value in row.items() if key != "input"} for row in predict(target, [str(path)])]
 
@@ -268,7 +268,7 @@ def test_metrics_count_requests_by_status_latency_and_batch_sizes(served):
     assert "modelctl_serve_batch_size_count 1.0" in text
 
 
-def test_concurrent_requests_are_run_as_one_batch_up_to_max_batch():
+def test_concurrent_requests_are_run_in_batches_of_at_most_max_batch():
     calls = []
 
     def scores(values):
@@ -288,7 +288,8 @@ def test_concurrent_requests_are_run_as_one_batch_up_to_max_batch():
     answers = asyncio.run(requests(batcher, [3, 3, 1, 3, 2, 9]))
     for start, count, outputs in answers:  # each request gets its own rows
         assert outputs["y"].tolist() == [2.0 * value for value in range(start, start + count)]
-    assert calls == [7, 5, 9]  # 3+3+1 fit, the next 3 starts a new batch; 9 > max_batch runs alone
+    # 3+3+1 fit, the next 3 starts a new batch; 9 > max_batch runs as 8, then 1
+    assert calls == [7, 5, 8, 1]
 
     calls.clear()
     answers = asyncio.run(requests(Batcher(scores, max_batch=1, timeout_ms=200), [1, 1, 1]))
