@@ -41,7 +41,9 @@ def non_finite(scores: dict[str, np.ndarray]) -> list[int]:
     """The positions of the examples whose outputs, of any label, hold a NaN or an infinity."""
     bad = None
     for values in scores.values():
-        values = np.asarray(values, dtype=np.float64)
+        values = np.asarray(values)
+        if np.isfinite(values).all():  # the common case, checked without building a mask per example
+            continue
         row_bad = ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
         bad = row_bad if bad is None else bad | row_bad
     return [] if bad is None else np.flatnonzero(bad).tolist()

@@ -2,7 +2,7 @@
 
     batcher = Batcher(served.predictor.scores, max_batch=64, timeout_ms=2)
     ticket = batcher.expect()                              # a request is being read
-    scores = await batcher.submit(values, count, ticket=ticket, timeout=5.0)   # its outputs, by label
+    scores = await batcher.submit(values, count, ticket=ticket)    # its outputs, by label
 
 Requests wait in a queue; one thread runs the model, a batch at a time, so the
 event loop keeps reading requests meanwhile. A request of more than
@@ -96,18 +96,17 @@ class Batcher:
         """Pieces of requests queued and not yet in a batch."""
         return len(self._pending)
 
-    async def submit(self, values: dict[str, np.ndarray], count: int, *, ticket: Ticket | None = None,
-                     timeout: float | None = None) -> dict[str, np.ndarray]:
-        """The outputs of `scores` on this request's `count` examples, run in batches with others.
+    async def submit(self, values: dict[str, np.ndarray], count: int, *,
+                     ticket: Ticket | None = None) -> dict[str, np.ndarray]:
+        """The outputs of `scores` on this request's `count` examples, run in batches with others. Cancelling the
+        call (a deadline) drops the pieces of the request that have not run yet.
 
         Args:
             values: the request's values, name -> `count` rows.
             count: its number of examples.
             ticket: the request's `Ticket` from `expect`, closed here as the request joins the queue.
-            timeout: seconds the request may wait for its outputs; default None: no limit.
 
         Raises:
-            asyncio.TimeoutError: `timeout` passed first; the pieces not yet run are dropped.
             Exception: what `scores` raised on this request's examples.
         """
         loop = asyncio.get_running_loop()
@@ -126,10 +125,9 @@ class Batcher:
         if ticket is not None:
             ticket.close()
         self.wake()
-        gathered = asyncio.gather(*(piece.future for piece in pieces))
-        outputs = await (gathered if timeout is None else asyncio.wait_for(gathered, max(0.0, timeout)))
-        if len(outputs) == 1:
-            return outputs[0]
+        if len(pieces) == 1:
+            return await pieces[0].future
+        outputs = await asyncio.gather(*(piece.future for piece in pieces))
         return {name: np.concatenate([output[name] for output in outputs]) for name in outputs[0]}
 
     async def close(self) -> None:

@@ -53,13 +53,18 @@ class Metrics:
                           max_batch})
         self.batch_size = Histogram("modelctl_serve_batch_size", "Examples per model call.",
                                     buckets=[float(bound) for bound in buckets], registry=self.registry)
+        self._children: dict[tuple[str, int], tuple] = {}
         self.in_progress = Gauge("modelctl_serve_requests_in_progress", "Model requests admitted and not yet "
                                  "answered.", registry=self.registry, multiprocess_mode="livesum")
 
     def observe(self, route: str, status: int, seconds: float) -> None:
         """Count one answered request."""
-        self.requests.labels(route, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        key = (route, status)
+        children = self._children.get(key)
+        if children is None:  # looked up once per route and status: `labels()` costs more than counting
+            children = self._children[key] = (self.requests.labels(route, str(status)), self.latency.labels(route))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def text(self) -> bytes:
         """Every metric in Prometheus's text format: this process's, or in multiprocess mode every worker's."""
