@@ -28,7 +28,8 @@ def run_predict(target: str, inputs: list[str], output: Path | None, *, ids: str
         reasons = "; ".join(f"{count} {reason}" for reason, count in examples.skipped.items())
         notes.print(f"skipped {total} of {total + len(examples)} examples ({reasons})", markup=False)
     for feature, counts in examples.outside_vocabulary.items():
-        shown = ", ".join(f"{value!r} x{count}" for value, count in sorted(counts.items(), key=lambda item: -item[1])[:5])
+        common = sorted(counts.items(), key=lambda item: -item[1])[:5]
+        shown = ", ".join(f"{value!r} x{count}" for value, count in common)
         more = f" and {len(counts) - 5} more" if len(counts) > 5 else ""
         notes.print(f"feature '{feature}': {sum(counts.values())} values outside its vocabulary ({shown}{more}); "
                     "the model reads them as unknown", markup=False)

@@ -1,6 +1,6 @@
 """Predictions as rows, and rows as CSV: what `modelctl predict` writes and `modelctl serve` answers.
 
-    rows = prediction_rows(names, scores, labels)        # [{"input": ..., "species": "setosa", "species_setosa": 0.97, ...}]
+    rows = prediction_rows(names, scores, labels)   # [{"input": ..., "species": "setosa", "species_setosa": 0.97}]
     text = rows_csv(rows)
 
 Each label's feature type says what a prediction is (`LabelType.predictions`):

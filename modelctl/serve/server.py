@@ -127,8 +127,8 @@ def serve(target: str | Path, *, backend: str = "auto", name: str | None = None,
         host: the address to listen on (default 127.0.0.1: this machine only).
         port: the port (default 8501; 0 picks a free one, which `on_ready` is told).
         workers: processes serving the port (default 1).
-        on_ready: called with (served model, host, port) once the server listens (with `workers` > 1, as the
-            workers start); default None.
+        on_ready: called with (served model, host, port) once the server listens (with `workers` > 1, once the
+            port is bound, as the workers start); default None.
         log_level: uvicorn's log level (default `warning`): `info` logs every request.
 
     Raises:
@@ -152,12 +152,13 @@ def serve(target: str | Path, *, backend: str = "auto", name: str | None = None,
         os.environ[MULTIPROCESS_VARIABLE] = shared  # read by prometheus_client in each worker as it starts
         config = _Config("modelctl.serve.server:from_environment", factory=True, workers=workers, **uvicorn_options)
         _graceful()
-        if on_ready is not None:
-            on_ready(served, host, port)
         from uvicorn.supervisors import Multiprocess
 
         try:
-            _run(lambda: Multiprocess(config, sockets=[config.bind_socket()]).run(), host, port)
+            sock = _run(config.bind_socket, host, port)
+            if on_ready is not None:
+                on_ready(served, *sock.getsockname()[:2])  # the port picked for port 0
+            _run(lambda: Multiprocess(config, sockets=[sock]).run(), host, port)
         finally:
             shutil.rmtree(shared, ignore_errors=True)
         return
@@ -167,9 +168,9 @@ def serve(target: str | Path, *, backend: str = "auto", name: str | None = None,
     _run(server.run, host, port)
 
 
-def _run(run: Callable[[], None], host: str, port: int) -> None:
+def _run(run: Callable, host: str, port: int):
     try:
-        run()
+        return run()
     except SystemExit as stop:  # uvicorn exits when it cannot listen (it has logged why)
         if stop.code not in (0, None):
             raise ServeError(f"cannot listen on {host}:{port}: the port is in use, or the address is not this "
