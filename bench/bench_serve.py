@@ -410,7 +410,8 @@ def markdown(results: dict) -> list[str]:
     for name, backend in backends.items():
         other = sum(count for row in backend["load"] for status, count in row["statuses"].items() if status != "200")
         lines.append(f"| {name} | {backend['startup_median_seconds']:.2f} s | "
-                     f"{backend['startup_cpu_median_seconds']:.2f} s | {backend['memory_mb_after_first_answer']['with_children']:.0f} MB | "
+                     f"{backend['startup_cpu_median_seconds']:.2f} s | "
+                     f"{backend['memory_mb_after_first_answer']['with_children']:.0f} MB | "
                      f"{backend['memory_mb_after_load']['with_children']:.0f} MB | {other} |")
     onnx = {(row["rows"], row["connections"]): row for row in backends.get("onnx", {}).get("load", [])}
     single = {row["connections"]: row for row in results["batch_1"]}
@@ -424,7 +425,8 @@ def markdown(results: dict) -> list[str]:
     if (1, 1) in onnx:
         ratio = onnx[(1, 1)]["p50_ms"] / single[1]["p50_ms"]
         lines.append(f"| 1 connection: batch-1 latency within 20 % of `--max-batch 1` | p50 "
-                     f"**{onnx[(1, 1)]['p50_ms']:.2f} ms** against {single[1]['p50_ms']:.2f} ms (**{100 * (ratio - 1):+.0f} %**) |")
+                     f"**{onnx[(1, 1)]['p50_ms']:.2f} ms** against {single[1]['p50_ms']:.2f} ms "
+                     f"(**{100 * (ratio - 1):+.0f} %**) |")
     if (1, 32) in onnx:
         lines.append(f"| 32 connections: batching >= 2x `--max-batch 1` | "
                      f"**{onnx[(1, 32)]['requests_per_second'] / single[32]['requests_per_second']:.2f}x** "
@@ -434,8 +436,8 @@ def markdown(results: dict) -> list[str]:
                          f"{max(item['seconds'] for item in items):.2f} s at most"
                          for name, items in health["requests"].items())
     lines += [f"| `/healthz` never stalls > 100 ms during the largest allowed requests | longest "
-              f"**{health['during_max_ms']:.1f} ms** (p99 {health['during_p99_ms']:.1f} ms over {health['probes']} probes; idle "
-              f"{health['idle_max_ms']:.1f} ms); {requests} |",
+              f"**{health['during_max_ms']:.1f} ms** (p99 {health['during_p99_ms']:.1f} ms over {health['probes']} "
+              f"probes; idle {health['idle_max_ms']:.1f} ms); {requests} |",
               f"| 128 connections against `{overload['options']}`: p99 under the deadline, 503s counted | p99 "
               f"**{overload['p99_ms']:.1f} ms**, answers {overload['statuses']}, "
               f"{overload['requests_per_second']:.0f} requests/s |",

@@ -297,11 +297,12 @@ class _Read:
             try:
                 value = reader.read_document(file)
                 if file.stat().st_size == 0 or (isinstance(value, str) and not value.strip()):
-                    raise DataError(f"is empty; a {reader.document_noun} needs content to predict on", file=file)
+                    raise DataError(f"is empty; {reader.document_noun} needs content to predict on", file=file)
             except DataError as error:
                 if self.mode == "error":
                     raise
-                reason = f"{reader.document_noun} {error.problem.split(';')[0]}"
+                noun = reader.document_noun.split(" ", 1)[-1]  # without its article: `image`, `text document`
+                reason = f"{noun} {error.problem.split(';')[0]}"
                 self.skipped[reason] = self.skipped.get(reason, 0) + 1
                 continue
             read.append(value)
