@@ -145,7 +145,7 @@ async def connection(port: int, requests: list[bytes], until: float, record: lis
             length = next(int(line.split(b":", 1)[1]) for line in lines if line.lower().startswith(b"content-length:"))
             await reader.readexactly(length)
             status = int(lines[0].split(b" ", 2)[1])
-            record.append(time.perf_counter() - begin)
+            record.append((time.perf_counter() - begin, status))
             statuses[status] = statuses.get(status, 0) + 1
             if any(line.lower() == b"connection: close" for line in lines):
                 writer.close()
@@ -160,16 +160,18 @@ def percentile(ordered: list[float], fraction: float) -> float:
 
 async def load(port: int, requests: list[bytes], connections: int, seconds: float) -> dict:
     await asyncio.gather(*(connection(port, requests, time.perf_counter() + 0.5, [], {}) for _ in range(connections)))
-    latencies: list[float] = []
+    answers: list[tuple[float, int]] = []
     statuses: dict[int, int] = {}
     begin = time.perf_counter()
-    await asyncio.gather(*(connection(port, requests, begin + seconds, latencies, statuses)
+    await asyncio.gather(*(connection(port, requests, begin + seconds, answers, statuses)
                            for _ in range(connections)))
     elapsed = time.perf_counter() - begin
-    ordered = sorted(latencies)
-    return {"connections": connections, "requests": len(latencies), "seconds": round(elapsed, 3),
-            "requests_per_second": round(len(latencies) / elapsed, 1), "p50_ms": percentile(ordered, 0.50),
+    ordered = sorted(latency for latency, _ in answers)
+    answered = sorted(latency for latency, status in answers if status == 200)
+    return {"connections": connections, "requests": len(answers), "seconds": round(elapsed, 3),
+            "requests_per_second": round(len(answers) / elapsed, 1), "p50_ms": percentile(ordered, 0.50),
             "p99_ms": percentile(ordered, 0.99), "max_ms": percentile(ordered, 1.0),
+            "p99_ms_of_200": percentile(answered, 0.99),
             "statuses": {str(key): value for key, value in sorted(statuses.items())}}
 
 
@@ -438,9 +440,9 @@ def markdown(results: dict) -> list[str]:
     lines += [f"| `/healthz` never stalls > 100 ms during the largest allowed requests | longest "
               f"**{health['during_max_ms']:.1f} ms** (p99 {health['during_p99_ms']:.1f} ms over {health['probes']} "
               f"probes; idle {health['idle_max_ms']:.1f} ms); {requests} |",
-              f"| 128 connections against `{overload['options']}`: p99 under the deadline, 503s counted | p99 "
-              f"**{overload['p99_ms']:.1f} ms**, answers {overload['statuses']}, "
-              f"{overload['requests_per_second']:.0f} requests/s |",
+              f"| 128 connections against `{overload['options']}`, retrying at once: p99 under the deadline, "
+              f"503s counted | p99 **{overload['p99_ms']:.1f} ms** (of the 200s {overload['p99_ms_of_200']:.1f} ms), "
+              f"answers {overload['statuses']}, {overload['requests_per_second']:.0f} requests/s |",
               f"| {slow['connections']} connections sending half a request head, `--header-timeout "
               f"{slow['header_timeout_seconds']:g}` | **{slow['closed']}** closed by the server; `/healthz` at most "
               f"{slow['healthz_max_ms']:.1f} ms meanwhile |",

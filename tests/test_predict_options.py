@@ -120,8 +120,8 @@ def test_a_header_read_as_one_column_suggests_the_delimiter(tmp_path):
     with pytest.raises(DataError) as raised:
         read_inputs(LENGTH, LENGTH_FITTED, [str(tmp_path / "semicolons.csv")])
     assert str(raised.value) == (f"{tmp_path / 'semicolons.csv'}: feature 'length': no column 'sepal_length'. "
-                                 "Available columns: 'order;sepal_length'. Did you mean 'order;sepal_length'? The header was read as one column; it "
-                                 "looks separated by ';': pass --delimiter ';'")
+                                 "Available columns: 'order;sepal_length'. Did you mean 'order;sepal_length'? The "
+                                 "header was read as one column; it looks separated by ';': pass --delimiter ';'")
     examples = read_inputs(LENGTH, LENGTH_FITTED, [str(tmp_path / "semicolons.csv")], InputOptions(delimiter=";"))
     np.testing.assert_allclose(examples.values["length"], [[5.1]], rtol=1e-6)
 
