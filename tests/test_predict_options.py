@@ -132,6 +132,10 @@ def test_values_outside_a_fixed_vocabulary_are_counted(tmp_path):
     assert examples.outside_vocabulary == {"color": {"purple": 2, "teal": 1}}
     (tmp_path / "known.csv").write_text("colour\nred\n")
     assert read_inputs(COLOR, COLOR_FITTED, [str(tmp_path / "known.csv")]).outside_vocabulary == {}
+    from modelctl.cli.predict import notes_of
+
+    assert notes_of(examples) == ["feature 'color': 3 of 5 values are outside its vocabulary ('purple' x2, "
+                                  "'teal' x1); the model reads them as unknown"]
 
 
 # End to end, on an exported iris model ------------------------------------------------------------------------------

@@ -78,7 +78,9 @@ def test_a_request_over_max_batch_runs_in_batches_of_max_batch_with_the_same_ans
 def test_healthz_answers_within_50_ms_while_the_largest_allowed_requests_run(run_dir):
     """The largest allowed request (10,000 rows), and a body just under the 16 MiB limit that is refused once
     decoded, each sent while /healthz is probed every 10 ms. The probes' longest answer may exceed the idle one by
-    at most 50 ms: the machine's own noise, measured first, is not the server's."""
+    at most 50 ms: the machine's own noise, measured first, is not the server's. Work on the event loop stalls
+    every time it runs (decoding that body takes 0.4 s); a busy shared machine stalls a process now and then: of
+    three rounds, one must be clean. The server's memory after the first round and the last is compared as well."""
     largest = json.dumps({"instances": [VECTOR] * 10_000}).encode()
     refused = json.dumps({"instances": [[5.123457, 3.523457, 1.423457, 0.223457]] * 380_000}).encode()
     assert len(refused) < 16 * 2**20
@@ -96,16 +98,30 @@ def test_healthz_answers_within_50_ms_while_the_largest_allowed_requests_run(run
 
         thread = threading.Thread(target=probe, daemon=True)
         thread.start()
-        time.sleep(1.0)
-        idle = max(timings)
-        timings.clear()
-        statuses = [server.call("/v1/models/iris:predict", body)[0] for body in (largest, refused, largest)]
+        rounds, memory = [], []
+        for _ in range(3):
+            timings.clear()
+            time.sleep(0.5)
+            idle = max(timings)
+            timings.clear()
+            statuses = [server.call("/v1/models/iris:predict", body)[0] for body in (largest, refused, largest)]
+            assert statuses == [200, 413, 200]
+            assert len(timings) > 10
+            rounds.append((max(timings), idle))
+            memory.append(_resident_mb(server.process.pid))
+            if len(rounds) >= 2 and any(longest < idle + 0.05 for longest, idle in rounds):
+                break
         done.set()
         thread.join(30)
-        assert statuses == [200, 413, 200]
-        assert len(timings) > 20
-        assert max(timings) < idle + 0.05, (max(timings), idle, sorted(timings)[-5:])
+        assert any(longest < idle + 0.05 for longest, idle in rounds), rounds
         assert server.stop() == 0
+    # Memory follows the batch and is given back: the same requests again keep the server's size.
+    assert memory[-1] < memory[0] + 50, memory
+
+
+def _resident_mb(pid: int) -> float:
+    line = next(line for line in open(f"/proc/{pid}/status") if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
 
 
 # Images are bounded before they are decoded (item 3) ----------------------------------------------------------------

@@ -22,17 +22,8 @@ def run_predict(target: str, inputs: list[str], output: Path | None, *, ids: str
 
     rows = predict(target, inputs, InputOptions(ids=ids, on_bad_input=on_bad_input, delimiter=delimiter,
                                                   stdin_format=stdin_format))
-    examples = rows.examples
-    if examples.skipped:
-        total = sum(examples.skipped.values())
-        reasons = "; ".join(f"{count} {reason}" for reason, count in examples.skipped.items())
-        notes.print(f"skipped {total} of {total + len(examples)} examples ({reasons})", markup=False)
-    for feature, counts in examples.outside_vocabulary.items():
-        common = sorted(counts.items(), key=lambda item: -item[1])[:5]
-        shown = ", ".join(f"{value!r} x{count}" for value, count in common)
-        more = f" and {len(counts) - 5} more" if len(counts) > 5 else ""
-        notes.print(f"feature '{feature}': {sum(counts.values())} values outside its vocabulary ({shown}{more}); "
-                    "the model reads them as unknown", markup=False)
+    for line in notes_of(rows.examples):
+        notes.print(line, markup=False)
     text = rows_csv(rows)
     if output is None:
         console.out(text, highlight=False, end="")
@@ -40,3 +31,20 @@ def run_predict(target: str, inputs: list[str], output: Path | None, *, ids: str
         write_text_atomic(output, text)
         notes.print(f"wrote {len(rows)} predictions to {output}", markup=False)
     return rows
+
+
+def notes_of(examples) -> list[str]:
+    """What a user should know about the examples read (`modelctl.predict.Examples`): how many were skipped and
+    why, and the categorical values each feature's vocabulary lacks (the five most frequent)."""
+    lines = []
+    if examples.skipped:
+        total = sum(examples.skipped.values())
+        reasons = "; ".join(f"{count} {reason}" for reason, count in examples.skipped.items())
+        lines.append(f"skipped {total} of {total + len(examples)} examples ({reasons})")
+    for feature, counts in examples.outside_vocabulary.items():
+        common = sorted(counts.items(), key=lambda item: -item[1])[:5]
+        shown = ", ".join(f"{value!r} x{count}" for value, count in common)
+        more = f" and {len(counts) - 5} more" if len(counts) > 5 else ""
+        lines.append(f"feature '{feature}': {sum(counts.values())} of {len(examples)} values are outside its "
+                     f"vocabulary ({shown}{more}); the model reads them as unknown")
+    return lines
