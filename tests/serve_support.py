@@ -136,10 +136,32 @@ class ServeProcess:
     def __enter__(self) -> ServeProcess:
         return self
 
+    def descendants(self) -> list[int]:
+        """The processes the server started (workers, reading processes), and theirs."""
+        found, pending = [], [self.process.pid]
+        while pending:
+            pid = pending.pop()
+            try:
+                tasks = os.listdir(f"/proc/{pid}/task")
+            except FileNotFoundError:
+                continue
+            for task in tasks:
+                try:
+                    children = [int(child) for child in open(f"/proc/{pid}/task/{task}/children").read().split()]
+                except FileNotFoundError:
+                    continue
+                found += children
+                pending += children
+        return found
+
     def __exit__(self, *exc) -> None:
         if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
+            self.process.terminate()  # the workers stop with it; a killed supervisor would leave them
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
 
 
 def wait_until(condition, seconds: float = 10.0) -> bool:

@@ -336,6 +336,23 @@ def test_sigterm_finishes_the_requests_in_flight_within_the_grace_period(run_dir
 
 # One set of metrics across workers (item 8) -------------------------------------------------------------------------
 
+def test_the_processes_a_server_starts_end_when_it_is_killed_outright(run_dir):
+    with ServeProcess(run_dir, "--workers", "2") as server:
+        assert wait_until(server.healthy, 120)
+        started = server.descendants()
+        assert len(started) >= 4  # two workers, each with its reading process (and the resource trackers)
+        server.process.kill()
+        server.process.wait(30)
+
+        def alive(pid: int) -> bool:
+            try:
+                return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+            except FileNotFoundError:
+                return False
+
+        assert wait_until(lambda: not any(alive(pid) for pid in started), 30), [pid for pid in started if alive(pid)]
+
+
 def test_workers_share_one_set_of_metrics(run_dir):
     with ServeProcess(run_dir, "--workers", "2") as server:
         assert wait_until(server.healthy, 120)

@@ -192,9 +192,12 @@ class _Listening(uvicorn.Server):
 
 
 def from_environment():
-    """The application of one worker process, from `CONFIG_VARIABLE`."""
+    """The application of one worker process, from `CONFIG_VARIABLE`. A worker whose supervisor has ended stops
+    gracefully, as on SIGTERM."""
     from modelctl.serve.model import open_model
+    from modelctl.serve.work import watch_parent
 
+    watch_parent(lambda: os.kill(os.getpid(), signal.SIGTERM))
     config = json.loads(os.environ[CONFIG_VARIABLE])
     served = open_model(config["target"], backend=config["backend"], name=config["name"])
     options = config["options"]

@@ -25,7 +25,10 @@ import asyncio
 import concurrent.futures
 import json
 import multiprocessing
+import os
 import sys
+import threading
+import time
 from typing import Callable
 
 from modelctl.serve.errors import RequestError
@@ -64,9 +67,23 @@ def read_body(reader: InputReader, body: bytes, rows_key: str):
     return reader.read(parsed, rows_key=rows_key)
 
 
+def watch_parent(on_gone: Callable[[], None], *, every: float = 1.0) -> None:
+    """Call `on_gone()` (in a daemon thread) once this process's parent has ended, so that a process started for
+    a server does not outlive it when the server is killed outright (SIGKILL, out of memory)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        on_gone()
+
+    threading.Thread(target=watch, name="modelctl-parent-watch", daemon=True).start()
+
+
 def _start_process(features: dict, fitted: dict, max_rows: int, max_pixels: int) -> None:
     global _READER
     _READER = InputReader(features, fitted, max_rows=max_rows, max_pixels=max_pixels)
+    watch_parent(lambda: os._exit(0))  # nothing of a reading process's work outlives its server
 
 
 def _read_in_process(body: bytes, rows_key: str):
@@ -145,4 +162,4 @@ class RequestWork:
             self.threads = None
 
 
-__all__ = ["INLINE_BYTES", "INLINE_ROWS", "RequestWork", "read_body"]
+__all__ = ["INLINE_BYTES", "INLINE_ROWS", "RequestWork", "read_body", "watch_parent"]
