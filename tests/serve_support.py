@@ -1,5 +1,5 @@
 """What the serve and predict tests share: an iris run exported to ONNX and TFLite, a stand-in model of NumPy
-functions, and a `modelctl serve` process to talk to over HTTP."""
+functions, a `modelctl serve` process to talk to over HTTP, and Starlette's TestClient for the app in-process."""
 
 from __future__ import annotations
 
@@ -13,13 +13,19 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from conftest import ROOT, quiet_console
 
+with warnings.catch_warnings():  # Starlette deprecates httpx for its TestClient, which still works with it
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
 IRIS_ROW = {"sepal_length": 5.1, "sepal_width": 3.5, "petal_length": 1.4, "petal_width": 0.2}
+VECTOR = list(IRIS_ROW.values())
 MODELCTL = [sys.executable, "-c", "from modelctl.cli.app import main; main()"]
 
 
@@ -171,3 +177,7 @@ def wait_until(condition, seconds: float = 10.0) -> bool:
             return True
         time.sleep(0.02)
     return condition()
+
+
+__all__ = ["IRIS_ROW", "MODELCTL", "ServeProcess", "TestClient", "VECTOR", "stand_in", "train_iris", "two_labels",
+           "wait_until"]

@@ -12,16 +12,11 @@ import socket
 import threading
 import time
 import urllib.request
-import warnings
 
 import numpy as np
 import pytest
 
-with warnings.catch_warnings():  # Starlette deprecates httpx for its TestClient, which still works with it
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
-
-from serve_support import IRIS_ROW, ServeProcess, stand_in, train_iris, wait_until
+from serve_support import IRIS_ROW, VECTOR, ServeProcess, TestClient, stand_in, train_iris, wait_until
 
 from modelctl.serve import ServeOptions, create_app, open_model
 from modelctl.serve.batching import Batcher
@@ -29,8 +24,6 @@ from modelctl.serve.errors import RequestError
 from modelctl.serve.instances import InputReader
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
-
-VECTOR = [5.1, 3.5, 1.4, 0.2]
 
 
 @pytest.fixture(scope="module")

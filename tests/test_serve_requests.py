@@ -7,24 +7,17 @@ from __future__ import annotations
 
 import base64
 import json
-import warnings
 
 import numpy as np
 import pytest
 
-with warnings.catch_warnings():  # Starlette deprecates httpx for its TestClient, which still works with it
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
-
 from conftest import IRIS_COLUMNS
-from serve_support import IRIS_ROW, stand_in, train_iris, two_labels
+from serve_support import IRIS_ROW, VECTOR, TestClient, stand_in, train_iris, two_labels
 
 from modelctl.serve import ServeError, ServeOptions, create_app, open_model
 from modelctl.serve.instances import FLOAT32_MAX
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
-
-VECTOR = [5.1, 3.5, 1.4, 0.2]
 
 
 @pytest.fixture(scope="module")
