@@ -456,7 +456,7 @@ def served_predictions(run_dir: Path, inputs: list[str]) -> list[dict]:
     import base64
     import warnings
 
-    from modelctl.export.predict import rows_csv
+    from modelctl.predict import rows_csv
     from modelctl.serve import create_app, open_model
 
     with warnings.catch_warnings():
@@ -500,7 +500,7 @@ def reload_runs(records: dict[str, dict]) -> None:
 
     import modelctl
     from modelctl.model.preprocessing import scores_by_label
-    from modelctl.export.predict import prediction_rows, read_inputs, rows_csv
+    from modelctl.predict import prediction_rows, read_inputs, rows_csv
     from modelctl.runs import Fitted
 
     for name, record in records.items():
@@ -509,7 +509,8 @@ def reload_runs(records: dict[str, dict]) -> None:
         spec = yaml.safe_load((run_dir / "spec.yaml").read_text(encoding="utf-8"))
         fitted = Fitted.from_json(json.loads((run_dir / "preprocessing.json").read_text(encoding="utf-8")),
                                   source=run_dir)
-        values, names = read_inputs(spec["data"]["features"], fitted, record["inputs"])
+        examples = read_inputs(spec["data"]["features"], fitted, record["inputs"])
+        values, names = examples.values, examples.names
         outputs = model({key: tf.constant(value.astype(str) if value.dtype == object else value)
                          for key, value in values.items()}, training=False)
         outputs = {key: np.asarray(value) for key, value in outputs.items()} if isinstance(outputs, dict) \

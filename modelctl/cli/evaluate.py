@@ -1,4 +1,4 @@
-"""`modelctl eval`, `modelctl predict` and `modelctl compare`."""
+"""`modelctl eval` and `modelctl compare`."""
 
 from __future__ import annotations
 
@@ -76,20 +76,6 @@ def run_eval(target: str, split: str, data: Path | None, *, output_format: str, 
     if missed:
         raise GateMissed("quality gate missed: " + "; ".join(missed))
     return payload
-
-
-def run_predict(target: str, inputs: list[str], output: Path | None, *, console) -> list[dict]:
-    from modelctl.export.predict import predict, rows_csv
-    from modelctl.util.files import write_text_atomic
-
-    rows = predict(target, inputs)
-    text = rows_csv(rows)
-    if output is None:
-        console.out(text, highlight=False, end="")
-    else:
-        write_text_atomic(output, text)
-        console.print(f"wrote {len(rows)} predictions to {output}", markup=False)
-    return rows
 
 
 def flatten(value, prefix: str = "") -> dict[str, object]:

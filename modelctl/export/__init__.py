@@ -8,8 +8,8 @@
 One module per format (`saved_model`, `tflite`, `onnx`, and those of plug-ins),
 each registered in `modelctl.registry.exporters`; `modelctl.export.formats`
 says what a format module defines and finds the one an artifact belongs to.
-`modelctl.export.predict` runs an artifact (or a run's model) in its own
-runtime on raw inputs, for `modelctl predict`.
+`modelctl.predict` runs an artifact (or a run's model) in its own runtime on
+raw inputs, for `modelctl predict` and `modelctl serve`.
 """
 
 from modelctl.export.artifact import Artifact, ExportContext, Result, SkippedStep

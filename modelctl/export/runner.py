@@ -111,7 +111,7 @@ def export_formats(model, formats: list[str], output_dir: Path, *, options: dict
                                            reference=reference, max_metric_drop=max_metric_drop,
                                            latency_runs=200 if benchmark else 30))
             except KeyboardInterrupt:
-                raise _interrupted(item, plans[index + 1:], results, failures) from None
+                raise _interrupted(item, plans[index + 1:], results=results, failures=failures) from None
             except ModelctlError as error:
                 failures.append((item.label, error))
             except Exception as error:  # a converter can fail in any way: the other formats are still written
@@ -122,7 +122,7 @@ def export_formats(model, formats: list[str], output_dir: Path, *, options: dict
     return results
 
 
-def _interrupted(current: PlannedArtifact, rest: list[PlannedArtifact], results: list[Result],
+def _interrupted(current: PlannedArtifact, rest: list[PlannedArtifact], *, results: list[Result],
                  failures: list) -> ExportInterrupted:
     """What an interruption during `current` leaves: the verified artifacts in place, the others not written."""
     lines = [f"export interrupted while writing {current.label}; it was removed, and nothing of it is left"]

@@ -177,7 +177,7 @@ def _listed(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " or " + items[-1] if len(items) > 1 else "".join(items)
 
 
-def _problem(family: str, name: str, kind: str, label: str) -> Mismatch | None:
+def _problem(family: str, name: str, kind: str, *, label: str) -> Mismatch | None:
     registry = _entries(family)
     if name not in registry or kind not in TARGET_KINDS:
         return None
@@ -191,10 +191,10 @@ def _problem(family: str, name: str, kind: str, label: str) -> Mismatch | None:
         item in TARGET_KINDS for item in reads(family, name, meta)) else sorted(reads(family, name, meta))
     text = f"{family} '{name}' reads {_listed([_written(item) for item in readable]) or 'no target kind'}, " \
            f"but label '{label}' gives {_written(kind)}" + (f": {why}" if why else "")
-    return Mismatch(ERROR, f"{text}. {_fix(family, original, kind, label)}")
+    return Mismatch(ERROR, f"{text}. {_fix(family, original, kind, label=label)}")
 
 
-def _fix(family: str, name: str, kind: str, label: str) -> str:
+def _fix(family: str, name: str, kind: str, *, label: str) -> str:
     sparse = COUNTERPARTS.get(name)
     one_hot = {value: key for key, value in COUNTERPARTS.items()}.get(name)
     encode = f"set `encoding: one_hot` on label '{label}'"
@@ -220,12 +220,12 @@ def _fix(family: str, name: str, kind: str, label: str) -> str:
 def loss_problem(name: str, kind: str, *, label: str) -> Mismatch | None:
     """Why the loss `name` cannot train a label of target kind `kind` (named `label` in messages), with the fix;
     None when it fits, or when the loss or kind is unknown here (a schema error or a plug-in's)."""
-    return _problem("loss", name, kind, label)
+    return _problem("loss", name, kind, label=label)
 
 
 def metric_problem(name: str, kind: str, *, label: str) -> Mismatch | None:
     """As `loss_problem`, for a metric of `training.metrics`."""
-    return _problem("metric", name, kind, label)
+    return _problem("metric", name, kind, label=label)
 
 
 def argument_problem(family: str, name: str, arguments: dict) -> Mismatch | None:
@@ -307,6 +307,8 @@ def output_problems(kind: str, *, activation: str, units: int | None, loss: str 
                        at="loss" if rule.loss == "logits" else "output")
 
 
-__all__ = ["ENCODINGS", "ERROR", "NEEDS_ARGUMENT", "argument_problem", "KERAS_ALSO_READS", "KERAS_MISREADS", "KERAS_REFUSES", "Mismatch", "OUTPUT_RULES",
-           "OutputRule", "TARGET_KINDS", "WARNING", "WRONG_NUMBERS", "expects_probabilities", "loss_problem",
-           "metric_problem", "output_problems", "reads", "target_kind"]
+__all__ = [
+    "ENCODINGS", "ERROR", "NEEDS_ARGUMENT", "argument_problem", "KERAS_ALSO_READS", "KERAS_MISREADS", "KERAS_REFUSES",
+    "Mismatch", "OUTPUT_RULES", "OutputRule", "TARGET_KINDS", "WARNING", "WRONG_NUMBERS", "expects_probabilities",
+    "loss_problem", "metric_problem", "output_problems", "reads", "target_kind",
+]
