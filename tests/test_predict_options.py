@@ -48,16 +48,16 @@ def test_a_table_may_name_a_feature_by_its_column_or_by_the_feature(tmp_path):
 
 def test_an_id_column_is_passed_through_to_each_example(tmp_path):
     (tmp_path / "rows.csv").write_text("order,sepal_length\nA-17,5.1\n42,6.2\n")
-    examples = read_inputs(LENGTH, LENGTH_FITTED, [str(tmp_path / "rows.csv")], InputOptions(ids="order"))
+    examples = read_inputs(LENGTH, LENGTH_FITTED, [str(tmp_path / "rows.csv")], options=InputOptions(ids="order"))
     assert (examples.ids, examples.id_column) == (["A-17", "42"], "order")
     with pytest.raises(DataError) as raised:
-        read_inputs(LENGTH, LENGTH_FITTED, [str(tmp_path / "rows.csv")], InputOptions(ids="ordr"))
+        read_inputs(LENGTH, LENGTH_FITTED, [str(tmp_path / "rows.csv")], options=InputOptions(ids="ordr"))
     assert str(raised.value) == (f"{tmp_path / 'rows.csv'}: --id: no column 'ordr'. Available columns: 'order', "
                                  "'sepal_length'. Did you mean 'order'?")
     (tmp_path / "review.txt").write_text("fine")
     with pytest.raises(UsageError, match=r"--id order names a column of the tables, and a text document file has no "
                                          r"columns; its examples are named by their paths"):
-        read_inputs(TEXT, TEXT_FITTED, [str(tmp_path / "review.txt")], InputOptions(ids="order"))
+        read_inputs(TEXT, TEXT_FITTED, [str(tmp_path / "review.txt")], options=InputOptions(ids="order"))
 
 
 def test_a_dash_reads_a_table_from_standard_input(tmp_path):
@@ -89,7 +89,7 @@ def test_bad_examples_stop_the_read_or_are_skipped_and_counted(tmp_path):
     with pytest.raises(DataError) as raised:
         read_inputs(PICTURE, PICTURE_FITTED, [str(folder)])
     assert str(raised.value).startswith(f"{folder / 'b.png'}: cannot be decoded as an image")
-    examples = read_inputs(PICTURE, PICTURE_FITTED, [str(folder)], InputOptions(on_bad_input="skip"))
+    examples = read_inputs(PICTURE, PICTURE_FITTED, [str(folder)], options=InputOptions(on_bad_input="skip"))
     assert examples.names == [str(folder / "a.png"), str(folder / "c.png")]
     assert examples.values["picture"].shape == (2, 8, 8, 3)
     np.testing.assert_array_equal(examples.values["picture"][0, 0, 0], [10, 200, 10])
@@ -97,7 +97,7 @@ def test_bad_examples_stop_the_read_or_are_skipped_and_counted(tmp_path):
     (folder / "a.png").write_bytes(b"")
     (folder / "c.png").write_bytes(b"")
     with pytest.raises(UsageError) as raised:
-        read_inputs(PICTURE, PICTURE_FITTED, [str(folder)], InputOptions(on_bad_input="skip"))
+        read_inputs(PICTURE, PICTURE_FITTED, [str(folder)], options=InputOptions(on_bad_input="skip"))
     assert str(raised.value) == ("no example left to predict: every one was skipped (2 image is empty; 1 image "
                                  "cannot be decoded)")
 
@@ -110,7 +110,7 @@ def test_an_empty_text_document_is_an_error_not_a_prediction(tmp_path):
         with pytest.raises(DataError) as raised:
             read_inputs(TEXT, TEXT_FITTED, [str(tmp_path / name)])
         assert str(raised.value) == f"{tmp_path / name}: is empty; a text document needs content to predict on"
-    examples = read_inputs(TEXT, TEXT_FITTED, [str(tmp_path)], InputOptions(on_bad_input="skip"))
+    examples = read_inputs(TEXT, TEXT_FITTED, [str(tmp_path)], options=InputOptions(on_bad_input="skip"))
     assert examples.names == [str(tmp_path / "review.txt")]
     assert examples.skipped == {"text document is empty": 2}
 
@@ -122,7 +122,8 @@ def test_a_header_read_as_one_column_suggests_the_delimiter(tmp_path):
     assert str(raised.value) == (f"{tmp_path / 'semicolons.csv'}: feature 'length': no column 'sepal_length'. "
                                  "Available columns: 'order;sepal_length'. Did you mean 'order;sepal_length'? The "
                                  "header was read as one column; it looks separated by ';': pass --delimiter ';'")
-    examples = read_inputs(LENGTH, LENGTH_FITTED, [str(tmp_path / "semicolons.csv")], InputOptions(delimiter=";"))
+    examples = read_inputs(LENGTH, LENGTH_FITTED, [str(tmp_path / "semicolons.csv")],
+                           options=InputOptions(delimiter=";"))
     np.testing.assert_allclose(examples.values["length"], [[5.1]], rtol=1e-6)
 
 

@@ -52,7 +52,7 @@ def predict(target: str | Path, inputs: list[str], options: InputOptions = Input
         NonFiniteScores: the model's output for an example is not finite.
     """
     predictor = open_predictor(target)
-    examples = read_inputs(predictor.features, predictor.fitted, inputs, options, stdin=stdin)
+    examples = read_inputs(predictor.features, predictor.fitted, inputs, options=options, stdin=stdin)
     return Predictions(predictor.rows(examples), examples)
 
 

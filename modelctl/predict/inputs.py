@@ -1,6 +1,6 @@
 """Reading `modelctl predict`'s inputs: rows of tables, image and text documents, folders of them, standard input.
 
-    examples = read_inputs(features, fitted, ["new.csv", "photos/"], InputOptions(ids="order_id"))
+    examples = read_inputs(features, fitted, ["new.csv", "photos/"], options=InputOptions(ids="order_id"))
     examples.values, examples.names, examples.ids       # raw values by feature, where each example came from
     examples.skipped, examples.outside_vocabulary       # what `on_bad_input: skip` dropped; unknown categories
 
@@ -121,7 +121,7 @@ def _allowed() -> str:
             f"{' or '.join(kind.documents_noun for kind in kinds)}")
 
 
-def read_inputs(features: dict, fitted, inputs: list[str], options: InputOptions = InputOptions(), *,
+def read_inputs(features: dict, fitted, inputs: list[str], *, options: InputOptions = InputOptions(),
                 stdin: BinaryIO | None = None) -> Examples:
     """The raw examples of `inputs`, each named by where it came from (see the module docstring).
 
@@ -283,7 +283,7 @@ class _Read:
             raise DataError("has no rows", file=where)
         self._add_skipped(reader_skipped)
         numbers = np.concatenate(kept_numbers) if kept_numbers else np.zeros(0, dtype=int)
-        self.names += _row_names(source, path, shown, numbers)
+        self.names += _row_names(source, path, shown, numbers=numbers)
         self.ids += id_values
 
     def documents(self, path: Path, files: list[Path]) -> None:
@@ -377,7 +377,7 @@ def _delimiter_hint(columns: list[str], source_format: str) -> str:
             "tabs: give the file a .tsv extension or pass --delimiter with a tab")
 
 
-def _row_names(source, path: Path, shown: str, numbers: np.ndarray) -> list[str]:
+def _row_names(source, path: Path, shown: str, *, numbers: np.ndarray) -> list[str]:
     """`SHOWN row N` for the examples numbered `numbers` (1-based) of the table `path`, N counted as data
     errors count rows (a CSV's header is row 1); `SHOWN example N` once the reader skipped rows, after which
     rows can no longer be told."""

@@ -242,16 +242,16 @@ class _Server:
             path = (lambda index: f"$.{rows_key}[{index}]") if layout == "row" else (lambda index: "$.inputs")
             _check_finite(scores, path)
             if verb == "predict":
-                build = lambda: self._predictions(scores, count, layout, response)  # noqa: E731
+                build = lambda: self._predictions(scores, count, layout, response=response)  # noqa: E731
             else:
-                build = lambda: self._results(verb, label, scores, count)  # noqa: E731
+                build = lambda: self._results(verb, label, scores, count=count)  # noqa: E731
             return Response(await self.work.answer(build, count), media_type="application/json")
         finally:
             ticket.close()
             self.in_progress -= 1
             self.metrics.in_progress.dec()
 
-    def _predictions(self, scores: dict[str, np.ndarray], count: int, layout: str, response: str) -> bytes:
+    def _predictions(self, scores: dict[str, np.ndarray], count: int, layout: str, *, response: str) -> bytes:
         if response == "tf-serving":
             tensors = {name: values.tolist() for name, values in scores.items()}
             if layout == "row":
@@ -265,7 +265,7 @@ class _Server:
             return _body({"predictions": rows})
         return _body({"outputs": {key: [row[key] for row in rows] for key in rows[0]}})
 
-    def _results(self, verb: str, label: str, scores: dict[str, np.ndarray], count: int) -> bytes:
+    def _results(self, verb: str, label: str, scores: dict[str, np.ndarray], *, count: int) -> bytes:
         values = np.asarray(scores[label], dtype=np.float64).reshape(count, -1)
         if verb == "classify":
             kind = self.label_types[label]

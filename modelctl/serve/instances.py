@@ -291,7 +291,8 @@ class InputReader:
                     self._numbers(field, row, index, where=where, numbers=numbers)
                 else:
                     key = self._key(field, row, index, where=where)
-                    objects[field.columns[0]][index] = _value(field, row[key], where(index, key), self.max_pixels)
+                    objects[field.columns[0]][index] = _value(field, row[key], where(index, key),
+                                                              max_pixels=self.max_pixels)
         batch.update(numbers)
         batch.update(objects)
         return batch
@@ -410,10 +411,10 @@ def _number(field: Field, value, where) -> float:
     return number
 
 
-def _value(field: Field, value, path: str, max_pixels: int):
+def _value(field: Field, value, path: str, *, max_pixels: int):
     """One value of a `files` or `text` feature, as the feature type's `encode` reads a table cell."""
     if field.kind == FILES:
-        return _image(field, value, path, max_pixels)
+        return _image(field, value, path, max_pixels=max_pixels)
     if value is None:
         return ""
     if isinstance(value, dict) and set(value) == {"b64"}:
@@ -448,7 +449,7 @@ def _b64_text(field: Field, value, path: str) -> str:
                                  f"{field.describe()}") from None
 
 
-def _image(field: Field, value, path: str, max_pixels: int) -> io.BytesIO:
+def _image(field: Field, value, path: str, *, max_pixels: int) -> io.BytesIO:
     """The bytes of an image value, checked to decode (so the feature's decoder cannot fail on them), after its
     header showed it is at most `max_pixels` pixels."""
     if isinstance(value, dict) and set(value) == {"b64"}:
