@@ -190,7 +190,7 @@ def evaluate_folds(run, split: str = "test", *, data_file: Path | None = None, w
     evaluations = [_evaluate(fold, split, data_file=data_file, write=write, cache=cache) for fold in folds]
     labels = list(evaluations[0].metrics)
     spread = {label: summarize([{"": {name: value for name, value in scalar_rows(evaluation.metrics[label])
-                                      if isinstance(value, (int, float)) and name != "examples"}}
+                                      if isinstance(value, (int, float)) and name not in SETTINGS}}
                                 for evaluation in evaluations]).get("", {}) for label in labels}
     metrics = _mean_tree([evaluation.metrics for evaluation in evaluations])
     name = evaluations[0].split
@@ -210,6 +210,10 @@ def evaluate_folds(run, split: str = "test", *, data_file: Path | None = None, w
     return Evaluation(run.path, name, evaluations[0].examples, metrics, folder, [],
                       [line for evaluation in evaluations for line in evaluation.data_changes],
                       folds=evaluations, spread=spread)
+
+
+SETTINGS = ("examples", "top_k_accuracy.k")
+"""Rows of `scalar_rows` that state how an evaluation was made, not what it measured: no spread over folds."""
 
 
 def _mean_tree(trees: list):
