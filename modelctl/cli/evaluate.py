@@ -17,7 +17,7 @@ def run_eval(target: str, split: str, data: Path | None, *, output_format: str, 
     """Evaluate, print the metrics (table or JSON) and apply the gates. `cache`: the prepared-data cache
     (`modelctl.data.cache.DataCache`); default None: the default folder."""
     from modelctl.evaluation.evaluate import check_gates, gate_names, parse_gates
-    from modelctl.runs import find_run, locate
+    from modelctl.runs import EVALUATIONS, find_run, locate
     from modelctl.spec.run import load_run_spec
 
     # The run and the gates are checked before TensorFlow is imported: a typo fails in a second.
@@ -70,7 +70,7 @@ def run_eval(target: str, split: str, data: Path | None, *, output_format: str, 
     from modelctl.tracking import add_files
     from modelctl.tracking.contents import eval_metrics
 
-    add_files(result.run_dir, [(result.folder, f"eval/{result.folder.name}")], warnings,
+    add_files(result.run_dir, [(result.folder, f"{EVALUATIONS}/{result.folder.name}")], warnings,
               metrics=eval_metrics(result.folder))
     missed = check_gates(result.metrics, gates)
     if missed:

@@ -52,7 +52,7 @@ class TrainedRun:
 
 def open_trained(target: str | Path | RunFolder, *, command: str) -> TrainedRun:
     """The run `target` names, opened: a run folder, a spec's runs folder (its newest completed run), a `.keras`
-    file inside a run, or a `RunFolder` already found.
+    file inside a run, or a `RunFolder` already found (`modelctl.runs.model_target`).
 
     Args:
         command: what opens it, for the message a cross-validation gets (`export`, `serve`, ...).

@@ -19,13 +19,14 @@ from modelctl.runs.cross_validation import CrossValidation, read_cross_validatio
 from modelctl.runs.fitted import Fitted, FittedFeature, FittedLabel
 from modelctl.runs.folder import EVALUATIONS, EXPLANATIONS, EXPORTS, RunFolder, create_run_dir, explanation_section, \
     make_folder, spec_text, write_json
-from modelctl.runs.newest import check_has_model, find_run, locate, newest, note
+from modelctl.runs.newest import check_has_model, find_run, locate, model_target, newest, note
 from modelctl.runs.record import RunRecord, git_commit, spec_hash, versions
 
 __all__ = [
     "EVALUATIONS", "EXPLANATIONS", "EXPORTS", "CrossValidation", "Fitted", "FittedFeature", "FittedLabel",
     "RunError", "RunFolder", "RunRecord",
     "check_has_model", "create_run_dir", "explanation_section", "find_run", "git_commit", "locate", "make_folder",
+    "model_target",
     "newest", "note", "read_cross_validation", "read_json", "spec_hash", "spec_text", "summarize", "versions",
     "write_cross_validation", "write_json",
 ]

@@ -128,6 +128,21 @@ def locate(target: str | Path) -> tuple[RunFolder, Path]:
     return run, run.model_file
 
 
+def model_target(target: str | Path, *, command: str) -> RunFolder | Path:
+    """What `target` names for a command that uses a model, found once and checked before any model is loaded:
+    the run (whose own model it uses), or a `.keras` file of a run. Pass it on instead of `target`, so that a
+    newer run passed over is named once.
+
+    Raises:
+        UsageError, RunError: as `locate`; a cross-validation (`check_has_model`).
+    """
+    run, model_file = locate(target)
+    if model_file != run.model_file:
+        return model_file
+    check_has_model(run, command=command)
+    return run
+
+
 def check_has_model(run: RunFolder, *, command: str) -> None:
     """Raise unless `run` holds a model of its own: a cross-validation holds one per fold, and the message says
     which fold to give (the best on validation loss) or how to train one model on every non-test row.
@@ -149,5 +164,5 @@ def check_has_model(run: RunFolder, *, command: str) -> None:
                    "non-test row with `modelctl train SPEC` (without --folds)")
 
 
-__all__ = ["MODEL_SUFFIX", "check_has_model", "completed", "find_run", "locate", "newest", "note",
+__all__ = ["MODEL_SUFFIX", "check_has_model", "completed", "find_run", "locate", "model_target", "newest", "note",
            "why_not_completed"]
