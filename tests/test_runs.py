@@ -254,3 +254,11 @@ def test_a_cross_validation_is_a_run_folder_every_command_understands(write_spec
         assert f"{run.fold(1)} to {run.fold(3)}" in refused.output and "lowest validation loss" in refused.output
     resumed = runner.invoke(app, ["train", "--resume", str(folder)])
     assert resumed.exit_code == 2 and "resume one of its folds" in resumed.output
+
+
+def test_an_unfinished_cross_validation_is_passed_over_naming_its_folds(tmp_path, capsys):
+    parent = tmp_path / "iris"
+    older = fake_run(parent / "20260101T000000Z")
+    cut = fake_run(parent / "20260102T000000Z", "interrupted", epochs=None, model=False, folds=5, folds_completed=2)
+    assert find_run(parent) == older
+    assert capsys.readouterr().err.startswith(f"note: {cut} is newer but was interrupted after 2 of 5 folds")

@@ -38,6 +38,11 @@ def why_not_completed(run: RunFolder) -> str:
     it with: modelctl train --resume RUN)`."""
     record = run.record
     resume = f"modelctl train --resume {run}"
+    if record.kind == "cross_validation" and record.status != "completed":
+        done = record.values.get("folds_completed") or 0
+        return (f"{'was ' + record.status if record.status != 'running' else 'has not completed'} after {done} of "
+                f"{record.values['folds']} folds (its completed folds are run folders of their own; train the "
+                "cross-validation again for the rest)")
     if record.status == "interrupted":
         return (f"was interrupted after epoch {record.epochs_completed or 0} (continue it with: {resume})"
                 if record.epochs_completed else "was interrupted before its first epoch completed (train it again)")

@@ -45,6 +45,7 @@ SCHEMA = {
         "seed": {"type": ["integer", "null"]},
         "fold": _FOLD,
         "folds": {"type": "integer", "minimum": 2},
+        "folds_completed": {"type": "integer", "minimum": 0},
         "epochs_completed": {"type": ["integer", "null"], "minimum": 0},
         "data": {"type": ["object", "null"]},
         "ensemble": {"type": ["object", "null"], "required": ["members"],
