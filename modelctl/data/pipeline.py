@@ -58,7 +58,6 @@ import numpy as np
 
 from modelctl.data.cache import DataCache, Entry, open_slot
 from modelctl.data.fingerprints import data_identity, data_record, effective_split_seed, fingerprint
-from modelctl.runs import Fitted
 from modelctl.data.columns import ColumnPlan, encode_features, open_typed
 from modelctl.data.errors import DataError
 from modelctl.data.fitting import Fitting, Rows, check_balanced
@@ -67,6 +66,7 @@ from modelctl.data.shards import Layout, Shard, lay_out, positions
 from modelctl.data.sources import Source, has_glob, located
 from modelctl.data.splits import SPLITS, ClassCodes, assign_splits, kfold
 from modelctl.features import feature_type
+from modelctl.runs import Fitted
 from modelctl.spec.typed import Training
 
 CHUNK_ROWS = 4096
@@ -228,8 +228,9 @@ class Prepared:
             self._lay_out(shard, dropped)
 
     def data_record(self) -> dict:
-        """What data this is, for the run's record: each source file's size, modification time and content hash, the
-        examples of each split, the fitted preprocessing's hash (see `modelctl.data.fingerprints`)."""
+        """What data this is, for the run's record: each source file's size, modification time and content hash,
+        the examples of each split, the fitted preprocessing's hash and the split made (see
+        `modelctl.data.fingerprints`)."""
         return data_record(self.fingerprints, self.counts, self.fitted, split_rows=self.split_rows,
                            split_seed=effective_split_seed(self.document.spec))
 
