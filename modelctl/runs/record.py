@@ -124,6 +124,32 @@ class RunRecord:
         return self.values.get("epochs_completed")
 
 
+def opening_record(document, *, command_line: list[str] | None, status: str = "running") -> dict:
+    """The keys every run's record starts with: the spec's name and hash, the files it was merged from and the
+    folder its relative paths are read from, the command as typed (default `sys.argv`), the UTC start time,
+    `status`, package versions, the git commit and the seed.
+
+    Args:
+        document: the loaded spec (`modelctl.spec.loader.Document`: `spec`, `data`, `source`, `files`,
+            `base_dir`).
+    """
+    import datetime
+
+    return {
+        "name": document.spec.name,
+        "spec_hash": spec_hash(document.data),
+        "spec_file": str(Path(document.source).resolve()),
+        "spec_files": [str(Path(file).resolve()) for file in document.files or [document.source]],
+        "base_dir": str(document.base_dir),
+        "command": command_line if command_line is not None else sys.argv,
+        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "status": status,
+        "versions": versions(),
+        "git_commit": git_commit(document.base_dir),
+        "seed": document.spec.seed,
+    }
+
+
 def spec_hash(spec: dict) -> str:
     """sha256 of the spec's canonical JSON: the same settings give the same hash, whatever the formatting."""
     return canonical_sha256(spec)
@@ -156,4 +182,4 @@ def git_commit(folder: Path) -> str | None:
         return None
 
 
-__all__ = ["SCHEMA", "STATUSES", "RunRecord", "git_commit", "spec_hash", "versions"]
+__all__ = ["SCHEMA", "STATUSES", "RunRecord", "git_commit", "opening_record", "spec_hash", "versions"]

@@ -14,14 +14,12 @@ fold to give instead. The test split is the same for every fold; each fold train
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import sys
 from pathlib import Path
 from typing import Callable
 
 from modelctl.errors import UsageError
-from modelctl.runs import CrossValidation, RunFolder, create_run_dir, git_commit, make_folder, spec_hash, spec_text, \
-    versions, write_cross_validation
+from modelctl.runs import CrossValidation, RunFolder, create_run_dir, make_folder, spec_text, write_cross_validation
+from modelctl.runs.record import opening_record
 from modelctl.util.files import write_text_atomic
 
 
@@ -113,21 +111,7 @@ def cross_validate(document, output: Path, console, *, folds: int, run_dir: Path
 def _record(document, *, folds: int, command_line: list[str] | None) -> dict:
     """The cross-validation folder's record, status running: the spec, its files and where they were read
     from (so that its spec loads as a trained run's does), and the number of folds."""
-    return {
-        "name": document.spec.name,
-        "spec_hash": spec_hash(document.data),
-        "spec_file": str(Path(document.source).resolve()),
-        "spec_files": [str(Path(file).resolve()) for file in document.files or [document.source]],
-        "base_dir": str(document.base_dir),
-        "command": command_line if command_line is not None else sys.argv,
-        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "status": "running",
-        "versions": versions(),
-        "git_commit": git_commit(document.base_dir),
-        "seed": document.spec.seed,
-        "folds": folds,
-        "folds_completed": 0,
-    }
+    return {**opening_record(document, command_line=command_line), "folds": folds, "folds_completed": 0}
 
 
 __all__ = ["CrossValidationResult", "cross_validate"]

@@ -24,11 +24,9 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import dataclasses
-import datetime
 import math
 import shutil
 import signal
-import sys
 import tempfile
 import time
 import warnings
@@ -39,9 +37,9 @@ from modelctl.errors import DataError, SpecError
 from modelctl.spec.fitted import check_fitted
 from modelctl.spec.typed import Training
 from modelctl.training.errors import TrainingError
-from modelctl.runs import RunError, RunFolder, create_run_dir, git_commit, make_folder, read_json, spec_hash, \
-    spec_text, versions, write_json
+from modelctl.runs import RunError, RunFolder, create_run_dir, make_folder, read_json, spec_text, write_json
 from modelctl.runs.folder import LAST_CHECKPOINT, LAST_STATE, PLOTS
+from modelctl.runs.record import opening_record
 from modelctl.util.files import write_text_atomic
 
 
@@ -153,7 +151,7 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
         run = RunFolder(folder)
         write_text_atomic(run.spec_file, spec_text(spec))
         run.write_fitted(prepared.fitted)
-        run.write_record(_run_record(spec, hardware, plan, command_line=command_line, document=document,
+        run.write_record(_run_record(hardware, plan, command_line=command_line, document=document,
                                      prepared=prepared, fold=fold, execution=execution, status="running",
                                      distillation=distillation))
     tracked = None
@@ -263,25 +261,15 @@ def _execution(document, prepared, plan):
         raise SpecError([document.diagnostic(("training", "steps_per_execution"), str(error))]) from None
 
 
-def _run_record(spec, hardware, plan, *, command_line, document, prepared, fold, execution, status: str,
+def _run_record(hardware, plan, *, command_line, document, prepared, fold, execution, status: str,
                 distillation: dict | None = None) -> dict:
     return {
-        "name": document.spec.name,
-        "spec_hash": spec_hash(spec),
-        "spec_file": str(Path(document.source).resolve()),
-        "spec_files": [str(Path(file).resolve()) for file in document.files or [document.source]],
-        "base_dir": str(document.base_dir),
-        "command": command_line if command_line is not None else sys.argv,
-        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "status": status,
-        "versions": versions(),
-        "git_commit": git_commit(document.base_dir),
+        **opening_record(document, command_line=command_line, status=status),
         "hardware": hardware.as_dict(),
         "strategy": plan.as_dict(),
         "execution": execution.as_dict(),
         "examples": prepared.counts,
         "fold": None if fold is None else {"index": fold[0], "folds": fold[1]},
-        "seed": document.spec.seed,
         "data": {"shard": None if prepared.layout is None else prepared.layout.record(), **prepared.data_record()},
         "distillation": distillation,
     }
