@@ -214,6 +214,13 @@ def train(
                                                                    "pipelines such as DVC that need fixed paths."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue this run folder from its last "
                                                                  "completed epoch.", autocompletion=run_folders),
+    resume_if_exists: bool = typer.Option(False, "--resume-if-exists", help="With --run-dir DIR: continue DIR "
+                                          "from its last completed epoch when it holds one, else start the run "
+                                          "there, so that a scheduler re-running the command resumes it "
+                                          "(docs/distributed.md)."),
+    allow_worker_change: bool = typer.Option(False, "--allow-worker-change", help="Resume on another number of "
+                                             "workers or replicas than the run was started on (recorded in "
+                                             "run.json); refused without it."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Read the data, build and compile the model, say what "
                                                           "would run; train nothing."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
@@ -240,7 +247,8 @@ def train(
     cache = _data_cache(no_cache, cache_dir)
     result = run_train(spec, overrides, output, resume=resume, dry_run=dry_run, quiet=quiet, folds=folds,
                        console=console, cache=cache,
-                       track=None if track is None else track.value, track_strict=track_strict, run_dir=run_dir)
+                       track=None if track is None else track.value, track_strict=track_strict, run_dir=run_dir,
+                       resume_if_exists=resume_if_exists, allow_worker_change=allow_worker_change)
     if export_after and result.get("run_dir") and not folds and not dry_run:
         from modelctl.cli.export import run_export
 

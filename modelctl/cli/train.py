@@ -12,7 +12,8 @@ from modelctl.spec.validate import load_spec
 
 def run_train(spec: str | None, overrides: list[str], output: Path, *, resume: Path | None, dry_run: bool,
               quiet: bool, folds: int | None, console, cache=None, track: str | None = None,
-              track_strict: bool = False, run_dir: Path | None = None) -> dict:
+              track_strict: bool = False, run_dir: Path | None = None, resume_if_exists: bool = False,
+              allow_worker_change: bool = False) -> dict:
     """Train and print where the run is and its final metrics. Returns the run's summary.
 
     Args:
@@ -28,6 +29,10 @@ def run_train(spec: str | None, overrides: list[str], output: Path, *, resume: P
         track_strict: `--track-strict`: a tracking server that cannot be reached is an error; default False.
         run_dir: `--run-dir`: write the run into exactly this folder (created when missing; it must hold no run)
             instead of `output/<name>/<timestamp>/`, for pipelines that need fixed paths; default None.
+        resume_if_exists: `--resume-if-exists`: with `run_dir`, continue the run in it when it holds a completed
+            epoch, start it there otherwise (`modelctl.training.restart`); default False.
+        allow_worker_change: `--allow-worker-change`: resume on another number of workers or replicas than the
+            run was started on; default False.
     """
     from modelctl.evaluation.plots import learning_curves_plot
     from modelctl.runs import create_run_dir, find_run_dir, load_run_spec, spec_hash, spec_text, write_json
@@ -42,7 +47,10 @@ def run_train(spec: str | None, overrides: list[str], output: Path, *, resume: P
         raise UsageError("give a spec file to train, or --resume RUN_DIR")
     else:
         document = load_spec(spec, overrides)
-    if run_dir is not None:
+    if resume_if_exists and (run_dir is None or folds is not None):
+        raise UsageError("--resume-if-exists continues the run in --run-dir DIR, the folder every restart of the "
+                         "command names: add --run-dir (and leave out --folds)")
+    if run_dir is not None and not resume_if_exists:
         if resume is not None:
             raise UsageError("--run-dir and --resume cannot be combined: a resumed run stays in its folder")
         if Path(run_dir).exists() and not Path(run_dir).is_dir():
@@ -55,10 +63,18 @@ def run_train(spec: str | None, overrides: list[str], output: Path, *, resume: P
     tracking = mlflow_settings(document.spec, track=track, strict=track_strict)
     live = console.is_terminal and not quiet
     command = [Path(sys.argv[0]).name, *sys.argv[1:]]
+    if resume_if_exists and not dry_run:
+        from modelctl.training.restart import train_or_resume
+
+        result = train_or_resume(document, run_dir, console, output=output, quiet=quiet, live=live,
+                                 command_line=command, plot_history=learning_curves_plot, cache=cache,
+                                 tracking=tracking, allow_worker_change=allow_worker_change)
+        render_result(result.run_dir, result.metrics, console)
+        return {"run_dir": None if result.run_dir is None else str(result.run_dir), "metrics": result.metrics}
     if folds is None or dry_run:
         result = train(document, output, console, quiet=quiet, live=live, resume=resume, dry_run=dry_run,
-                       command_line=command, plot_history=learning_curves_plot,
-                       cache=cache, tracking=tracking, run_dir=None if dry_run else run_dir)
+                       command_line=command, plot_history=learning_curves_plot, cache=cache, tracking=tracking,
+                       run_dir=None if dry_run else run_dir, allow_worker_change=allow_worker_change)
         if result.run_dir is not None or result.metrics:
             render_result(result.run_dir, result.metrics, console)
         return {"run_dir": None if result.run_dir is None else str(result.run_dir), "metrics": result.metrics}
