@@ -232,6 +232,18 @@ def train(
                                                                   "Default: the spec's tracking section."),
     track_strict: bool = typer.Option(False, "--track-strict", help=TRACK_STRICT_HELP),
     register: Optional[str] = typer.Option(None, "--register", metavar="NAME", help=f"With --export: {REGISTER_HELP}"),
+    ray: bool = typer.Option(False, "--ray", help="Train on a Ray cluster through Ray Train (the ray extra): "
+                                                  "--workers processes, restarted from the last completed epoch "
+                                                  "when one dies. Without --ray-address: $RAY_ADDRESS, else a "
+                                                  "local Ray for the command."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", metavar="ADDRESS",
+                                              help="With --ray: the cluster, as Ray takes it: auto, HOST:6379 or "
+                                                   "ray://HOST:10001 (implies --ray)."),
+    workers: int = typer.Option(2, "--workers", help="With --ray: training processes."),
+    cpus_per_worker: float = typer.Option(1, "--cpus-per-worker", help="With --ray: CPUs Ray reserves for each."),
+    gpus_per_worker: float = typer.Option(0, "--gpus-per-worker", help="With --ray: GPUs Ray gives each."),
+    max_failures: int = typer.Option(3, "--max-failures", help="With --ray: restarts after a worker dies "
+                                                               "(-1: no end)."),
     no_cache: bool = _no_cache_option(),
     cache_dir: Optional[Path] = _cache_dir_option(),
 ) -> None:
@@ -248,12 +260,24 @@ def train(
     result = run_train(spec, overrides, output, resume=resume, dry_run=dry_run, quiet=quiet, folds=folds,
                        console=console, cache=cache,
                        track=None if track is None else track.value, track_strict=track_strict, run_dir=run_dir,
-                       resume_if_exists=resume_if_exists, allow_worker_change=allow_worker_change)
+                       resume_if_exists=resume_if_exists, allow_worker_change=allow_worker_change,
+                       ray=_ray_shape(ray or ray_address is not None, ray_address, workers=workers,
+                                      cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker,
+                                      max_failures=max_failures))
     if export_after and result.get("run_dir") and not folds and not dry_run:
         from modelctl.cli.export import run_export
 
         run_export(result["run_dir"], [], None, console=console, cache=cache, register=register,
                    track_strict=track_strict)
+
+
+def _ray_shape(ray: bool, address: Optional[str], **shape):
+    """`(address, Shape)` for `run_train` when --ray is given; None otherwise."""
+    if not ray:
+        return None
+    from modelctl.launch.ray_train import Shape
+
+    return address, Shape(**shape)
 
 
 @app.command()
@@ -262,7 +286,8 @@ def train(
 def search(
     spec: str = typer.Argument(..., help="The spec file, with a `search` section.", autocompletion=spec_files),
     trials: Optional[int] = typer.Option(None, "--trials", help="Trials to complete. Default: search.trials."),
-    workers: int = typer.Option(1, "--workers", help="Worker processes on this machine sharing the study."),
+    workers: int = typer.Option(1, "--workers", help="Workers sharing the study: processes on this machine, or "
+                                                     "Ray tasks with --ray."),
     storage: Optional[str] = typer.Option(None, "--storage", help="Database the study lives in, shared by workers "
                                                                   "on several machines: postgresql://USER:PASSWORD@"
                                                                   "HOST/DB, mysql+pymysql://... or sqlite:///FILE "
@@ -278,6 +303,14 @@ def search(
     track: Optional[Tracker] = typer.Option(None, "--track", help="Also log the search to MLflow: one run for the "
                                                                   "study, a child run for each trial. Default: the "
                                                                   "spec's tracking section."),
+    ray: bool = typer.Option(False, "--ray", help="Run the --workers as Ray tasks (the ray extra) on one study: "
+                                                  "its journal in a folder every node shares, or --storage. "
+                                                  "Without --ray-address: $RAY_ADDRESS, else a local Ray."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", metavar="ADDRESS",
+                                              help="With --ray: the cluster, as Ray takes it: auto, HOST:6379 or "
+                                                   "ray://HOST:10001 (implies --ray)."),
+    cpus_per_worker: float = typer.Option(1, "--cpus-per-worker", help="With --ray: CPUs Ray reserves for each."),
+    gpus_per_worker: float = typer.Option(0, "--gpus-per-worker", help="With --ray: GPUs Ray gives each."),
     no_cache: bool = _no_cache_option(),
     cache_dir: Optional[Path] = _cache_dir_option(),
 ) -> None:
@@ -287,7 +320,8 @@ def search(
 
     run_search_command(spec, overrides, output=output, trials=trials, workers=workers, storage=storage, study=study,
                        resume=resume, folds=folds, console=_console(), cache_dir=cache_dir, use_cache=not no_cache,
-                       track=None if track is None else track.value)
+                       track=None if track is None else track.value,
+                       ray=(ray_address, cpus_per_worker, gpus_per_worker) if ray or ray_address else None)
 
 
 @app.command()

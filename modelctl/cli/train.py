@@ -13,7 +13,7 @@ from modelctl.spec.validate import load_spec
 def run_train(spec: str | None, overrides: list[str], output: Path, *, resume: Path | None, dry_run: bool,
               quiet: bool, folds: int | None, console, cache=None, track: str | None = None,
               track_strict: bool = False, run_dir: Path | None = None, resume_if_exists: bool = False,
-              allow_worker_change: bool = False) -> dict:
+              allow_worker_change: bool = False, ray=None) -> dict:
     """Train and print where the run is and its final metrics. Returns the run's summary.
 
     Args:
@@ -33,6 +33,8 @@ def run_train(spec: str | None, overrides: list[str], output: Path, *, resume: P
             epoch, start it there otherwise (`modelctl.training.restart`); default False.
         allow_worker_change: `--allow-worker-change`: resume on another number of workers or replicas than the
             run was started on; default False.
+        ray: `--ray`: `(address, launch.ray_train.Shape)` to train on a Ray cluster (None for $RAY_ADDRESS or a
+            local Ray), in `run_dir` (continued when it holds a run) or a new run folder; default None: here.
     """
     from modelctl.evaluation.plots import learning_curves_plot
     from modelctl.runs import create_run_dir, find_run_dir, load_run_spec, spec_hash, spec_text, write_json
@@ -47,6 +49,11 @@ def run_train(spec: str | None, overrides: list[str], output: Path, *, resume: P
         raise UsageError("give a spec file to train, or --resume RUN_DIR")
     else:
         document = load_spec(spec, overrides)
+    if ray is not None:
+        if resume is not None or folds is not None or dry_run:
+            raise UsageError("--ray trains a new run, or continues the one in --run-dir DIR: it takes neither "
+                             "--resume, --folds nor --dry-run")
+        resume_if_exists = run_dir is not None
     if resume_if_exists and (run_dir is None or folds is not None):
         raise UsageError("--resume-if-exists continues the run in --run-dir DIR, the folder every restart of the "
                          "command names: add --run-dir (and leave out --folds)")
@@ -63,6 +70,17 @@ def run_train(spec: str | None, overrides: list[str], output: Path, *, resume: P
     tracking = mlflow_settings(document.spec, track=track, strict=track_strict)
     live = console.is_terminal and not quiet
     command = [Path(sys.argv[0]).name, *sys.argv[1:]]
+    if ray is not None:
+        from modelctl.launch.ray_train import train_on_ray
+
+        address, shape = ray
+        result = train_on_ray(spec, overrides, run_dir or create_run_dir(output, document.spec.name), shape=shape,
+                              address=address, console=console, quiet=quiet, command_line=command,
+                              cache_dir=None if cache is None else cache.folder,
+                              use_cache=True if cache is None else cache.enabled,
+                              allow_worker_change=allow_worker_change, tracking=tracking)
+        render_result(result.run_dir, result.metrics, console)
+        return {"run_dir": str(result.run_dir), "metrics": result.metrics}
     if resume_if_exists and not dry_run:
         from modelctl.training.restart import train_or_resume
 
