@@ -199,7 +199,6 @@ def test_integrated_gradients_are_complete_and_explain_the_model_s_own_output(ta
 
 
 def test_shap_values_sum_to_the_output_and_rank_the_deciding_columns(table_run):
-    pytest.importorskip("shap")  # an optional extra
     from modelctl.explain import explain_run
 
     result = explain_run(table_run, examples=3, method="shap", repeats=1)

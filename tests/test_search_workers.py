@@ -3,7 +3,6 @@ and a worker stopped by SIGTERM."""
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from system_programs import POSTGRES, debian_program
 from test_search import search_spec
 
 QUICK = ["--set", "training.epochs=1", "--set", "training.steps_per_epoch=2"]
@@ -84,13 +84,7 @@ def test_sigterm_marks_the_running_trial_interrupted_and_resume_continues(write_
 
 
 def _postgres_bin() -> Path:
-    found = shutil.which("initdb")
-    if found:
-        return Path(found).resolve().parent
-    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not versions:
-        pytest.fail("PostgreSQL's initdb and pg_ctl are not installed: apt-get install postgresql (.ci/run does)")
-    return Path(versions[-1]).parent
+    return debian_program("initdb", package="postgresql", also=POSTGRES).parent
 
 
 def _free_port() -> int:

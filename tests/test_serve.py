@@ -31,6 +31,7 @@ with warnings.catch_warnings():  # Starlette deprecates httpx for its TestClient
     from starlette.testclient import TestClient
 
 from conftest import IRIS_COLUMNS, ROOT, quiet_console
+from system_programs import debian_program
 
 from modelctl.errors import UsageError
 from modelctl.serve import ServeError, ServeOptions, create_app, open_model
@@ -40,8 +41,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationW
 
 IRIS = ROOT / "examples" / "iris" / "iris.csv"
 TOKEN = "s3cret-token"
-CHROMIUM = "/usr/bin/chromium"
-"""Debian's chromium package: Playwright's own browser download cannot be reached."""
 ROWS = 12
 
 
@@ -399,13 +398,15 @@ def listening(served):
 
 
 def test_the_page_predicts_from_its_form_in_a_real_browser(listening, client):
-    """Debian's chromium, headless, driven by Playwright (`.ci/run` installs it when missing)."""
+    """Debian's chromium, headless, driven by Playwright (installed from Debian's packages when missing)."""
     from playwright.sync_api import sync_playwright
+
+    chromium = debian_program("chromium", package="chromium")
 
     row = {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3}
     expected = client.post("/v1/models/iris:predict", json={"instances": [row]}).json()["predictions"][0]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox",
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=["--no-sandbox",
                                                                              "--disable-background-networking"])
         try:
             page = browser.new_page()
