@@ -125,3 +125,32 @@ def test_a_killed_ray_worker_is_restarted_and_the_run_ends_as_one_never_killed(r
     evaluated = subprocess.run([sys.executable, "-c", CLI, "eval", str(run), "--split", "validation"], cwd=tmp_path,
                                env=ray_cluster.env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
     assert evaluated.returncode == 0, evaluated.stderr[-3000:]
+
+
+def test_search_workers_as_ray_tasks_replace_a_killed_one(ray_cluster, write_spec, tmp_path):
+    """`modelctl search --ray-address ADDRESS --workers 2` on a journal study: SIGKILL of one task's process while
+    both train a trial. Ray starts the task again, the dead trial is failed and its parameters trained again,
+    and the study ends with the 3 trials asked for."""
+    from test_search import search_spec
+
+    spec = write_spec(search_spec(sampler="random", trials=3))
+    folder = tmp_path / "runs" / "iris-search" / "search" / "iris-search"
+    process = ray_cluster.run("search", str(spec), "--ray-address", ray_cluster.address, "--workers", "2",
+                              "--set", "training.epochs=25", "--set", "training.steps_per_epoch=2", cwd=tmp_path)
+    deadline = time.monotonic() + COMMAND_TIMEOUT
+    while len([path for path in folder.glob("trial-*/history.csv") if len(path.read_text().splitlines()) > 2]) < 2:
+        assert process.poll() is None, process.communicate()[0][-5000:]
+        assert time.monotonic() < deadline, "two trials were not training in time"
+        time.sleep(0.1)
+    tasks = ray_cluster.processes("ray::worker")
+    assert len(tasks) == 2, tasks
+    os.kill(tasks[0], signal.SIGKILL)
+    code, output = finish(process)
+    assert code == 0, output[-5000:]
+    assert "Traceback" not in output, output[-5000:]
+    record = json.loads((folder / "search.json").read_text())
+    assert sorted(row["state"] for row in record["trials"]) == ["complete", "complete", "complete", "lost"]
+    lost = next(row for row in record["trials"] if row["state"] == "lost")
+    retried = [row for row in record["trials"] if row["retry_of"] == lost["number"]]
+    assert len(retried) == 1 and retried[0]["state"] == "complete"
+    assert retried[0]["parameters"] == lost["parameters"]

@@ -206,9 +206,10 @@ def train(
     spec: Optional[str] = typer.Argument(None, help="The spec file (left out with --resume).",
                                          autocompletion=spec_files),
     overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
-    output: Path = typer.Option(Path("runs"), "--output", "-o", help="Folder runs are created in: "
-                                                                      "OUTPUT/<name>/<timestamp>/."),
-    run_dir: Optional[Path] = typer.Option(None, "--run-dir", help="Write the run into exactly this folder "
+    output: str = typer.Option("runs", "--output", "-o", help="Folder runs are created in: "
+                                                             "OUTPUT/<name>/<timestamp>/; s3://... or gs://... "
+                                                             "keeps them on object storage."),
+    run_dir: Optional[str] = typer.Option(None, "--run-dir", help="Write the run into exactly this folder "
                                                                    "(created when missing; it must hold no run) "
                                                                    "instead of OUTPUT/<name>/<timestamp>/, for "
                                                                    "pipelines such as DVC that need fixed paths."),
@@ -257,10 +258,11 @@ def train(
                          "--register NAME` later)")
     console = _console()
     cache = _data_cache(no_cache, cache_dir)
-    result = run_train(spec, overrides, output, resume=resume, dry_run=dry_run, quiet=quiet, folds=folds,
+    result = run_train(spec, overrides, _place(output), resume=resume, dry_run=dry_run, quiet=quiet, folds=folds,
                        console=console, cache=cache,
-                       track=None if track is None else track.value, track_strict=track_strict, run_dir=run_dir,
-                       resume_if_exists=resume_if_exists, allow_worker_change=allow_worker_change,
+                       track=None if track is None else track.value, track_strict=track_strict,
+                       run_dir=None if run_dir is None else _place(run_dir), resume_if_exists=resume_if_exists,
+                       allow_worker_change=allow_worker_change,
                        ray=_ray_shape(ray or ray_address is not None, ray_address, workers=workers,
                                       cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker,
                                       max_failures=max_failures))
@@ -269,6 +271,14 @@ def train(
 
         run_export(result["run_dir"], [], None, console=console, cache=cache, register=register,
                    track_strict=track_strict)
+
+
+def _place(folder: str):
+    """A folder given on the command line: a Path, or the URL of a folder on object storage as written (a Path
+    would fold its `//`)."""
+    from modelctl.util.storage import is_remote
+
+    return folder if is_remote(folder) else Path(folder)
 
 
 def _ray_shape(ray: bool, address: Optional[str], **shape):

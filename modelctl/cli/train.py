@@ -49,6 +49,17 @@ def run_train(spec: str | None, overrides: list[str], output: Path, *, resume: P
         raise UsageError("give a spec file to train, or --resume RUN_DIR")
     else:
         document = load_spec(spec, overrides)
+    from modelctl.util.storage import is_remote
+
+    if is_remote(output) and run_dir is None and not dry_run:
+        # On object storage the run's folder is named here; the run starts there (`training.remote`).
+        from modelctl.training.remote import new_run_url
+
+        run_dir = new_run_url(output, document.spec.name)
+    if run_dir is not None and is_remote(run_dir):
+        if folds is not None:
+            raise UsageError("--folds keeps its folds in a local folder: give a local --output")
+        resume_if_exists = True  # a run folder on object storage continues what it holds
     if ray is not None:
         if resume is not None or folds is not None or dry_run:
             raise UsageError("--ray trains a new run, or continues the one in --run-dir DIR: it takes neither "

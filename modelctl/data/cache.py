@@ -160,18 +160,22 @@ def fingerprint(path: Path, memo: Path | None = None) -> list:
             remembered only when the file was last changed more than `_SETTLED_NS` before it was hashed, so a
             file written again within the file system's clock resolution is never taken for the one hashed.
     """
+    from modelctl.util.storage import origin
+
     path = Path(path).resolve()
     before = path.stat()
+    # A staged copy of an object on object storage is named as the object: its URL, size and modification time.
+    named = origin(path) or [str(path), before.st_size, before.st_mtime_ns]
     remembered = _remembered(memo, path, before)
     if remembered is not None:
-        return [str(path), before.st_size, before.st_mtime_ns, remembered]
+        return [*named[:3], remembered]
     hashed_at = time.time_ns()
     combined = _content_hash(path, before.st_size)
     after = path.stat()
     if memo is not None and _stat_key(after) == _stat_key(before) \
             and hashed_at - max(before.st_mtime_ns, before.st_ctime_ns) > _SETTLED_NS:
         _remember(memo, path, before, digest=combined)
-    return [str(path), before.st_size, before.st_mtime_ns, combined]
+    return [*named[:3], combined]
 
 
 def _stat_key(stat) -> list[int]:

@@ -23,7 +23,13 @@ is recorded by its count, total size and a digest over every file's fingerprint.
 
 
 def quick_fingerprint(path: Path) -> list:
-    """[resolved path, size, modification time (ns), None]: a fingerprint without reading the file."""
+    """[resolved path, size, modification time (ns), None]: a fingerprint without reading the file. A staged
+    copy of an object on object storage is fingerprinted as the object: its URL, size and modification time."""
+    from modelctl.util.storage import origin
+
+    remote = origin(path)
+    if remote is not None:
+        return [remote[0], remote[1], remote[2], None]
     path = Path(path).resolve()
     stat = path.stat()
     return [str(path), stat.st_size, stat.st_mtime_ns, None]

@@ -88,11 +88,9 @@ def train_on_ray(spec: str, overrides: list[str], run_dir: Path, *, shape: Shape
         RayError: Ray cannot be reached, or the run failed after `shape.max_failures` restarts.
     """
     check_shape(shape)
-    from modelctl.runs import read_json
-    from modelctl.training.trainer import TrainResult
 
     config = {"spec": str(Path(spec).resolve()), "overrides": list(overrides),
-              "run_dir": str(Path(run_dir).resolve()), "quiet": quiet, "command_line": command_line,
+              "run_dir": _where(run_dir), "quiet": quiet, "command_line": command_line,
               "cache_dir": str(cache_dir) if cache_dir else os.environ.get("MODELCTL_CACHE_DIR"),
               "use_cache": use_cache, "allow_worker_change": allow_worker_change,
               "tracking": None if tracking is None else tracking.as_dict()}
@@ -120,16 +118,38 @@ def train_on_ray(spec: str, overrides: list[str], run_dir: Path, *, shape: Shape
         try:
             trainer.fit()
         except Exception as error:  # Ray Train's TrainingFailedError and the worker's error it holds
-            raise RayError(_failure(error, run_dir=Path(config["run_dir"]), shape=shape)) from None
+            raise RayError(_failure(error, run_dir=config["run_dir"], shape=shape)) from None
         finally:
             shutil.rmtree(storage, ignore_errors=True)
-    record = read_json(Path(run_dir) / "run.json")
-    return TrainResult(Path(run_dir), read_json(Path(run_dir) / "metrics.json"), [], record.get("strategy") or {},
+    return _result(config["run_dir"])
+
+
+def _where(run_dir) -> str:
+    """The run folder as every worker names it: absolute, or its object storage URL."""
+    from modelctl.util.storage import is_remote
+
+    return str(run_dir) if is_remote(run_dir) else str(Path(run_dir).resolve())
+
+
+def _result(run_dir: str):
+    """The `TrainResult` of the run the workers left in `run_dir`."""
+    import json
+
+    from modelctl.training.trainer import TrainResult
+    from modelctl.util.storage import filesystem, is_remote, join
+
+    if is_remote(run_dir):
+        fs = filesystem(run_dir)
+        record = json.loads(fs.cat_file(join(run_dir, "run.json")))
+        metrics = json.loads(fs.cat_file(join(run_dir, "metrics.json")))
+    else:
+        record, metrics = (json.loads((Path(run_dir) / name).read_text()) for name in ("run.json", "metrics.json"))
+    return TrainResult(run_dir if is_remote(run_dir) else Path(run_dir), metrics, [], record.get("strategy") or {},
                        record.get("examples") or {}, epochs=int(record.get("epochs_completed") or 0),
                        best_epoch=record.get("best_epoch"))
 
 
-def _failure(error: BaseException, *, run_dir: Path, shape: Shape) -> str:
+def _failure(error: BaseException, *, run_dir: str, shape: Shape) -> str:
     """One line on a run Ray gave up on: the workers' own message where one was a modelctl error."""
     from modelctl.errors import ModelctlError
 

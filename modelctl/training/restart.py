@@ -16,6 +16,7 @@ worker was lost is marked `interrupted` with the command that continues it (`pee
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from pathlib import Path
 
@@ -111,14 +112,16 @@ def peer_lost(lost: str, error: BaseException, *, folder: Path | None, shown: Pa
                     f"--resume-if-exists, or continue with: {again}")
 
 
-def train_or_resume(document, run_dir: Path, console, **options):
+def train_or_resume(document, run_dir: Path, console, *, shown: str | None = None, **options):
     """Continue the run in `run_dir` from its last completed epoch, start it there when it holds none, or, when
     it has completed, return its metrics without training.
 
     Args:
         document: the loaded spec the command names (with its overrides).
-        run_dir: the run's folder.
+        run_dir: the run's folder, or its URL on object storage (`s3://`, `gs://`: trained in a local copy and
+            uploaded after every epoch, `modelctl.training.remote`).
         console: a rich Console.
+        shown: what messages call the run folder; default None: `run_dir`.
         **options: what `trainer.train` takes besides (output, quiet, live, command_line, plot_history,
             cache, tracking, allow_worker_change, ...).
 
@@ -126,23 +129,32 @@ def train_or_resume(document, run_dir: Path, console, **options):
         RunError: `run_dir` holds a run of another spec.
     """
     from modelctl.training.trainer import TrainResult, train
+    from modelctl.util.storage import is_remote
 
+    if is_remote(run_dir):
+        from modelctl.training.remote import remote_run
+
+        with remote_run(str(run_dir)) as (local, uploader):
+            options["extra_callbacks"] = [*(options.get("extra_callbacks") or []), uploader]
+            result = train_or_resume(document, local, console, shown=str(run_dir), **options)
+        return dataclasses.replace(result, run_dir=str(run_dir))
     run_dir = Path(run_dir)
+    shown = shown or str(run_dir)
     record_file = run_dir / "run.json"
     record = read_json(record_file) if record_file.is_file() else None
     if record is not None and record.get("spec_hash") not in (None, spec_hash(document.data)):
-        raise RunError(f"{run_dir}: holds a run of another spec (spec hash {record['spec_hash']}, and "
+        raise RunError(f"{shown}: holds a run of another spec (spec hash {record['spec_hash']}, and "
                        f"{document.source} with its --set values gives {spec_hash(document.data)}); "
                        "--resume-if-exists continues a run with the spec it was started with. Give another "
                        "--run-dir for the new spec")
     output = options.pop("output", run_dir.parent)
     if record is not None and record.get("status") == "completed" and (run_dir / "metrics.json").is_file():
-        console.print(f"{run_dir}: the run has completed; nothing to train", markup=False)
+        console.print(f"{shown}: the run has completed; nothing to train", markup=False)
         return TrainResult(run_dir, read_json(run_dir / "metrics.json"), [], record.get("strategy") or {},
                            record.get("examples") or {}, epochs=int(record.get("epochs_completed") or 0),
                            best_epoch=record.get("best_epoch"))
     if record is not None and (run_dir / LAST).is_file():
         epoch = read_json(run_dir / LAST).get("epoch")
-        console.print(f"{run_dir}: continuing after epoch {epoch}", markup=False)
+        console.print(f"{shown}: continuing after epoch {epoch}", markup=False)
         return train(load_run_spec(run_dir), output, console, resume=run_dir, **options)
     return train(document, output, console, run_dir=run_dir, **options)
