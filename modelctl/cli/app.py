@@ -57,6 +57,21 @@ def _data_cache(no_cache: bool, cache_dir: Optional[Path]):
     return DataCache(folder=cache_dir, enabled=not no_cache)
 
 
+def _ray_address_option():
+    return typer.Option(None, "--ray-address", metavar="ADDRESS", help="With --ray: the cluster, as Ray takes it: "
+                        "auto, HOST:6379 or ray://HOST:10001 (implies --ray). Default: $RAY_ADDRESS, else a local "
+                        "Ray for the command.")
+
+
+def _cpus_per_worker_option(default: Optional[float] = 1):
+    return typer.Option(default, "--cpus-per-worker", help="With --ray: CPUs Ray reserves for each worker. "
+                                                           "Default: 1.")
+
+
+def _gpus_per_worker_option(default: Optional[float] = 0):
+    return typer.Option(default, "--gpus-per-worker", help="With --ray: GPUs Ray gives each worker. Default: 0.")
+
+
 TRACK_STRICT_HELP = ("Make a tracking server that cannot be reached (or a write it refuses) an error instead of a "
                      "warning (on train it implies --track mlflow). Default: the spec's tracking.mlflow.strict.")
 REGISTER_HELP = ("Register the exported model in MLflow's model registry as a new version of NAME, tagged with "
@@ -237,14 +252,12 @@ def train(
                                                   "--workers processes, restarted from the last completed epoch "
                                                   "when one dies. Without --ray-address: $RAY_ADDRESS, else a "
                                                   "local Ray for the command."),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", metavar="ADDRESS",
-                                              help="With --ray: the cluster, as Ray takes it: auto, HOST:6379 or "
-                                                   "ray://HOST:10001 (implies --ray)."),
-    workers: int = typer.Option(2, "--workers", help="With --ray: training processes."),
-    cpus_per_worker: float = typer.Option(1, "--cpus-per-worker", help="With --ray: CPUs Ray reserves for each."),
-    gpus_per_worker: float = typer.Option(0, "--gpus-per-worker", help="With --ray: GPUs Ray gives each."),
-    max_failures: int = typer.Option(3, "--max-failures", help="With --ray: restarts after a worker dies "
-                                                               "(-1: no end)."),
+    ray_address: Optional[str] = _ray_address_option(),
+    workers: Optional[int] = typer.Option(None, "--workers", help="With --ray: training processes. Default: 2."),
+    cpus_per_worker: Optional[float] = _cpus_per_worker_option(None),
+    gpus_per_worker: Optional[float] = _gpus_per_worker_option(None),
+    max_failures: Optional[int] = typer.Option(None, "--max-failures", help="With --ray: restarts after a worker "
+                                                                            "dies (-1: no end). Default: 3."),
     no_cache: bool = _no_cache_option(),
     cache_dir: Optional[Path] = _cache_dir_option(),
 ) -> None:
@@ -282,12 +295,24 @@ def _place(folder: str):
 
 
 def _ray_shape(ray: bool, address: Optional[str], **shape):
-    """`(address, Shape)` for `run_train` when --ray is given; None otherwise."""
+    """`(address, Shape)` for `run_train` when --ray is given; None otherwise.
+
+    Raises:
+        UsageError: an option of the Ray shape without --ray.
+    """
+    given = {name: value for name, value in shape.items() if value is not None}
     if not ray:
+        if given:
+            from modelctl.errors import UsageError
+
+            options = ", ".join(f"--{name.replace('_', '-')}" for name in given)
+            raise UsageError(f"{options} shape{'s' if len(given) == 1 else ''} a run on Ray: add --ray (or "
+                             "--ray-address ADDRESS). Without it, training uses this machine's devices, or the "
+                             "cluster TF_CONFIG describes")
         return None
     from modelctl.launch.ray_train import Shape
 
-    return address, Shape(**shape)
+    return address, Shape(**given)
 
 
 @app.command()
@@ -316,11 +341,9 @@ def search(
     ray: bool = typer.Option(False, "--ray", help="Run the --workers as Ray tasks (the ray extra) on one study: "
                                                   "its journal in a folder every node shares, or --storage. "
                                                   "Without --ray-address: $RAY_ADDRESS, else a local Ray."),
-    ray_address: Optional[str] = typer.Option(None, "--ray-address", metavar="ADDRESS",
-                                              help="With --ray: the cluster, as Ray takes it: auto, HOST:6379 or "
-                                                   "ray://HOST:10001 (implies --ray)."),
-    cpus_per_worker: float = typer.Option(1, "--cpus-per-worker", help="With --ray: CPUs Ray reserves for each."),
-    gpus_per_worker: float = typer.Option(0, "--gpus-per-worker", help="With --ray: GPUs Ray gives each."),
+    ray_address: Optional[str] = _ray_address_option(),
+    cpus_per_worker: float = _cpus_per_worker_option(),
+    gpus_per_worker: float = _gpus_per_worker_option(),
     no_cache: bool = _no_cache_option(),
     cache_dir: Optional[Path] = _cache_dir_option(),
 ) -> None:

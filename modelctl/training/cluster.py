@@ -30,8 +30,9 @@ PATH_BYTES = 4096
 """Room for the chief's run folder in the one collective that tells it to every worker."""
 
 _TASK = re.compile(r"/job:(\w+)(?:/replica:\d+)?/task:(\d+)")
-_LOST = ("unhealthy", "heartbeat", "aborted", "timed out", "timeout", "deadline", "unavailable", "connect",
-         "socket closed", "failed to", "preempt")
+_LOST = ("unhealthy", "heartbeat", "aborted", "timed out", "timeout", "deadline", "unavailable",
+         "connection reset", "connection refused", "failed to connect", "socket closed", "preempt")
+"""Words by which an InternalError (rather than the kinds a lost peer raises) says a peer is gone."""
 
 
 class PeerLost(TrainingError):
