@@ -1,6 +1,6 @@
 """Benchmark training beyond one process: scaling over 2 workers, recovery from a killed worker, Ray's start-up.
 
-    python bench/bench_distributed.py [--rows 200000] [--epochs 4] [--parts scaling,recovery,ray]
+    python bench/bench_distributed.py [--rows 20000] [--epochs 4] [--parts scaling,recovery,ray]
 
 Every process runs inside a network namespace with only a loopback interface (TensorFlow's gRPC servers listen
 on all interfaces), so the benchmark needs root and `ip`.
@@ -24,6 +24,7 @@ others).
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import shutil
@@ -135,7 +136,7 @@ def write_table(path: Path, rows: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=200000)
+    parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--parts", default="scaling,recovery,ray")
     options = parser.parse_args()
@@ -144,7 +145,7 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="modelctl-bench-distributed-"))
     env = environment(MODELCTL_CACHE_DIR=str(folder / "cache"))
     results: dict = json.loads(out.read_text()) if out.is_file() and parts != {"scaling", "recovery", "ray"} else {}
-    results.update(rows=options.rows, epochs=options.epochs)
+    results.update(rows=options.rows, epochs=options.epochs, date=datetime.date.today().isoformat())
     try:
         write_table(folder / "table.csv", options.rows)
         spec = folder / "spec.yaml"

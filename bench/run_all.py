@@ -240,7 +240,8 @@ def distributed_lines(result: dict) -> list[str]:
     scaling, ray = result["scaling"], result["ray_startup"]
     by_hand, on_ray = result["recovery_tf_config"], result["recovery_ray"]
     return ["## Beyond one process", "",
-            f"bench_distributed.py, every process in a loopback-only network namespace on this one machine. Scaling: "
+            f"bench_distributed.py, measured {result['date']} while other work shared the machine, every process in "
+            "a loopback-only network namespace on this one machine. Scaling: "
             f"an MLP (32 inputs, 256-256-3) on a {result['rows']}-row table, {result['epochs']} epochs, global batch "
             "256, as one process and as two TF_CONFIG workers each reading its shard; examples/s over run.json's "
             "training seconds. Both workers share the machine's 2 cores, which one process already keeps busy, so "
@@ -281,7 +282,7 @@ def main() -> None:
                  "pipeline": ["--csv-gb", "0.25" if args.quick else str(args.csv_gb)], "export": [], "matrix": [],
                  "serve": ["--seconds", "10" if args.quick else "30"],
                  "search": ["--trials", "5" if args.quick else "10"],
-                 "distributed": ["--rows", "20000" if args.quick else "200000"]}
+                 "distributed": ["--rows", "20000"]}
     if not args.render_only:
         for name in chosen:
             run(f"bench_{name}.py", *arguments[name])
