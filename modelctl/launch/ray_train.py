@@ -153,12 +153,16 @@ def _failure(error: BaseException, *, run_dir: str, shape: Shape) -> str:
     """One line on a run Ray gave up on: the workers' own message where one was a modelctl error."""
     from modelctl.errors import ModelctlError
 
-    seen, cause = set(), error
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        if isinstance(cause, ModelctlError):
-            return f"training on Ray failed: {cause}"
-        cause = cause.__cause__ or cause.__context__
+    # Ray Train's WorkerGroupError keeps each failed worker's exception by rank; a worker's own error (bad data,
+    # say) is a ModelctlError there, or the cause of Ray's wrapper of it.
+    candidates = [error, *dict(sorted((getattr(error, "worker_failures", None) or {}).items())).values()]
+    for candidate in candidates:
+        seen, cause = set(), candidate
+        while cause is not None and id(cause) not in seen:
+            seen.add(id(cause))
+            if isinstance(cause, ModelctlError):
+                return f"training on Ray failed: {cause}"
+            cause = cause.__cause__ or cause.__context__
     first = next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
     restarts = "without restarts" if shape.max_failures == 0 else f"after {shape.max_failures} restarts"
     return (f"training on Ray failed {restarts}: {first}. Completed epochs are kept in {run_dir}: the same "
