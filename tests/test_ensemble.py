@@ -230,22 +230,22 @@ def test_ensemble_eval_export_and_reload(members, runner):
     rows = folder / "rows.csv"
     rows.write_text("\n".join((ROOT / "examples" / "iris" / "iris.csv").read_text().splitlines()[:6]) + "\n")
     script = ("import sys, numpy as np, tensorflow as tf, modelctl\n"
-              "from modelctl.export.predict import read_inputs\n"
+              "from modelctl.predict import read_inputs\n"
               "import yaml, json\n"
               "run = sys.argv[1]\n"
               "spec = yaml.safe_load(open(run + '/spec.yaml'))\n"
               "fitted = json.load(open(run + '/preprocessing.json'))\n"
-              "values, _ = read_inputs(spec['data']['features'], fitted, [sys.argv[2]])\n"
+              "values = read_inputs(spec['data']['features'], fitted, [sys.argv[2]]).values\n"
               "model = modelctl.load_model(run)\n"
               "print(json.dumps(np.asarray(model({k: tf.constant(v) for k, v in values.items()})).tolist()))\n")
     done = subprocess.run([sys.executable, "-c", script, str(output), str(rows)], capture_output=True, text=True,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert done.returncode == 0, done.stderr[-3000:]
     reloaded = np.array(json.loads(done.stdout.strip().splitlines()[-1]))
-    from modelctl.export.predict import read_inputs
+    from modelctl.predict import read_inputs
 
-    values, _ = read_inputs(load_run_spec(output).data["data"]["features"], read_json(output / "preprocessing.json"),
-                            [str(rows)])
+    values = read_inputs(load_run_spec(output).data["data"]["features"], read_json(output / "preprocessing.json"),
+                         [str(rows)]).values
     np.testing.assert_allclose(reloaded, 0.75 * _outputs(first, values) + 0.25 * _outputs(second, values), atol=1e-6)
 
 

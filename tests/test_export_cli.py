@@ -106,7 +106,7 @@ def test_export_refuses_to_overwrite_and_names_bad_options(trained, runner):
 
     _, run_dir = trained
     again = runner.invoke(app, ["export", str(run_dir), "--format", "onnx"])
-    assert again.exit_code == 2 and "pass --force" in again.output
+    assert again.exit_code == 2 and "pass --force to write it again" in again.output
     bad = runner.invoke(app, ["export", str(run_dir), "--format", "pdf"])
     assert bad.exit_code == 2 and "pdf" in bad.output
 

@@ -197,7 +197,7 @@ def test_finding_plugin_formats_does_not_import_tensorflow(installed, tmp_path):
                                         "  layers: [dense: 2]\nexport:\n  formats: [keras]\n")
     code = ("import sys\n"
             "from modelctl.registry.exporters import exporters\n"
-            "from modelctl.export.predict import is_artifact\n"
+            "from modelctl.predict import is_artifact\n"
             "from modelctl.spec.validate import load_spec\n"
             "assert 'keras' in exporters().names()\n"
             f"assert not is_artifact(__import__('pathlib').Path({str(tmp_path)!r}))\n"
@@ -239,7 +239,7 @@ def _shop(path: Path) -> None:
 def test_export_verifies_the_plugin_format_and_predict_runs_it(installed, tmp_path):
     from conftest import quiet_console
 
-    from modelctl.export.predict import predict
+    from modelctl.predict import predict
     from modelctl.spec.validate import load_spec
     from modelctl.training.trainer import train
 

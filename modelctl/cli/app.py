@@ -164,7 +164,7 @@ def validate(
     from modelctl.cli.validate import run_validate
 
     code = run_validate(paths, output_format.value, strict, deep=deep, overrides=overrides, console=_console(),
-                        print_resolved=print_resolved)
+                        print_resolved=print_resolved, status_console=_console(stderr=True))
     raise typer.Exit(code)
 
 
@@ -445,7 +445,8 @@ def export(
                                                 "export.<format>.quantize."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder of the artifacts (default "
                                                                        "<run>/export)."),
-    force: bool = typer.Option(False, "--force", help="Replace artifacts that exist."),
+    force: bool = typer.Option(False, "--force", help="Write again artifacts that exist (without it, those in "
+                                                      "place are kept and the others written)."),
     benchmark: bool = typer.Option(False, "--benchmark", help="Export every format and quantization and write "
                                                               "the size/latency/accuracy table to the run folder."),
     register: Optional[str] = typer.Option(None, "--register", metavar="NAME", help=REGISTER_HELP),
@@ -582,43 +583,88 @@ def track(
 
 @app.command()
 @handles_errors
-@needs_train_extra("predict")
 def predict(
     target: str = typer.Argument(..., help="A run folder, a .keras file inside one, or an artifact written by "
                                            "`modelctl export`.", autocompletion=run_folders),
-    inputs: List[str] = typer.Argument(..., help="CSV, TSV, Parquet or NPZ files of raw feature columns, image "
-                                                 "or .txt files, and folders of them, in any mix; predictions "
-                                                 "come in the order given, each naming its file."),
+    inputs: List[str] = typer.Argument(..., help="CSV, TSV, Parquet or NPZ files of raw feature columns (named by "
+                                                 "column or by feature), image or .txt files, folders of them, and "
+                                                 "- for a table on standard input, in any mix; predictions come in "
+                                                 "the order given, each naming its file."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the predictions to this CSV file "
                                                                        "instead of printing them."),
+    ids: Optional[str] = typer.Option(None, "--id", help="A column of the tables passed through to each "
+                                                         "prediction, such as an order id."),
+    on_bad_input: str = typer.Option("error", "--on-bad-input", help="error: stop at an example that cannot be "
+                                                                     "read (a corrupt image, an empty text, a word "
+                                                                     "among numbers); skip: leave it out and say "
+                                                                     "how many were."),
+    delimiter: Optional[str] = typer.Option(None, "--delimiter", help="Field separator of CSV and TSV inputs. "
+                                                                      "Default: , for CSV, a tab for TSV."),
+    stdin_format: str = typer.Option("csv", "--stdin-format", help="Table format of - (standard input)."),
 ) -> None:
     """Predict class names and probabilities (or values) for raw inputs."""
-    from modelctl.cli.evaluate import run_predict
+    from modelctl.cli.predict import run_predict
 
-    run_predict(target, inputs, output, console=_console())
+    run_predict(target, inputs, output, ids=ids, on_bad_input=on_bad_input, delimiter=delimiter,
+                stdin_format=stdin_format, console=_console(), notes=_console(stderr=True))
 
 
 @app.command()
 @handles_errors
-@needs_train_extra("serve")
 def serve(
     target: str = typer.Argument(..., help="A run folder (a spec's runs folder serves its newest run), a .keras file "
                                            "in one, or an artifact written by `modelctl export`."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; 0.0.0.0 opens it to the network."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; 0.0.0.0 opens it to the network "
+                                                         "(set a token then)."),
     port: int = typer.Option(8501, "--port", "-p", help="Port (0 picks a free one)."),
     backend: str = typer.Option("auto", "--backend", "-b", help="auto (the run's ONNX, TFLite or SavedModel export, "
                                                                 "else its Keras model), onnx, tflite, saved_model or "
-                                                                "keras."),
-    name: Optional[str] = typer.Option(None, "--name", help="The model's name in the URLs. Default: the spec's name."),
-    max_batch: int = typer.Option(64, "--max-batch", help="Most examples gathered from concurrent requests into one "
-                                                          "model call (1: each request alone)."),
-    batch_timeout_ms: float = typer.Option(2.0, "--batch-timeout-ms", help="Longest wait for more requests to fill "
-                                                                           "a batch, in milliseconds."),
-    workers: int = typer.Option(1, "--workers", help="Server processes sharing the port."),
+                                                                "keras. onnx and tflite need no TensorFlow."),
+    name: Optional[str] = typer.Option(None, "--name", help="The model's name in the URLs: letters, digits, _, - "
+                                                            "and . only. Default: the spec's name."),
+    max_batch: int = typer.Option(64, "--max-batch", help="Most examples in one model call, gathered from "
+                                                          "concurrent requests; larger requests run in batches of "
+                                                          "this size (1: each example alone)."),
+    batch_timeout_ms: float = typer.Option(2.0, "--batch-timeout-ms", help="Longest wait for requests on their way "
+                                                                           "to fill a batch, in milliseconds; with "
+                                                                           "none on the way a batch runs at once."),
+    workers: int = typer.Option(1, "--workers", help="Server processes sharing the port (and one set of metrics)."),
     token: Optional[str] = typer.Option(None, "--token", help="Require `Authorization: Bearer TOKEN` on every route "
                                                               "but /healthz. Default: $MODELCTL_SERVE_TOKEN, else "
                                                               "none."),
     max_body_mb: float = typer.Option(16.0, "--max-body-mb", help="Largest request body in MiB; larger ones get 413."),
+    max_rows: int = typer.Option(10_000, "--max-rows", help="Most examples in one request; more get 413."),
+    max_pixels: Optional[int] = typer.Option(None, "--max-pixels", help="Most pixels in one image, checked before "
+                                                                        "decoding; larger ones get 413. Default: 16 "
+                                                                        "times the model's input size, at least "
+                                                                        "1,048,576."),
+    max_queue: int = typer.Option(256, "--max-queue", help="Most model requests in the server at once; one more "
+                                                           "gets 503 with Retry-After."),
+    timeout_ms: float = typer.Option(10_000.0, "--timeout-ms", help="A model request's deadline in milliseconds; "
+                                                                    "one not run by then gets 503 with "
+                                                                    "Retry-After."),
+    decode_processes: int = typer.Option(1, "--decode-processes", help="Processes that decode and check large "
+                                                                       "request bodies off the event loop (0: "
+                                                                       "threads)."),
+    threads: int = typer.Option(2, "--threads", help="Threads that build large answers."),
+    response: str = typer.Option("modelctl", "--response", help="Shape of :predict answers: modelctl (class names "
+                                                                "and probabilities per example) or tf-serving (the "
+                                                                "output tensors, as TensorFlow Serving answers)."),
+    version_labels: List[str] = typer.Option([], "--version-labels", help="LABEL=VERSION pairs (comma-separated "
+                                                                          "or repeated) routed at "
+                                                                          "/v1/models/NAME/labels/LABEL."),
+    allowed_hosts: List[str] = typer.Option([], "--allowed-hosts", help="Host header values taken (comma-separated "
+                                                                        "or repeated; * for any). Default: "
+                                                                        "localhost and 127.0.0.1 on a loopback "
+                                                                        "address, else any."),
+    cors_origins: List[str] = typer.Option([], "--cors-origins", help="Origins whose pages may call the server "
+                                                                      "(comma-separated or repeated; * for any)."),
+    max_connections: int = typer.Option(1000, "--max-connections", help="Most connections at once; beyond, "
+                                                                        "requests get 503."),
+    header_timeout: float = typer.Option(10.0, "--header-timeout", help="Seconds a connection may take to send a "
+                                                                        "request's headers before it is closed."),
+    grace_seconds: float = typer.Option(30.0, "--grace-seconds", help="After SIGTERM, the longest wait for the "
+                                                                      "requests in flight."),
 ) -> None:
     """Serve a model over TensorFlow Serving's REST API (raw rows in, class names and probabilities out), with a
     page to try it at /."""
@@ -626,6 +672,10 @@ def serve(
 
     run_serve(target, backend=backend, name=name, host=host, port=port, max_batch=max_batch,
               batch_timeout_ms=batch_timeout_ms, workers=workers, token=token, max_body_mb=max_body_mb,
+              max_rows=max_rows, max_pixels=max_pixels, max_queue=max_queue, timeout_ms=timeout_ms,
+              decode_processes=decode_processes, threads=threads, response=response,
+              version_labels=version_labels, allowed_hosts=allowed_hosts, cors_origins=cors_origins,
+              max_connections=max_connections, header_timeout=header_timeout, grace_seconds=grace_seconds,
               console=_console(stderr=True))
 
 

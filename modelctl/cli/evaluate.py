@@ -1,4 +1,4 @@
-"""`modelctl eval`, `modelctl predict` and `modelctl compare`."""
+"""`modelctl eval` and `modelctl compare`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,14 @@ def run_eval(target: str, split: str, data: Path | None, *, output_format: str, 
              cache=None) -> dict:
     """Evaluate, print the metrics (table or JSON) and apply the gates. `cache`: the prepared-data cache
     (`modelctl.data.cache.DataCache`); default None: the default folder."""
-    from modelctl.evaluation.evaluate import check_gates, evaluate_run
+    from modelctl.evaluation.evaluate import check_gates, gate_names, parse_gates
+    from modelctl.runs import load_run_spec, locate, read_json
+
+    # The run and the gates are checked before TensorFlow is imported: a typo fails in a second.
+    run_dir, _ = locate(target)
+    labels = {name: label["type"] for name, label in read_json(run_dir / "preprocessing.json")["labels"].items()}
+    parse_gates(gates, gate_names(labels, list(load_run_spec(run_dir).spec.evaluation.metrics)))
+    from modelctl.evaluation.evaluate import evaluate_run
     from modelctl.evaluation.report import render_table
 
     result = evaluate_run(target, split, data_file=data, cache=cache)
@@ -56,20 +63,6 @@ def run_eval(target: str, split: str, data: Path | None, *, output_format: str, 
     if missed:
         raise GateMissed("quality gate missed: " + "; ".join(missed))
     return payload
-
-
-def run_predict(target: str, inputs: list[str], output: Path | None, *, console) -> list[dict]:
-    from modelctl.export.predict import predict, rows_csv
-    from modelctl.util.files import write_text_atomic
-
-    rows = predict(target, inputs)
-    text = rows_csv(rows)
-    if output is None:
-        console.out(text, highlight=False, end="")
-    else:
-        write_text_atomic(output, text)
-        console.print(f"wrote {len(rows)} predictions to {output}", markup=False)
-    return rows
 
 
 def flatten(value, prefix: str = "") -> dict[str, object]:

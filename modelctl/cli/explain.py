@@ -10,6 +10,11 @@ def run_explain(target: str, split: str, *, examples: int, method: str, repeats:
                 output_format: str, console, cache=None) -> dict:
     """Explain the run, print the importance (a table, or the `explain.json` object with `--format json`) and
     where the files are. `cache`: the prepared-data cache; default None: the default folder."""
+    from modelctl.runs import locate
+    from modelctl.util.tf import tensorflow
+
+    locate(target)  # a wrong folder is said before TensorFlow starts
+    tensorflow()  # imported quietly, before shap or the model loader imports it with its native log lines
     from modelctl.explain import explain_run
 
     result = explain_run(target, split, examples=examples, method=method, repeats=repeats, steps=steps,

@@ -22,19 +22,26 @@ def run_export(target: str, formats: list[str], quantize: str | None, *, output:
         register: register the exported model in MLflow's model registry under this name; default None.
         track_strict: a tracking server that cannot be reached is an error; default False: a warning.
     """
-    from modelctl.export import ExportFailed, render_table, write_benchmark
+    from modelctl.runs import locate
+    from modelctl.util.tf import tensorflow
+
+    locate(target)  # a wrong folder is said before TensorFlow starts
+    tensorflow()  # imported quietly, before a converter or the model loader imports it with its native log lines
+    from modelctl.export import ExportFailed, ExportInterrupted, render_table, write_benchmark
     from modelctl.export.from_run import export_run
 
     try:
         done = export_run(target, formats or None, quantize, output=output, force=force, benchmark=benchmark,
                           cache=cache)
-    except ExportFailed as failed:
+    except (ExportFailed, ExportInterrupted) as failed:
         # The formats that were written and verified are in place: show them before the failures.
         if failed.results:
             render_table(failed.results, console)
             console.print(f"artifacts in {failed.results[0].path.parent}", markup=False)
         raise
     render_table(done.results, console)
+    for path in getattr(done.results, "kept", []):
+        console.print(f"kept {path}: it was in place already (--force writes it again)", markup=False)
     if benchmark:
         markdown, data = write_benchmark(done.results, done.run_dir)
         console.print(f"benchmark written to {markdown} and {data}", markup=False)

@@ -6,7 +6,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from modelctl.errors import UsageError
+from modelctl.errors import DataError, UsageError
 from modelctl.spec.validate import load_spec
 
 
@@ -36,9 +36,7 @@ def run_train(spec: str | None, overrides: list[str], output: Path, *, resume: P
         ray: `--ray`: `(address, launch.ray_train.Shape)` to train on a Ray cluster (None for $RAY_ADDRESS or a
             local Ray), in `run_dir` (continued when it holds a run) or a new run folder; default None: here.
     """
-    from modelctl.evaluation.plots import learning_curves_plot
     from modelctl.runs import create_run_dir, find_run_dir, load_run_spec, spec_hash, spec_text, write_json
-    from modelctl.training.trainer import train
 
     if resume is not None:
         resume = find_run_dir(resume)
@@ -49,6 +47,11 @@ def run_train(spec: str | None, overrides: list[str], output: Path, *, resume: P
         raise UsageError("give a spec file to train, or --resume RUN_DIR")
     else:
         document = load_spec(spec, overrides)
+    if document.spec.data is None:  # before TensorFlow is imported: nothing to train on
+        raise DataError(f"{document.source}: the spec has no `data` section; add one to train (`modelctl summary` "
+                        "shows a model without data)")
+    from modelctl.evaluation.plots import learning_curves_plot
+    from modelctl.training.trainer import train
     from modelctl.util.storage import is_remote
 
     if is_remote(output) and run_dir is None and not dry_run:

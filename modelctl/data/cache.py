@@ -48,8 +48,9 @@ from modelctl.data.errors import DataError, shown
 from modelctl.data.fitting import Rows
 from modelctl.data.splits import SPLITS
 
-FORMAT = 1
-"""The layout of an entry; entries of another layout are not read."""
+FORMAT = 2
+"""The layout of an entry; entries of another layout are not read. 2: binary labels' classes are named by the
+data, and label values outside known classes may be skipped, so entries fitted before are not reused."""
 
 ENVIRONMENT = "MODELCTL_CACHE_DIR"
 """The environment variable that names the cache folder."""

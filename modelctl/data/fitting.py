@@ -98,16 +98,17 @@ class Fitting:
                 self._add_fits(rows)
             return
         self.counts[split] += int(np.count_nonzero(rows.keep))
+        kept = rows if rows.keep.all() else rows.take(rows.keep)  # a dropped example's label is not checked
         for encoder in self.labels.values():
-            values = rows.columns[encoder.column]
-            encoder.survey(values, rows.numbers)
+            values = kept.columns[encoder.column]
+            encoder.survey(values, kept.numbers)
             if split == "train":
                 encoder.observe(values)
         if split != "train":
             return
         if self.balanced:
             encoder = next(iter(self.labels.values()))
-            add_counts(self.class_counts, value_counts(rows.columns[encoder.column]))
+            add_counts(self.class_counts, value_counts(kept.columns[encoder.column]))
         self._add_fits(rows)
 
     def _add_fits(self, rows: Rows) -> None:

@@ -61,7 +61,7 @@ from modelctl.data.fingerprints import data_record, quick_fingerprint
 from modelctl.data.columns import ColumnPlan, encode_features, open_typed
 from modelctl.data.errors import DataError
 from modelctl.data.fitting import Fitting, Rows, check_balanced
-from modelctl.data.labels import label_encoder
+from modelctl.data.labels import as_trained, known_labels, label_encoder
 from modelctl.data.shards import Layout, Shard, lay_out, positions
 from modelctl.data.sources import Source, has_glob, located
 from modelctl.data.splits import SPLITS, ClassCodes, assign_splits, kfold
@@ -373,6 +373,8 @@ class Prepared:
         """A chunk of source columns as model inputs, with its label and weight columns as read."""
         features, keep = encode_features(self.features, None, batch, numbers=numbers, on_bad_rows=self.on_bad_rows,
                                          skipped=skipped)
+        if self.on_bad_rows == "skip" and self.labels:
+            keep &= known_labels(self.labels, batch, skipped=skipped)
         return Rows(features, {column: batch[column] for column in self.raw_columns}, keep, numbers)
 
     def _held_bytes(self, part: Rows) -> int:
@@ -637,10 +639,14 @@ class Prepared:
                                          on_bad_rows=self.on_bad_rows,
                                          skipped=self.skipped)
         columns = {column: batch[column] for column in self.raw_columns} if with_targets else {}
+        if with_targets and self.on_bad_rows == "skip" and self.labels:
+            keep &= known_labels(self.labels, batch, skipped=self.skipped)
         return self._complete(Rows(features, columns, keep, numbers), with_targets)
 
     def _complete(self, part: Rows, with_targets: bool = True) -> Encoded:
         """The kept examples of a chunk with their targets and weights."""
+        if not part.keep.all():
+            part = part.take(part.keep)  # a dropped example's label is never encoded: it may be one skipped
         targets = {}
         weights = None
         if with_targets:
@@ -654,8 +660,7 @@ class Prepared:
                 for index, weight in self._class_weights.items():
                     factors[first == index] = weight
                 weights = factors if weights is None else weights * factors
-        encoded = Encoded(part.features, targets, weights)
-        return encoded if part.keep.all() else encoded.take(part.keep)
+        return Encoded(part.features, targets, weights)
 
     def _source_of(self, split: str | None = None) -> Source | None:
         """The source whose example numbers an error in `split` (None: in any split) gives: the shared one, or
@@ -827,6 +832,13 @@ class Prepared:
 
     def dataset(self, split: str, output_names: list[str], training: bool = False, *, initial_epoch: int = 0,
                 epochs: int = 1, batch_size: int | None = None):
+        """A `tf.data.Dataset` of (features, targets[, weights]) batches, its targets as Keras trains on them
+        (`modelctl.data.labels.as_trained`); see `_dataset` for the arguments."""
+        return as_trained(self._dataset(split, output_names, training, initial_epoch=initial_epoch, epochs=epochs,
+                                        batch_size=batch_size), self.labels, output_names)
+
+    def _dataset(self, split: str, output_names: list[str], training: bool = False, *, initial_epoch: int = 0,
+                 epochs: int = 1, batch_size: int | None = None):
         """A `tf.data.Dataset` of (features, targets[, weights]) batches.
 
         Args:

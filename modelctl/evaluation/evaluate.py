@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from modelctl.errors import UsageError
+from modelctl.errors import UsageError, did_you_mean, one_of
 from modelctl.spec.typed import Spec
 
 @dataclasses.dataclass
@@ -196,24 +196,77 @@ def metric_value(metrics: dict, name: str) -> float | None:
     return None if value is None or isinstance(value, (dict, list)) else float(value)
 
 
-def check_gates(metrics: dict, gates: list[str]) -> list[str]:
-    """The `--fail-under metric=value` gates a result misses, as sentences; raises UsageError on a bad gate.
+LOWER_IS_BETTER = ("log_loss", "hamming_loss", "mse", "rmse", "mae", "mape")
+"""Metrics whose `--fail-under` gate is an upper bound."""
 
-    For error-like metrics (log_loss, hamming_loss, mse, rmse, mae, mape) the gate is an upper bound."""
-    missed = []
-    lower_is_better = {"log_loss", "hamming_loss", "mse", "rmse", "mae", "mape"}
+AVERAGED = ("precision", "recall", "f1")
+"""Metrics reported per class with averages: `f1` is its macro average, `f1.macro` and `f1.weighted` name each,
+and a binary label adds `f1.positive` (its positive class's)."""
+
+
+def gate_names(labels: dict[str, str], names: list[str] | None = None) -> list[str]:
+    """Every name a `--fail-under` gate (and a row of the metrics table) may give for an evaluation of `labels`
+    (label name -> label type) reporting `names` (the spec's `evaluation.metrics`; empty: each type's defaults):
+    `accuracy`, `f1`, `f1.macro`, `f1.weighted`, `f1.positive` (binary), `roc_auc`, `roc_auc.macro` (one-vs-rest),
+    `top_k_accuracy`; with several labels each prefixed by its label (`species.accuracy`)."""
+    from modelctl.evaluation.metrics import metric_names
+    from modelctl.features import label_type
+
+    found = []
+    for label, kind in labels.items():
+        positive = label_type(kind).positive_class is not None
+        own = []
+        for name in metric_names(kind, names or None):
+            if name == "confusion_matrix":
+                continue
+            own.append(name)
+            if name in AVERAGED:
+                own += [f"{name}.positive"] * positive + [f"{name}.macro", f"{name}.weighted"]
+            elif name in ("roc_auc", "pr_auc") and not positive:
+                own.append(f"{name}.macro")
+        found += own if len(labels) == 1 else [f"{label}.{name}" for name in own]
+    return found
+
+
+def parse_gates(gates: list[str], known: list[str] | None = None) -> list[tuple[str, float]]:
+    """(metric, limit) of each `--fail-under metric=value`, checked before anything is evaluated.
+
+    Args:
+        gates: the `--fail-under` values.
+        known: the metric names an evaluation reports (`gate_names`); None takes any name.
+
+    Raises:
+        UsageError: a gate that is not `metric=number`, or names a metric the evaluation does not report (the
+            known names listed, the closest suggested).
+    """
+    parsed = []
     for gate in gates:
         name, separator, bound = gate.partition("=")
+        name = name.strip()
         try:
             limit = float(bound)
         except ValueError:
-            separator = ""
-        if not separator or not name:
-            raise UsageError(f"--fail-under {gate!r}: expected metric=value, such as accuracy=0.95")
+            limit = math.nan
+        if not separator or not name or not math.isfinite(limit):
+            raise UsageError(f"--fail-under {gate!r}: expected metric=number, such as accuracy=0.95"
+                             + (f"; {bound.strip()!r} is not a number" if separator and name else ""))
+        if known is not None and name not in known:
+            raise UsageError(f"--fail-under {gate!r}: this evaluation reports no metric {name!r}. Metrics: "
+                             f"{one_of(known, limit=40)}.{did_you_mean(name, known)}")
+        parsed.append((name, limit))
+    return parsed
+
+
+def check_gates(metrics: dict, gates: list[str]) -> list[str]:
+    """The `--fail-under metric=value` gates a result misses, as sentences; raises UsageError on a bad gate.
+
+    For error-like metrics (`LOWER_IS_BETTER`) the gate is an upper bound."""
+    missed = []
+    for name, limit in parse_gates(gates):
         value = metric_value(metrics, name)
         if value is None:
-            raise UsageError(f"--fail-under {gate!r}: no metric {name!r} in this evaluation")
-        if name.split(".")[-1] in lower_is_better or name.split(".")[0] in lower_is_better:
+            raise UsageError(f"--fail-under {name}={limit:g}: no metric {name!r} in this evaluation")
+        if name.split(".")[-1] in LOWER_IS_BETTER or name.split(".")[0] in LOWER_IS_BETTER:
             if value > limit:
                 missed.append(f"{name} is {value:.4f}, above the limit {limit:g}")
         elif value < limit:

@@ -32,19 +32,21 @@ PLOT_TITLES = {
 def scalar_rows(metrics: dict) -> list[tuple[str, object]]:
     """(name, value) of every scalar in `metrics`, in its order.
 
-    `examples` and plain metrics keep their key; a metric with averages gives one row per
-    average (`precision (macro)`, `roc_auc (macro)`, binary `precision (positive)`);
-    `top_k_accuracy` becomes `top_k_accuracy (k=3)`. Per-class values, the confusion
-    matrix and the notes are left out. Values are ints, floats or None.
+    Each row is named as `modelctl eval --fail-under` names the value
+    (`modelctl.evaluation.evaluate.gate_names`): `examples` and plain metrics keep their key; a
+    metric with averages gives one row per average (`precision.macro`, `roc_auc.macro`, binary
+    `precision.positive`); `top_k_accuracy` gives its value, and `top_k_accuracy.k` its k.
+    Per-class values, the confusion matrix and the notes are left out. Values are ints, floats or
+    None.
     """
     rows: list[tuple[str, object]] = []
     for key, value in metrics.items():
         if key in _SKIPPED:
             continue
         if key == "top_k_accuracy" and isinstance(value, dict):
-            rows.append((f"top_k_accuracy (k={value.get('k')})", value.get("value")))
+            rows += [("top_k_accuracy", value.get("value")), ("top_k_accuracy.k", value.get("k"))]
         elif isinstance(value, dict):
-            rows.extend((f"{key} ({part})", value[part]) for part in _AVERAGES if part in value)
+            rows.extend((f"{key}.{part}", value[part]) for part in _AVERAGES if part in value)
         elif value is None or isinstance(value, (int, float)):
             rows.append((key, value))
     return rows

@@ -87,6 +87,9 @@ def run_search(spec: str, overrides: list[str], *, output: Path, trials: int | N
     check_storage(storage, workers)
     settings, document = settings_for(spec, overrides, output=output, trials=trials, storage=storage, study=study,
                                       cache_dir=cache_dir, use_cache=use_cache, folds=folds)
+    from modelctl.util.tf import tensorflow
+
+    tensorflow()  # imported quietly, before a trial imports it with its native log lines
     search = document.spec.search
     join = resume or storage is not None
     seed = document.spec.seed

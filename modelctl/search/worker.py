@@ -211,9 +211,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from rich.console import Console
 
+    from modelctl.util.tf import tensorflow
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     argv = sys.argv[1:] if argv is None else argv
     settings = Settings.from_dict(json.loads(argv[0]))
+    tensorflow()  # imported quietly, before the trial's modules import it with its native log lines
     console = Console(highlight=False, soft_wrap=True)
     try:
         run_worker(settings, console, index=int(argv[1]))

@@ -18,6 +18,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from modelctl.errors import UsageError
+from modelctl.training.errors import TrainingError
 from modelctl.util.files import atomic_path, copy_atomic, write_text_atomic
 
 STATEFUL = {"EarlyStopping": ("wait", "best", "stopped_epoch", "best_epoch"),
@@ -49,12 +51,21 @@ class Interrupted(Exception):
 
 class StopOnSignal(keras.callbacks.Callback):
     """Stops training when the process gets SIGINT (Ctrl-C) or SIGTERM, at the end of the execution under way (the
-    `training.steps_per_execution` steps Keras runs in one call, after which it calls `on_train_batch_end`)."""
+    `training.steps_per_execution` steps Keras runs in one call, after which it calls `on_train_batch_end`).
+
+    An epoch whose every step was trained before the signal came (it came during the last execution's end, or
+    while the epoch was being validated) is complete, and is kept: only an epoch with steps left is cut short.
+
+    Attributes:
+        received: the signal's number, None while none came.
+        cut: whether the last epoch that ended was cut short by the signal.
+    """
 
     def __init__(self):
         super().__init__()
         self.received: int | None = None
         self.cut = False
+        self.steps_done = 0
         self._previous: dict[int, object] = {}
 
     def install(self) -> None:
@@ -74,14 +85,19 @@ class StopOnSignal(keras.callbacks.Callback):
         if self.model is not None:
             self.model.stop_training = True
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self.steps_done = 0
+
     def on_train_batch_end(self, batch, logs=None):
+        self.steps_done = batch + 1
         if self.received is not None:
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
         # Decided once, before the callbacks that save and show the epoch run, so that they agree even when the
         # signal arrives while they do.
-        self.cut = self.received is not None
+        steps = (self.params or {}).get("steps")
+        self.cut = self.received is not None and not (steps and self.steps_done >= steps)
 
 
 class FirstStep(keras.callbacks.Callback):
@@ -168,6 +184,14 @@ class RunRecorder(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if cut_short(self.stop):
             return
+        try:
+            self._save(epoch, logs)
+        except UsageError as error:  # not the command line's fault: the folder went away during training
+            gone = "was removed" if not self.folder.is_dir() else "cannot be written"
+            raise TrainingError(f"the run folder {self.folder} {gone} during epoch {epoch + 1}, which could not "
+                                f"be saved ({error}); training stopped") from None
+
+    def _save(self, epoch, logs) -> None:
         row = {"epoch": epoch + 1, **{key: _plain(float(value)) for key, value in (logs or {}).items()}}
         learning_rate = _learning_rate(self.model)
         if learning_rate is not None:

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Callable
 
 from modelctl.errors import DataError, SpecError
+from modelctl.spec.fitted import check_fitted
 from modelctl.spec.typed import Training
 from modelctl.training import cluster
 from modelctl.training.errors import TrainingError
@@ -129,6 +130,7 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
     preparation_seconds = time.perf_counter() - started
     if prepared.counts["train"] == 0:
         raise DataError("the training split is empty; check data.split and the source")
+    check_fitted(document, prepared.fitted)  # the class count of each label against its output, before any step
     execution = _execution(document, prepared, plan)
     distillation = None
     if typed.training.distillation is not None and not resume and not dry_run:  # for the new run.json; hashes
@@ -396,9 +398,10 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
             raise TrainingInterrupted(f"training stopped by {name} during epoch 1, before any epoch was completed; "
                                       "nothing is saved to resume from", stop_signal.received)
         shown = folder if shown is None else shown
-        raise TrainingInterrupted(f"training stopped by {name} during epoch {completed + 1}; epoch {completed} is "
-                                  f"saved in {shown / 'checkpoints'}. Continue with: modelctl train --resume "
-                                  f"{shown}", stop_signal.received)
+        when = f"after epoch {completed}, which is" if not stop_signal.cut else \
+            f"during epoch {completed + 1}; epoch {completed} is"
+        raise TrainingInterrupted(f"training stopped by {name} {when} saved in {shown / 'checkpoints'}. Continue "
+                                  f"with: modelctl train --resume {shown}", stop_signal.received)
     if nan_guard.found:
         epoch, first, last, loss = nan_guard.found
         record.update(status="diverged")
