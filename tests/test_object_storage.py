@@ -138,8 +138,12 @@ def test_a_run_reads_parquet_from_and_writes_its_folder_to_s3(s3, write_spec, tm
     [second] = {key.split("/")[0] for key in _objects(s3, "runs/iris/")}
     assert _objects(s3, f"runs/iris/{second}/")["model.keras"] > 0
 
-    s3.put_object(Bucket=BUCKET, Key="data/part-1.parquet",
-                  Body=s3.get_object(Bucket=BUCKET, Key="data/part-0.parquet")["Body"].read())
+    import pyarrow.parquet
+
+    changed = tmp_path / "changed.parquet"  # part-1 with its rows in reverse: the same classes, another content
+    table = pyarrow.parquet.read_table(tmp_path / "part-1.parquet")
+    pyarrow.parquet.write_table(table.take(list(range(table.num_rows - 1, -1, -1))), changed)
+    s3.upload_file(str(changed), BUCKET, "data/part-1.parquet")
     code, output = _train(str(spec), "--output", f"s3://{BUCKET}/runs")
     assert code == 0, output
     assert "data cache: read" not in output, output
