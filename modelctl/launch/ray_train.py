@@ -19,6 +19,7 @@ import dataclasses
 import io
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -182,6 +183,7 @@ def worker(config: dict) -> None:
     from rich.console import Console
 
     from modelctl.data.cache import DataCache
+    from modelctl.errors import ModelctlError
     from modelctl.evaluation.plots import learning_curves_plot
     from modelctl.spec.validate import load_spec
     from modelctl.training.restart import train_or_resume
@@ -198,6 +200,16 @@ def worker(config: dict) -> None:
         from modelctl.tracking.settings import MlflowSettings
 
         tracking = MlflowSettings(**config["tracking"])
-    train_or_resume(document, Path(config["run_dir"]), console, quiet=config["quiet"] or rank != 0, live=False,
-                    command_line=config["command_line"], plot_history=learning_curves_plot, cache=cache,
-                    allow_worker_change=config["allow_worker_change"], tracking=tracking)
+    try:
+        train_or_resume(document, Path(config["run_dir"]), console, quiet=config["quiet"] or rank != 0, live=False,
+                        command_line=config["command_line"], plot_history=learning_curves_plot, cache=cache,
+                        allow_worker_change=config["allow_worker_change"], tracking=tracking)
+    except ModelctlError as error:
+        if error.exit_code < 128:
+            raise
+        # A lost peer or an interruption: the process ends as a process started by hand would, with its one line
+        # and exit code, and Ray starts the group again. Raised, the error would reach Ray's log as a traceback.
+        console.print(f"error: {error}", markup=False)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(error.exit_code)
