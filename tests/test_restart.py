@@ -97,7 +97,7 @@ def test_resuming_on_another_number_of_workers(tmp_path, recorded, planned, allo
     from modelctl.training.hardware import Plan
     from modelctl.training.restart import WorkersChanged, check_workers
 
-    (tmp_path / "run.json").write_text(json.dumps({"strategy": recorded}))
+    (tmp_path / "run.json").write_text(json.dumps({"name": "iris", "status": "interrupted", "strategy": recorded}))
     distribution, workers, replicas = planned
     plan = Plan(distribution, workers=workers, replicas=replicas)
     if changed and not allowed:
@@ -115,7 +115,8 @@ def test_the_refusal_names_both_shapes(tmp_path):
     from modelctl.training.hardware import Plan
     from modelctl.training.restart import check_workers
 
-    (tmp_path / "run.json").write_text(json.dumps({"strategy": {"distribution": "multi_worker", "workers": 2,
+    (tmp_path / "run.json").write_text(json.dumps({"name": "iris", "status": "interrupted",
+                                                "strategy": {"distribution": "multi_worker", "workers": 2,
                                                                 "replicas": 2}}))
     with pytest.raises(ModelctlError) as raised:
         check_workers(tmp_path, Plan("one_device"), allow=False, epoch=5)

@@ -136,15 +136,18 @@ def _result(run_dir: str):
     """The `TrainResult` of the run the workers left in `run_dir`."""
     import json
 
+    from modelctl.runs import RunFolder
+    from modelctl.runs.folder import METRICS, RECORD
     from modelctl.training.trainer import TrainResult
     from modelctl.util.storage import filesystem, is_remote, join
 
     if is_remote(run_dir):
         fs = filesystem(run_dir)
-        record = json.loads(fs.cat_file(join(run_dir, "run.json")))
-        metrics = json.loads(fs.cat_file(join(run_dir, "metrics.json")))
+        record = json.loads(fs.cat_file(join(run_dir, RECORD)))
+        metrics = json.loads(fs.cat_file(join(run_dir, METRICS)))
     else:
-        record, metrics = (json.loads((Path(run_dir) / name).read_text()) for name in ("run.json", "metrics.json"))
+        run = RunFolder(run_dir)
+        record, metrics = run.record.values, run.metrics
     return TrainResult(run_dir if is_remote(run_dir) else Path(run_dir), metrics, [], record.get("strategy") or {},
                        record.get("examples") or {}, epochs=int(record.get("epochs_completed") or 0),
                        best_epoch=record.get("best_epoch"))

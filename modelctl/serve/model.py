@@ -22,6 +22,7 @@ from pathlib import Path
 
 from modelctl.errors import one_of
 from modelctl.predict import Predictor
+from modelctl.runs import EXPORTS, RunFolder
 from modelctl.serve.errors import ServeError
 
 BACKENDS = ("auto", "onnx", "tflite", "saved_model", "keras")
@@ -62,7 +63,7 @@ class ServedModel:
 
     @property
     def labels(self) -> dict:
-        """Label name -> fitted label (`type`, `classes`)."""
+        """Label name -> fitted label (`modelctl.runs.FittedLabel`: `type`, `classes`)."""
         return self.predictor.labels
 
 
@@ -97,11 +98,12 @@ def open_model(target: str | Path, backend: str = "auto", name: str | None = Non
                              "--backend out (auto) or give an artifact of that format")
         predictor, run_dir = open_artifact(path), _run_of(path)
     else:
-        from modelctl.runs import locate
+        from modelctl.model.trained import open_trained
 
-        run_dir, _ = locate(path)
+        trained = open_trained(path, command="serve")
+        run_dir = trained.run.path
         artifact = _run_artifact(run_dir, backend, target)
-        predictor = open_run(path).load() if artifact is None else open_artifact(artifact)
+        predictor = open_run(trained).load() if artifact is None else open_artifact(artifact)
     version = _version(path, run_dir)
     served_name = name or predictor.metadata.get("spec_name") or "model"
     if name is None and not NAME.fullmatch(served_name):
@@ -139,20 +141,20 @@ def _run_artifact(run_dir: Path, backend: str, target) -> Path | None:
         return None
     formats = AUTO_ORDER if backend == "auto" else (backend,)
     for export_format in formats:
-        candidate = run_dir / "export" / artifact_name(export_format)
+        candidate = run_dir / EXPORTS / artifact_name(export_format)
         if candidate.exists():
             return candidate
     if backend == "auto":
         return None
-    raise ServeError(f"{target}: the run has no {backend} export ({run_dir / 'export' / artifact_name(backend)}); "
+    raise ServeError(f"{target}: the run has no {backend} export ({run_dir / EXPORTS / artifact_name(backend)}); "
                      f"write it with `modelctl export {run_dir} --format {backend}`, or serve the run's Keras "
                      "model with --backend keras")
 
 
 def _run_of(artifact: Path) -> Path | None:
-    """The run folder an artifact was exported into (one of its parents holds run.json), or None."""
+    """The run folder an artifact was exported into (one of its parents is a run folder), or None."""
     for parent in artifact.resolve().parents:
-        if (parent / "run.json").is_file():
+        if RunFolder(parent).is_run:
             return parent
     return None
 

@@ -80,11 +80,13 @@ def worker_scratch(plan, cluster) -> Path | None:
 def scratch_run_dir(scratch: Path, resume: Path | None) -> Path:
     """The run folder of a non-chief worker inside `scratch`: a copy of the run being resumed (which every
     worker must be able to read), or an empty one."""
+    from modelctl.runs import RunFolder
+
     folder = scratch / "run"
     if resume:
         shutil.copytree(resume, folder)
     else:
-        (folder / "checkpoints").mkdir(parents=True)
+        RunFolder(folder).checkpoints.mkdir(parents=True)
     return folder
 
 

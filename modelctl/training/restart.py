@@ -20,12 +20,10 @@ import dataclasses
 import datetime
 from pathlib import Path
 
-from modelctl.runs import RunError, load_run_spec, read_json, spec_hash, write_json
+from modelctl.runs import RunError, RunFolder, read_json, spec_hash
+from modelctl.runs.folder import LAST_STATE
 from modelctl.training.cluster import PeerLost, lost_reason
 from modelctl.training.errors import TrainingError
-
-LAST = Path("checkpoints") / "last.json"
-
 
 class WorkersChanged(TrainingError):
     """A run resumed on another number of replicas or workers than it was started on. Exit code 1."""
@@ -54,7 +52,7 @@ def check_workers(folder: Path, plan, *, allow: bool, epoch: int) -> dict | None
         WorkersChanged: the run was started (or last resumed) on another number of replicas or workers, and
             `allow` is False.
     """
-    record = read_json(folder / "run.json")
+    record = RunFolder(folder).record.values
     if not record.get("strategy"):
         return None
     earlier = record.get("resumes") or []
@@ -74,10 +72,9 @@ def check_workers(folder: Path, plan, *, allow: bool, epoch: int) -> dict | None
 
 def mark_resumed(folder: Path, resumed: dict) -> None:
     """run.json says `running` again, and lists the resume under `resumes`."""
-    record = read_json(folder / "run.json")
-    record["status"] = "running"
-    record.setdefault("resumes", []).append(resumed)
-    write_json(folder / "run.json", record)
+    run = RunFolder(folder)
+    record = run.record
+    run.write_record(record.updated(status="running", resumes=[*(record.values.get("resumes") or []), resumed]))
 
 
 def peer_lost(lost: str, error: BaseException, *, folder: Path | None, shown: Path | None, chief: str) -> PeerLost:
@@ -93,23 +90,26 @@ def peer_lost(lost: str, error: BaseException, *, folder: Path | None, shown: Pa
     """
     why = lost_reason(error)
     where = shown if shown is not None else folder
-    completed = 0
-    if where is not None and (where / LAST).is_file():
-        completed = int(read_json(where / LAST).get("epoch", 0))
+    completed = last_epoch(where) if where is not None else 0
     marked = folder if folder is not None else \
-        shown if shown is not None and lost == chief and (shown / "run.json").is_file() else None
+        shown if shown is not None and lost == chief and RunFolder(shown).is_run else None
     again = f"modelctl train --resume {where}" if where is not None else "the same command"
     if marked is not None:
-        record = read_json(marked / "run.json")
-        record.update(status="interrupted", epochs_completed=completed,
-                      interrupted={"lost": lost, "reason": why, "resume": again})
-        write_json(marked / "run.json", record)
+        run = RunFolder(marked)
+        run.write_record(run.record.updated(status="interrupted", epochs_completed=completed,
+                                            interrupted={"lost": lost, "reason": why, "resume": again}))
     if not completed:
         return PeerLost(f"{lost} of the multi-worker run was lost ({why}) before any epoch was completed; start "
                         "every worker again with the same command")
     return PeerLost(f"{lost} of the multi-worker run was lost ({why}); epoch {completed} is saved in "
-                    f"{where / 'checkpoints'}. Start every worker again with the same command and "
+                    f"{RunFolder(where).checkpoints}. Start every worker again with the same command and "
                     f"--resume-if-exists, or continue with: {again}")
+
+
+def last_epoch(folder: Path) -> int:
+    """The last completed epoch the run in `folder` saved (`checkpoints/last.json`); 0 when none was."""
+    last = RunFolder(folder).checkpoints / LAST_STATE
+    return int(read_json(last).get("epoch", 0)) if last.is_file() else 0
 
 
 def train_or_resume(document, run_dir: Path, console, *, shown: str | None = None, **options):
@@ -140,21 +140,22 @@ def train_or_resume(document, run_dir: Path, console, *, shown: str | None = Non
         return dataclasses.replace(result, run_dir=str(run_dir))
     run_dir = Path(run_dir)
     shown = shown or str(run_dir)
-    record_file = run_dir / "run.json"
-    record = read_json(record_file) if record_file.is_file() else None
+    run = RunFolder(run_dir)
+    record = run.record.values if run.is_run else None
     if record is not None and record.get("spec_hash") not in (None, spec_hash(document.data)):
         raise RunError(f"{shown}: holds a run of another spec (spec hash {record['spec_hash']}, and "
                        f"{document.source} with its --set values gives {spec_hash(document.data)}); "
                        "--resume-if-exists continues a run with the spec it was started with. Give another "
                        "--run-dir for the new spec")
     output = options.pop("output", run_dir.parent)
-    if record is not None and record.get("status") == "completed" and (run_dir / "metrics.json").is_file():
+    if record is not None and record.get("status") == "completed" and run.metrics_file.is_file():
         console.print(f"{shown}: the run has completed; nothing to train", markup=False)
-        return TrainResult(run_dir, read_json(run_dir / "metrics.json"), [], record.get("strategy") or {},
+        return TrainResult(run_dir, run.metrics, [], record.get("strategy") or {},
                            record.get("examples") or {}, epochs=int(record.get("epochs_completed") or 0),
                            best_epoch=record.get("best_epoch"))
-    if record is not None and (run_dir / LAST).is_file():
-        epoch = read_json(run_dir / LAST).get("epoch")
-        console.print(f"{shown}: continuing after epoch {epoch}", markup=False)
+    if record is not None and last_epoch(run_dir):
+        console.print(f"{shown}: continuing after epoch {last_epoch(run_dir)}", markup=False)
+        from modelctl.spec.run import load_run_spec
+
         return train(load_run_spec(run_dir), output, console, resume=run_dir, **options)
     return train(document, output, console, run_dir=run_dir, **options)
