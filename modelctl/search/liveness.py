@@ -62,18 +62,25 @@ class Heartbeat:
     def _beat(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                self.trial.set_user_attr("heartbeat", time.time())
+                self.trial.set_user_attr("heartbeat", [self.trial.number, time.time()])
             except Exception:  # the trial was closed meanwhile (finished, or failed by another worker)
                 return
 
     def __enter__(self):
-        self.trial.set_user_attr("heartbeat", time.time())
+        self.trial.set_user_attr("heartbeat", [self.trial.number, time.time()])
         self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def claim(trial) -> None:
+    """Say which process runs `trial` (its `worker`: host, process id and the trial's number), first thing. A
+    trial that runs a lost one's parameters again starts with a copy of its user attributes: the number tells
+    the copied worker and heartbeat from this trial's own."""
+    trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": os.getpid(), "trial": trial.number})
 
 
 def _alive(pid: int) -> bool:
@@ -88,13 +95,15 @@ def _alive(pid: int) -> bool:
 
 def lost_reason(trial, *, host: str, now: float, grace: float = GRACE_SECONDS) -> str | None:
     """Why the running `trial`'s worker is known to be gone; None while it may be alive."""
-    attributes = trial.user_attrs
-    pid = attributes.get("pid")
-    if attributes.get("host") == host and isinstance(pid, int) and not _alive(pid):
+    worker = trial.user_attrs.get("worker")
+    if not isinstance(worker, dict) or worker.get("trial") != trial.number:
+        return None  # not yet claimed by the process that runs it
+    pid = worker.get("pid")
+    if worker.get("host") == host and isinstance(pid, int) and not _alive(pid):
         return f"its worker (process {pid} on {host}) is gone"
-    beat = attributes.get("heartbeat")
-    if isinstance(beat, (int, float)) and now - beat > grace:
-        return f"its worker ({attributes.get('host', 'unknown host')}) sent no heartbeat for {now - beat:.0f} s"
+    beat = trial.user_attrs.get("heartbeat")
+    if isinstance(beat, list) and len(beat) == 2 and beat[0] == trial.number and now - beat[1] > grace:
+        return f"its worker ({worker.get('host', 'unknown host')}) sent no heartbeat for {now - beat[1]:.0f} s"
     return None
 
 

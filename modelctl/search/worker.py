@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from modelctl.errors import ModelctlError
-from modelctl.search.liveness import Heartbeat, release_lost_trials
+from modelctl.search.liveness import Heartbeat, claim, release_lost_trials
 from modelctl.search.study import Settings, has_heartbeat, open_study, worker_seed
 from modelctl.search.trial import SurplusTrial, run_trial, trial_folder
 
@@ -94,6 +94,7 @@ def run_worker(settings: Settings, console, *, index: int | None, join: bool = T
     def objective(trial):
         import keras
 
+        claim(trial)
         number = trial.number
         ahead = [other for other in counted(study.get_trials(deepcopy=False)) if other.number < number]
         if len(ahead) >= settings.trials:
