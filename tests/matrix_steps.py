@@ -6,6 +6,11 @@ distills a teacher (TEACHERS) has its teacher trained first, as briefly. `run_en
 `modelctl ensemble`: two short runs of it combined, then the ensemble's run through eval, export, predict and
 serve as above.
 
+`run_mistake` is the matrix's "mistakes" column: a classic Keras mistake written as a small variant of a shipped
+spec (a file that `extends` it and changes one thing, `MISTAKES`) must end in `modelctl validate` with exit 1 at
+the variant's line, or in a warning there, or, for a mistake only the data shows, in `modelctl data` (or `train
+--dry-run`) with exit 1 naming the spec line or the file and row; never in a traceback or a silently wrong number.
+
 `run_family` is used in the test process by tests/test_matrix.py and tests/test_matrix_examples.py (through
 `Matrix`), and in a child process for specs that need a plug-in installed (`python tests/matrix_steps.py family
 SPEC WORKDIR` prints its record as JSON).
@@ -18,6 +23,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import csv
+import dataclasses
 import functools
 import json
 import os
@@ -187,8 +193,8 @@ def tracking_store() -> str:
     return f"sqlite:///{folder / 'mlflow.db'}"
 
 
-def run_family(spec_path: Path, workdir: Path) -> dict:
-    """Every command on one spec.
+def run_family(spec_path: Path, workdir: Path, train_options: list[str] | None = None) -> dict:
+    """Every command on one spec; `train_options` are added to `modelctl train` (such as `--ray --workers 2`).
 
     Returns:
         `timings`: the seconds each step took (`predict` covers every artifact); for a spec with data also
@@ -214,7 +220,7 @@ def run_family(spec_path: Path, workdir: Path) -> dict:
         return {"timings": dict(timings)}
     runs = workdir / "runs"
     sets = [*(item for value in train_overrides(spec_path) for item in ("--set", value)), *taught]
-    step("train", ["train", spec, *sets, "--quiet", "--output", str(runs)])
+    step("train", ["train", spec, *sets, "--quiet", "--output", str(runs), *(train_options or [])])
     [run_dir] = [path.parent for path in runs.glob("*/*/run.json")]
     with timings.timed("typed spec"):
         check_typed_spec(run_dir)
@@ -238,7 +244,7 @@ def run_family(spec_path: Path, workdir: Path) -> dict:
 def check_typed_spec(run_dir: Path) -> None:
     """The typed view of the run's spec (`Document.spec`, every default filled in) is what the run used: its
     seed, its global batch and no more epochs than it asks for."""
-    from modelctl.runs import load_run_spec
+    from modelctl.spec.run import load_run_spec
 
     spec = load_run_spec(run_dir).spec
     record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
@@ -249,8 +255,8 @@ def check_typed_spec(run_dir: Path) -> None:
 
 
 def run_ensemble(spec_path: Path, workdir: Path) -> dict:
-    """Two short runs of one spec (one of three steps, one of two: different weights, the same data), combined
-    by `modelctl ensemble`; its run through eval, export --format all, predict on the run and on every artifact,
+    """Two short runs of one spec (one of three steps; one of two from another initialisation seed, with the split
+    seed kept as `data.split.seed`: different weights, the same split), combined by `modelctl ensemble`; its run through eval, export --format all, predict on the run and on every artifact,
     and `modelctl serve`, as `run_family` does.
 
     Returns:
@@ -267,7 +273,9 @@ def run_ensemble(spec_path: Path, workdir: Path) -> dict:
     sets = [item for value in train_overrides(spec_path) for item in ("--set", value)]
     members = [workdir / "runs" / "member-1", workdir / "runs" / "member-2"]
     invoke(["train", spec, *sets, "--quiet", "--run-dir", str(members[0])])
-    invoke(["train", spec, *sets, "--set", "training.steps_per_epoch=2", "--quiet", "--run-dir", str(members[1])])
+    seed = yaml.safe_load(spec_path.read_text(encoding="utf-8"))["seed"]
+    invoke(["train", spec, *sets, "--set", "training.steps_per_epoch=2", "--set", f"data.split.seed={seed}", "--set",
+            f"seed={seed + 1}", "--quiet", "--run-dir", str(members[1])])
     run_dir = workdir / "runs" / "ensemble"
     output = step("ensemble", ["ensemble", *map(str, members), "--output", str(run_dir)])
     assert "member 2" in output, output
@@ -279,6 +287,131 @@ def run_ensemble(spec_path: Path, workdir: Path) -> dict:
     check_answers(run_dir, inputs, timings=timings, output=workdir / "ensemble.csv", what=f"{spec} ensemble")
     return {"timings": dict(timings), "run_dir": str(run_dir), "inputs": inputs,
             "predictions": str(workdir / "ensemble.csv")}
+
+
+@dataclasses.dataclass(frozen=True)
+class Mistake:
+    """A classic mistake as a change to a shipped spec, and how modelctl must answer it.
+
+    Attributes:
+        name: what the mistake is.
+        spec: the shipped spec, relative to the repository.
+        change: top-level sections of the variant, merged over the spec (`extends`); `{layers}` in a string
+            value stands for nothing: changed layers are given whole, as `extends` replaces lists.
+        severity: "error" or "warning".
+        path: the JSON path the diagnostic names (`validate`), or None for a data error.
+        message: a part of its message.
+        command: `validate`, `data` or `dry-run` (`train --dry-run`).
+    """
+
+    name: str
+    spec: str
+    change: dict
+    severity: str
+    path: str | None
+    message: str
+    command: str = "validate"
+
+
+def _layers(spec: str, index: int, **dense) -> dict:
+    """The `model` section of a shipped spec with the dense layer at `index` given other arguments."""
+    layers = yaml.safe_load((REPOSITORY / spec).read_text(encoding="utf-8"))["model"]["layers"]
+    layers[index] = {**layers[index], "dense": {**layers[index]["dense"], **dense}}
+    return {"model": {"layers": layers}}
+
+
+IRIS = "examples/iris/spec.yaml"
+CANCER = "examples/breast_cancer/spec.yaml"
+
+MISTAKES = [
+    Mistake("categorical_accuracy on class indices", IRIS, {"training": {"metrics": ["accuracy",
+                                                                                     "categorical_accuracy"]}},
+            "error", "$.training.metrics[1]", "Keras would log 0"),
+    Mistake("categorical_crossentropy on class indices", IRIS, {"training": {"loss": "categorical_crossentropy"}},
+            "error", "$.training.loss", "Use 'sparse_categorical_crossentropy' for integer class labels, or set "
+                                        "`encoding: one_hot`"),
+    Mistake("auc on a multi-class label", IRIS, {"training": {"metrics": ["auc"]}}, "error",
+            "$.training.metrics[0]", "set `encoding: one_hot` on label 'species'"),
+    Mistake("f1_score on a multi-class label", IRIS, {"training": {"metrics": [{"type": "f1_score",
+                                                                                "average": "macro"}]}},
+            "error", "$.training.metrics[0]", "reports f1 for every class"),
+    Mistake("precision on a multi-class label", IRIS, {"training": {"metrics": ["precision"]}}, "error",
+            "$.training.metrics[0]", "reports precision for every class"),
+    Mistake("more units than classes", "specs/tabular-mlp.yaml", _layers("specs/tabular-mlp.yaml", 3, units=4),
+            "error", "$.model.layers[3].dense.units", "needs 3"),
+    Mistake("softmax on one unit", CANCER, _layers(CANCER, 3, activation="softmax"), "warning",
+            "$.model.layers[3].dense.activation", "softmax over one unit always outputs 1.0"),
+    Mistake("relu before cross-entropy", CANCER, _layers(CANCER, 3, activation="relu"), "warning",
+            "$.model.layers[3].dense.activation", "'relu' outputs are not probabilities"),
+    Mistake("no output activation", CANCER, _layers(CANCER, 3, activation="linear"), "warning",
+            "$.model.layers[3].dense.activation", "set `activation: sigmoid`"),
+    Mistake("f1_score on a binary label", CANCER, {"training": {"metrics": [{"type": "f1_score",
+                                                                             "average": "macro"}]}},
+            "error", "$.training.metrics[0]", "FBetaScore expects 2D inputs"),
+    Mistake("the label column among the features, through a glob", CANCER,
+            {"data": {"features": {"mean": {"columns": "*"}}}}, "warning", "$.data.features.mean.columns",
+            "takes column 'malignant', which label 'malignant' predicts"),
+    Mistake("a frozen backbone without weights", "specs/mobilenet-transfer.yaml",
+            {"model": {"layers": [{"rescaling": {"scale": 1.0, "offset": -1.0}},
+                                  {"backbone": {"architecture": "mobilenet_v2", "weights": None, "trainable": False,
+                                                "pooling": "avg"}},
+                                  {"dense": {"units": 10, "activation": "softmax"}, "name": "label"}]}},
+            "warning", "$.model.layers[1].backbone.weights", "a frozen backbone with `weights: null`"),
+    Mistake("a positive value the column never holds", CANCER,
+            {"data": {"labels": {"malignant": {"column": "malignant", "type": "binary", "positive": "yes"}}}},
+            "error", None, "the positive value 'yes' never occurs in the training split", command="data"),
+    Mistake("a binary label on a column of three classes", IRIS,
+            {"data": {"labels": {"species": {"column": "species", "type": "binary", "positive": "setosa"}}},
+             **_layers(IRIS, 2, units=1, activation="sigmoid"),
+             "training": {"loss": "binary_crossentropy"}},
+            "error", None, "takes two values, but column 'species' holds 3", command="data"),
+    Mistake("fewer units than the classes the data holds", IRIS,
+            {"data": {"labels": {"species": {"column": "species", "type": "categorical"}}},
+             **_layers(IRIS, 2, units=2)}, "error", "$.model.layers[2].dense.units",
+            "has 2 units but label 'species' has 3 classes in the training split", command="dry-run"),
+]
+"""The matrix's mistakes column: each must be caught as it says (see `run_mistake`)."""
+
+
+def mistake_variant(mistake: Mistake, folder: Path) -> Path:
+    """Write the variant of `mistake`: a spec that extends the shipped one and changes what the mistake changes
+    (its data source read from the shipped spec's folder)."""
+    base = REPOSITORY / mistake.spec
+    source = dict(yaml.safe_load(base.read_text(encoding="utf-8"))["data"]["source"])
+    source["path"] = str((base.parent / source["path"]).resolve())
+    change = json.loads(json.dumps(mistake.change))
+    change.setdefault("data", {}).setdefault("source", {}).update(source)
+    variant = folder / f"{mistake.name.replace(' ', '-').replace(',', '')}.yaml"
+    variant.write_text(yaml.safe_dump({"extends": str(base), **change}, sort_keys=False), encoding="utf-8")
+    return variant
+
+
+def run_mistake(mistake: Mistake, folder: Path) -> str:
+    """Write the mistake's variant into `folder` and check that modelctl catches it as `mistake` says; return
+    what the command printed.
+
+    Raises:
+        StepFailed: another exit code, or a traceback.
+        AssertionError: the diagnostic is missing, elsewhere, or of another severity.
+    """
+    variant = mistake_variant(mistake, folder)
+    expected = 1 if mistake.severity == "error" else 0
+    if mistake.command == "validate":
+        output = invoke(["validate", "--format", "json", str(variant)], expected)
+        found = [item for entry in json.loads(output)["files"] for item in entry["errors"] + entry["warnings"]
+                 if item["path"] == mistake.path and mistake.message in item["message"]]
+        assert found, f"{mistake.name}: no diagnostic at {mistake.path} saying {mistake.message!r}:\n{output}"
+        [item] = found[:1]
+        assert item["severity"] == mistake.severity, (mistake.name, item)
+        assert item["file"] == str(variant) and item["line"] > 0, (mistake.name, item)
+        return output
+    arguments = ["data", str(variant), "--no-cache"] if mistake.command == "data" else \
+        ["train", str(variant), "--dry-run", "--no-cache", "--output", str(folder / "runs")]
+    output = invoke(arguments, expected)
+    assert mistake.message in output, f"{mistake.name}: {mistake.message!r} not in:\n{output}"
+    if mistake.path is not None:
+        assert f"{variant}:" in output and f": {mistake.path}: " in output, (mistake.name, output)
+    return output
 
 
 class Timings(dict):
@@ -323,7 +456,7 @@ def served_predictions(run_dir: Path, inputs: list[str]) -> list[dict]:
     import base64
     import warnings
 
-    from modelctl.export.predict import rows_csv
+    from modelctl.predict import rows_csv
     from modelctl.serve import create_app, open_model
 
     with warnings.catch_warnings():
@@ -367,19 +500,22 @@ def reload_runs(records: dict[str, dict]) -> None:
 
     import modelctl
     from modelctl.model.preprocessing import scores_by_label
-    from modelctl.export.predict import prediction_rows, read_inputs, rows_csv
+    from modelctl.predict import prediction_rows, read_inputs, rows_csv
+    from modelctl.runs import Fitted
 
     for name, record in records.items():
         run_dir = Path(record["run_dir"])
         model = modelctl.load_model(run_dir)
         spec = yaml.safe_load((run_dir / "spec.yaml").read_text(encoding="utf-8"))
-        fitted = json.loads((run_dir / "preprocessing.json").read_text(encoding="utf-8"))
-        values, names = read_inputs(spec["data"]["features"], fitted, record["inputs"])
+        fitted = Fitted.from_json(json.loads((run_dir / "preprocessing.json").read_text(encoding="utf-8")),
+                                  source=run_dir)
+        examples = read_inputs(spec["data"]["features"], fitted, record["inputs"])
+        values, names = examples.values, examples.names
         outputs = model({key: tf.constant(value.astype(str) if value.dtype == object else value)
                          for key, value in values.items()}, training=False)
         outputs = {key: np.asarray(value) for key, value in outputs.items()} if isinstance(outputs, dict) \
             else np.asarray(outputs)
-        rows = prediction_rows(names, scores_by_label(outputs, list(fitted["labels"])), fitted["labels"])
+        rows = prediction_rows(names, scores_by_label(outputs, fitted.label_names), fitted.labels)
         reloaded = list(csv.DictReader(rows_csv(rows).splitlines()))
         with open(record["predictions"], newline="", encoding="utf-8") as file:
             compare(list(csv.DictReader(file)), reloaded, FLOAT_TOLERANCE, f"{name}: modelctl.load_model")
@@ -405,15 +541,18 @@ class Matrix:
         if record:
             self.runs[self.name(path) + suffix] = record
 
-    def run(self, path: Path, workdir: Path, environment: dict | None = None) -> None:
-        """Every command on `path`: in this process, or with `environment` in a child process."""
+    def run(self, path: Path, workdir: Path, environment: dict | None = None, *, train_options: list[str] = (),
+            namespace=None, suffix: str = "") -> None:
+        """Every command on `path`: in this process, or with `environment` in a child process (inside
+        `namespace`, a `loopback.Namespace`, when given), `train_options` added to `modelctl train`."""
         if environment is None:
-            self.record(path, run_family(path, workdir))
+            self.record(path, run_family(path, workdir, list(train_options)), suffix=suffix)
             return
-        done = subprocess.run([sys.executable, __file__, "family", str(path), str(workdir)], env=environment,
+        command = [sys.executable, __file__, "family", str(path), str(workdir), *train_options]
+        done = subprocess.run(namespace.command(command) if namespace is not None else command, env=environment,
                               cwd=workdir, capture_output=True, text=True)
         assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
-        self.record(path, json.loads(done.stdout.strip().splitlines()[-1]))
+        self.record(path, json.loads(done.stdout.strip().splitlines()[-1]), suffix=suffix)
 
     def ensemble(self, path: Path, workdir: Path) -> None:
         """`modelctl ensemble` of two runs of `path`, and the ensemble's run through every command (see
@@ -451,7 +590,7 @@ def with_plugin(folder: Path, root: Path) -> dict:
 
 if __name__ == "__main__":
     if sys.argv[1] == "family":
-        print(json.dumps(run_family(Path(sys.argv[2]), Path(sys.argv[3]))))
+        print(json.dumps(run_family(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4:])))
     else:
         reload_runs(json.loads(Path(sys.argv[2]).read_text(encoding="utf-8")))
         print("reloaded")

@@ -65,9 +65,12 @@ def test_labels_are_encoded_a_distinct_value_at_a_time():
     with pytest.raises(DataError, match=r"^example 2: column 'y': label 'y' is missing$"):
         multi.encode(np.array(["a", None], dtype=object), numbers[:2])
     binary = _encoder("binary")
-    assert binary.encode(np.array(["Yes", "no", "TRUE", "0"], dtype=object), numbers[:4]).tolist() == [1, 0, 1, 0]
-    with pytest.raises(DataError, match=r"^example 3: column 'y': binary label 'y' has value 'maybe'; expected"):
-        binary.encode(np.array(["yes", "no", "maybe"], dtype=object), numbers[:3])
+    binary.observe(np.array(["yes", "no", "Yes"], dtype=object))
+    binary.finish()
+    assert binary.encode(np.array(["Yes", "no", "YES", "no"], dtype=object), numbers[:4]).tolist() == [1, 0, 1, 0]
+    with pytest.raises(DataError, match=r"^example 3: column 'y': label 'y' has value 'true', which is not one of "
+                                        r"its classes: 'no', 'yes'"):
+        binary.encode(np.array(["yes", "no", "true"], dtype=object), numbers[:3])
 
 
 def test_a_value_outside_learned_classes_is_reported_after_the_training_split_is_seen():

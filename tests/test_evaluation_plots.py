@@ -182,9 +182,10 @@ def test_report_escapes_and_shows_notes(tmp_path):
 def test_scalar_rows_and_table():
     metrics = compute_metrics("categorical", [0, 1, 2, 1], [[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7],
                                                            [0.3, 0.3, 0.4]], names=["top_k_accuracy", "f1"])
-    assert scalar_rows(metrics) == [("examples", 4), ("f1 (macro)", pytest.approx(7 / 9)),
-                                    ("f1 (weighted)", pytest.approx(3 / 4)), ("top_k_accuracy (k=3)", 1.0)]
+    assert scalar_rows(metrics) == [("examples", 4), ("f1.macro", pytest.approx(7 / 9)),
+                                    ("f1.weighted", pytest.approx(3 / 4)), ("top_k_accuracy", 1.0),
+                                    ("top_k_accuracy.k", 3)]
     console = Console(record=True, width=60)
     render_table(metrics, console)
     text = console.export_text()
-    assert "top_k_accuracy (k=3)" in text and "0.7778" in text and "Metric" in text
+    assert "top_k_accuracy.k" in text and "0.7778" in text and "Metric" in text

@@ -43,7 +43,8 @@ for name in json.loads(open(f"{folder}/names.json").read()):
     model = modelctl.load_model(f"{folder}/{name}.keras")
     saved = np.load(f"{folder}/{name}.npz")
     inputs = {key.removeprefix("in:"): saved[key] for key in saved.files if key.startswith("in:")}
-    outputs = model(inputs, training=False)
+    # A one-input model takes the array itself: Keras warns about (and may one day refuse) a dict in its place.
+    outputs = model(inputs if len(inputs) > 1 else next(iter(inputs.values())), training=False)
     outputs = outputs if isinstance(outputs, dict) else {"output": outputs}
     results[name] = max(float(np.max(np.abs(np.asarray(value) - saved[f"out:{key}"])))
                         for key, value in outputs.items())
@@ -72,7 +73,7 @@ def reloaded(tmp_path_factory):
             shape = (3, *tensor.shape[1:])
             inputs[tensor.name] = (rng.integers(1, 6, size=shape) if "int" in str(tensor.dtype)
                                    else rng.normal(size=shape)).astype(str(tensor.dtype))
-        outputs = model(inputs, training=False)
+        outputs = model(inputs if len(inputs) > 1 else next(iter(inputs.values())), training=False)
         outputs = outputs if isinstance(outputs, dict) else {"output": outputs}
         np.savez(folder / f"{entry.name}.npz", **{f"in:{key}": value for key, value in inputs.items()},
                  **{f"out:{key}": np.asarray(value) for key, value in outputs.items()})

@@ -177,7 +177,8 @@ def test_integrated_gradients_are_complete_and_explain_the_model_s_own_output(ta
     from modelctl.model.preprocessing import predict_raw
     from modelctl.model.saving import load_model
     from modelctl.data.pipeline import prepare
-    from modelctl.runs import load_run_spec, read_json
+    from modelctl.runs import read_json
+    from modelctl.spec.run import load_run_spec
 
     result = explain_run(table_run, examples=4, steps=100, repeats=1)
     examples = result.document["attributions"]["examples"]
@@ -199,7 +200,6 @@ def test_integrated_gradients_are_complete_and_explain_the_model_s_own_output(ta
 
 
 def test_shap_values_sum_to_the_output_and_rank_the_deciding_columns(table_run):
-    pytest.importorskip("shap")  # an optional extra
     from modelctl.explain import explain_run
 
     result = explain_run(table_run, examples=3, method="shap", repeats=1)

@@ -57,16 +57,46 @@ def leftovers(folder):
     return sorted(path.name for path in folder.iterdir() if path.name.startswith("."))
 
 
-def test_existing_artifact_needs_force(mlp, context, tmp_path):
+def test_an_export_run_again_keeps_what_is_in_place_and_writes_the_rest(mlp, context, tmp_path):
     from modelctl.export import export_formats
 
     (tmp_path / "model.onnx").write_bytes(b"older")
-    with pytest.raises(UsageError) as raised:
-        export_formats(mlp, ["tflite", "onnx"], tmp_path, options={}, context=context)
-    assert str(raised.value) == f"{tmp_path / 'model.onnx'} already exists; pass --force to overwrite"
-    assert raised.value.exit_code == 2
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.onnx"]
+    results = export_formats(mlp, ["saved_model", "onnx"], tmp_path, options={}, context=context)
+    assert [result.path for result in results] == [tmp_path / "saved_model"]
+    assert results.kept == [tmp_path / "model.onnx"]
     assert (tmp_path / "model.onnx").read_bytes() == b"older"
+    with pytest.raises(UsageError) as raised:
+        export_formats(mlp, ["onnx"], tmp_path, options={}, context=context)
+    assert str(raised.value) == f"{tmp_path / 'model.onnx'} already exists; pass --force to write it again"
+    assert raised.value.exit_code == 2
+    assert (tmp_path / "model.onnx").read_bytes() == b"older"
+
+
+def test_ctrl_c_during_an_export_keeps_what_was_verified_and_a_rerun_completes_it(mlp, context, tmp_path,
+                                                                                monkeypatch):
+    from modelctl.export import ExportInterrupted, export_formats
+    from modelctl.export import runner
+
+    verify = runner.verify
+
+    def interrupted_at_onnx(model, artifact, *args, **kwargs):
+        if artifact.format == "onnx":
+            raise KeyboardInterrupt
+        return verify(model, artifact, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "verify", interrupted_at_onnx)
+    with pytest.raises(ExportInterrupted) as raised:
+        export_formats(mlp, ["saved_model", "onnx"], tmp_path, options={}, context=context)
+    assert raised.value.exit_code == 130
+    assert str(raised.value) == (
+        f"export interrupted while writing onnx; it was removed, and nothing of it is left\n"
+        f"kept (written and verified): {tmp_path / 'saved_model'}\n"
+        "not written: onnx\n"
+        "run the same command again to write the missing ones (artifacts in place are kept)")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["saved_model"]
+    monkeypatch.setattr(runner, "verify", verify)
+    again = export_formats(mlp, ["saved_model", "onnx"], tmp_path, options={}, context=context)
+    assert [result.path for result in again] == [tmp_path / "model.onnx"] and again.kept == [tmp_path / "saved_model"]
 
 
 def test_force_replaces_files_folders_and_stale_sidecars(mlp, context, tmp_path):
@@ -107,13 +137,13 @@ def test_perturbed_artifact_fails_and_leaves_nothing(keras, mlp, context, tmp_pa
 
 
 def test_interrupted_export_leaves_nothing(mlp, context, tmp_path, monkeypatch):
-    from modelctl.export import export_formats, runner
+    from modelctl.export import ExportInterrupted, export_formats, runner
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(runner, "verify", interrupted)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(ExportInterrupted, match="^export interrupted while writing saved_model"):
         export_formats(mlp, ["saved_model", "tflite"], tmp_path, options={}, context=context)
     assert list(tmp_path.iterdir()) == []
 
@@ -295,3 +325,24 @@ def test_a_recurrent_layer_without_a_sequence_length_fails_tflite_only(keras, co
     [(label, failure)] = raised.value.failures
     assert label == "tflite" and "the input of 'encoder' has shape (None, None, 3)" in str(failure)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model.onnx", "saved_model"]
+
+
+def test_a_regression_output_has_no_class_agreement_and_each_metric_says_what_it_was_computed_on(keras):
+    from pathlib import Path
+
+    from modelctl.export import Result
+    from modelctl.export.report import notes, rows
+    from modelctl.export.verify import output_kinds
+
+    x = keras.Input((3,), name="x")
+    model = keras.Model({"x": x}, {"price": keras.layers.Dense(1, name="price")(x)})
+    assert output_kinds(model, {"class_names": {"price": None}}) == {"price": "regression"}
+    float32 = Result("tflite", "none", Path("model.tflite"), 1000, {"price": 1e-6}, {}, 64, 1e-4,
+                     metric=("mae", 0.5, 0.5), metric_examples=64)
+    dynamic = Result("tflite", "dynamic", Path("model.dynamic.tflite"), 500, {"price": 0.01}, {}, 64, None,
+                     metric=("mae", 0.4, 0.41), metric_examples=300)
+    shown = rows([float32, dynamic])
+    assert [row[5] for row in shown] == ["-", "-"]
+    assert shown[0][6] == "mae 0.5000 (Keras 0.5000, drop +0.0000) on sample of 64"
+    assert shown[1][6] == "mae 0.4000 (Keras 0.4100, drop +0.0100) on all 300 held-out"
+    assert notes([float32, dynamic])[1].startswith("metric: the float artifacts are scored on the sample")

@@ -171,7 +171,7 @@ def test_each_feature_layers_survive_save_and_reload(kind, tmp_path):
 
 
 @pytest.mark.parametrize("kind, values, targets", [
-    ("binary", ["yes", "no", "1"], [1.0, 0.0, 1.0]),
+    ("binary", ["yes", "no", "Yes"], [1.0, 0.0, 1.0]),
     ("categorical", ["b", "a", "b"], [1, 0, 1]),
     ("multi_label", ["a|b", "b", "a"], [[1.0, 1.0], [0.0, 1.0], [1.0, 0.0]]),
     ("regression", [1.5, 2.0, -1.0], [1.5, 2.0, -1.0]),

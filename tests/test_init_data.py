@@ -261,3 +261,31 @@ def test_image_sizes_from_headers(tmp_path, header, size):
 
     (tmp_path / "image").write_bytes(header + bytes(16))
     assert image_size(tmp_path / "image") == size
+
+
+def test_grayscale_images_draft_one_channel_and_no_flip(tmp_path):
+    import shutil
+
+    digits = Path(__file__).resolve().parent.parent / "examples" / "digits" / "images"
+    for label in ("0", "1"):
+        shutil.copytree(digits / label, tmp_path / "digits" / label)
+    spec = run_init(None, tmp_path / "spec.yaml", False, list_templates=False, console=console(),
+                    data=tmp_path / "digits")
+    assert [str(item) for item in validate_file(spec).diagnostics] == []
+    image = yaml.safe_load(spec.read_text())["data"]["features"]["image"]
+    assert image["channels"] == 1
+    assert image["augmentation"] == [{"random_rotation": {"factor": 0.05}}]  # a mirrored digit is another digit
+
+
+@pytest.mark.parametrize("header, channels", [
+    (b"\x89PNG\r\n\x1a\n" + bytes(8) + bytes(8) + bytes([8, 0]), 1),
+    (b"\x89PNG\r\n\x1a\n" + bytes(8) + bytes(8) + bytes([8, 2]), 3),
+    (b"\xff\xd8\xff\xe0\x00\x04ab\xff\xc0\x00\x0b\x08\x00\xc8\x01\x2c\x01", 1),
+    (b"\xff\xd8\xff\xe0\x00\x04ab\xff\xc0\x00\x11\x08\x00\xc8\x01\x2c\x03", 3),
+    (b"GIF89a" + bytes([44, 1, 200, 0]), None),
+])
+def test_image_channels_from_headers(tmp_path, header, channels):
+    from modelctl.init.folders import image_channels
+
+    (tmp_path / "image").write_bytes(header + bytes(16))
+    assert image_channels(tmp_path / "image") == channels

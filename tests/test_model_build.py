@@ -96,16 +96,15 @@ def test_transformer_encoder_classifier():
     assert counts(built("transformer-text")) == counts(hand)
 
 
-def test_frozen_mobilenet_v2():
+def test_mobilenet_v2_trained_whole():
     backbone = keras.applications.MobileNetV2(include_top=False, weights=None, input_shape=(96, 96, 3),
                                               pooling="avg")
-    backbone.trainable = False
     inputs = keras.Input((96, 96, 3))
-    x = backbone(layers.Rescaling(1.0, offset=-1.0)(inputs), training=False)
+    x = backbone(layers.Rescaling(1.0, offset=-1.0)(inputs))
     hand = keras.Model(inputs, layers.Dense(10, activation="softmax")(layers.Dropout(0.2)(x)))
     model = built("mobilenet-transfer")
     assert counts(model) == counts(hand)
-    assert counts(model)[1] == 12810
+    assert counts(model)[1] > 2_000_000  # trained whole: the spec's weights are random (`weights: null`)
 
 
 def test_two_inputs_two_outputs():

@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT, quiet_console
 
 from modelctl.errors import UsageError
-from modelctl.export.predict import read_inputs
+from modelctl.predict import read_inputs
 
 REVIEWS = ROOT / "examples" / "text" / "reviews.csv"
 
@@ -67,7 +67,7 @@ def inputs(tmp_path):
 
 def test_a_table_and_text_files_are_each_read_by_their_kind_in_the_order_given(run_dir, inputs, runner):
     from modelctl.cli.app import app
-    from modelctl.export.predict import predict
+    from modelctl.predict import predict
 
     rows = predict(run_dir, [str(inputs / "rows.csv"), str(inputs / "review.txt"), str(inputs / "docs")])
     assert [row["input"] for row in rows] == [f"{inputs / 'rows.csv'} row 2", f"{inputs / 'rows.csv'} row 3",
@@ -126,7 +126,7 @@ def test_inputs_of_a_kind_the_model_does_not_take(tmp_path, name, features, mess
 
 
 def test_several_tables_are_read_one_after_the_other(run_dir, inputs):
-    from modelctl.export.predict import predict
+    from modelctl.predict import predict
 
     (inputs / "more.tsv").write_text("sentiment\treview\nnegative\tPoor lid.\n")
     rows = predict(run_dir, [str(inputs / "more.tsv"), str(inputs / "rows.csv")])
@@ -142,7 +142,8 @@ def test_a_glob_of_columns_reads_the_columns_it_matched_in_training(tmp_path):
     fitted = {"features": {"x": {"type": "numeric", "columns": ["f0", "f1", "f2"], "width": 3, "shape": None,
                                  "augmentation": [], "steps": []}}, "labels": {}}
     (tmp_path / "more.csv").write_text("f3,f2,f1,f0\n4,3,2,1\n")  # f3 matches the glob only here
-    values, names = read_inputs(features, fitted, [str(tmp_path / "more.csv")])
+    examples = read_inputs(features, fitted, [str(tmp_path / "more.csv")])
+    values, names = examples.values, examples.names
     # The header is row 1.
     assert values["x"].tolist() == [[1.0, 2.0, 3.0]] and names == [f"{tmp_path / 'more.csv'} row 2"]
     (tmp_path / "fewer.csv").write_text("f0\n1\n")

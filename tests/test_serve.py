@@ -31,6 +31,7 @@ with warnings.catch_warnings():  # Starlette deprecates httpx for its TestClient
     from starlette.testclient import TestClient
 
 from conftest import IRIS_COLUMNS, ROOT, quiet_console
+from system_programs import debian_program
 
 from modelctl.errors import UsageError
 from modelctl.serve import ServeError, ServeOptions, create_app, open_model
@@ -40,8 +41,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationW
 
 IRIS = ROOT / "examples" / "iris" / "iris.csv"
 TOKEN = "s3cret-token"
-CHROMIUM = "/usr/bin/chromium"
-"""Debian's chromium package: Playwright's own browser download cannot be reached."""
 ROWS = 12
 
 
@@ -81,7 +80,7 @@ def rows(tmp_path_factory):
 
 
 def predict_rows(target, path) -> list[dict]:
-    from modelctl.export.predict import predict
+    from modelctl.predict import predict
 
     return [{key: value for key, value in row.items() if key != "input"} for row in predict(target, [str(path)])]
 
@@ -268,7 +267,7 @@ def test_metrics_count_requests_by_status_latency_and_batch_sizes(served):
     assert "modelctl_serve_batch_size_count 1.0" in text
 
 
-def test_concurrent_requests_are_run_as_one_batch_up_to_max_batch():
+def test_concurrent_requests_are_run_in_batches_of_at_most_max_batch():
     calls = []
 
     def scores(values):
@@ -288,7 +287,8 @@ def test_concurrent_requests_are_run_as_one_batch_up_to_max_batch():
     answers = asyncio.run(requests(batcher, [3, 3, 1, 3, 2, 9]))
     for start, count, outputs in answers:  # each request gets its own rows
         assert outputs["y"].tolist() == [2.0 * value for value in range(start, start + count)]
-    assert calls == [7, 5, 9]  # 3+3+1 fit, the next 3 starts a new batch; 9 > max_batch runs alone
+    # 3+3+1 fit, the next 3 starts a new batch; 9 > max_batch runs as 8, then 1
+    assert calls == [7, 5, 8, 1]
 
     calls.clear()
     answers = asyncio.run(requests(Batcher(scores, max_batch=1, timeout_ms=200), [1, 1, 1]))
@@ -335,12 +335,12 @@ def test_the_onnx_backend_answers_without_importing_tensorflow(run_dir):
     assert done.stdout.strip().splitlines()[-1] == "200 []", done.stderr[-3000:]
 
 
-def test_the_serve_command_answers_over_http_and_finishes_requests_in_flight_on_sigterm(run_dir):
+def test_the_serve_command_answers_over_http_and_exits_0_on_sigterm(run_dir):
+    """(A request in flight when SIGTERM comes is answered: tests/test_serve_limits.py.)"""
     environment = {**os.environ, "MODELCTL_SERVE_TOKEN": TOKEN}
-    # A long batch timeout keeps the request waiting in the server when SIGTERM comes.
     process = subprocess.Popen([sys.executable, "-c", "from modelctl.cli.app import main; main()", "serve",
-                                str(run_dir.parent), "--port", "0", "--batch-timeout-ms", "3000"],
-                               stderr=subprocess.PIPE, text=True, env=environment)
+                                str(run_dir.parent), "--port", "0"], stderr=subprocess.PIPE, text=True,
+                               env=environment)
     try:
         lines = []
         while not lines or not lines[-1].startswith("listening on "):
@@ -363,16 +363,10 @@ def test_the_serve_command_answers_over_http_and_finishes_requests_in_flight_on_
         assert call("/healthz", token="none") == (200, {"status": "ok"})
         assert call("/v1/models/iris", token="wrong")[0] == 401
         assert call("/v1/models/iris")[1]["model_version_status"][0]["state"] == "AVAILABLE"
-        in_flight = {}
-        thread = threading.Thread(target=lambda: in_flight.update(
-            answer=call("/v1/models/iris:predict", {"instances": [ROW]})))
-        thread.start()
-        time.sleep(1.0)  # the request is waiting in the batcher by then
-        process.send_signal(signal.SIGTERM)
-        thread.join(30)
-        assert process.wait(30) == 0
-        status, body = in_flight["answer"]
+        status, body = call("/v1/models/iris:predict", {"instances": [ROW]})
         assert status == 200 and body["predictions"][0]["species"] in ("setosa", "versicolor", "virginica")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
     finally:
         if process.poll() is None:
             process.kill()
@@ -399,13 +393,15 @@ def listening(served):
 
 
 def test_the_page_predicts_from_its_form_in_a_real_browser(listening, client):
-    """Debian's chromium, headless, driven by Playwright (`.ci/run` installs it when missing)."""
+    """Debian's chromium, headless, driven by Playwright (installed from Debian's packages when missing)."""
     from playwright.sync_api import sync_playwright
+
+    chromium = debian_program("chromium", package="chromium")
 
     row = {"sepal_length": 6.7, "sepal_width": 3.0, "petal_length": 5.2, "petal_width": 2.3}
     expected = client.post("/v1/models/iris:predict", json={"instances": [row]}).json()["predictions"][0]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox",
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=["--no-sandbox",
                                                                              "--disable-background-networking"])
         try:
             page = browser.new_page()

@@ -210,8 +210,8 @@ def test_a_view_of_a_parquet_file_passes_over_whole_row_groups_before_its_rows(t
 ])
 def test_workers_are_numbered_as_tensorflow_numbers_them_the_chief_first(roles, task, shard):
     from modelctl.training.hardware import Cluster, Plan
-    from modelctl.training.trainer import _shard
+    from modelctl.training.cluster import shard as shard_of
 
     workers = sum(count for role, count in roles if role in ("chief", "worker"))
-    assert _shard(Plan("multi_worker", replicas=workers, workers=workers), Cluster(roles, *task)) == shard
-    assert _shard(Plan("one_device"), Cluster(roles, *task)) is None
+    assert shard_of(Plan("multi_worker", replicas=workers, workers=workers), Cluster(roles, *task)) == shard
+    assert shard_of(Plan("one_device"), Cluster(roles, *task)) is None

@@ -1,7 +1,8 @@
 """Functions of more than three parameters take the rest by keyword, so that a call names what it passes.
 
 The exceptions are signatures another library calls positionally: Keras's `call` and `compute_loss`, tf2onnx's
-op handlers, and the typer commands of `modelctl.cli.app`, whose parameters are the command's options.
+op handlers, what pickle and a process pool call with a tuple of arguments, and the typer commands of
+`modelctl.cli.app`, whose parameters are the command's options.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from pathlib import Path
 import modelctl
 
 PACKAGE = Path(modelctl.__file__).parent
-CALLED_BY_OTHERS = {("model/build.py", "call"), ("training/distill.py", "compute_loss"), ("export/onnx.py", "_erfc")}
+CALLED_BY_OTHERS = {("model/build.py", "call"), ("training/distill.py", "compute_loss"), ("export/onnx.py", "_erfc"),
+                    # pickle rebuilds a request error from a tuple; a process pool calls its initializer with one
+                    ("serve/errors.py", "_request_error"), ("serve/work.py", "_start_process")}
 
 
 def _positional(node: ast.FunctionDef) -> list[str]:

@@ -91,8 +91,9 @@ from modelctl.spec.validate import load_spec
 print(source_names()[-1], table_suffixes()[".jsonl"], build_schema()["$defs"]["source"]["properties"]["format"]["enum"][-1])
 prepared = prepare(load_spec("spec.yaml"))
 print(sum(prepared.counts.values()), prepared.arrays("train").features["colour"][:3].tolist())
-from modelctl.export.predict import read_inputs
-values, names = read_inputs(prepared.data.features, prepared.fitted, ["new.jsonl"])
+from modelctl.predict import read_inputs
+examples = read_inputs(prepared.data.features, prepared.fitted, ["new.jsonl"])
+values, names = examples.values, examples.names
 print(names, values["numbers"].shape, values["colour"].tolist())
 """
     read = _python(installed, code, tmp_path)

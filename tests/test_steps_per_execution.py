@@ -118,7 +118,7 @@ def test_keras_runs_whole_executions_past_the_end_of_an_epoch_of_an_endless_data
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse", steps_per_execution=4)
     steps = _steps_counter()
-    model.fit(dataset, epochs=1, steps_per_epoch=10, callbacks=[steps], verbose=0)
+    model.fit(dataset, epochs=1, steps_per_epoch=10, callbacks=[steps], verbose=0, shuffle=False)
     assert steps.calls == [("begin", 0), ("end", 3, 4), ("begin", 4), ("end", 7, 8), ("begin", 8), ("end", 11, 12)]
 
 

@@ -179,10 +179,38 @@ def test_a_signal_while_an_epoch_is_saved_leaves_that_epoch_completed():
     assert console.file.getvalue().startswith("epoch 1/4  ") and console.file.getvalue().endswith("  loss 0.5\n")
 
 
+class _InterruptAfterLastStep(keras.callbacks.Callback):
+    """Sends SIGTERM as the last step of the second epoch ends: every step of that epoch is trained."""
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch == 1 and batch + 1 == self.params["steps"]:
+            signal.raise_signal(signal.SIGTERM)
+
+
+def test_a_signal_after_an_epoch_s_last_step_keeps_that_epoch(write_spec, tmp_path):
+    import io
+
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=200)
+    with pytest.raises(TrainingInterrupted) as caught:
+        train(_document(write_spec, overrides=SINGLE), tmp_path / "runs", console,
+              extra_callbacks=[_InterruptAfterLastStep()])
+    lines = console.file.getvalue().splitlines()
+    assert [line.split("  ")[0] for line in lines[1:]] == ["epoch 1/4", "epoch 2/4"], lines
+    assert str(caught.value).startswith("training stopped by SIGTERM after epoch 2, which is saved in ")
+    cut = next((tmp_path / "runs" / "iris").iterdir())
+    assert read_json(cut / "checkpoints" / "last.json")["epoch"] == 2
+    assert read_json(cut / "run.json")["epochs_completed"] == 2
+
+
 def test_an_interruption_before_the_first_epoch_ends_offers_no_resume(write_spec, tmp_path):
     with pytest.raises(TrainingInterrupted) as caught:
-        train(_document(write_spec), tmp_path / "runs", quiet_console(), quiet=True,
-              extra_callbacks=[_InterruptAt(0, execution=1)])
+        train(_document(write_spec, overrides=SINGLE), tmp_path / "runs", quiet_console(), quiet=True,
+              extra_callbacks=[_InterruptAt(0, execution=1)])  # one step per execution: the epoch is cut
     assert str(caught.value) == ("training stopped by SIGTERM during epoch 1, before any epoch was completed; "
                                  "nothing is saved to resume from")
 

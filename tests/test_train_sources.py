@@ -175,7 +175,7 @@ def test_preprocessing_layer_matches_the_numpy_reference():
 
 @pytest.mark.slow
 def test_predict_reads_image_files_and_folders(files, write_spec, tmp_path):
-    from modelctl.export.predict import predict
+    from modelctl.predict import predict
 
     source, features, label, last = SOURCES["image_folder"]
     text = (f"modelctl: 1\nname: pictures\nseed: 3\ndata:\n  source: {source % {'root': files.root}}\n"

@@ -57,6 +57,21 @@ def _data_cache(no_cache: bool, cache_dir: Optional[Path]):
     return DataCache(folder=cache_dir, enabled=not no_cache)
 
 
+def _ray_address_option():
+    return typer.Option(None, "--ray-address", metavar="ADDRESS", help="With --ray: the cluster, as Ray takes it: "
+                        "auto, HOST:6379 or ray://HOST:10001 (implies --ray). Default: $RAY_ADDRESS, else a local "
+                        "Ray for the command.")
+
+
+def _cpus_per_worker_option(default: Optional[float] = 1):
+    return typer.Option(default, "--cpus-per-worker", help="With --ray: CPUs Ray reserves for each worker. "
+                                                           "Default: 1.")
+
+
+def _gpus_per_worker_option(default: Optional[float] = 0):
+    return typer.Option(default, "--gpus-per-worker", help="With --ray: GPUs Ray gives each worker. Default: 0.")
+
+
 TRACK_STRICT_HELP = ("Make a tracking server that cannot be reached (or a write it refuses) an error instead of a "
                      "warning (on train it implies --track mlflow). Default: the spec's tracking.mlflow.strict.")
 REGISTER_HELP = ("Register the exported model in MLflow's model registry as a new version of NAME, tagged with "
@@ -149,7 +164,7 @@ def validate(
     from modelctl.cli.validate import run_validate
 
     code = run_validate(paths, output_format.value, strict, deep=deep, overrides=overrides, console=_console(),
-                        print_resolved=print_resolved)
+                        print_resolved=print_resolved, status_console=_console(stderr=True))
     raise typer.Exit(code)
 
 
@@ -206,14 +221,22 @@ def train(
     spec: Optional[str] = typer.Argument(None, help="The spec file (left out with --resume).",
                                          autocompletion=spec_files),
     overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
-    output: Path = typer.Option(Path("runs"), "--output", "-o", help="Folder runs are created in: "
-                                                                      "OUTPUT/<name>/<timestamp>/."),
-    run_dir: Optional[Path] = typer.Option(None, "--run-dir", help="Write the run into exactly this folder "
+    output: str = typer.Option("runs", "--output", "-o", help="Folder runs are created in: "
+                                                             "OUTPUT/<name>/<timestamp>/; s3://... or gs://... "
+                                                             "keeps them on object storage."),
+    run_dir: Optional[str] = typer.Option(None, "--run-dir", help="Write the run into exactly this folder "
                                                                    "(created when missing; it must hold no run) "
                                                                    "instead of OUTPUT/<name>/<timestamp>/, for "
                                                                    "pipelines such as DVC that need fixed paths."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue this run folder from its last "
                                                                  "completed epoch.", autocompletion=run_folders),
+    resume_if_exists: bool = typer.Option(False, "--resume-if-exists", help="With --run-dir DIR: continue DIR "
+                                          "from its last completed epoch when it holds one, else start the run "
+                                          "there, so that a scheduler re-running the command resumes it "
+                                          "(docs/distributed.md)."),
+    allow_worker_change: bool = typer.Option(False, "--allow-worker-change", help="Resume on another number of "
+                                             "workers or replicas than the run was started on (the run "
+                                             "records it); refused without it."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Read the data, build and compile the model, say what "
                                                           "would run; train nothing."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
@@ -225,6 +248,16 @@ def train(
                                                                   "Default: the spec's tracking section."),
     track_strict: bool = typer.Option(False, "--track-strict", help=TRACK_STRICT_HELP),
     register: Optional[str] = typer.Option(None, "--register", metavar="NAME", help=f"With --export: {REGISTER_HELP}"),
+    ray: bool = typer.Option(False, "--ray", help="Train on a Ray cluster through Ray Train (the ray extra): "
+                                                  "--workers processes, restarted from the last completed epoch "
+                                                  "when one dies. Without --ray-address: $RAY_ADDRESS, else a "
+                                                  "local Ray for the command."),
+    ray_address: Optional[str] = _ray_address_option(),
+    workers: Optional[int] = typer.Option(None, "--workers", help="With --ray: training processes. Default: 2."),
+    cpus_per_worker: Optional[float] = _cpus_per_worker_option(None),
+    gpus_per_worker: Optional[float] = _gpus_per_worker_option(None),
+    max_failures: Optional[int] = typer.Option(None, "--max-failures", help="With --ray: restarts after a worker "
+                                                                            "dies (-1: no end). Default: 3."),
     no_cache: bool = _no_cache_option(),
     cache_dir: Optional[Path] = _cache_dir_option(),
 ) -> None:
@@ -238,14 +271,48 @@ def train(
                          "--register NAME` later)")
     console = _console()
     cache = _data_cache(no_cache, cache_dir)
-    result = run_train(spec, overrides, output, resume=resume, dry_run=dry_run, quiet=quiet, folds=folds,
+    result = run_train(spec, overrides, _place(output), resume=resume, dry_run=dry_run, quiet=quiet, folds=folds,
                        console=console, cache=cache,
-                       track=None if track is None else track.value, track_strict=track_strict, run_dir=run_dir)
+                       track=None if track is None else track.value, track_strict=track_strict,
+                       run_dir=None if run_dir is None else _place(run_dir), resume_if_exists=resume_if_exists,
+                       allow_worker_change=allow_worker_change,
+                       ray=_ray_shape(ray or ray_address is not None, ray_address, workers=workers,
+                                      cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker,
+                                      max_failures=max_failures))
     if export_after and result.get("run_dir") and not folds and not dry_run:
         from modelctl.cli.export import run_export
 
         run_export(result["run_dir"], [], None, console=console, cache=cache, register=register,
                    track_strict=track_strict)
+
+
+def _place(folder: str):
+    """A folder given on the command line: a Path, or the URL of a folder on object storage as written (a Path
+    would fold its `//`)."""
+    from modelctl.util.storage import is_remote
+
+    return folder if is_remote(folder) else Path(folder)
+
+
+def _ray_shape(ray: bool, address: Optional[str], **shape):
+    """`(address, Shape)` for `run_train` when --ray is given; None otherwise.
+
+    Raises:
+        UsageError: an option of the Ray shape without --ray.
+    """
+    given = {name: value for name, value in shape.items() if value is not None}
+    if not ray:
+        if given:
+            from modelctl.errors import UsageError
+
+            options = ", ".join(f"--{name.replace('_', '-')}" for name in given)
+            raise UsageError(f"{options} shape{'s' if len(given) == 1 else ''} a run on Ray: add --ray (or "
+                             "--ray-address ADDRESS). Without it, training uses this machine's devices, or the "
+                             "cluster TF_CONFIG describes")
+        return None
+    from modelctl.launch.ray_train import Shape
+
+    return address, Shape(**given)
 
 
 @app.command()
@@ -254,7 +321,8 @@ def train(
 def search(
     spec: str = typer.Argument(..., help="The spec file, with a `search` section.", autocompletion=spec_files),
     trials: Optional[int] = typer.Option(None, "--trials", help="Trials to complete. Default: search.trials."),
-    workers: int = typer.Option(1, "--workers", help="Worker processes on this machine sharing the study."),
+    workers: int = typer.Option(1, "--workers", help="Workers sharing the study: processes on this machine, or "
+                                                     "Ray tasks with --ray."),
     storage: Optional[str] = typer.Option(None, "--storage", help="Database the study lives in, shared by workers "
                                                                   "on several machines: postgresql://USER:PASSWORD@"
                                                                   "HOST/DB, mysql+pymysql://... or sqlite:///FILE "
@@ -270,6 +338,12 @@ def search(
     track: Optional[Tracker] = typer.Option(None, "--track", help="Also log the search to MLflow: one run for the "
                                                                   "study, a child run for each trial. Default: the "
                                                                   "spec's tracking section."),
+    ray: bool = typer.Option(False, "--ray", help="Run the --workers as Ray tasks (the ray extra) on one study: "
+                                                  "its journal in a folder every node shares, or --storage. "
+                                                  "Without --ray-address: $RAY_ADDRESS, else a local Ray."),
+    ray_address: Optional[str] = _ray_address_option(),
+    cpus_per_worker: float = _cpus_per_worker_option(),
+    gpus_per_worker: float = _gpus_per_worker_option(),
     no_cache: bool = _no_cache_option(),
     cache_dir: Optional[Path] = _cache_dir_option(),
 ) -> None:
@@ -279,7 +353,8 @@ def search(
 
     run_search_command(spec, overrides, output=output, trials=trials, workers=workers, storage=storage, study=study,
                        resume=resume, folds=folds, console=_console(), cache_dir=cache_dir, use_cache=not no_cache,
-                       track=None if track is None else track.value)
+                       track=None if track is None else track.value,
+                       ray=(ray_address, cpus_per_worker, gpus_per_worker) if ray or ray_address else None)
 
 
 @app.command()
@@ -370,7 +445,8 @@ def export(
                                                 "export.<format>.quantize."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Folder of the artifacts (default "
                                                                        "<run>/export)."),
-    force: bool = typer.Option(False, "--force", help="Replace artifacts that exist."),
+    force: bool = typer.Option(False, "--force", help="Write again artifacts that exist (without it, those in "
+                                                      "place are kept and the others written)."),
     benchmark: bool = typer.Option(False, "--benchmark", help="Export every format and quantization and write "
                                                               "the size/latency/accuracy table to the run folder."),
     register: Optional[str] = typer.Option(None, "--register", metavar="NAME", help=REGISTER_HELP),
@@ -499,51 +575,96 @@ def track(
                                                                         "else its name."),
 ) -> None:
     """Upload a run folder to MLflow: one trained while the server was down, untracked, or trained elsewhere."""
-    from modelctl.runs import find_run_dir
+    from modelctl.runs import find_run
     from modelctl.tracking import upload_run
 
-    upload_run(find_run_dir(run), _console(), uri=uri, experiment=experiment)
+    upload_run(find_run(run, completed_only=False).path, _console(), uri=uri, experiment=experiment)
 
 
 @app.command()
 @handles_errors
-@needs_train_extra("predict")
 def predict(
     target: str = typer.Argument(..., help="A run folder, a .keras file inside one, or an artifact written by "
                                            "`modelctl export`.", autocompletion=run_folders),
-    inputs: List[str] = typer.Argument(..., help="CSV, TSV, Parquet or NPZ files of raw feature columns, image "
-                                                 "or .txt files, and folders of them, in any mix; predictions "
-                                                 "come in the order given, each naming its file."),
+    inputs: List[str] = typer.Argument(..., help="CSV, TSV, Parquet or NPZ files of raw feature columns (named by "
+                                                 "column or by feature), image or .txt files, folders of them, and "
+                                                 "- for a table on standard input, in any mix; predictions come in "
+                                                 "the order given, each naming its file."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the predictions to this CSV file "
                                                                        "instead of printing them."),
+    ids: Optional[str] = typer.Option(None, "--id", help="A column of the tables passed through to each "
+                                                         "prediction, such as an order id."),
+    on_bad_input: str = typer.Option("error", "--on-bad-input", help="error: stop at an example that cannot be "
+                                                                     "read (a corrupt image, an empty text, a word "
+                                                                     "among numbers); skip: leave it out and say "
+                                                                     "how many were."),
+    delimiter: Optional[str] = typer.Option(None, "--delimiter", help="Field separator of CSV and TSV inputs. "
+                                                                      "Default: , for CSV, a tab for TSV."),
+    stdin_format: str = typer.Option("csv", "--stdin-format", help="Table format of - (standard input)."),
 ) -> None:
     """Predict class names and probabilities (or values) for raw inputs."""
-    from modelctl.cli.evaluate import run_predict
+    from modelctl.cli.predict import run_predict
 
-    run_predict(target, inputs, output, console=_console())
+    run_predict(target, inputs, output, ids=ids, on_bad_input=on_bad_input, delimiter=delimiter,
+                stdin_format=stdin_format, console=_console(), notes=_console(stderr=True))
 
 
 @app.command()
 @handles_errors
-@needs_train_extra("serve")
 def serve(
     target: str = typer.Argument(..., help="A run folder (a spec's runs folder serves its newest run), a .keras file "
                                            "in one, or an artifact written by `modelctl export`."),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; 0.0.0.0 opens it to the network."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; 0.0.0.0 opens it to the network "
+                                                         "(set a token then)."),
     port: int = typer.Option(8501, "--port", "-p", help="Port (0 picks a free one)."),
     backend: str = typer.Option("auto", "--backend", "-b", help="auto (the run's ONNX, TFLite or SavedModel export, "
                                                                 "else its Keras model), onnx, tflite, saved_model or "
-                                                                "keras."),
-    name: Optional[str] = typer.Option(None, "--name", help="The model's name in the URLs. Default: the spec's name."),
-    max_batch: int = typer.Option(64, "--max-batch", help="Most examples gathered from concurrent requests into one "
-                                                          "model call (1: each request alone)."),
-    batch_timeout_ms: float = typer.Option(2.0, "--batch-timeout-ms", help="Longest wait for more requests to fill "
-                                                                           "a batch, in milliseconds."),
-    workers: int = typer.Option(1, "--workers", help="Server processes sharing the port."),
+                                                                "keras. onnx and tflite need no TensorFlow."),
+    name: Optional[str] = typer.Option(None, "--name", help="The model's name in the URLs: letters, digits, _, - "
+                                                            "and . only. Default: the spec's name."),
+    max_batch: int = typer.Option(64, "--max-batch", help="Most examples in one model call, gathered from "
+                                                          "concurrent requests; larger requests run in batches of "
+                                                          "this size (1: each example alone)."),
+    batch_timeout_ms: float = typer.Option(2.0, "--batch-timeout-ms", help="Longest wait for requests on their way "
+                                                                           "to fill a batch, in milliseconds; with "
+                                                                           "none on the way a batch runs at once."),
+    workers: int = typer.Option(1, "--workers", help="Server processes sharing the port (and one set of metrics)."),
     token: Optional[str] = typer.Option(None, "--token", help="Require `Authorization: Bearer TOKEN` on every route "
                                                               "but /healthz. Default: $MODELCTL_SERVE_TOKEN, else "
                                                               "none."),
     max_body_mb: float = typer.Option(16.0, "--max-body-mb", help="Largest request body in MiB; larger ones get 413."),
+    max_rows: int = typer.Option(10_000, "--max-rows", help="Most examples in one request; more get 413."),
+    max_pixels: Optional[int] = typer.Option(None, "--max-pixels", help="Most pixels in one image, checked before "
+                                                                        "decoding; larger ones get 413. Default: 16 "
+                                                                        "times the model's input size, at least "
+                                                                        "1,048,576."),
+    max_queue: int = typer.Option(256, "--max-queue", help="Most model requests in the server at once; one more "
+                                                           "gets 503 with Retry-After."),
+    timeout_ms: float = typer.Option(10_000.0, "--timeout-ms", help="A model request's deadline in milliseconds; "
+                                                                    "one not run by then gets 503 with "
+                                                                    "Retry-After."),
+    decode_processes: int = typer.Option(1, "--decode-processes", help="Processes that decode and check large "
+                                                                       "request bodies off the event loop (0: "
+                                                                       "threads)."),
+    threads: int = typer.Option(2, "--threads", help="Threads that build large answers."),
+    response: str = typer.Option("modelctl", "--response", help="Shape of :predict answers: modelctl (class names "
+                                                                "and probabilities per example) or tf-serving (the "
+                                                                "output tensors, as TensorFlow Serving answers)."),
+    version_labels: List[str] = typer.Option([], "--version-labels", help="LABEL=VERSION pairs (comma-separated "
+                                                                          "or repeated) routed at "
+                                                                          "/v1/models/NAME/labels/LABEL."),
+    allowed_hosts: List[str] = typer.Option([], "--allowed-hosts", help="Host header values taken (comma-separated "
+                                                                        "or repeated; * for any). Default: "
+                                                                        "localhost and 127.0.0.1 on a loopback "
+                                                                        "address, else any."),
+    cors_origins: List[str] = typer.Option([], "--cors-origins", help="Origins whose pages may call the server "
+                                                                      "(comma-separated or repeated; * for any)."),
+    max_connections: int = typer.Option(1000, "--max-connections", help="Most connections at once; beyond, "
+                                                                        "requests get 503."),
+    header_timeout: float = typer.Option(10.0, "--header-timeout", help="Seconds a connection may take to send a "
+                                                                        "request's headers before it is closed."),
+    grace_seconds: float = typer.Option(30.0, "--grace-seconds", help="After SIGTERM, the longest wait for the "
+                                                                      "requests in flight."),
 ) -> None:
     """Serve a model over TensorFlow Serving's REST API (raw rows in, class names and probabilities out), with a
     page to try it at /."""
@@ -551,6 +672,10 @@ def serve(
 
     run_serve(target, backend=backend, name=name, host=host, port=port, max_batch=max_batch,
               batch_timeout_ms=batch_timeout_ms, workers=workers, token=token, max_body_mb=max_body_mb,
+              max_rows=max_rows, max_pixels=max_pixels, max_queue=max_queue, timeout_ms=timeout_ms,
+              decode_processes=decode_processes, threads=threads, response=response,
+              version_labels=version_labels, allowed_hosts=allowed_hosts, cors_origins=cors_origins,
+              max_connections=max_connections, header_timeout=header_timeout, grace_seconds=grace_seconds,
               console=_console(stderr=True))
 
 

@@ -16,7 +16,7 @@ def describe_data(spec: str, overrides: list[str], examples: int = 3, *, cache=N
 
     document = load_spec(spec, overrides)
     prepared = prepare(document, cache=cache)
-    described = Described(prepared.fitted["features"], prepared.labels, examples=examples)
+    described = Described(prepared.fitted.features, prepared.labels, examples=examples)
     for split in ("train", "validation", "test"):
         for part in prepared.chunks(split):
             described.add(split, part.features, part.targets)

@@ -22,19 +22,26 @@ def run_export(target: str, formats: list[str], quantize: str | None, *, output:
         register: register the exported model in MLflow's model registry under this name; default None.
         track_strict: a tracking server that cannot be reached is an error; default False: a warning.
     """
-    from modelctl.export import ExportFailed, render_table, write_benchmark
+    from modelctl.runs import model_target
+    from modelctl.util.tf import tensorflow
+
+    found = model_target(target, command="export")  # a wrong folder is said before TensorFlow starts
+    tensorflow()  # imported quietly, before a converter or the model loader imports it with its native log lines
+    from modelctl.export import ExportFailed, ExportInterrupted, render_table, write_benchmark
     from modelctl.export.from_run import export_run
 
     try:
-        done = export_run(target, formats or None, quantize, output=output, force=force, benchmark=benchmark,
+        done = export_run(found, formats or None, quantize, output=output, force=force, benchmark=benchmark,
                           cache=cache)
-    except ExportFailed as failed:
+    except (ExportFailed, ExportInterrupted) as failed:
         # The formats that were written and verified are in place: show them before the failures.
         if failed.results:
             render_table(failed.results, console)
             console.print(f"artifacts in {failed.results[0].path.parent}", markup=False)
         raise
     render_table(done.results, console)
+    for path in getattr(done.results, "kept", []):
+        console.print(f"kept {path}: it was in place already (--force writes it again)", markup=False)
     if benchmark:
         markdown, data = write_benchmark(done.results, done.run_dir)
         console.print(f"benchmark written to {markdown} and {data}", markup=False)
@@ -45,7 +52,9 @@ def run_export(target: str, formats: list[str], quantize: str | None, *, output:
                       f"--model_base_path={done.serving.resolve()}`", markup=False)
     from modelctl.tracking import add_files, register_model
 
-    artifact_path = "export" if done.output == done.run_dir / "export" else f"export/{done.output.name}"
+    from modelctl.runs import EXPORTS
+
+    artifact_path = EXPORTS if done.output == done.run_dir / EXPORTS else f"{EXPORTS}/{done.output.name}"
     tracked = add_files(done.run_dir, [(done.output, artifact_path)], console, strict=track_strict)
     if register is not None:
         register_model(done.run_dir, register, done.results, console=console, artifact_path=artifact_path,

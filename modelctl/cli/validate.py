@@ -12,7 +12,7 @@ from modelctl.spec.validate import Result, bases_among, expand_paths, validate_f
 
 
 def run_validate(paths: Iterable[str], output_format: str, strict: bool, *, deep: bool, overrides: list[str],
-                 console, print_resolved: bool = False) -> int:
+                 console, print_resolved: bool = False, status_console=None) -> int:
     """Validate every spec named by `paths` and print the result. Returns the exit code (0 or 1).
 
     A file that another of the specs extends is a base: when it lacks `name` or `model` it is checked
@@ -27,6 +27,9 @@ def run_validate(paths: Iterable[str], output_format: str, strict: bool, *, deep
         console: a rich Console to print to.
         print_resolved: also print each spec as merged from its bases, after `overrides` (text and github:
             YAML before the diagnostics; json: `resolved` and `files` keys). Default False.
+        status_console: where the diagnostics and the summary go when `print_resolved` prints YAML as text, so
+            that `validate --print-resolved spec.yaml > resolved.yaml` writes YAML alone (the command line
+            passes stderr); default None: `console`.
     """
     files = expand_paths(paths)
     if deep:
@@ -47,7 +50,9 @@ def run_validate(paths: Iterable[str], output_format: str, strict: bool, *, deep
         for result in results:
             if result.document is not None:
                 console.out(resolved_text(result), highlight=False)
-    RENDERERS[output_format](results, console, print_resolved)
+    statuses = status_console if print_resolved and output_format == "text" and status_console is not None \
+        else console
+    RENDERERS[output_format](results, statuses, print_resolved)
     return 0 if all(result.ok() for result in results) else 1
 
 

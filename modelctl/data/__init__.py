@@ -28,7 +28,7 @@ training, validation and test data a model takes.
 | `fitting` | statistics, vocabularies and classes fitted on the training split; counts and label checks |
 | `splits` | deterministic train / validation / test splits and k-fold partitions |
 | `cache` | the prepared-data cache: entries keyed by settings and file contents |
-| `fingerprints` | what data a run saw, for run.json, and how two records differ |
+| `fingerprints` | what data a run saw, for its record, and how two records differ |
 | `sources`, `formats/` | reading every source format in batches of columns; parts read in any order |
 | `columns`, `labels` | which columns each feature and label reads, and how they are encoded |
 """

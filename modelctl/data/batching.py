@@ -1,7 +1,7 @@
 """Batches as tf.data: gathered from examples held in memory, or made in Python from streamed pieces.
 
     shape = Shape(fitted, labels, output_names, weighted=True)
-    held_training(tf, tensors, count, shape, seed=7, batch_size=32, epochs=Epochs(0, 10))
+    held_training(tf, tensors, count=count, shape=shape, seed=7, batch_size=32, epochs=Epochs(0, 10))
     streamed(tf, epoch_blocks, shape, held={}, epochs=Epochs(0, 10, clock=clock, steps=313), steps=313,
              batch_size=32)
 
@@ -73,17 +73,18 @@ class Shape:
     """The structure of the batches a model takes: (features, targets[, weights]).
 
     Args:
-        fitted: the fitted preprocessing (the features' raw shapes and dtypes).
+        fitted: the fitted preprocessing (`modelctl.runs.Fitted`: the features' raw shapes and dtypes).
         labels: label name -> `LabelType`, in the order of the model's outputs.
         output_names: the model's output names; one output takes its targets bare, several a dict.
         weighted: whether batches carry weights.
     """
 
-    def __init__(self, fitted: dict, labels: dict, output_names: list[str], *, weighted: bool):
+    def __init__(self, fitted, labels: dict, output_names: list[str], *, weighted: bool):
         self.labels = list(labels)
         self.output_names = output_names
         self.weighted = weighted
-        self.raw = {name: feature_type(entry["type"]).raw_shape(entry) for name, entry in fitted["features"].items()}
+        self.raw = {name: feature_type(feature.type).raw_shape(feature.entry)
+                    for name, feature in fitted.features.items()}
         self.targets = [encoder.spec() for encoder in labels.values()]
 
     def structure(self, encoded: Encoded):
@@ -130,7 +131,7 @@ def training_epochs(tf, epoch_dataset: Callable, epochs: Epochs, *, steps: int):
     return dataset.take(wanted).apply(tf.data.experimental.assert_cardinality(wanted))
 
 
-def held_training(tf, data: Encoded, count: int, shape: Shape, *, seed: int, batch_size: int, row_bytes: int,
+def held_training(tf, data: Encoded, *, count: int, shape: Shape, seed: int, batch_size: int, row_bytes: int,
                   epochs: Epochs):
     """Batches gathered from a split held in memory as tensors; epoch e is the permutation
     `index_shuffle(seed=[seed, e])` of the examples, the same whether or not the run was resumed.
@@ -165,7 +166,7 @@ def held_training(tf, data: Encoded, count: int, shape: Shape, *, seed: int, bat
     return shape.cast(tf, dataset).prefetch(tf.data.AUTOTUNE)
 
 
-def held_pass(tf, data: Encoded, count: int, shape: Shape, *, batch_size: int):
+def held_pass(tf, data: Encoded, *, count: int, shape: Shape, batch_size: int):
     """One pass over a split held in memory as tensors, in order."""
     dataset = tf.data.Dataset.range(count).batch(batch_size).map(lambda indices: shape.structure(
         data.take_tensor(tf, indices)))

@@ -21,6 +21,7 @@ import numpy as np
 from modelctl.data.columns import encode_features
 from modelctl.data.errors import DataError
 from modelctl.data.fitting import Fitting, Rows
+from modelctl.data.labels import known_labels
 from modelctl.features import feature_type
 
 
@@ -83,9 +84,10 @@ class Encoded:
                        self.targets, self.weights)
 
 
-def raw_dtypes(fitted: dict) -> dict[str, str]:
-    """Feature name -> the dtype of the model's raw input for it (`FeatureType.raw_shape`)."""
-    return {name: feature_type(entry["type"]).raw_shape(entry)[1] for name, entry in fitted["features"].items()}
+def raw_dtypes(fitted) -> dict[str, str]:
+    """Feature name -> the dtype of the model's raw input for it (`FeatureType.raw_shape`), from the fitted
+    preprocessing (`modelctl.runs.Fitted`)."""
+    return {name: feature_type(feature.type).raw_shape(feature.entry)[1] for name, feature in fitted.features.items()}
 
 
 def text_bytes(values: np.ndarray) -> int:
@@ -114,8 +116,8 @@ class Encoder:
         raw_columns: the label and weight columns kept as read beside the model inputs.
         class_weights: class index of the first label -> weight (`training.class_weight`), folded into every
             example's weight; None (the default) until set, or when the spec sets none.
-        fitted: the fitted preprocessing features are encoded with; None (the default) encodes them by the
-            spec's options, as before fitting (raw values do not depend on what is fitted).
+        fitted: the fitted preprocessing features are encoded with (`modelctl.runs.Fitted`); None (the default)
+            encodes them by the spec's options, as before fitting (raw values do not depend on what is fitted).
     """
 
     def __init__(self, features: dict, labels: dict, *, weight: str | None, on_bad_rows: str):
@@ -126,7 +128,7 @@ class Encoder:
         self.raw_columns = list(dict.fromkeys([*(encoder.column for encoder in labels.values()),
                                                *([weight] if weight else [])]))
         self.class_weights: dict[int, float] | None = None
-        self.fitted: dict | None = None
+        self.fitted = None
 
     @property
     def weighted(self) -> bool:
@@ -134,13 +136,17 @@ class Encoder:
         return bool(self.weight) or bool(self.class_weights)
 
     def rows(self, batch: dict[str, np.ndarray], numbers: np.ndarray, skipped: dict[str, int]) -> Rows:
-        """A chunk of source columns as model inputs, with its label and weight columns as read.
+        """A chunk of source columns as model inputs, with its label and weight columns as read; under
+        `on_bad_rows: skip`, an example whose label value is not one of the label's known classes is not kept
+        (`modelctl.data.labels.known_labels`) and counted in `skipped`.
 
         Raises:
             DataError: a missing numeric value under the `error` strategy, an image that cannot be decoded.
         """
         features, keep = encode_features(self.features, self.fitted, batch, numbers=numbers,
                                          on_bad_rows=self.on_bad_rows, skipped=skipped, held=True)
+        if self.on_bad_rows == "skip" and self.labels:
+            keep &= known_labels(self.labels, batch, skipped=skipped)
         return Rows(features, {column: batch[column] for column in self.raw_columns}, keep, numbers)
 
     def encode(self, batch: dict[str, np.ndarray], numbers: np.ndarray, skipped: dict[str, int]) -> Encoded:
@@ -153,6 +159,8 @@ class Encoder:
 
     def complete(self, part: Rows) -> Encoded:
         """The kept examples of a chunk with their targets and weights."""
+        if not part.keep.all():
+            part = part.take(part.keep)  # a dropped example's label is never encoded: it may be one skipped
         targets = {name: encoder.encode(part.columns[encoder.column], part.numbers)
                    for name, encoder in self.labels.items()}
         weights = part.columns[self.weight].astype(np.float32) if self.weight else None
@@ -162,8 +170,7 @@ class Encoder:
             for index, weight in self.class_weights.items():
                 factors[first == index] = weight
             weights = factors if weights is None else weights * factors
-        encoded = Encoded(part.features, targets, weights)
-        return encoded if part.keep.all() else encoded.take(part.keep)
+        return Encoded(part.features, targets, weights)
 
     def held_bytes(self, part: Rows) -> int:
         """What the kept examples of a chunk take once encoded (as `Encoded.nbytes` counts them)."""

@@ -2,7 +2,7 @@
 
     prepared = prepare(document)                  # reads the source, splits it, fits the preprocessing
     prepared.counts                               # {"train": 105, "validation": 22, "test": 23}
-    prepared.fitted                               # statistics and vocabularies, JSON (saved in the run)
+    prepared.fitted                               # statistics, vocabularies, classes (`modelctl.runs.Fitted`)
     prepared.store                                # where the examples live: HeldStore, StreamedStore, ShardStore
     prepared.dataset("train", ["y"], training=True)   # tf.data: (features, targets[, weights]) batches
     prepared.arrays("test")                       # the same examples as numpy arrays
@@ -36,10 +36,12 @@ from modelctl.data.budget import CHUNK_ROWS, ESTIMATE_MARGIN, EVALUATION_BYTES, 
 from modelctl.data.cache import DataCache
 from modelctl.data.columns import encode_features, open_typed
 from modelctl.data.encoding import Encoded, raw_dtypes
-from modelctl.data.fingerprints import data_record
+from modelctl.data.fingerprints import data_record, effective_split_seed
+from modelctl.data.labels import as_trained
 from modelctl.data.preparing import make, open_reading
 from modelctl.data.shards import Shard, ShardStore
 from modelctl.data.sources import located
+from modelctl.runs import Fitted
 
 CACHE_BYTES = HELD_BYTES
 """Largest encoded data (all splits together) kept in memory (`Budget.held_bytes`); read when `prepare` runs."""
@@ -51,8 +53,11 @@ class Prepared:
     Attributes:
         data: the spec's typed `data` section.
         seed, batch_size: the spec's seed and `data.batch_size`.
-        fitted: statistics, vocabularies and classes, JSON-ready (a run's `preprocessing.json`).
+        fitted: statistics, vocabularies and classes (`modelctl.runs.Fitted`, saved in the run).
         counts: examples of each split.
+        split_rows: split -> a digest of the source rows it kept (`modelctl.data.fitting.Fitting.split_rows`);
+            None when read from a cache entry that did not record them.
+        split_seed: the seed that split the rows (`modelctl.data.fingerprints.effective_split_seed`).
         store: where the examples live (`modelctl.data.stores`).
         layout: the worker's shard of a multi-worker run (`modelctl.data.shards.Layout`), else None.
         cache_note: one line on the prepared-data cache for run output: read, written, off, or why nothing was
@@ -63,7 +68,7 @@ class Prepared:
             `modelctl.data.fingerprints`): hashed when the cache hashes them for its key, else not read.
     """
 
-    def __init__(self, document, *, fold: tuple[int, int] | None, fitted: dict | None, cache: DataCache | None,
+    def __init__(self, document, *, fold: tuple[int, int] | None, fitted: Fitted | None, cache: DataCache | None,
                  shard: Shard | None, budget: Budget):
         self.reading = open_reading(document, fitted=fitted, budget=budget)
         self.encoder = self.reading.encoder
@@ -72,6 +77,7 @@ class Prepared:
         self.batch_size = self.data.batch_size
         made = make(document, self.reading, fold=fold, fitted=fitted, cache=cache, shard=shard)
         self.fitted, self.counts, self.store = made.fitted, made.counts, made.store
+        self.split_rows, self.split_seed = made.split_rows, effective_split_seed(document.spec)
         self.cache_note, self.notices, self.fingerprints = made.cache_note, made.notices, made.fingerprints
         self.layout = self.store.layout if isinstance(self.store, ShardStore) else None
 
@@ -86,9 +92,11 @@ class Prepared:
         return self.reading.skipped
 
     def data_record(self) -> dict:
-        """What data this is, for run.json: each source file's size, modification time and content hash, the
-        examples of each split, the fitted preprocessing's hash (see `modelctl.data.fingerprints`)."""
-        return data_record(self.fingerprints, self.counts, self.fitted)
+        """What data this is, for the run's record: each source file's size, modification time and content hash,
+        the examples of each split, the fitted preprocessing's hash and the split made (see
+        `modelctl.data.fingerprints`)."""
+        return data_record(self.fingerprints, self.counts, self.fitted, split_rows=self.split_rows,
+                           split_seed=self.split_seed)
 
     # Passes over the examples ------------------------------------------------------------------------------
 
@@ -135,7 +143,8 @@ class Prepared:
 
     def dataset(self, split: str, output_names: list[str], training: bool = False, *, initial_epoch: int = 0,
                 epochs: int = 1, batch_size: int | None = None, clock=None, steps: int | None = None):
-        """A `tf.data.Dataset` of (features, targets[, weights]) batches.
+        """A `tf.data.Dataset` of (features, targets[, weights]) batches, its targets as Keras trains on them
+        (`modelctl.data.labels.as_trained`: one-hot vectors for a label with `encoding: one_hot`).
 
         Args:
             split: `train`, `validation` or `test`.
@@ -156,19 +165,20 @@ class Prepared:
         from modelctl.util.tf import tensorflow
 
         epochs_given = Epochs(initial_epoch, epochs, clock, steps) if training else None
-        return self.store.dataset(tensorflow(), split, self.shape(output_names), epochs=epochs_given,
-                                  batch_size=None if training else batch_size)
+        dataset = self.store.dataset(tensorflow(), split, self.shape(output_names), epochs=epochs_given,
+                                     batch_size=None if training else batch_size)
+        return as_trained(dataset, self.labels, output_names)
 
 
-def prepare(document, *, fold: tuple[int, int] | None = None, fitted: dict | None = None,
+def prepare(document, *, fold: tuple[int, int] | None = None, fitted: Fitted | dict | None = None,
             cache: DataCache | None = None, shard: Shard | None = None, budget: Budget | None = None) -> Prepared:
     """Read, split and fit the data of a spec, or take them from the prepared-data cache.
 
     Args:
         document: the loaded, valid spec.
         fold: (index, k) to make the validation split fold `index` of `k` over the non-test rows; default None.
-        fitted: statistics and class names of an earlier fit (a run's `preprocessing.json`), reused instead
-            of fitting again; default None fits on the training split.
+        fitted: statistics and class names of an earlier fit (a run's `modelctl.runs.Fitted`, or its JSON),
+            reused instead of fitting again; default None fits on the training split.
         cache: where prepared data is kept between runs and whether it is (`modelctl.data.cache.DataCache`);
             default None: in `$MODELCTL_CACHE_DIR`, else `~/.cache/modelctl`. `DataCache(enabled=False)` reads
             the source and fits every time. Not used with `shard`.
@@ -180,7 +190,10 @@ def prepare(document, *, fold: tuple[int, int] | None = None, fitted: dict | Non
 
     Raises:
         DataError: a file, column or value that cannot be read (naming it).
+        RunError: `fitted` given as JSON that is not a fitted preprocessing record.
     """
+    if fitted is not None:
+        fitted = Fitted.from_json(fitted, source="the fitted preprocessing given")
     budget = budget or Budget(chunk_rows=CHUNK_ROWS, held_bytes=CACHE_BYTES, evaluation_bytes=EVALUATION_BYTES,
                               estimate_margin=ESTIMATE_MARGIN, piece_bytes=PIECE_BYTES)
     return Prepared(document, fold=fold, fitted=fitted, cache=cache, shard=shard, budget=budget)

@@ -2,7 +2,7 @@
 
     reading = open_reading(document, fitted=None, budget=Budget())
     made = make(document, reading, fold=None, fitted=None, cache=None, shard=None)
-    made.store, made.fitted, made.counts, made.cache_note, made.notices
+    made.store, made.fitted, made.counts, made.split_rows, made.cache_note, made.notices
 
 The cache entry of the same data and settings (`modelctl.data.cache`) gives the
 fitted preprocessing, the counts and the examples without reading the source;
@@ -19,11 +19,11 @@ import dataclasses
 
 from modelctl.data import stores
 from modelctl.data.budget import Budget
-from modelctl.data.cache import DataCache, Entry, fingerprint, open_slot
+from modelctl.data.cache import DataCache, Entry, open_slot
 from modelctl.data.columns import ColumnPlan, open_typed
 from modelctl.data.encoding import Encoded, Encoder, class_weight_table
 from modelctl.data.errors import DataError
-from modelctl.data.fingerprints import quick_fingerprint
+from modelctl.data.fingerprints import Fingerprint, data_identity, effective_split_seed, fingerprint
 from modelctl.data.fitting import Fitting, check_balanced
 from modelctl.data.labels import label_encoder
 from modelctl.data.reading import LabelRuns, Reading, read_and_fit
@@ -31,22 +31,25 @@ from modelctl.data.shards import Shard, shard_store
 from modelctl.data.sources import located
 from modelctl.data.splits import SPLITS
 from modelctl.features import feature_type
+from modelctl.runs import Fitted
 
 
 @dataclasses.dataclass
 class Made:
-    """What `make` gives `Prepared`: the fitted preprocessing, the counts, where the examples live, and the lines
+    """What `make` gives `Prepared`: the fitted preprocessing, the counts, the rows each split kept
+    (`Fitting.split_rows`; None for a cache entry that did not record them), where the examples live, and the lines
     run output shows about them (see `Prepared`'s attributes)."""
 
-    fitted: dict
+    fitted: Fitted
     counts: dict[str, int]
+    split_rows: dict[str, str] | None
     store: stores.Store
     cache_note: str
-    fingerprints: dict[str, list[list]]
+    fingerprints: dict[str, list[Fingerprint]]
     notices: list[str]
 
 
-def open_reading(document, *, fitted: dict | None, budget: Budget) -> Reading:
+def open_reading(document, *, fitted: Fitted | None, budget: Budget) -> Reading:
     """Open the spec's sources, find the columns each feature and label reads, and make the label encoders (with
     the classes of `fitted`, an earlier fit, when given).
 
@@ -65,7 +68,7 @@ def open_reading(document, *, fitted: dict | None, budget: Budget) -> Reading:
     plans = {key: ColumnPlan({"features": data.features, "labels": data.labels}, source.columns, source.where,
                              weight=training.sample_weight) for key, source in sources.items()}
     plan = next(iter(plans.values()))
-    classes = {} if fitted is None else {name: label.get("classes") for name, label in fitted["labels"].items()}
+    classes = {} if fitted is None else {name: label.classes for name, label in fitted.labels.items()}
     labels = {name: label_encoder(item, classes.get(name)) for name, item in plan.labels.items()}
     if training.class_weight:
         check_balanced(labels)
@@ -76,8 +79,8 @@ def open_reading(document, *, fitted: dict | None, budget: Budget) -> Reading:
                    order_label=single[0] if single else None)
 
 
-def make(document, reading: Reading, *, fold: tuple[int, int] | None, fitted: dict | None, cache: DataCache | None,
-         shard: Shard | None) -> Made:
+def make(document, reading: Reading, *, fold: tuple[int, int] | None, fitted: Fitted | None,
+         cache: DataCache | None, shard: Shard | None) -> Made:
     """Take the data from its cache entry, or read, split and fit it (writing the entry); choose the store."""
     note, slot, fingerprints = _slot(document, reading, fold=fold, fitted=fitted, cache=cache, shard=shard)
     if slot is not None and slot.entry is not None:
@@ -86,11 +89,11 @@ def make(document, reading: Reading, *, fold: tuple[int, int] | None, fitted: di
                  fingerprints=fingerprints)
 
 
-def _slot(document, reading: Reading, *, fold, fitted: dict | None, cache: DataCache | None, shard: Shard | None):
+def _slot(document, reading: Reading, *, fold, fitted: Fitted | None, cache: DataCache | None, shard: Shard | None):
     """(cache note, the cache slot of this data or None when the cache is off or cannot hold it, each source's
     file fingerprints)."""
     sources = reading.sources
-    quick = {key: [quick_fingerprint(path) for path in source.files] for key, source in sources.items()} \
+    quick = {key: [fingerprint(path, content=False) for path in source.files] for key, source in sources.items()} \
         if shard is not None or (cache is not None and not cache.enabled) else {}
     if shard is not None:
         return "data cache: off (each worker of a multi-worker run reads its shard from the source)", None, quick
@@ -100,19 +103,22 @@ def _slot(document, reading: Reading, *, fold, fitted: dict | None, cache: DataC
         if feature_type(item.kind).reads_named_files and any(source.format != "image_folder"
                                                              for source in sources.values()):
             return (f"data cache: off ({item.kind} feature '{name}' reads files named in a column, which are not "
-                    "fingerprinted)"), None, {key: [quick_fingerprint(path) for path in source.files]
+                    "fingerprinted)"), None, {key: [fingerprint(path, content=False) for path in source.files]
                                               for key, source in sources.items()}
     hashes = (cache if cache is not None else DataCache()).hashes
     files = {key: _fingerprints(source.files, hashes) for key, source in sources.items()}
     training = document.spec.training
-    # The key hashes the data section as written (open_slot fills its defaults itself).
-    slot = open_slot(cache, data=document.data["data"], seed=document.spec.seed,
+    # The key hashes the data section with its sources' paths resolved (open_slot fills its defaults itself), and
+    # the seed that splits the rows: the spec's own seed only shuffles batches, which the entry does not hold.
+    slot = open_slot(cache, data=data_identity(document.data["data"], document.base_dir),
+                     seed=effective_split_seed(document.spec),
                      training={"sample_weight": training.sample_weight, "class_weight": training.class_weight},
-                     fold=fold, fitted=fitted, sources=sources, reading=reading.budget.reading(), files=files)
+                     fold=fold, fitted=None if fitted is None else fitted.to_json(), sources=sources,
+                     reading=reading.budget.reading(), files=files)
     return "data cache: off", slot, files
 
 
-def _fingerprints(files: list, hashes) -> list[list]:
+def _fingerprints(files: list, hashes) -> list[Fingerprint]:
     """The content fingerprint of each file, several files at once (reading and hashing release the GIL): an
     image folder holds thousands of small files."""
     if len(files) < HASHED_TOGETHER:
@@ -132,12 +138,12 @@ HASHING_THREADS = 4
 def _from_entry(document, reading: Reading, entry: Entry, *, fingerprints: dict) -> Made:
     """The fitted preprocessing, counts and examples of a cache entry, instead of reading the source."""
     record, encoder, data = entry.record, reading.encoder, document.spec.data
-    fitted = record["fitted"]
+    fitted = Fitted.from_json(record["fitted"], source=entry.folder)
     counts = {split: int(record["counts"].get(split, 0)) for split in SPLITS}
     reading.skipped.update(record["skipped"])
     weights = record["class_weights"]
     encoder.class_weights = None if weights is None else {int(index): weight for index, weight in weights.items()}
-    encoder.labels = {name: label_encoder(label.item, fitted["labels"][name].get("classes"))
+    encoder.labels = {name: label_encoder(label.item, fitted.labels[name].classes)
                       for name, label in encoder.labels.items()}
     encoder.fitted = fitted
     runs = LabelRuns()
@@ -147,20 +153,22 @@ def _from_entry(document, reading: Reading, entry: Entry, *, fingerprints: dict)
     if held is not None:
         store = stores.HeldStore(held, **options, reasons=stores.held_reasons(held, reading.budget))
     else:
-        evaluation = stores.evaluation_from(entry, encoder, reading.budget, counts) if data.cache else {}
-        store = _streamed(document, reading, stores.EntryOrigin(entry, encoder), evaluation, options)
-    return Made(fitted, counts, store, f"data cache: read {entry.folder}", fingerprints,
-                _notices(document, reading, store, runs))
+        evaluation = stores.evaluation_from(entry, encoder, reading.budget, counts=counts) if data.cache else {}
+        store = _streamed(document, reading, stores.EntryOrigin(entry, encoder), evaluation=evaluation,
+                          options=options)
+    return Made(fitted, counts, record.get("split_rows"), store, f"data cache: read {entry.folder}", fingerprints,
+                _notices(document, reading, store, runs=runs))
 
 
-def _read(document, reading: Reading, *, fold, fitted: dict | None, slot, note: str, shard: Shard | None,
+def _read(document, reading: Reading, *, fold, fitted: Fitted | None, slot, note: str, shard: Shard | None,
           fingerprints: dict) -> Made:
     """Read, split and fit the sources (writing the cache entry in `slot`), and choose the store."""
     spec, encoder = document.spec, reading.encoder
     writer = None if slot is None else slot.writer(piece_bytes=reading.budget.piece_bytes)
     if slot is not None and writer is None:
         note = f"data cache: not kept ({slot.root} cannot be written)"
-    fitting = Fitting(encoder.features, encoder.labels, fitted, balanced=spec.training.class_weight == "balanced")
+    fitting = Fitting(encoder.features, encoder.labels, None if fitted is None else fitted.to_json(),
+                      balanced=spec.training.class_weight == "balanced")
     try:
         with located(reading.source_of()):
             outcome = read_and_fit(reading, split=spec.data.split, seed=spec.seed, fold=fold, fitting=fitting,
@@ -169,18 +177,20 @@ def _read(document, reading: Reading, *, fold, fitted: dict | None, slot, note: 
         if writer is not None:
             writer.abandon()
         raise
-    encoder.fitted = fitting.fitted
+    encoder.fitted = Fitted.from_json(fitting.fitted, source="the fitted preprocessing")
     encoder.class_weights = class_weight_table(spec.training.class_weight, encoder.labels, fitting)
     held = None if outcome.held is None else stores.hold(
-        reading.split_rows(outcome.held, outcome.assignment, SPLITS, {}), encoder, reading.budget)
+        reading.split_rows(outcome.held, outcome.assignment, SPLITS, skipped={}), encoder, reading.budget)
     outcome.held = None  # the raw chunks are let go once encoded
     entry = None
     if writer is not None:
         weights = encoder.class_weights
-        entry = writer.finish({"fitted": fitting.fitted, "counts": fitting.counts, "skipped": reading.skipped,
+        entry = writer.finish({"fitted": encoder.fitted.to_json(), "counts": fitting.counts,
+                               "skipped": reading.skipped,
                                "class_weights": None if weights is None else {str(index): float(weight)
                                                                               for index, weight in weights.items()},
-                               "held": held is not None, "runs": [outcome.runs.longest, _text(outcome.runs.value)]})
+                               "held": held is not None, "runs": [outcome.runs.longest, _text(outcome.runs.value)],
+                               "split_rows": fitting.split_rows})
         note = f"data cache: {writer.note}" if entry is None else f"data cache: wrote {entry.folder}"
     options = _options(document, reading, fitting.counts)
     if held is not None:
@@ -188,12 +198,12 @@ def _read(document, reading: Reading, *, fold, fitted: dict | None, slot, note: 
     else:
         origin = stores.SourceOrigin(reading, outcome.assignment) if entry is None \
             else stores.EntryOrigin(entry, encoder)
-        store = _streamed(document, reading, origin, stores.hold_evaluation(outcome.evaluation or {}, encoder),
-                          options)
+        evaluation = stores.hold_evaluation(outcome.evaluation or {}, encoder)
+        store = _streamed(document, reading, origin, evaluation=evaluation, options=options)
     if shard is not None:
-        store = shard_store(store, shard, outcome, reading, shuffle_buffer=spec.data.shuffle_buffer)
-    return Made(fitting.fitted, fitting.counts, store, note, fingerprints,
-                _notices(document, reading, store, outcome.runs))
+        store = shard_store(store, shard, outcome, reading=reading, shuffle_buffer=spec.data.shuffle_buffer)
+    return Made(encoder.fitted, fitting.counts, fitting.split_rows, store, note, fingerprints,
+                _notices(document, reading, store, runs=outcome.runs))
 
 
 def _options(document, reading: Reading, counts: dict[str, int]) -> dict:
@@ -204,7 +214,7 @@ def _options(document, reading: Reading, counts: dict[str, int]) -> dict:
             "held_dtypes": held}
 
 
-def _streamed(document, reading: Reading, origin, evaluation: dict[str, Encoded], options: dict):
+def _streamed(document, reading: Reading, origin, *, evaluation: dict[str, Encoded], options: dict):
     data = document.spec.data
     reasons = stores.streamed_reasons(origin, evaluation, budget=reading.budget, cache=data.cache,
                                       counts=options["counts"])
@@ -212,7 +222,7 @@ def _streamed(document, reading: Reading, origin, evaluation: dict[str, Encoded]
                                 **options, reasons=reasons)
 
 
-def _notices(document, reading: Reading, store: stores.Store, runs: LabelRuns) -> list[str]:
+def _notices(document, reading: Reading, store: stores.Store, *, runs: LabelRuns) -> list[str]:
     """One line when the data is sorted by its label beyond what the shuffle buffer alone mixes, and the training
     split streams (held examples are permuted whole)."""
     buffer = document.spec.data.shuffle_buffer

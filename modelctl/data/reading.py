@@ -267,14 +267,14 @@ class Reading:
         self.note_skipped(source)
 
     def split_rows(self, held: dict[str, list[Rows]] | None, assignment: np.ndarray | None,
-                   wanted: tuple[str, ...], skipped: dict[str, int],
+                   wanted: tuple[str, ...], *, skipped: dict[str, int],
                    prefix: list[Rows] | None = None) -> Iterator[tuple[str, Rows]]:
         """(split, chunk as model inputs) of the `wanted` splits in source order: from the held chunks, or
         read and turned into model inputs again (counting images that cannot be decoded into `skipped`), the
         first rows of the shared source taken from `prefix` (chunks of it as model inputs) when given."""
         if held is None:
             if prefix:
-                yield from self.split_rows({"all": prefix}, assignment, wanted, skipped)
+                yield from self.split_rows({"all": prefix}, assignment, wanted, skipped=skipped)
             after = int(prefix[-1].numbers[-1]) if prefix else 0
             for split, batch, numbers in self.raw_splits(assignment, wanted, after):
                 yield split, self.encoder.rows(batch, numbers, skipped)
@@ -294,7 +294,7 @@ class Reading:
                         yield split, part.take(mask)
 
 
-def too_large(size: int, rows: int, total_rows: int | None, limit: int) -> bool:
+def too_large(size: int, rows: int, *, total_rows: int | None, limit: int) -> bool:
     """Whether `total_rows` rows, of which `rows` take `size` bytes, are estimated at more than `ESTIMATE_OVER` times
     `limit`, so that what is being gathered in memory is let go at once instead of when it passes `limit` (memory
     once taken stays with the process through training). False when `total_rows` is not known."""
@@ -331,7 +331,7 @@ def read_and_fit(reading: Reading, *, split, seed: int, fold: tuple[int, int] | 
     evaluation_rows = None if assignment is None else int(np.count_nonzero(assignment))
     dropped = []  # training rows read but not examples (bad values skipped), which shards do not count
     prefix, first.prefix = first.prefix, []
-    for name, part in reading.split_rows(held, assignment, SPLITS, reading.skipped, prefix):
+    for name, part in reading.split_rows(held, assignment, SPLITS, skipped=reading.skipped, prefix=prefix):
         fitting.add(name, part)
         if writer is not None:
             writer.add(name, part)
@@ -341,14 +341,14 @@ def read_and_fit(reading: Reading, *, split, seed: int, fold: tuple[int, int] | 
             size = reading.encoder.held_bytes(part)
             evaluation_bytes += size
             if evaluation_bytes > reading.budget.evaluation_bytes or \
-                    too_large(size, len(part), evaluation_rows, reading.budget.evaluation_bytes):
+                    too_large(size, len(part), total_rows=evaluation_rows, limit=reading.budget.evaluation_bytes):
                 evaluation = None
             else:
                 evaluation[name].append(part)
     del prefix
     fitting.end_pass()
     while not fitting.done:
-        for name, part in reading.split_rows(held, assignment, ("train",), {}):
+        for name, part in reading.split_rows(held, assignment, ("train",), skipped={}):
             fitting.add(name, part)
         fitting.end_pass()
     return Outcome(fitting, assignment, held, evaluation, dropped, runs)

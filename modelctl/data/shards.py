@@ -113,7 +113,7 @@ class Layout:
         return self.steps * self.shard.local_replicas
 
     def record(self) -> dict:
-        """This worker's shard as run.json's `data.shard` keeps it: `worker`, `workers`, `examples`, `steps` (an
+        """This worker's shard as the run's record keeps it (`data.shard`): `worker`, `workers`, `examples`, `steps` (an
         epoch), and `files` (the paths it reads) or `rows`: `"first-last"`, the range of the source's rows its
         examples are in, numbered from 1 in reading order across the source's files (header rows and rows the
         reader dropped as bad not counted), or `"none"` for an empty shard."""
@@ -333,7 +333,7 @@ class ShardStore(Store):
                         yield encoded
 
 
-def shard_store(base: Store, shard: Shard, outcome: Outcome, reading: Reading, *, shuffle_buffer: int) -> ShardStore:
+def shard_store(base: Store, shard: Shard, outcome: Outcome, *, reading: Reading, shuffle_buffer: int) -> ShardStore:
     """The store of worker `shard`: the training split divided among the workers from what the passes counted
     (every source row's split, the rows each file gave, the training rows that are not examples)."""
     key = "all" if outcome.assignment is not None else "train"

@@ -103,12 +103,12 @@ def assign(split, *, seed: int, rows: int, labels: np.ndarray | None,
         rows: rows of the source.
         labels: each row's class code when the split is stratified (`ClassCodes.codes`), else None.
         fold: (index, k) to make the validation split fold `index` of `k` over the rows not in the test split
-            (by the spec's seed, stratified alike); default None.
+            (by the same seed as the split, stratified alike); default None.
     """
     fractions = {name: getattr(split, name) for name in SPLITS}
     stratify = labels is not None
-    assignment = assign_splits(rows, fractions, seed=seed if split.seed is None else split.seed, labels=labels,
-                               stratify=stratify)
+    seed = seed if split.seed is None else split.seed
+    assignment = assign_splits(rows, fractions, seed=seed, labels=labels, stratify=stratify)
     if fold is not None:
         index, folds = fold
         pool = np.flatnonzero(assignment != TEST)

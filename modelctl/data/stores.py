@@ -128,9 +128,10 @@ class HeldStore(Store):
             self.tensors[split] = self.splits[split].tensors(tf)
         data, count = self.tensors[split], len(self.splits[split])
         if epochs is None:
-            return batching.held_pass(tf, data, count, shape, batch_size=batch_size or self.batch_size)
-        return batching.held_training(tf, data, count, shape, seed=self.seed, batch_size=self.batch_size,
-                                      row_bytes=max(1, self.splits[split].nbytes() // max(count, 1)), epochs=epochs)
+            return batching.held_pass(tf, data, count=count, shape=shape, batch_size=batch_size or self.batch_size)
+        row_bytes = max(1, self.splits[split].nbytes() // max(count, 1))
+        return batching.held_training(tf, data, count=count, shape=shape, seed=self.seed, batch_size=self.batch_size,
+                                      row_bytes=row_bytes, epochs=epochs)
 
 
 class EntryOrigin:
@@ -198,10 +199,10 @@ class SourceOrigin:
             yield from self.chunks(split)
             return
         order = rng.permutation(len(parts))
-        yield from interleaved((self._part(key, split, *parts[index]) for index in order),
+        yield from interleaved((self._part(key, split, parts[index][0], first=parts[index][1]) for index in order),
                                self.reading.budget.interleave)
 
-    def _part(self, key: str, split: str, view, first: int) -> Iterator[Encoded]:
+    def _part(self, key: str, split: str, view, *, first: int) -> Iterator[Encoded]:
         code = SPLITS.index(split)
         for batch, numbers in self.reading.numbered(view, key, first):
             mask = None if self.assignment is None else self.assignment[numbers - 1] == code
@@ -307,7 +308,7 @@ def hold_evaluation(evaluation: dict[str, list[Rows]], encoder: Encoder) -> dict
     return held
 
 
-def evaluation_from(entry, encoder: Encoder, budget: Budget, counts: dict[str, int]) -> dict[str, Encoded]:
+def evaluation_from(entry, encoder: Encoder, budget: Budget, *, counts: dict[str, int]) -> dict[str, Encoded]:
     """The validation and test splits of a cache entry, when they fit in `budget.evaluation_bytes` (as the
     run that wrote it held them); else {} (they stream)."""
     evaluation: dict[str, list[Rows]] = {"validation": [], "test": []}
@@ -317,8 +318,8 @@ def evaluation_from(entry, encoder: Encoder, budget: Budget, counts: dict[str, i
             part_bytes = encoder.held_bytes(part)
             size += part_bytes
             if size > budget.evaluation_bytes or too_large(part_bytes, int(np.count_nonzero(part.keep)),
-                                                           counts["validation"] + counts["test"],
-                                                           budget.evaluation_bytes):
+                                                           total_rows=counts["validation"] + counts["test"],
+                                                           limit=budget.evaluation_bytes):
                 return {}
             evaluation[split].append(part)
     return hold_evaluation(evaluation, encoder)

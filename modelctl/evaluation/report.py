@@ -32,19 +32,21 @@ PLOT_TITLES = {
 def scalar_rows(metrics: dict) -> list[tuple[str, object]]:
     """(name, value) of every scalar in `metrics`, in its order.
 
-    `examples` and plain metrics keep their key; a metric with averages gives one row per
-    average (`precision (macro)`, `roc_auc (macro)`, binary `precision (positive)`);
-    `top_k_accuracy` becomes `top_k_accuracy (k=3)`. Per-class values, the confusion
-    matrix and the notes are left out. Values are ints, floats or None.
+    Each row is named as `modelctl eval --fail-under` names the value
+    (`modelctl.evaluation.evaluate.gate_names`): `examples` and plain metrics keep their key; a
+    metric with averages gives one row per average (`precision.macro`, `roc_auc.macro`, binary
+    `precision.positive`); `top_k_accuracy` gives its value, and `top_k_accuracy.k` its k.
+    Per-class values, the confusion matrix and the notes are left out. Values are ints, floats or
+    None.
     """
     rows: list[tuple[str, object]] = []
     for key, value in metrics.items():
         if key in _SKIPPED:
             continue
         if key == "top_k_accuracy" and isinstance(value, dict):
-            rows.append((f"top_k_accuracy (k={value.get('k')})", value.get("value")))
+            rows += [("top_k_accuracy", value.get("value")), ("top_k_accuracy.k", value.get("k"))]
         elif isinstance(value, dict):
-            rows.extend((f"{key} ({part})", value[part]) for part in _AVERAGES if part in value)
+            rows.extend((f"{key}.{part}", value[part]) for part in _AVERAGES if part in value)
         elif value is None or isinstance(value, (int, float)):
             rows.append((key, value))
     return rows
@@ -129,6 +131,46 @@ def members_markdown(metrics: dict, members: list[dict], *, method: str) -> str:
     lines += [""] + _table(["Metric", *headings], [(name, *map(format_value, rows[name])) for name in names],
                            ["---", *["---:"] * len(headings)])
     return "\n".join(lines) + "\n"
+
+
+def fold_rows(spread: dict) -> tuple[list[str], list[tuple]]:
+    """A cross-validation's metrics over its folds (`Evaluation.spread`: label -> metric -> {mean, std, values}) as
+    (column headings, rows): `Metric`, `mean`, `std`, then one column per fold; the label is named in the metric
+    with several labels."""
+    folds = max((len(values["values"]) for metrics in spread.values() for values in metrics.values()), default=0)
+    rows = []
+    for label, metrics in spread.items():
+        for name, values in metrics.items():
+            rows.append((name if len(spread) == 1 else f"{label}: {name}", format_value(values["mean"]),
+                         format_value(values["std"]), *map(format_value, values["values"])))
+    return ["Metric", "mean", "std", *(f"fold {number}" for number in range(1, folds + 1))], rows
+
+
+def render_folds(spread: dict, console, *, title: str) -> None:
+    """Print a cross-validation's metrics over its folds (`fold_rows`) as a rich table on `console`."""
+    from rich.table import Table
+
+    from modelctl.util.tables import print_table
+
+    headings, rows = fold_rows(spread)
+    table = Table(title=title)
+    for index, heading in enumerate(headings):
+        table.add_column(heading, justify="left" if index == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
+    print_table(table, console)
+
+
+def folds_markdown(title: str, spread: dict, reports: list[Path], *, folder: Path) -> str:
+    """The report.md (written into `folder`) of a cross-validation's evaluation: the metrics over the folds
+    (`fold_rows`) and a link to each fold's report (`reports`, in fold order)."""
+    headings, rows = fold_rows(spread)
+    lines = [f"# {markdown.inline(title)}", "", "Mean and sample standard deviation over the folds, each fold's "
+             "model evaluated on its own split.", ""]
+    lines += _table(headings, rows, ["---"] + ["---:"] * (len(headings) - 1))
+    lines += [f"- [fold {number}]({markdown.link(report, Path(folder))})"
+              for number, report in enumerate(reports, start=1)]
+    return "\n".join(lines).rstrip("\n") + "\n"
 
 
 def render_report(title: str, metrics: dict, *, spec_summary: dict, plots: list[Path], folder: Path) -> str:

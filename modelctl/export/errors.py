@@ -54,3 +54,20 @@ def _labelled(label: str, message: str) -> str:
     if message.startswith(export_format + ":"):
         return label + message[len(export_format):]
     return f"{label}: {message}"
+
+
+class ExportInterrupted(ExportError):
+    """Ctrl-C (or SIGTERM) during an export: the artifacts verified before it are in place, the one under way is
+    removed. Exit code 130 (128 + SIGINT), as a shell gives an interrupted command.
+
+    Args:
+        message: what was kept, what was not written, and how to finish.
+        results: the `Result` of each artifact in place.
+    """
+
+    exit_code = 130
+
+    def __init__(self, message: str, results: list):
+        super().__init__(message)
+        self.results = results
+

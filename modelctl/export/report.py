@@ -23,8 +23,17 @@ def rows(results: list[Result]) -> list[tuple[str, ...]]:
 
 
 def notes(results: list[Result]) -> list[str]:
-    """Lines about steps left outside artifacts and runtimes they need."""
+    """Lines about what the columns were measured on, steps left outside artifacts and runtimes they need."""
     lines = []
+    if results:
+        lines.append(f"max difference and class agreement: against the Keras model on a sample of "
+                     f"{max(result.examples for result in results)} held-out examples (class agreement only for "
+                     "outputs that predict classes)")
+    bases = {"sample" if (result.metric_examples or result.examples) == result.examples else "split"
+             for result in results if result.metric is not None}
+    if len(bases) > 1:
+        lines.append("metric: the float artifacts are scored on the sample, the quantized ones on the whole "
+                     "held-out split, each beside the Keras model on the same examples; compare their drops")
     for result in results:
         for step in result.skipped:
             lines.append(f"{result.path}: preprocessing layer '{step.layer}' (input '{step.feature}') is outside "
@@ -85,11 +94,15 @@ def _per_output(values: dict[str, float], pattern: str) -> str:
 
 
 def _metric(result: Result) -> str:
+    """The artifact's score beside the Keras model's on the same examples, and which examples: the verification
+    sample (the first `examples` held-out ones), or the whole held-out split (quantized artifacts). Rows of one
+    table may be on either, so each says which: only the drop compares across rows."""
     if result.metric is None:
         return "-"
     name, value, keras_value = result.metric
-    on = f" on {result.metric_examples}" if result.metric_examples not in (None, result.examples) else ""
-    return f"{name} {value:.4f} (Keras {keras_value:.4f}, drop {keras_value - value:+.4f}){on}"
+    count = result.metric_examples if result.metric_examples is not None else result.examples
+    on = f"all {count} held-out" if count != result.examples else f"sample of {count}"
+    return f"{name} {value:.4f} (Keras {keras_value:.4f}, drop {keras_value - value:+.4f}) on {on}"
 
 
 def _environment() -> dict:

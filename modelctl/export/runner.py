@@ -6,7 +6,10 @@ verification passed: each artifact is written beside its final path under a
 hidden temporary name that ends with the final one
 (`.partial-1a2b3c.model.tflite`, so writers that insist on an extension accept
 it) and renamed once verified; a failed or interrupted export removes its
-temporary files. An existing artifact is replaced only with `force=True`.
+temporary files. An existing artifact is replaced only with `force=True`;
+without it an export that finds some of its artifacts in place keeps them and
+writes the others, so that running an interrupted export again completes it.
+A benchmark (`benchmark=True`) measures every artifact, so it writes each again.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 
 from modelctl.errors import ModelctlError, SpecError, UsageError, one_of
 from modelctl.export.artifact import PREPROCESSING_SUFFIX, Artifact, ExportContext, Result
-from modelctl.export.errors import ExportError, ExportFailed
+from modelctl.export.errors import ExportError, ExportFailed, ExportInterrupted
 from modelctl.export.formats import artifact_name, module
 from modelctl.export.signature import SavedModelCache
 from modelctl.export.verify import DEFAULT_EXAMPLES, DEFAULT_TOLERANCE, held_out, keras_outputs, verify
@@ -29,8 +32,17 @@ from modelctl.spec.messages import section_problems
 SIDECARS = (PREPROCESSING_SUFFIX,)
 
 
+class Exported(list):
+    """The `Result` of each artifact written (a list), and `kept`: the paths of artifacts already in place that
+    were left as they are (an export run again without `force`)."""
+
+    def __init__(self, results=(), kept: list[Path] | None = None):
+        super().__init__(results)
+        self.kept = list(kept or [])
+
+
 @dataclasses.dataclass(frozen=True)
-class Plan:
+class PlannedArtifact:
     """One artifact to write: its format, its resolved options and its final path."""
 
     format: str
@@ -59,41 +71,47 @@ def export_formats(model, formats: list[str], output_dir: Path, *, options: dict
         context: held-out and representative examples, metadata, optional score.
         tolerance: largest absolute difference from Keras allowed for float32 exports (default 1e-4).
         examples: held-out examples each artifact is checked on (default 64).
-        force: replace existing artifacts (default False: an existing one is a UsageError).
+        force: replace existing artifacts. Default False: artifacts in place are kept and the others written
+            (an error only when every one is in place); with `benchmark`, every artifact is written again.
         benchmark: export every registered format, and those with a `quantize` option (TFLite) with each of
             its values, ignoring `formats` (default False); latency is then timed over more runs.
         max_metric_drop: largest allowed drop of the score for quantized exports; default None (reported only).
 
     Returns:
-        One `Result` per artifact, in plan order.
+        `Exported`: one `Result` per artifact written, in plan order, and the paths of those kept.
 
     Raises:
         UnknownNameError: an unknown format name.
-        UsageError: an unknown or invalid option, or an artifact that exists without `force`.
+        UsageError: an unknown or invalid option, or every artifact exists already, without `force`.
+        ExportInterrupted: Ctrl-C or SIGTERM; what was written before it is in place and listed.
         PluginError: a plug-in format's module cannot be used.
         ExportFailed: one or more formats failed to export or verify; the others are in place and listed in
             the error's `results`.
     """
-    plans = plan(formats, options, Path(output_dir), benchmark=benchmark)
+    plans = planned_artifacts(formats, options, Path(output_dir), benchmark=benchmark)
     if not plans:
         raise UsageError(f"no export format given. Expected one or more of {one_of(exporters().names())}")
-    existing = [str(path) for item in plans for path in (item.path, *_sidecar_paths(item.path)) if path.exists()]
-    if existing and not force:
-        raise UsageError(f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
-                         "pass --force to overwrite")
+    kept = [] if force or benchmark else [item for item in plans if item.path.exists()]
+    if kept and len(kept) == len(plans):
+        shown = ", ".join(str(item.path) for item in kept)
+        raise UsageError(f"{shown} already exist{'s' if len(kept) == 1 else ''}; pass --force to write "
+                         f"{'it' if len(kept) == 1 else 'them'} again")
+    plans = [item for item in plans if item not in kept]
     reference = keras_outputs(model, held_out(context, examples))
     try:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UsageError(f"cannot create the output folder {output_dir}: {error.strerror}") from None
-    results, failures = [], []
+    results, failures = Exported(kept=[item.path for item in kept]), []
     with SavedModelCache() as saved_models:
         context = dataclasses.replace(context, saved_models=context.saved_models or saved_models)
-        for item in plans:
+        for index, item in enumerate(plans):
             try:
                 results.append(_export_one(model, item, context, tolerance=tolerance, examples=examples,
                                            reference=reference, max_metric_drop=max_metric_drop,
                                            latency_runs=200 if benchmark else 30))
+            except KeyboardInterrupt:
+                raise _interrupted(item, plans[index + 1:], results=results, failures=failures) from None
             except ModelctlError as error:
                 failures.append((item.label, error))
             except Exception as error:  # a converter can fail in any way: the other formats are still written
@@ -104,8 +122,21 @@ def export_formats(model, formats: list[str], output_dir: Path, *, options: dict
     return results
 
 
-def plan(formats: list[str], options: dict[str, dict] | None, output_dir: Path, *,
-         benchmark: bool = False) -> list[Plan]:
+def _interrupted(current: PlannedArtifact, rest: list[PlannedArtifact], *, results: list[Result],
+                 failures: list) -> ExportInterrupted:
+    """What an interruption during `current` leaves: the verified artifacts in place, the others not written."""
+    lines = [f"export interrupted while writing {current.label}; it was removed, and nothing of it is left"]
+    if results:
+        lines.append("kept (written and verified): " + ", ".join(str(result.path) for result in results))
+    missing = [current, *rest]
+    lines.append("not written: " + ", ".join(item.label for item in missing)
+                 + (f"; failed: {', '.join(label for label, _ in failures)}" if failures else ""))
+    lines.append("run the same command again to write the missing ones (artifacts in place are kept)")
+    return ExportInterrupted("\n".join(lines), results)
+
+
+def planned_artifacts(formats: list[str], options: dict[str, dict] | None, output_dir: Path, *,
+                      benchmark: bool = False) -> list[PlannedArtifact]:
     """The artifacts to write, with validated options and defaults filled in.
 
     Args:
@@ -133,12 +164,12 @@ def plan(formats: list[str], options: dict[str, dict] | None, output_dir: Path, 
         if benchmark and "quantize" in entry.args:
             variants = [{**resolved, "quantize": value} for value in entry.args["quantize"]["enum"]]
         for variant in variants:
-            plans.append(Plan(entry.name, variant, output_dir / artifact_name(entry.name, variant)))
+            plans.append(PlannedArtifact(entry.name, variant, output_dir / artifact_name(entry.name, variant)))
     return plans
 
 
-def _export_one(model, item: Plan, context: ExportContext, *, tolerance: float, examples: int, reference,
-                max_metric_drop, latency_runs: int) -> Result:
+def _export_one(model, item: PlannedArtifact, context: ExportContext, *, tolerance: float, examples: int,
+                reference, max_metric_drop, latency_runs: int) -> Result:
     exporter = module(item.format).export
     temporary = item.path.with_name(f".partial-{uuid.uuid4().hex[:8]}.{item.path.name}")
     try:

@@ -67,7 +67,8 @@ def output_kinds(model, metadata: dict) -> dict[str, str]:
     An output is a class output when its layer's activation is softmax or sigmoid, or when the metadata
     lists class names for it.
     """
-    class_names = metadata.get("class_names") or {}
+    # A label without classes (regression) is listed with None: its output is a number, whatever its activation.
+    class_names = {name for name, classes in (metadata.get("class_names") or {}).items() if classes}
     kinds = {}
     for name, tensor in output_tensors(model).items():
         activation = getattr(getattr(producer(tensor)[0], "activation", None), "__name__", "")

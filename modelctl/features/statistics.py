@@ -5,7 +5,7 @@
         moments.add(matrix)                   # or moments.add(matrix, present=mask): only present values count
     moments.mean, moments.variance, moments.low, moments.high
 
-    described = Described(fitted["features"], labels)   # what `modelctl data` reports of prepared data
+    described = Described(fitted.features, labels)      # what `modelctl data` reports of prepared data
     for split, chunk in chunks:
         described.add(split, chunk.features, chunk.targets)
     described.feature_entries(), described.label_entries(), described.examples()
@@ -116,7 +116,7 @@ class Described:
     examples of each class of every single-class label in every split, and the first training examples.
 
     Args:
-        fitted: feature name -> its fitted entry (`preprocessing.json`'s `features`).
+        fitted: feature name -> its fitted record (`modelctl.runs.Fitted.features`: `type` and `entry`).
         labels: label name -> its `LabelType`, classes fitted.
         examples: training examples shown; default 3.
     """
@@ -127,7 +127,7 @@ class Described:
         self.fitted = fitted
         self.labels = labels
         self.wanted = examples
-        self.statistics = {name: Summary() for name, entry in fitted.items() if feature_type(entry["type"]).summarized}
+        self.statistics = {name: Summary() for name, feature in fitted.items() if feature_type(feature.type).summarized}
         self.targets = {name: Summary() for name, label in labels.items() if label.summarized}
         self.balance: dict[str, dict[str, np.ndarray]] = {name: {} for name, label in labels.items()
                                                           if label.single_class}
@@ -152,9 +152,9 @@ class Described:
         from modelctl.features import feature_type
 
         described = {}
-        for name, entry in self.fitted.items():
+        for name, feature in self.fitted.items():
             summary = self.statistics[name].summary(missing=True) if name in self.statistics else None
-            described[name] = {"type": entry["type"], **feature_type(entry["type"]).describe(entry, summary)}
+            described[name] = {"type": feature.type, **feature_type(feature.type).describe(feature.entry, summary)}
         return described
 
     def label_entries(self) -> dict:
@@ -177,7 +177,7 @@ class Described:
 
         if self.shown is None:
             return []
-        after = {name: feature_type(self.fitted[name]["type"]).preview(self.fitted[name], values)
+        after = {name: feature_type(self.fitted[name].type).preview(self.fitted[name].entry, values)
                  for name, values in self.shown.items()}
         count = len(next(iter(self.shown.values())))
         return [{name: {"raw": _plain(self.shown[name][index]), "preprocessed": _plain(values[index])}

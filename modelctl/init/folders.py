@@ -4,8 +4,10 @@ spec drafted from them.
     profile = read_folder(Path("photos"))      # FolderProfile: format, classes and their counts, image size
     text = draft_folder_spec(profile, output=Path("spec.yaml"), command="modelctl init --data photos")
 
-Image sizes are read from the file headers (PNG, GIF, BMP, JPEG) by hand, so that `init` needs no imaging
-library; the spec's `size` is the first image's, its longest side brought down to `MAX_SIDE`.
+Image sizes and channels are read from the file headers (PNG, GIF, BMP, JPEG) by hand, so that `init` needs
+no imaging library; the spec's `size` is the first image's, its longest side brought down to `MAX_SIDE`, and
+its `channels` 1 when every image looked at (`CHANNEL_SAMPLE`) is grayscale, else 3. A horizontal flip is
+offered as a comment only: it changes the class of digits, letters and most text.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ TEXT_EXTENSIONS = ("txt",)
 MAX_SIDE = 128
 """Longest side, in pixels, of the images a drafted spec resizes to."""
 
+CHANNEL_SAMPLE = 50
+"""Images whose headers are read to tell grayscale from colour."""
+
 
 @dataclasses.dataclass
 class FolderProfile:
@@ -33,6 +38,7 @@ class FolderProfile:
         classes: class (sub-folder) name -> files in it, sorted by name.
         size: for images, (height, width) the spec resizes to; else None.
         found: for images, the first image's (height, width); else None.
+        channels: for images, 1 when the images looked at are grayscale, else 3; None for texts.
     """
 
     path: Path
@@ -40,6 +46,7 @@ class FolderProfile:
     classes: dict[str, int]
     size: tuple[int, int] | None = None
     found: tuple[int, int] | None = None
+    channels: int | None = None
 
     @property
     def rows(self) -> int:
@@ -77,7 +84,35 @@ def read_folder(path: Path) -> FolderProfile:
         height, width = profile.found
         scale = min(1.0, MAX_SIDE / max(height, width))
         profile.size = (max(8, round(height * scale)), max(8, round(width * scale)))
+        images = [file for found in files.values() for file in found if file.suffix.lower().lstrip(".") in extensions]
+        # A sample from every class, in turn: a class of colour images among grayscale ones is seen.
+        sample = [file for group in zip(*(
+            [file for file in found if file.suffix.lower().lstrip(".") in extensions] for found in files.values()
+            if found)) for file in group][:CHANNEL_SAMPLE] or images[:CHANNEL_SAMPLE]
+        profile.channels = 1 if all(image_channels(file) == 1 for file in sample) else 3
     return profile
+
+
+def image_channels(file: Path) -> int | None:
+    """1 for a grayscale PNG or JPEG (by its header), 3 for a colour one; None when the header does not say
+    (GIF and BMP, whose palettes may hold colours)."""
+    data = file.read_bytes()[:65536]
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 26:
+        return 1 if data[25] in (0, 4) else 3  # colour types 0 and 4: gray, gray with alpha
+    if data[:2] == b"\xff\xd8":
+        index = 2
+        while index + 9 < len(data):
+            if data[index] != 0xFF:
+                index += 1
+                continue
+            marker = data[index + 1]
+            if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+                return 1 if data[index + 9] == 1 else 3  # the frame's number of components
+            if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+                index += 2
+                continue
+            index += 2 + struct.unpack(">H", data[index + 2:index + 4])[0]
+    return None
 
 
 def image_size(file: Path) -> tuple[int, int]:
@@ -139,11 +174,13 @@ def draft_folder_spec(profile: FolderProfile, output: Path, command: str) -> str
                   f"      size: [{height}, {width}]" + (f"                    # the first image is "
                                                           f"{profile.found[0]}x{profile.found[1]}"
                                                           if profile.found != profile.size else ""),
-                  "      channels: 3",
+                  f"      channels: {profile.channels}" + ("                                   # the images "
+                                                              "are grayscale" if profile.channels == 1 else ""),
                   "      preprocessing: [{rescale: 0.00392156863}]    # 1/255: pixels in [0, 1]",
                   "      augmentation:                                 # training batches only",
-                  "        - random_flip: {mode: horizontal}",
-                  "        - random_rotation: {factor: 0.05}"]
+                  "        - random_rotation: {factor: 0.05}",
+                  "        # - random_flip: {mode: horizontal}      # only if a mirrored image keeps its class "
+                  "(not digits or letters)"]
     else:
         lines += ["    text:",
                   "      type: text                     # TF-IDF weights of the words of each file",

@@ -12,9 +12,18 @@ it). By the kind of its feature type:
 - numbers (numeric features): a number, a list of the feature's width (nested
   to its shape or flat), or one number per column; null is a missing value;
 - files (image features): `{"b64": "..."}` as TensorFlow Serving writes binary
-  values, a base64 string or a `data:` URL, decoded here (never a server path);
-- text (categorical, text and other features): a string, or a number written
-  as text the way a CSV cell is read (3.0 -> '3'); null is the empty string.
+  values, a base64 string or a `data:` URL, decoded here (never a server path),
+  of at most `max_pixels` pixels (checked from the header, before decoding);
+- text (categorical, text and other features): a string, `{"b64": "..."}` (UTF-8
+  text, as TensorFlow Serving decodes it for every string input), or a number
+  written as text the way a CSV cell is read (3.0 -> '3'); null is the empty
+  string.
+
+A number outside float32's range (the model's type) is refused at its path, as
+is a lone UTF-16 surrogate in a string. A feature given both whole and by its
+columns, or both in `context` and in an example, is refused rather than one
+silently winning. A request of more than `max_rows` examples is refused with
+413 before any of them is checked.
 
 A model with one feature also takes bare values: `{"instances": [[5.1, 3.5,
 1.4, 0.2]]}`, `{"inputs": [...]}`. Each request's values are checked when it
@@ -46,6 +55,22 @@ _MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 
 _DATA_URL = re.compile(r"^data:[^,;]*(;[^,;]*)*;base64,", re.IGNORECASE)
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+"""The largest number a float32 input holds; a larger one would reach the model as infinity."""
+
+SIGNATURE = "serving_default"
+"""The one signature a served model has (TensorFlow Serving's default name)."""
+
+DEFAULT_MAX_ROWS = 10_000
+"""Most examples in one request, unless the server is told otherwise (`--max-rows`)."""
+
+PIXELS_PER_INPUT = 16
+MIN_MAX_PIXELS = 1024 * 1024
+"""The default pixel limit of an image: `PIXELS_PER_INPUT` times the model's input size, and at least
+`MIN_MAX_PIXELS` (a megapixel decodes in milliseconds)."""
+
+_OBJECT_REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-fA-F]+>")
+
 
 @dataclasses.dataclass(frozen=True)
 class Field:
@@ -62,6 +87,7 @@ class Field:
             `error` or `drop`).
         choices: the values the model knows (a categorical feature's vocabulary), else None.
         channels: for `files`, the color channels images are decoded to (1, 3 or 4), else None.
+        size: for `files`, the (height, width) images are resized to, else None.
     """
 
     name: str
@@ -73,6 +99,7 @@ class Field:
     required: bool = False
     choices: tuple[str, ...] | None = None
     channels: int | None = None
+    size: tuple[int, int] | None = None
 
     def describe(self) -> str:
         """What a value of this feature is, for messages."""
@@ -80,7 +107,7 @@ class Field:
             return "a number" if self.width == 1 else f"a list of {self.width} numbers"
         if self.kind == FILES:
             return "an image as {\"b64\": \"...\"}, a base64 string or a data: URL"
-        return "a string"
+        return "a string (or {\"b64\": \"...\"} of UTF-8 text)"
 
     def as_dict(self) -> dict:
         """What the metadata route and the page say about the feature."""
@@ -93,13 +120,13 @@ class Field:
         return described
 
 
-def fields(features: dict, fitted: dict) -> dict[str, Field]:
-    """Feature name -> `Field`, from the spec's features and the fitted preprocessing."""
+def fields(features: dict, fitted) -> dict[str, Field]:
+    """Feature name -> `Field`, from the spec's features and the fitted preprocessing (`modelctl.runs.Fitted`)."""
     from modelctl.features import feature_type
 
     found = {}
     for name, options in features.items():
-        entry = fitted["features"][name]
+        entry = fitted.features[name].entry
         kind_of = feature_type(entry.get("type", options["type"]))
         columns = tuple(entry.get("columns") or [entry.get("column") or options.get("column") or name])
         kind = NUMBERS if kind_of.column_type == "float" else FILES if kind_of.reads_named_files else TEXT
@@ -108,7 +135,8 @@ def fields(features: dict, fitted: dict) -> dict[str, Field]:
         vocabulary = entry.get("vocabulary") if kind_of.name == "categorical" else None
         found[name] = Field(name, kind_of.name, kind, columns, width, tuple(entry["shape"]) if entry.get("shape")
                             else None, strategy in ("error", "drop"), tuple(vocabulary) if vocabulary else None,
-                            int(entry.get("channels", 3)) if kind == FILES else None)
+                            int(entry.get("channels", 3)) if kind == FILES else None,
+                            tuple(entry["size"]) if kind == FILES and entry.get("size") else None)
     return found
 
 
@@ -117,14 +145,22 @@ class InputReader:
 
     Args:
         features: the spec's `data.features`.
-        fitted: the fitted preprocessing (`features`, `labels`).
+        fitted: the fitted preprocessing (`modelctl.runs.Fitted`, or the JSON of a run's).
+        max_rows: most examples in one request (default `DEFAULT_MAX_ROWS`); more are refused with 413.
+        max_pixels: most pixels in one image; default None: `PIXELS_PER_INPUT` times the model's input size, at
+            least `MIN_MAX_PIXELS` (see `pixel_limit`).
     """
 
-    def __init__(self, features: dict, fitted: dict):
+    def __init__(self, features: dict, fitted, *, max_rows: int = DEFAULT_MAX_ROWS,
+                 max_pixels: int | None = None):
         from modelctl.data.columns import ColumnPlan
+        from modelctl.runs import Fitted
 
-        self.fitted = fitted
+        self.features = features
+        self.fitted = fitted = Fitted.from_json(fitted, source="the fitted preprocessing given")
+        self.max_rows = max_rows
         self.fields = fields(features, fitted)
+        self.max_pixels = max_pixels if max_pixels is not None else pixel_limit(self.fields)
         resolved = {name: {**features[name], "columns": list(field.columns)} if field.kind == NUMBERS
                     else {**features[name], "column": field.columns[0]} for name, field in self.fields.items()}
         self.source_columns = list(dict.fromkeys(column for field in self.fields.values()
@@ -141,7 +177,8 @@ class InputReader:
             rows_key: the key of the row format (`instances`; `examples` for classify and regress).
 
         Raises:
-            RequestError: anything the model cannot take, naming the field.
+            RequestError: anything the model cannot take, naming the field; 413 for more than `max_rows`
+                examples.
         """
         if not isinstance(body, dict):
             raise RequestError("$", f"expected a JSON object with '{rows_key}' or 'inputs'; received "
@@ -151,6 +188,10 @@ class InputReader:
             what = "both" if given else "neither"
             raise RequestError("$", f"expected exactly one of '{rows_key}' (row format) or 'inputs' (columnar "
                                     f"format); received {what}")
+        signature = body.get("signature_name", SIGNATURE)
+        if signature != SIGNATURE:
+            raise RequestError("$.signature_name", f"no signature {_kind(signature)}; this model's only signature "
+                                                   f"is '{SIGNATURE}'")
         try:
             if given[0] == "inputs":
                 rows = self._columnar(body["inputs"])
@@ -160,10 +201,16 @@ class InputReader:
         except RecursionError:
             raise RequestError("$", "the body is nested too deeply") from None
 
+    def _check_count(self, count: int, key: str) -> None:
+        if count > self.max_rows:
+            raise RequestError(json_path([key]), f"{count} examples, over the limit of {self.max_rows} per request "
+                                                 "(the server's --max-rows); send them in several requests", 413)
+
     def _rows(self, instances, key: str, context=None) -> list[dict]:
         if not isinstance(instances, list) or not instances:
             raise RequestError(json_path([key]), f"expected a non-empty list of examples; received "
                                                  f"{_kind(instances)}")
+        self._check_count(len(instances), key)
         if context is not None and not isinstance(context, dict):
             raise RequestError("$.context", f"expected an object of feature values shared by every example; "
                                             f"received {_kind(context)}")
@@ -174,7 +221,13 @@ class InputReader:
             elif not isinstance(instance, dict):
                 raise RequestError(json_path([key, index]), f"expected an object of feature values (features "
                                                             f"{one_of(self.fields)}); received {_kind(instance)}")
-            rows.append({**(context or {}), **instance})
+            if context:
+                both = next((name for name in instance if name in context), None)
+                if both is not None:
+                    raise RequestError(json_path([key, index, both]), f"'{both}' is given both in 'context' and in "
+                                                                      "the example; give it in one of them")
+                instance = {**context, **instance}
+            rows.append(instance)
         return rows
 
     def _columnar(self, inputs) -> list[dict]:
@@ -190,6 +243,7 @@ class InputReader:
                                                                f"example; received {_kind(values)}")
             if count is None:
                 count = len(values)
+                self._check_count(count, "inputs")
             elif len(values) != count:
                 raise RequestError(json_path(["inputs", key]), f"expected {count} values (one per example, as "
                                                                f"the first input has); received {len(values)}")
@@ -221,7 +275,8 @@ class InputReader:
         value's path.
 
         Raises:
-            RequestError: an unknown key, a missing feature, a value of the wrong type or shape.
+            RequestError: an unknown key, a missing feature, a feature given twice, a value of the wrong type or
+                shape.
         """
         count = len(rows)
         batch = {column: None for column in self.source_columns}
@@ -236,7 +291,8 @@ class InputReader:
                     self._numbers(field, row, index, where=where, numbers=numbers)
                 else:
                     key = self._key(field, row, index, where=where)
-                    objects[field.columns[0]][index] = _value(field, row[key], where(index, key))
+                    objects[field.columns[0]][index] = _value(field, row[key], where(index, key),
+                                                              max_pixels=self.max_pixels)
         batch.update(numbers)
         batch.update(objects)
         return batch
@@ -249,6 +305,8 @@ class InputReader:
                                                   f"{one_of(self.keys)}.{did_you_mean(key, self.keys)}")
 
     def _key(self, field: Field, row: dict, index: int, *, where) -> str:
+        if field.name in row and field.columns[0] != field.name and field.columns[0] in row:
+            raise RequestError(where(index, field.columns[0]), _given_twice(field, field.columns[0]))
         for key in (field.name, field.columns[0]):
             if key in row:
                 return key
@@ -260,12 +318,18 @@ class InputReader:
         if len(field.columns) != field.width:  # one column holding a vector (an NPZ array), which JSON rows lack
             raise RequestError(where(index, field.name), f"feature '{field.name}' reads {field.width} numbers from "
                                                          "one column, which a JSON request cannot give")
+        if field.name in row and field.columns != (field.name,):
+            both = next((column for column in field.columns if column in row), None)
+            if both is not None:
+                raise RequestError(where(index, both), _given_twice(field, both))
         if field.name in row:
             path, value = where(index, field.name), row[field.name]
             flat = _flatten(value) if isinstance(value, list) else [value]
-            if len(flat) != field.width or (field.width > 1 and not isinstance(value, list)):
+            if len(flat) != field.width or (field.width > 1 and not isinstance(value, list)) or \
+                    not _fits_shape(value, field):
                 shape = f" (shape {list(field.shape)}, or flat)" if field.shape else ""
-                received = f"a list of {len(flat)} numbers" if isinstance(value, list) else _kind(value)
+                received = (f"a list of {len(flat)} numbers" if len(flat) != field.width
+                            else f"a list of shape {_shape(value)}") if isinstance(value, list) else _kind(value)
                 raise RequestError(path, f"expected {field.describe()}{shape} for feature '{field.name}'; "
                                          f"received {received}")
             scalar = not isinstance(value, list)
@@ -283,6 +347,18 @@ class InputReader:
             numbers[column][index] = _number(field, row[column], lambda: where(index, column))
 
 
+def pixel_limit(found: dict[str, Field]) -> int:
+    """The default `max_pixels` for a model's fields: `PIXELS_PER_INPUT` times its largest image input, and at
+    least `MIN_MAX_PIXELS`."""
+    sizes = [field.size[0] * field.size[1] for field in found.values() if field.kind == FILES and field.size]
+    return max([MIN_MAX_PIXELS, *(PIXELS_PER_INPUT * size for size in sizes)])
+
+
+def _given_twice(field: Field, column: str) -> str:
+    return (f"feature '{field.name}' is given both whole ('{field.name}') and by its column '{column}'; give it "
+            "one way")
+
+
 def _flatten(value) -> list:
     flat = []
     for item in value:
@@ -293,9 +369,27 @@ def _flatten(value) -> list:
     return flat
 
 
+def _shape(value) -> list[int] | None:
+    """The shape of a nested list of scalars, or None when it is ragged."""
+    if not isinstance(value, list):
+        return []
+    inner = [_shape(item) for item in value]
+    if any(shape is None or shape != inner[0] for shape in inner):
+        return None
+    return [len(value), *(inner[0] if inner else [])]
+
+
+def _fits_shape(value, field: Field) -> bool:
+    """Whether a list is flat, or nested exactly as the feature's shape (a `[[5.1], [3.5]]` for a flat feature of
+    two numbers is neither)."""
+    if not isinstance(value, list) or not any(isinstance(item, list) for item in value):
+        return True
+    return field.shape is not None and _shape(value) == list(field.shape)
+
+
 def _number(field: Field, value, where) -> float:
     """One number of a `numbers` feature; `where()` gives its path, asked only for a message."""
-    if type(value) is float and math.isfinite(value):
+    if type(value) is float and -FLOAT32_MAX <= value <= FLOAT32_MAX:
         return value
     path = where()
     if value is None:
@@ -310,27 +404,54 @@ def _number(field: Field, value, where) -> float:
     except OverflowError:
         number = math.inf
     if not math.isfinite(number):
-        raise RequestError(path, f"expected a finite number for feature '{field.name}'; received {value!r}")
+        raise RequestError(path, f"expected a finite number for feature '{field.name}'; received {_kind(value)}")
+    if abs(number) > FLOAT32_MAX:
+        raise RequestError(path, f"{_kind(value)} is outside the range of the model's float32 inputs (at most "
+                                 f"{FLOAT32_MAX:.6g} in size) for feature '{field.name}'")
     return number
 
 
-def _value(field: Field, value, path: str):
+def _value(field: Field, value, path: str, *, max_pixels: int):
     """One value of a `files` or `text` feature, as the feature type's `encode` reads a table cell."""
     if field.kind == FILES:
-        return _image(field, value, path)
+        return _image(field, value, path, max_pixels=max_pixels)
     if value is None:
         return ""
+    if isinstance(value, dict) and set(value) == {"b64"}:
+        return _b64_text(field, value["b64"], f"{path}.b64")
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise RequestError(path, f"expected a string for feature '{field.name}'; received {_kind(value)}")
+        raise RequestError(path, f"expected {field.describe()} for feature '{field.name}'; received {_kind(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise RequestError(path, f"expected a string for feature '{field.name}'; received {value!r}")
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**63:
         raise RequestError(path, f"expected a string for feature '{field.name}'; received a number too large")
+    if isinstance(value, str):
+        _check_unicode(value, path, field)
     return value
 
 
-def _image(field: Field, value, path: str) -> io.BytesIO:
-    """The bytes of an image value, checked to decode (so the feature's decoder cannot fail on them)."""
+def _check_unicode(text: str, path: str, field: Field) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        character = text[error.start]
+        raise RequestError(path, f"feature '{field.name}': not valid Unicode text: a lone UTF-16 surrogate "
+                                 f"(\\u{ord(character):04x}) at character {error.start}") from None
+
+
+def _b64_text(field: Field, value, path: str) -> str:
+    if not isinstance(value, str):
+        raise RequestError(path, f"expected base64 text for feature '{field.name}'; received {_kind(value)}")
+    try:
+        return base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
+        raise RequestError(path, f"feature '{field.name}': not base64 of UTF-8 text; expected "
+                                 f"{field.describe()}") from None
+
+
+def _image(field: Field, value, path: str, *, max_pixels: int) -> io.BytesIO:
+    """The bytes of an image value, checked to decode (so the feature's decoder cannot fail on them), after its
+    header showed it is at most `max_pixels` pixels."""
     if isinstance(value, dict) and set(value) == {"b64"}:
         value, path = value["b64"], f"{path}.b64"
     if not isinstance(value, str):
@@ -344,12 +465,29 @@ def _image(field: Field, value, path: str) -> io.BytesIO:
 
     try:
         with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise RequestError(path, f"feature '{field.name}': an image of {width}x{height} pixels "
+                                         f"({width * height:,}), over the limit of {max_pixels:,} (the server's "
+                                         f"--max-pixels); the model reads {_size(field)}", 413)
             image.load()
             image.convert(_MODES.get(field.channels, "RGB"))  # as the feature's decoder will
+    except RequestError:
+        raise
     except Exception as error:  # Pillow raises many kinds of error on bytes that are not an image
         raise RequestError(path, f"feature '{field.name}': cannot be decoded as an image ({type(error).__name__}: "
-                                 f"{str(error)[:200]})") from None
+                                 f"{without_reprs(str(error))[:200]})") from None
     return io.BytesIO(data)
+
+
+def _size(field: Field) -> str:
+    return f"{field.size[1]}x{field.size[0]} images" if field.size else "smaller images"
+
+
+def without_reprs(text: str) -> str:
+    """`text` without Python object representations (`<_io.BytesIO object at 0x7f...>`), which say nothing to a
+    client and show the server's memory layout."""
+    return _OBJECT_REPR.sub("the data", text)
 
 
 def _kind(value) -> str:
@@ -369,4 +507,5 @@ def _kind(value) -> str:
     return type(value).__name__
 
 
-__all__ = ["FILES", "Field", "InputReader", "NUMBERS", "TEXT", "fields"]
+__all__ = ["DEFAULT_MAX_ROWS", "FILES", "FLOAT32_MAX", "Field", "InputReader", "MIN_MAX_PIXELS", "NUMBERS",
+           "PIXELS_PER_INPUT", "SIGNATURE", "TEXT", "fields", "pixel_limit", "without_reprs"]

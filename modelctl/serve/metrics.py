@@ -3,23 +3,35 @@
     modelctl_serve_requests_total{route="predict",status="200"}      requests answered, by route and status
     modelctl_serve_request_seconds_bucket{route="predict",le="..."}  latency histogram, by route
     modelctl_serve_batch_size_bucket{le="..."}                       examples per model call
+    modelctl_serve_requests_in_progress                              model requests admitted and not yet answered
 
 Routes are named, not taken from the URL (`predict`, `classify`, `regress`,
 `status`, `metadata`, `page`, `healthz`, `metrics`, `other`), so that a client
-cannot grow the label set. Each server process (each of `--workers`) counts its
-own requests.
+cannot grow the label set. A request shed for load is counted with status 503,
+one whose client left before its body arrived with 499 (as nginx counts it).
+
+With `--workers N`, the processes share one set of metrics: prometheus_client's
+multiprocess mode, whose folder `MULTIPROCESS_VARIABLE` names (the server sets
+it before starting the workers). Each process writes its values there, and a
+scrape, whichever worker answers it, reads them all; a worker that ends is
+marked dead so that its in-progress gauge no longer counts.
 """
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, disable_created_metrics, \
-    generate_latest
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, \
+    disable_created_metrics, generate_latest
 
 # The `_created` timestamp series double the output and no dashboard reads them.
 disable_created_metrics()
 
 LATENCY_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 """Upper bounds of the latency histogram, in seconds."""
+
+MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+"""prometheus_client's variable naming the folder of multiprocess mode; read when it is first imported."""
 
 
 class Metrics:
@@ -41,15 +53,41 @@ class Metrics:
                           max_batch})
         self.batch_size = Histogram("modelctl_serve_batch_size", "Examples per model call.",
                                     buckets=[float(bound) for bound in buckets], registry=self.registry)
+        self._children: dict[tuple[str, int], tuple] = {}
+        self.in_progress = Gauge("modelctl_serve_requests_in_progress", "Model requests admitted and not yet "
+                                 "answered.", registry=self.registry, multiprocess_mode="livesum")
 
     def observe(self, route: str, status: int, seconds: float) -> None:
         """Count one answered request."""
-        self.requests.labels(route, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        key = (route, status)
+        children = self._children.get(key)
+        if children is None:  # looked up once per route and status: `labels()` costs more than counting
+            children = self._children[key] = (self.requests.labels(route, str(status)), self.latency.labels(route))
+        children[0].inc()
+        children[1].observe(seconds)
 
     def text(self) -> bytes:
-        """Every metric in Prometheus's text format."""
-        return generate_latest(self.registry)
+        """Every metric in Prometheus's text format: this process's, or in multiprocess mode every worker's."""
+        if not multiprocess():
+            return generate_latest(self.registry)
+        from prometheus_client import multiprocess as shared
+
+        registry = CollectorRegistry()
+        shared.MultiProcessCollector(registry)
+        return generate_latest(registry)
 
 
-__all__ = ["LATENCY_BUCKETS", "Metrics"]
+def multiprocess() -> bool:
+    """Whether the metrics are shared by several processes (`MULTIPROCESS_VARIABLE` is set)."""
+    return bool(os.environ.get(MULTIPROCESS_VARIABLE))
+
+
+def process_ended(pid: int | None = None) -> None:
+    """Mark this process (or `pid`) dead in multiprocess mode, so that its live gauges stop counting."""
+    if multiprocess():
+        from prometheus_client import multiprocess as shared
+
+        shared.mark_process_dead(pid if pid is not None else os.getpid())
+
+
+__all__ = ["LATENCY_BUCKETS", "MULTIPROCESS_VARIABLE", "Metrics", "multiprocess", "process_ended"]

@@ -2,7 +2,7 @@
 
     served = open_model("runs/iris", backend="auto")    # the newest run's model.onnx when it was exported
     served.name, served.version, served.backend         # 'iris', 20261126182346, 'onnx'
-    served.scores({"measurements": batch})              # outputs by label
+    served.predictor.scores({"measurements": batch})    # outputs by label
 
 A target is a run folder, a spec's runs folder (its newest run), a `.keras`
 file in a run, an exported artifact (`model.onnx`, `model.tflite`, a SavedModel
@@ -17,12 +17,12 @@ has none. The version is the run's timestamp as a number (`20261126T182346Z` ->
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
-from typing import Callable
-
-import numpy as np
 
 from modelctl.errors import one_of
+from modelctl.predict import Predictor
+from modelctl.runs import EXPORTS, RunFolder
 from modelctl.serve.errors import ServeError
 
 BACKENDS = ("auto", "onnx", "tflite", "saved_model", "keras")
@@ -31,35 +31,40 @@ BACKENDS = ("auto", "onnx", "tflite", "saved_model", "keras")
 AUTO_ORDER = ("onnx", "tflite", "saved_model")
 """The exported formats `auto` looks for in a run's `export/` folder, in order; then the run's Keras model."""
 
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+"""A model name a URL holds as it is: TensorFlow Serving's characters, starting with a letter or digit."""
+NAME_RULE = "1 to 128 letters, digits, '_', '-' or '.', starting with a letter or digit"
+
 
 @dataclasses.dataclass
 class ServedModel:
-    """A loaded model and what the server says about it.
+    """A loaded model and the name and version it is served under.
 
     Args:
         name: the name in the URLs (`/v1/models/<name>`): the spec's name unless given.
         version: the version number in status and metadata answers.
-        backend: the runtime that runs it: `onnx`, `tflite`, `saved_model` (or a plug-in format) or `keras`.
-        path: the file or folder loaded.
-        features: the spec's `data.features`.
-        fitted: the fitted preprocessing (`features`, `labels`).
-        metadata: `spec_name`, `spec_hash`, and an artifact's other metadata.
-        scores: raw values (feature name -> batch) -> outputs by label.
+        predictor: the model (`modelctl.predict.Predictor`): its features, fitted preprocessing, metadata,
+            runtime (the backend: `onnx`, `tflite`, `saved_model`, a plug-in format, or `keras`) and scores.
     """
 
     name: str
     version: int
-    backend: str
-    path: Path
-    features: dict
-    fitted: dict
-    metadata: dict
-    scores: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
+    predictor: Predictor
+
+    @property
+    def backend(self) -> str:
+        """The runtime that runs the model (`Predictor.runtime`)."""
+        return self.predictor.runtime
+
+    @property
+    def path(self) -> Path:
+        """The file or folder loaded."""
+        return self.predictor.path
 
     @property
     def labels(self) -> dict:
-        """Label name -> fitted label (`type`, `classes`)."""
-        return self.fitted["labels"]
+        """Label name -> fitted label (`modelctl.runs.FittedLabel`: `type`, `classes`)."""
+        return self.predictor.labels
 
 
 def open_model(target: str | Path, backend: str = "auto", name: str | None = None) -> ServedModel:
@@ -69,18 +74,22 @@ def open_model(target: str | Path, backend: str = "auto", name: str | None = Non
         target: a run folder, a spec's runs folder, a `.keras` file in a run, an artifact, or a TensorFlow
             Serving model base folder.
         backend: `auto` (default), `onnx`, `tflite`, `saved_model` (or a plug-in's format) or `keras`.
-        name: the model's name in the URLs; default None: the spec's name.
+        name: the model's name in the URLs; default None: the spec's name. TensorFlow Serving's characters
+            only: letters, digits, `_`, `-` and `.` (`check_name`).
 
     Raises:
         ServeError: an unknown backend, an artifact of another backend than asked, a run without an export of the
-            backend.
+            backend, a name a URL cannot hold.
         UsageError, ExportError: no such run or artifact.
+        MissingExtra: the backend needs TensorFlow (keras, saved_model), which is not installed.
     """
     from modelctl.export.formats import recognize
-    from modelctl.export.predict import open_artifact, open_run
     from modelctl.export.serving import resolve
+    from modelctl.predict import open_artifact, open_run
 
     _check_backend(backend)
+    if name is not None:
+        check_name(name)
     path = resolve(target)
     export_format = recognize(path)
     if export_format is not None:
@@ -89,16 +98,28 @@ def open_model(target: str | Path, backend: str = "auto", name: str | None = Non
                              "--backend out (auto) or give an artifact of that format")
         predictor, run_dir = open_artifact(path), _run_of(path)
     else:
-        from modelctl.runs import locate
+        from modelctl.model.trained import open_trained
 
-        run_dir, _ = locate(path)
+        trained = open_trained(path, command="serve")
+        run_dir = trained.run.path
         artifact = _run_artifact(run_dir, backend, target)
-        predictor = open_run(path) if artifact is None else open_artifact(artifact)
+        predictor = open_run(trained).load() if artifact is None else open_artifact(artifact)
     version = _version(path, run_dir)
-    spec_name = predictor.metadata.get("spec_name") or "model"
-    return ServedModel(name=name or spec_name, version=version, backend=predictor.runtime, path=predictor.path,
-                       features=predictor.features, fitted=predictor.fitted, metadata=predictor.metadata,
-                       scores=predictor.scores)
+    served_name = name or predictor.metadata.get("spec_name") or "model"
+    if name is None and not NAME.fullmatch(served_name):
+        raise ServeError(f"{target}: the spec's name {served_name!r} cannot be a model name in a URL; give one "
+                         f"with --name ({NAME_RULE})")
+    return ServedModel(name=served_name, version=version, predictor=predictor)
+
+
+def check_name(name: str) -> None:
+    """Refuse a model name that TensorFlow Serving's URLs cannot hold (`/`, `:`, `#`, `?`, spaces...).
+
+    Raises:
+        ServeError: the name, with the characters allowed.
+    """
+    if not NAME.fullmatch(name):
+        raise ServeError(f"invalid value for --name. Expected {NAME_RULE}. Received: {name!r}")
 
 
 def _check_backend(backend: str) -> None:
@@ -120,20 +141,20 @@ def _run_artifact(run_dir: Path, backend: str, target) -> Path | None:
         return None
     formats = AUTO_ORDER if backend == "auto" else (backend,)
     for export_format in formats:
-        candidate = run_dir / "export" / artifact_name(export_format)
+        candidate = run_dir / EXPORTS / artifact_name(export_format)
         if candidate.exists():
             return candidate
     if backend == "auto":
         return None
-    raise ServeError(f"{target}: the run has no {backend} export ({run_dir / 'export' / artifact_name(backend)}); "
+    raise ServeError(f"{target}: the run has no {backend} export ({run_dir / EXPORTS / artifact_name(backend)}); "
                      f"write it with `modelctl export {run_dir} --format {backend}`, or serve the run's Keras "
                      "model with --backend keras")
 
 
 def _run_of(artifact: Path) -> Path | None:
-    """The run folder an artifact was exported into (one of its parents holds run.json), or None."""
+    """The run folder an artifact was exported into (one of its parents is a run folder), or None."""
     for parent in artifact.resolve().parents:
-        if (parent / "run.json").is_file():
+        if RunFolder(parent).is_run:
             return parent
     return None
 
@@ -146,4 +167,4 @@ def _version(path: Path, run_dir: Path | None) -> int:
     return run_version(run_dir)
 
 
-__all__ = ["AUTO_ORDER", "BACKENDS", "ServedModel", "open_model"]
+__all__ = ["AUTO_ORDER", "BACKENDS", "NAME", "ServedModel", "check_name", "open_model"]

@@ -134,12 +134,13 @@ form.addEventListener('submit', async (event) => {
 
 def render_page(served, fields: dict[str, Field]) -> str:
     """The page's HTML for `served` (a `ServedModel`) and its request fields."""
-    config = {"name": served.name, "predict": f"/v1/models/{served.name}:predict",
+    # The page reads the modelctl shape of answers whatever the server's default (`?response=`).
+    config = {"name": served.name, "predict": f"/v1/models/{served.name}:predict?response=modelctl",
               "fields": {name: {**field.as_dict(), "inputs": _inputs(field)} for name, field in fields.items()},
-              "labels": {name: {"type": label["type"], "classes": label.get("classes")}
+              "labels": {name: {"type": label.type, "classes": label.classes}
                          for name, label in served.labels.items()}}
     data = json.dumps(config).replace("<", "\\u003c")  # nothing in it can close the script element
-    means = _means(served.fitted)
+    means = _means(served.predictor.fitted)
     parts = [f"<fieldset><legend>{html.escape(name)} ({html.escape(field.type)})</legend>"
              f"{_controls(name, field, means.get(name))}</fieldset>" for name, field in fields.items()]
     title = html.escape(served.name)
@@ -147,8 +148,8 @@ def render_page(served, fields: dict[str, Field]) -> str:
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{title}</title><style>{_STYLE}</style></head><body>"
             f"<h1>{title}</h1><p class=\"meta\">version {served.version} &middot; {html.escape(served.backend)} "
-            f"&middot; spec {html.escape(str(served.metadata.get('spec_name') or ''))} "
-            f"{html.escape(str(served.metadata.get('spec_hash') or '')[:12])}</p>"
+            f"&middot; spec {html.escape(str(served.predictor.metadata.get('spec_name') or ''))} "
+            f"{html.escape(str(served.predictor.metadata.get('spec_hash') or '')[:12])}</p>"
             f"<form id=\"form\">{''.join(parts)}<button type=\"submit\" id=\"predict\">Predict</button></form>"
             f"<div id=\"result\" aria-live=\"polite\"></div>"
             f"<script id=\"model\" type=\"application/json\">{data}</script><script>{_SCRIPT}</script>"
@@ -183,11 +184,12 @@ def _controls(name: str, field: Field, mean: list | None) -> str:
             "</textarea></label>")
 
 
-def _means(fitted: dict) -> dict[str, list]:
-    """Feature -> the training means of its columns, for numeric features with a standardize step."""
+def _means(fitted) -> dict[str, list]:
+    """Feature -> the training means of its columns, for numeric features with a standardize step (`fitted`: a
+    `modelctl.runs.Fitted`)."""
     means = {}
-    for name, entry in fitted["features"].items():
-        for step in entry.get("steps") or []:
+    for name, feature in fitted.features.items():
+        for step in feature.entry.get("steps") or []:
             if step.get("op") == "standardize" and isinstance(step.get("mean"), list):
                 means[name] = step["mean"]
     return means

@@ -4,8 +4,16 @@
 
 One process serves by default; `workers` > 1 starts that many processes on
 the same port (uvicorn's supervisor), each loading the model and batching its
-own requests. SIGTERM and SIGINT stop the server gracefully: it stops taking
-connections, answers the requests in flight, and the process exits 0.
+own requests, and sharing one set of metrics (`modelctl.serve.metrics`).
+SIGTERM and SIGINT stop the server gracefully: it stops taking connections,
+answers the requests in flight (for at most `Connections.grace_seconds`), and
+the process exits 0.
+
+The connections are bounded as well as the requests (`Connections`): at most
+`max_connections` at once (uvicorn answers 503 beyond), and a connection that
+has not sent a whole request head within `header_timeout` seconds of opening,
+or of its previous answer, is closed, so that half-sent headers cannot hold the
+server's file descriptors.
 """
 
 from __future__ import annotations
@@ -13,14 +21,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import signal
+import tempfile
 from pathlib import Path
 from typing import Callable
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from modelctl.serve.app import ServeOptions, create_app
 from modelctl.serve.errors import ServeError
+from modelctl.serve.metrics import MULTIPROCESS_VARIABLE
 
 CONFIG_VARIABLE = "MODELCTL_SERVE_CONFIG"
 """How the processes of `workers` > 1 learn what to serve: the target and options as JSON."""
@@ -29,57 +41,136 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8501
 """TensorFlow Serving's REST port."""
 
-GRACE_SECONDS = 30
-"""Longest wait for the requests in flight after SIGTERM."""
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+"""Addresses that only this machine reaches."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Connections:
+    """How many connections the server holds, and for how long.
+
+    Args:
+        max_connections: most connections (and requests) at once (default 1,000); beyond, requests are answered
+            503 (uvicorn's `limit_concurrency`).
+        header_timeout: seconds a connection may take to send a request's head (default 10); then it is closed.
+        keep_alive: seconds an idle connection is kept open between requests (default 5).
+        grace_seconds: after SIGTERM, the longest wait for the requests in flight (default 30).
+    """
+
+    max_connections: int = 1000
+    header_timeout: float = 10.0
+    keep_alive: float = 5.0
+    grace_seconds: float = 30.0
+
+
+class _Config(uvicorn.Config):
+    """uvicorn's configuration, carrying the header timeout to `_HeaderTimeout` (in every worker process: a
+    configuration is pickled to them)."""
+
+    def __init__(self, app, *, header_timeout: float, **options):
+        super().__init__(app, **options)
+        self.header_timeout = header_timeout
+
+
+class _HeaderTimeout(HttpToolsProtocol):
+    """uvicorn's httptools protocol with a deadline for each request's head (see the module docstring)."""
+
+    def __init__(self, config, *args, **kwargs):
+        super().__init__(config, *args, **kwargs)
+        self.header_timeout = getattr(config, "header_timeout", None)
+        self.header_timer = None
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self.header_timer is None:
+            self._arm()
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
+
+    def _arm(self) -> None:
+        if self.header_timeout:
+            self.header_timer = self.loop.call_later(self.header_timeout, self._timed_out)
+
+    def _disarm(self) -> None:
+        if self.header_timer is not None:
+            self.header_timer.cancel()
+            self.header_timer = None
+
+    def _timed_out(self) -> None:
+        self.header_timer = None
+        if not self.transport.is_closing():
+            self.transport.close()
 
 
 def serve(target: str | Path, *, backend: str = "auto", name: str | None = None,
-          options: ServeOptions = ServeOptions(), host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, workers: int = 1,
-          on_ready: Callable | None = None, log_level: str = "warning") -> None:
+          options: ServeOptions = ServeOptions(), connections: Connections = Connections(),
+          host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, workers: int = 1, on_ready: Callable | None = None,
+          log_level: str = "warning") -> None:
     """Serve `target` until SIGTERM or SIGINT.
 
     Args:
         target: what `open_model` takes: a run folder, a spec's runs folder, an artifact...
         backend: `auto` (default), `onnx`, `tflite`, `saved_model` or `keras`.
         name: the model's name in the URLs; default None: the spec's name.
-        options: batching, token and body limit (`ServeOptions`).
+        options: batching, limits, token, response shape (`ServeOptions`).
+        connections: connection limit, header timeout, keep-alive, SIGTERM grace (`Connections`).
         host: the address to listen on (default 127.0.0.1: this machine only).
         port: the port (default 8501; 0 picks a free one, which `on_ready` is told).
         workers: processes serving the port (default 1).
-        on_ready: called with (served model, host, port) once the server listens (with `workers` > 1, as the
-            workers start); default None.
+        on_ready: called with (served model, host, port) once the server listens (with `workers` > 1, once the
+            port is bound, as the workers start); default None.
         log_level: uvicorn's log level (default `warning`): `info` logs every request.
 
     Raises:
-        ServeError: workers below 1, an address that cannot be listened on.
+        ServeError: workers below 1, an address that cannot be listened on, a version label for another version.
     """
     from modelctl.serve.model import open_model
 
     if workers < 1:
         raise ServeError(f"invalid number of workers. Expected at least 1. Received: workers={workers}")
     served = open_model(target, backend=backend, name=name)  # a bad target is refused before anything listens
+    uvicorn_options = dict(host=host, port=port, log_level=log_level, http=_HeaderTimeout, lifespan="on",
+                           header_timeout=connections.header_timeout, limit_concurrency=connections.max_connections,
+                           timeout_keep_alive=connections.keep_alive,
+                           timeout_graceful_shutdown=connections.grace_seconds)
     if workers > 1:
+        app = create_app(served, options)  # checks the options (version labels) before the workers start
+        del app
         os.environ[CONFIG_VARIABLE] = json.dumps({"target": str(target), "backend": backend, "name": name,
                                                   "options": dataclasses.asdict(options)})
-        config = uvicorn.Config("modelctl.serve.server:from_environment", factory=True, host=host, port=port,
-                                workers=workers, log_level=log_level, timeout_graceful_shutdown=GRACE_SECONDS)
+        shared = tempfile.mkdtemp(prefix="modelctl-serve-metrics-")
+        os.environ[MULTIPROCESS_VARIABLE] = shared  # read by prometheus_client in each worker as it starts
+        config = _Config("modelctl.serve.server:from_environment", factory=True, workers=workers, **uvicorn_options)
         _graceful()
-        if on_ready is not None:
-            on_ready(served, host, port)
         from uvicorn.supervisors import Multiprocess
 
-        _run(lambda: Multiprocess(config, sockets=[config.bind_socket()]).run(), host, port)
+        try:
+            sock = _run(config.bind_socket, host, port)
+            if on_ready is not None:
+                on_ready(served, *sock.getsockname()[:2])  # the port picked for port 0
+            _run(lambda: Multiprocess(config, sockets=[sock]).run(), host, port)
+        finally:
+            shutil.rmtree(shared, ignore_errors=True)
         return
-    config = uvicorn.Config(create_app(served, options), host=host, port=port, log_level=log_level,
-                            timeout_graceful_shutdown=GRACE_SECONDS, lifespan="on")
+    config = _Config(create_app(served, options), **uvicorn_options)
     server = _Listening(config, lambda host, port: on_ready(served, host, port) if on_ready else None)
     _graceful()
     _run(server.run, host, port)
 
 
-def _run(run: Callable[[], None], host: str, port: int) -> None:
+def _run(run: Callable, host: str, port: int):
     try:
-        run()
+        return run()
     except SystemExit as stop:  # uvicorn exits when it cannot listen (it has logged why)
         if stop.code not in (0, None):
             raise ServeError(f"cannot listen on {host}:{port}: the port is in use, or the address is not this "
@@ -101,12 +192,24 @@ class _Listening(uvicorn.Server):
 
 
 def from_environment():
-    """The application of one worker process, from `CONFIG_VARIABLE`."""
+    """The application of one worker process, from `CONFIG_VARIABLE`. A worker whose supervisor has ended stops
+    gracefully, as on SIGTERM."""
     from modelctl.serve.model import open_model
+    from modelctl.serve.work import watch_parent
 
+    watch_parent(lambda: os.kill(os.getpid(), signal.SIGTERM))
     config = json.loads(os.environ[CONFIG_VARIABLE])
     served = open_model(config["target"], backend=config["backend"], name=config["name"])
-    return create_app(served, ServeOptions(**config["options"]))
+    options = config["options"]
+    for key in ("allowed_hosts", "cors_origins"):
+        if options.get(key) is not None:
+            options[key] = tuple(options[key])
+    return create_app(served, ServeOptions(**options))
+
+
+def is_loopback(host: str) -> bool:
+    """Whether only this machine reaches `host`."""
+    return host in LOOPBACK or host.startswith("127.")
 
 
 def _graceful() -> None:
@@ -119,4 +222,5 @@ def _graceful() -> None:
         signal.signal(sig, lambda number, frame: None)
 
 
-__all__ = ["CONFIG_VARIABLE", "DEFAULT_HOST", "DEFAULT_PORT", "from_environment", "serve"]
+__all__ = ["CONFIG_VARIABLE", "Connections", "DEFAULT_HOST", "DEFAULT_PORT", "LOOPBACK", "from_environment",
+           "is_loopback", "serve"]

@@ -6,6 +6,7 @@ too) and reports `(path, message, severity)` problems through a `Report`.
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import math
 from pathlib import Path
@@ -157,10 +158,25 @@ def _losses(spec: dict) -> Iterator[tuple[str, object, tuple]]:
             yield name, loss, ("training", "loss")
 
 
+def _label_kinds(spec: dict) -> dict[str, str]:
+    """Label name -> its target kind (`modelctl.registry.compatibility.target_kind`)."""
+    from modelctl.registry.compatibility import target_kind
+
+    labels = _section(_section(spec, "data"), "labels")
+    return {name: target_kind(label.get("type"), label) for name, label in labels.items() if isinstance(label, dict)}
+
+
+def _report(report: Report, path: tuple, problem, *, key: bool = False) -> None:
+    (report.error if problem.severity == ERROR else report.warning)(path, problem.message, key=key)
+
+
 def check_losses(spec: dict, graph: graph_module.Graph | None, report: Report) -> None:
-    from modelctl.registry.losses import LOSSES
+    """Each label's loss reads its targets (`modelctl.registry.compatibility`), and its output layer makes sense
+    with it."""
+    from modelctl.registry.compatibility import loss_problem
 
     labels = label_types(spec)
+    kinds = _label_kinds(spec)
     loss = _section(spec, "training").get("loss")
     if isinstance(loss, dict) and "type" not in loss:
         for name in loss:
@@ -172,34 +188,105 @@ def check_losses(spec: dict, graph: graph_module.Graph | None, report: Report) -
             if name not in loss:
                 report.error(("training", "loss"), f"no loss for output '{name}'; give one per output")
     for label, written, path in _losses(spec):
-        kind = labels.get(label)
         name = written.get("type") if isinstance(written, dict) else written
-        if kind is None or name not in LOSSES:
+        if label not in kinds:
             continue
-        fits = LOSSES.get(name).meta.get("label_types", ())
-        if fits and kind not in fits:
-            suggestion = DEFAULT_LOSS.get(kind)
-            report.error(path, f"loss '{name}' does not fit the {kind} label '{label}'; it fits {one_of(fits)} "
-                               f"labels. Use '{suggestion}' for a {kind} label")
-        _check_logits(spec, graph, label, loss=written, path=path, report=report)
+        if name is None:
+            name = DEFAULT_LOSS.get(labels[label])
+        elif isinstance(name, str):
+            problem = loss_problem(name, kinds[label], label=label)
+            if problem is not None:
+                _report(report, path, problem)
+                continue
+        _check_output(spec, graph, label, loss=written if written is not None else name, path=path, report=report)
 
 
-def _check_logits(spec: dict, graph, label: str, *, loss: object, path: tuple, report: Report) -> None:
+def check_metrics(spec: dict, report: Report) -> None:
+    """Each metric of `training.metrics` reads the targets of the labels it is computed on: Keras raises on the
+    others, or logs a wrong number (`modelctl.registry.compatibility`)."""
+    from modelctl.registry.compatibility import argument_problem, metric_problem
+
+    kinds = _label_kinds(spec)
+    metrics = _section(spec, "training").get("metrics")
+    if isinstance(metrics, dict):
+        groups = [(("training", "metrics", output), value, [output]) for output, value in metrics.items()]
+    else:
+        groups = [(("training", "metrics"), metrics, list(kinds))]
+    for base, group, labels in groups:
+        for index, metric in enumerate(group if isinstance(group, list) else []):
+            name = metric.get("type") if isinstance(metric, dict) else metric
+            if not isinstance(name, str):
+                continue
+            problems = [metric_problem(name, kinds[label], label=label) for label in labels if label in kinds]
+            problems.append(argument_problem("metric", name, metric if isinstance(metric, dict) else {}))
+            problem = next((item for item in problems if item is not None), None)
+            if problem is not None:
+                _report(report, base + (index,), problem)
+
+
+def _check_output(spec: dict, graph, label: str, *, loss: object, path: tuple, report: Report) -> None:
+    """The warnings of `compatibility.OUTPUT_RULES` for the dense layer that gives `label`'s output."""
+    from modelctl.registry.compatibility import output_problems
+
     if graph is None:
         return
     node = graph.node(label) if graph.node(label) else (graph.node(graph.outputs[0]) if len(graph.outputs) == 1
                                                         else None)
     if node is None or node.kind != "dense":
         return
-    activation = node.args.get("activation", "linear")
-    from_logits = isinstance(loss, dict) and loss.get("from_logits") is True
-    if from_logits and activation in ("softmax", "sigmoid"):
-        report.warning(path, f"the loss has from_logits: true but output '{node.name}' already applies "
-                             f"{activation}; remove one of them")
+    activation = node.args.get("activation") or "linear"
+    units = node.args.get("units") if isinstance(node.args.get("units"), int) else None
     name = loss.get("type") if isinstance(loss, dict) else loss
-    if not from_logits and activation == "linear" and isinstance(name, str) and "crossentropy" in name:
-        report.warning(node.path, f"output '{node.name}' has no activation but loss '{name}' expects "
-                                  "probabilities; set `activation: softmax` (or sigmoid) or `from_logits: true`")
+    from_logits = isinstance(loss, dict) and loss.get("from_logits") is True
+    for problem in output_problems(_label_kinds(spec)[label], activation=activation, units=units,
+                                   loss=name if isinstance(name, str) else None, from_logits=from_logits,
+                                   output=node.name):
+        if problem.at == "loss":
+            report.warning(path, problem.message)
+        else:
+            report.warning(node.arg_paths.get("activation", node.path), f"output '{node.name}': {problem.message}")
+
+
+def built_output_problems(document: Document, built: dict[str, tuple[str | None, int | None]]) -> list[Diagnostic]:
+    """For `validate --deep`: the checks of each output's units and activation (`check_outputs`, and
+    `compatibility.OUTPUT_RULES`) on the built model, for outputs that `validate` alone cannot read from the spec
+    (an output that is not a `dense` item: a block's last layer, an activation layer).
+
+    Args:
+        document: the validated spec.
+        built: output name -> (activation of its last layer or None when it has none to read, units it gives).
+    """
+    from modelctl.registry.compatibility import output_problems
+
+    spec = document.data
+    report = Report(document)
+    graph = check_graph(spec, Report(document))
+    labels = label_types(spec)
+    if graph is None or len(graph.outputs) != len(labels):
+        return []
+    spec_labels = _section(_section(spec, "data"), "labels")
+    training_loss = _section(spec, "training").get("loss")
+    for output, (label, kind) in zip(graph.outputs, labels.items()):
+        node = graph.node(output)
+        if node is None or node.kind == "dense" or output not in built:
+            continue
+        activation, units = built[output]
+        expected = label_type(kind).output_units(spec_labels.get(label, {})) if kind in LABEL_TYPES else None
+        if expected is not None and units is not None and units != expected:
+            report.error(node.path, f"output '{output}' gives {units} values but label '{label}' ({kind}) needs "
+                                    f"{expected}")
+            continue
+        loss = training_loss.get(label) if isinstance(training_loss, dict) and "type" not in training_loss \
+            else training_loss
+        name = loss.get("type") if isinstance(loss, dict) else loss if loss is not None else DEFAULT_LOSS.get(kind)
+        from_logits = isinstance(loss, dict) and loss.get("from_logits") is True
+        if activation is None:
+            continue
+        for problem in output_problems(_label_kinds(spec)[label], activation=activation, units=units,
+                                       loss=name if isinstance(name, str) else None, from_logits=from_logits,
+                                       output=output):
+            report.warning(node.path, f"output '{output}' (its last layer, built): {problem.message}")
+    return report.items
 
 
 def check_split(spec: dict, report: Report) -> None:
@@ -401,9 +488,19 @@ def check_backbone_weights(graph, report: Report) -> None:
         weights = node.args.get("weights") if node.kind == "backbone" else None
         if isinstance(weights, str) and weights != "imagenet":
             _check_path(base, weights, node.arg_paths.get("weights", node.path), report=report)
+        if node.kind == "backbone" and "weights" in node.args and weights is None \
+                and node.args.get("trainable") is not True and not node.args.get("fine_tune_last"):
+            report.warning(node.arg_paths.get("weights", node.path),
+                           "a frozen backbone with `weights: null` keeps its random initial weights, so the layers "
+                           "after it learn from noise and the model stays at chance; give pretrained `weights`, or "
+                           "train the backbone (`trainable: true` or `fine_tune_last`)")
 
 
 def _check_path(base: Path, written: str, path: tuple, *, report: Report) -> None:
+    from modelctl.util.storage import is_remote
+
+    if is_remote(written):  # checked when it is read, with the storage's own answer
+        return
     full = Path(written) if Path(written).is_absolute() else base / written
     if glob.has_magic(written):
         if not glob.glob(str(full)):
@@ -437,6 +534,38 @@ def check_distillation(spec: dict, graph, report: Report) -> None:
         report.error(path, message)
 
 
+def check_label_features(spec: dict, report: Report) -> None:
+    """A feature that reads a label's column, by name or through a glob such as `*`: the model would be given the
+    answer (target leakage) and score perfectly on every split."""
+    data = _section(spec, "data")
+    labels = {(label.get("column") or name): name for name, label in _section(data, "labels").items()
+              if isinstance(label, dict)}
+    for name, feature in _section(data, "features").items():
+        if not isinstance(feature, dict):
+            continue
+        written = feature.get("columns")
+        if isinstance(written, str):
+            entries = [(("data", "features", name, "columns"), written, True)]
+        elif isinstance(written, list):
+            entries = [(("data", "features", name, "columns", index), column, False)
+                       for index, column in enumerate(written)]
+        else:
+            column = feature.get("column")
+            entries = [(("data", "features", name) + (("column",) if column else ()), column or name, False)]
+        for path, column, is_glob in entries:
+            if not isinstance(column, str):
+                continue
+            for label_column, label in labels.items():
+                if is_glob and fnmatch.fnmatchcase(label_column, column):
+                    report.warning(path, f"the glob '{column}' of feature '{name}' takes column '{label_column}', "
+                                         f"which label '{label}' predicts: the model would be given the answer "
+                                         "(target leakage); narrow the glob or list the columns")
+                elif not is_glob and column == label_column:
+                    report.warning(path, f"feature '{name}' reads column '{column}', which label '{label}' "
+                                         "predicts: the model would be given the answer (target leakage); "
+                                         "remove it from the features", key=path[-1] == name)
+
+
 def check_seed(spec: dict, report: Report) -> None:
     if "seed" not in spec:
         report.warning(("name",), "no `seed`: runs use seed 0; write it down so others can reproduce the run",
@@ -444,7 +573,7 @@ def check_seed(spec: dict, report: Report) -> None:
 
 
 CHECKS: list[Callable] = [check_split, check_optimizer, check_steps_per_execution, check_export, check_evaluation,
-                          check_files, check_seed]
+                          check_files, check_label_features, check_seed]
 """Checks that need only the spec data."""
 
 
@@ -454,6 +583,7 @@ def run_checks(spec: dict, report: Report) -> None:
     check_normalization(graph, report)
     check_outputs(spec, graph, report)
     check_losses(spec, graph, report)
+    check_metrics(spec, report)
     check_monitors(spec, graph, report)
     check_search_metric(spec, graph, report)
     check_backbone_weights(graph, report)

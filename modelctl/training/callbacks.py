@@ -18,6 +18,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from modelctl.errors import UsageError
+from modelctl.runs import RunFolder
+from modelctl.runs.folder import BEST_CHECKPOINT, EARLY_STOPPING_BEST, LAST_CHECKPOINT, LAST_STATE
+from modelctl.training.errors import TrainingError
 from modelctl.util.files import atomic_path, copy_atomic, write_text_atomic
 
 STATEFUL = {"EarlyStopping": ("wait", "best", "stopped_epoch", "best_epoch"),
@@ -49,12 +53,21 @@ class Interrupted(Exception):
 
 class StopOnSignal(keras.callbacks.Callback):
     """Stops training when the process gets SIGINT (Ctrl-C) or SIGTERM, at the end of the execution under way (the
-    `training.steps_per_execution` steps Keras runs in one call, after which it calls `on_train_batch_end`)."""
+    `training.steps_per_execution` steps Keras runs in one call, after which it calls `on_train_batch_end`).
+
+    An epoch whose every step was trained before the signal came (it came during the last execution's end, or
+    while the epoch was being validated) is complete, and is kept: only an epoch with steps left is cut short.
+
+    Attributes:
+        received: the signal's number, None while none came.
+        cut: whether the last epoch that ended was cut short by the signal.
+    """
 
     def __init__(self):
         super().__init__()
         self.received: int | None = None
         self.cut = False
+        self.steps_done = 0
         self._previous: dict[int, object] = {}
 
     def install(self) -> None:
@@ -74,14 +87,19 @@ class StopOnSignal(keras.callbacks.Callback):
         if self.model is not None:
             self.model.stop_training = True
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self.steps_done = 0
+
     def on_train_batch_end(self, batch, logs=None):
+        self.steps_done = batch + 1
         if self.received is not None:
             self.model.stop_training = True
 
     def on_epoch_end(self, epoch, logs=None):
         # Decided once, before the callbacks that save and show the epoch run, so that they agree even when the
         # signal arrives while they do.
-        self.cut = self.received is not None
+        steps = (self.params or {}).get("steps")
+        self.cut = self.received is not None and not (steps and self.steps_done >= steps)
 
 
 class FollowEpochs(keras.callbacks.Callback):
@@ -97,7 +115,7 @@ class FollowEpochs(keras.callbacks.Callback):
 
 
 class FirstStep(keras.callbacks.Callback):
-    """Remembers the wall-clock time (`time.time()`) the first training step began, for run.json."""
+    """Remembers the wall-clock time (`time.time()`) the first training step began, for the run's record."""
 
     def __init__(self):
         super().__init__()
@@ -140,7 +158,7 @@ class NaNGuard(keras.callbacks.Callback):
 
 
 class RunRecorder(keras.callbacks.Callback):
-    """After each completed epoch: history.csv, checkpoints/last.keras with last.json, and best.keras.
+    """After each completed epoch: the history, checkpoints/last.keras with last.json, and best.keras.
 
     Args:
         folder: the run folder.
@@ -180,31 +198,40 @@ class RunRecorder(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if cut_short(self.stop):
             return
+        try:
+            self._save(epoch, logs)
+        except UsageError as error:  # not the command line's fault: the folder went away during training
+            gone = "was removed" if not self.folder.is_dir() else "cannot be written"
+            raise TrainingError(f"the run folder {self.folder} {gone} during epoch {epoch + 1}, which could not "
+                                f"be saved ({error}); training stopped") from None
+
+    def _save(self, epoch, logs) -> None:
         row = {"epoch": epoch + 1, **{key: _plain(float(value)) for key, value in (logs or {}).items()}}
         learning_rate = _learning_rate(self.model)
         if learning_rate is not None:
             row["learning_rate"] = learning_rate
         self.rows.append(row)
-        write_text_atomic(self.folder / "history.csv", history_csv(self.rows))
-        checkpoints = self.folder / "checkpoints"
-        save_model_atomic(self.kept, checkpoints / "last.keras")
-        self.saved = checkpoints / "last.keras"
+        run = RunFolder(self.folder)
+        write_text_atomic(run.history_file, history_csv(self.rows))
+        checkpoints = run.checkpoints
+        save_model_atomic(self.kept, checkpoints / LAST_CHECKPOINT)
+        self.saved = checkpoints / LAST_CHECKPOINT
         value = row.get(self.monitor)
         if self.save_best and isinstance(value, float) and math.isfinite(value) and (
                 self.best is None or (value > self.best if self.higher else value < self.best)):
             self.best = value
             self.best_epoch = epoch + 1
-            copy_atomic(checkpoints / "last.keras", checkpoints / "best.keras")
+            copy_atomic(checkpoints / LAST_CHECKPOINT, checkpoints / BEST_CHECKPOINT)
         for callback in self.watched:
             best_weights = getattr(callback, "best_weights", None)
             if best_weights is not None and getattr(callback, "best_epoch", None) == epoch:
-                _save_arrays(best_weights, checkpoints / "early_stopping_best.npz")
+                _save_arrays(best_weights, checkpoints / EARLY_STOPPING_BEST)
         state = {"epoch": epoch + 1, "history": self.rows, "best": self.best,
                  "generators": generator_states(self.kept), "callbacks": {
             type(callback).__name__: {name: _plain(getattr(callback, name, None))
                                       for name in STATEFUL.get(type(callback).__name__, ())}
             for callback in self.watched}}
-        write_text_atomic(checkpoints / "last.json", json.dumps(state, indent=2) + "\n")
+        write_text_atomic(checkpoints / LAST_STATE, json.dumps(state, indent=2) + "\n")
 
 
 def cut_short(stop: list) -> bool:
@@ -255,7 +282,7 @@ def _save_arrays(arrays: list, path: Path) -> None:
 
 def restore_counters(callbacks: list, saved: dict, checkpoints: Path) -> None:
     """Give Keras callbacks the counters a run saved in last.json, and early stopping its best weights."""
-    best = checkpoints / "early_stopping_best.npz"
+    best = checkpoints / EARLY_STOPPING_BEST
     for callback in callbacks:
         if hasattr(callback, "best_weights") and best.is_file():
             with np.load(best) as stored:

@@ -53,7 +53,7 @@ class Execution:
         steps_per_epoch: training steps per epoch.
         steps_per_execution: steps per call of the compiled training function; the last call of an epoch runs
             the steps left when it does not divide `steps_per_epoch`.
-        reason: one sentence saying why, for `--dry-run` and run.json.
+        reason: one sentence saying why, for `--dry-run` and the run's record.
     """
 
     steps_per_epoch: int

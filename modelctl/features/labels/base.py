@@ -204,6 +204,16 @@ class LabelType:
             self._outside(texts[codes[row]], numbers[row])
         return found[codes]
 
+    def known(self, values: np.ndarray) -> np.ndarray:
+        """Which of a batch's values `encode` takes (each of its classes known), as a boolean mask; every value
+        of a label without classes. Only asked once the classes are known (`needs_fit` is False)."""
+        if self.classes is None:
+            return np.ones(len(values), dtype=bool)
+        known = set(self.classes)
+        codes, texts = factorize(values)
+        return np.array([bool(text) and all(part in known for part in self.parts(text))
+                         for text in texts.tolist()], dtype=bool)[codes]
+
     def _no_missing(self, missing: np.ndarray, numbers: np.ndarray) -> None:
         if missing.any():
             row = int(np.argmax(missing))
@@ -213,6 +223,12 @@ class LabelType:
         shown = ", ".join(repr(name) for name in self.classes[:20])
         raise DataError(f"label '{self.item.name}' has value {value!r}, which is not one of its classes: {shown}"
                         + (" ..." if len(self.classes) > 20 else ""), column=self.column, example=example)
+
+    def trained_targets(self, targets):
+        """The targets Keras trains on, from a batch of those `encode` gave, as a tensor (default: as they are).
+        Categorical labels with `encoding: one_hot` turn class indices into one-hot vectors here, so that every
+        other reader of targets (evaluation, export checks) keeps class indices."""
+        return targets
 
     def target_bytes(self) -> int:
         """Bytes of one example's target (0 while a multi-label's classes are not known)."""

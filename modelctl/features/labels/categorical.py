@@ -3,19 +3,29 @@
     labels:
       species: {type: categorical, column: species}                 # classes learned, sorted
       digit: {type: categorical, column: digit, num_classes: 10}    # an integer column: classes 0..9
+      kind: {type: categorical, column: kind, encoding: one_hot}    # Keras gets one-hot vectors
 
 Classes are declared (`classes`), `0..num_classes-1` for an integer column
 with `num_classes`, or learned from the training split (sorted, numbers by
-value).
+value). A declared class the training split never holds is an error: the
+model could not learn it.
+
+`encoding` says what Keras trains on: `index` (the default) gives each
+example's class index, for `sparse_categorical_crossentropy`; `one_hot` gives
+a one-hot vector, for `categorical_crossentropy` (with `label_smoothing`),
+the focal and hinge losses and `categorical_accuracy`. The targets the data
+pipeline holds are class indices either way (evaluation reads them); they
+become one-hot vectors as training batches (`trained_targets`).
 """
 
 from __future__ import annotations
 
 from modelctl.util.lazy import numpy as np
 
-from modelctl.errors import EvaluationError
+from modelctl.errors import DataError, EvaluationError
 from modelctl.features.labels import scores as checks
 from modelctl.features.labels.base import LabelType, classes_property
+from modelctl.features.values import factorize
 from modelctl.registry import args
 
 
@@ -30,10 +40,56 @@ class CategoricalLabel(LabelType):
                "confusion_matrix")
     plots = ("confusion_matrix", "roc", "pr", "calibration")
 
+    def __init__(self, item, classes: list[str] | None = None):
+        super().__init__(item, classes)
+        self._declared_found: set[str] | None = None if self.needs_fit else set()
+
     @classmethod
     def schema(cls) -> dict:
+        from modelctl.registry.compatibility import ENCODINGS
+
         return {"num_classes": args.integer("Number of classes; null counts them.", None, minimum=2),
-                "classes": classes_property()}
+                "classes": classes_property(),
+                "encoding": args.choice(list(ENCODINGS), "What Keras trains on: `index`, each example's class "
+                                                         "index (for sparse_categorical_crossentropy), or "
+                                                         "`one_hot`, a one-hot vector (for categorical_crossentropy "
+                                                         "and label_smoothing).", ENCODINGS[0])}
+
+    def observe(self, values: np.ndarray) -> None:
+        if self._declared_found is not None:  # declared classes: which of them the training split holds
+            _, texts = factorize(values)
+            self._declared_found.update(texts.tolist())
+            return
+        super().observe(values)
+
+    def finish(self) -> None:
+        """Set the classes learned; with declared classes, check that the training split holds each.
+
+        Raises:
+            DataError: `num_classes` differs from the classes found; a declared class without training examples.
+        """
+        if self._declared_found is None:
+            found = set(self._found)
+            counted = self.needs_fit and self._integers and bool(self.item.options.get("num_classes"))
+            super().finish()
+            declared = self.classes if counted else []
+        else:
+            found, self._declared_found = self._declared_found, set()
+            declared = self.classes
+        empty = [name for name in declared if name not in found] if found else []
+        if empty:
+            shown = ", ".join(repr(name) for name in empty[:10]) + (" ..." if len(empty) > 10 else "")
+            raise DataError(f"label '{self.item.name}': {len(empty)} of its {len(self.classes)} classes have no "
+                            f"example in the training split: {shown}; the model cannot learn them. Remove them "
+                            "from `classes` (or lower `num_classes`), or give the training split examples of each "
+                            "(`data.split.stratify: true` keeps every class in every split)", column=self.column)
+
+    def trained_targets(self, targets):
+        if (self.item.options.get("encoding") or "index") != "one_hot":
+            return targets
+        from modelctl.util.tf import tensorflow
+
+        return tensorflow().one_hot(targets, len(self.classes), dtype="float32")
 
     def counted_classes(self, count: int | None) -> list[str] | None:
         if self._integers and count:
