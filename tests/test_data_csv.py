@@ -123,6 +123,34 @@ def test_every_part_of_a_glob_is_checked_with_its_own_row_numbers(small_blocks):
     assert len(data["x"]) == 3000 and skipped == {"column 'x': not a number": 1}
 
 
+def test_under_skip_an_example_number_still_names_its_source_row(small_blocks):
+    """Rows the reader skipped are passed over when an example's number is turned into its file and row: each
+    example's row, read back from the file's lines, holds that example's values."""
+    Path("p-1.csv").write_text("x,n,s\n" + _lines(1500) + "1.5,seven,w\n" + _lines(10, 1500) + "oops,2,w\n"
+                               + _lines(5, 1510))
+    Path("p-2.csv").write_text("x,n,s\n" + _lines(3, 1515) + "2.5,eight,w\n" + _lines(1000, 1518))
+    source = open_source({"format": "csv", "path": "p-*.csv"}, Path("."))
+    batches = list(source.batches(None, rows=500, on_bad_rows="skip"))
+    given = [",".join(map(str, values)) for batch in batches for values in zip(batch["x"], batch["n"], batch["s"])]
+    assert source.skipped == {"column 'n': not an integer": 2, "column 'x': not a number": 1}
+    lines = {name: Path(name).read_text().splitlines() for name in ("p-1.csv", "p-2.csv")}
+    for example in [1, 1500, 1501, 1510, 1511, 1515, 1516, 1518, 1519, len(given)]:
+        file, row = source.locate(example)
+        assert lines[file.name][row - 1] == given[example - 1], example
+    assert source.locate(1501) == (Path("p-1.csv").resolve(), 1503)
+    assert source.locate(1516) == (Path("p-2.csv").resolve(), 2)
+    assert source.locate(1519) == (Path("p-2.csv").resolve(), 6)
+
+
+def test_under_skip_a_record_with_the_wrong_number_of_fields_leaves_examples_numbered(small_blocks):
+    """The reader does not say where a record with the wrong number of fields was when it reads on several
+    threads: the example's number is then all a message can give."""
+    Path("t.csv").write_text("x,n,s\n" + _lines(10) + "1,2\n" + _lines(10, 10))
+    source = open_source({"format": "csv", "path": "t.csv"}, Path("."))
+    assert sum(len(batch["n"]) for batch in source.batches(None, on_bad_rows="skip")) == 20
+    assert source.skipped == {"wrong number of fields": 1} and source.locate(15) is None
+
+
 def test_a_tsv_with_quotes_and_declared_types(folder):
     Path("t.tsv").write_text('id\tnote\tscore\n1\t"tab\there"\t0.5\n2\tNA\tNA\n')
     source = open_source({"format": "tsv", "path": "t.tsv", "column_types": {"id": "string"}}, Path("."))

@@ -104,6 +104,23 @@ def test_a_missing_value_is_an_error_unless_a_strategy_fills_it(tmp_path):
     assert sum(dropped.counts.values()) == 49
 
 
+@pytest.mark.parametrize("cache", [True, False])
+def test_under_skip_a_bad_value_after_skipped_rows_names_its_source_row(tmp_path, cache):
+    """The rows skipped before it do not shift the row a message names."""
+    from modelctl.data.cache import DataCache
+
+    rows = _rows()
+    rows[2] = "2,two,p"
+    rows[4] = "4,four,p"
+    rows[8] = "8,,q"
+    _table(tmp_path / "table.csv", rows)
+    with pytest.raises(DataError) as caught:
+        prepare(_spec(tmp_path, bad="skip"), cache=DataCache(tmp_path / "cache", enabled=cache))
+    assert str(caught.value) == (f"{tmp_path / 'table.csv'}:row 10: column 'b': numeric feature 'x' has a missing "
+                                 "value; set `missing: {strategy: mean}` (or median, constant, drop) to fill or drop "
+                                 "missing values")
+
+
 def test_a_label_outside_the_declared_classes_is_named(tmp_path):
     rows = _rows()
     rows[5] = "5,3,r"

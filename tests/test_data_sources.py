@@ -336,6 +336,7 @@ def test_a_null_in_a_parquet_int_column_is_a_bad_row(tmp_path):
     with pytest.raises(DataError, match=r"n\.parquet:row 2: column 'n': missing value in a column of type int64;"):
         _read(source)
     assert _read(source, on_bad_rows="skip")["n"].tolist() == [1, 3]
+    assert source.locate(2) == (tmp_path / "n.parquet", 3)  # the second example is the third row
 
 
 def test_a_source_that_breaks_the_schema_lists_every_problem():

@@ -39,22 +39,36 @@ class BadRows:
     Args:
         mode: `"error"` raises the row's `DataError`; `"skip"` counts the row in `counts`.
         counts: reason -> rows skipped; filled in place.
+
+    Attributes:
+        places: file -> the records (1-based, as `Source.row_of` takes them) of the rows skipped in it, so that an
+            example's number still tells its row (`Source.locate`); None once a reader skipped a row without
+            saying where.
     """
 
     def __init__(self, mode: str, counts: dict[str, int]):
         self.mode = mode
         self.counts = counts
+        self.places: dict[Path, list[int]] | None = {}
 
-    def found(self, problem: str, reason: str, file: Path, *, row: int | None, column: str | None = None) -> None:
-        """Report one bad row: `problem` is the error's sentence, `reason` the short text it is counted under."""
+    def found(self, problem: str, reason: str, file: Path, *, row: int | None, column: str | None = None,
+              record: int | None = None) -> None:
+        """Report one bad row: `problem` is the error's sentence, `reason` the short text it is counted under,
+        `row` its row as messages name it, `record` its record in `file` (see `places`) when the reader knows it."""
         if self.mode == "error":
             raise DataError(problem, file=file, row=row, column=column)
-        self.count(reason, 1, column)
+        self.count(reason, 1, column, file=file, records=None if record is None else [record])
 
-    def count(self, reason: str, rows: int, column: str | None = None) -> None:
-        """Count `rows` skipped rows under `reason` (and `column`); only in `skip` mode."""
+    def count(self, reason: str, rows: int, column: str | None = None, *, file: Path | None = None,
+              records: Sequence[int] | None = None) -> None:
+        """Count `rows` skipped rows under `reason` (and `column`); only in `skip` mode. `records`: where they
+        are in `file` (see `places`); default None: not known."""
         key = f"column '{column}': {reason}" if column is not None else reason
         self.counts[key] = self.counts.get(key, 0) + rows
+        if records is None or file is None:
+            self.places = None
+        elif self.places is not None:
+            self.places.setdefault(file, []).extend(int(record) for record in records)
 
 
 class Source:
@@ -83,6 +97,7 @@ class Source:
         self.skipped: dict[str, int] = {}
         self.file_rows: dict[Path, int] = {}
         self.passed_over = 0
+        self._bad: BadRows | None = None
 
     @property
     def where(self) -> Path:
@@ -113,7 +128,8 @@ class Source:
         names = self.select(columns)
         self.skipped = {}
         self.file_rows = {}
-        return rebatch(self.read(names, int(rows), BadRows(on_bad_rows, self.skipped)), int(rows))
+        self._bad = BadRows(on_bad_rows, self.skipped)
+        return rebatch(self.read(names, int(rows), self._bad), int(rows))
 
     def only(self, files: Sequence[Path], skip_rows: int = 0) -> "Source":
         """The same source reading only `files` (some of `files`, in the order given); its own `skipped` and
@@ -130,6 +146,7 @@ class Source:
         view.skipped = {}
         view.file_rows = {}
         view.passed_over = 0
+        view._bad = None
         return view
 
     def parts(self) -> list[tuple["Source", int]]:
@@ -175,18 +192,26 @@ class Source:
         return record
 
     def locate(self, example: int) -> tuple[Path, int] | None:
-        """The file and row of the `example`-th example (1-based) the source gives, or None when it cannot be
-        told: the format has no rows (`rows_in`), or bad rows were skipped, so numbers no longer match rows."""
-        if self.skipped or example < 1:
+        """The file and row of the `example`-th example (1-based) the source's last read gave, or None when it
+        cannot be told: the format has no rows (`rows_in`), or the reader skipped bad rows without saying where
+        (`BadRows.places`). Rows the reader skipped are passed over, so that the number still names its row."""
+        places = {} if not self.skipped else None if self._bad is None else self._bad.places
+        if places is None or example < 1:
             return None
         before = 0
         for file in self.files:
             rows = self.rows_in(file)
             if rows is None:
                 return None
-            if example <= before + rows:
-                return file, self.row_of(file, example - before)
-            before += rows
+            skipped = sorted(places.get(file, ()))
+            if example <= before + rows - len(skipped):
+                record = example - before
+                for number in skipped:  # the records before it that were skipped
+                    if number > record:
+                        break
+                    record += 1
+                return file, self.row_of(file, record)
+            before += rows - len(skipped)
         return None
 
     def progress(self) -> float | None:

@@ -363,6 +363,7 @@ class _FileReader:
         self.given = 0              # well-formed rows of the file handled so far
         self.last_record = 1 if source.header else 0
         self.stream = None
+        self.misshapen = _Misshapen()
 
     def position(self) -> int:
         """Bytes of the file the reader has read so far."""
@@ -390,7 +391,7 @@ class _FileReader:
                 self.stream.close()
 
     def _chunks(self) -> Iterator[dict[str, np.ndarray]]:
-        misshapen = _Misshapen()
+        misshapen = self.misshapen = _Misshapen()
         try:
             reader = self._open(misshapen)
             for batch in _batches(reader, self.file, self.source.format):
@@ -409,7 +410,7 @@ class _FileReader:
         except _ConversionFailed:
             pass
         skip = self.given
-        misshapen = _Misshapen()
+        misshapen = self.misshapen = _Misshapen()
         reader = self._open(misshapen, text=True, threads=not self.stop)
         for batch in _batches(reader, self.file, self.source.format):
             if skip >= batch.num_rows:
@@ -448,10 +449,15 @@ class _FileReader:
         if not problems:
             return columns
         bad, first = first_problems([mask for mask, _, _ in problems], size)
+        # A chunk's rows are the file's records after those given before it, unless a record with the wrong
+        # number of fields was passed over: the reader does not number those when it reads on several threads.
+        placed = not self.misshapen.total
         for index, (_, reason, column) in enumerate(problems):
-            count = int(np.count_nonzero(bad & (first == index)))
+            found = bad & (first == index)
+            count = int(np.count_nonzero(found))
             if count:
-                self.bad.count(reason, count, column)
+                self.bad.count(reason, count, column, file=self.file,
+                               records=self.given - size + 1 + np.flatnonzero(found) if placed else None)
         keep = ~bad
         return {name: values[keep] for name, values in columns.items()}
 

@@ -134,9 +134,10 @@ def _to_numpy(record_batch, names: list[str], file: Path, *, first_row: int, bad
         bad.found(f"missing value in a column of type {kind}; a numpy integer or boolean array cannot hold one",
                   "missing value", file, row=first_row + position, column=name)
     for index, name in enumerate(names):
-        count = int(np.count_nonzero(missing & (first == index)))
+        found = missing & (first == index)
+        count = int(np.count_nonzero(found))
         if count:
-            bad.count("missing value", count, name)
+            bad.count("missing value", count, name, file=file, records=first_row + np.flatnonzero(found))
     keep = ~missing
     return {name: values[keep] for name, values in columns.items()}
 

@@ -94,7 +94,7 @@ class TFRecordSource(Source):
             except tf.errors.InvalidArgumentError as error:
                 problem = self._explain(tf, serialized[position].numpy(), names) or _first_line(error)
                 bad.found(f"does not fit the declared schema: {problem}", "does not fit the schema", file,
-                          row=first_row + position)
+                          row=first_row + position, record=first_row + position)
                 continue
             for name in names:
                 kept[name].append(_numpy(parsed[name]))
