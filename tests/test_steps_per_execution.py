@@ -67,6 +67,40 @@ def test_under_multi_worker_a_value_that_does_not_divide_the_epoch_is_refused_wi
         resolve(8, 7, distribution="multi_worker")
 
 
+SPEC = """
+modelctl: 1
+name: fused
+seed: 1
+model:
+  inputs:
+    x: {shape: [4]}
+  layers:
+    - dense: {units: 1}
+training:
+  steps_per_epoch: 100
+  steps_per_execution: 8
+"""
+
+
+@pytest.mark.parametrize("distribution, refused", [("auto", False), ("one_device", False), ("mirrored", False),
+                                                   ("multi_worker", True)])
+def test_validate_refuses_a_value_that_does_not_divide_the_epoch_only_under_multi_worker(tmp_path, distribution,
+                                                                                         refused):
+    """One process runs any number of steps per execution; the multi-worker loop runs whole executions."""
+    from modelctl.spec.validate import validate_file
+
+    path = tmp_path / "fused.yaml"
+    path.write_text(SPEC + f"  distribution: {distribution}\n")
+    messages = [item.message for item in validate_file(path).errors]
+    assert messages == ([
+        "8 does not divide the 100 steps of an epoch (training.steps_per_epoch): every execution runs 8 steps, so "
+        "the last one of an epoch would train on the next epoch's batches. Use a divisor of 100, such as 5 or 10, "
+        "or 'auto' (the multi-worker loop runs whole executions)"] if refused else [])
+    path.write_text(SPEC.replace("steps_per_execution: 8", "steps_per_execution: 10")
+                    + f"  distribution: {distribution}\n")
+    assert validate_file(path).errors == []
+
+
 @pytest.mark.parametrize("number", [0, -1, 2.5, True, "fast"])
 def test_values_outside_the_schema_are_a_programming_error(number):
     with pytest.raises(ValueError, match="Expected 'auto' or an integer of at least 1"):

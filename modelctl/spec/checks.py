@@ -420,14 +420,19 @@ def indivisible_steps(requested: int, steps_per_epoch: int, origin: str = "") ->
 
 
 def check_steps_per_execution(spec: dict, report: Report) -> None:
-    """A `steps_per_execution` that does not divide `steps_per_epoch`, when both are given (otherwise the steps
-    of an epoch follow from the data and are checked when training starts)."""
+    """A `steps_per_execution` that does not divide `steps_per_epoch` under `distribution: multi_worker`, whose
+    loop runs whole executions, when both are given. One process runs any number: the last execution of an epoch
+    runs the steps left (`modelctl.training.execution`). A multi-worker run chosen by `auto` (from `TF_CONFIG`) and
+    steps that follow from the data are checked when training starts."""
     training = _section(spec, "training")
     requested, steps = training.get("steps_per_execution"), training.get("steps_per_epoch")
+    if training.get("distribution") != "multi_worker":
+        return
     if all(isinstance(value, int) and not isinstance(value, bool) and value >= 1 for value in (requested, steps)):
         problem = indivisible_steps(requested, steps, "training.steps_per_epoch")
         if problem:
-            report.error(("training", "steps_per_execution"), problem)
+            report.error(("training", "steps_per_execution"), problem + " (the multi-worker loop runs whole "
+                                                                         "executions)")
 
 
 def check_export(spec: dict, report: Report) -> None:

@@ -243,9 +243,11 @@ def _training_section(families: dict[str, Registry]) -> dict:
         "steps_per_epoch": args.integer("Training steps per epoch; null for the whole split.", None, minimum=1),
         "steps_per_execution": prop(
             {"if": {"type": "string"}, "then": {"const": "auto"}, "else": {"type": "integer", "minimum": 1}},
-            "Training steps run by one call of the compiled training function: `auto`, or an integer that divides "
-            "the steps of an epoch. Progress, Ctrl-C and the NaN guard act once per call. auto picks the largest "
-            "divisor of an epoch's steps up to 64 (1 under mirrored over several replicas).", "auto"),
+            "Training steps run by one call of the compiled training function: `auto`, or an integer (the last "
+            "call of an epoch runs the steps left; under multi_worker it must divide the steps of an epoch). "
+            "Progress, Ctrl-C and the NaN guard act once per call. auto takes the fewest calls of at most 64 steps, "
+            "spread evenly (under multi_worker the largest divisor up to 64; 1 under mirrored over several "
+            "replicas).", "auto"),
         "optimizer": prop({"$ref": "#/$defs/optimizer"}, "The optimizer.", "adam"),
         "schedule": prop({"anyOf": [{"$ref": "#/$defs/schedule"}, {"type": "null"}]},
                          "Learning-rate schedule; null keeps the optimizer's learning rate.", None),
