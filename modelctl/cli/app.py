@@ -374,6 +374,11 @@ def export(
                                                       "place are kept and the others written)."),
     benchmark: bool = typer.Option(False, "--benchmark", help="Export every format and quantization and write "
                                                               "the size/latency/accuracy table to the run folder."),
+    model_repository: Optional[Path] = typer.Option(None, "--model-repository", metavar="DIR",
+                                                    help="Also put every artifact in DIR/<name>/<version>/, the "
+                                                         "layout TensorFlow Serving and Triton serve (model.onnx, "
+                                                         "model.tflite, the SavedModel's files). Default: only a "
+                                                         "SavedModel, in <output>/serving."),
     register: Optional[str] = typer.Option(None, "--register", metavar="NAME", help=REGISTER_HELP),
     track_strict: bool = typer.Option(False, "--track-strict", help=TRACK_STRICT_HELP),
     no_cache: bool = _no_cache_option(),
@@ -384,7 +389,8 @@ def export(
     from modelctl.cli.export import run_export
 
     run_export(target, formats, quantize, output=output, force=force, benchmark=benchmark, console=_console(),
-               cache=_data_cache(no_cache, cache_dir), register=register, track_strict=track_strict)
+               cache=_data_cache(no_cache, cache_dir), register=register, track_strict=track_strict,
+               model_repository=model_repository)
 
 
 class Split(str, enum.Enum):
