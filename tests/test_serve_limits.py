@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
+import signal
 import socket
 import threading
 import time
@@ -22,6 +24,7 @@ from modelctl.serve import ServeOptions, create_app, open_model
 from modelctl.serve.batching import Batcher
 from modelctl.serve.errors import RequestError
 from modelctl.serve.instances import InputReader
+from modelctl.serve.work import INLINE_BYTES
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -325,6 +328,50 @@ def test_sigterm_finishes_the_requests_in_flight_within_the_grace_period(run_dir
         assert server.process.wait(30) == 0
         assert time.perf_counter() - begin < 5.0  # the grace period, not the request's deadline of 10 s
         sock.close()
+
+
+def test_a_reading_process_that_dies_mid_request_is_a_503_and_is_replaced(run_dir):
+    """The reading process is stopped, so that a large request waits on it, then killed: that request is answered
+    503 with Retry-After, a new process takes its place, and the next large request is answered from it."""
+    large = json.dumps({"instances": [IRIS_ROW] * 400}).encode()
+    assert len(large) > INLINE_BYTES  # read in the process, not on the event loop
+    with ServeProcess(run_dir, "--decode-processes", "1") as server:
+        assert wait_until(lambda: len(reading_processes(server)) == 1, 60)
+        [first] = reading_processes(server)
+        os.kill(first, signal.SIGSTOP)
+        answers = []
+        waiting = threading.Thread(target=lambda: answers.append(server.call("/v1/models/iris:predict", large)))
+        try:
+            waiting.start()
+            assert wait_until(lambda: server.metric("modelctl_serve_requests_in_progress") == 1.0)
+            assert server.call("/v1/models/iris:predict", {"instances": [IRIS_ROW]})[0] == 200  # small: on the loop
+        finally:
+            os.kill(first, signal.SIGKILL)  # a stopped process would never end
+        waiting.join(60)
+        [(status, headers, body)] = answers
+        assert (status, headers["retry-after"], body) == (503, "1", {
+            "field": "", "error": "the process reading the request ended (out of memory?); it was restarted: retry"})
+        status, _, body = server.call("/v1/models/iris:predict", large)
+        assert status == 200 and len(body["predictions"]) == 400
+        assert [pid for pid in reading_processes(server) if pid != first] == reading_processes(server) != []
+        assert server.metric('modelctl_serve_requests_total{route="predict",status="503"}') == 1.0
+        assert server.metric('modelctl_serve_requests_total{route="predict",status="200"}') == 2.0
+        assert server.stop() == 0
+    assert "Traceback" not in server.stderr, server.stderr
+
+
+def reading_processes(server: ServeProcess) -> list[int]:
+    """The processes of the server's pool that read request bodies (spawned by multiprocessing, unlike its resource
+    tracker)."""
+    found = []
+    for pid in server.descendants():
+        try:
+            command = open(f"/proc/{pid}/cmdline", "rb").read()
+        except FileNotFoundError:
+            continue
+        if b"spawn_main" in command:
+            found.append(pid)
+    return found
 
 
 # One set of metrics across workers (item 8) -------------------------------------------------------------------------
