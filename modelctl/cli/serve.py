@@ -44,8 +44,8 @@ def run_serve(target: str, *, backend: str, name: str | None, host: str, port: i
         check_name(name)
     token = token or os.environ.get(TOKEN_VARIABLE) or None
     hosts = _split(allowed_hosts)
-    if not hosts and is_loopback(host) and ":" not in host:
-        hosts = list(dict.fromkeys([*LOOPBACK_HOSTS, host]))  # against DNS rebinding, the default for this machine
+    if not hosts and is_loopback(host):  # against DNS rebinding, the default for this machine
+        hosts = list(dict.fromkeys([*LOOPBACK_HOSTS, f"[{host}]" if ":" in host else host]))
     options = ServeOptions(max_batch=max_batch, batch_timeout_ms=batch_timeout_ms, token=token,
                            max_body_bytes=int(max_body_mb * 2**20), max_rows=max_rows, max_pixels=max_pixels,
                            max_queue=max_queue, timeout_ms=timeout_ms, decode_processes=decode_processes,

@@ -188,9 +188,15 @@ class InputReader:
             raise RequestError("$", f"expected exactly one of '{rows_key}' (row format) or 'inputs' (columnar "
                                     f"format); received {what}")
         signature = body.get("signature_name", SIGNATURE)
+        if signature == "":  # the default, as TensorFlow Serving reads it
+            signature = SIGNATURE
+        if not isinstance(signature, str):
+            raise RequestError("$.signature_name", f"expected a signature's name (a string) such as '{SIGNATURE}'; "
+                                                   f"received {_kind(signature)}")
         if signature != SIGNATURE:
-            raise RequestError("$.signature_name", f"no signature {_kind(signature)}; this model's only signature "
-                                                   f"is '{SIGNATURE}'")
+            shown = repr(signature) if len(signature) <= 40 else repr(signature[:40]) + "..."
+            raise RequestError("$.signature_name", f"no signature {shown}; this model's only signature is "
+                                                   f"'{SIGNATURE}'")
         try:
             if given[0] == "inputs":
                 rows = self._columnar(body["inputs"])
