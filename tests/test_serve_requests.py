@@ -313,6 +313,8 @@ def test_binding_beyond_loopback_without_a_token_warns(run_dir, monkeypatch):
     assert quiet.export_text() == ""
     # On this machine's address, the Host header must name it (against DNS rebinding), unless told otherwise.
     assert served[-1]["options"].allowed_hosts == ("localhost", "127.0.0.1")
+    command.run_serve(str(run_dir), host="::1", **{**options, "console": quiet})
+    assert served[-1]["options"].allowed_hosts == ("localhost", "127.0.0.1", "[::1]")  # as a Host header writes it
     command.run_serve(str(run_dir), host="127.0.0.1", **{**options, "allowed_hosts": ["*"], "console": quiet})
     assert served[-1]["options"].allowed_hosts is None
     command.run_serve(str(run_dir), host="0.0.0.0", **{**options, "token": "t", "console": quiet,
