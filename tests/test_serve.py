@@ -225,8 +225,10 @@ BAD_REQUESTS = [
     ({"instances": [[1, 2, True, 4]]}, "$.instances[0].measurements[2]",
      "expected a number for feature 'measurements'; received a boolean (true)"),
     ({"instances": []}, "$.instances", "expected a non-empty list of examples; received a list of 0 items"),
-    ({"rows": []}, "$", "expected exactly one of 'instances' (row format) or 'inputs' (columnar format); received "
-                        "neither"),
+    ({"rows": []}, "$.rows", "'rows' is not a key of the request. Expected 'context', 'inputs', 'instances' or "
+                             "'signature_name'."),
+    ({"context": {}}, "$", "expected exactly one of 'instances' (row format) or 'inputs' (columnar format); "
+                           "received neither"),
     ({"inputs": {"sepal_length": [1.0, 2.0], "sepal_width": [1.0]}}, "$.inputs.sepal_width",
      "expected 2 values (one per example, as the first input has); received 1"),
     ([1, 2], "$", "expected a JSON object with 'instances' or 'inputs'; received a list of 2 items"),

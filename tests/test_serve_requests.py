@@ -148,6 +148,21 @@ def test_signature_name_is_checked(client):
             f"{received}"))
 
 
+@pytest.mark.parametrize("route, body, message", [
+    ("predict", {"instances": [VECTOR], "signature_nme": "serving_default"},
+     "$.signature_nme: 'signature_nme' is not a key of the request. Expected 'context', 'inputs', 'instances' or "
+     "'signature_name'. Did you mean 'signature_name'?"),
+    ("predict", {"instance": [VECTOR]}, "$.instance: 'instance' is not a key of the request. Expected 'context', "
+                                       "'inputs', 'instances' or 'signature_name'. Did you mean 'instances'?"),
+    ("classify", {"examples": [IRIS_ROW], "contxt": {"sepal_width": 3.5}},
+     "$.contxt: 'contxt' is not a key of the request. Expected 'context', 'examples', 'inputs' or 'signature_name'. "
+     "Did you mean 'context'?"),
+])
+def test_a_misspelt_key_of_the_body_is_refused_rather_than_ignored(client, route, body, message):
+    answer = client.post(f"/v1/models/iris:{route}", json=body)
+    assert (answer.status_code, answer.json()["error"]) == (400, message)
+
+
 def test_tf_serving_responses_are_the_output_tensors(client, served):
     expected = served.predictor.scores({"measurements": np.array([VECTOR, [6.7, 3.0, 5.2, 2.3]],
                                                                  dtype=np.float32)})["species"]
