@@ -515,8 +515,9 @@ def track(
 @app.command()
 @handles_errors
 def predict(
-    target: str = typer.Argument(..., help="A run folder, a .keras file inside one, or an artifact written by "
-                                           "`modelctl export`.", autocompletion=run_folders),
+    target: str = typer.Argument(..., help="A run folder, a .keras file inside one, an artifact written by "
+                                           "`modelctl export`, or a model's folder in a model repository (its "
+                                           "newest version).", autocompletion=run_folders),
     inputs: List[str] = typer.Argument(..., help="CSV, TSV, Parquet or NPZ files of raw feature columns (named by "
                                                  "column or by feature), image or .txt files, folders of them, and "
                                                  "- for a table on standard input, in any mix; predictions come in "
@@ -544,7 +545,8 @@ def predict(
 @handles_errors
 def serve(
     target: str = typer.Argument(..., help="A run folder (a spec's runs folder serves its newest run), a .keras file "
-                                           "in one, or an artifact written by `modelctl export`."),
+                                           "in one, an artifact written by `modelctl export`, or a model's folder in "
+                                           "a model repository (its newest version)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; 0.0.0.0 opens it to the network "
                                                          "(set a token then)."),
     port: int = typer.Option(8501, "--port", "-p", help="Port (0 picks a free one)."),
