@@ -298,6 +298,34 @@ def test_connections_are_bounded_and_a_client_leaving_mid_body_is_a_499(run_dir)
         assert "Traceback" not in server.stderr, server.stderr
 
 
+def test_a_port_in_use_and_an_application_that_fails_to_start_are_told_apart(run_dir, monkeypatch):
+    from modelctl.serve import ServeError, serve
+    from modelctl.serve.work import RequestWork
+
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            with pytest.raises(ServeError) as raised:
+                serve(run_dir, port=port, options=ServeOptions(decode_processes=0))
+        assert str(raised.value) == (f"cannot listen on 127.0.0.1:{port}: the port is in use, or the address is "
+                                     "not this machine's")
+
+        def fails(self):
+            raise RuntimeError("no threads")
+
+        monkeypatch.setattr(RequestWork, "start", fails)
+        with pytest.raises(ServeError) as raised:
+            serve(run_dir, port=0)
+        assert str(raised.value) == ("the server did not start: the application failed as it started (the log "
+                                     "above has its traceback)")
+    finally:
+        for number, handler in handlers.items():  # serve() took SIGTERM and SIGINT over
+            signal.signal(number, handler)
+
+
 def test_sigterm_finishes_the_requests_in_flight_within_the_grace_period(run_dir):
     body = json.dumps({"instances": [IRIS_ROW]}).encode()
     head = (f"POST /v1/models/iris:predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
