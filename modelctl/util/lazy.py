@@ -74,16 +74,17 @@ def installed(package: str) -> bool:
         return False
 
 
-def require(*packages: str, what: str = "this command") -> None:
-    """Raise `MissingExtra` for the first of `packages` that is not installed.
+def require(*packages: str, what: str = "this command", instead: str | None = None) -> None:
+    """Raise `MissingExtra` (naming the `train` extra) for the first of `packages` that is not installed.
 
     Args:
         packages: import names, such as "tensorflow".
         what: what needs them, for the message; default "this command".
+        instead: what would do without the `train` extra, for the message; default None.
     """
     for package in packages:
         if not installed(package):
-            raise MissingExtra(package, what)
+            raise MissingExtra(package, what, instead=instead)
 
 
 class LazyModule(types.ModuleType):
