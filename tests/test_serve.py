@@ -172,6 +172,11 @@ def test_export_lays_out_onnx_and_tflite_in_a_model_repository_which_serves_the_
     assert sorted(item.name for item in version.iterdir()) == sorted(
         ["model.onnx", "model.tflite", *(item.name for item in (run_dir / "export" / "saved_model").iterdir())])
     assert (version / "model.onnx").read_bytes() == (run_dir / "export" / "model.onnx").read_bytes()
+    register = CliRunner().invoke(app, ["export", str(run_dir), "--format", "onnx", "--model-repository",
+                                        str(repository), "--register", "iris"])
+    assert register.exit_code == 2 and "".join(register.output.split()).endswith("".join(
+        "error: --register iris: every artifact was in place already and none was exported and verified now; pass "
+        "--force to export them again and register them".split()))
 
     expected = predict_rows(run_dir / "export" / "model.onnx", path)
     for backend, tolerance in (("auto", 1e-6), ("tflite", 1e-5), ("saved_model", 1e-5)):

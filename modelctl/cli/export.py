@@ -51,6 +51,13 @@ def run_export(target: str, formats: list[str], quantize: str | None, *, output:
     console.print(f"artifacts in {done.output}", markup=False)
     if done.serving is not None:
         _print_layout(done, console)
+    if not done.results:  # every artifact was in place, and only laid out in the model repository
+        if register is not None:
+            from modelctl.errors import UsageError
+
+            raise UsageError(f"--register {register}: every artifact was in place already and none was exported "
+                             "and verified now; pass --force to export them again and register them")
+        return done.results
     from modelctl.tracking import add_files, register_model
 
     artifact_path = "export" if done.output == done.run_dir / "export" else f"export/{done.output.name}"
