@@ -404,8 +404,9 @@ def reading_processes(server: ServeProcess) -> list[int]:
 
 # One set of metrics across workers (item 8) -------------------------------------------------------------------------
 
-def test_the_processes_a_server_starts_end_when_it_is_killed_outright(run_dir):
-    with ServeProcess(run_dir, "--workers", "2") as server:
+def test_the_processes_a_server_starts_end_when_it_is_killed_outright(run_dir, tmp_path):
+    # A supervisor killed outright cannot remove its metrics folder: it is made under tmp_path, which pytest removes.
+    with ServeProcess(run_dir, "--workers", "2", env={"TMPDIR": str(tmp_path)}) as server:
         assert wait_until(server.healthy, 120)
         started = server.descendants()
         assert len(started) >= 4  # two workers, each with its reading process (and the resource trackers)
