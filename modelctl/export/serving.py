@@ -71,8 +71,12 @@ def artifacts(version: Path) -> dict[str, Path]:
         candidate = version / artifact_name(entry.name)
         if candidate.exists() and recognize(candidate) == entry.name:
             found[entry.name] = candidate
-    ranked = [name for name in PREFERENCE if name in found] + sorted(set(found) - set(PREFERENCE))
-    return {name: found[name] for name in ranked}
+    return {name: found[name] for name in _ranked(found)}
+
+
+def _ranked(formats) -> list[str]:
+    """`formats` in the order `auto` takes them: `PREFERENCE`, then the others by name."""
+    return [name for name in PREFERENCE if name in formats] + sorted(set(formats) - set(PREFERENCE))
 
 
 def versions(base: Path) -> dict[int, Path]:
@@ -99,7 +103,7 @@ def choose(found: dict[str, Path], backend: str = "auto", *, where: str) -> Path
         UsageError: `backend` names a format `found` lacks; `where` (what holds them) and what it holds are said.
     """
     if backend == "auto":
-        ranked = [name for name in PREFERENCE if name in found] + sorted(set(found) - set(PREFERENCE))
+        ranked = _ranked(found)
         return found[ranked[0]] if ranked else None
     if backend in found:
         return found[backend]
@@ -180,9 +184,10 @@ def write_serving_layout(artifacts_by_format: dict[str, Path], repository: Path,
         for export_format, artifact in artifacts_by_format.items():
             artifact = Path(artifact)
             if export_format == ROOT_FORMAT:
-                kept = {artifact_name(other) for other in artifacts(target) if other != ROOT_FORMAT}
+                files = [path.name for other, path in artifacts(target).items() if other != ROOT_FORMAT]
+                kept = {*files, *(f"{file}{PREPROCESSING_SUFFIX}" for file in files)}
                 for old in target.iterdir():  # the SavedModel laid out before, not the other formats' files
-                    if old.name not in kept and not any(old.name == f"{file}{PREPROCESSING_SUFFIX}" for file in kept):
+                    if old.name not in kept:
                         _remove(old)
                 shutil.copytree(artifact, target, copy_function=_link_or_copy, dirs_exist_ok=True)
                 continue
