@@ -2,7 +2,7 @@
 
     import modelctl
 
-    model = modelctl.load_model("runs/iris")    # the newest run's model.keras, ready to predict
+    model = modelctl.load_model("runs/iris")    # the newest completed run's model, ready to predict
 """
 
 from modelctl.version import __version__
@@ -11,7 +11,8 @@ __all__ = ["__version__", "load_model"]
 
 
 def load_model(path, compile: bool = False):
-    """Load a model saved by modelctl: a `.keras` file, a run folder, or a spec's runs folder (its newest run).
+    """Load a model saved by modelctl: a `.keras` file, a run folder, or a spec's runs folder (its newest completed
+    run).
 
     See `modelctl.model.saving.load_model`. Importing `modelctl` alone does not import TensorFlow; this does.
     """

@@ -244,7 +244,7 @@ def run_family(spec_path: Path, workdir: Path) -> dict:
 def check_typed_spec(run_dir: Path) -> None:
     """The typed view of the run's spec (`Document.spec`, every default filled in) is what the run used: its
     seed, its global batch and no more epochs than it asks for."""
-    from modelctl.runs import load_run_spec
+    from modelctl.spec.run import load_run_spec
 
     spec = load_run_spec(run_dir).spec
     record = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
@@ -255,8 +255,8 @@ def check_typed_spec(run_dir: Path) -> None:
 
 
 def run_ensemble(spec_path: Path, workdir: Path) -> dict:
-    """Two short runs of one spec (one of three steps, one of two: different weights, the same data), combined
-    by `modelctl ensemble`; its run through eval, export --format all, predict on the run and on every artifact,
+    """Two short runs of one spec (one of three steps; one of two from another initialisation seed, with the split
+    seed kept as `data.split.seed`: different weights, the same split), combined by `modelctl ensemble`; its run through eval, export --format all, predict on the run and on every artifact,
     and `modelctl serve`, as `run_family` does.
 
     Returns:
@@ -273,7 +273,9 @@ def run_ensemble(spec_path: Path, workdir: Path) -> dict:
     sets = [item for value in train_overrides(spec_path) for item in ("--set", value)]
     members = [workdir / "runs" / "member-1", workdir / "runs" / "member-2"]
     invoke(["train", spec, *sets, "--quiet", "--run-dir", str(members[0])])
-    invoke(["train", spec, *sets, "--set", "training.steps_per_epoch=2", "--quiet", "--run-dir", str(members[1])])
+    seed = yaml.safe_load(spec_path.read_text(encoding="utf-8"))["seed"]
+    invoke(["train", spec, *sets, "--set", "training.steps_per_epoch=2", "--set", f"data.split.seed={seed}", "--set",
+            f"seed={seed + 1}", "--quiet", "--run-dir", str(members[1])])
     run_dir = workdir / "runs" / "ensemble"
     output = step("ensemble", ["ensemble", *map(str, members), "--output", str(run_dir)])
     assert "member 2" in output, output
@@ -499,19 +501,21 @@ def reload_runs(records: dict[str, dict]) -> None:
     import modelctl
     from modelctl.model.preprocessing import scores_by_label
     from modelctl.predict import prediction_rows, read_inputs, rows_csv
+    from modelctl.runs import Fitted
 
     for name, record in records.items():
         run_dir = Path(record["run_dir"])
         model = modelctl.load_model(run_dir)
         spec = yaml.safe_load((run_dir / "spec.yaml").read_text(encoding="utf-8"))
-        fitted = json.loads((run_dir / "preprocessing.json").read_text(encoding="utf-8"))
+        fitted = Fitted.from_json(json.loads((run_dir / "preprocessing.json").read_text(encoding="utf-8")),
+                                  source=run_dir)
         examples = read_inputs(spec["data"]["features"], fitted, record["inputs"])
         values, names = examples.values, examples.names
         outputs = model({key: tf.constant(value.astype(str) if value.dtype == object else value)
                          for key, value in values.items()}, training=False)
         outputs = {key: np.asarray(value) for key, value in outputs.items()} if isinstance(outputs, dict) \
             else np.asarray(outputs)
-        rows = prediction_rows(names, scores_by_label(outputs, list(fitted["labels"])), fitted["labels"])
+        rows = prediction_rows(names, scores_by_label(outputs, fitted.label_names), fitted.labels)
         reloaded = list(csv.DictReader(rows_csv(rows).splitlines()))
         with open(record["predictions"], newline="", encoding="utf-8") as file:
             compare(list(csv.DictReader(file)), reloaded, FLOAT_TOLERANCE, f"{name}: modelctl.load_model")

@@ -3,9 +3,13 @@ whose data changed are tested in test_dvc_recipe.py, where a pipeline's data cha
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 
 from conftest import ROOT
+from modelctl.data import fingerprints
+from modelctl.data.fingerprints import fingerprint
 
 SPEC = """
 modelctl: 1
@@ -28,10 +32,14 @@ training:
 """
 
 
-def record(fingerprints, counts=None, fitted=None):
+def record(fingerprints, counts=None, classes=("a",)):
+    """The data record of files, split counts and a fitted label of these `classes`."""
     from modelctl.data.fingerprints import data_record
+    from modelctl.runs import Fitted
 
-    return data_record(fingerprints, counts or {"train": 6, "validation": 2, "test": 2}, fitted or {"a": 1})
+    fitted = Fitted.from_json({"features": {}, "labels": {"y": {"type": "categorical", "classes": list(classes)}}},
+                              source="test")
+    return data_record(fingerprints, counts or {"train": 6, "validation": 2, "test": 2}, fitted)
 
 
 def test_records_of_the_same_data_do_not_differ():
@@ -47,7 +55,7 @@ def test_a_changed_file_split_and_preprocessing_are_each_named():
 
     old = record({"all": [["/d/a.csv", 10, 1_700_000_000_000_000_000, "ab"]]})
     new = record({"all": [["/d/a.csv", 12, 1_700_000_100_000_000_000, "cd"]]}, {"train": 7, "validation": 2,
-                                                                               "test": 2}, {"a": 2})
+                                                                               "test": 2}, ("b",))
     assert differences(old, new) == [
         "data.source: a.csv: content changed (10 -> 12 bytes, modified 2023-11-14T22:13:20+00:00 -> "
         "2023-11-14T22:15:00+00:00)",
@@ -73,7 +81,8 @@ def test_unhashed_files_are_compared_by_size_and_time_and_sources_by_split():
 
 
 def test_prepared_data_records_the_cache_fingerprint_and_no_hash_with_the_cache_off(tmp_path):
-    from modelctl.data.cache import DataCache, fingerprint
+    from modelctl.data.cache import DataCache
+    from modelctl.data.fingerprints import fingerprint
     from modelctl.data.pipeline import prepare
     from modelctl.spec.validate import load_spec
 
@@ -88,3 +97,70 @@ def test_prepared_data_records_the_cache_fingerprint_and_no_hash_with_the_cache_
     uncached = prepare(document, cache=DataCache(enabled=False)).data_record()
     assert uncached["sources"]["all"]["files"][0]["blake2b"] is None
     assert uncached["preprocessing_sha256"] == cached["preprocessing_sha256"]
+
+
+def test_the_content_hash_sees_every_segment(tmp_path, monkeypatch):
+    """Segments are hashed by several threads; a changed byte anywhere changes the hash, nothing else does."""
+    monkeypatch.setattr(fingerprints, "_SEGMENT", 1000)
+    monkeypatch.setattr(fingerprints, "_BLOCK", 300)
+    path = tmp_path / "blob.bin"
+    data = bytes(range(256)) * 20
+    path.write_bytes(data)
+    first = fingerprint(path)
+    assert fingerprint(path) == first and first[:2] == (str(path.resolve()), 5120)
+    stat = path.stat()
+    for position in (0, 999, 1000, 4321, 5119):
+        changed = bytearray(data)
+        changed[position] ^= 1
+        path.write_bytes(bytes(changed))
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        assert fingerprint(path)[:3] == first[:3] and fingerprint(path)[3] != first[3], position
+    path.write_bytes(b"")
+    assert fingerprint(path)[1] == 0
+
+
+def test_a_remembered_hash_is_used_only_while_the_file_is_unchanged(tmp_path, monkeypatch):
+    """The content hash is remembered with the file's stat; a write that keeps size and modification time still
+    changes the status-change time, so the file is hashed again."""
+    monkeypatch.setattr(fingerprints, "_SETTLED_NS", 0)
+    path = tmp_path / "blob.bin"
+    path.write_bytes(b"abcdef" * 100)
+    memo = tmp_path / "hashes"
+    first = fingerprint(path, memo)
+    assert first == fingerprint(path) and len(list(memo.iterdir())) == 1
+    hashed = []
+    original = fingerprints._content_hash
+    monkeypatch.setattr(fingerprints, "_content_hash", lambda *args: hashed.append(args) or original(*args))
+    assert fingerprint(path, memo) == first and not hashed  # remembered: not read again
+    stat = path.stat()
+    path.write_bytes(b"abcdeF" * 100)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    changed = fingerprint(path, memo)
+    assert changed[:3] == first[:3] and changed[3] != first[3] and len(hashed) == 1
+    assert changed == fingerprint(path)
+
+
+def test_a_file_changed_just_before_it_is_hashed_is_not_remembered(tmp_path):
+    """Within `_SETTLED_NS` of its last change a file could change again inside the clock's resolution."""
+    path = tmp_path / "blob.bin"
+    path.write_bytes(b"x" * 10)
+    fingerprint(path, tmp_path / "hashes")
+    assert not (tmp_path / "hashes").exists()
+
+
+def test_one_fingerprint_without_reading_and_a_folder_s_content_digest(tmp_path):
+    """Size and time alone when the content is not read; a folder's digest follows its files' contents and
+    relative paths, not where it is or when it was written."""
+    from modelctl.data.fingerprints import content_digest, fingerprint
+
+    path = tmp_path / "a" / "model.bin"
+    path.parent.mkdir()
+    path.write_bytes(b"weights")
+    quick = fingerprint(path, content=False)
+    assert quick.digest is None and quick[:3] == fingerprint(path)[:3]
+    assert json.loads(json.dumps(fingerprint(path))) == list(fingerprint(path))
+    assert content_digest(path) == fingerprint(path).digest
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    assert content_digest(tmp_path / "a") == content_digest(tmp_path / "b")
+    (tmp_path / "b" / "model.bin").rename(tmp_path / "b" / "renamed.bin")
+    assert content_digest(tmp_path / "a") != content_digest(tmp_path / "b")

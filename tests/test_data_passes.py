@@ -129,9 +129,9 @@ def test_held_and_streamed_data_give_the_same_splits_statistics_and_examples(tmp
     streamed = prepare(_spec(tmp_path, steps="[log, standardize]", stratify=stratify))
     np.testing.assert_array_equal(streamed.assignment, held.assignment)
     assert streamed.counts == held.counts
-    assert streamed.fitted["labels"] == held.fitted["labels"]
-    assert streamed.fitted["features"]["colour"] == held.fitted["features"]["colour"]
-    for mine, theirs in zip(streamed.fitted["features"]["x"]["steps"], held.fitted["features"]["x"]["steps"]):
+    assert streamed.fitted.labels == held.fitted.labels
+    assert streamed.fitted.features["colour"] == held.fitted.features["colour"]
+    for mine, theirs in zip(streamed.fitted.features["x"].entry["steps"], held.fitted.features["x"].entry["steps"]):
         assert mine.keys() == theirs.keys()
         for key in mine:
             np.testing.assert_allclose(mine[key], theirs[key], rtol=1e-9) if key != "op" else None
@@ -144,7 +144,7 @@ def test_held_and_streamed_data_give_the_same_splits_statistics_and_examples(tmp
 def test_the_fill_and_the_statistics_after_it_match_the_filled_training_values(tmp_path):
     _table(tmp_path)
     prepared = prepare(_spec(tmp_path, steps="[log, standardize]"))
-    fill, log, standardize = prepared.fitted["features"]["x"]["steps"]
+    fill, log, standardize = prepared.fitted.features["x"].entry["steps"]
     train = prepared.arrays("train").features["x"].astype(np.float64)
     np.testing.assert_allclose(fill["values"], np.nanmean(train, axis=0), rtol=1e-6)
     filled = np.log1p(np.where(np.isnan(train), np.float32(fill["values"]), train).astype(np.float32))

@@ -49,7 +49,7 @@ def test_statistics_come_from_the_training_split_only(tmp_path):
     _table(tmp_path / "table.csv", _rows())
     prepared = prepare(_spec(tmp_path))
     train = prepared.arrays("train").features["x"].astype(np.float64)
-    step = prepared.fitted["features"]["x"]["steps"][0]
+    step = prepared.fitted.features["x"].entry["steps"][0]
     np.testing.assert_allclose(step["mean"], train.mean(axis=0), rtol=1e-6)
     np.testing.assert_allclose(step["std"], train.std(axis=0), rtol=1e-6)
     everything = np.array([[index, index * 2 % 7] for index in range(50)], dtype=np.float64)
@@ -97,7 +97,7 @@ def test_a_missing_value_is_an_error_unless_a_strategy_fills_it(tmp_path):
                                  "value; set `missing: {strategy: mean}` (or median, constant, drop) to fill or drop "
                                  "missing values")
     filled = prepare(_spec(tmp_path, missing=", missing: {strategy: constant, value: -1}"))
-    assert filled.fitted["features"]["x"]["steps"][0] == {"op": "fill", "values": [-1.0, -1.0]}
+    assert filled.fitted.features["x"].entry["steps"][0] == {"op": "fill", "values": [-1.0, -1.0]}
     dropped = prepare(_spec(tmp_path, missing=", missing: {strategy: drop}"))
     assert sum(dropped.counts.values()) == 49
 

@@ -58,9 +58,9 @@ def fake_run(folder: Path, *, classes=("setosa", "versicolor", "virginica"), fea
     if features is not None:
         spec["data"]["features"] = features
     (folder / "spec.yaml").write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
-    (folder / "run.json").write_text("{}", encoding="utf-8")
-    (folder / "preprocessing.json").write_text(json.dumps({"labels": {label: {"type": kind,
-                                                                                "classes": list(classes)}}}))
+    (folder / "run.json").write_text(json.dumps({"name": "teacher", "status": "completed"}), encoding="utf-8")
+    (folder / "preprocessing.json").write_text(json.dumps({"features": {}, "labels": {label: {
+        "type": kind, "classes": list(classes)}}}))
     (folder / "model.keras").write_bytes(b"")
     return folder
 
@@ -100,11 +100,10 @@ def test_a_teacher_reading_other_features_or_labels_is_refused(write_spec, tmp_p
 
 def test_a_teacher_whose_files_hold_the_wrong_shapes_is_an_error_at_its_line(write_spec, tmp_path):
     folder = fake_run(tmp_path / "teacher")
-    (folder / "preprocessing.json").write_text('{"labels": ["species"]}')
+    (folder / "preprocessing.json").write_text('{"features": {}, "labels": ["species"]}')
     path = write_spec(student("teacher"))
     assert messages(path) == [f"{path}:22:27: $.training.distillation.teacher: 'teacher': "
-                              f"{folder / 'preprocessing.json'} at labels is a list, not a mapping; give a run folder "
-                              "made by `modelctl train` or a SavedModel made by `modelctl export`"]
+                              f"{folder / 'preprocessing.json'}: $.labels: ['species'] is not of type 'object'"]
 
 
 def test_a_student_with_a_numeric_label_is_refused(write_spec, tmp_path):
@@ -176,7 +175,7 @@ def trained(tmp_path_factory):
     from typer.testing import CliRunner
 
     from conftest import quiet_console
-    from modelctl.runs import load_run_spec
+    from modelctl.spec.run import load_run_spec
     from modelctl.spec.validate import load_spec
     from modelctl.training.trainer import TrainingInterrupted, train
 
@@ -229,6 +228,7 @@ def test_alpha_weighs_the_label_loss_against_the_teacher(trained):
 
 @pytest.mark.slow
 def test_the_run_keeps_the_student_and_records_its_teacher(trained):
+    from modelctl.data.fingerprints import content_digest
     from modelctl.model.saving import load_model
 
     _, runs = trained
@@ -236,7 +236,8 @@ def test_the_run_keeps_the_student_and_records_its_teacher(trained):
                                ("distilled", "saved_model", runs["teacher"] / "export" / "saved_model")):
         record = json.loads((runs[name] / "run.json").read_text(encoding="utf-8"))["distillation"]
         assert (record["teacher"], record["kind"]) == (str(folder.resolve()), kind)
-        assert len(record["fingerprint"]) == 64 and record["temperature"] == 2.0
+        model_files = folder / "model.keras" if kind == "run" else folder
+        assert record["fingerprint"] == content_digest(model_files) and record["temperature"] == 2.0
     student_params = load_model(runs["distilled"]).count_params()
     assert student_params == load_model(runs["plain"]).count_params() < load_model(runs["teacher"]).count_params()
     assert load_model(runs["distilled"] / "checkpoints" / "last.keras").count_params() == student_params
@@ -269,7 +270,8 @@ def test_a_distilled_run_resumes_only_with_the_teacher_it_started_with(trained, 
     import shutil
 
     from conftest import quiet_console
-    from modelctl.runs import RunError, load_run_spec
+    from modelctl.runs import RunError
+    from modelctl.spec.run import load_run_spec
     from modelctl.spec.validate import load_spec
     from modelctl.training.trainer import TrainingInterrupted, train
 

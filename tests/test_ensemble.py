@@ -125,7 +125,9 @@ def _member(inputs: dict, outputs: int, labels: dict, name: str = "run"):
     tensors = {key: keras.Input(shape=(width,), name=key) for key, width in inputs.items()}
     joined = list(tensors.values())[0] if len(tensors) == 1 else keras.layers.Concatenate()(list(tensors.values()))
     model = keras.Model(tensors, keras.layers.Dense(outputs)(joined))
-    return Member(Path(name), None, {}, {"labels": labels}, model)
+    from modelctl.runs import Fitted
+
+    return Member(Path(name), None, {}, Fitted.from_json({"features": {}, "labels": labels}, source=name), model)
 
 
 def test_members_with_other_inputs_or_outputs_are_refused_naming_what_differs():
@@ -188,7 +190,8 @@ def _outputs(run_dir, features):
 def test_ensemble_eval_export_and_reload(members, runner):
     from modelctl.cli.app import app
     from modelctl.data.pipeline import prepare
-    from modelctl.runs import load_run_spec, read_json
+    from modelctl.runs import read_json
+    from modelctl.spec.run import load_run_spec
 
     folder, (first, second, _) = members
     output = folder / "runs" / "iris-ensemble"
@@ -253,7 +256,8 @@ def test_ensemble_eval_export_and_reload(members, runner):
 def test_vote_through_the_command_and_its_export(members, runner):
     from modelctl.cli.app import app
     from modelctl.data.pipeline import prepare
-    from modelctl.runs import load_run_spec, read_json
+    from modelctl.runs import read_json
+    from modelctl.spec.run import load_run_spec
 
     folder, (first, second, _) = members
     output = folder / "vote"
@@ -279,7 +283,7 @@ def test_members_trained_on_another_split_are_refused(members, runner):
     assert result.exit_code == 1
     assert result.output.splitlines()[:2] == [
         f"error: member 2 ({other}) did not train on the data of member 1 ({first}):",
-        "  seed: 3 -> 4",
+        "  split seed: 3 -> 4 (data.split.seed, else the spec's seed)",
     ]
     assert "no member saw the rows the ensemble is tested on" in result.output
     assert not output.exists()
@@ -316,3 +320,52 @@ def test_an_output_folder_that_cannot_be_made_is_an_error_and_nothing_is_left(me
     assert (result.exit_code, result.exception is None or isinstance(result.exception, SystemExit)) == (2, True)
     assert result.output.strip().startswith(f"error: {output}: the run folder cannot be created:"), result.output
     assert sorted(path.name for path in folder.iterdir() if path.name.startswith("a-file")) == ["a-file"]
+
+
+@pytest.mark.slow
+def test_the_same_file_spelled_otherwise_and_a_seed_ensemble_are_one_data(tmp_path, runner):
+    """Issue 29, item 10: two specs naming one file as `../data/iris.csv` and `../../data/iris.csv` were refused
+    and missed the prepared-data cache; runs with one `data.split.seed` and different `seed`s (the same split) were
+    refused with `seed: 1 -> 2`."""
+    import shutil
+
+    from rich.console import Console
+
+    from modelctl.cli.app import app
+    from modelctl.data.cache import DataCache
+    from modelctl.data.pipeline import prepare
+    from modelctl.runs import RunFolder
+    from modelctl.spec.validate import load_spec
+    from modelctl.training.trainer import train
+
+    (tmp_path / "data").mkdir()
+    shutil.copy(ROOT / "examples" / "iris" / "iris.csv", tmp_path / "data" / "iris.csv")
+    written = SPEC.replace(str(ROOT / "examples" / "iris" / "iris.csv"), "PATH")
+    specs = [tmp_path / "a" / "spec.yaml", tmp_path / "b" / "c" / "spec.yaml"]
+    for spec, path in zip(specs, ("../data/iris.csv", "../../data/iris.csv")):
+        spec.parent.mkdir(parents=True)
+        spec.write_text(written.replace("PATH", path))
+    cache = DataCache(tmp_path / "cache")
+    assert prepare(load_spec(specs[0]), cache=cache).cache_note.startswith("data cache: wrote ")
+    assert prepare(load_spec(specs[1]), cache=cache).cache_note.startswith("data cache: read ")
+    quiet = Console(file=open(os.devnull, "w"))
+    runs = {}
+    for name, spec, overrides in (("a", specs[0], []), ("b", specs[1], ["model.layers[0].dense.units=16"]),
+                                  ("seed-1", specs[0], ["data.split.seed=0", "seed=1"]),
+                                  ("seed-2", specs[0], ["data.split.seed=0", "seed=2"])):
+        runs[name] = train(load_spec(spec, overrides), tmp_path / "runs", quiet, quiet=True, cache=cache,
+                           run_dir=tmp_path / "runs" / name).run_dir
+    spelled = runner.invoke(app, ["ensemble", str(runs["a"]), str(runs["b"]), "-o", str(tmp_path / "spelled")])
+    assert spelled.exit_code == 0, spelled.output
+    seeds = runner.invoke(app, ["ensemble", str(runs["seed-1"]), str(runs["seed-2"]), "-o", str(tmp_path / "seeds")])
+    assert seeds.exit_code == 0, seeds.output
+    records = [RunFolder(runs[name]).record.data["split"] for name in ("seed-1", "seed-2")]
+    assert records[0] == records[1] and records[0]["seed"] == 0 and set(records[0]["rows"]) == {
+        "train", "validation", "test"}
+    from modelctl.model.saving import load_model
+
+    kernels = [load_model(runs[name]).get_weights()[0] for name in ("seed-1", "seed-2")]
+    assert not np.allclose(kernels[0], kernels[1])  # two initialisations of one model
+    other = runner.invoke(app, ["ensemble", str(runs["a"]), str(runs["seed-1"]), "-o", str(tmp_path / "other")])
+    assert other.exit_code == 1
+    assert "  split seed: 3 -> 0 (data.split.seed, else the spec's seed)" in other.output.splitlines()

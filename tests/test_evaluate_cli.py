@@ -49,7 +49,8 @@ def test_eval_agrees_with_scikit_learn_and_writes_its_report(run_dir, runner):
     from modelctl.data.pipeline import prepare
     from modelctl.model.preprocessing import predict_raw
     from modelctl.model.saving import load_model
-    from modelctl.runs import load_run_spec, read_json
+    from modelctl.runs import read_json
+    from modelctl.spec.run import load_run_spec
 
     result = runner.invoke(app, ["eval", str(run_dir), "--format", "json"])
     assert result.exit_code == 0, result.output

@@ -43,9 +43,9 @@ def teacher_files(folder: Path, spec: Path, classes: dict) -> Path:
     """The files of a teacher's run folder that validate reads (its model file is only looked for)."""
     folder.mkdir()
     (folder / "spec.yaml").write_text(spec.read_text(encoding="utf-8"), encoding="utf-8")
-    (folder / "run.json").write_text("{}", encoding="utf-8")
+    (folder / "run.json").write_text(json.dumps({"name": "teacher", "status": "completed"}), encoding="utf-8")
     (folder / "preprocessing.json").write_text(json.dumps(
-        {"labels": {label: {"type": "categorical", "classes": names} for label, names in classes.items()}}))
+        {"features": {}, "labels": {label: {"type": "categorical", "classes": names} for label, names in classes.items()}}))
     (folder / "model.keras").write_bytes(b"")
     return folder
 

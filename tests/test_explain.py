@@ -177,7 +177,8 @@ def test_integrated_gradients_are_complete_and_explain_the_model_s_own_output(ta
     from modelctl.model.preprocessing import predict_raw
     from modelctl.model.saving import load_model
     from modelctl.data.pipeline import prepare
-    from modelctl.runs import load_run_spec, read_json
+    from modelctl.runs import read_json
+    from modelctl.spec.run import load_run_spec
 
     result = explain_run(table_run, examples=4, steps=100, repeats=1)
     examples = result.document["attributions"]["examples"]

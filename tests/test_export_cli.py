@@ -129,7 +129,7 @@ def test_benchmark_writes_markdown_and_json(trained, runner):
 def test_a_layer_a_format_cannot_hold_is_located_in_the_spec(trained):
     from modelctl.export.errors import ExportFailed, UnsupportedLayerError
     from modelctl.export.from_run import _locate_layers
-    from modelctl.runs import load_run_spec
+    from modelctl.spec.run import load_run_spec
 
     _, run_dir = trained
     document = load_run_spec(run_dir)
@@ -143,7 +143,8 @@ def test_a_layer_a_format_cannot_hold_is_located_in_the_spec(trained):
 def test_verification_uses_a_seeded_stratified_sample_of_the_test_split(trained):
     from modelctl.data.pipeline import prepare
     from modelctl.export.from_run import verification_sample
-    from modelctl.runs import load_run_spec, read_json
+    from modelctl.runs import read_json
+    from modelctl.spec.run import load_run_spec
 
     _, run_dir = trained
     prepared = prepare(load_run_spec(run_dir), fitted=read_json(run_dir / "preprocessing.json"))

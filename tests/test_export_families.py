@@ -295,6 +295,7 @@ def test_model_assembled_like_modelctl_train(keras, tmp_path):
     """Raw-feature layers in front of a nested core model with one bare output, as `modelctl train` builds it."""
     from modelctl.export import ExportContext, export_formats, read_metadata
     from modelctl.model.preprocessing import assemble
+    from modelctl.runs import Fitted
 
     layers = keras.layers
     features = {
@@ -308,7 +309,8 @@ def test_model_assembled_like_modelctl_train(keras, tmp_path):
     review = keras.Input((5,), dtype="int64", name="review")
     words = layers.LSTM(4, name="words")(layers.Embedding(7, 3)(review))
     label = layers.Dense(3, activation="softmax", name="label")(layers.Concatenate()([size, color, words]))
-    model = assemble(keras.Model([size, color, review], label, name="core"), features)
+    fitted = Fitted.from_json({"features": features, "labels": {}}, source="test")
+    model = assemble(keras.Model([size, color, review], label, name="core"), fitted)
     rng = np.random.default_rng(4)
     holdout = {"size": rng.normal(size=(16, 2)).astype("float32"),
                "color": rng.choice(COLORS + ["pink"], size=(16, 1)).astype(object),

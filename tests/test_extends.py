@@ -216,7 +216,7 @@ def test_the_run_folder_keeps_the_merged_spec_and_its_files(family):
 
     from rich.console import Console
 
-    from modelctl.runs.spec import load_run_spec
+    from modelctl.spec.run import load_run_spec
     from modelctl.training.trainer import train
 
     result = train(load_spec("wide.yaml"), family / "runs", Console(file=io.StringIO()), quiet=True)

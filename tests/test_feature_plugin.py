@@ -171,7 +171,7 @@ def test_train_and_predict_with_the_plugin_feature_type(installed, tmp_path):
     assert answer.returncode == 0, answer.stdout + answer.stderr
     rows = list(csv.DictReader(answer.stdout.splitlines()))
     assert [row["input"] for row in rows] == [f"{tmp_path / 'new.csv'} row 2", f"{tmp_path / 'new.csv'} row 3"]
-    assert all(row["summer"] in ("not summer", "summer", "negative", "positive") for row in rows)
+    assert all(row["summer"] in ("0", "1") for row in rows)  # a binary label's classes are its values in the data
     bad = tmp_path / "bad.csv"
     bad.write_text("when\n2026-13-40\n")
     refused = modelctl(installed, "predict", str(run_dir), str(bad))

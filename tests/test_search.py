@@ -130,8 +130,9 @@ def test_every_sampler_and_pruner_runs(write_spec, tmp_path):
             scores = [json.loads(Path(row["run_dir"], f"fold-{index}", "metrics.json").read_text())["validation"]
                       ["loss"] for index in (1, 2)]
             assert row["value"] == pytest.approx(sum(scores) / 2)
-            assert json.loads(Path(row["run_dir"], "cross_validation.json").read_text())["values"] == \
-                pytest.approx(scores)
+            written = json.loads(Path(row["run_dir"], "cross_validation.json").read_text())
+            assert written["metrics"]["validation"]["loss"]["values"] == pytest.approx(scores)
+            assert json.loads(Path(row["run_dir"], "run.json").read_text())["status"] == "completed"
         if sampler == "grid":
             chosen = [json.dumps(row["parameters"], sort_keys=True) for row in record["trials"]]
             assert len(set(chosen)) == 2

@@ -64,7 +64,7 @@ def test_a_request_over_max_batch_runs_in_batches_of_max_batch_with_the_same_ans
     assert 'modelctl_serve_batch_size_bucket{le="32.0"} 1.0' in metrics  # 64, 64 and 22
     assert 'modelctl_serve_batch_size_bucket{le="64.0"} 3.0' in metrics
     expected = served.predictor.scores({"measurements": np.array(vectors, dtype=np.float32)})["species"]
-    classes = served.labels["species"]["classes"]
+    classes = served.labels["species"].classes
     assert [row["species"] for row in whole] == [classes[index] for index in expected.argmax(axis=1)]
     np.testing.assert_allclose([row["species_setosa"] for row in whole], expected[:, 0], rtol=1e-5)
 

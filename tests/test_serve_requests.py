@@ -41,7 +41,7 @@ def test_the_server_answers_through_the_predictor_of_modelctl_predict(served, ru
 
     assert isinstance(served.predictor, Predictor)
     assert (served.backend, served.path, served.labels) == ("onnx", run_dir / "export" / "model.onnx",
-                                                            served.predictor.fitted["labels"])
+                                                            served.predictor.fitted.labels)
 
 
 # Numbers beyond float32, and outputs that are not finite (issue item 4) -------------------------------------------

@@ -401,3 +401,31 @@ def test_a_tracked_search_is_one_run_with_a_child_run_for_each_trial(store, tmp_
         assert child.data.params["model.layers.0.dense.units"] == str(row["parameters"]["model.layers[0].dense.units"])
         assert child.data.metrics["validation/loss"] == pytest.approx(row["value"])
         assert {"spec.yaml", "run.json", "history.csv"} <= artifact_paths(client, child.info.run_id)
+
+
+@pytest.mark.slow
+def test_a_cross_validation_uploads_as_one_run_with_a_child_run_per_fold(write_spec, tmp_path, runner):
+    """`modelctl track` of a cross-validation's folder reads its summary (the one schema `train --folds` and
+    `search --folds` write): the folder's MLflow run holds the mean of each metric, each fold is a child run."""
+    from modelctl.cli.app import app
+    from modelctl.runs import RunFolder, read_cross_validation
+
+    spec = write_spec(SPEC.replace("epochs: 3", "epochs: 1").replace("  tensorboard: true\n", ""))
+    result = runner.invoke(app, ["train", str(spec), "--folds", "2", "--quiet", "--output", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    [folder] = list((tmp_path / "runs" / "iris-tracked").iterdir())
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uploaded = runner.invoke(app, ["track", str(folder), "--uri", uri, "--experiment", "folds"])
+    assert uploaded.exit_code == 0, uploaded.output
+    client = client_of(uri)
+    parent = client.get_run(json.loads((folder / "mlflow.json").read_text())["run_id"])
+    summary = read_cross_validation(RunFolder(folder)).summary
+    assert parent.data.metrics["test/accuracy"] == pytest.approx(summary["test"]["accuracy"]["mean"])
+    [experiment] = [item for item in client.search_experiments() if item.name == "folds"]
+    children = client.search_runs([experiment.experiment_id],
+                                  filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert sorted(child.data.tags["modelctl.fold"] for child in children) == ["1/2", "2/2"]
+    for child in children:
+        number = int(child.data.tags["modelctl.fold"][0])
+        fold = json.loads((folder / f"fold-{number}" / "metrics.json").read_text())
+        assert child.data.metrics["test/accuracy"] == pytest.approx(fold["test"]["accuracy"])

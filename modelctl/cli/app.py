@@ -506,10 +506,10 @@ def track(
                                                                         "else its name."),
 ) -> None:
     """Upload a run folder to MLflow: one trained while the server was down, untracked, or trained elsewhere."""
-    from modelctl.runs import find_run_dir
+    from modelctl.runs import find_run
     from modelctl.tracking import upload_run
 
-    upload_run(find_run_dir(run), _console(), uri=uri, experiment=experiment)
+    upload_run(find_run(run, completed_only=False).path, _console(), uri=uri, experiment=experiment)
 
 
 @app.command()

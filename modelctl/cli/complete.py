@@ -45,8 +45,10 @@ def spec_files(incomplete: str) -> list[str]:
 
 
 def is_run(path: Path) -> bool:
-    """Whether `path` is a run folder: it holds the run.json that `modelctl train` writes."""
-    return (path / "run.json").is_file()
+    """Whether `path` is a run folder: it holds the record that `modelctl train` writes."""
+    from modelctl.runs import RunFolder
+
+    return RunFolder(path).is_run
 
 
 def run_folders(incomplete: str) -> list[str]:

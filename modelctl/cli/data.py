@@ -18,8 +18,8 @@ def describe_data(spec: str, overrides: list[str], examples: int = 3, *, cache=N
 
     document = load_spec(spec, overrides)
     prepared = prepare(document, cache=cache)
-    fitted_features = prepared.fitted["features"]
-    numeric = [name for name, fitted in fitted_features.items() if feature_type(fitted["type"]).summarized]
+    fitted_features = prepared.fitted.features
+    numeric = [name for name, feature in fitted_features.items() if feature_type(feature.type).summarized]
     classified = [name for name, encoder in prepared.labels.items() if encoder.single_class]
     regression = [name for name, encoder in prepared.labels.items() if encoder.summarized]
     statistics = {name: _Running() for name in numeric}
@@ -40,9 +40,9 @@ def describe_data(spec: str, overrides: list[str], examples: int = 3, *, cache=N
                 counts = np.bincount(part.targets[name].astype(int).reshape(-1), minlength=size)
                 balance[name][split] = balance[name].get(split, 0) + counts
     features = {}
-    for name, fitted in fitted_features.items():
+    for name, feature in fitted_features.items():
         summary = statistics[name].summary(missing=True) if name in statistics else None
-        features[name] = {"type": fitted["type"], **feature_type(fitted["type"]).describe(fitted, summary)}
+        features[name] = {"type": feature.type, **feature_type(feature.type).describe(feature.entry, summary)}
     labels = {}
     for name, encoder in prepared.labels.items():
         entry = {"type": encoder.kind, "column": encoder.column, "classes": encoder.classes}
@@ -54,7 +54,7 @@ def describe_data(spec: str, overrides: list[str], examples: int = 3, *, cache=N
         labels[name] = entry
     rows = []
     if shown is not None:
-        prepared_values = {name: feature_type(fitted_features[name]["type"]).preview(fitted_features[name], values)
+        prepared_values = {name: feature_type(fitted_features[name].type).preview(fitted_features[name].entry, values)
                            for name, values in shown.features.items()}
         rows = [{name: {"raw": _plain(shown.features[name][index]), "preprocessed": _plain(values[index])}
                  for name, values in prepared_values.items()} for index in range(len(shown))]

@@ -10,14 +10,14 @@ def run_explain(target: str, split: str, *, examples: int, method: str, repeats:
                 output_format: str, console, cache=None) -> dict:
     """Explain the run, print the importance (a table, or the `explain.json` object with `--format json`) and
     where the files are. `cache`: the prepared-data cache; default None: the default folder."""
-    from modelctl.runs import locate
+    from modelctl.runs import EXPLANATIONS, model_target
     from modelctl.util.tf import tensorflow
 
-    locate(target)  # a wrong folder is said before TensorFlow starts
+    found = model_target(target, command="explain")  # a wrong folder is said before TensorFlow starts
     tensorflow()  # imported quietly, before shap or the model loader imports it with its native log lines
     from modelctl.explain import explain_run
 
-    result = explain_run(target, split, examples=examples, method=method, repeats=repeats, steps=steps,
+    result = explain_run(found, split, examples=examples, method=method, repeats=repeats, steps=steps,
                          cache=cache)
     document = result.document
     from rich.console import Console
@@ -25,7 +25,7 @@ def run_explain(target: str, split: str, *, examples: int, method: str, repeats:
     from modelctl.tracking import add_files
 
     # A run tracked in MLflow gets the explanation's files, as it gets eval's; warnings go to stderr, off the JSON.
-    add_files(result.run_dir, [(result.folder, f"explain/{result.split}")],
+    add_files(result.run_dir, [(result.folder, f"{EXPLANATIONS}/{result.split}")],
               Console(stderr=True, highlight=False, soft_wrap=True))
     if output_format == "json":
         console.out(json.dumps(document, indent=2), highlight=False)

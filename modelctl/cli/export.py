@@ -24,16 +24,16 @@ def run_export(target: str, formats: list[str], quantize: str | None, *, output:
         model_repository: lay out every artifact in this model repository (TensorFlow Serving's and Triton's
             `<name>/<version>/`); default None: only a SavedModel, in `<output>/serving`.
     """
-    from modelctl.runs import locate
+    from modelctl.runs import model_target
     from modelctl.util.tf import tensorflow
 
-    locate(target)  # a wrong folder is said before TensorFlow starts
+    found = model_target(target, command="export")  # a wrong folder is said before TensorFlow starts
     tensorflow()  # imported quietly, before a converter or the model loader imports it with its native log lines
     from modelctl.export import ExportFailed, ExportInterrupted, render_table, write_benchmark
     from modelctl.export.from_run import export_run
 
     try:
-        done = export_run(target, formats or None, quantize, output=output, force=force, benchmark=benchmark,
+        done = export_run(found, formats or None, quantize, output=output, force=force, benchmark=benchmark,
                           cache=cache, model_repository=model_repository)
     except (ExportFailed, ExportInterrupted) as failed:
         # The formats that were written and verified are in place: show them before the failures.
@@ -60,7 +60,9 @@ def run_export(target: str, formats: list[str], quantize: str | None, *, output:
         return done.results
     from modelctl.tracking import add_files, register_model
 
-    artifact_path = "export" if done.output == done.run_dir / "export" else f"export/{done.output.name}"
+    from modelctl.runs import EXPORTS
+
+    artifact_path = EXPORTS if done.output == done.run_dir / EXPORTS else f"{EXPORTS}/{done.output.name}"
     tracked = add_files(done.run_dir, [(done.output, artifact_path)], console, strict=track_strict)
     if register is not None:
         register_model(done.run_dir, register, done.results, console=console, artifact_path=artifact_path,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import statistics
 import sys
 from pathlib import Path
 
@@ -16,7 +15,7 @@ def run_train(spec: str | None, overrides: list[str], output: Path, *, resume: P
     """Train and print where the run is and its final metrics. Returns the run's summary.
 
     Args:
-        spec: the spec file; None with `resume` (the run's own spec.yaml is used).
+        spec: the spec file; None with `resume` (the spec the run was started with is used).
         overrides: `--set` arguments.
         output: folder runs are created in.
         resume: a run folder to continue.
@@ -29,13 +28,18 @@ def run_train(spec: str | None, overrides: list[str], output: Path, *, resume: P
         run_dir: `--run-dir`: write the run into exactly this folder (created when missing; it must hold no run)
             instead of `output/<name>/<timestamp>/`, for pipelines that need fixed paths; default None.
     """
-    from modelctl.runs import create_run_dir, find_run_dir, load_run_spec, spec_hash, spec_text, write_json
+    from modelctl.runs import RunFolder, find_run
+    from modelctl.spec.run import load_run_spec
 
     if resume is not None:
-        resume = find_run_dir(resume)
+        run = find_run(resume, completed_only=False)
         if overrides:
-            raise UsageError("--set cannot change a run being resumed; its spec.yaml is the one it was started with")
-        document = load_run_spec(resume)
+            raise UsageError("--set cannot change a run being resumed; its spec is the one it was started with")
+        if run.record.kind == "cross_validation":
+            raise UsageError(f"{run}: a cross-validation's folder; resume one of its folds ({run.fold(1)}, ...), or "
+                             "train the cross-validation again")
+        resume = run.path
+        document = load_run_spec(run)
     elif spec is None:
         raise UsageError("give a spec file to train, or --resume RUN_DIR")
     else:
@@ -51,9 +55,9 @@ def run_train(spec: str | None, overrides: list[str], output: Path, *, resume: P
             raise UsageError("--run-dir and --resume cannot be combined: a resumed run stays in its folder")
         if Path(run_dir).exists() and not Path(run_dir).is_dir():
             raise UsageError(f"--run-dir {run_dir}: is a file; give a folder (made when missing)")
-        if (Path(run_dir) / "run.json").exists():
-            raise UsageError(f"{run_dir}: already holds a run (its run.json); --run-dir writes a new run into a "
-                             "folder that holds none")
+        if RunFolder(run_dir).is_run:
+            raise UsageError(f"{run_dir}: already holds a run (its {RunFolder(run_dir).record_file.name}); --run-dir "
+                             "writes a new run into a folder that holds none")
     from modelctl.tracking.settings import mlflow_settings
 
     tracking = mlflow_settings(document.spec, track=track, strict=track_strict)
@@ -68,53 +72,13 @@ def run_train(spec: str | None, overrides: list[str], output: Path, *, resume: P
         return {"run_dir": None if result.run_dir is None else str(result.run_dir), "metrics": result.metrics}
     if resume is not None:
         raise UsageError("--folds and --resume cannot be combined")
-    if folds < 2:
-        raise UsageError(f"--folds must be at least 2; received {folds}")
-    if run_dir is not None:
-        parent = Path(run_dir)
-        parent.mkdir(parents=True, exist_ok=True)
-    else:
-        parent = create_run_dir(output, document.spec.name)
-        (parent / "checkpoints").rmdir()  # each fold keeps its own
-    (parent / "spec.yaml").write_text(spec_text(document.data), encoding="utf-8")
-    record = {"name": document.spec.name, "spec_hash": spec_hash(document.data), "folds": folds}
-    write_json(parent / "run.json", {**record, "status": "running"})
-    tracked = None
-    if tracking is not None:
-        # The folds are child runs of one MLflow run of the whole cross-validation.
-        from modelctl.tracking import MlflowRun
+    from modelctl.training.kfold import cross_validate
 
-        tracked = MlflowRun.start(tracking, parent, console)
-    results = []
-    for index in range(folds):
-        console.print(f"fold {index + 1}/{folds}", markup=False)
-        result = train(document, output, console, quiet=quiet, live=live, command_line=command,
-                       fold=(index, folds), run_dir=parent / f"fold-{index + 1}",
-                       plot_history=learning_curves_plot, cache=cache, tracking=tracking,
-                       tracking_parent=None if tracked is None else tracked.run_id)
-        results.append(result.metrics)
-    summary = cross_validation_summary(results)
-    write_json(parent / "cross_validation.json", {"folds": folds, "metrics": summary, "per_fold": results})
-    write_json(parent / "run.json", {**record, "status": "completed"})
-    if tracked is not None:
-        tracked.log_metrics({f"{split}/{name}": value["mean"] for split, values in summary.items()
-                             for name, value in values.items()})
-        tracked.finish()
-    render_cross_validation(parent, summary, console)
-    return {"run_dir": str(parent), "metrics": summary}
-
-
-def cross_validation_summary(per_fold: list[dict]) -> dict:
-    """split -> metric -> {mean, std, values} over the folds (std is the sample standard deviation)."""
-    summary: dict = {}
-    for split in per_fold[0]:
-        for name in per_fold[0][split]:
-            values = [fold[split][name] for fold in per_fold if name in fold.get(split, {})]
-            summary.setdefault(split, {})[name] = {
-                "mean": statistics.fmean(values),
-                "std": statistics.stdev(values) if len(values) > 1 else 0.0,
-                "values": values}
-    return summary
+    result = cross_validate(document, output, console, folds=folds, run_dir=run_dir, quiet=quiet, live=live,
+                            command_line=command, plot_history=learning_curves_plot, cache=cache, tracking=tracking)
+    summary = result.record.summary
+    render_cross_validation(result.run.path, summary, console)
+    return {"run_dir": str(result.run.path), "metrics": summary}
 
 
 def render_result(run_dir: Path | None, metrics: dict, console) -> None:

@@ -8,7 +8,7 @@
     entry = writer.finish({"fitted": ..., "counts": ...})   # ... and become an entry when every split is in
 
 An entry is a folder named by a key: a hash of the spec's `data` section with
-its defaults filled in (canonical JSON), the spec's seed, the training
+its defaults filled in and its sources' paths resolved (canonical JSON), the seed that splits its rows, the training
 settings that change the examples (`sample_weight`, `class_weight`), the
 k-fold fold, the preprocessing given from an earlier run, and each source
 file's path, size, modification time and content hash (BLAKE2b over 32 MiB
@@ -45,8 +45,10 @@ from typing import Iterator
 import numpy as np
 
 from modelctl.data.errors import DataError, shown
+from modelctl.data.fingerprints import fingerprint
 from modelctl.data.fitting import Rows
 from modelctl.data.splits import SPLITS
+from modelctl.util.canonical import canonical_json
 
 FORMAT = 2
 """The layout of an entry; entries of another layout are not read. 2: binary labels' classes are named by the
@@ -58,11 +60,7 @@ ENVIRONMENT = "MODELCTL_CACHE_DIR"
 LIMIT_BYTES = 20 * 2**30
 """Most bytes all entries together take; the least recently used ones are removed past it."""
 
-_BLOCK = 8 * 2**20
-_SEGMENT = 32 * 2**20
 _STALE_SECONDS = 24 * 3600
-_SETTLED_NS = 2 * 10**9
-"""A content hash is remembered only for a file last changed at least this long (ns) before it was hashed."""
 _NOT_IN_KEY = ("batch_size", "shuffle_buffer")
 """Data settings that do not change the prepared examples (they act when batches are made)."""
 
@@ -96,7 +94,8 @@ class DataCache:
 
     @property
     def hashes(self) -> Path:
-        """The folder source files' content hashes are remembered in (see `fingerprint`): `<folder>/hashes`."""
+        """The folder source files' content hashes are remembered in (`modelctl.data.fingerprints.fingerprint`):
+        `<folder>/hashes`."""
         return self.root.parent / "hashes"
 
 
@@ -143,97 +142,7 @@ def _resolve(schema, definitions: dict):
     return schema
 
 
-def canonical(value) -> str:
-    """`value` as canonical JSON: sorted keys, no spaces."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, allow_nan=True)
-
-
-def fingerprint(path: Path, memo: Path | None = None) -> list:
-    """[resolved path, size, modification time (ns), content hash] of a file.
-
-    The content hash is the BLAKE2b of the BLAKE2b digests of the file's consecutive 32 MiB segments, hashed by
-    a few threads at once (hashing and reading release the GIL); the same for any number of threads.
-
-    Args:
-        path: the file.
-        memo: a folder where content hashes are remembered with the file's stat (device, inode, size,
-            modification and status-change times); default None hashes the file every time. A hash is
-            remembered only when the file was last changed more than `_SETTLED_NS` before it was hashed, so a
-            file written again within the file system's clock resolution is never taken for the one hashed.
-    """
-    path = Path(path).resolve()
-    before = path.stat()
-    remembered = _remembered(memo, path, before)
-    if remembered is not None:
-        return [str(path), before.st_size, before.st_mtime_ns, remembered]
-    hashed_at = time.time_ns()
-    combined = _content_hash(path, before.st_size)
-    after = path.stat()
-    if memo is not None and _stat_key(after) == _stat_key(before) \
-            and hashed_at - max(before.st_mtime_ns, before.st_ctime_ns) > _SETTLED_NS:
-        _remember(memo, path, before, digest=combined)
-    return [str(path), before.st_size, before.st_mtime_ns, combined]
-
-
-def _stat_key(stat) -> list[int]:
-    return [stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
-
-
-def _memo_file(memo: Path, path: Path) -> Path:
-    return memo / f"{hashlib.blake2b(str(path).encode(), digest_size=16).hexdigest()}.json"
-
-
-def _remembered(memo: Path | None, path: Path, stat) -> str | None:
-    if memo is None:
-        return None
-    try:
-        record = json.loads(_memo_file(memo, path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(record, dict) or record.get("path") != str(path) or record.get("stat") != _stat_key(stat):
-        return None
-    digest = record.get("hash")
-    return digest if isinstance(digest, str) else None
-
-
-def _remember(memo: Path, path: Path, stat, *, digest: str) -> None:
-    """Write the memo whole or not at all (a temporary file renamed into place); a memo that cannot be written
-    costs only a hash next time."""
-    target = _memo_file(memo, path)
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}")
-    try:
-        memo.mkdir(parents=True, exist_ok=True)
-        temporary.write_text(json.dumps({"path": str(path), "stat": _stat_key(stat), "hash": digest}),
-                             encoding="utf-8")
-        os.replace(temporary, target)
-    except OSError:
-        temporary.unlink(missing_ok=True)
-
-
-def _content_hash(path: Path, size: int) -> str:
-    from concurrent.futures import ThreadPoolExecutor
-
-    starts = range(0, max(size, 1), _SEGMENT)
-    if len(starts) == 1:
-        digests = [_segment_digest(path, 0)]
-    else:
-        with ThreadPoolExecutor(max_workers=min(len(starts), os.cpu_count() or 1, 4)) as pool:
-            digests = list(pool.map(lambda start: _segment_digest(path, start), starts))
-    return hashlib.blake2b(b"".join(digests), digest_size=20).hexdigest()
-
-
-def _segment_digest(path: Path, start: int) -> bytes:
-    digest = hashlib.blake2b(digest_size=20)
-    with open(path, "rb") as handle:
-        handle.seek(start)
-        left = _SEGMENT
-        while left and (block := handle.read(min(_BLOCK, left))):
-            digest.update(block)
-            left -= len(block)
-    return digest.digest()
-
-
-def cache_key(*, data: dict, seed: int, training: dict, fold: tuple[int, int] | None, fitted: dict | None,
+def cache_key(*, data: dict, seed: int | None, training: dict, fold: tuple[int, int] | None, fitted: dict | None,
               files: dict[str, list], reading: dict) -> str:
     """The name of the entry for these settings and source files (see the module docstring); `reading` holds
     the pipeline's own sizes (rows a chunk, bytes held in memory), which decide the chunks and whether the
@@ -248,7 +157,7 @@ def cache_key(*, data: dict, seed: int, training: dict, fold: tuple[int, int] | 
     parts = {"format": FORMAT, "modelctl": __version__, "data": filled, "seed": seed,
              "sample_weight": training.get("sample_weight"), "class_weight": training.get("class_weight"),
              "fold": None if fold is None else list(fold), "fitted": fitted, "files": files, "reading": reading}
-    return hashlib.blake2b(canonical(parts).encode(), digest_size=16).hexdigest()
+    return hashlib.blake2b(canonical_json(parts).encode(), digest_size=16).hexdigest()
 
 
 # Entries --------------------------------------------------------------------------------------------------------
@@ -438,7 +347,7 @@ class Slot:
             return None
 
 
-def open_slot(cache: DataCache | None, *, data: dict, seed: int, training: dict, fold: tuple[int, int] | None,
+def open_slot(cache: DataCache | None, *, data: dict, seed: int | None, training: dict, fold: tuple[int, int] | None,
               fitted: dict | None, sources: dict, reading: dict, files: dict | None = None) -> Slot | None:
     """Find the entry of these settings and sources; None when the cache is off.
 
@@ -449,7 +358,7 @@ def open_slot(cache: DataCache | None, *, data: dict, seed: int, training: dict,
     Args:
         cache: where and whether; default None: `DataCache()`.
         data: the spec's `data` section as written.
-        seed: the spec's seed.
+        seed: the seed that splits the rows (`modelctl.data.fingerprints.effective_split_seed`).
         training: the spec's `training` section.
         fold: (index, k) of a k-fold run, or None.
         fitted: the preprocessing of an earlier fit, or None.
@@ -470,7 +379,7 @@ def open_slot(cache: DataCache | None, *, data: dict, seed: int, training: dict,
     if entry is None and fitted is not None:
         fresh = cache_key(fitted=None, **settings)
         found = Entry.open(root / fresh, fresh)
-        if found is not None and canonical(found.record.get("fitted")) == canonical(fitted):
+        if found is not None and canonical_json(found.record.get("fitted")) == canonical_json(fitted):
             entry = found
     return Slot(root, key, entry)
 
@@ -566,4 +475,4 @@ def _rows(batch) -> Rows:
 
 
 __all__ = ["DataCache", "ENVIRONMENT", "Entry", "LIMIT_BYTES", "Slot", "Writer", "cache_key", "default_folder",
-           "fingerprint", "open_slot", "prune", "with_defaults"]
+           "open_slot", "prune", "with_defaults"]

@@ -207,14 +207,14 @@ def open_typed(options: dict, base_dir: Path, features: dict) -> Source:
     return open_source({**options, "column_types": {**declared, **typed}}, base_dir)
 
 
-def encode_features(features: dict, fitted: dict | None, batch: dict[str, np.ndarray], *, numbers: np.ndarray,
+def encode_features(features: dict, fitted, batch: dict[str, np.ndarray], *, numbers: np.ndarray,
                     on_bad_rows: str, skipped: dict[str, int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The raw values the model takes for a batch of source columns, and which examples are kept; each feature
     is encoded by its type (`FeatureType.encode`).
 
     Args:
         features: feature name -> `Columns` (from `ColumnPlan`).
-        fitted: the fitted preprocessing (`Prepared.fitted`), whose image sizes are used; None takes them
+        fitted: the fitted preprocessing (`modelctl.runs.Fitted`), whose image sizes are used; None takes them
             from the spec (before fitting).
         batch: source column -> values.
         numbers: each example's 1-based number, for messages.
@@ -229,7 +229,7 @@ def encode_features(features: dict, fitted: dict | None, batch: dict[str, np.nda
     keep = np.ones(len(numbers), dtype=bool)
     values: dict[str, np.ndarray] = {}
     for name, item in features.items():
-        feature = item.options if fitted is None else fitted["features"][name]
+        feature = item.options if fitted is None else fitted.features[name].entry
         values[name], kept = feature_type(item.kind).encode(item, feature, batch, numbers=numbers,
                                                             on_bad_rows=on_bad_rows,
                                                             skipped=skipped)

@@ -9,6 +9,7 @@
             fitting.add("train", rows)
         fitting.end_pass()
     fitting.fitted, fitting.counts              # JSON-ready preprocessing; examples kept per split
+    fitting.split_rows                          # split -> a digest of the rows it kept (which rows, in order)
 
 One pass gathers everything at once: what every feature learns from the
 training split (each feature type's `Fit`: the statistics of a numeric
@@ -23,6 +24,8 @@ reported once the classes are known.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+
 import numpy as np
 
 from modelctl.data.columns import Columns, add_counts, value_counts
@@ -77,6 +80,7 @@ class Fitting:
         self.given = fitted
         self.balanced = balanced
         self.counts = dict.fromkeys(SPLITS, 0)
+        self._rows = {split: hashlib.blake2b(digest_size=16) for split in SPLITS}
         self.class_counts: dict[str, int] = {}
         self.first_pass = True
         self.fits: dict[str, Fit] = {} if fitted is not None else \
@@ -99,6 +103,7 @@ class Fitting:
             return
         self.counts[split] += int(np.count_nonzero(rows.keep))
         kept = rows if rows.keep.all() else rows.take(rows.keep)  # a dropped example's label is not checked
+        self._rows[split].update(np.ascontiguousarray(kept.numbers, dtype="<i8").tobytes())
         for encoder in self.labels.values():
             values = kept.columns[encoder.column]
             encoder.survey(values, kept.numbers)
@@ -140,6 +145,12 @@ class Fitting:
         labels = {name: {"type": encoder.kind, "column": encoder.column, "classes": encoder.classes}
                   for name, encoder in self.labels.items()}
         return {"features": features, "labels": labels}
+
+    @property
+    def split_rows(self) -> dict[str, str]:
+        """Split -> a digest (BLAKE2b) of the source row numbers of the examples it kept, in order: two runs whose
+        digests agree split the same rows the same way, whatever seed or settings chose it."""
+        return {split: digest.hexdigest() for split, digest in self._rows.items()}
 
     def balanced_weights(self) -> dict[int, float]:
         """`total / (classes * count)` for each class of the first label, from the training split."""

@@ -2,7 +2,7 @@
 
     prepared = prepare(document)                  # reads the source, splits it, fits the preprocessing
     prepared.counts                               # {"train": 105, "validation": 22, "test": 23}
-    prepared.fitted                               # statistics and vocabularies, JSON (saved in the run)
+    prepared.fitted                               # statistics, vocabularies, classes (`modelctl.runs.Fitted`)
     prepared.dataset("train", training=True)      # tf.data: (features, targets[, weights]) batches
     prepared.arrays("test")                       # the same examples as numpy arrays
 
@@ -56,8 +56,8 @@ from typing import Iterator
 
 import numpy as np
 
-from modelctl.data.cache import DataCache, Entry, fingerprint, open_slot
-from modelctl.data.fingerprints import data_record, quick_fingerprint
+from modelctl.data.cache import DataCache, Entry, open_slot
+from modelctl.data.fingerprints import data_identity, data_record, effective_split_seed, fingerprint
 from modelctl.data.columns import ColumnPlan, encode_features, open_typed
 from modelctl.data.errors import DataError
 from modelctl.data.fitting import Fitting, Rows, check_balanced
@@ -66,6 +66,7 @@ from modelctl.data.shards import Layout, Shard, lay_out, positions
 from modelctl.data.sources import Source, has_glob, located
 from modelctl.data.splits import SPLITS, ClassCodes, assign_splits, kfold
 from modelctl.features import feature_type
+from modelctl.runs import Fitted
 from modelctl.spec.typed import Training
 
 CHUNK_ROWS = 4096
@@ -114,7 +115,7 @@ class Encoded:
 class Prepared:
     """The data of one spec, split and fitted. Build it with `prepare`."""
 
-    def __init__(self, document, *, fold: tuple[int, int] | None = None, fitted: dict | None = None,
+    def __init__(self, document, *, fold: tuple[int, int] | None = None, fitted: Fitted | None = None,
                  cache: DataCache | None = None, shard: Shard | None = None):
         spec = document.spec
         self.document = document
@@ -141,8 +142,7 @@ class Prepared:
         plan = next(iter(self.plans.values()))
         self.features = plan.features
         self.weight = plan.weight
-        classes = None if fitted is None else {name: label.get("classes")
-                                               for name, label in fitted["labels"].items()}
+        classes = None if fitted is None else {name: label.classes for name, label in fitted.labels.items()}
         self.labels = {name: label_encoder(item, None if classes is None else classes.get(name))
                        for name, item in plan.labels.items()}
         self.raw_columns = list(dict.fromkeys([*(encoder.column for encoder in self.labels.values()),
@@ -167,7 +167,7 @@ class Prepared:
         else:
             slot = self._cache_slot(cache, fold, fitted, training=training)
         if not self.fingerprints:
-            self.fingerprints = {key: [quick_fingerprint(path) for path in source.files]
+            self.fingerprints = {key: [fingerprint(path, content=False) for path in source.files]
                                  for key, source in self.sources.items()}
         if slot is not None and slot.entry is not None:
             self._from_entry(slot.entry)
@@ -185,12 +185,13 @@ class Prepared:
         if writer is not None:
             self._keep(writer)
 
-    def _read_and_fit(self, fold: tuple[int, int] | None, fitted: dict | None, writer,
+    def _read_and_fit(self, fold: tuple[int, int] | None, fitted: Fitted | None, writer,
                       *, shard: Shard | None) -> None:
         held, rows, labels = self._first_pass()
         self.assignment = self._assign(fold, rows, labels) if "all" in self.sources else None
         del labels
-        fitting = Fitting(self.features, self.labels, fitted, balanced=self.class_weight == "balanced")
+        fitting = Fitting(self.features, self.labels, None if fitted is None else fitted.to_json(),
+                          balanced=self.class_weight == "balanced")
         # When the splits together do not fit in memory, the evaluation splits may: they are kept from this pass,
         # so that only the training split streams every epoch.
         evaluation: dict[str, list[Rows]] | None = None if held is not None or not self.data.cache \
@@ -214,8 +215,9 @@ class Prepared:
             for split, part in self._split_rows(held, ("train",), {}):
                 fitting.add(split, part)
             fitting.end_pass()
-        self.fitted = fitting.fitted
+        self.fitted = Fitted.from_json(fitting.fitted, source="the fitted preprocessing")
         self.counts = fitting.counts
+        self.split_rows = fitting.split_rows
         self._class_weights = self._class_weight_table(fitting)
         if held is not None:
             self._hold(self._split_rows(held, SPLITS, {}))
@@ -226,13 +228,15 @@ class Prepared:
             self._lay_out(shard, dropped)
 
     def data_record(self) -> dict:
-        """What data this is, for run.json: each source file's size, modification time and content hash, the
-        examples of each split, the fitted preprocessing's hash (see `modelctl.data.fingerprints`)."""
-        return data_record(self.fingerprints, self.counts, self.fitted)
+        """What data this is, for the run's record: each source file's size, modification time and content hash,
+        the examples of each split, the fitted preprocessing's hash and the split made (see
+        `modelctl.data.fingerprints`)."""
+        return data_record(self.fingerprints, self.counts, self.fitted, split_rows=self.split_rows,
+                           split_seed=effective_split_seed(self.document.spec))
 
     # The prepared-data cache ---------------------------------------------------------------------------------
 
-    def _cache_slot(self, cache: DataCache | None, fold, fitted: dict | None, *, training: Training):
+    def _cache_slot(self, cache: DataCache | None, fold, fitted: Fitted | None, *, training: Training):
         """The cache entry of this data, or None when the cache is off or cannot hold it (saying why)."""
         if cache is not None and not cache.enabled:
             return None
@@ -246,10 +250,12 @@ class Prepared:
         hashes = (cache if cache is not None else DataCache()).hashes
         self.fingerprints = {key: [fingerprint(path, hashes) for path in source.files]
                              for key, source in self.sources.items()}
-        # The key hashes the data section as written (open_slot fills its defaults itself).
-        return open_slot(cache, data=self.document.data["data"], seed=self.seed,
+        # The key hashes the data section with its sources' paths resolved (open_slot fills its defaults itself),
+        # and the seed that splits the rows: the spec's own seed only shuffles batches, which the entry does not hold.
+        return open_slot(cache, data=data_identity(self.document.data["data"], self.document.base_dir),
+                         seed=effective_split_seed(self.document.spec),
                          training={"sample_weight": training.sample_weight, "class_weight": training.class_weight},
-                         fold=fold, fitted=fitted,
+                         fold=fold, fitted=None if fitted is None else fitted.to_json(),
                          sources=self.sources, reading={"chunk_rows": CHUNK_ROWS, "held_bytes": CACHE_BYTES,
                                                           "evaluation_bytes": EVALUATION_BYTES},
                          files=self.fingerprints)
@@ -257,12 +263,13 @@ class Prepared:
     def _from_entry(self, entry: Entry) -> None:
         """Take the fitted preprocessing, counts and examples of a cache entry instead of reading the source."""
         record = entry.record
-        self.fitted = record["fitted"]
+        self.fitted = Fitted.from_json(record["fitted"], source=entry.folder)
         self.counts = {split: int(record["counts"].get(split, 0)) for split in SPLITS}
+        self.split_rows = record.get("split_rows")
         self.skipped = dict(record["skipped"])
         weights = record["class_weights"]
         self._class_weights = None if weights is None else {int(index): weight for index, weight in weights.items()}
-        self.labels = {name: label_encoder(encoder.item, self.fitted["labels"][name].get("classes"))
+        self.labels = {name: label_encoder(encoder.item, self.fitted.labels[name].classes)
                        for name, encoder in self.labels.items()}
         self.assignment = None
         self.cache_note = f"data cache: read {entry.folder}"
@@ -277,8 +284,9 @@ class Prepared:
         """Finish the cache entry written while the data was read."""
         weights = None if self._class_weights is None else {str(index): float(weight)
                                                             for index, weight in self._class_weights.items()}
-        entry = writer.finish({"fitted": self.fitted, "counts": self.counts, "skipped": self.skipped,
-                               "class_weights": weights, "held": self._every_split_held})
+        entry = writer.finish({"fitted": self.fitted.to_json(), "counts": self.counts, "skipped": self.skipped,
+                               "class_weights": weights, "held": self._every_split_held,
+                               "split_rows": self.split_rows})
         if entry is None:
             self.cache_note = f"data cache: {writer.note}"
             return
@@ -819,8 +827,8 @@ class Prepared:
 
         tf = tensorflow()
         features = {}
-        for name, fitted in self.fitted["features"].items():
-            shape, dtype = feature_type(fitted["type"]).raw_shape(fitted)
+        for name, feature in self.fitted.features.items():
+            shape, dtype = feature_type(feature.type).raw_shape(feature.entry)
             features[name] = tf.TensorSpec((None, *shape), dtype)
         targets = []
         for encoder in self.labels.values():
@@ -929,14 +937,14 @@ def _text_bytes(values: np.ndarray) -> int:
     return characters + 50 * len(flat)
 
 
-def prepare(document, *, fold: tuple[int, int] | None = None, fitted: dict | None = None,
+def prepare(document, *, fold: tuple[int, int] | None = None, fitted: Fitted | None = None,
             cache: DataCache | None = None, shard: Shard | None = None) -> Prepared:
     """Read, split and fit the data of a spec, or take them from the prepared-data cache.
 
     Args:
         document: the loaded, valid spec.
         fold: (index, k) to make the validation split fold `index` of `k` over the non-test rows; default None.
-        fitted: statistics and class names of an earlier fit (a run's `preprocessing.json`), reused instead
+        fitted: statistics and class names of an earlier fit (a run's `modelctl.runs.Fitted`), reused instead
             of fitting again; default None fits on the training split.
         cache: where prepared data is kept between runs and whether it is (`modelctl.data.cache.DataCache`);
             default None: in `$MODELCTL_CACHE_DIR`, else `~/.cache/modelctl`. `DataCache(enabled=False)` reads
@@ -947,6 +955,8 @@ def prepare(document, *, fold: tuple[int, int] | None = None, fitted: dict | Non
     Raises:
         DataError: a file, column or value that cannot be read (naming it).
     """
+    if fitted is not None:
+        fitted = Fitted.from_json(fitted, source="the fitted preprocessing given")
     return Prepared(document, fold=fold, fitted=fitted, cache=cache, shard=shard)
 
 

@@ -97,7 +97,7 @@ class Layout:
         return self.steps * self.shard.local_replicas
 
     def record(self) -> dict:
-        """This worker's shard as run.json's `data.shard` keeps it: `worker`, `workers`, `examples`, `steps` (an
+        """This worker's shard as the run's record keeps it (`data.shard`): `worker`, `workers`, `examples`, `steps` (an
         epoch), and `files` (the paths it reads) or `rows`: `"first-last"`, the range of the source's rows its
         examples are in, numbered from 1 in reading order across the source's files (header rows and rows the
         reader dropped as bad not counted), or `"none"` for an empty shard."""

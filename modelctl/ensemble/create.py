@@ -8,14 +8,14 @@
 The folder holds what `modelctl train` writes and later commands read (`modelctl eval`, `export`, `predict`,
 `serve`, `compare` and `track` take it unchanged):
 
-    spec.yaml            member 1's spec under the ensemble's name (its data section is every member's; its
+    spec                 member 1's spec under the ensemble's name (its data section is every member's; its
                          model and training sections are member 1's, and say nothing of the others)
-    run.json             like a trained run's, plus `ensemble`: the method, the weights and each member's
+    record               like a trained run's, plus `ensemble`: the method, the weights and each member's
                          run folder, spec name, spec hash and layer name inside the model
-    preprocessing.json   member 1's fitted preprocessing (every member's is the same)
-    model.keras          the ensemble (`modelctl.model.ensemble`): raw features in, each member's
+    fitted preprocessing member 1's (every member's is the same)
+    model                the ensemble (`modelctl.model.ensemble`): raw features in, each member's
                          preprocessing inside its member
-    metrics.json         the ensemble's loss and metrics on each split, compiled as member 1 was
+    final metrics        the ensemble's loss and metrics on each split, compiled as member 1 was
 
 Members are checked first (`modelctl.ensemble.members`); nothing is written when they do not fit together.
 """
@@ -60,20 +60,20 @@ def create_ensemble(targets: list[str | Path], *, method: str = "mean", weights:
         name: the ensemble's spec name; default None: `output`'s folder name, else `<member 1's name>-ensemble`.
         runs: the folder runs are created in when `output` is None; default `runs`.
         cache: the prepared-data cache (`modelctl.data.cache.DataCache`); default None: the default folder.
-        command_line: the command as typed, for run.json; default `sys.argv`.
+        command_line: the command as typed, for the run's record; default `sys.argv`.
 
     Raises:
         UsageError: fewer than two runs, bad `--method`/`--weights`, a bad name, an output folder holding a run.
         EnsembleError: members that do not fit together, or `vote` on a regression label.
     """
-    from modelctl.runs import create_run_dir, make_folder, spec_text, write_json
+    from modelctl.runs import RunFolder, create_run_dir, make_folder, spec_text, write_json
     from modelctl.training.callbacks import save_model_atomic
     from modelctl.util.files import write_text_atomic
 
     method, weights, note = resolve(method, weights, members=len(targets))
-    if output is not None and (Path(output) / "run.json").exists():
-        raise UsageError(f"{output}: already holds a run (its run.json); --output names a new folder for the "
-                         "ensemble")
+    if output is not None and RunFolder(output).is_run:
+        raise UsageError(f"{output}: already holds a run (its {RunFolder(output).record_file.name}); --output names "
+                         "a new folder for the ensemble")
     if output is not None and Path(output).exists() and not Path(output).is_dir():
         raise UsageError(f"--output {output}: is a file; give a folder (made when missing)")
     name = _checked_name(name or (Path(output).resolve().name if output is not None else None))
@@ -96,15 +96,16 @@ def create_ensemble(targets: list[str | Path], *, method: str = "mean", weights:
     spec = {**first.spec, "name": name, "description": f"Ensemble ({method}) of {len(members)} runs: "
             f"{', '.join(str(member.run_dir) for member in members)}. Its model and training sections are those "
             "of member 1."}
-    written = [folder / "spec.yaml", folder / "preprocessing.json", folder / "model.keras", folder / "metrics.json"]
+    run = RunFolder(folder)
+    written = [run.spec_file, run.fitted_file, run.model_file, run.metrics_file]
     try:
-        write_text_atomic(written[0], spec_text(spec))
-        write_json(written[1], first.fitted)
-        save_model_atomic(model, written[2])
-        write_json(written[3], metrics)
+        write_text_atomic(run.spec_file, spec_text(spec))
+        run.write_fitted(first.fitted)
+        save_model_atomic(model, run.model_file)
+        write_json(run.metrics_file, metrics)
         _write_record(folder, name=name, spec=spec, first=first, members=members, method=method, weights=weights,
                       votes=votes, member_metrics=member_metrics, command_line=command_line)
-    except BaseException:  # no half-written run: run.json is written last, and nothing stays without it
+    except BaseException:  # no half-written run: the record is written last, and nothing stays without it
         if created:
             shutil.rmtree(folder, ignore_errors=True)
         else:
@@ -117,32 +118,33 @@ def create_ensemble(targets: list[str | Path], *, method: str = "mean", weights:
 
 def _write_record(folder: Path, *, name: str, spec: dict, first: Member, members: list[Member], method: str,
                   weights, votes, member_metrics: list[dict], command_line: list[str] | None) -> None:
-    """The ensemble's run.json: member 1's data record, and the members, method and weights under `ensemble`."""
+    """The ensemble's record: member 1's data record, and the members, method and weights under `ensemble`."""
     from modelctl.model.ensemble import member_name
-    from modelctl.runs import git_commit, spec_hash, versions, write_json
+    from modelctl.runs import RunFolder, git_commit, spec_hash, versions
 
     now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    write_json(folder / "run.json", {
+    values = first.record.values
+    RunFolder(folder).write_record({
         "name": name,
         "spec_hash": spec_hash(spec),
-        "spec_file": first.record.get("spec_file"),
-        "spec_files": first.record.get("spec_files"),
-        "base_dir": first.record.get("base_dir"),
+        "spec_file": values.get("spec_file"),
+        "spec_files": values.get("spec_files"),
+        "base_dir": values.get("base_dir"),
         "command": command_line if command_line is not None else sys.argv,
         "started": now,
         "status": "completed",
         "versions": versions(),
-        "git_commit": git_commit(Path(first.record.get("base_dir") or ".")),
-        "examples": first.record.get("examples"),
-        "fold": first.record.get("fold"),
+        "git_commit": git_commit(Path(values.get("base_dir") or ".")),
+        "examples": values.get("examples"),
+        "fold": values.get("fold"),
         "seed": first.document.spec.seed,
-        "data": first.record.get("data"),
+        "data": first.record.data,
         "ensemble": {
             "method": method,
             "weights": weights,
             "votes": votes,
             "members": [{"run": str(member.run_dir.resolve()), "name": member.document.spec.name,
-                         "spec_hash": member.record.get("spec_hash"), "layer": member_name(index),
+                         "spec_hash": member.record.values.get("spec_hash"), "layer": member_name(index),
                          "weight": None if weights is None else weights[index], "metrics": member_metrics[index]}
                         for index, member in enumerate(members)],
         },
@@ -164,7 +166,7 @@ def _output_names(member: Member) -> list[str]:
     structure = member.model.output
     if isinstance(structure, dict):
         return list(structure)
-    return list(member.fitted["labels"])[:1]
+    return member.fitted.label_names[:1]
 
 
 def _votes(member: Member, output_names: list[str]) -> dict[str, str]:
@@ -178,8 +180,8 @@ def _votes(member: Member, output_names: list[str]) -> dict[str, str]:
     structure = member.model.output
     tensors = list(structure.values()) if isinstance(structure, dict) else [structure]
     votes = {}
-    for output, label, tensor in zip(output_names, member.fitted["labels"], tensors):
-        kind = label_type(member.fitted["labels"][label]["type"])
+    for output, label, tensor in zip(output_names, member.fitted.label_names, tensors):
+        kind = label_type(member.fitted.labels[label].type)
         if not kind.classifies:
             raise EnsembleError(f"--method vote: label '{label}' is {kind.name}, and members vote for classes; "
                                 "use --method mean or weighted")
@@ -197,7 +199,7 @@ def _metrics(model, spec: Spec, output_names: list[str], *, prepared) -> dict:
     """Loss and metrics of `model` on every split, compiled with `spec`'s training section (as training does).
 
     A new model over the same layers is compiled, not `model`: an ensemble saved with its members compiled
-    would carry their optimizers' state into model.keras."""
+    would carry their optimizers' state into the saved model."""
     import keras
 
     from modelctl.training.compile import compile_arguments

@@ -1,14 +1,17 @@
 """The runs an ensemble is made of, and the checks that they fit together.
 
     members = read_members(["runs/iris/20261126T210913Z", "runs/iris/20261126T210922Z"])  # runs check_data:
-                             # the same data section, seed and data, so the same split for every member
+                             # the same data and the same split for every member
     check_models(members)    # the same raw inputs (names, dtypes, shapes) and outputs (structure, shapes)
 
-The rule for data: every member trained on the same `data` section (`data.batch_size` may differ) with the same
-`seed`, from the same files (the fingerprints, split counts and fitted preprocessing in run.json), and on the same
-fold of cross-validation. The seed chooses the split, so members with different seeds saw each other's test
-rows in training; an ensemble of them would be evaluated on rows some of its members learned, and its test
-metrics would mean nothing. Members may differ in everything else: `model`, `training`, `evaluation`, `export`.
+The rule for data: every member split the same rows the same way, so that no member saw in training the rows the
+ensemble is tested on (its test metrics would otherwise mean nothing). Members are compared by the split they
+actually used: the same `data` section with each source's path resolved (`../data/x.csv` and `../../data/x.csv`
+naming one file are the same; `data.batch_size` and `data.shuffle_buffer` may differ), the same split seed
+(`data.split.seed`, else the spec's `seed`), the same fold of cross-validation, and the same data as each run
+recorded it (files by content, the rows of each split, the fitted preprocessing). The spec's own `seed` may differ
+when `data.split.seed` is set: an ensemble of one model trained from several initialisation seeds on one split.
+Members may differ in everything else: `model`, `training`, `evaluation`, `export`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 
 from modelctl.ensemble.errors import EnsembleError
 from modelctl.errors import UsageError
+from modelctl.runs import RunFolder
 
 MINIMUM = 2
 """The fewest members an ensemble takes."""
@@ -26,12 +30,13 @@ MINIMUM = 2
 
 @dataclasses.dataclass
 class Member:
-    """One trained run: its folder, spec (a loaded document), run.json, fitted preprocessing and loaded model."""
+    """One trained run: its folder, spec (a loaded document), record (`modelctl.runs.RunRecord`), fitted
+    preprocessing (`modelctl.runs.Fitted`) and loaded model."""
 
     run_dir: Path
     document: object
-    record: dict
-    fitted: dict
+    record: object
+    fitted: object
     model: object
 
     @property
@@ -50,29 +55,24 @@ def read_members(targets: list[str | Path]) -> list[Member]:
         ModelLoadError: a model that cannot be read.
     """
     from modelctl.model.saving import load_model
-    from modelctl.runs import find_run_dir, load_run_spec, read_json
+    from modelctl.model.trained import open_trained
+    from modelctl.runs import find_run
 
     if len(targets) < MINIMUM:
         raise UsageError(f"an ensemble needs at least {MINIMUM} runs; received {len(targets)}")
-    folders = [find_run_dir(target) for target in targets]
+    runs = [find_run(target) for target in targets]
     seen: dict[Path, int] = {}
-    for index, folder in enumerate(folders, start=1):
-        first = seen.setdefault(folder.resolve(), index)
+    for index, run in enumerate(runs, start=1):
+        first = seen.setdefault(run.path.resolve(), index)
         if first != index:
-            raise UsageError(f"{folder}: given twice (members {first} and {index}); each run joins once")
+            raise UsageError(f"{run}: given twice (members {first} and {index}); each run joins once")
     members = []
-    for folder in folders:
-        record = read_json(folder / "run.json")
-        if record.get("folds"):
-            raise UsageError(f"{folder}: is a cross-validation run of {record['folds']} folds; give one of its "
-                             "fold-N folders")
-        if record.get("status") != "completed" or not (folder / "model.keras").is_file():
-            raise UsageError(f"{folder}: the run has not completed (status {record.get('status')!r}); ensemble "
-                             "runs that finished training")
-        members.append(Member(folder, load_run_spec(folder), record, read_json(folder / "preprocessing.json"),
-                              None))
+    for run in runs:
+        trained = open_trained(run, command="ensemble")
+        members.append(Member(run.path, trained.document, run.record, trained.fitted, None))
     check_data(members)
-    return [dataclasses.replace(member, model=load_model(member.run_dir / "model.keras")) for member in members]
+    return [dataclasses.replace(member, model=load_model(RunFolder(member.run_dir).model_file))
+            for member in members]
 
 
 def _shown(value) -> str:
@@ -89,31 +89,31 @@ def check_data(members: list[Member]) -> None:
     Raises:
         EnsembleError: naming the member and each difference from member 1.
     """
-    from modelctl.data.fingerprints import differences
+    from modelctl.data.fingerprints import data_identity, differences, effective_split_seed
 
     first = members[0]
     problems = []
     for index, member in enumerate(members[1:], start=2):
         found = []
-        if member.document.spec.seed != first.document.spec.seed:
-            found.append(f"seed: {first.document.spec.seed} -> {member.document.spec.seed}")
-        ours, theirs = dict(first.spec["data"]), dict(member.spec["data"])
-        ours.pop("batch_size", None)
-        theirs.pop("batch_size", None)
+        seeds = [effective_split_seed(run.document.spec) for run in (first, member)]
+        if seeds[0] != seeds[1]:
+            found.append(f"split seed: {seeds[0]} -> {seeds[1]} (data.split.seed, else the spec's seed)")
+        ours, theirs = (data_identity(run.spec["data"], run.document.base_dir) for run in (first, member))
         for key in dict.fromkeys([*ours, *theirs]):
             if _shown(ours.get(key)) != _shown(theirs.get(key)):
                 found.append(f"data.{key}: {_shown(ours.get(key))} -> {_shown(theirs.get(key))}")
-        if first.record.get("fold") != member.record.get("fold"):
-            found.append(f"fold: {_shown(first.record.get('fold'))} -> {_shown(member.record.get('fold'))}")
+        if first.record.fold != member.record.fold:
+            found.append(f"fold: {_shown(first.record.values.get('fold'))} -> "
+                         f"{_shown(member.record.values.get('fold'))}")
         if not found:
-            found = differences(first.record.get("data"), member.record.get("data"))
+            found = differences(first.record.data, member.record.data)
         if found:
             problems.append(f"{_where(index, member)} did not train on the data of member 1 ({first.run_dir}):\n"
                             + "\n".join(f"  {line}" for line in found))
     if problems:
-        raise EnsembleError("\n".join(problems) + "\nan ensemble's members must train on the same data section "
-                            "(batch_size aside), seed and files, so that no member saw the rows the ensemble is "
-                            "tested on; retrain them with the same data section and seed")
+        raise EnsembleError("\n".join(problems) + "\nan ensemble's members must split the same data the same way, so "
+                            "that no member saw the rows the ensemble is tested on; retrain them with the same data "
+                            "section and split seed (set data.split.seed to train members from different seeds)")
 
 
 def _signature(tensors) -> list[tuple[str, str, tuple]]:
@@ -148,13 +148,13 @@ def check_models(members: list[Member]) -> None:
         if ours != theirs:
             problems.append(f"{where} gives other outputs than member 1: {_output_text(theirs)}; member 1 gives "
                             f"{_output_text(ours)}")
-        for label, fitted in first.fitted["labels"].items():
-            other = member.fitted["labels"].get(label)
+        for label, fitted in first.fitted.labels.items():
+            other = member.fitted.labels.get(label)
             if other is None:
                 problems.append(f"{where} has no label '{label}'")
-            elif (other["type"], other.get("classes")) != (fitted["type"], fitted.get("classes")):
-                problems.append(f"{where}: label '{label}' is {other['type']} with classes {other.get('classes')}; "
-                                f"member 1's is {fitted['type']} with classes {fitted.get('classes')}")
+            elif (other.type, other.classes) != (fitted.type, fitted.classes):
+                problems.append(f"{where}: label '{label}' is {other.type} with classes {other.classes}; "
+                                f"member 1's is {fitted.type} with classes {fitted.classes}")
     if problems:
         raise EnsembleError("\n".join(problems))
 

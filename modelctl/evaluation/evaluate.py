@@ -4,8 +4,8 @@
     result.metrics["species"]["accuracy"]
     result.folder               # runs/iris/20261123T101500Z/eval/test: eval.json, report.md, plots
 
-The model is the run's `model.keras` (or another `.keras` file of the run,
-such as `checkpoints/best.keras`); the data is read with the run's spec and
+The model is the run's own (or another `.keras` file of the run, such as
+`checkpoints/best.keras`); the data is read with the run's spec and
 the preprocessing fitted when it trained, so the numbers are the ones the
 trained model gives on raw examples.
 """
@@ -35,6 +35,11 @@ class Evaluation:
     members: list[dict] = dataclasses.field(default_factory=list)
     """For an ensemble's run (`modelctl ensemble`), each member on the same examples: `member` (1, 2, ...),
     `run` (its run folder), `weight` (None unless weighted) and `metrics` (as `metrics`); [] for other runs."""
+    folds: list["Evaluation"] = dataclasses.field(default_factory=list)
+    """For a cross-validation's folder, each fold's evaluation (`metrics` then holds the means over them, by the
+    names `scalar_rows` gives); [] for other runs."""
+    spread: dict = dataclasses.field(default_factory=dict)
+    """For a cross-validation's folder, label -> metric -> {mean, std, values}; {} for other runs."""
 
 
 def data_document(document, data_file: Path):
@@ -58,7 +63,8 @@ def data_document(document, data_file: Path):
 def evaluate_run(target: str | Path, split: str = "test", *, data_file: Path | None = None,
                  write: bool = True, cache=None) -> Evaluation:
     """Evaluate a run's model on `split` (or every example of `data_file`) and write eval.json, plots and report.md
-    into `<run>/eval/<split or file name>/`.
+    into `<run>/eval/<split or file name>/`. A cross-validation's folder evaluates each fold's model
+    (`evaluate_folds`).
 
     `cache` is the prepared-data cache (`modelctl.data.cache.DataCache`); default None: the default folder.
 
@@ -66,31 +72,40 @@ def evaluate_run(target: str | Path, split: str = "test", *, data_file: Path | N
         UsageError: not a run folder, an empty split, a data file of an unknown format.
         DataError: data that cannot be read.
     """
-    from modelctl.data.pipeline import prepare
+    from modelctl.runs import locate
+
+    run, model_file = locate(target)
+    if model_file == run.model_file and run.record.kind == "cross_validation":
+        return evaluate_folds(run, split, data_file=data_file, write=write, cache=cache)
+    return _evaluate(run if model_file == run.model_file else model_file, split, data_file=data_file, write=write,
+                     cache=cache)
+
+
+def _evaluate(target, split: str, *, data_file: Path | None, write: bool, cache) -> Evaluation:
     from modelctl.evaluation.metrics import compute_metrics
     from modelctl.evaluation.plots import write_plots
     from modelctl.evaluation.report import render_report
     from modelctl.model.preprocessing import predict_raw, scores_by_label
-    from modelctl.model.saving import load_model
-    from modelctl.runs import explanation_section, load_run_spec, locate, read_json, write_json
+    from modelctl.model.trained import open_trained
+    from modelctl.runs import EVALUATIONS, explanation_section, write_json
 
-    run_dir, model_file = locate(target)
-    document = load_run_spec(run_dir)
-    fitted = read_json(run_dir / "preprocessing.json")
+    trained = open_trained(target, command="evaluate")
+    run_dir, model_file, fitted = trained.run.path, trained.model_file, trained.fitted
+    document = trained.document
     if data_file is not None:
         document = data_document(document, Path(data_file))
         split = "test"
-    prepared = prepare(document, fitted=fitted, cache=cache)
+    prepared = trained.prepare(cache=cache, document=document)
     from modelctl.data.fingerprints import differences
 
-    record = read_json(run_dir / "run.json")
+    record = trained.run.record
     changes = [] if data_file is not None else \
-        differences(record.get("data"), prepared.data_record(), preprocessing=False)
+        differences(record.data, prepared.data_record(), preprocessing=False)
     if not prepared.counts[split]:
         raise UsageError(f"the {split} split of {run_dir} has no examples; choose another with --split")
-    model = load_model(model_file)
-    labels = list(fitted["labels"])
-    ensemble = record.get("ensemble")
+    model = trained.load_model()
+    labels = fitted.label_names
+    ensemble = record.values.get("ensemble")
     # An ensemble's members are layers of its model, so they are evaluated on the same examples without their
     # own run folders.
     members = [model.get_layer(entry["layer"]) for entry in ensemble["members"]] if ensemble else []
@@ -112,11 +127,10 @@ def evaluate_run(target: str | Path, split: str = "test", *, data_file: Path | N
     metrics = {}
     plots_by_label: dict[str, list[Path]] = {}
     name = split if data_file is None else f"data-{Path(data_file).stem}"
-    folder = run_dir / "eval" / name
-    history = _history(run_dir / "history.csv")
+    folder = run_dir / EVALUATIONS / name
+    history = trained.run.history()
     for index, label in enumerate(labels):
-        kind = fitted["labels"][label]["type"]
-        classes = fitted["labels"][label].get("classes")
+        kind, classes = fitted.labels[label].type, fitted.labels[label].classes
         metrics[label] = compute_metrics(kind, targets[label], scores[label], class_names=classes, names=wanted)
         if write:
             plots_by_label[label] = write_plots(kind, targets[label], scores[label], class_names=classes,
@@ -124,16 +138,16 @@ def evaluate_run(target: str | Path, split: str = "test", *, data_file: Path | N
     member_results = []
     for index, (entry, values) in enumerate(zip(ensemble["members"] if ensemble else [], member_scores), start=1):
         member_results.append({"member": index, "run": entry["run"], "weight": entry.get("weight"), "metrics": {
-            label: compute_metrics(fitted["labels"][label]["type"], targets[label], values[label],
-                                   class_names=fitted["labels"][label].get("classes"), names=wanted)
+            label: compute_metrics(fitted.labels[label].type, targets[label], values[label],
+                                   class_names=fitted.labels[label].classes, names=wanted)
             for label in labels}})
     if write:
         folder.mkdir(parents=True, exist_ok=True)
-        record = {"run": str(run_dir), "model": str(model_file), "split": name, "examples": count,
-                  "metrics": metrics, "data_changes": changes}
+        written = {"run": str(run_dir), "model": str(model_file), "split": name, "examples": count,
+                   "metrics": metrics, "data_changes": changes}
         if ensemble:
-            record["members"] = member_results
-        write_json(folder / "eval.json", record)
+            written["members"] = member_results
+        write_json(folder / "eval.json", written)
         summary = _spec_summary(document.spec, run_dir)
         title = f"Evaluation of {document.spec.name} on {name}"
         text = "\n".join(render_report(title if len(labels) == 1 else f"{title}: {label}", metrics[label],
@@ -154,19 +168,67 @@ def evaluate_run(target: str | Path, split: str = "test", *, data_file: Path | N
     return Evaluation(run_dir, name, count, metrics, folder, plots, changes, member_results)
 
 
-def _history(path: Path) -> dict[str, list[float]]:
-    import csv
+def evaluate_folds(run, split: str = "test", *, data_file: Path | None = None, write: bool = True,
+                   cache=None) -> Evaluation:
+    """Evaluate each fold of a cross-validation's folder (a `RunFolder`) on `split` (each fold's own: its
+    validation split is its held-out fold) and summarize the scalar metrics over the folds.
 
-    if not path.is_file():
-        return {}
-    with path.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    history: dict[str, list[float]] = {}
-    for row in rows:
-        for key, value in row.items():
-            if key != "epoch":
-                history.setdefault(key, []).append(float(value) if value not in ("", None) else math.nan)
-    return history
+    The result's `metrics` holds each fold's metrics averaged (every number the mean over the folds, in the shape
+    `compute_metrics` gives, so that `--fail-under` gates read them as a run's), `spread` label -> metric (named
+    as `scalar_rows` names it: `f1.macro`) -> {mean, std, values}, `folds` each fold's `Evaluation`, and
+    `examples` the first fold's.
+    Writes `eval.json` (the spread and each fold's metrics) and report.md into `<folder>/eval/<split>/`, besides
+    each fold's own evaluation in its folder.
+
+    Raises:
+        RunError: a fold that has not completed.
+    """
+    from modelctl.evaluation.report import folds_markdown, scalar_rows
+    from modelctl.runs import EVALUATIONS, find_run, summarize, write_json
+
+    folds = [find_run(run.fold(number)) for number in range(1, run.record.values["folds"] + 1)]
+    evaluations = [_evaluate(fold, split, data_file=data_file, write=write, cache=cache) for fold in folds]
+    labels = list(evaluations[0].metrics)
+    spread = {label: summarize([{"": {name: value for name, value in scalar_rows(evaluation.metrics[label])
+                                      if isinstance(value, (int, float)) and name not in SETTINGS}}
+                                for evaluation in evaluations]).get("", {}) for label in labels}
+    metrics = _mean_tree([evaluation.metrics for evaluation in evaluations])
+    name = evaluations[0].split
+    folder = run.path / EVALUATIONS / name
+    if write:
+        from modelctl.util.files import write_text_atomic
+
+        folder.mkdir(parents=True, exist_ok=True)
+        write_json(folder / "eval.json", {"run": str(run), "split": name, "folds": len(folds), "spread": spread,
+                                          "per_fold": [{"fold": number, "run": str(evaluation.run_dir),
+                                                        "examples": evaluation.examples,
+                                                        "metrics": evaluation.metrics}
+                                                       for number, evaluation in enumerate(evaluations, start=1)]})
+        write_text_atomic(folder / "report.md", folds_markdown(
+            f"Cross-validation of {run.record.name} on {name}: {len(folds)} folds", spread,
+            [evaluation.folder / "report.md" for evaluation in evaluations], folder=folder))
+    return Evaluation(run.path, name, evaluations[0].examples, metrics, folder, [],
+                      [line for evaluation in evaluations for line in evaluation.data_changes],
+                      folds=evaluations, spread=spread)
+
+
+SETTINGS = ("examples", "top_k_accuracy.k")
+"""Rows of `scalar_rows` that state how an evaluation was made, not what it measured: no spread over folds."""
+
+
+def _mean_tree(trees: list):
+    """The mean of values of one shape: numbers averaged, mappings key by key, anything else (class names, a
+    confusion matrix) as the first gives it."""
+    import statistics
+
+    first = trees[0]
+    if isinstance(first, dict):
+        return {key: _mean_tree([tree[key] for tree in trees if isinstance(tree, dict) and key in tree])
+                for key in first}
+    if isinstance(first, (int, float)) and not isinstance(first, bool) and \
+            all(isinstance(tree, (int, float)) for tree in trees):
+        return statistics.fmean(trees)
+    return first
 
 
 def _spec_summary(spec: Spec, run_dir: Path) -> dict:

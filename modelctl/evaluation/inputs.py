@@ -1,6 +1,6 @@
 """Checking true labels and model scores once, and bringing them into one shape per label type.
 
-`prepare()` is called by every public function of this package. What it accepts is
+`check_scores()` is called by every public function of this package. What it accepts is
 said by the label type's class (`modelctl.features.label_type(name)`, its
 `checked_scores`); for the built-in ones:
 
@@ -10,7 +10,7 @@ said by the label type's class (`modelctl.features.label_type(name)`, its
     multi_label   (n, L), values 0 or 1                (n, L), probability of each label
     regression    (n,) or (n, k), any finite number    the same shape ((n,) and (n, 1) match)
 
-and returns them as `Prepared` arrays of shape (n,) / (n,) for binary, (n,) / (n, C)
+and returns them as `CheckedScores` arrays of shape (n,) / (n,) for binary, (n,) / (n, C)
 for categorical, (n, L) / (n, L) for multi_label and (n, k) / (n, k) for regression.
 Labels may be stored as floats or booleans as long as their values are the allowed ones
 (`1.0` is class 1, `1.5` is an error). Scores of classification label types must be
@@ -31,7 +31,7 @@ from modelctl.features import LABEL_TYPES, label_type, label_types
 
 
 @dataclasses.dataclass(frozen=True)
-class Prepared:
+class CheckedScores:
     """Checked inputs.
 
     Args:
@@ -58,7 +58,7 @@ class Prepared:
         return label_type(self.label_type)
 
 
-def binary_problems(data: Prepared):
+def binary_problems(data: CheckedScores):
     """Yield (name, 0/1 truth (n,), score (n,)) of each binary problem in `data`, as its label type splits them.
 
     binary: one, named after the positive class; categorical: one-vs-rest per class;
@@ -88,8 +88,9 @@ def drawn_by(plot: str) -> tuple[str, ...]:
     return tuple(name for name in label_types() if plot in label_type(name).plots)
 
 
-def prepare(name: str, y_true: object, y_score: object, *, class_names: list[str] | None = None) -> Prepared:
-    """Check `y_true` and `y_score` against the label type `name` and return them as `Prepared`.
+def check_scores(name: str, y_true: object, y_score: object, *,
+                 class_names: list[str] | None = None) -> CheckedScores:
+    """Check `y_true` and `y_score` against the label type `name` and return them as `CheckedScores`.
 
     Args:
         name: a label type: "binary", "categorical", "multi_label" or "regression".
@@ -112,7 +113,7 @@ def prepare(name: str, y_true: object, y_score: object, *, class_names: list[str
         raise EvaluationError(f"y_true and y_score must hold the same number of examples; received shapes "
                               f"{y_true.shape} and {y_score.shape}")
     y_true, y_score, count = kind.checked_scores(y_true, y_score)
-    return Prepared(name, y_true, y_score, _names(kind.members[0], class_names, count))
+    return CheckedScores(name, y_true, y_score, _names(kind.members[0], class_names, count))
 
 
 def _numbers(name: str, values: object) -> np.ndarray:
@@ -137,4 +138,5 @@ def _names(what: str, class_names: list[str] | None, count: int) -> list[str]:
     return names
 
 
-__all__ = ["LABEL_TYPES", "Prepared", "binary_problems", "check_label_type", "drawn_by", "kind_of", "prepare"]
+__all__ = ["LABEL_TYPES", "CheckedScores", "binary_problems", "check_label_type", "check_scores", "drawn_by",
+           "kind_of"]

@@ -66,7 +66,7 @@ import numpy as np
 
 from modelctl.errors import did_you_mean, one_of
 from modelctl.evaluation.errors import EvaluationError
-from modelctl.evaluation.inputs import Prepared, binary_problems, kind_of, prepare
+from modelctl.evaluation.inputs import CheckedScores, binary_problems, check_scores, kind_of
 from modelctl.features import LABEL_TYPES, label_type as _label_type
 from modelctl.spec.schema import EVALUATION_METRICS
 
@@ -139,7 +139,7 @@ def compute_metrics(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *,
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise EvaluationError(f"Invalid value for argument `top_k`. Expected an integer >= 1. "
                               f"Received: top_k={top_k!r}")
-    context = _Context(prepare(label_type, y_true, y_score, class_names=class_names), int(top_k))
+    context = _Context(check_scores(label_type, y_true, y_score, class_names=class_names), int(top_k))
     result: dict = {"label_type": label_type, "examples": context.data.examples}
     if context.data.kind.classifies:
         result["classes"] = list(context.data.classes)
@@ -152,7 +152,7 @@ def compute_metrics(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *,
 class _Context:
     """The prepared arrays and what several metrics share, computed at most once."""
 
-    def __init__(self, data: Prepared, top_k: int):
+    def __init__(self, data: CheckedScores, top_k: int):
         self.data = data
         self.top_k = top_k
         self.notes: dict[str, str] = {}
@@ -191,7 +191,7 @@ def _sklearn():
     return metrics
 
 
-def _why_undefined(data: Prepared, truth: np.ndarray, needs_negative: bool) -> str | None:
+def _why_undefined(data: CheckedScores, truth: np.ndarray, needs_negative: bool) -> str | None:
     single = data.kind.single_class
     if not truth.any():
         return "no example in y_true" if single else "0 for every example"

@@ -36,7 +36,7 @@ import numpy as np
 from modelctl.errors import UsageError, one_of
 from modelctl.util import figures
 from modelctl.evaluation.errors import EvaluationError
-from modelctl.evaluation.inputs import Prepared, binary_problems, drawn_by, kind_of, prepare
+from modelctl.evaluation.inputs import CheckedScores, binary_problems, check_scores, drawn_by, kind_of
 
 LEGEND_LIMIT = 10
 PLOT_FILES = {
@@ -60,7 +60,7 @@ def confusion_matrix_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarr
         path: the PNG file to write; its folder must exist.
         class_names: one name per class; None (the default) uses "0", "1", ...
     """
-    data = _prepared("confusion_matrix_plot", "confusion_matrix", label_type, y_true=y_true, y_score=y_score,
+    data = _checked("confusion_matrix_plot", "confusion_matrix", label_type, y_true=y_true, y_score=y_score,
                      class_names=class_names)
     count = len(data.classes)
     from sklearn.metrics import confusion_matrix
@@ -97,7 +97,7 @@ def roc_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: 
         path: the PNG file to write; its folder must exist.
         class_names: one name per class or label; None (the default) uses "0", "1", ...
     """
-    data = _prepared("roc_plot", "roc", label_type, y_true=y_true, y_score=y_score, class_names=class_names)
+    data = _checked("roc_plot", "roc", label_type, y_true=y_true, y_score=y_score, class_names=class_names)
     from sklearn.metrics import auc, roc_curve
 
     pyplot = figures.pyplot()
@@ -124,7 +124,7 @@ def pr_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, path: s
         path: the PNG file to write; its folder must exist.
         class_names: one name per class or label; None (the default) uses "0", "1", ...
     """
-    data = _prepared("pr_plot", "pr", label_type, y_true=y_true, y_score=y_score, class_names=class_names)
+    data = _checked("pr_plot", "pr", label_type, y_true=y_true, y_score=y_score, class_names=class_names)
     from sklearn.metrics import average_precision_score, precision_recall_curve
 
     pyplot = figures.pyplot()
@@ -153,7 +153,7 @@ def calibration_plot(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *
         class_names: checked as elsewhere, not drawn; None (the default) is fine.
         bins: number of equal-width bins over [0, 1], an int >= 2 (default 10).
     """
-    data = _prepared("calibration_plot", "calibration", label_type, y_true=y_true, y_score=y_score,
+    data = _checked("calibration_plot", "calibration", label_type, y_true=y_true, y_score=y_score,
                      class_names=class_names)
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 2:
         raise EvaluationError(f"Invalid value for argument `bins`. Expected an integer >= 2. Received: bins={bins!r}")
@@ -189,7 +189,7 @@ def residuals_plot(y_true: np.ndarray, y_score: np.ndarray, path: str | Path,
         label_type: a label type whose `plots` hold "residuals"; None (the default) is the first such
             (regression).
     """
-    data = _prepared("residuals_plot", "residuals", label_type or drawn_by("residuals")[0], y_true=y_true,
+    data = _checked("residuals_plot", "residuals", label_type or drawn_by("residuals")[0], y_true=y_true,
                      y_score=y_score,
                      class_names=output_names)
     residuals = data.y_true - data.y_score
@@ -263,7 +263,7 @@ def write_plots(label_type: str, y_true: np.ndarray, y_score: np.ndarray, *, cla
         folder: where the files go; created with its parents when missing.
     """
     kind = kind_of(label_type)
-    prepare(label_type, y_true, y_score, class_names=class_names)
+    check_scores(label_type, y_true, y_score, class_names=class_names)
     if history:
         _panels(history)
     folder = Path(folder)
@@ -293,15 +293,16 @@ _DRAWERS = {
 `draw(label_type, y_true, y_score, path=..., class_names=...)`."""
 
 
-def _prepared(function: str, plot: str, label_type: str, *, y_true: object, y_score: object,
-              class_names: list[str] | None) -> Prepared:
+def _checked(function: str, plot: str, label_type: str, *, y_true: object, y_score: object,
+              class_names: list[str] | None) -> CheckedScores:
     if plot not in kind_of(label_type).plots:
         raise EvaluationError(f"{function} draws label types {one_of(drawn_by(plot))}; "
                               f"received label_type='{label_type}'")
-    return prepare(label_type, y_true, y_score, class_names=class_names)
+    return check_scores(label_type, y_true, y_score, class_names=class_names)
 
 
-def _finish_curves(axes, drawn: int, xlabel: str, *, ylabel: str, title: str, data: Prepared, corner: str) -> None:
+def _finish_curves(axes, drawn: int, xlabel: str, *, ylabel: str, title: str, data: CheckedScores,
+                   corner: str) -> None:
     if data.kind.positive_class is None:
         title += f", one-vs-rest ({drawn} of {len(data.classes)} {data.kind.members[1]})"
     if drawn == 0:

@@ -133,6 +133,46 @@ def members_markdown(metrics: dict, members: list[dict], *, method: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def fold_rows(spread: dict) -> tuple[list[str], list[tuple]]:
+    """A cross-validation's metrics over its folds (`Evaluation.spread`: label -> metric -> {mean, std, values}) as
+    (column headings, rows): `Metric`, `mean`, `std`, then one column per fold; the label is named in the metric
+    with several labels."""
+    folds = max((len(values["values"]) for metrics in spread.values() for values in metrics.values()), default=0)
+    rows = []
+    for label, metrics in spread.items():
+        for name, values in metrics.items():
+            rows.append((name if len(spread) == 1 else f"{label}: {name}", format_value(values["mean"]),
+                         format_value(values["std"]), *map(format_value, values["values"])))
+    return ["Metric", "mean", "std", *(f"fold {number}" for number in range(1, folds + 1))], rows
+
+
+def render_folds(spread: dict, console, *, title: str) -> None:
+    """Print a cross-validation's metrics over its folds (`fold_rows`) as a rich table on `console`."""
+    from rich.table import Table
+
+    from modelctl.util.tables import print_table
+
+    headings, rows = fold_rows(spread)
+    table = Table(title=title)
+    for index, heading in enumerate(headings):
+        table.add_column(heading, justify="left" if index == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
+    print_table(table, console)
+
+
+def folds_markdown(title: str, spread: dict, reports: list[Path], *, folder: Path) -> str:
+    """The report.md (written into `folder`) of a cross-validation's evaluation: the metrics over the folds
+    (`fold_rows`) and a link to each fold's report (`reports`, in fold order)."""
+    headings, rows = fold_rows(spread)
+    lines = [f"# {markdown.inline(title)}", "", "Mean and sample standard deviation over the folds, each fold's "
+             "model evaluated on its own split.", ""]
+    lines += _table(headings, rows, ["---"] + ["---:"] * (len(headings) - 1))
+    lines += [f"- [fold {number}]({markdown.link(report, Path(folder))})"
+              for number, report in enumerate(reports, start=1)]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
 def render_report(title: str, metrics: dict, *, spec_summary: dict, plots: list[Path], folder: Path) -> str:
     """Return the Markdown text of `report.md`.
 

@@ -25,7 +25,7 @@ What is written into `<run>/explain/<split>/`:
 explain.json:
 
     {
-      "run": "runs/iris/20261123T101500Z", "model": ".../model.keras", "split": "test",
+      "run": "runs/iris/20261123T101500Z", "model": "<the model file>", "split": "test",
       "examples": 30,                      # examples in the split
       "label": "species",                  # the label explained (a model's first)
       "importance": {

@@ -4,7 +4,7 @@
     result.document["importance"]["features"][0]["name"]      # the most important column
     result.folder                                              # runs/iris/<run>/explain/test
 
-The model is the run's `model.keras`; the examples are the run's `split`, read with the preprocessing fitted
+The model is the run's own; the examples are the run's `split`, read with the preprocessing fitted
 when it trained. What is written into `<run>/explain/<split>/` is the module docstring of
 `modelctl.explain` (`explain.json`, `importance.png`, `examples/`, `report.md`).
 """
@@ -77,21 +77,19 @@ def explain_run(target: str | Path, split: str = "test", *, examples: int = 5, m
         from modelctl.explain.shapley import require_shap
 
         require_shap()
-    from modelctl.data.pipeline import prepare
     from modelctl.explain.permutation import permutation_importance
-    from modelctl.model.saving import load_model
-    from modelctl.runs import load_run_spec, locate, read_json
+    from modelctl.model.trained import open_trained
+    from modelctl.runs import EXPLANATIONS
 
-    run_dir, model_file = locate(target)
-    document = load_run_spec(run_dir)
-    fitted = read_json(run_dir / "preprocessing.json")
-    prepared = prepare(document, fitted=fitted, cache=cache)
+    trained = open_trained(target, command="explain")
+    run_dir, model_file, document, fitted = trained.run.path, trained.model_file, trained.document, trained.fitted
+    prepared = trained.prepare(cache=cache)
     if not prepared.counts.get(split):
         raise UsageError(f"the {split} split of {run_dir} has no examples; choose another with --split")
     data = prepared.arrays(split)
-    model = load_model(model_file)
+    model = trained.load_model()
     seed = document.spec.seed
-    label = next(iter(fitted["labels"]))
+    label = fitted.first_label.name
     count = min(examples, len(data))
     explained = []
     if method != "permutation" and count:
@@ -106,7 +104,7 @@ def explain_run(target: str | Path, split: str = "test", *, examples: int = 5, m
             explained = shap_values(model, data.features, fitted, examples=count, seed=seed)
     # After the attributions, which may refuse the model: the importance takes the longest.
     importance = permutation_importance(model, data.features, data.targets, fitted=fitted, repeats=repeats, seed=seed)
-    folder = run_dir / "explain" / split
+    folder = run_dir / EXPLANATIONS / split
     result = {"run": str(run_dir), "model": str(model_file), "split": split, "examples": len(data), "label": label,
               "importance": importance}
     if method != "permutation":
@@ -120,23 +118,23 @@ def explain_run(target: str | Path, split: str = "test", *, examples: int = 5, m
     return Explanation(run_dir, split, folder, result, files)
 
 
-def _target_name(fitted_label: dict, label: str, column: int) -> str:
+def _target_name(fitted_label, label: str, column: int) -> str:
     """The explained output's name: its class (a binary label's positive class), else the label's."""
     from modelctl.features import label_type
 
-    kind, classes = label_type(fitted_label["type"]), fitted_label.get("classes")
+    kind, classes = label_type(fitted_label.type), fitted_label.classes
     if kind.positive_class is not None:
         return str(classes[kind.positive_class]) if classes and len(classes) > kind.positive_class else label
     return str(classes[column]) if kind.classifies and classes else label
 
 
-def _example(item, features: dict, *, fitted: dict, label: str) -> dict:
+def _example(item, features: dict, *, fitted, label: str) -> dict:
     from modelctl.features import feature_type
 
-    described = {name: feature_type(fitted["features"][name]["type"]).attributions(
-                     item.inputs[name], item.values[name], fitted["features"][name], raw=features[name][item.row])
-                 for name in fitted["features"] if name in item.inputs}
-    return {"example": item.row, "target": _target_name(fitted["labels"][label], label, item.column),
+    described = {name: feature_type(feature.type).attributions(item.inputs[name], item.values[name], feature.entry,
+                                                                raw=features[name][item.row])
+                 for name, feature in fitted.features.items() if name in item.inputs}
+    return {"example": item.row, "target": _target_name(fitted.labels[label], label, item.column),
             "output": item.column, "score": item.score, "baseline_score": item.baseline_score, "gap": item.gap,
             "features": described}
 
@@ -158,7 +156,7 @@ def contributions(example: dict) -> list[tuple[str, float]]:
 def _write(folder: Path, result: dict, features: dict, *, title: str) -> list[Path]:
     from modelctl.explain.figures import attribution_plot, importance_plot, overlay_plot, tokens_html
     from modelctl.explain.report import render_report, render_section, with_section
-    from modelctl.runs import explanation_section, write_json
+    from modelctl.runs import EVALUATIONS, explanation_section, write_json
     from modelctl.util.files import write_text_atomic
 
     # The figures of an earlier explanation with more examples would otherwise stay beside these.
@@ -187,7 +185,7 @@ def _write(folder: Path, result: dict, features: dict, *, title: str) -> list[Pa
                                                           folder=folder))
     # The section `modelctl eval` adds to its report.md of this split; added to that report now when it exists.
     run_dir, split = folder.parent.parent, folder.name
-    evaluation = run_dir / "eval" / split
+    evaluation = run_dir / EVALUATIONS / split
     section = render_section(result, folder=evaluation, report=folder / "report.md")
     write_text_atomic(explanation_section(run_dir, split), section)
     if (evaluation / "report.md").is_file():

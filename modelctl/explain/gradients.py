@@ -5,7 +5,7 @@
     explained[0].score - explained[0].baseline_score  # ~ the sum of every attribution (completeness)
 
 The attributions are taken at the inputs of the core model (the model the spec's `model` section builds),
-after the preprocessing the run's `model.keras` holds, because string lookups and tokenizers have no
+after the preprocessing the run's model holds, because string lookups and tokenizers have no
 gradient. For each example the output explained is its top class's probability (categorical, multi_label),
 the positive class's probability (binary) or the first output (regression), of the model's first label.
 
@@ -76,7 +76,7 @@ def core_of(model):
     return cores[0]
 
 
-def core_inputs(core, features: dict, fitted: dict) -> dict[str, np.ndarray]:
+def core_inputs(core, features: dict, fitted) -> dict[str, np.ndarray]:
     """Core input name -> what the preprocessing gives for the raw `features` (inference mode: augmentation
     layers leave values as they are), in the dtype the core model's input has (a one-hot lookup gives integers
     that a float input takes)."""
@@ -86,7 +86,7 @@ def core_inputs(core, features: dict, fitted: dict) -> dict[str, np.ndarray]:
     for tensor in core.inputs:
         name = tensor.name
         output = features[name].astype(str) if features[name].dtype == object else features[name]
-        for layer in feature_layers(name, fitted["features"][name]):
+        for layer in feature_layers(name, fitted.features[name].entry):
             output = layer(output, training=False) if _takes_training(layer) else layer(output)
         values[name] = np.asarray(output).astype(str(tensor.dtype))
     return values
@@ -138,13 +138,13 @@ def _first_output(outputs):
     return outputs
 
 
-def integrated_gradients(model, features: dict, fitted: dict, *, steps: int = 50) -> list[Explained]:
+def integrated_gradients(model, features: dict, fitted, *, steps: int = 50) -> list[Explained]:
     """Integrated gradients of each example of `features` (see the module docstring).
 
     Args:
         model: the run's model (raw features in).
         features: feature name -> raw values of the examples to explain.
-        fitted: the run's `preprocessing.json`.
+        fitted: the run's fitted preprocessing (`modelctl.runs.Fitted`).
         steps: points of the path integral, at least 1; default 50.
 
     Raises:
@@ -164,10 +164,9 @@ def integrated_gradients(model, features: dict, fitted: dict, *, steps: int = 50
                                    f"(dtype {values[name].dtype}) that no embedding layer takes, so they have no "
                                    "gradient. Use --method permutation")
             embeddings[name] = layer
-    label = next(iter(fitted["labels"].values()))
     first = _first_output(core([values[name] for name in names] if len(names) > 1 else values[names[0]],
                                training=False))
-    columns = target_columns(np.asarray(first), label["type"])
+    columns = target_columns(np.asarray(first), fitted.first_label.type)
     alphas = (np.arange(steps, dtype=np.float32) + 0.5) / steps
     tables = {name: tf.identity(layer.embeddings) for name, layer in embeddings.items()}
     explained = []

@@ -84,7 +84,7 @@ def total_loss(predict, features: dict, targets: dict, *, label_types: dict[str,
     return sum(loss(kind, targets[label], scores[label]) for label, kind in label_types.items())
 
 
-def permutation_importance(model, features: dict, targets: dict, *, fitted: dict, repeats: int = 5,
+def permutation_importance(model, features: dict, targets: dict, *, fitted, repeats: int = 5,
                            seed: int = 0) -> dict:
     """Permutation importance of every unit on held-out examples.
 
@@ -92,7 +92,7 @@ def permutation_importance(model, features: dict, targets: dict, *, fitted: dict
         model: the run's model (raw features in).
         features: feature name -> raw values of the examples (`Prepared.arrays(split).features`).
         targets: label name -> encoded targets of the same examples.
-        fitted: the run's `preprocessing.json`.
+        fitted: the run's fitted preprocessing (`modelctl.runs.Fitted`).
         repeats: shuffles per unit, at least 1; default 5.
         seed: seed of the shuffles; default 0 (callers pass the spec's `seed`).
 
@@ -100,14 +100,14 @@ def permutation_importance(model, features: dict, targets: dict, *, fitted: dict
         {"metric", "baseline" (the loss unshuffled), "repeats", "seed", "features": [{"name", "feature",
         "column", "importance", "std", "increases"}] most important first}.
     """
-    label_types = {label: entry["type"] for label, entry in fitted["labels"].items()}
+    label_types = {name: label.type for name, label in fitted.labels.items()}
     metrics = sorted({metric(kind) for kind in label_types.values()})
     predict = compiled(model)
     baseline = total_loss(predict, features, targets, label_types=label_types)
     generator = np.random.default_rng(seed)
     count = len(next(iter(features.values())))
     rows = []
-    for unit in units(fitted["features"]):
+    for unit in units(fitted):
         increases = []
         for _ in range(repeats):
             order = generator.permutation(count)

@@ -44,14 +44,14 @@ def require_shap() -> None:
         raise MissingExtra("shap", "modelctl explain --method shap", extra=EXTRA)
 
 
-def shap_values(model, features: dict, fitted: dict, *, examples: int, seed: int = 0,
+def shap_values(model, features: dict, fitted, *, examples: int, seed: int = 0,
                 samples: int | str = "auto") -> list[Explained]:
     """SHAP values of the first `examples` examples of `features` (see the module docstring).
 
     Args:
         model: the run's model (raw features in).
         features: feature name -> raw values of the split (the background is drawn from them too).
-        fitted: the run's `preprocessing.json`.
+        fitted: the run's fitted preprocessing (`modelctl.runs.Fitted`).
         examples: how many examples to explain, from the first.
         seed: seed of the background draw and of KernelExplainer's coalitions; default 0.
         samples: model evaluations per example (`nsamples`); default "auto" (shap's `2 * columns + 2048`).
@@ -61,7 +61,7 @@ def shap_values(model, features: dict, fitted: dict, *, examples: int, seed: int
         ExplainError: a feature that is neither numeric nor categorical.
     """
     require_shap()
-    others = {name: entry["type"] for name, entry in fitted["features"].items() if not tabular(entry["type"])}
+    others = {name: feature.type for name, feature in fitted.features.items() if not tabular(feature.type)}
     if others:
         listed = ", ".join(f"'{name}' ({kind})" for name, kind in others.items())
         raise ExplainError(f"--method shap explains tables of numeric and categorical features; this model also "
@@ -71,11 +71,11 @@ def shap_values(model, features: dict, fitted: dict, *, examples: int, seed: int
     from modelctl.features import feature_type
     from modelctl.model.preprocessing import predict_raw
 
-    names = list(fitted["features"])
+    names = list(fitted.features)
     # A category becomes the index of its value among those of the split, so that one matrix of numbers holds
     # every column; `outputs` turns the indices back into the strings the model takes.
     tables = {name: np.unique(features[name].astype(str)) for name in names
-              if feature_type(fitted["features"][name]["type"]).one_category}
+              if feature_type(fitted.features[name].type).one_category}
     parts = [np.searchsorted(tables[name], features[name].astype(str)).astype(np.float64) if name in tables
              else features[name].reshape(len(features[name]), -1).astype(np.float64) for name in names]
     widths = [part.shape[1] for part in parts]
@@ -98,9 +98,8 @@ def shap_values(model, features: dict, fitted: dict, *, examples: int, seed: int
     generator = np.random.default_rng(seed)
     background = matrix[generator.choice(len(matrix), min(BACKGROUND, len(matrix)), replace=False)]
     chosen = matrix[:examples]
-    label = next(iter(fitted["labels"].values()))
     scores = outputs(chosen)
-    columns = target_columns(scores, label["type"])
+    columns = target_columns(scores, fitted.first_label.type)
     state = np.random.get_state()
     np.random.seed(seed)
     try:

@@ -1,6 +1,6 @@
 """What attributions are reported for: the features and columns a user wrote in the spec.
 
-    units(fitted["features"])          # [Unit("measurements", "sepal_length", 0), ...]
+    units(fitted)                      # [Unit("measurements", "sepal_length", 0), ...]
 
 A numeric feature that reads several columns gives one unit per column (shuffled or attributed separately,
 named after the column); every other feature is one unit named after the feature (its values shuffled as a
@@ -36,21 +36,22 @@ class Unit:
         return copy
 
 
-def columns_of(fitted: dict) -> list[str] | None:
-    """The source column of each value of a feature's raw vector, or None when it is not split by column."""
+def columns_of(feature) -> list[str] | None:
+    """The source column of each value of a fitted feature's raw vector (`modelctl.runs.FittedFeature`), or None
+    when it is not split by column."""
     from modelctl.features import feature_type
 
-    columns = fitted.get("columns")
-    if feature_type(fitted["type"]).by_column and columns and len(columns) == fitted.get("width"):
+    columns = feature.columns
+    if feature_type(feature.type).by_column and columns and len(columns) == feature.width:
         return list(columns)
     return None
 
 
-def units(features: dict[str, dict]) -> list[Unit]:
-    """Every unit of the fitted features (`preprocessing.json`'s `features`), in spec order."""
+def units(fitted) -> list[Unit]:
+    """Every unit of the fitted features (of a run's `modelctl.runs.Fitted`), in spec order."""
     found = []
-    for feature, fitted in features.items():
-        columns = columns_of(fitted)
+    for feature, entry in fitted.features.items():
+        columns = columns_of(entry)
         if columns and len(columns) > 1:
             found += [Unit(feature, column, index) for index, column in enumerate(columns)]
         else:

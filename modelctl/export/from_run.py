@@ -49,11 +49,10 @@ class RunExport:
     laid_out: list[str] = dataclasses.field(default_factory=list)
 
 
-def score_function(fitted: dict):
+def score_function(fitted):
     """Accuracy (classification) or negative mean absolute error (regression) of the first label, from
-    artifact outputs (given in the order of `data.labels`)."""
-    labels = list(fitted["labels"])
-    kind = label_type(fitted["labels"][labels[0]]["type"])
+    artifact outputs (given in the order of `data.labels`); `fitted` is the run's `modelctl.runs.Fitted`."""
+    kind = label_type(fitted.first_label.type)
 
     def score(outputs: dict[str, np.ndarray], truth: np.ndarray) -> tuple[str, float]:
         return kind.score(np.asarray(next(iter(outputs.values())), dtype=np.float64), truth)
@@ -84,16 +83,14 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
         UnknownNameError: an unknown format.
         ExportFailed: a format failed to export or verify (the others are in place).
     """
-    from modelctl.data.pipeline import prepare
     from modelctl.export.artifact import ExportContext
     from modelctl.export.runner import Exported, export_formats, plan
-    from modelctl.model.saving import load_model
-    from modelctl.runs import load_run_spec, locate, read_json, spec_hash
+    from modelctl.model.trained import open_trained
+    from modelctl.runs import EXPORTS, spec_hash
 
-    run_dir, model_file = locate(target)
-    document = load_run_spec(run_dir)
+    trained = open_trained(target, command="export")
+    run_dir, document, fitted = trained.run.path, trained.document, trained.fitted
     spec = document.spec
-    fitted = read_json(run_dir / "preprocessing.json")
     section = spec.export
     registry = exporters()
     # An empty list of formats, on the command line or in the spec, exports the schema's default.
@@ -106,20 +103,20 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
         for entry in registry:
             if "quantize" in entry.args:
                 options[entry.name]["quantize"] = quantize
-    folder = Path(output) if output is not None else run_dir / "export"
+    folder = Path(output) if output is not None else run_dir / EXPORTS
     if model_repository is not None and not force and not benchmark:
         planned_paths = [item.path for item in plan(chosen, options, folder)]
         if planned_paths and all(path.exists() for path in planned_paths):
             return _lay_out(RunExport(run_dir, folder, Exported(kept=planned_paths)), spec.name,
                             repository=model_repository)
     verify = section.verify
-    prepared = prepare(document, fitted=fitted, cache=cache)
+    prepared = trained.prepare(cache=cache)
     examples = verify.examples
     split = "test" if prepared.counts.get("test") else "validation"
     if not prepared.counts.get(split):
         raise UsageError(f"{run_dir}: the run has no test or validation examples to verify exports on")
-    label = next(iter(fitted["labels"]), None)
-    stratified = label is not None and label_type(fitted["labels"][label]["type"]).single_class
+    label = fitted.first_label.name if fitted.first_label is not None else None
+    stratified = label is not None and label_type(fitted.first_label.type).single_class
     holdout = verification_sample(prepared, split, examples, seed=spec.seed,
                                   label=label if stratified else None)
     calibration = [int(options[entry.name]["representative_examples"])
@@ -134,14 +131,14 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
 
     features = spec.data.features
     metadata = {"spec_name": spec.name, "spec_hash": spec_hash(document.data),
-                "class_names": {name: value.get("classes") for name, value in fitted["labels"].items()},
-                "label_types": {name: value["type"] for name, value in fitted["labels"].items()},
-                "features": features, "preprocessing": fitted}
+                "class_names": {name: value.classes for name, value in fitted.labels.items()},
+                "label_types": {name: value.type for name, value in fitted.labels.items()},
+                "features": features, "preprocessing": fitted.to_json()}
     context = ExportContext(holdout=holdout.features, representative=representative,
                             metadata=metadata, score=score, split=whole_split if base_score else None,
                             split_score=base_score)
     try:
-        results = export_formats(load_model(model_file), chosen, folder, options=options, context=context,
+        results = export_formats(trained.load_model(), chosen, folder, options=options, context=context,
                                  tolerance=verify.tolerance, examples=examples, force=force,
                                  benchmark=benchmark)
     except ExportFailed as error:

@@ -45,7 +45,7 @@ def recognizes(path: Path) -> bool:
 
 def export(model, path: Path, options: dict, *, context: ExportContext) -> Artifact:
     """Write `model` as a `.onnx` file at `path`; see the module docstring for `options`, which the registry
-    entry's schema has checked (`modelctl.export.runner.plan`) and whose defaults it has filled in."""
+    entry's schema has checked (`modelctl.export.runner.planned_artifacts`) and whose defaults it has filled in."""
     opset = options["opset"]
     def convert(prepared, cut):
         return _convert(prepared, opset, context.saved_models)

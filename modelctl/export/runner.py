@@ -42,7 +42,7 @@ class Exported(list):
 
 
 @dataclasses.dataclass(frozen=True)
-class Plan:
+class PlannedArtifact:
     """One artifact to write: its format, its resolved options and its final path."""
 
     format: str
@@ -88,7 +88,7 @@ def export_formats(model, formats: list[str], output_dir: Path, *, options: dict
         ExportFailed: one or more formats failed to export or verify; the others are in place and listed in
             the error's `results`.
     """
-    plans = plan(formats, options, Path(output_dir), benchmark=benchmark)
+    plans = planned_artifacts(formats, options, Path(output_dir), benchmark=benchmark)
     if not plans:
         raise UsageError(f"no export format given. Expected one or more of {one_of(exporters().names())}")
     kept = [] if force or benchmark else [item for item in plans if item.path.exists()]
@@ -122,7 +122,8 @@ def export_formats(model, formats: list[str], output_dir: Path, *, options: dict
     return results
 
 
-def _interrupted(current: Plan, rest: list[Plan], *, results: list[Result], failures: list) -> ExportInterrupted:
+def _interrupted(current: PlannedArtifact, rest: list[PlannedArtifact], *, results: list[Result],
+                 failures: list) -> ExportInterrupted:
     """What an interruption during `current` leaves: the verified artifacts in place, the others not written."""
     lines = [f"export interrupted while writing {current.label}; it was removed, and nothing of it is left"]
     if results:
@@ -134,8 +135,8 @@ def _interrupted(current: Plan, rest: list[Plan], *, results: list[Result], fail
     return ExportInterrupted("\n".join(lines), results)
 
 
-def plan(formats: list[str], options: dict[str, dict] | None, output_dir: Path, *,
-         benchmark: bool = False) -> list[Plan]:
+def planned_artifacts(formats: list[str], options: dict[str, dict] | None, output_dir: Path, *,
+                      benchmark: bool = False) -> list[PlannedArtifact]:
     """The artifacts to write, with validated options and defaults filled in.
 
     Args:
@@ -163,12 +164,12 @@ def plan(formats: list[str], options: dict[str, dict] | None, output_dir: Path, 
         if benchmark and "quantize" in entry.args:
             variants = [{**resolved, "quantize": value} for value in entry.args["quantize"]["enum"]]
         for variant in variants:
-            plans.append(Plan(entry.name, variant, output_dir / artifact_name(entry.name, variant)))
+            plans.append(PlannedArtifact(entry.name, variant, output_dir / artifact_name(entry.name, variant)))
     return plans
 
 
-def _export_one(model, item: Plan, context: ExportContext, *, tolerance: float, examples: int, reference,
-                max_metric_drop, latency_runs: int) -> Result:
+def _export_one(model, item: PlannedArtifact, context: ExportContext, *, tolerance: float, examples: int,
+                reference, max_metric_drop, latency_runs: int) -> Result:
     exporter = module(item.format).export
     temporary = item.path.with_name(f".partial-{uuid.uuid4().hex[:8]}.{item.path.name}")
     try:

@@ -52,7 +52,7 @@ def recognizes(path: Path) -> bool:
 
 def export(model, path: Path, options: dict, *, context: ExportContext) -> Artifact:
     """Write `model` as a `.tflite` file at `path`; see the module docstring for `options`, which the registry
-    entry's schema has checked (`modelctl.export.runner.plan`) and whose defaults it has filled in."""
+    entry's schema has checked (`modelctl.export.runner.planned_artifacts`) and whose defaults it has filled in."""
     quantize = options["quantize"]
     select_tf_ops = options["select_tf_ops"]
     count = options["representative_examples"]

@@ -95,6 +95,16 @@ def feature_type(name: str):
                           f"imported: {type(error).__name__}: {error}") from error
 
 
+def fitted_type(entry: dict):
+    """The `FeatureType` of a fitted feature entry (a feature of a run's fitted preprocessing, or of
+    `FeatureType.spec_fitted`): the type it names. The entry's other keys are the type's own to read.
+
+    Raises:
+        UnknownNameError: no feature type has its name.
+    """
+    return feature_type(entry["type"])
+
+
 def label_types() -> list[str]:
     """Every label type's name in `LABELS`: the built-in ones in their order, then others sorted."""
     return [*LABEL_TYPES, *(name for name in LABELS.names() if name not in LABEL_TYPES)]
@@ -135,4 +145,4 @@ def _instance(target: str):
 
 
 __all__ = ["BUILT_IN", "FEATURES", "GROUP", "LABELS", "LABEL_TYPES", "feature_registry", "feature_type",
-           "feature_types", "label_type", "label_types"]
+           "feature_types", "fitted_type", "label_type", "label_types"]

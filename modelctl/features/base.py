@@ -14,7 +14,7 @@ A feature type is one class holding everything about one kind of model input:
 | `read_document(path)` | one raw example from a file, for types with `documents` | `predict` |
 | `describe(...)`, `preview(...)` | what `modelctl data` shows | `modelctl data` |
 
-`fitted` is the feature's entry in a run's `preprocessing.json` (`type` plus
+`fitted` is the feature's entry in a run's fitted preprocessing (`type` plus
 what the type needs); its layout is kept from release to release, so that old
 runs still evaluate, export and predict. Keras and TensorFlow are imported
 inside the methods that need them, never when a module is imported.
@@ -243,7 +243,7 @@ class FeatureType:
         Args:
             attributions: shaped as the feature's input to the core model (or its raw input, for SHAP values).
             values: the example's value at that input.
-            fitted: the feature's entry of `preprocessing.json`.
+            fitted: the feature's entry of the fitted preprocessing.
             raw: the example's raw value; default None.
         """
         total = float(np.asarray(attributions, dtype=np.float64).sum())

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from modelctl.data.columns import column_vocabulary, matching, source_columns
 from modelctl.errors import ModelctlError
-from modelctl.features import feature_type
+from modelctl.features import feature_type, fitted_type
 from modelctl.features.base import InputSpec, SourceView
 from modelctl.spec.typed import Spec
 
@@ -40,31 +40,31 @@ def model_inputs(spec: Spec, base_dir: Path) -> list[InputSpec]:
     source = spec.data.source_of("train")
     inputs = []
     for name, feature in spec.data.features.items():
-        fitted, note = spec_fitted(name, feature, source=source, base_dir=base_dir)
-        inputs.append(dataclasses.replace(feature_input(name, fitted), note=note,
-                                          placeholder=fitted.get("placeholder", False)))
+        entry, note = spec_fitted(name, feature, source=source, base_dir=base_dir)
+        inputs.append(dataclasses.replace(feature_input(name, entry), note=note,
+                                          placeholder=entry.get("placeholder", False)))
     return inputs
 
 
-def feature_input(name: str, fitted: dict) -> InputSpec:
+def feature_input(name: str, entry: dict) -> InputSpec:
     """The input the core model takes for a feature: what its preprocessing hands on (`FeatureType.model_input`).
     Training and the model built without training (`summary`, `validate --deep`) both shape inputs here.
 
     Args:
         name: the feature's name.
-        fitted: the fitted feature (`Prepared.fitted["features"][name]`, or `spec_fitted`); its `type` picks the
+        entry: the fitted feature (`modelctl.runs.FittedFeature.entry`, or `spec_fitted`); its `type` picks the
             feature type.
     """
-    return feature_type(fitted["type"]).model_input(name, fitted)
+    return fitted_type(entry).model_input(name, entry)
 
 
-def fitted_inputs(fitted: dict) -> list[InputSpec]:
+def fitted_inputs(fitted) -> list[InputSpec]:
     """The inputs the core model takes after fitting, in feature order: what each feature's preprocessing gives.
 
     Args:
-        fitted: the fitted preprocessing (`Prepared.fitted`, a run's `preprocessing.json`).
+        fitted: the fitted preprocessing (`modelctl.runs.Fitted`).
     """
-    return [feature_input(name, feature) for name, feature in fitted["features"].items()]
+    return [feature_input(name, feature.entry) for name, feature in fitted.features.items()]
 
 
 def spec_fitted(name: str, feature: dict, *, source: dict, base_dir: Path) -> tuple[dict, str]:

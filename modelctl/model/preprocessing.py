@@ -1,6 +1,6 @@
 """The fitted preprocessing as Keras layers, so that a trained model takes raw values.
 
-    model = assemble(core, prepared.fitted, document)
+    model = assemble(core, fitted)          # fitted: the run's `modelctl.runs.Fitted`
 
 `assemble` puts the preprocessing layers of each feature's type in front of
 each input of the core model (the model the spec's `model` section builds); each
@@ -23,34 +23,36 @@ tensorflow()
 import keras  # noqa: E402  (after the quiet TensorFlow import)
 
 
-def feature_layers(name: str, fitted: dict, document=None, *, seed: int = 0) -> list:
+def feature_layers(name: str, entry: dict, *, seed: int = 0) -> list:
     """The layers that turn feature `name`'s raw input into what the core model takes, in order: those its
-    feature type gives (`FeatureType.layers`)."""
-    from modelctl.features import feature_type
+    feature type gives (`FeatureType.layers`) for its fitted `entry` (`modelctl.runs.FittedFeature.entry`)."""
+    from modelctl.features import fitted_type
 
-    return feature_type(fitted["type"]).layers(name, fitted, seed=seed)
-
-
-def raw_input(name: str, fitted: dict):
-    """The `keras.Input` a feature's raw values come in through (`FeatureType.raw_input`)."""
-    from modelctl.features import feature_type
-
-    return feature_type(fitted["type"]).raw_input(name, fitted)
+    return fitted_type(entry).layers(name, entry, seed=seed)
 
 
-def assemble(core, features: dict[str, dict], seed: int = 0):
+def raw_input(name: str, entry: dict):
+    """The `keras.Input` a feature's raw values come in through (`FeatureType.raw_input`), for its fitted
+    `entry`."""
+    from modelctl.features import fitted_type
+
+    return fitted_type(entry).raw_input(name, entry)
+
+
+def assemble(core, fitted, seed: int = 0):
     """The model that takes raw features: preprocessing layers in front of `core`.
 
     Args:
         core: the Keras model the spec's `model` section builds; its inputs are named after the features.
-        features: feature name -> fitted feature (`Prepared.fitted["features"]`).
+        fitted: the fitted preprocessing (`modelctl.runs.Fitted`).
         seed: seed of the augmentation layers.
     """
-    inputs = {name: raw_input(name, fitted) for name, fitted in features.items()}
+    features = {name: feature.entry for name, feature in fitted.features.items()}
+    inputs = {name: raw_input(name, entry) for name, entry in features.items()}
     prepared: dict[str, Any] = {}
-    for name, fitted in features.items():
+    for name, entry in features.items():
         tensor = inputs[name]
-        for layer in feature_layers(name, fitted, seed=seed):
+        for layer in feature_layers(name, entry, seed=seed):
             tensor = layer(tensor)
         prepared[name] = tensor
     ordered = [prepared[tensor.name] for tensor in core.inputs]

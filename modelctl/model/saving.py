@@ -2,7 +2,7 @@
 
     import modelctl
 
-    model = modelctl.load_model("runs/reviews-transformer")        # the newest run of a spec
+    model = modelctl.load_model("runs/reviews-transformer")        # the newest completed run of a spec
     model = modelctl.load_model("runs/iris/20261123T101500Z/checkpoints/best.keras")
     model.predict({"review": tf.constant(["the motor was quiet"])})   # string features as tf.string
 
@@ -49,27 +49,28 @@ def register_classes() -> None:
 
 
 def model_file(path: str | Path) -> Path:
-    """The `.keras` file behind `path`: the file itself, a run folder's `model.keras`, or the newest run's.
+    """The `.keras` file behind `path`: the file itself, a run folder's model, or that of a spec's runs folder's
+    newest completed run (`modelctl.runs.newest`: the rule every command follows).
 
     Raises:
-        ModelLoadError: `path` is none of these.
+        ModelLoadError: no such file or folder.
+        RunError: a folder that holds no completed run, or a cross-validation (its folds hold the models).
     """
+    from modelctl.runs import check_has_model, locate
+
     path = Path(path)
     if path.is_file():
         return path
-    if path.is_dir():
-        if (path / "model.keras").is_file():
-            return path / "model.keras"
-        runs = sorted(child for child in path.iterdir() if (child / "model.keras").is_file())
-        if runs:
-            return runs[-1] / "model.keras"
-        raise ModelLoadError(f"{path}: holds no model.keras; give a `.keras` file, a run folder made by "
-                             "`modelctl train`, or the folder of a spec's runs")
-    raise ModelLoadError(f"{path}: no such file or folder")
+    if not path.exists():
+        raise ModelLoadError(f"{path}: no such file or folder")
+    run, file = locate(path)
+    check_has_model(run, command="load")
+    return file
 
 
 def load_model(path: str | Path, compile: bool = False):
-    """Load a model saved by modelctl: a `.keras` file, a run folder or a spec's runs folder (its newest run).
+    """Load a model saved by modelctl: a `.keras` file, a run folder or a spec's runs folder (its newest completed
+    run).
 
     The model takes raw feature values (its preprocessing is inside it) by feature name and returns
     one output per label.
@@ -81,6 +82,7 @@ def load_model(path: str | Path, compile: bool = False):
     Raises:
         ModelLoadError: no model there, or the file cannot be read (the message says why, and names the
             plug-in to install when the model uses a layer no installed package defines).
+        RunError: a folder that holds no completed run, or a cross-validation.
     """
     import keras
 

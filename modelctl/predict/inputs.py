@@ -29,6 +29,7 @@ from modelctl.data.columns import ColumnPlan, encode_features, open_typed
 from modelctl.data.errors import DataError
 from modelctl.data.sources import listing, located, open_source
 from modelctl.errors import UsageError, did_you_mean
+from modelctl.runs import Fitted
 
 STDIN = "-"
 """The input that stands for standard input."""
@@ -120,7 +121,7 @@ def _allowed() -> str:
             f"{' or '.join(kind.documents_noun for kind in kinds)}")
 
 
-def read_inputs(features: dict, fitted: dict, inputs: list[str], *, options: InputOptions = InputOptions(),
+def read_inputs(features: dict, fitted, inputs: list[str], *, options: InputOptions = InputOptions(),
                 stdin: BinaryIO | None = None) -> Examples:
     """The raw examples of `inputs`, each named by where it came from (see the module docstring).
 
@@ -132,7 +133,7 @@ def read_inputs(features: dict, fitted: dict, inputs: list[str], *, options: Inp
 
     Args:
         features: the spec's `data.features`.
-        fitted: the run's fitted preprocessing.
+        fitted: the run's fitted preprocessing (`modelctl.runs.Fitted`, or the JSON of a run's).
         inputs: the files and folders, in order; `-` reads a table from `stdin`.
         options: the id column, what to do with a bad example, the delimiter (`InputOptions`).
         stdin: where `-` is read from; default None: the process's standard input.
@@ -153,7 +154,7 @@ def read_inputs(features: dict, fitted: dict, inputs: list[str], *, options: Inp
                          f"{options.stdin_format}")
     # Every input is checked before any is read, so a misfit at the end does not wait for a long table.
     planned = [(STDIN, None) if item == STDIN else _plan_input(Path(item), features, options) for item in inputs]
-    read = _Read(features, fitted, options)
+    read = _Read(features, Fitted.from_json(fitted, source="the fitted preprocessing given"), options)
     with tempfile.TemporaryDirectory(prefix="modelctl-predict-") as folder:
         for path, files in planned:
             if path == STDIN:
@@ -223,7 +224,7 @@ def _plan_input(path: Path, features: dict, options: InputOptions) -> tuple[Path
 class _Read:
     """The examples of the inputs read so far, in order, and what was left out."""
 
-    def __init__(self, features: dict, fitted: dict, options: InputOptions):
+    def __init__(self, features: dict, fitted: Fitted, options: InputOptions):
         self.features = _as_trained(features, fitted)
         self.fitted = fitted
         self.options = options
@@ -335,12 +336,12 @@ class _Read:
                         self.skipped, outside_vocabulary(self.features, self.fitted, values))
 
 
-def _as_trained(features: dict, fitted: dict) -> dict:
+def _as_trained(features: dict, fitted: Fitted) -> dict:
     """`features` with each glob of columns (`columns: "f*"`) replaced by the columns it matched in training, so
     that a table without one of them is an error naming it, and a column the glob matches only here is not read."""
     trained = {}
     for name, feature in features.items():
-        columns = (fitted["features"].get(name) or {}).get("columns")
+        columns = fitted.features[name].columns if name in fitted.features else None
         glob = isinstance(feature.get("columns"), str)
         trained[name] = {**feature, "columns": list(columns)} if glob and columns else feature
     return trained
@@ -391,14 +392,14 @@ def _row_names(source, path: Path, shown: str, *, numbers: np.ndarray) -> list[s
     return [f"{shown} row {source.row_of(path, number)}" for number in numbers.tolist()]
 
 
-def outside_vocabulary(features: dict, fitted: dict, values: dict[str, np.ndarray]) -> dict[str, dict[str, int]]:
+def outside_vocabulary(features: dict, fitted: Fitted, values: dict[str, np.ndarray]) -> dict[str, dict[str, int]]:
     """Feature name -> value -> count of the values of each categorical feature (`FeatureType.one_category`)
     that are not in its fitted vocabulary; features without such values are left out."""
     from modelctl.features import feature_type
 
     found = {}
     for name, feature in features.items():
-        vocabulary = (fitted["features"].get(name) or {}).get("vocabulary")
+        vocabulary = fitted.features[name].entry.get("vocabulary") if name in fitted.features else None
         if not feature_type(feature["type"]).one_category or vocabulary is None or name not in values:
             continue
         known = set(map(str, vocabulary))

@@ -57,7 +57,7 @@ def prediction_rows(names: list[str], scores: dict[str, np.ndarray], labels: dic
     Args:
         names: each example's name.
         scores: label -> the model's outputs, one row per example.
-        labels: label name -> fitted label (`type`, `classes`).
+        labels: label name -> fitted label (`modelctl.runs.FittedLabel`: `type`, `classes`).
         ids: each example's id, written under `id_column`; default None: no id column.
         id_column: the name of the id column (default `id`).
 
@@ -74,8 +74,8 @@ def prediction_rows(names: list[str], scores: dict[str, np.ndarray], labels: dic
         for row, value in zip(rows, ids):
             row[id_column] = value
     for label, values in scores.items():
-        kind = label_type(labels[label]["type"])
-        classes = labels[label].get("classes") or []
+        kind = label_type(labels[label].type)
+        classes = labels[label].classes or []
         values = np.asarray(values, dtype=np.float64)
         for index, row in enumerate(rows):
             row.update(kind.predictions(label, values[index], classes))

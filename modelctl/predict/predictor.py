@@ -1,6 +1,6 @@
 """`Predictor`: a trained model, from a run or an exported artifact, that scores raw feature values.
 
-    predictor = open_predictor("runs/iris")                 # the newest run's Keras model
+    predictor = open_predictor("runs/iris")                 # the newest completed run's Keras model
     predictor = open_predictor("export/model.onnx")         # an artifact, in its own runtime
     predictor.scores({"measurements": batch})               # outputs by label
     predictor.rows(examples)                                # prediction rows (`modelctl.predict.outputs`)
@@ -22,6 +22,7 @@ from typing import Callable
 from modelctl.util.lazy import MissingExtra, installed, numpy as np
 
 from modelctl.errors import UsageError
+from modelctl.runs import Fitted
 
 Scores = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 """Raw values (feature name -> batch) -> the model's outputs by label."""
@@ -40,7 +41,7 @@ class Predictor:
 
     Args:
         features: the spec's `data.features`.
-        fitted: the run's fitted preprocessing (`preprocessing.json`): `features` and `labels`.
+        fitted: the run's fitted preprocessing (`modelctl.runs.Fitted`; the JSON of a run's is read as one).
         runtime: `keras` for a run's model, else the artifact's export format (`onnx`, `tflite`, ...).
         path: the model file or artifact.
         metadata: facts about the model: `spec_name` and `spec_hash` always; an artifact's whole metadata.
@@ -48,17 +49,20 @@ class Predictor:
     """
 
     features: dict
-    fitted: dict
+    fitted: Fitted
     runtime: str
     path: Path
     metadata: dict
     loader: Callable[[], Scores] = dataclasses.field(repr=False)
     _loaded: Scores | None = dataclasses.field(default=None, init=False, repr=False)
 
+    def __post_init__(self):
+        self.fitted = Fitted.from_json(self.fitted, source=f"{self.path}: the fitted preprocessing")
+
     @property
     def labels(self) -> dict:
-        """Label name -> fitted label (`type`, `classes`...), in `data.labels` order."""
-        return self.fitted["labels"]
+        """Label name -> fitted label (`modelctl.runs.FittedLabel`), in `data.labels` order."""
+        return self.fitted.labels
 
     def load(self) -> Predictor:
         """Load the model now (it is otherwise loaded on first use); returns the predictor."""
@@ -90,7 +94,7 @@ def open_predictor(target: str | Path) -> Predictor:
     """The `Predictor` of `target`: an artifact of any registered export format, a model's folder in the model
     repository layout of TensorFlow Serving and Triton (its highest version) or one of its version folders (the
     version's artifact that needs no TensorFlow first: `modelctl.export.serving.PREFERENCE`), a run folder, a
-    spec's runs folder (its newest run) or a `.keras` file in a run.
+    spec's runs folder (its newest completed run) or a `.keras` file in a run.
 
     Raises:
         UsageError: no such run or artifact; a repository of several models, which names none.
@@ -118,10 +122,10 @@ def open_artifact(path: Path) -> Predictor:
 
     export_format = format_of(path)
     metadata = module(export_format).read_metadata(Path(path))
-    fitted = metadata.get("preprocessing")
-    if not fitted or not metadata.get("features"):
+    if not metadata.get("preprocessing") or not metadata.get("features"):
         raise UsageError(f"{path}: its metadata does not describe the model's features; export it again with "
                          "`modelctl export RUN_DIR`")
+    fitted = Fitted.from_json(metadata["preprocessing"], source=f"{path}: metadata: preprocessing")
     what = f"a {export_format} artifact ({path})"
     outside = {step["feature"] for step in metadata.get("preprocessing_outside", [])}
     encoders = {}
@@ -129,7 +133,7 @@ def open_artifact(path: Path) -> Predictor:
         _needs_tensorflow(f"{what}, whose preprocessing of {', '.join(sorted(outside))} runs outside the model,")
         from modelctl.model.preprocessing import feature_layers
 
-        encoders = {name: feature_layers(name, fitted["features"][name])[0] for name in outside}
+        encoders = {name: feature_layers(name, fitted.features[name].entry)[0] for name in outside}
     artifact = Artifact(export_format, Path(path), metadata.get("quantization", "none"), encoders=encoders,
                         metadata=metadata)
     try:
@@ -138,7 +142,7 @@ def open_artifact(path: Path) -> Predictor:
         if (error.name or "").split(".")[0] not in TENSORFLOW:
             raise
         raise MissingExtra(error.name.split(".")[0], what, instead=WITHOUT_TENSORFLOW) from None
-    labels = list(fitted["labels"])
+    labels = fitted.label_names
 
     def scores(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         outputs = run(artifact_inputs(artifact, values))
@@ -148,32 +152,31 @@ def open_artifact(path: Path) -> Predictor:
     return Predictor(metadata["features"], fitted, export_format, Path(path), metadata, lambda: scores).load()
 
 
-def open_run(target: str | Path) -> Predictor:
-    """The `Predictor` of a run's Keras model (a run folder, a spec's runs folder for its newest run, or a
-    `.keras` file in one); the model is loaded on first use.
+def open_run(target) -> Predictor:
+    """The `Predictor` of a run's Keras model: a run folder, a spec's runs folder for its newest completed run, a
+    `.keras` file in one, or a run already opened (`modelctl.model.trained.TrainedRun`); the model is loaded on
+    first use.
 
     Raises:
         UsageError: no such folder, not a run folder.
+        RunError: a run that has not completed, or a cross-validation (which names the fold to give).
         MissingExtra: TensorFlow is not installed.
     """
-    from modelctl.runs import load_run_spec, locate, read_json
+    from modelctl.model.trained import TrainedRun, open_trained
 
-    run_dir, model_file = locate(target)
-    _needs_tensorflow(f"the Keras model of run {run_dir}", instead=WITHOUT_TENSORFLOW)
-    document = load_run_spec(run_dir)
-    fitted = read_json(run_dir / "preprocessing.json")
-    run = read_json(run_dir / "run.json")
-    labels = list(fitted["labels"])
+    trained = target if isinstance(target, TrainedRun) else open_trained(target, command="predict with")
+    _needs_tensorflow(f"the Keras model of run {trained.run}", instead=WITHOUT_TENSORFLOW)
+    record = trained.run.record
+    labels = trained.fitted.label_names
 
     def loader() -> Scores:
         from modelctl.model.preprocessing import predict_raw, scores_by_label
-        from modelctl.model.saving import load_model
 
-        model = load_model(model_file)
+        model = trained.load_model()
         return lambda values: scores_by_label(predict_raw(model, values), labels)
 
-    return Predictor(document.spec.data.features, fitted, "keras", model_file,
-                     {"spec_name": run.get("name"), "spec_hash": run.get("spec_hash")}, loader)
+    return Predictor(trained.document.spec.data.features, trained.fitted, "keras", trained.model_file,
+                     {"spec_name": record.name, "spec_hash": record.values.get("spec_hash")}, loader)
 
 
 def _needs_tensorflow(what: str, *, instead: str | None = None) -> None:

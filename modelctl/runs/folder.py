@@ -1,62 +1,208 @@
-"""Run folders: where one training run keeps everything it made, and how later commands read it back.
+"""Run folders: where one training run keeps everything it made, and the one type every command reads it with.
 
     runs/<spec name>/<UTC timestamp>/
-      spec.yaml            the spec as trained (merged from the bases it extends, after --set overrides)
-      run.json             spec hash, the spec files it was merged from, package versions, hardware, strategy,
-                           command line, git commit, status, the data seen (`data`: source files' fingerprints,
-                           split counts, preprocessing hash)
-      preprocessing.json   statistics, vocabularies and class names fitted on the training split
-      history.csv          one row per epoch: losses and metrics
-      metrics.json         the final metrics on each split
-      checkpoints/         last.keras and last.json (the last completed epoch), best.keras
-      model.keras          the trained model; it takes raw features (preprocessing inside)
-      tensorboard/         TensorBoard logs, when `training.tensorboard` is on
-      plots/               loss and metric curves
-      mlflow.json          the run's MLflow run, when it is tracked (`modelctl.tracking`)
-      eval/<split>/        `modelctl eval`: eval.json, report.md, plots
-      explain/<split>/     `modelctl explain`: explain.json, report.md, figures, and section.md, the section
-                           eval's report.md of the same split shows (`explanation_section`)
+      spec.yaml              the spec as trained (merged from the bases it extends, after --set overrides)
+      run.json               the record (`modelctl.runs.record`): spec hash and files, versions, hardware,
+                             strategy, command line, git commit, status, the data seen
+      preprocessing.json     statistics, vocabularies and class names fitted on the training split
+                             (`modelctl.runs.fitted`)
+      history.csv            one row per epoch: losses and metrics
+      metrics.json           the final metrics on each split
+      checkpoints/           last.keras and last.json (the last completed epoch), best.keras
+      model.keras            the trained model; it takes raw features (preprocessing inside)
+      tensorboard/           TensorBoard logs, when `training.tensorboard` is on
+      plots/                 loss and metric curves
+      mlflow.json            the run's MLflow run, when it is tracked (`modelctl.tracking`)
+      eval/<split>/          `modelctl eval`: eval.json, report.md, plots
+      explain/<split>/       `modelctl explain`: explain.json, report.md, figures, and section.md, the section
+                             eval's report.md of the same split shows (`explanation_section`)
+      export/                `modelctl export`: the artifacts
 
-A run folder is created empty and never reused: an existing one is never
-overwritten.
+    runs/<spec name>/<UTC timestamp>/        `modelctl train --folds K`: a cross-validation
+      spec.yaml, run.json                    as above (run.json's `folds` is K)
+      cross_validation.json                  each fold's metrics, their mean and spread
+                                             (`modelctl.runs.cross_validation`)
+      fold-1/ ... fold-K/                    one run folder per fold
+
+    run = RunFolder(Path("runs/iris/20261123T101500Z"))
+    run.record.status, run.fitted.labels, run.spec["model"], run.model_file
+
+A run folder is created empty and never reused: an existing one is never overwritten. Every file name of the
+layout is spelled here alone; other modules ask a `RunFolder` for the path.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
-import hashlib
 import json
+import math
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
-from modelctl.errors import ModelctlError, UsageError
+from modelctl.errors import UsageError
+from modelctl.runs.checked import RunError, read_json
+from modelctl.runs.fitted import Fitted
+from modelctl.runs.record import RunRecord
 from modelctl.util.files import write_text_atomic
 
+SPEC = "spec.yaml"
+RECORD = "run.json"
+FITTED = "preprocessing.json"
+MODEL = "model.keras"
+METRICS = "metrics.json"
+HISTORY = "history.csv"
+CROSS_VALIDATION = "cross_validation.json"
+CHECKPOINTS = "checkpoints"
+PLOTS = "plots"
+EVALUATIONS = "eval"
+EXPLANATIONS = "explain"
+EXPORTS = "export"
+FOLD = "fold-{number}"
+"""A fold's folder inside a cross-validation's, numbered from 1."""
 
-class RunError(ModelctlError):
-    """A run folder that cannot be created or read."""
+LAST_CHECKPOINT = "last.keras"
+"""In `checkpoints/`: the model as the last completed epoch left it (weights and optimizer state)."""
+LAST_STATE = "last.json"
+"""In `checkpoints/`: the counters of that epoch (random generators, callbacks) a resumed run restores."""
+BEST_CHECKPOINT = "best.keras"
+"""In `checkpoints/`: the model at the best epoch by the checkpoint's monitor."""
+EARLY_STOPPING_BEST = "early_stopping_best.npz"
+"""In `checkpoints/`: the weights early stopping would restore, for a resumed run."""
 
 
-def explanation_section(run_dir: Path, split: str) -> Path:
+@dataclasses.dataclass(frozen=True)
+class RunFolder:
+    """One run folder (see the module docstring); a path-like object, so `Path(run)` is its folder.
+
+    Reading a file that is missing or does not fit its schema raises `RunError`, naming it.
+    """
+
+    path: Path
+
+    def __post_init__(self):
+        object.__setattr__(self, "path", Path(self.path))
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    # Paths -----------------------------------------------------------------------------------------------------
+
+    @property
+    def spec_file(self) -> Path:
+        return self.path / SPEC
+
+    @property
+    def record_file(self) -> Path:
+        return self.path / RECORD
+
+    @property
+    def fitted_file(self) -> Path:
+        return self.path / FITTED
+
+    @property
+    def model_file(self) -> Path:
+        """The trained model, `model.keras` (a cross-validation has none: its folds do)."""
+        return self.path / MODEL
+
+    @property
+    def metrics_file(self) -> Path:
+        return self.path / METRICS
+
+    @property
+    def history_file(self) -> Path:
+        return self.path / HISTORY
+
+    @property
+    def checkpoints(self) -> Path:
+        """The folder of checkpoints (`LAST_CHECKPOINT`, `LAST_STATE`, `BEST_CHECKPOINT`)."""
+        return self.path / CHECKPOINTS
+
+    # Contents --------------------------------------------------------------------------------------------------
+
+    @property
+    def is_run(self) -> bool:
+        """Whether the folder holds a run (its record)."""
+        return self.record_file.is_file()
+
+    @property
+    def record(self) -> RunRecord:
+        """`run.json`, schema-checked (read anew each time: training updates it)."""
+        return RunRecord.from_json(read_json(self.record_file), source=self.record_file)
+
+    @property
+    def fitted(self) -> Fitted:
+        """`preprocessing.json`, schema-checked."""
+        return Fitted.from_json(read_json(self.fitted_file), source=self.fitted_file)
+
+    @property
+    def spec(self) -> dict:
+        """`spec.yaml` as trained, as written (a mapping; `modelctl.spec.run.load_run_spec` validates it)."""
+        try:
+            value = yaml.safe_load(self.spec_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RunError(f"{self.spec_file}: no such file; is {self.path} a run folder made by "
+                           "`modelctl train`?") from None
+        except (OSError, yaml.YAMLError) as error:
+            raise RunError(f"{self.spec_file}: cannot be read: {error}") from None
+        if not isinstance(value, dict):
+            raise RunError(f"{self.spec_file}: holds a {type(value).__name__}, not a spec")
+        return value
+
+    @property
+    def metrics(self) -> dict:
+        """`metrics.json`: split -> metric -> value."""
+        return read_json(self.metrics_file)
+
+    def history(self) -> dict[str, list[float]]:
+        """`history.csv` as column -> one value per epoch (an empty cell is NaN); {} when there is none."""
+        import csv
+
+        if not self.history_file.is_file():
+            return {}
+        with self.history_file.open(newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        history: dict[str, list[float]] = {}
+        for row in rows:
+            for key, value in row.items():
+                if key != "epoch":
+                    history.setdefault(key, []).append(float(value) if value not in ("", None) else math.nan)
+        return history
+
+    def fold(self, number: int) -> "RunFolder":
+        """Fold `number` (from 1) of a cross-validation."""
+        return RunFolder(self.path / FOLD.format(number=number))
+
+    # Writing ---------------------------------------------------------------------------------------------------
+
+    def write_record(self, record: RunRecord | dict) -> RunRecord:
+        """Write `run.json` atomically, after checking it against its schema; returns it."""
+        checked = record if isinstance(record, RunRecord) else RunRecord.from_json(record, source=self.record_file)
+        write_json(self.record_file, checked.to_json())
+        return checked
+
+    def write_fitted(self, fitted: Fitted | dict) -> Fitted:
+        """Write `preprocessing.json` atomically, after checking it against its schema; returns it."""
+        checked = Fitted.from_json(fitted, source=self.fitted_file)
+        write_json(self.fitted_file, checked.to_json())
+        return checked
+
+
+def explanation_section(run: RunFolder | Path, split: str) -> Path:
     """The Markdown section `modelctl explain` writes for `split`, which `modelctl eval` adds to its report.md of
     that split."""
-    return Path(run_dir) / "explain" / split / "section.md"
+    return Path(run) / EXPLANATIONS / split / "section.md"
 
 
 def spec_text(spec: dict) -> str:
     """The spec as YAML, keys in the order written."""
     return yaml.safe_dump(spec, sort_keys=False, allow_unicode=True)
-
-
-def spec_hash(spec: dict) -> str:
-    """sha256 of the spec's canonical JSON: the same settings give the same hash, whatever the formatting."""
-    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def make_folder(folder: Path) -> Path:
@@ -98,83 +244,17 @@ def create_run_dir(output: Path, name: str, minimum_free_bytes: int = 50 * 2**20
         except OSError as error:
             raise UsageError(f"{folder}: the run folder cannot be created: {error.strerror}") from None
         if checkpoints:
-            (folder / "checkpoints").mkdir()
+            (folder / CHECKPOINTS).mkdir()
         return folder
     raise UsageError(f"{parent}: too many runs started in the same second")
 
 
 def write_json(path: Path, value: object) -> None:
+    """Write `value` as indented JSON, atomically (a reader never sees half a file)."""
     write_text_atomic(path, json.dumps(value, indent=2, default=str) + "\n")
 
 
-def read_json(path: Path) -> dict:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunError(f"{path}: no such file; is {Path(path).parent} a run folder made by `modelctl train`?") \
-            from None
-    except (OSError, ValueError) as error:
-        raise RunError(f"{path}: cannot be read: {error}") from None
-
-
-def versions() -> dict:
-    """Versions of the packages a run depends on."""
-    from importlib import metadata
-
-    found = {"python": sys.version.split()[0]}
-    for package in ("modelctl", "tensorflow", "keras", "numpy", "tf2onnx", "onnx", "onnxruntime", "ai-edge-litert"):
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = None
-    return found
-
-
-def git_commit(folder: Path) -> str | None:
-    """The commit checked out in the git repository holding `folder`, with `+dirty` for local changes."""
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True,
-                                timeout=5)
-        if commit.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=folder, capture_output=True, text=True,
-                               timeout=5)
-        return commit.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def find_run_dir(path: str | Path) -> Path:
-    """A run folder given on the command line; a spec's runs folder gives its newest run.
-
-    Raises:
-        UsageError: no such folder, or not a run folder.
-    """
-    folder = Path(path)
-    if not folder.is_dir():
-        raise UsageError(f"{path}: no such run folder")
-    if (folder / "run.json").is_file():
-        return folder
-    runs = sorted(child for child in folder.iterdir() if (child / "run.json").is_file())
-    if runs:
-        return runs[-1]
-    raise UsageError(f"{path}: not a run folder (it has no run.json); give a folder made by `modelctl train`, "
-                     "such as runs/<name>/<timestamp>")
-
-
-def locate(target: str | Path) -> tuple[Path, Path]:
-    """(run folder, model file) of a run folder (its `model.keras`; a spec's runs folder gives its newest run) or of
-    a `.keras` file inside one.
-
-    Raises:
-        UsageError: no such folder, not a run folder, or a `.keras` file outside any run folder.
-    """
-    path = Path(target)
-    if path.is_file() and path.suffix == ".keras":
-        for parent in path.resolve().parents:
-            if (parent / "run.json").is_file():
-                return parent, path
-        raise UsageError(f"{target}: a .keras file is evaluated with the data of its run, and this one is not "
-                         "inside a run folder (none of its parents holds run.json)")
-    run_dir = find_run_dir(path)
-    return run_dir, run_dir / "model.keras"
+__all__ = ["BEST_CHECKPOINT", "CHECKPOINTS", "CROSS_VALIDATION", "EARLY_STOPPING_BEST", "EVALUATIONS",
+           "EXPLANATIONS", "EXPORTS", "FITTED", "HISTORY", "LAST_CHECKPOINT", "LAST_STATE", "METRICS", "MODEL",
+           "PLOTS", "RECORD", "SPEC", "RunError", "RunFolder", "create_run_dir", "explanation_section",
+           "make_folder", "read_json", "spec_text", "write_json"]

@@ -122,8 +122,8 @@ def run_search(spec: str, overrides: list[str], *, output: Path, trials: int | N
 
 def _track(settings: Settings, document, track: str | None, *, console):
     """The MLflow run of the whole search (its study folder), or None when the search is not tracked. The study
-    folder gets a run.json naming the spec and study, which the MLflow run's tags come from."""
-    from modelctl.runs import spec_hash, versions, write_json
+    folder gets a run record naming the spec and study, which the MLflow run's tags come from."""
+    from modelctl.runs import RunFolder, spec_hash, versions
     from modelctl.tracking.settings import mlflow_settings
 
     tracking = mlflow_settings(document.spec, track=track)
@@ -133,20 +133,22 @@ def _track(settings: Settings, document, track: str | None, *, console):
 
     folder = Path(settings.folder)
     folder.mkdir(parents=True, exist_ok=True)
-    write_json(folder / "run.json", {"name": document.spec.name, "spec_hash": spec_hash(document.data),
-                                     "search": settings.study, "versions": versions(), "status": "running"})
+    RunFolder(folder).write_record({"name": document.spec.name, "spec_hash": spec_hash(document.data),
+                                    "search": settings.study, "versions": versions(), "status": "running"})
     tracked = MlflowRun.start(tracking, folder, console, params=False)
     return tracked if tracked.active else None
 
 
 def _finish_tracking(tracked, record: dict, settings: Settings, *, completed: bool) -> None:
     """Log the search's best value, search.json and best.yaml to its MLflow run and close it."""
+    from modelctl.runs import RunFolder
+
     folder = Path(settings.folder)
     best = record.get("best")
     if best is not None and best.get("value") is not None:
         tracked.log_metrics({"best_value": float(best["value"]), "best_trial": float(best["number"])})
-    tracked.log_files([(folder / name, None) for name in ("search.json", "best.yaml", "run.json")
-                       if (folder / name).is_file()])
+    tracked.log_files([(path, None) for path in (folder / "search.json", folder / "best.yaml",
+                                                 RunFolder(folder).record_file) if path.is_file()])
     tracked.finish("FINISHED" if completed else "KILLED")
 
 

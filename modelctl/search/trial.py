@@ -29,8 +29,9 @@ def trial_folder(study_folder: Path, number: int) -> Path:
     return Path(study_folder) / TRIAL_FOLDER.format(number=number)
 
 
-def metric_value(metrics: dict, metric: str) -> float:
-    """The value of `metric` (`val_NAME` or `NAME`) in a run's final metrics (split -> name -> value).
+def monitored_value(metrics: dict, metric: str) -> float:
+    """The value of a metric named as Keras monitors it (`val_NAME` on the validation split, `NAME` on the
+    training split) in a run's final metrics (split -> name -> value).
 
     Raises:
         ModelctlError: the run did not measure it.
@@ -73,9 +74,10 @@ def run_trial(trial, *, spec: str, overrides: list[str], parameters: dict, metri
     """Train the trial's run and return its metric.
 
     Args:
-        folds: k-fold cross-validation: K runs, `folder/fold-1` to `fold-K`, each validated on its fold of the
-            non-test rows; the trial's metric is their mean, and the first fold's epochs are reported to the
-            pruner. Default None: one run in `folder`.
+        folds: k-fold cross-validation (`modelctl.training.kfold`): `folder` is a cross-validation's folder of K
+            runs, `fold-1` to `fold-K`, each validated on its fold of the non-test rows; the trial's metric is
+            their mean, and the first fold's epochs are reported to the pruner. Default None: one run in
+            `folder`.
         tracking, tracking_parent: the MLflow settings each run is also logged with and the search's MLflow run,
             whose child runs they are (`modelctl.tracking`); default None: not tracked.
 
@@ -87,6 +89,7 @@ def run_trial(trial, *, spec: str, overrides: list[str], parameters: dict, metri
 
     from modelctl.evaluation.plots import learning_curves_plot
     from modelctl.spec.validate import load_spec
+    from modelctl.training.kfold import cross_validate
     from modelctl.training.trainer import train
 
     values = space.suggest(trial, parameters)
@@ -100,30 +103,26 @@ def run_trial(trial, *, spec: str, overrides: list[str], parameters: dict, metri
     report = pruning_callback(trial, metric)
     command = ["modelctl", "search", spec, *[f"--set={item}" for item in overrides], f"(trial {trial.number})"]
     started = time.perf_counter()
-    per_fold = []
     try:
-        for fold in range(folds) if folds else [None]:
-            result = train(document, output, console, quiet=True,
-                           run_dir=folder if fold is None else Path(folder) / f"fold-{fold + 1}",
-                           fold=None if fold is None else (fold, folds),
-                           extra_callbacks=[report] if not fold else [], command_line=command,
-                           plot_history=learning_curves_plot, cache=cache, tracking=tracking,
-                           tracking_parent=tracking_parent)
-            per_fold.append(result.metrics)
-            if report.pruned is not None:
-                break
+        if folds:
+            result = cross_validate(document, output, console, folds=folds, run_dir=Path(folder), quiet=True,
+                                    command_line=command, plot_history=learning_curves_plot, cache=cache,
+                                    tracking=tracking, tracking_parent=tracking_parent, first_fold_callbacks=[report],
+                                    stop=lambda: report.pruned is not None)
+            per_fold = [fold.metrics for fold in result.folds]
+        else:
+            per_fold = [train(document, output, console, quiet=True, run_dir=folder, extra_callbacks=[report],
+                              command_line=command, plot_history=learning_curves_plot, cache=cache,
+                              tracking=tracking, tracking_parent=tracking_parent).metrics]
     finally:
         trial.set_user_attr("train_seconds", round(time.perf_counter() - started, 4))
     if report.pruned is not None:
         trial.set_user_attr("pruned_at_epoch", report.pruned)
         raise optuna.TrialPruned(f"pruned after epoch {report.pruned}")
-    scores = [metric_value(metrics, metric) for metrics in per_fold]
+    scores = [monitored_value(metrics, metric) for metrics in per_fold]
     value = sum(scores) / len(scores)
     if folds:
         trial.set_user_attr("fold_values", scores)
-        (Path(folder) / "cross_validation.json").write_text(json.dumps(
-            {"folds": folds, "metric": metric, "mean": value, "values": scores, "per_fold": per_fold}, indent=2)
-            + "\n")
     else:
         trial.set_user_attr("metrics", json.loads(json.dumps(per_fold[0])))
     return value

@@ -181,7 +181,7 @@ class _Server:
                                max_batch=options.max_batch, timeout_ms=options.batch_timeout_ms,
                                on_batch=self.metrics.batch_size.observe)
         self.work = RequestWork(self.reader, processes=options.decode_processes, threads=options.threads)
-        self.label_types = {name: label_type(label["type"]) for name, label in served.labels.items()}
+        self.label_types = {name: label_type(label.type) for name, label in served.labels.items()}
         self.in_progress = 0
         _check_options(options, served)
 
@@ -267,7 +267,7 @@ class _Server:
         values = np.asarray(scores[label], dtype=np.float64).reshape(count, -1)
         if verb == "classify":
             kind = self.label_types[label]
-            classes = self.served.labels[label].get("classes") or []
+            classes = self.served.labels[label].classes or []
             return _body({"results": [[[name, float(value)] for name, value in
                                        zip(classes, kind.class_probabilities(row))] for row in values]})
         if values.shape[1] != 1:
@@ -287,7 +287,7 @@ class _Server:
                          **field.as_dict()}
                   for name, field in self.reader.fields.items()}
         outputs = {name: {"dtype": "DT_FLOAT", "tensor_shape": _tensor_shape([-1, self._width(name)]),
-                          "type": label["type"], "classes": label.get("classes"),
+                          "type": label.type, "classes": label.classes,
                           "prediction_keys": self._prediction_keys(name)}
                    for name, label in served.labels.items()}
         metadata = served.predictor.metadata
@@ -296,9 +296,9 @@ class _Server:
             "metadata": {"signature_def": {"signature_def": {SIGNATURE: {
                 "inputs": inputs, "outputs": outputs, "method_name": "tensorflow/serving/predict"}}}},
             "modelctl": {"spec_name": metadata.get("spec_name"), "spec_hash": metadata.get("spec_hash"),
-                         "backend": served.backend, "class_names": {name: label.get("classes")
+                         "backend": served.backend, "class_names": {name: label.classes
                                                                     for name, label in served.labels.items()
-                                                                    if label.get("classes")},
+                                                                    if label.classes},
                          "response": self.options.response, "version_labels": dict(self.options.version_labels),
                          "max_batch": self.options.max_batch, "batch_timeout_ms": self.options.batch_timeout_ms,
                          "max_rows": self.reader.max_rows, "max_pixels": self.reader.max_pixels},
@@ -334,11 +334,11 @@ class _Server:
         return [{key: value for key, value in row.items() if key != "input"} for row in rows]
 
     def _width(self, label: str) -> int:
-        classes = self.served.labels[label].get("classes") or []
+        classes = self.served.labels[label].classes or []
         return self.label_types[label].output_units({"classes": classes}) or 1
 
     def _prediction_keys(self, label: str) -> list[str]:
-        classes = self.served.labels[label].get("classes") or []
+        classes = self.served.labels[label].classes or []
         return list(self.label_types[label].predictions(label, np.full(self._width(label), 0.5), classes or ["0", "1"]))
 
     # Errors ---------------------------------------------------------------------------------------------------

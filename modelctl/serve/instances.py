@@ -121,13 +121,13 @@ class Field:
         return described
 
 
-def fields(features: dict, fitted: dict) -> dict[str, Field]:
-    """Feature name -> `Field`, from the spec's features and the fitted preprocessing."""
+def fields(features: dict, fitted) -> dict[str, Field]:
+    """Feature name -> `Field`, from the spec's features and the fitted preprocessing (`modelctl.runs.Fitted`)."""
     from modelctl.features import feature_type
 
     found = {}
     for name, options in features.items():
-        entry = fitted["features"][name]
+        entry = fitted.features[name].entry
         kind_of = feature_type(entry.get("type", options["type"]))
         columns = tuple(entry.get("columns") or [entry.get("column") or options.get("column") or name])
         kind = NUMBERS if kind_of.column_type == "float" else FILES if kind_of.reads_named_files else TEXT
@@ -146,18 +146,19 @@ class InputReader:
 
     Args:
         features: the spec's `data.features`.
-        fitted: the fitted preprocessing (`features`, `labels`).
+        fitted: the fitted preprocessing (`modelctl.runs.Fitted`, or the JSON of a run's).
         max_rows: most examples in one request (default `DEFAULT_MAX_ROWS`); more are refused with 413.
         max_pixels: most pixels in one image; default None: `PIXELS_PER_INPUT` times the model's input size, at
             least `MIN_MAX_PIXELS` (see `pixel_limit`).
     """
 
-    def __init__(self, features: dict, fitted: dict, *, max_rows: int = DEFAULT_MAX_ROWS,
+    def __init__(self, features: dict, fitted, *, max_rows: int = DEFAULT_MAX_ROWS,
                  max_pixels: int | None = None):
         from modelctl.data.columns import ColumnPlan
+        from modelctl.runs import Fitted
 
         self.features = features
-        self.fitted = fitted
+        self.fitted = fitted = Fitted.from_json(fitted, source="the fitted preprocessing given")
         self.max_rows = max_rows
         self.fields = fields(features, fitted)
         self.max_pixels = max_pixels if max_pixels is not None else pixel_limit(self.fields)

@@ -24,6 +24,7 @@ from pathlib import Path
 from modelctl.errors import one_of
 from modelctl.export.serving import PREFERENCE
 from modelctl.predict import Predictor
+from modelctl.runs import EXPORTS, RunFolder
 from modelctl.serve.errors import ServeError
 
 BACKENDS = ("auto", "onnx", "tflite", "saved_model", "keras")
@@ -65,7 +66,7 @@ class ServedModel:
 
     @property
     def labels(self) -> dict:
-        """Label name -> fitted label (`type`, `classes`)."""
+        """Label name -> fitted label (`modelctl.runs.FittedLabel`: `type`, `classes`)."""
         return self.predictor.labels
 
 
@@ -100,11 +101,12 @@ def open_model(target: str | Path, backend: str = "auto", name: str | None = Non
                              "--backend out (auto) or give an artifact of that format")
         predictor, run_dir = open_artifact(path), _run_of(path)
     else:
-        from modelctl.runs import locate
+        from modelctl.model.trained import open_trained
 
-        run_dir, _ = locate(path)
+        trained = open_trained(path, command="serve")
+        run_dir = trained.run.path
         artifact = _run_artifact(run_dir, backend, target)
-        predictor = open_run(path).load() if artifact is None else open_artifact(artifact)
+        predictor = open_run(trained).load() if artifact is None else open_artifact(artifact)
     version = _version(path, run_dir)
     served_name = name or predictor.metadata.get("spec_name") or "model"
     if name is None and not NAME.fullmatch(served_name):
@@ -137,24 +139,25 @@ def _check_backend(backend: str) -> None:
 def _run_artifact(run_dir: Path, backend: str, target) -> Path | None:
     """The artifact of `run_dir/export/` that `backend` serves; None for the run's Keras model."""
     from modelctl.export.formats import artifact_name
-    from modelctl.export.serving import choose
 
     if backend == "keras":
         return None
     formats = AUTO_ORDER if backend == "auto" else (backend,)
-    found = {name: run_dir / "export" / artifact_name(name) for name in formats
-             if (run_dir / "export" / artifact_name(name)).exists()}
-    if found or backend == "auto":
-        return choose(found, backend, where=str(run_dir / "export"))
-    raise ServeError(f"{target}: the run has no {backend} export ({run_dir / 'export' / artifact_name(backend)}); "
+    for export_format in formats:
+        candidate = run_dir / EXPORTS / artifact_name(export_format)
+        if candidate.exists():
+            return candidate
+    if backend == "auto":
+        return None
+    raise ServeError(f"{target}: the run has no {backend} export ({run_dir / EXPORTS / artifact_name(backend)}); "
                      f"write it with `modelctl export {run_dir} --format {backend}`, or serve the run's Keras "
                      "model with --backend keras")
 
 
 def _run_of(artifact: Path) -> Path | None:
-    """The run folder an artifact was exported into (one of its parents holds run.json), or None."""
+    """The run folder an artifact was exported into (one of its parents is a run folder), or None."""
     for parent in artifact.resolve().parents:
-        if (parent / "run.json").is_file():
+        if RunFolder(parent).is_run:
             return parent
     return None
 

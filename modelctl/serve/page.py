@@ -137,7 +137,7 @@ def render_page(served, fields: dict[str, Field]) -> str:
     # The page reads the modelctl shape of answers whatever the server's default (`?response=`).
     config = {"name": served.name, "predict": f"/v1/models/{served.name}:predict?response=modelctl",
               "fields": {name: {**field.as_dict(), "inputs": _inputs(field)} for name, field in fields.items()},
-              "labels": {name: {"type": label["type"], "classes": label.get("classes")}
+              "labels": {name: {"type": label.type, "classes": label.classes}
                          for name, label in served.labels.items()}}
     data = json.dumps(config).replace("<", "\\u003c")  # nothing in it can close the script element
     means = _means(served.predictor.fitted)
@@ -184,11 +184,12 @@ def _controls(name: str, field: Field, mean: list | None) -> str:
             "</textarea></label>")
 
 
-def _means(fitted: dict) -> dict[str, list]:
-    """Feature -> the training means of its columns, for numeric features with a standardize step."""
+def _means(fitted) -> dict[str, list]:
+    """Feature -> the training means of its columns, for numeric features with a standardize step (`fitted`: a
+    `modelctl.runs.Fitted`)."""
     means = {}
-    for name, entry in fitted["features"].items():
-        for step in entry.get("steps") or []:
+    for name, feature in fitted.features.items():
+        for step in feature.entry.get("steps") or []:
             if step.get("op") == "standardize" and isinstance(step.get("mean"), list):
                 means[name] = step["mean"]
     return means

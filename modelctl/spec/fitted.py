@@ -16,13 +16,13 @@ from modelctl.errors import ERROR, Diagnostic, SpecError
 from modelctl.spec import checks, graph as graph_module
 
 
-def fitted_problems(document, fitted: dict) -> list[Diagnostic]:
+def fitted_problems(document, fitted) -> list[Diagnostic]:
     """Each output whose units differ from the number of classes its label was fitted with, at the spec line of
     its `units`.
 
     Args:
         document: the loaded, valid spec (`modelctl.spec.loader.Document`).
-        fitted: the fitted preprocessing (`Prepared.fitted`), whose `labels` hold each label's `classes`.
+        fitted: the fitted preprocessing (`modelctl.runs.Fitted`), whose `labels` hold each label's `classes`.
     """
     from modelctl.registry.layers import LAYERS
 
@@ -36,14 +36,14 @@ def fitted_problems(document, fitted: dict) -> list[Diagnostic]:
         return []
     problems = []
     for output, label in zip(graph.outputs, labels):
-        classes = (fitted.get("labels", {}).get(label) or {}).get("classes")
+        classes = fitted.labels[label].classes if label in fitted.labels else None
         node = graph.node(output)
         if not classes or labels[label] == "binary" or node is None or node.kind != "dense" \
                 or not isinstance(node.args.get("units"), int):
             continue
         units = node.args["units"]
         if units != len(classes):
-            column = fitted["labels"][label].get("column", label)
+            column = fitted.labels[label].column or label
             shown = ", ".join(repr(name) for name in classes[:8]) + (" ..." if len(classes) > 8 else "")
             problems.append(document.diagnostic(
                 node.arg_paths.get("units", node.path),
@@ -53,7 +53,7 @@ def fitted_problems(document, fitted: dict) -> list[Diagnostic]:
     return problems
 
 
-def check_fitted(document, fitted: dict) -> None:
+def check_fitted(document, fitted) -> None:
     """Raise the problems of `fitted_problems`, before any training step.
 
     Raises:

@@ -77,9 +77,9 @@ NOTES = {
         "TensorFlow, and `train` checks the classes fitted on the data and the teacher's input shapes again. The "
         "teacher sees each batch's raw features without the student's augmentation. Training logs "
         "`distillation_loss` and `val_distillation_loss`, which callbacks may monitor; `val_loss` and "
-        "metrics.json are the student's label loss, as without distillation. The run folder holds the student "
-        "alone, so `eval`, `export`, `predict`, `serve` and `--resume` work as for any run; `run.json` keeps the "
-        "teacher's folder, kind and sha256 fingerprint of its model files, the temperature and alpha under "
+        "the run's final metrics are the student's label loss, as without distillation. The run folder holds the student "
+        "alone, so `eval`, `export`, `predict`, `serve` and `--resume` work as for any run; the run's record keeps "
+        "the teacher's folder, kind and the content fingerprint of its model files, the temperature and alpha under "
         "`distillation`."),
     "tracking": (
         "`tracking.mlflow` takes `uri` (default `$MLFLOW_TRACKING_URI`, else `sqlite:///mlflow.db` in the current "
@@ -88,7 +88,7 @@ NOTES = {
         "`true` makes it an error). Each run logs the resolved spec (defaults filled in) as parameters (named by "
         "the paths `--set` takes, list items by their index: `model.layers.0.dense.units`), tags (spec name and "
         "hash, versions, git commit, hardware, strategy), every epoch's losses and metrics (`step` is the epoch), the final metrics "
-        "of each split (`train/loss`, `test/accuracy`), and spec.yaml, run.json, history.csv and the plots; "
+        "of each split (`train/loss`, `test/accuracy`), and the run folder's files (its spec, record, history and fitted preprocessing) and the plots; "
         "`eval` adds its report and `export` its artifacts to the same MLflow run."),
     "search": (
         "`modelctl search SPEC` trains one run per trial, each with the spec's values replaced at the paths of "

@@ -291,7 +291,7 @@ def _distillation_section() -> dict:
                              "squared. 1 trains on the labels alone, 0 on the teacher alone.", 0.1,
                              minimum=0, maximum=1),
     }, "Knowledge distillation: train this spec's model (the student) on the true labels and on a trained "
-       "teacher's softened outputs. The run folder holds the student only; `val_loss` and metrics.json are the "
+       "teacher's softened outputs. The run folder holds the student only; `val_loss` and the final metrics are the "
        "student's loss on the true labels. Categorical labels only (one label). Null (the default) trains on "
        "the labels alone.", required=["teacher"], type=["object", "null"], default=None)
 

@@ -3,13 +3,14 @@
     teacher = read_teacher("runs/digits-teacher", base_dir=Path("examples/digits"))
     teacher.kind          # "run" (a run folder, or a spec's runs folder: its newest run) or "saved_model"
     teacher.features      # feature name -> the feature as the teacher's spec wrote it
-    teacher.labels        # label name -> {"type": "categorical", "classes": [...]} as fitted on its data
+    teacher.labels        # label name -> its fitted label (`modelctl.runs.FittedLabel`: type, classes)
     problems(spec, teacher, graph)      # [(path in the student's spec, message)]: what does not fit
 
-Everything here is read from the teacher's own files (spec.yaml, run.json and preprocessing.json of a run;
-`assets/modelctl_metadata.json` of a SavedModel written by `modelctl export`), without TensorFlow, so that
-`modelctl validate` checks a student against its teacher at the spec line. Training loads the model itself
-(`modelctl.training.distill`) and checks the input shapes once more.
+Everything here is read from the teacher's own files without TensorFlow (a run through `modelctl.runs`: its spec
+as trained and fitted preprocessing, the run chosen by the one rule every command follows; a SavedModel written by
+`modelctl export`: `assets/modelctl_metadata.json`), so that `modelctl validate` checks a student against its
+teacher at the spec line. Training loads the model itself (`modelctl.training.distill`) and checks the input
+shapes once more.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ import json
 import os
 from pathlib import Path
 
-import yaml
-
-from modelctl.errors import ModelctlError
+from modelctl.errors import ModelctlError, UsageError
+from modelctl.runs import Fitted, RunError, RunFolder, check_has_model, find_run
+from modelctl.runs.folder import RECORD
 
 METADATA_ASSET = "assets/modelctl_metadata.json"
 """Where `modelctl export` keeps what a SavedModel takes and gives (its features, labels and classes)."""
@@ -43,7 +44,7 @@ class Teacher:
             `modelctl export`).
         folder: the run folder, or the SavedModel folder.
         features: feature name -> the feature as the teacher's spec wrote it (the raw inputs it takes).
-        labels: label name -> the fitted label (`type`, `classes`, ...), in output order.
+        labels: label name -> the fitted label (`modelctl.runs.FittedLabel`), in output order.
         from_logits: whether the teacher's outputs are logits (its loss said `from_logits: true`) rather than
             probabilities. A SavedModel's are taken as probabilities.
     """
@@ -56,8 +57,8 @@ class Teacher:
 
     @property
     def model_file(self) -> Path:
-        """The file or folder TensorFlow loads: the run's `model.keras`, or the SavedModel folder."""
-        return self.folder / "model.keras" if self.kind == "run" else self.folder
+        """The file or folder TensorFlow loads: the run's model, or the SavedModel folder."""
+        return RunFolder(self.folder).model_file if self.kind == "run" else self.folder
 
 
 def resolve(written: str, base_dir: Path) -> Path:
@@ -66,8 +67,8 @@ def resolve(written: str, base_dir: Path) -> Path:
 
 
 def read_teacher(written: str, base_dir: Path) -> Teacher:
-    """The teacher at `written` (relative to `base_dir`): a run folder, a spec's runs folder (its newest run
-    that holds a model), or a SavedModel folder written by `modelctl export`.
+    """The teacher at `written` (relative to `base_dir`): a run folder, a spec's runs folder (its newest completed
+    run, `modelctl.runs.newest`), or a SavedModel folder written by `modelctl export`.
 
     Raises:
         TeacherError: no such folder, or not one of these.
@@ -81,14 +82,15 @@ def read_teacher(written: str, base_dir: Path) -> Teacher:
                            "folder, or a SavedModel folder made by `modelctl export`")
     if (folder / "saved_model.pb").is_file():
         return _saved_model(written, folder)
-    if not (folder / "run.json").is_file():
-        runs = sorted(child for child in folder.iterdir() if (child / "model.keras").is_file()
-                      and (child / "run.json").is_file())
-        if not runs:
-            raise TeacherError(f"'{written}' is not a run folder (it has no run.json), a spec's runs folder with a "
-                               "completed run, or a SavedModel folder (it has no saved_model.pb)")
-        folder = runs[-1]
-    return _run(written, folder)
+    try:
+        run = find_run(folder)
+        check_has_model(run, command="teach with")
+        return _run(run)
+    except UsageError:
+        raise TeacherError(f"'{written}' is not a run folder (it has no {RECORD}), a spec's runs folder with a "
+                           "completed run, or a SavedModel folder (it has no saved_model.pb)") from None
+    except RunError as error:
+        raise TeacherError(f"'{written}': {error}") from None
 
 
 def _shown(path: Path) -> str:
@@ -103,27 +105,30 @@ def _shown(path: Path) -> str:
 def _read(path: Path, written: str):
     try:
         text = path.read_text(encoding="utf-8")
-        return yaml.safe_load(text) if path.suffix in (".yaml", ".yml") else json.loads(text)
+        return json.loads(text)
     except FileNotFoundError:
         raise TeacherError(f"'{written}': {path.name} is missing from {path.parent}") from None
-    except (OSError, ValueError, yaml.YAMLError) as error:
+    except (OSError, ValueError) as error:
         raise TeacherError(f"'{written}': {path} cannot be read: {error}") from None
 
 
-def _run(written: str, folder: Path) -> Teacher:
-    if not (folder / "model.keras").is_file():
-        raise TeacherError(f"'{written}': the run {folder} holds no model.keras (its training did not complete); "
-                           "finish it with `modelctl train --resume`, or give another run")
-    spec = _read(folder / "spec.yaml", written)
-    fitted = _mapping(_read(folder / "preprocessing.json", written), written, folder / "preprocessing.json")
-    data = spec.get("data") if isinstance(spec, dict) else None
+def _run(run: RunFolder) -> Teacher:
+    """The teacher a completed run is.
+
+    Raises:
+        RunError: its spec or fitted preprocessing cannot be read, or its spec has no data section.
+    """
+    spec, fitted = run.spec, run.fitted
+    data = spec.get("data")
     if not isinstance(data, dict):
-        raise TeacherError(f"'{written}': the run {folder} has no data section to read its inputs from")
-    training = _mapping(spec.get("training"), written, folder / "spec.yaml", key="training")
+        raise RunError(f"the run {run} has no data section to read its inputs from")
+    training = spec.get("training") if isinstance(spec.get("training"), dict) else {}
     loss = training.get("loss")
     from_logits = isinstance(loss, dict) and loss.get("from_logits") is True
-    return Teacher("run", folder, _mapping(data.get("features"), written, folder / "spec.yaml", key="data.features"),
-                   _mapping(fitted.get("labels"), written, folder / "preprocessing.json", key="labels"), from_logits)
+    features = data.get("features")
+    if not isinstance(features, dict):
+        raise RunError(f"{run.spec_file}: $.data.features is a {type(features).__name__}, not a mapping")
+    return Teacher("run", run.path, dict(features), fitted.labels, from_logits)
 
 
 def _saved_model(written: str, folder: Path) -> Teacher:
@@ -132,9 +137,12 @@ def _saved_model(written: str, folder: Path) -> Teacher:
                            "gives; give a SavedModel written by `modelctl export`, or the teacher's run folder")
     file = folder / METADATA_ASSET
     metadata = _mapping(_read(file, written), written, file)
-    fitted = _mapping(metadata.get("preprocessing"), written, file, key="preprocessing")
+    try:
+        fitted = Fitted.from_json(metadata.get("preprocessing"), source=f"{file}: preprocessing")
+    except RunError as error:
+        raise TeacherError(f"'{written}': {error}") from None
     return Teacher("saved_model", folder, _mapping(metadata.get("features"), written, file, key="features"),
-                   _mapping(fitted.get("labels"), written, file, key="preprocessing.labels"))
+                   fitted.labels)
 
 
 def _mapping(value, written: str, file: Path, *, key: str = "") -> dict:
@@ -183,14 +191,14 @@ def problems(spec: dict, teacher: Teacher, graph=None) -> list[tuple[tuple, str]
     [(label, _)] = kinds.items()
     found = []
     taught = teacher.labels.get(label)
-    if not isinstance(taught, dict):
+    if taught is None:
         return [(here, f"the teacher predicts {', '.join(teacher.labels) or 'no label'}, not '{label}'")]
-    if taught.get("type") != "categorical":
-        return [(here, f"the teacher's label '{label}' is {taught.get('type')}, not categorical")]
+    if taught.type != "categorical":
+        return [(here, f"the teacher's label '{label}' is {taught.type}, not categorical")]
     if len(teacher.labels) != 1:
         found.append((here, f"the teacher predicts {len(teacher.labels)} labels ({', '.join(teacher.labels)}); "
                             "a teacher with one output is needed"))
-    classes = taught.get("classes") or []
+    classes = taught.classes or []
     declared = label_type("categorical").output_units(labels[label])
     node = graph.node(graph.outputs[0]) if graph is not None and len(graph.outputs) == 1 else None
     units = node.args.get("units") if node is not None and node.kind == "dense" else None

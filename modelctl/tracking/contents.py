@@ -4,7 +4,7 @@ Parameters are the resolved spec (the run's spec.yaml, as trained after `--set`,
 states filled in, so that runs that leave a setting out compare with runs that write it) flattened to the
 paths `--set` takes, list items by their index (`model.layers.0.dense.units`: MLflow's names allow no brackets);
 a list of scalars is one parameter written as YAML (`[64, 32]`), so every value can be given back to `--set`.
-Per-epoch metrics are history.csv's columns with `step` the epoch; final metrics are metrics.json's, named
+Per-epoch metrics are the history's columns with `step` the epoch; final metrics are the run's, named
 `<split>/<metric>` (`test/accuracy`); an evaluation's scalar metrics are `eval/<split>/<label>/<metric>`.
 """
 
@@ -16,12 +16,13 @@ from pathlib import Path
 
 import yaml
 
-from modelctl.runs import read_json
+from modelctl.runs import RunFolder, read_json
+from modelctl.runs.folder import CROSS_VALIDATION, FITTED, HISTORY, METRICS, RECORD, SPEC
 
 PARAM_VALUE_LIMIT = 6000
 """Longest parameter value MLflow stores; longer values are cut and end with `...`."""
 
-FILES = ("spec.yaml", "run.json", "history.csv", "metrics.json", "preprocessing.json", "cross_validation.json")
+FILES = (SPEC, RECORD, HISTORY, METRICS, FITTED, CROSS_VALIDATION)
 """Files of a run folder logged as artifacts, when present; `plots/` is logged too."""
 
 
@@ -75,7 +76,7 @@ def _yaml_value(value) -> str:
 
 
 def run_tags(record: dict, folder: Path) -> dict[str, str]:
-    """Tags of a run from its run.json: spec name and hash, versions, git commit, hardware and strategy."""
+    """Tags of a run from its record: spec name and hash, versions, git commit, hardware and strategy."""
     versions = record.get("versions") or {}
     hardware = record.get("hardware") or {}
     strategy = record.get("strategy") or {}
@@ -106,8 +107,8 @@ def run_tags(record: dict, folder: Path) -> dict[str, str]:
 
 
 def history_rows(folder: Path) -> list[dict[str, float]]:
-    """history.csv as rows of floats (an empty cell is NaN); [] when there is none."""
-    path = Path(folder) / "history.csv"
+    """The run's history (one row per epoch) as rows of floats (an empty cell is NaN); [] when there is none."""
+    path = RunFolder(folder).history_file
     if not path.is_file():
         return []
     with path.open(newline="") as handle:
@@ -122,8 +123,8 @@ def epoch_metrics(row: dict) -> tuple[int, dict[str, float]]:
 
 
 def final_metrics(folder: Path) -> dict[str, float]:
-    """metrics.json (split -> metric -> value) as `<split>/<metric>` -> value; {} when there is none."""
-    path = Path(folder) / "metrics.json"
+    """The run's final metrics (split -> metric -> value) as `<split>/<metric>` -> value; {} when there are none."""
+    path = RunFolder(folder).metrics_file
     if not path.is_file():
         return {}
     return flat_metrics(read_json(path))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from modelctl.runs import read_json
+from modelctl.runs import RunFolder
 from modelctl.tracking.client import TrackingError, write_errors
 from modelctl.tracking.run import read_state, tracked_run
 
@@ -42,7 +42,7 @@ def register_model(folder: Path, name: str, results: list, *, console, artifact_
             console.print(f"warning: {message}", markup=False)
             return None
         raise TrackingError(message)
-    record = read_json(Path(folder) / "run.json")
+    record = RunFolder(folder).record.to_json()
     tags = {"modelctl.spec_hash": record.get("spec_hash"), "modelctl.spec_name": record.get("name"),
             "modelctl.run_dir": str(Path(folder).resolve())}
     for result in results:

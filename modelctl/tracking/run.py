@@ -12,9 +12,7 @@ import json
 import time
 from pathlib import Path
 
-import yaml
-
-from modelctl.runs import read_json
+from modelctl.runs import RunFolder, read_json
 from modelctl.tracking import contents
 from modelctl.tracking.client import TrackingError, client, unreachable, write_errors
 from modelctl.tracking.settings import MlflowSettings
@@ -67,7 +65,7 @@ class MlflowRun:
     @classmethod
     def start(cls, settings: MlflowSettings, folder: Path, console, *, parent_run_id: str | None = None,
               params: bool = True) -> "MlflowRun":
-        """Create the MLflow run of `folder` (which holds spec.yaml and run.json) and log its parameters and
+        """Create the MLflow run of `folder` (a run folder: its spec and record) and log its parameters and
         tags; a run that logs nothing when the server cannot be reached (or a TrackingError when strict).
 
         Args:
@@ -90,15 +88,15 @@ class MlflowRun:
         from mlflow.entities import Param
 
         self.experiment_id = experiment_id(self.client, self.settings.experiment)
-        record = read_json(self.folder / "run.json")
-        tags = contents.run_tags(record, self.folder)
+        folder = RunFolder(self.folder)
+        tags = contents.run_tags(folder.record.to_json(), self.folder)
         if parent_run_id is not None:
             tags["mlflow.parentRunId"] = parent_run_id
         run = self.client.create_run(self.experiment_id, tags=tags, run_name=tags["mlflow.runName"])
         self.run_id = run.info.run_id
         self._save("running")
-        if params and (self.folder / "spec.yaml").is_file():
-            spec = yaml.safe_load((self.folder / "spec.yaml").read_text(encoding="utf-8"))
+        if params and folder.spec_file.is_file():
+            spec = folder.spec
             items = [Param(key, value) for key, value in contents.spec_params(contents.resolved_spec(spec)).items()]
             for first in range(0, len(items), BATCH):
                 self.client.log_batch(self.run_id, params=items[first:first + BATCH])
@@ -111,7 +109,7 @@ class MlflowRun:
         return self.run_id is not None and not self._pending
 
     def log_epoch(self, row: dict) -> None:
-        """Log one history.csv row: each column a metric whose step is the row's epoch."""
+        """Log one history row: each column a metric whose step is the row's epoch."""
         if self.active:
             epoch, values = contents.epoch_metrics(row)
             self._guard(f"logging epoch {epoch}", lambda: self._log_metrics(values, step=epoch))
@@ -181,7 +179,7 @@ class MlflowRun:
                                   "error": error})
 
 
-def open_run(settings: MlflowSettings, folder: Path, console, *, resume: bool = False,
+def track_training(settings: MlflowSettings, folder: Path, console, *, resume: bool = False,
              parent_run_id: str | None = None) -> MlflowRun:
     """The MLflow run of a run folder about to train: when resuming, the one it was tracked with (set running
     again), else a new one (see `MlflowRun.start`)."""

@@ -2,7 +2,7 @@
 
 For a run trained while the tracking server was down (its `mlflow.json` says `pending`), trained without
 tracking, or trained elsewhere: a new MLflow run gets everything a tracked run logs while it trains, read from
-the folder (parameters, tags, every history.csv row with `step` the epoch, metrics.json, evaluations, files).
+the folder (parameters, tags, every history row with `step` the epoch, the final metrics, evaluations, files).
 A partial MLflow run left by the failure is deleted, so the experiment holds the run once. A run already
 logged gets the files and evaluation metrics added since (an `eval` or `export` made while the server was
 down).
@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from modelctl.runs import read_json
+from modelctl.runs import RunFolder, read_cross_validation
 from modelctl.tracking import contents
 from modelctl.tracking.run import MlflowRun, read_state, tracked_run
 from modelctl.spec.typed import typed
 from modelctl.tracking.settings import MlflowSettings, mlflow_settings
 
 STATUSES = {"completed": "FINISHED", "diverged": "FAILED", "interrupted": "KILLED", "running": "KILLED"}
-"""run.json's status -> the status of the MLflow run (a run still `running` in run.json stopped without saying
-why, or is training now)."""
+"""A run's status (`modelctl.runs.RunRecord.status`) -> the status of the MLflow run (a run still `running`
+stopped without saying why, or is training now)."""
 
 
 def upload_run(folder: Path, console, *, uri: str | None = None, experiment: str | None = None,
@@ -40,12 +40,10 @@ def upload_run(folder: Path, console, *, uri: str | None = None, experiment: str
         TrackingError: MLflow is not installed, or the tracking store cannot be reached or refuses a write
             (uploading is the command's whole purpose, so a failure is an error, never a warning).
     """
-    import yaml
-
     folder = Path(folder)
+    run = RunFolder(folder)
     state = read_state(folder) or {}
-    spec = yaml.safe_load((folder / "spec.yaml").read_text(encoding="utf-8")) if (folder / "spec.yaml").is_file() \
-        else {}
+    spec = run.spec if run.spec_file.is_file() else {}
     settings = mlflow_settings(typed(spec), track="mlflow", strict=True, uri=uri or state.get("uri"),
                                experiment=experiment or state.get("experiment"))
     same_store = state.get("uri") == settings.uri and state.get("experiment") == settings.experiment
@@ -60,15 +58,17 @@ def upload_run(folder: Path, console, *, uri: str | None = None, experiment: str
     for row in contents.history_rows(folder):
         tracked.log_epoch(row)
     _add_evaluations(tracked)
-    record = read_json(folder / "run.json")
-    if (folder / "cross_validation.json").is_file():
-        summary = read_json(folder / "cross_validation.json")["metrics"]
-        tracked.log_metrics({f"{split}/{name}": value["mean"] for split, values in summary.items()
+    record = run.record
+    folds = read_cross_validation(run) if record.kind == "cross_validation" else None
+    if folds is not None:
+        tracked.log_metrics({f"{split}/{name}": value["mean"] for split, values in folds.summary.items()
                              for name, value in values.items()})
-        for fold in sorted(folder.glob("fold-*/run.json"), key=lambda path: int(path.parent.name[5:])):
-            upload_run(fold.parent, console, uri=settings.uri, experiment=settings.experiment,
-                       parent_run_id=tracked.run_id)
-    tracked.finish(STATUSES.get(record.get("status"), "FINISHED"))
+    if record.kind == "cross_validation":
+        for number in range(1, record.values["folds"] + 1):
+            if run.fold(number).is_run:
+                upload_run(run.fold(number).path, console, uri=settings.uri, experiment=settings.experiment,
+                           parent_run_id=tracked.run_id)
+    tracked.finish(STATUSES.get(record.status, "FINISHED"))
     if state.get("status") == "pending" and state.get("run_id") and same_store:
         _delete_partial(tracked, state["run_id"])
     console.print(f"{folder}: logged as MLflow run {tracked.run_id} in experiment '{settings.experiment}' at "

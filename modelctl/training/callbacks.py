@@ -19,6 +19,8 @@ import keras
 import numpy as np
 
 from modelctl.errors import UsageError
+from modelctl.runs import RunFolder
+from modelctl.runs.folder import BEST_CHECKPOINT, EARLY_STOPPING_BEST, LAST_CHECKPOINT, LAST_STATE
 from modelctl.training.errors import TrainingError
 from modelctl.util.files import atomic_path, copy_atomic, write_text_atomic
 
@@ -101,7 +103,7 @@ class StopOnSignal(keras.callbacks.Callback):
 
 
 class FirstStep(keras.callbacks.Callback):
-    """Remembers the wall-clock time (`time.time()`) the first training step began, for run.json."""
+    """Remembers the wall-clock time (`time.time()`) the first training step began, for the run's record."""
 
     def __init__(self):
         super().__init__()
@@ -144,7 +146,7 @@ class NaNGuard(keras.callbacks.Callback):
 
 
 class RunRecorder(keras.callbacks.Callback):
-    """After each completed epoch: history.csv, checkpoints/last.keras with last.json, and best.keras.
+    """After each completed epoch: the history, checkpoints/last.keras with last.json, and best.keras.
 
     Args:
         folder: the run folder.
@@ -197,26 +199,27 @@ class RunRecorder(keras.callbacks.Callback):
         if learning_rate is not None:
             row["learning_rate"] = learning_rate
         self.rows.append(row)
-        write_text_atomic(self.folder / "history.csv", history_csv(self.rows))
-        checkpoints = self.folder / "checkpoints"
-        save_model_atomic(self.kept, checkpoints / "last.keras")
-        self.saved = checkpoints / "last.keras"
+        run = RunFolder(self.folder)
+        write_text_atomic(run.history_file, history_csv(self.rows))
+        checkpoints = run.checkpoints
+        save_model_atomic(self.kept, checkpoints / LAST_CHECKPOINT)
+        self.saved = checkpoints / LAST_CHECKPOINT
         value = row.get(self.monitor)
         if self.save_best and isinstance(value, float) and math.isfinite(value) and (
                 self.best is None or (value > self.best if self.higher else value < self.best)):
             self.best = value
             self.best_epoch = epoch + 1
-            copy_atomic(checkpoints / "last.keras", checkpoints / "best.keras")
+            copy_atomic(checkpoints / LAST_CHECKPOINT, checkpoints / BEST_CHECKPOINT)
         for callback in self.watched:
             best_weights = getattr(callback, "best_weights", None)
             if best_weights is not None and getattr(callback, "best_epoch", None) == epoch:
-                _save_arrays(best_weights, checkpoints / "early_stopping_best.npz")
+                _save_arrays(best_weights, checkpoints / EARLY_STOPPING_BEST)
         state = {"epoch": epoch + 1, "history": self.rows, "best": self.best,
                  "generators": generator_states(self.kept), "callbacks": {
             type(callback).__name__: {name: _plain(getattr(callback, name, None))
                                       for name in STATEFUL.get(type(callback).__name__, ())}
             for callback in self.watched}}
-        write_text_atomic(checkpoints / "last.json", json.dumps(state, indent=2) + "\n")
+        write_text_atomic(checkpoints / LAST_STATE, json.dumps(state, indent=2) + "\n")
 
 
 def cut_short(stop: list) -> bool:
@@ -267,7 +270,7 @@ def _save_arrays(arrays: list, path: Path) -> None:
 
 def restore_counters(callbacks: list, saved: dict, checkpoints: Path) -> None:
     """Give Keras callbacks the counters a run saved in last.json, and early stopping its best weights."""
-    best = checkpoints / "early_stopping_best.npz"
+    best = checkpoints / EARLY_STOPPING_BEST
     for callback in callbacks:
         if hasattr(callback, "best_weights") and best.is_file():
             with np.load(best) as stored:

@@ -23,7 +23,6 @@ continues where it stopped.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import keras
@@ -117,20 +116,15 @@ def teacher_of(document) -> Teacher | None:
 
 
 def fingerprint(teacher: Teacher) -> str:
-    """sha256 over the teacher's model files (`model.keras`, or every file of the SavedModel folder)."""
-    digest = hashlib.sha256()
-    path = teacher.model_file
-    files = [path] if path.is_file() else sorted(item for item in path.rglob("*") if item.is_file())
-    for file in files:
-        digest.update(file.relative_to(path.parent if path.is_file() else path).as_posix().encode())
-        with file.open("rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
+    """The content hash of the teacher's model files (the run's model file, or every file of the SavedModel
+    folder): `modelctl.data.fingerprints.content_digest`, the data's own fingerprint."""
+    from modelctl.data.fingerprints import content_digest
+
+    return content_digest(teacher.model_file)
 
 
 def record(document) -> dict | None:
-    """What run.json keeps of the distillation: the teacher (folder, kind, fingerprint), temperature and alpha."""
+    """What the run's record keeps of the distillation: the teacher (folder, kind, fingerprint), temperature and alpha."""
     teacher = teacher_of(document)
     if teacher is None:
         return None
@@ -144,7 +138,7 @@ def check_resumed(document, recorded: dict | None, *, run_dir: Path) -> None:
 
     Args:
         document: the run's own spec.
-        recorded: what run.json keeps of the distillation (`record`), or None.
+        recorded: what the run's record keeps of the distillation (`record`), or None.
         run_dir: the run folder being resumed, for the message.
 
     Raises:
@@ -157,7 +151,7 @@ def check_resumed(document, recorded: dict | None, *, run_dir: Path) -> None:
         return
     if fingerprint(teacher) != recorded["fingerprint"]:
         raise RunError(f"{run_dir}: the teacher {teacher.folder} has changed since this run started (its model files "
-                       f"no longer hash to run.json's fingerprint {recorded['fingerprint'][:12]}...); a resumed run "
+                       f"no longer hash to the recorded fingerprint {recorded['fingerprint'][:12]}...); a resumed run "
                        "must learn from the same teacher: restore it, or start a new run")
 
 
@@ -198,9 +192,10 @@ def distiller(document, prepared, student, *, output_names: list[str], arguments
     """
     teacher = teacher_of(document)
     settings = document.spec.training.distillation
-    [label] = list(prepared.fitted["labels"])
-    ours = prepared.fitted["labels"][label].get("classes")
-    theirs = teacher.labels.get(label, {}).get("classes")
+    fitted = prepared.fitted
+    [label] = fitted.label_names
+    ours = fitted.labels[label].classes
+    theirs = teacher.labels[label].classes if label in teacher.labels else None
     if ours != theirs:
         raise SpecError([document.diagnostic(TEACHER_PATH, f"the teacher's classes of '{label}' are {theirs} but "
                                                            f"this spec's data gives {ours}; the classes, and their "

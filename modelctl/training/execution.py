@@ -47,7 +47,7 @@ class Execution:
     Args:
         steps_per_epoch: training steps per epoch.
         steps_per_execution: steps per call of the compiled training function; divides `steps_per_epoch`.
-        reason: one sentence saying why, for `--dry-run` and run.json.
+        reason: one sentence saying why, for `--dry-run` and the run's record.
     """
 
     steps_per_epoch: int

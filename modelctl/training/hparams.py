@@ -23,7 +23,7 @@ def write_hparams(folder: Path, spec: dict, metrics: dict, *, step: int, console
     Args:
         folder: the run folder.
         spec: the spec as trained.
-        metrics: metrics.json's values: split -> metric -> value.
+        metrics: the run's final metrics: split -> metric -> value.
         step: the step the final metrics are logged at (the epochs completed).
         console: where a note goes.
     """

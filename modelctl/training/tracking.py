@@ -6,7 +6,7 @@ import keras
 
 
 class TrackEpochs(keras.callbacks.Callback):
-    """After each epoch, logs the row the run's recorder just added to history.csv to the MLflow run, so the
+    """After each epoch, logs the row the run's recorder just added to its history to the MLflow run, so the
     tracking server shows exactly the file's values, with `step` the epoch.
 
     Args:

@@ -24,11 +24,9 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import dataclasses
-import datetime
 import math
 import shutil
 import signal
-import sys
 import tempfile
 import time
 import warnings
@@ -39,8 +37,9 @@ from modelctl.errors import DataError, SpecError
 from modelctl.spec.fitted import check_fitted
 from modelctl.spec.typed import Training
 from modelctl.training.errors import TrainingError
-from modelctl.runs import RunError, create_run_dir, git_commit, make_folder, read_json, spec_hash, spec_text, \
-    versions, write_json
+from modelctl.runs import RunError, RunFolder, create_run_dir, make_folder, read_json, spec_text, write_json
+from modelctl.runs.folder import LAST_CHECKPOINT, LAST_STATE, PLOTS
+from modelctl.runs.record import opening_record
 from modelctl.util.files import write_text_atomic
 
 
@@ -75,14 +74,14 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
     """Train the spec's model and keep everything in a new run folder (or continue `resume`).
 
     Args:
-        document: the loaded, valid spec (for `resume`, the run's own spec.yaml).
+        document: the loaded, valid spec (for `resume`, the spec the run started with).
         output: the folder runs are created in (`output/<name>/<timestamp>/`).
         console: a rich Console for progress and messages.
         quiet: no progress output; default False.
         live: rich progress bars (a terminal) instead of one plain line per epoch; default False.
         resume: a run folder to continue from its last completed epoch; default None.
         dry_run: check the data, build and compile the model and say what would run, without training.
-        command_line: the command as typed, for run.json; default `sys.argv`.
+        command_line: the command as typed, for the run's record; default `sys.argv`.
         fold: (index, k) for one fold of k-fold cross-validation; default None.
         run_dir: the folder to write into instead of a new one under `output` (k-fold runs); default None.
         extra_callbacks: more Keras callbacks for `fit`, called before the run's own; default None.
@@ -113,7 +112,7 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
     if resume and typed.training.distillation is not None:
         from modelctl.training.distill import check_resumed
 
-        check_resumed(document, read_json(Path(resume) / "run.json").get("distillation"), run_dir=Path(resume))
+        check_resumed(document, RunFolder(resume).record.values.get("distillation"), run_dir=Path(resume))
     fitted = state["fitted"] if state else None
     hardware = detect_for(settings)
     plan = choose(settings, hardware, batch_size)
@@ -125,7 +124,7 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
     check_fitted(document, prepared.fitted)  # the class count of each label against its output, before any step
     execution = _execution(document, prepared, plan)
     distillation = None
-    if typed.training.distillation is not None and not resume and not dry_run:  # for the new run.json; hashes
+    if typed.training.distillation is not None and not resume and not dry_run:  # for the new record; hashes
         # the teacher's files, and reads them before any folder is made
         from modelctl.training.distill import record as distillation_record
 
@@ -145,21 +144,22 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
         folder = None
     elif run_dir is not None:
         folder = Path(run_dir)
-        make_folder(folder / "checkpoints")
+        make_folder(RunFolder(folder).checkpoints)
     else:
         folder = create_run_dir(output, typed.name)
     if folder is not None and not resume:
-        write_text_atomic(folder / "spec.yaml", spec_text(spec))
-        write_json(folder / "preprocessing.json", prepared.fitted)
-        write_json(folder / "run.json", _run_record(spec, hardware, plan, command_line=command_line,
-                                                    document=document, prepared=prepared,
-                                                    fold=fold, execution=execution, status="running",
-                                                    distillation=distillation))
+        run = RunFolder(folder)
+        write_text_atomic(run.spec_file, spec_text(spec))
+        run.write_fitted(prepared.fitted)
+        run.write_record(_run_record(hardware, plan, command_line=command_line, document=document,
+                                     prepared=prepared, fold=fold, execution=execution, status="running",
+                                     distillation=distillation))
     tracked = None
     if tracking is not None and folder is not None and scratch is None:
-        from modelctl.tracking import open_run
+        from modelctl.tracking import track_training
 
-        tracked = open_run(tracking, folder, console, resume=resume is not None, parent_run_id=tracking_parent)
+        tracked = track_training(tracking, folder, console, resume=resume is not None,
+                                 parent_run_id=tracking_parent)
     try:
         model, output_names, strategy, trained = _build(document, prepared, plan, execution=execution,
                                                         training=typed.training, state=state, folder=folder)
@@ -221,17 +221,17 @@ def _scratch_run_dir(scratch: Path, resume: Path | None) -> Path:
     if resume:
         shutil.copytree(resume, folder)
     else:
-        (folder / "checkpoints").mkdir(parents=True)
+        RunFolder(folder).checkpoints.mkdir(parents=True)
     return folder
 
 
 def _resume_state(resume: Path) -> dict:
-    folder = Path(resume)
-    last = folder / "checkpoints" / "last.json"
+    run = RunFolder(resume)
+    last = run.checkpoints / LAST_STATE
     if not last.is_file():
-        raise RunError(f"{folder}: no completed epoch to resume from ({last} does not exist)")
+        raise RunError(f"{run}: no completed epoch to resume from ({last} does not exist)")
     state = read_json(last)
-    state["fitted"] = read_json(folder / "preprocessing.json")
+    state["fitted"] = run.fitted
     return state
 
 
@@ -261,25 +261,15 @@ def _execution(document, prepared, plan):
         raise SpecError([document.diagnostic(("training", "steps_per_execution"), str(error))]) from None
 
 
-def _run_record(spec, hardware, plan, *, command_line, document, prepared, fold, execution, status: str,
+def _run_record(hardware, plan, *, command_line, document, prepared, fold, execution, status: str,
                 distillation: dict | None = None) -> dict:
     return {
-        "name": document.spec.name,
-        "spec_hash": spec_hash(spec),
-        "spec_file": str(Path(document.source).resolve()),
-        "spec_files": [str(Path(file).resolve()) for file in document.files or [document.source]],
-        "base_dir": str(document.base_dir),
-        "command": command_line if command_line is not None else sys.argv,
-        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "status": status,
-        "versions": versions(),
-        "git_commit": git_commit(document.base_dir),
+        **opening_record(document, command_line=command_line, status=status),
         "hardware": hardware.as_dict(),
         "strategy": plan.as_dict(),
         "execution": execution.as_dict(),
         "examples": prepared.counts,
         "fold": None if fold is None else {"index": fold[0], "folds": fold[1]},
-        "seed": document.spec.seed,
         "data": {"shard": None if prepared.layout is None else prepared.layout.record(), **prepared.data_record()},
         "distillation": distillation,
     }
@@ -309,14 +299,14 @@ def _build(document, prepared, plan, *, execution, training, state, folder):
     with strategy.scope():
         core = build_model(document, fitted_inputs(prepared.fitted))
         output_names = list(core.output_names)
-        model = assemble(core, prepared.fitted["features"], seed=seed)
+        model = assemble(core, prepared.fitted, seed=seed)
         arguments = compile_arguments(document.spec, output_names, steps_per_epoch=execution.steps_per_epoch,
                                       learning_rate_scale=plan.learning_rate_scale)
         options = {"jit_compile": plan.jit_compile, "steps_per_execution": execution.steps_per_execution}
         model.compile(**arguments, **options)
         if state is not None:
             model.optimizer.build(model.trainable_variables)
-            model.load_weights(folder / "checkpoints" / "last.keras")
+            model.load_weights(RunFolder(folder).checkpoints / LAST_CHECKPOINT)
             restore_generators(model, state.get("generators", []))
         trained = model
         if training.distillation is not None:
@@ -350,7 +340,7 @@ def _callbacks(training: Training, folder: Path, has_validation: bool):
 def _fit(document, prepared, plan, *, execution, model, strategy, output_names, folder, console, quiet: bool,
          live: bool, state: dict | None, extra_callbacks: list, plot_history, tracked=None,
          trained=None) -> TrainResult:
-    """Fit `trained` (default: `model`), keeping `model` in the run folder: checkpoints, model.keras, metrics."""
+    """Fit `trained` (default: `model`), keeping `model` in the run folder: checkpoints, the model, metrics."""
     from modelctl.training import callbacks as run_callbacks
 
     trained = model if trained is None else trained
@@ -362,7 +352,7 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
     has_validation = prepared.counts["validation"] > 0
     keras_callbacks = _callbacks(training, folder, has_validation)
     if state:
-        run_callbacks.restore_counters(keras_callbacks, state.get("callbacks", {}), folder / "checkpoints")
+        run_callbacks.restore_counters(keras_callbacks, state.get("callbacks", {}), RunFolder(folder).checkpoints)
     checkpoint = training.checkpoint.args
     monitor = checkpoint["monitor"]
     if not has_validation and monitor.startswith("val_"):
@@ -407,39 +397,40 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
     finally:
         stop_signal.uninstall()
     seconds = time.perf_counter() - started
-    record = read_json(folder / "run.json")
+    run = RunFolder(folder)
+    record = run.record.to_json()
     if stop_signal.received is not None:
         name = signal.Signals(stop_signal.received).name
         completed = recorder.rows[-1]["epoch"] if recorder.rows else 0
         record.update(status="interrupted", epochs_completed=completed)
-        write_json(folder / "run.json", record)
+        run.write_record(record)
         if not completed:
             raise TrainingInterrupted(f"training stopped by {name} during epoch 1, before any epoch was completed; "
                                       "nothing is saved to resume from", stop_signal.received)
         when = f"after epoch {completed}, which is" if not stop_signal.cut else \
             f"during epoch {completed + 1}; epoch {completed} is"
-        raise TrainingInterrupted(f"training stopped by {name} {when} saved in {folder / 'checkpoints'}. Continue "
+        raise TrainingInterrupted(f"training stopped by {name} {when} saved in {run.checkpoints}. Continue "
                                   f"with: modelctl train --resume {folder}", stop_signal.received)
     if nan_guard.found:
         epoch, first, last, loss = nan_guard.found
         record.update(status="diverged")
-        write_json(folder / "run.json", record)
+        run.write_record(record)
         where = f"step {first}" if first == last else \
             f"one of steps {first} to {last} (the loss is seen once per execution of {last - first + 1} steps, " \
             f"training.steps_per_execution)"
         raise TrainingDiverged(f"the loss became {loss} at epoch {epoch}, {where}; lower "
                                f"training.optimizer.learning_rate, add clipnorm, or check the data for extreme "
-                               f"values. Epochs before it are saved in {folder / 'checkpoints'}")
+                               f"values. Epochs before it are saved in {run.checkpoints}")
     # The curves are drawn while the splits are evaluated: the plot is Python, the evaluation mostly TensorFlow's
     # threads.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as drawing:
-        drawn = drawing.submit(_plot_history, recorder.rows, folder / "plots", plot_history)
-        _save_final(model, folder / "model.keras", recorder=recorder, callbacks=keras_callbacks,
+        drawn = drawing.submit(_plot_history, recorder.rows, folder / PLOTS, plot_history)
+        _save_final(model, run.model_file, recorder=recorder, callbacks=keras_callbacks,
                     collective=plan.distribution == "multi_worker")
         metrics = evaluate_splits(model, prepared, output_names, larger_batches=larger,
                                   multi_worker=strategy if plan.distribution == "multi_worker" else None)
         plots = drawn.result()
-    write_json(folder / "metrics.json", metrics)
+    write_json(run.metrics_file, metrics)
     if training.tensorboard.enabled:
         from modelctl.training.hparams import write_hparams
 
@@ -449,7 +440,7 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
                   examples_per_second=round(prepared.counts["train"] * max(len(recorder.rows) - initial_epoch, 0)
                                             / seconds, 1) if seconds > 0 else None,
                   plots=[str(path.relative_to(folder)) for path in plots])
-    write_json(folder / "run.json", record)
+    run.write_record(record)
     return TrainResult(folder, metrics, recorder.rows, plan.as_dict(), prepared.counts,
                        epochs=len(recorder.rows), best_epoch=recorder.best_epoch)
 
