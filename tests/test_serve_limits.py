@@ -404,12 +404,19 @@ def reading_processes(server: ServeProcess) -> list[int]:
 
 # One set of metrics across workers (item 8) -------------------------------------------------------------------------
 
-def test_the_processes_a_server_starts_end_when_it_is_killed_outright(run_dir, tmp_path):
+@pytest.mark.parametrize("when", ["serving", "starting"])
+def test_the_processes_a_server_starts_end_when_it_is_killed_outright(run_dir, tmp_path, when):
+    """Killed once it serves, or while its workers are still loading the model (they then learn of it after their
+    supervisor is gone, and must not take init, which replaced it, for their parent)."""
     # A supervisor killed outright cannot remove its metrics folder: it is made under tmp_path, which pytest removes.
     with ServeProcess(run_dir, "--workers", "2", env={"TMPDIR": str(tmp_path)}) as server:
-        assert wait_until(server.healthy, 120)
-        started = server.descendants()
-        assert len(started) >= 4  # two workers, each with its reading process (and the resource trackers)
+        if when == "serving":
+            assert wait_until(server.healthy, 120)
+            started = server.descendants()
+            assert len(started) >= 4  # two workers, each with its reading process (and the resource trackers)
+        else:
+            assert wait_until(lambda: len(server.descendants()) >= 2, 60)
+            started = server.descendants()
         server.process.kill()
         server.process.wait(30)
 
@@ -419,7 +426,7 @@ def test_the_processes_a_server_starts_end_when_it_is_killed_outright(run_dir, t
             except FileNotFoundError:
                 return False
 
-        assert wait_until(lambda: not any(alive(pid) for pid in started), 30), [pid for pid in started if alive(pid)]
+        assert wait_until(lambda: not any(alive(pid) for pid in started), 60), [pid for pid in started if alive(pid)]
 
 
 def test_workers_share_one_set_of_metrics(run_dir):

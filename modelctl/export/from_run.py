@@ -84,7 +84,7 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
         ExportFailed: a format failed to export or verify (the others are in place).
     """
     from modelctl.export.artifact import ExportContext
-    from modelctl.export.runner import Exported, export_formats, plan
+    from modelctl.export.runner import Exported, export_formats, planned_artifacts
     from modelctl.model.trained import open_trained
     from modelctl.runs import EXPORTS, spec_hash
 
@@ -105,7 +105,7 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
                 options[entry.name]["quantize"] = quantize
     folder = Path(output) if output is not None else run_dir / EXPORTS
     if model_repository is not None and not force and not benchmark:
-        planned_paths = [item.path for item in plan(chosen, options, folder)]
+        planned_paths = [item.path for item in planned_artifacts(chosen, options, folder)]
         if planned_paths and all(path.exists() for path in planned_paths):
             return _lay_out(RunExport(run_dir, folder, Exported(kept=planned_paths)), spec.name,
                             repository=model_repository)

@@ -35,7 +35,8 @@ from modelctl.serve.errors import ServeError
 from modelctl.serve.metrics import MULTIPROCESS_VARIABLE
 
 CONFIG_VARIABLE = "MODELCTL_SERVE_CONFIG"
-"""How the processes of `workers` > 1 learn what to serve: the target and options as JSON."""
+"""How the processes of `workers` > 1 learn what to serve (the target and options) and their supervisor's process
+id, as JSON."""
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8501
@@ -147,7 +148,7 @@ def serve(target: str | Path, *, backend: str = "auto", name: str | None = None,
         app = create_app(served, options)  # checks the options (version labels) before the workers start
         del app
         os.environ[CONFIG_VARIABLE] = json.dumps({"target": str(target), "backend": backend, "name": name,
-                                                  "options": dataclasses.asdict(options)})
+                                                  "options": dataclasses.asdict(options), "supervisor": os.getpid()})
         shared = tempfile.mkdtemp(prefix="modelctl-serve-metrics-")
         os.environ[MULTIPROCESS_VARIABLE] = shared  # read by prometheus_client in each worker as it starts
         config = _Config("modelctl.serve.server:from_environment", factory=True, workers=workers, **uvicorn_options)
@@ -208,8 +209,8 @@ def from_environment():
     from modelctl.serve.model import open_model
     from modelctl.serve.work import watch_parent
 
-    watch_parent(lambda: os.kill(os.getpid(), signal.SIGTERM))
     config = json.loads(os.environ[CONFIG_VARIABLE])
+    watch_parent(lambda: os.kill(os.getpid(), signal.SIGTERM), parent=config["supervisor"])
     served = open_model(config["target"], backend=config["backend"], name=config["name"])
     options = config["options"]
     for key in ("allowed_hosts", "cors_origins"):
