@@ -193,8 +193,8 @@ def tracking_store() -> str:
     return f"sqlite:///{folder / 'mlflow.db'}"
 
 
-def run_family(spec_path: Path, workdir: Path) -> dict:
-    """Every command on one spec.
+def run_family(spec_path: Path, workdir: Path, train_options: list[str] | None = None) -> dict:
+    """Every command on one spec; `train_options` are added to `modelctl train` (such as `--ray --workers 2`).
 
     Returns:
         `timings`: the seconds each step took (`predict` covers every artifact); for a spec with data also
@@ -220,7 +220,7 @@ def run_family(spec_path: Path, workdir: Path) -> dict:
         return {"timings": dict(timings)}
     runs = workdir / "runs"
     sets = [*(item for value in train_overrides(spec_path) for item in ("--set", value)), *taught]
-    step("train", ["train", spec, *sets, "--quiet", "--output", str(runs)])
+    step("train", ["train", spec, *sets, "--quiet", "--output", str(runs), *(train_options or [])])
     [run_dir] = [path.parent for path in runs.glob("*/*/run.json")]
     with timings.timed("typed spec"):
         check_typed_spec(run_dir)
@@ -541,15 +541,18 @@ class Matrix:
         if record:
             self.runs[self.name(path) + suffix] = record
 
-    def run(self, path: Path, workdir: Path, environment: dict | None = None) -> None:
-        """Every command on `path`: in this process, or with `environment` in a child process."""
+    def run(self, path: Path, workdir: Path, environment: dict | None = None, *, train_options: list[str] = (),
+            namespace=None, suffix: str = "") -> None:
+        """Every command on `path`: in this process, or with `environment` in a child process (inside
+        `namespace`, a `loopback.Namespace`, when given), `train_options` added to `modelctl train`."""
         if environment is None:
-            self.record(path, run_family(path, workdir))
+            self.record(path, run_family(path, workdir, list(train_options)), suffix=suffix)
             return
-        done = subprocess.run([sys.executable, __file__, "family", str(path), str(workdir)], env=environment,
+        command = [sys.executable, __file__, "family", str(path), str(workdir), *train_options]
+        done = subprocess.run(namespace.command(command) if namespace is not None else command, env=environment,
                               cwd=workdir, capture_output=True, text=True)
         assert done.returncode == 0, (done.stdout + done.stderr)[-6000:]
-        self.record(path, json.loads(done.stdout.strip().splitlines()[-1]))
+        self.record(path, json.loads(done.stdout.strip().splitlines()[-1]), suffix=suffix)
 
     def ensemble(self, path: Path, workdir: Path) -> None:
         """`modelctl ensemble` of two runs of `path`, and the ensemble's run through every command (see
@@ -587,7 +590,7 @@ def with_plugin(folder: Path, root: Path) -> dict:
 
 if __name__ == "__main__":
     if sys.argv[1] == "family":
-        print(json.dumps(run_family(Path(sys.argv[2]), Path(sys.argv[3]))))
+        print(json.dumps(run_family(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4:])))
     else:
         reload_runs(json.loads(Path(sys.argv[2]).read_text(encoding="utf-8")))
         print("reloaded")

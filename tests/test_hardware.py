@@ -161,7 +161,8 @@ def test_plan_errors(training, hardware, batch_size, message):
      "TF_CONFIG has no `cluster`: it must map roles (chief, worker, ps, evaluator) to lists of 'host:port' "
      "addresses.\nTF_CONFIG `task.type` must be a role of the cluster: no role. Received: type=\"worker\""),
     ('{"cluster": {"wroker": ["a:1"], "chief": ["b:1", "c:1"]}, "task": {"type": "chief", "index": 0}}',
-     "TF_CONFIG `cluster` has an unknown role 'wroker'. Expected one of 'chief', 'worker', 'ps' or 'evaluator'. "
+     "TF_CONFIG `cluster` has an unknown role 'wroker'. Expected one of 'chief', 'worker', 'ps', 'evaluator' or "
+     "'master'. "
      "Did you mean 'worker'?\nTF_CONFIG `cluster.chief` may hold one address. Received: 2 addresses"),
     ('{"cluster": {"worker": "a:1"}}',
      "TF_CONFIG `cluster.worker` must be a non-empty list of 'host:port' strings. Received: \"a:1\""),
@@ -177,6 +178,33 @@ def test_malformed_tf_config(text, message):
     with pytest.raises(ModelctlError) as raised:
         parse_tf_config(text)
     assert str(raised.value) == message
+
+
+VERTEX = ('{"cluster": {"master": ["m:2222"], "worker": ["w0:2222", "w1:2222"], "evaluator": ["e:2222"]}, '
+          '"task": {"type": "%s", "index": %d, "trial": "7"}, "environment": "cloud", '
+          '"job": {"python_module": "trainer.task"}}')
+
+
+def test_tf_config_as_vertex_ai_and_tfjob_write_it():
+    """`master` is the chief (TFJob, AI Platform); `environment`, `job` and `task.trial` are ignored; TensorFlow
+    gets the cluster with the roles it knows, and the evaluator task is refused with the reason."""
+    from modelctl.training.hardware import tf_config_for_tensorflow
+
+    chief = parse_tf_config(VERTEX % ("master", 0))
+    assert (chief.roles, chief.task_type, chief.task_index) == \
+        ((("chief", 1), ("worker", 2), ("evaluator", 1)), "chief", 0)
+    assert chief.workers == 3
+    assert json.loads(tf_config_for_tensorflow(VERTEX % ("worker", 1))) == {
+        "cluster": {"chief": ["m:2222"], "worker": ["w0:2222", "w1:2222"], "evaluator": ["e:2222"]},
+        "task": {"type": "worker", "index": 1}}
+    assert tf_config_for_tensorflow(TWO_WORKERS) is None
+    assert plan({}, Hardware(cpu=CPU, cluster=chief)).workers == 3
+    with pytest.raises(ModelctlError) as raised:
+        plan({}, Hardware(cpu=CPU, cluster=parse_tf_config(VERTEX % ("evaluator", 0))))
+    assert str(raised.value).startswith("TF_CONFIG makes this process the cluster's evaluator, and modelctl runs no "
+                                        "evaluator task")
+    with pytest.raises(ModelctlError, match="names both `chief` and `master`"):
+        parse_tf_config('{"cluster": {"chief": ["a:1"], "master": ["b:1"]}, "task": {"type": "chief"}}')
 
 
 def test_detect_reports_malformed_tf_config(monkeypatch):

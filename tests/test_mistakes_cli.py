@@ -32,13 +32,14 @@ def _modelctl(*arguments: str, cwd: Path, check_tensorflow: bool = False) -> sub
 
 
 def _run_folder(folder: Path) -> Path:
-    """A run folder as `modelctl train` leaves it, without its model: enough for the checks made before
+    """A run folder as `modelctl train` leaves it, with an empty model file: enough for the checks made before
     TensorFlow is imported."""
     run = folder / "runs" / "iris" / "20260101T000000Z"
     run.mkdir(parents=True)
     text = IRIS.read_text().replace("path: iris.csv", f"path: {ROOT / 'examples' / 'iris' / 'iris.csv'}")
     (run / "spec.yaml").write_text(text)
-    (run / "run.json").write_text(json.dumps({"status": "completed"}))
+    (run / "run.json").write_text(json.dumps({"name": "iris", "status": "completed"}))
+    (run / "model.keras").write_bytes(b"")
     (run / "preprocessing.json").write_text(json.dumps({"features": {}, "labels": {
         "species": {"type": "categorical", "column": "species", "classes": ["setosa", "versicolor", "virginica"]}}}))
     return run

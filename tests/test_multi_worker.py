@@ -7,9 +7,11 @@ import csv
 import json
 import os
 import re
-import socket
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import keras
@@ -17,6 +19,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
+from loopback import namespace  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -193,20 +196,6 @@ def test_the_loop_over_two_mirrored_replicas_matches_fit_on_one_device():
     assert own_batches < 1e-5
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = []
-    try:
-        for _ in range(count):
-            sockets.append(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            sockets[-1].bind(("localhost", 0))
-        return [handle.getsockname()[1] for handle in sockets]
-    except OSError as error:
-        pytest.skip(f"the workers need localhost ports, and none could be bound: {error}")
-    finally:
-        for handle in sockets:
-            handle.close()
-
-
 def _only_run(output):
     runs = list((output / "iris").iterdir())
     assert len(runs) == 1
@@ -257,22 +246,34 @@ def _iris_files(folder, sizes: list[int]) -> list[list[str]]:
     return files
 
 
-def _train_on_two_workers(spec, tmp_path) -> list[str]:
-    """`modelctl train` in two processes with a two-worker TF_CONFIG; each one's output. Both must exit 0,
-    only worker 0 (the chief) leaves a run folder, and worker 1's temporary one is gone."""
-    ports = _free_ports(2)
-    cluster = {"worker": [f"localhost:{port}" for port in ports]}
-    base = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3"}
+def _start_workers(namespace, spec, tmp_path, *arguments: str, roles=("worker", "worker")) -> list:
+    """`modelctl train SPEC ARGUMENTS` in one process per role of a TF_CONFIG cluster (`worker` or `master`,
+    numbered as TF_CONFIG numbers them), inside `namespace`: TensorFlow's gRPC servers listen on all interfaces.
+    Worker `i` writes under `tmp_path/worker-i` (its `--output`) and keeps temporary files in `tmp_path/tmp-i`."""
+    cluster: dict = {}
+    for index, role in enumerate(roles):
+        cluster.setdefault(role, []).append(f"127.0.0.1:{21000 + index}")
+    base = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     base.pop("TF_CONFIG", None)
-    processes = []
-    for index in range(2):
+    processes, seen = [], {}
+    for index, role in enumerate(roles):
         scratch = tmp_path / f"tmp-{index}"
+        shutil.rmtree(scratch, ignore_errors=True)  # what a killed worker left
         scratch.mkdir()
+        task = {"type": role, "index": seen.setdefault(role, 0)}
+        seen[role] += 1
         env = {**base, "TMPDIR": str(scratch),
-               "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+               "TF_CONFIG": json.dumps({"cluster": cluster, "task": task, "environment": "cloud"})}
         processes.append(subprocess.Popen(
-            [sys.executable, "-c", CLI, "train", str(spec), "--output", str(tmp_path / f"worker-{index}"),
-             "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+            namespace.command([sys.executable, "-c", CLI, "train", str(spec), "--output",
+                               str(tmp_path / f"worker-{index}"), "--quiet", *arguments]),
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    return processes
+
+
+def _finish(processes) -> list[tuple[int, str]]:
+    """Each process's exit code and output, once all have ended (within WORKER_TIMEOUT seconds)."""
     outputs = []
     try:
         for process in processes:
@@ -281,11 +282,18 @@ def _train_on_two_workers(spec, tmp_path) -> list[str]:
         for process in processes:
             process.kill()
         pytest.fail(f"a training process ran past {WORKER_TIMEOUT} s (a collective waiting for a peer?)")
-    for process, output in zip(processes, outputs):
-        assert process.returncode == 0, output[-3000:]
+    return [(process.returncode, output) for process, output in zip(processes, outputs)]
+
+
+def _train_on_two_workers(spec, tmp_path, namespace, *arguments: str) -> list[str]:
+    """`modelctl train` in two processes with a two-worker TF_CONFIG; each one's output. Both must exit 0,
+    only worker 0 (the chief) leaves a run folder, and worker 1's temporary one is gone."""
+    results = _finish(_start_workers(namespace, spec, tmp_path, *arguments))
+    for code, output in results:
+        assert code == 0, output[-3000:]
     assert not (tmp_path / "worker-1").exists()
     assert not list((tmp_path / "tmp-1").iterdir())
-    return outputs
+    return [output for _, output in results]
 
 
 def _metrics_table(output: str) -> list[str]:
@@ -298,15 +306,17 @@ def _metrics_table(output: str) -> list[str]:
 @pytest.mark.parametrize("route, sizes, cache", [
     ("rows", [120], "true"),
     ("files", [35, 30, 30, 25], "false"),
-], ids=["row-ranges-held", "whole-files-streamed"])
-def test_two_workers_each_read_their_shard_and_train_one_model(write_spec, tmp_path, route, sizes, cache):
+], ids=["row-ranges-held-then-killed-and-resumed", "whole-files-streamed"])
+def test_two_workers_each_read_their_shard_and_train_one_model(write_spec, tmp_path, namespace, route, sizes, cache):
     """`modelctl train` in two processes with a two-worker TF_CONFIG. Each worker says which part of the training
     split it reads (the chief also in run.json's `data.shard`): row ranges of one file, or whole files of a glob.
     Re-read from the files, the two parts are disjoint and together are the training split; both workers run as
-    many steps, the model learns, and both print the same final metrics."""
+    many steps, the model learns, and both print the same final metrics. With row ranges, the run is then
+    trained again with worker 1 killed on the way and resumed (`_kill_and_resume`): it ends with the same
+    weights."""
     files = _iris_files(tmp_path, sizes)
     spec = write_spec(SHARDED_SPEC.format(train="train-*.csv" if len(sizes) > 1 else "train-0.csv", cache=cache))
-    outputs = _train_on_two_workers(spec, tmp_path)
+    outputs = _train_on_two_workers(spec, tmp_path, namespace)
 
     shards = []
     for index, output in enumerate(outputs):
@@ -348,6 +358,8 @@ def test_two_workers_each_read_their_shard_and_train_one_model(write_spec, tmp_p
     metrics = json.loads((chief / "metrics.json").read_text())
     assert metrics["train"]["accuracy"] > 0.9 and metrics["validation"]["accuracy"] > 0.85
     assert _metrics_table(outputs[0]) == _metrics_table(outputs[1])
+    if route == "rows":
+        _kill_and_resume(spec, tmp_path, namespace, reference=chief / "model.keras")
 
 
 @pytest.mark.parametrize("roles, task, keeps_files", [
@@ -358,7 +370,7 @@ def test_two_workers_each_read_their_shard_and_train_one_model(write_spec, tmp_p
 ])
 def test_only_the_chief_keeps_its_run_folder(roles, task, keeps_files):
     from modelctl.training.hardware import Cluster, Plan
-    from modelctl.training.trainer import _worker_scratch
+    from modelctl.training.cluster import worker_scratch as _worker_scratch
 
     scratch = _worker_scratch(Plan("multi_worker", workers=2), Cluster(roles, *task))
     assert (scratch is None) == keeps_files
@@ -366,3 +378,89 @@ def test_only_the_chief_keeps_its_run_folder(roles, task, keeps_files):
         assert scratch.is_dir() and not list(scratch.iterdir())
         scratch.rmdir()
     assert _worker_scratch(Plan("one_device"), Cluster(roles, *task)) is None
+
+
+def _weights(path: Path) -> list:
+    import modelctl.features.layers  # noqa: F401 (the preprocessing layers a run's model holds)
+
+    return keras.saving.load_model(path).get_weights()
+
+
+def _wait_for_epoch(run: Path, epoch: int, processes) -> None:
+    """Until `run`'s last completed epoch is `epoch` or later; fails when a process ends first."""
+    last = run / "checkpoints" / "last.json"
+    deadline = time.monotonic() + WORKER_TIMEOUT
+    while time.monotonic() < deadline:
+        if last.is_file():
+            try:
+                if json.loads(last.read_text())["epoch"] >= epoch:
+                    return
+            except (ValueError, KeyError):  # read while being replaced
+                pass
+        for process in processes:
+            assert process.poll() is None, process.communicate()[0][-3000:]
+        time.sleep(0.05)
+    pytest.fail(f"epoch {epoch} was not completed within {WORKER_TIMEOUT} s")
+
+
+def _kill_and_resume(spec, tmp_path, namespace, reference: Path) -> None:
+    """SIGKILL of worker 1 at epoch 5 of 12: worker 0 ends with one line naming worker 1 and exit code 129, its
+    run.json says `interrupted` with the command that continues it. Resuming in one process (one replica) is
+    refused; the same command on both workers continues from the last completed epoch and ends with the
+    weights of `reference`, the model of an uninterrupted run."""
+    run = tmp_path / "run"
+    again = ["--run-dir", str(run), "--resume-if-exists"]
+
+    processes = _start_workers(namespace, spec, tmp_path, *again)
+    _wait_for_epoch(run, 5, processes)
+    processes[1].send_signal(signal.SIGKILL)
+    (code, output), (killed, _) = _finish(processes)
+    assert killed == -signal.SIGKILL
+    assert code == 129, output[-3000:]
+    assert "Traceback" not in output
+    error = [line for line in output.splitlines() if line.startswith("error:")]
+    assert len(error) == 1, output[-3000:]
+    record = json.loads((run / "run.json").read_text())
+    completed = record["epochs_completed"]
+    assert record["status"] == "interrupted" and 5 <= completed < 12
+    assert record["interrupted"]["lost"] == "worker 1"
+    assert error[0] == (f"error: worker 1 of the multi-worker run was lost ({record['interrupted']['reason']}); "
+                        f"epoch {completed} is saved in {run / 'checkpoints'}. Start every worker again with the "
+                        f"same command and --resume-if-exists, or continue with: modelctl train --resume {run}")
+
+    alone = subprocess.run([sys.executable, "-c", CLI, "train", "--resume", str(run), "--quiet"],
+                           capture_output=True, text=True, timeout=WORKER_TIMEOUT,
+                           env={**{k: v for k, v in os.environ.items() if k != "TF_CONFIG"},
+                                "CUDA_VISIBLE_DEVICES": ""})
+    assert alone.returncode == 1, alone.stderr[-3000:]
+    assert f"error: {run}: the run was started on 2 workers, 2 replicas (multi_worker), and this process would " \
+           "continue it on 1 replica (one_device)" in alone.stderr
+
+    outputs = _train_on_two_workers(spec, tmp_path, namespace, *again)
+    assert f"{run}: continuing after epoch {completed}" in outputs[0]
+    record = json.loads((run / "run.json").read_text())
+    assert record["status"] == "completed" and record["epochs_completed"] == 12
+    assert [(entry["epoch"], entry["workers_changed"]) for entry in record["resumes"]] == [(completed, False)]
+    assert len((run / "history.csv").read_text().splitlines()) == 13
+    expected, resumed = _weights(reference), _weights(run / "model.keras")
+    assert max(float(np.max(np.abs(a - b))) for a, b in zip(expected, resumed)) == 0.0
+
+
+def test_sigterm_to_a_worker_names_the_chiefs_run_folder(write_spec, tmp_path, namespace):
+    """A worker other than the chief keeps only a temporary folder: stopped by SIGTERM, it names the chief's run
+    folder in the command that continues the run. The cluster names its chief `master`, as TFJob writes it."""
+    _iris_files(tmp_path, [120])
+    spec = write_spec(SHARDED_SPEC.format(train="train-0.csv", cache="true").replace("epochs: 12", "epochs: 200"))
+    processes = _start_workers(namespace, spec, tmp_path, roles=("master", "worker"))
+    deadline = time.monotonic() + WORKER_TIMEOUT
+    while not list((tmp_path / "worker-0").glob("iris/*/checkpoints/last.json")):
+        assert time.monotonic() < deadline and processes[0].poll() is None
+        time.sleep(0.1)
+    chief = _only_run(tmp_path / "worker-0")
+    processes[1].send_signal(signal.SIGTERM)
+    (code, output), (stopped, message) = _finish(processes)
+    assert stopped == 128 + signal.SIGTERM, message[-3000:]
+    assert f"Continue with: modelctl train --resume {chief}\n" in message
+    assert "Traceback" not in message + output
+    assert code == 129 and "error: worker 0 of the multi-worker run was lost" in output
+    assert json.loads((chief / "run.json").read_text())["status"] == "interrupted"

@@ -219,15 +219,22 @@ def test_a_trial_whose_worker_was_killed_is_marked_failed_by_the_next_worker(tmp
     import optuna
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
-    from modelctl.search.worker import counted, release_dead_trials
+    from modelctl.search.liveness import release_lost_trials
+    from modelctl.search.worker import counted
 
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     study = optuna.create_study(storage=JournalStorage(JournalFileBackend(str(tmp_path / "journal.log"))))
     for pid in (gone.pid, os.getpid()):  # a dead worker's trial, and a live one's
         trial = study.ask()
-        trial.set_user_attr("host", socket.gethostname())
-        trial.set_user_attr("pid", pid)
-    assert release_dead_trials(study) == [0]
-    assert [(trial.number, trial.state.name) for trial in study.trials] == [(0, "FAIL"), (1, "RUNNING")]
-    assert [trial.number for trial in counted(study.trials)] == [1]
+        trial.set_user_attr("worker", {"host": socket.gethostname(), "pid": pid, "trial": trial.number})
+    assert release_lost_trials(study, heartbeat=False) == [0]
+    # The lost trial's parameters are enqueued again: the retry counts, the lost trial does not.
+    assert [(trial.number, trial.state.name) for trial in study.trials] == \
+        [(0, "FAIL"), (1, "RUNNING"), (2, "WAITING")]
+    assert [trial.number for trial in counted(study.trials)] == [1, 2]
+    # The retry starts with a copy of the lost trial's attributes, the dead worker's among them: until the process
+    # that runs it claims it, it is not taken for lost.
+    retry = study.ask()
+    assert retry.number == 2 and retry.user_attrs["worker"]["pid"] == gone.pid
+    assert release_lost_trials(study, heartbeat=False) == []

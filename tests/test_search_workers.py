@@ -143,3 +143,42 @@ def test_two_workers_against_postgresql_share_one_study(write_spec, tmp_path, po
     assert [(trial.number, trial.state.name) for trial in kept] == [(0, "COMPLETE"), (1, "COMPLETE")]
     assert {trial.user_attrs["run_dir"] for trial in kept} == {
         str(folder / f"trial-{number:04d}") for folder in folders for number in numbered_trials(folder)}
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_trial_is_replaced_and_the_study_ends_with_the_trials_asked(write_spec, tmp_path):
+    """`--workers 2`, 3 trials; SIGKILL of one worker process while both train a trial. The survivor marks the
+    dead worker's trial failed, trains its parameters again and waits for nothing more: 3 trials complete, the
+    lost one on record as failed, and the search exits 0 saying a worker ended early."""
+    spec = write_spec(search_spec(sampler="random", trials=3))
+    folder = tmp_path / "runs" / "iris-search" / "search" / "iris-search"
+    process = modelctl("search", str(spec), "--workers", "2", "--set", "training.epochs=25", "--set",
+                       "training.steps_per_epoch=2", cwd=tmp_path)
+    deadline = time.monotonic() + 180
+    while len([path for path in folder.glob("trial-*/history.csv") if len(path.read_text().splitlines()) > 2]) < 2:
+        assert process.poll() is None, process.communicate()[0]
+        assert time.monotonic() < deadline, "two trials were not training within 180 s"
+        time.sleep(0.1)
+    workers = _children(process.pid)
+    assert len(workers) == 2
+    os.kill(workers[0], signal.SIGKILL)
+    code, output = finish(process)
+    assert code == 0, output
+    assert "1 of 2 workers ended early (SIGKILL)" in output
+    assert "Traceback" not in output
+    import optuna
+
+    study = optuna.load_study(study_name="iris-search", storage=optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(folder / "journal.log"))))
+    states = sorted(trial.state.name for trial in study.trials if not trial.user_attrs.get("surplus"))
+    assert states == ["COMPLETE", "COMPLETE", "COMPLETE", "FAIL"], states
+    lost = next(trial for trial in study.trials if trial.state.name == "FAIL")
+    retried = [trial for trial in study.trials
+               if optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(trial) == lost.number]
+    assert len(retried) == 1 and retried[0].state.name == "COMPLETE" and retried[0].params == lost.params
+    record = json.loads((folder / "search.json").read_text())
+    assert sorted(row["state"] for row in record["trials"]) == ["complete", "complete", "complete", "lost"]

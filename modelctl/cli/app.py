@@ -57,6 +57,21 @@ def _data_cache(no_cache: bool, cache_dir: Optional[Path]):
     return DataCache(folder=cache_dir, enabled=not no_cache)
 
 
+def _ray_address_option():
+    return typer.Option(None, "--ray-address", metavar="ADDRESS", help="With --ray: the cluster, as Ray takes it: "
+                        "auto, HOST:6379 or ray://HOST:10001 (implies --ray). Default: $RAY_ADDRESS, else a local "
+                        "Ray for the command.")
+
+
+def _cpus_per_worker_option(default: Optional[float] = 1):
+    return typer.Option(default, "--cpus-per-worker", help="With --ray: CPUs Ray reserves for each worker. "
+                                                           "Default: 1.")
+
+
+def _gpus_per_worker_option(default: Optional[float] = 0):
+    return typer.Option(default, "--gpus-per-worker", help="With --ray: GPUs Ray gives each worker. Default: 0.")
+
+
 TRACK_STRICT_HELP = ("Make a tracking server that cannot be reached (or a write it refuses) an error instead of a "
                      "warning (on train it implies --track mlflow). Default: the spec's tracking.mlflow.strict.")
 REGISTER_HELP = ("Register the exported model in MLflow's model registry as a new version of NAME, tagged with "
@@ -206,14 +221,22 @@ def train(
     spec: Optional[str] = typer.Argument(None, help="The spec file (left out with --resume).",
                                          autocompletion=spec_files),
     overrides: List[str] = typer.Option([], "--set", help=SET_HELP),
-    output: Path = typer.Option(Path("runs"), "--output", "-o", help="Folder runs are created in: "
-                                                                      "OUTPUT/<name>/<timestamp>/."),
-    run_dir: Optional[Path] = typer.Option(None, "--run-dir", help="Write the run into exactly this folder "
+    output: str = typer.Option("runs", "--output", "-o", help="Folder runs are created in: "
+                                                             "OUTPUT/<name>/<timestamp>/; s3://... or gs://... "
+                                                             "keeps them on object storage."),
+    run_dir: Optional[str] = typer.Option(None, "--run-dir", help="Write the run into exactly this folder "
                                                                    "(created when missing; it must hold no run) "
                                                                    "instead of OUTPUT/<name>/<timestamp>/, for "
                                                                    "pipelines such as DVC that need fixed paths."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue this run folder from its last "
                                                                  "completed epoch.", autocompletion=run_folders),
+    resume_if_exists: bool = typer.Option(False, "--resume-if-exists", help="With --run-dir DIR: continue DIR "
+                                          "from its last completed epoch when it holds one, else start the run "
+                                          "there, so that a scheduler re-running the command resumes it "
+                                          "(docs/distributed.md)."),
+    allow_worker_change: bool = typer.Option(False, "--allow-worker-change", help="Resume on another number of "
+                                             "workers or replicas than the run was started on (recorded in "
+                                             "run.json); refused without it."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Read the data, build and compile the model, say what "
                                                           "would run; train nothing."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
@@ -225,6 +248,16 @@ def train(
                                                                   "Default: the spec's tracking section."),
     track_strict: bool = typer.Option(False, "--track-strict", help=TRACK_STRICT_HELP),
     register: Optional[str] = typer.Option(None, "--register", metavar="NAME", help=f"With --export: {REGISTER_HELP}"),
+    ray: bool = typer.Option(False, "--ray", help="Train on a Ray cluster through Ray Train (the ray extra): "
+                                                  "--workers processes, restarted from the last completed epoch "
+                                                  "when one dies. Without --ray-address: $RAY_ADDRESS, else a "
+                                                  "local Ray for the command."),
+    ray_address: Optional[str] = _ray_address_option(),
+    workers: Optional[int] = typer.Option(None, "--workers", help="With --ray: training processes. Default: 2."),
+    cpus_per_worker: Optional[float] = _cpus_per_worker_option(None),
+    gpus_per_worker: Optional[float] = _gpus_per_worker_option(None),
+    max_failures: Optional[int] = typer.Option(None, "--max-failures", help="With --ray: restarts after a worker "
+                                                                            "dies (-1: no end). Default: 3."),
     no_cache: bool = _no_cache_option(),
     cache_dir: Optional[Path] = _cache_dir_option(),
 ) -> None:
@@ -238,14 +271,48 @@ def train(
                          "--register NAME` later)")
     console = _console()
     cache = _data_cache(no_cache, cache_dir)
-    result = run_train(spec, overrides, output, resume=resume, dry_run=dry_run, quiet=quiet, folds=folds,
+    result = run_train(spec, overrides, _place(output), resume=resume, dry_run=dry_run, quiet=quiet, folds=folds,
                        console=console, cache=cache,
-                       track=None if track is None else track.value, track_strict=track_strict, run_dir=run_dir)
+                       track=None if track is None else track.value, track_strict=track_strict,
+                       run_dir=None if run_dir is None else _place(run_dir), resume_if_exists=resume_if_exists,
+                       allow_worker_change=allow_worker_change,
+                       ray=_ray_shape(ray or ray_address is not None, ray_address, workers=workers,
+                                      cpus_per_worker=cpus_per_worker, gpus_per_worker=gpus_per_worker,
+                                      max_failures=max_failures))
     if export_after and result.get("run_dir") and not folds and not dry_run:
         from modelctl.cli.export import run_export
 
         run_export(result["run_dir"], [], None, console=console, cache=cache, register=register,
                    track_strict=track_strict)
+
+
+def _place(folder: str):
+    """A folder given on the command line: a Path, or the URL of a folder on object storage as written (a Path
+    would fold its `//`)."""
+    from modelctl.util.storage import is_remote
+
+    return folder if is_remote(folder) else Path(folder)
+
+
+def _ray_shape(ray: bool, address: Optional[str], **shape):
+    """`(address, Shape)` for `run_train` when --ray is given; None otherwise.
+
+    Raises:
+        UsageError: an option of the Ray shape without --ray.
+    """
+    given = {name: value for name, value in shape.items() if value is not None}
+    if not ray:
+        if given:
+            from modelctl.errors import UsageError
+
+            options = ", ".join(f"--{name.replace('_', '-')}" for name in given)
+            raise UsageError(f"{options} shape{'s' if len(given) == 1 else ''} a run on Ray: add --ray (or "
+                             "--ray-address ADDRESS). Without it, training uses this machine's devices, or the "
+                             "cluster TF_CONFIG describes")
+        return None
+    from modelctl.launch.ray_train import Shape
+
+    return address, Shape(**given)
 
 
 @app.command()
@@ -254,7 +321,8 @@ def train(
 def search(
     spec: str = typer.Argument(..., help="The spec file, with a `search` section.", autocompletion=spec_files),
     trials: Optional[int] = typer.Option(None, "--trials", help="Trials to complete. Default: search.trials."),
-    workers: int = typer.Option(1, "--workers", help="Worker processes on this machine sharing the study."),
+    workers: int = typer.Option(1, "--workers", help="Workers sharing the study: processes on this machine, or "
+                                                     "Ray tasks with --ray."),
     storage: Optional[str] = typer.Option(None, "--storage", help="Database the study lives in, shared by workers "
                                                                   "on several machines: postgresql://USER:PASSWORD@"
                                                                   "HOST/DB, mysql+pymysql://... or sqlite:///FILE "
@@ -270,6 +338,12 @@ def search(
     track: Optional[Tracker] = typer.Option(None, "--track", help="Also log the search to MLflow: one run for the "
                                                                   "study, a child run for each trial. Default: the "
                                                                   "spec's tracking section."),
+    ray: bool = typer.Option(False, "--ray", help="Run the --workers as Ray tasks (the ray extra) on one study: "
+                                                  "its journal in a folder every node shares, or --storage. "
+                                                  "Without --ray-address: $RAY_ADDRESS, else a local Ray."),
+    ray_address: Optional[str] = _ray_address_option(),
+    cpus_per_worker: float = _cpus_per_worker_option(),
+    gpus_per_worker: float = _gpus_per_worker_option(),
     no_cache: bool = _no_cache_option(),
     cache_dir: Optional[Path] = _cache_dir_option(),
 ) -> None:
@@ -279,7 +353,8 @@ def search(
 
     run_search_command(spec, overrides, output=output, trials=trials, workers=workers, storage=storage, study=study,
                        resume=resume, folds=folds, console=_console(), cache_dir=cache_dir, use_cache=not no_cache,
-                       track=None if track is None else track.value)
+                       track=None if track is None else track.value,
+                       ray=(ray_address, cpus_per_worker, gpus_per_worker) if ray or ray_address else None)
 
 
 @app.command()

@@ -54,6 +54,9 @@ def fingerprint(path: Path, memo: Path | None = None, *, content: bool = True) -
     The content hash is the BLAKE2b of the BLAKE2b digests of the file's consecutive 32 MiB segments, hashed by
     a few threads at once (hashing and reading release the GIL); the same for any number of threads.
 
+    A staged copy of an object on object storage (`modelctl.util.storage.staged`) is fingerprinted as the
+    object: its URL, size and modification time, with the copy's content hash.
+
     Args:
         path: the file.
         memo: a folder where content hashes are remembered with the file's stat (device, inode, size,
@@ -63,20 +66,24 @@ def fingerprint(path: Path, memo: Path | None = None, *, content: bool = True) -
         content: read the file for its content hash (default True); False gives size and time alone (digest
             None), without reading it.
     """
+    from modelctl.util.storage import origin
+
     path = Path(path).resolve()
     before = path.stat()
+    # A staged copy of an object on object storage is named as the object: its URL, size and modification time.
+    named = origin(path) or [str(path), before.st_size, before.st_mtime_ns]
     if not content:
-        return Fingerprint(str(path), before.st_size, before.st_mtime_ns, None)
+        return Fingerprint(*named[:3], None)
     remembered = _remembered(memo, path, before)
     if remembered is not None:
-        return Fingerprint(str(path), before.st_size, before.st_mtime_ns, remembered)
+        return Fingerprint(*named[:3], remembered)
     hashed_at = time.time_ns()
     combined = _content_hash(path, before.st_size)
     after = path.stat()
     if memo is not None and _stat_key(after) == _stat_key(before) \
             and hashed_at - max(before.st_mtime_ns, before.st_ctime_ns) > _SETTLED_NS:
         _remember(memo, path, before, digest=combined)
-    return Fingerprint(str(path), before.st_size, before.st_mtime_ns, combined)
+    return Fingerprint(*named[:3], combined)
 
 
 def content_digest(path: Path) -> str:

@@ -26,6 +26,7 @@ from modelctl.util.lazy import numpy as np
 from modelctl.data.errors import DataError, shown
 from modelctl.errors import SpecError, did_you_mean
 from modelctl.registry.sources import source_names, sources
+from modelctl.util.storage import is_remote
 
 ON_BAD_ROWS = ("error", "skip")
 
@@ -277,7 +278,10 @@ def resolve_files(pattern: str, base_dir: Path) -> list[Path]:
 
     Raises:
         DataError: no file matches, or the one file named does not exist or is a folder.
+        StorageError: on object storage (`s3://`, `gs://`), likewise, or the storage refused.
     """
+    if is_remote(pattern):
+        return _staged(pattern)
     joined = Path(base_dir) / pattern
     if has_glob(pattern):
         # root_dir keeps glob characters in the folder's own name literal.
@@ -297,12 +301,23 @@ def resolve_file(path: str, base_dir: Path) -> Path:
     Raises:
         DataError: the file does not exist or is a folder.
     """
+    if is_remote(path):
+        return _staged(path)[0]
     joined = Path(base_dir) / path
     if joined.is_dir():
         raise DataError("is a folder; expected a file", file=joined)
     if not joined.is_file():
         raise DataError(f"no such file (read relative to {shown(base_dir)})", file=joined)
     return joined.resolve()
+
+
+def _staged(url: str) -> list[Path]:
+    """Local copies of the objects a `s3://` or `gs://` path names, kept in the cache folder's `remote/` and
+    fetched again only when an object changes (`modelctl.util.storage.staged`)."""
+    from modelctl.data.cache import default_folder
+    from modelctl.util.storage import staged
+
+    return staged(url, default_folder() / "remote")
 
 
 def source_options(source: dict) -> dict:

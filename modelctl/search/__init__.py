@@ -4,5 +4,7 @@
 
 `space` turns `search.parameters` into suggestions, `study` opens the study on
 its storage, `trial` trains one trial, `worker` runs trials until the study has
-them all, `runner` starts the workers and `report` writes what a search leaves.
+them all, `liveness` finds the trials of workers that died and has them trained
+again, `runner` starts the workers (processes here, or Ray tasks through
+`modelctl.launch.ray_search`) and `report` writes what a search leaves.
 """

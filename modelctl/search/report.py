@@ -34,6 +34,27 @@ PLOTS = {
 """Figure file -> the `optuna.visualization.matplotlib` function that draws it."""
 
 
+def _state(trial) -> str:
+    """`interrupted` (stopped by SIGTERM or Ctrl-C), `lost` (failed by another worker: its own was gone, see
+    `liveness`), or Optuna's state in lower case (`complete`, `pruned`, `running`, `fail`, `waiting`)."""
+    if trial.user_attrs.get("interrupted"):
+        return "interrupted"
+    if trial.state.name == "FAIL" and not trial.user_attrs.get("error"):
+        return "lost"
+    return trial.state.name.lower()
+
+
+def _retry_of(trial) -> int | None:
+    """The number of the lost trial whose parameters `trial` runs again; None for a trial of its own."""
+    import warnings
+
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RetryHeartbeatStaleTrialCallback.retried_trial_number(trial)
+
+
 def trial_rows(study, parameters: dict) -> list[dict]:
     """Every trial of the study but surplus ones, best first: completed by metric, then pruned, running, failed."""
     rows = []
@@ -42,7 +63,7 @@ def trial_rows(study, parameters: dict) -> list[dict]:
             continue
         rows.append({
             "number": trial.number,
-            "state": "interrupted" if trial.user_attrs.get("interrupted") else trial.state.name.lower(),
+            "state": _state(trial),
             "value": trial.value if trial.state.name == "COMPLETE" else _last_report(trial),
             "parameters": space.decode(trial.params, parameters),
             "run_dir": trial.user_attrs.get("run_dir"),
@@ -51,6 +72,7 @@ def trial_rows(study, parameters: dict) -> list[dict]:
             "train_seconds": trial.user_attrs.get("train_seconds"),
             "pruned_at_epoch": trial.user_attrs.get("pruned_at_epoch"),
             "error": trial.user_attrs.get("error"),
+            "retry_of": _retry_of(trial),
         })
     sign = 1 if study.direction.name == "MINIMIZE" else -1
     order = {"complete": 0, "pruned": 1, "running": 2}
@@ -88,7 +110,7 @@ def write_report(study, settings, search: Search, *, console) -> dict:
         "goal": study.direction.name.lower(),
         "trials_asked": settings.trials,
         "counts": {state: sum(1 for row in rows if row["state"] == state)
-                   for state in ("complete", "pruned", "running", "fail", "interrupted")},
+                   for state in ("complete", "pruned", "running", "fail", "interrupted", "lost")},
         "best": None if best is None else {"number": best.number, "value": best.value,
                                            "parameters": space.decode(best.params, parameters),
                                            "run_dir": best.user_attrs.get("run_dir"), "spec": str(folder / "best.yaml")},
@@ -173,8 +195,8 @@ def render_table(rows: list[dict], record: dict, folder: Path, *, console) -> No
 
     names = list(dict.fromkeys(name for row in rows for name in row["parameters"]))
     counts = record["counts"]
-    others = ", ".join(f"{counts[state]} {state}" for state in ("pruned", "running", "fail", "interrupted")
-                       if counts[state])
+    others = ", ".join(f"{counts[state]} {state}" for state in ("pruned", "running", "fail", "interrupted", "lost")
+                       if counts.get(state))
     table = Table(title=f"Search {record['study']}: {record['metric']} ({record['goal']}), "
                         f"{counts['complete']} completed{', ' + others if others else ''}; "
                         f"{record['trials_asked']} asked for", title_justify="left")

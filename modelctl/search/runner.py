@@ -55,7 +55,8 @@ def settings_for(spec: str, overrides: list[str], *, output: Path, trials: int |
 
 def run_search(spec: str, overrides: list[str], *, output: Path, trials: int | None = None, workers: int = 1,
                storage: str | None = None, study: str | None = None, resume: bool = False, folds: int | None = None,
-               console, cache_dir: Path | None = None, use_cache: bool = True, track: str | None = None) -> dict:
+               console, cache_dir: Path | None = None, use_cache: bool = True, track: str | None = None,
+               launch=None) -> dict:
     """Run a search to its end (or its interruption) and write its report; returns search.json's content.
 
     Args:
@@ -74,6 +75,9 @@ def run_search(spec: str, overrides: list[str], *, output: Path, trials: int | N
         cache_dir, use_cache: the prepared-data cache, as `modelctl train` takes it.
         track: `--track`: None (default: as the spec's `tracking` section says) or `mlflow`. A tracked search is
             one MLflow run (the study: its best value, search.json and best.yaml) whose child runs are the trials.
+        launch: runs the workers elsewhere, called as `launch(settings, workers, console)` and returning their
+            exit codes (such as `modelctl.launch.ray_search.ray_tasks(...)`: Ray tasks); default None: one
+            worker in this process, or `workers` processes on this machine.
 
     Raises:
         ModelctlError: a bad spec, storage or study; an interruption (after the report is written).
@@ -97,12 +101,13 @@ def run_search(spec: str, overrides: list[str], *, output: Path, trials: int | N
                   f"{workers} worker{'s' if workers > 1 else ''}, study in {settings.folder}", markup=False)
     stopped: ModelctlError | None = None
     try:
-        if workers == 1:
+        if workers == 1 and launch is None:
             from modelctl.search.worker import run_worker
 
             run_worker(settings, console, index=0, document=document)
         else:
-            _run_processes(settings, workers, console)
+            codes = (launch or _run_processes)(settings, workers, console)
+            _check_codes(codes, finished=_finished(settings, search, seed=seed), console=console)
     except KeyboardInterrupt:
         stopped = SearchError("search interrupted (Ctrl-C)", exit_code=130)
     except ModelctlError as error:
@@ -152,12 +157,40 @@ def _finish_tracking(tracked, record: dict, settings: Settings, *, completed: bo
     tracked.finish("FINISHED" if completed else "KILLED")
 
 
-def _run_processes(settings: Settings, workers: int, console) -> None:
-    """Start `workers` worker processes and wait for them; SIGTERM is passed on to each.
+def _finished(settings: Settings, search, *, seed: int) -> bool:
+    """Whether the study has all its trials, none of them still running."""
+    from modelctl.search.worker import counted
+
+    study = open_study(settings, search, seed=seed, create=False, join=True)
+    return len([trial for trial in counted(study.get_trials(deepcopy=False))
+                if trial.state.name not in ("RUNNING", "WAITING")]) >= settings.trials
+
+
+def _check_codes(codes: list[int], *, finished: bool, console) -> None:
+    """Say how the workers ended. Workers that ended early (killed, their machine lost) are a note when the
+    others finished the study's trials, whose lost ones they ran again.
 
     Raises:
-        SearchError: a worker failed; carries the exit code of an interruption (128 + signal).
+        SearchError: a worker was interrupted (128 + signal) or failed, and the study lacks trials.
     """
+    ended = [code for code in codes if code != 0]
+    if not ended:
+        return
+    shown = ", ".join(str(code) if code >= 0 else signal.Signals(-code).name for code in ended)
+    if finished:
+        console.print(f"{len(ended)} of {len(codes)} workers ended early ({shown}); the others finished the "
+                      "study's trials, running the lost ones again", markup=False)
+        return
+    interrupted = [code for code in ended if code >= 128 or code < 0]
+    if interrupted:
+        code = interrupted[0] if interrupted[0] > 0 else 128 - interrupted[0]
+        raise SearchError(f"{len(interrupted)} of {len(codes)} workers were interrupted", exit_code=code)
+    raise SearchError(f"{len(ended)} of {len(codes)} workers failed (exit codes {shown}); their messages are above")
+
+
+def _run_processes(settings: Settings, workers: int, console) -> list[int]:
+    """Start `workers` worker processes, wait for them and return their exit codes (negative: killed by that
+    signal); SIGTERM is passed on to each."""
     command = [sys.executable, "-m", "modelctl.search.worker", json.dumps(settings.as_dict())]
     processes = [subprocess.Popen([*command, str(index)], env=os.environ.copy()) for index in range(workers)]
 
@@ -168,17 +201,9 @@ def _run_processes(settings: Settings, workers: int, console) -> None:
 
     previous = signal.signal(signal.SIGTERM, forward)
     try:
-        codes = [_wait(process) for process in processes]
+        return [_wait(process) for process in processes]
     finally:
         signal.signal(signal.SIGTERM, previous)
-    interrupted = [code for code in codes if code >= 128 or code < 0]
-    if interrupted:
-        code = interrupted[0] if interrupted[0] > 0 else 128 - interrupted[0]
-        raise SearchError(f"{len(interrupted)} of {workers} workers were interrupted", exit_code=code)
-    failed = [code for code in codes if code != 0]
-    if failed:
-        raise SearchError(f"{len(failed)} of {workers} workers failed (exit codes {', '.join(map(str, failed))}); "
-                          "their messages are above")
 
 
 def _wait(process) -> int:

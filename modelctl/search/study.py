@@ -25,8 +25,6 @@ from modelctl.spec.search import goal
 from modelctl.spec.typed import Search
 
 JOURNAL_FILE = "journal.log"
-HEARTBEAT_SECONDS = 30
-"""How often a worker on a database storage says it is alive; after four missed beats its trial is failed."""
 
 DATABASE_SCHEMES = ("postgresql", "mysql", "sqlite")
 OPEN_ATTEMPTS = 3
@@ -121,8 +119,12 @@ def storage(settings: Settings):
     if settings.storage is None:
         Path(settings.folder).mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(Path(settings.folder) / JOURNAL_FILE)))
-    heartbeat = {} if settings.storage.startswith("sqlite") else \
-        {"heartbeat_interval": HEARTBEAT_SECONDS, "grace_period": 4 * HEARTBEAT_SECONDS}
+    from modelctl.search.liveness import GRACE_SECONDS, HEARTBEAT_SECONDS, retry_callback
+
+    # A trial whose worker stops beating is failed, and its parameters tried again (`liveness`).
+    heartbeat = {} if not has_heartbeat(settings) else \
+        {"heartbeat_interval": HEARTBEAT_SECONDS, "grace_period": GRACE_SECONDS,
+         "failed_trial_callback": retry_callback()}
     for attempt in range(OPEN_ATTEMPTS):
         try:
             with warnings.catch_warnings():
@@ -139,6 +141,12 @@ def storage(settings: Settings):
                 continue
             raise SearchError(f"--storage {shown_url(settings.storage)}: cannot open the database: "
                               f"{str(error).splitlines()[0]}") from None
+
+
+def has_heartbeat(settings: Settings) -> bool:
+    """Whether the search's storage keeps Optuna's own trial heartbeats: a database other than SQLite (a journal
+    file has none; `liveness.Heartbeat` stands in for it)."""
+    return settings.storage is not None and not settings.storage.startswith("sqlite")
 
 
 def sampler(search: Search, parameters: dict, seed: int):

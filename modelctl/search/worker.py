@@ -10,26 +10,30 @@ closed unrun as a surplus, so exactly `trials` are completed or pruned.
 SIGTERM or Ctrl-C stops the worker: a trial being trained stops at the end of
 its epoch, is marked failed with `interrupted` set and keeps its run folder;
 every finished trial is in the storage already. A worker killed outright
-(SIGKILL) leaves its trial running in the storage; the next worker started on
-the same machine marks it failed. Run as a process of its own:
+(SIGKILL, a lost machine) leaves its trial running in the storage: the other
+workers find it (`liveness`), mark it failed and train its parameters again,
+since a worker whose study has all its trials counted waits for the running
+ones of other workers to end before it exits. Run as a process of its own:
 
     python -m modelctl.search.worker '<settings as JSON>' INDEX
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
 
 from modelctl.errors import ModelctlError
-from modelctl.search.study import Settings, open_study, worker_seed
+from modelctl.search.liveness import Heartbeat, claim, release_lost_trials
+from modelctl.search.study import Settings, has_heartbeat, open_study, worker_seed
 from modelctl.search.trial import SurplusTrial, run_trial, trial_folder
 
+WAIT_SECONDS = 2
+"""How often a worker whose study has all its trials looks at the trials other workers still run."""
 COUNTED = ("COMPLETE", "PRUNED", "RUNNING", "WAITING")
 """Trial states that count towards the study's trials: failed ones do not, so a failed trial is replaced."""
 
@@ -45,32 +49,6 @@ class SearchInterrupted(ModelctlError):
 def counted(trials) -> list:
     """The trials that count towards the study's number: completed, pruned or running, surplus ones excepted."""
     return [trial for trial in trials if trial.state.name in COUNTED and not trial.user_attrs.get("surplus")]
-
-
-def release_dead_trials(study) -> list[int]:
-    """Mark failed the running trials of this machine whose worker process is gone (killed without a chance to
-    close its trial, such as by SIGKILL), so that they stop counting towards the study's trials; returns their
-    numbers. Trials of other machines are left to the database's heartbeats."""
-    import optuna
-
-    host = socket.gethostname()
-    released = []
-    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        pid = trial.user_attrs.get("pid")
-        if trial.user_attrs.get("host") == host and isinstance(pid, int) and not _alive(pid):
-            study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
-            released.append(trial.number)
-    return released
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def run_worker(settings: Settings, console, *, index: int | None, join: bool = True, document=None) -> int:
@@ -102,7 +80,8 @@ def run_worker(settings: Settings, console, *, index: int | None, join: bool = T
     # Workers on other machines share a database study and may have the same index: their seeds differ by process.
     study = open_study(settings, search, seed=worker_seed(seed, index if settings.storage is None else None),
                        create=True, join=join)
-    release_dead_trials(study)
+    heartbeat = has_heartbeat(settings)
+    release_lost_trials(study, heartbeat=heartbeat)
     cache = DataCache(folder=Path(settings.cache_dir) if settings.cache_dir else None, enabled=settings.use_cache)
     folder = Path(settings.folder)
     tracking = None
@@ -115,6 +94,7 @@ def run_worker(settings: Settings, console, *, index: int | None, join: bool = T
     def objective(trial):
         import keras
 
+        claim(trial)
         number = trial.number
         ahead = [other for other in counted(study.get_trials(deepcopy=False)) if other.number < number]
         if len(ahead) >= settings.trials:
@@ -127,10 +107,12 @@ def run_worker(settings: Settings, console, *, index: int | None, join: bool = T
         stop.in_trial = True
         started = time.perf_counter()
         try:
-            value = run_trial(trial, spec=settings.spec, overrides=list(settings.overrides), parameters=parameters,
-                              metric=metric, folder=trial_folder(folder, number), output=Path(settings.output),
-                              console=console, cache=cache, folds=settings.folds, tracking=tracking,
-                              tracking_parent=settings.tracking_parent)
+            # A database beats for the trial itself (Optuna's heartbeat); a journal file has the worker do it.
+            with contextlib.nullcontext() if heartbeat else Heartbeat(trial):
+                value = run_trial(trial, spec=settings.spec, overrides=list(settings.overrides),
+                                  parameters=parameters, metric=metric, folder=trial_folder(folder, number),
+                                  output=Path(settings.output), console=console, cache=cache, folds=settings.folds,
+                                  tracking=tracking, tracking_parent=settings.tracking_parent)
         except optuna.TrialPruned:
             _say(console, trial, "pruned", metric=metric, value=None, started=started)
             raise
@@ -166,13 +148,34 @@ def run_worker(settings: Settings, console, *, index: int | None, join: bool = T
     except ValueError:  # not the main thread
         previous = None
     try:
-        study.optimize(objective, callbacks=[enough], catch=(SurplusTrial, TrialFailed), gc_after_trial=False)
+        while True:
+            study.optimize(objective, callbacks=[enough], catch=(SurplusTrial, TrialFailed), gc_after_trial=False)
+            if stop.received is not None or not _wait_for_others(study, settings, heartbeat=heartbeat, stop=stop):
+                break
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     if stop.received is not None:
         raise SearchInterrupted(f"search worker stopped by {signal.Signals(stop.received).name}", stop.received)
     return done
+
+
+def _wait_for_others(study, settings: Settings, *, heartbeat: bool, stop) -> bool:
+    """Wait while other workers run trials that the study counts, releasing those whose worker is gone; True as
+    soon as the study lacks trials again (a lost one was failed and re-enqueued), False when none is running."""
+    import optuna
+
+    while stop.received is None:
+        running = [trial for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+                   if not trial.user_attrs.get("surplus")]
+        if not running:
+            return False
+        release_lost_trials(study, heartbeat=heartbeat)
+        if len(counted(study.get_trials(deepcopy=False))) < settings.trials or any(
+                trial.state.name == "WAITING" for trial in study.get_trials(deepcopy=False)):
+            return True
+        time.sleep(WAIT_SECONDS)
+    return False
 
 
 class TrialFailed(ModelctlError):

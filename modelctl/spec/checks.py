@@ -497,6 +497,10 @@ def check_backbone_weights(graph, report: Report) -> None:
 
 
 def _check_path(base: Path, written: str, path: tuple, *, report: Report) -> None:
+    from modelctl.util.storage import is_remote
+
+    if is_remote(written):  # checked when it is read, with the storage's own answer
+        return
     full = Path(written) if Path(written).is_absolute() else base / written
     if glob.has_magic(written):
         if not glob.glob(str(full)):

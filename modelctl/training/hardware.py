@@ -32,6 +32,8 @@ from modelctl.errors import SpecError, did_you_mean, one_of
 from modelctl.training.errors import HardwareError
 
 CLUSTER_ROLES = ("chief", "worker", "ps", "evaluator")
+ROLE_ALIASES = {"master": "chief"}
+"""Roles other launchers write for TensorFlow's: Kubeflow's TFJob and AI Platform name the chief `master`."""
 TPU_ENVIRONMENT = ("TPU_NAME", "COLAB_TPU_ADDR")
 TENSOR_CORES = (7, 0)
 SETTINGS = ("distribution", "mixed_precision", "jit_compile", "scale_learning_rate")
@@ -453,7 +455,8 @@ def parse_tf_config(text: str | None) -> Cluster | None:
     """Parse the `TF_CONFIG` environment variable; None when it is unset or blank.
 
     TF_CONFIG is a JSON object: `{"cluster": {ROLE: ["host:port", ...]}, "task": {"type": ROLE, "index": N}}`,
-    roles among chief, worker, ps and evaluator.
+    roles among chief, worker, ps and evaluator. `master` (as Kubeflow's TFJob and AI Platform write it) is the
+    chief; other keys (Vertex AI's `environment`, `job`, `task.trial`) are ignored.
 
     Raises:
         ModelctlError: listing every problem found, each with what was received.
@@ -471,10 +474,31 @@ def parse_tf_config(text: str | None) -> Cluster | None:
                             f"{_json_kind(config)}")
     problems: list[str] = []
     roles = _cluster_roles(config.get("cluster"), problems)
-    task_type, task_index = _task(config.get("task"), dict(roles), problems)
+    task = config.get("task")
+    if isinstance(task, dict) and task.get("type") in ROLE_ALIASES:
+        task = {**task, "type": ROLE_ALIASES[task["type"]]}
+    task_type, task_index = _task(task, dict(roles), problems)
     if problems:
         raise HardwareError("\n".join(problems))
     return Cluster(roles=roles, task_type=task_type, task_index=task_index)
+
+
+def tf_config_for_tensorflow(text: str | None) -> str | None:
+    """TF_CONFIG as TensorFlow's multi-worker strategy reads it, or None when `text` needs no change.
+
+    TensorFlow knows the roles chief, worker, ps and evaluator only: a `master` (Kubeflow's TFJob, AI Platform)
+    becomes the chief, and only `cluster` and `task` are kept. Call it after `parse_tf_config` has accepted
+    `text`.
+    """
+    if text is None or not text.strip():
+        return None
+    config = json.loads(text)
+    cluster = {ROLE_ALIASES.get(role, role): addresses for role, addresses in config["cluster"].items()}
+    task = dict(config.get("task") or {})
+    if task:
+        task = {"type": ROLE_ALIASES.get(task.get("type"), task.get("type")), "index": task.get("index", 0)}
+    normalized = {"cluster": cluster, **({"task": task} if task else {})}
+    return None if normalized == config else json.dumps(normalized)
 
 
 def _cluster_roles(cluster: object, problems: list[str]) -> tuple[tuple[str, int], ...]:
@@ -486,10 +510,15 @@ def _cluster_roles(cluster: object, problems: list[str]) -> tuple[tuple[str, int
         problems.append(f"TF_CONFIG `cluster` is not valid: {expected}. Received: cluster={json.dumps(cluster)}")
         return ()
     roles = []
-    for role, addresses in cluster.items():
+    if "chief" in cluster and any(alias in cluster for alias in ROLE_ALIASES):
+        problems.append("TF_CONFIG `cluster` names both `chief` and `master`, two names of the one chief: keep one.")
+        return ()
+    for written, addresses in cluster.items():
+        role = ROLE_ALIASES.get(written, written)
         if role not in CLUSTER_ROLES:
-            problems.append(f"TF_CONFIG `cluster` has an unknown role '{role}'. Expected one of "
-                            f"{one_of(CLUSTER_ROLES)}.{did_you_mean(role, CLUSTER_ROLES)}")
+            known = (*CLUSTER_ROLES, *ROLE_ALIASES)
+            problems.append(f"TF_CONFIG `cluster` has an unknown role '{written}'. Expected one of "
+                            f"{one_of(known)}.{did_you_mean(written, known)}")
             continue
         if (not isinstance(addresses, list) or not addresses
                 or not all(isinstance(address, str) and address for address in addresses)):
@@ -646,6 +675,11 @@ def _workers(cluster: Cluster | None, hardware: Hardware, local: tuple[str, ...]
         servers = cluster.count("ps")
         raise HardwareError(f"distribution 'multi_worker' trains without parameter servers, and TF_CONFIG names "
                             f"{servers} (role 'ps'). Remove 'ps' from TF_CONFIG's cluster.")
+    if cluster.task_type == "evaluator":
+        raise HardwareError("TF_CONFIG makes this process the cluster's evaluator, and modelctl runs no evaluator "
+                            "task: its workers evaluate the validation split after every epoch, and `modelctl "
+                            "eval` evaluates the run's checkpoints. Leave the evaluator out of the cluster "
+                            "(Vertex AI: no evaluator worker pool; TFJob: no Evaluator replica).")
     if cluster.workers < 1:
         raise HardwareError("distribution 'multi_worker' needs chief or worker tasks in TF_CONFIG's cluster. "
                             f"Received: roles {one_of(role for role, _ in cluster.roles)}")
@@ -739,6 +773,11 @@ def make_strategy(plan: Plan):
     if plan.distribution == "mirrored":
         return tf.distribute.MirroredStrategy(devices=list(plan.devices))
     if plan.distribution == "multi_worker":
+        # The strategy reads TF_CONFIG itself, and knows no `master`: it gets the cluster with the chief named
+        # as it expects.
+        normalized = tf_config_for_tensorflow(os.environ.get("TF_CONFIG"))
+        if normalized is not None:
+            os.environ["TF_CONFIG"] = normalized
         return tf.distribute.MultiWorkerMirroredStrategy()
     if plan.distribution == "tpu":
         if plan.tpu_address is None:

@@ -36,7 +36,9 @@ from typing import Callable
 from modelctl.errors import DataError, SpecError
 from modelctl.spec.fitted import check_fitted
 from modelctl.spec.typed import Training
+from modelctl.training import cluster
 from modelctl.training.errors import TrainingError
+from modelctl.training.restart import check_workers, mark_resumed, peer_lost
 from modelctl.runs import RunError, RunFolder, create_run_dir, make_folder, read_json, spec_text, write_json
 from modelctl.runs.folder import LAST_CHECKPOINT, LAST_STATE, PLOTS
 from modelctl.runs.record import opening_record
@@ -70,7 +72,7 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
           dry_run: bool = False, command_line: list[str] | None = None, fold: tuple[int, int] | None = None,
           run_dir: Path | None = None, extra_callbacks: list | None = None,
           plot_history: Callable[[dict, Path], Path] | None = None, cache=None, tracking=None,
-          tracking_parent: str | None = None) -> TrainResult:
+          tracking_parent: str | None = None, allow_worker_change: bool = False) -> TrainResult:
     """Train the spec's model and keep everything in a new run folder (or continue `resume`).
 
     Args:
@@ -92,9 +94,13 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
             (`$MODELCTL_CACHE_DIR`, else `~/.cache/modelctl`).
         tracking: where the run is also logged (`modelctl.tracking.MlflowSettings`); default None: nowhere.
         tracking_parent: the MLflow run this one is a child of (a fold of cross-validation); default None.
+        allow_worker_change: with `resume`, continue on another number of replicas or workers than the run
+            was started with (recorded in run.json's `resumes`); default False: that is refused, since it
+            changes the global batch's split and the learning rate's scaling.
 
     Raises:
         ModelctlError: bad data, an unusable output folder, a diverging loss, or an interruption.
+        PeerLost: another worker of a multi-worker run was lost (exit code 129); run.json says `interrupted`.
     """
     from modelctl.data.pipeline import prepare
     from modelctl.training.hardware import detect_for, plan as choose
@@ -116,8 +122,10 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
     fitted = state["fitted"] if state else None
     hardware = detect_for(settings)
     plan = choose(settings, hardware, batch_size)
+    resumed = check_workers(Path(resume), plan, allow=allow_worker_change, epoch=int(state["epoch"])) \
+        if resume and not dry_run else None
     started = time.perf_counter()
-    prepared = prepare(document, fold=fold, fitted=fitted, cache=cache, shard=_shard(plan, hardware.cluster))
+    prepared = prepare(document, fold=fold, fitted=fitted, cache=cache, shard=cluster.shard(plan, hardware.cluster))
     preparation_seconds = time.perf_counter() - started
     if prepared.counts["train"] == 0:
         raise DataError("the training split is empty; check data.split and the source")
@@ -135,9 +143,9 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
         console.print(prepared.cache_note, markup=False)
     if prepared.layout is not None:
         console.print(prepared.layout.describe(), markup=False)
-    scratch = None if dry_run else _worker_scratch(plan, hardware.cluster)
+    scratch = None if dry_run else cluster.worker_scratch(plan, hardware.cluster)
     if scratch is not None:
-        folder = _scratch_run_dir(scratch, resume)
+        folder = cluster.scratch_run_dir(scratch, resume)
     elif resume:
         folder = Path(resume)
     elif dry_run:
@@ -154,7 +162,10 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
         run.write_record(_run_record(hardware, plan, command_line=command_line, document=document,
                                      prepared=prepared, fold=fold, execution=execution, status="running",
                                      distillation=distillation))
+    if resumed is not None and scratch is None:
+        mark_resumed(folder, resumed)
     tracked = None
+    shown = folder
     if tracking is not None and folder is not None and scratch is None:
         from modelctl.tracking import track_training
 
@@ -163,15 +174,17 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
     try:
         model, output_names, strategy, trained = _build(document, prepared, plan, execution=execution,
                                                         training=typed.training, state=state, folder=folder)
+        # The folder the run's messages name: a worker other than the chief has only a temporary copy of its own.
+        shown = folder if plan.distribution != "multi_worker" or dry_run else cluster.chief_folder(strategy, folder)
         if dry_run:
             _describe_dry_run(console, plan, execution=execution, prepared=prepared, model=model,
                               preparation_seconds=preparation_seconds)
             return TrainResult(None, {}, [], plan.as_dict(), prepared.counts)
         try:
             result = _fit(document, prepared, plan, execution=execution, model=model, trained=trained,
-                          strategy=strategy, output_names=output_names, folder=folder, console=console, quiet=quiet, live=live,
-                          state=state, extra_callbacks=extra_callbacks or [], plot_history=plot_history,
-                          tracked=tracked)
+                          strategy=strategy, output_names=output_names, folder=folder, console=console, quiet=quiet,
+                          live=live, state=state, extra_callbacks=extra_callbacks or [], plot_history=plot_history,
+                          tracked=tracked, shown=shown)
         except BaseException as stopped:  # the MLflow run ends with the training, whatever stopped it
             if tracked is not None:
                 tracked.finish("KILLED" if isinstance(stopped, (TrainingInterrupted, KeyboardInterrupt))
@@ -179,50 +192,16 @@ def train(document, output: Path, console, *, quiet: bool = False, live: bool = 
             raise
         if tracked is not None:
             tracked.finish()
+    except Exception as error:
+        lost = cluster.lost_peer(error, hardware.cluster) if plan.distribution == "multi_worker" else None
+        if lost is None:
+            raise
+        raise peer_lost(lost, error, folder=folder if scratch is None else None, shown=shown,
+                        chief=cluster.chief_name(hardware.cluster)) from None
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
     return result if scratch is None else dataclasses.replace(result, run_dir=None)
-
-
-def _shard(plan, cluster):
-    """This process's shard of the training split under multi-worker training; None otherwise.
-
-    Workers are numbered as TensorFlow numbers them: the chief 0, then the workers by index.
-    """
-    from modelctl.data.shards import Shard
-
-    if plan.distribution != "multi_worker" or cluster is None or cluster.task_type not in ("chief", "worker"):
-        return None
-    worker = cluster.task_index + (cluster.count("chief") if cluster.task_type == "worker" else 0)
-    return Shard(worker, plan.workers, max(1, plan.replicas // plan.workers))
-
-
-def _worker_scratch(plan, cluster) -> Path | None:
-    """A temporary folder for a multi-worker run on a worker other than the chief; None otherwise.
-
-    Every worker of a multi-worker run saves checkpoints and the model as the chief does, because saving
-    reads variables through collective operations every worker must join, but only the chief's files are
-    kept: those of the others go to this folder, deleted when training ends. The chief is task `chief`, or
-    worker 0 when the cluster has none.
-    """
-    if plan.distribution != "multi_worker" or cluster is None or cluster.task_type is None:
-        return None
-    if cluster.task_type == "chief" or (cluster.task_type == "worker" and cluster.task_index == 0
-                                        and not cluster.count("chief")):
-        return None
-    return Path(tempfile.mkdtemp(prefix=f"modelctl-{cluster.task_type}-{cluster.task_index}-"))
-
-
-def _scratch_run_dir(scratch: Path, resume: Path | None) -> Path:
-    """The run folder of a non-chief worker inside `scratch`: a copy of the run being resumed (which every
-    worker must be able to read), or an empty one."""
-    folder = scratch / "run"
-    if resume:
-        shutil.copytree(resume, folder)
-    else:
-        RunFolder(folder).checkpoints.mkdir(parents=True)
-    return folder
 
 
 def _resume_state(resume: Path) -> dict:
@@ -339,8 +318,10 @@ def _callbacks(training: Training, folder: Path, has_validation: bool):
 
 def _fit(document, prepared, plan, *, execution, model, strategy, output_names, folder, console, quiet: bool,
          live: bool, state: dict | None, extra_callbacks: list, plot_history, tracked=None,
-         trained=None) -> TrainResult:
-    """Fit `trained` (default: `model`), keeping `model` in the run folder: checkpoints, the model, metrics."""
+         trained=None, shown: Path | None = None) -> TrainResult:
+    """Fit `trained` (default: `model`), keeping `model` in the run folder: checkpoints, the model, metrics.
+    `shown` is the folder messages name (the chief's, on another worker of a multi-worker run); default
+    `folder`."""
     from modelctl.training import callbacks as run_callbacks
 
     trained = model if trained is None else trained
@@ -407,10 +388,11 @@ def _fit(document, prepared, plan, *, execution, model, strategy, output_names, 
         if not completed:
             raise TrainingInterrupted(f"training stopped by {name} during epoch 1, before any epoch was completed; "
                                       "nothing is saved to resume from", stop_signal.received)
+        shown = folder if shown is None else shown
         when = f"after epoch {completed}, which is" if not stop_signal.cut else \
             f"during epoch {completed + 1}; epoch {completed} is"
-        raise TrainingInterrupted(f"training stopped by {name} {when} saved in {run.checkpoints}. Continue "
-                                  f"with: modelctl train --resume {folder}", stop_signal.received)
+        raise TrainingInterrupted(f"training stopped by {name} {when} saved in {RunFolder(shown).checkpoints}. "
+                                  f"Continue with: modelctl train --resume {shown}", stop_signal.received)
     if nan_guard.found:
         epoch, first, last, loss = nan_guard.found
         record.update(status="diverged")
