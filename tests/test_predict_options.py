@@ -210,3 +210,16 @@ def test_onnx_and_tflite_artifacts_predict_without_tensorflow_and_a_run_asks_for
     assert 'pip install "modelctl[train]"' in needs.stderr
     serve = modelctl("serve", str(run_dir), "--backend", "keras", "--port", "0")
     assert serve.returncode == 1 and "needs tensorflow" in serve.stderr and "Traceback" not in serve.stderr
+
+
+def test_predict_in_the_lint_install_names_both_extras_that_would_do():
+    """The lint install (no NumPy, no `serve` or `train` extra): predict asks for `train`, or `serve` for artifacts
+    that need no TensorFlow."""
+    lint = BLOCKED.replace('("tensorflow", "keras", "tf2onnx", "tf_keras")', '("numpy", "tensorflow", "keras")')
+    assert lint != BLOCKED
+    done = subprocess.run([sys.executable, "-c", lint, "predict", "runs/iris", str(IRIS)], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert (done.returncode, done.stderr) == (1, (
+        "error: modelctl predict needs numpy, which is not installed: modelctl was installed without its `train` "
+        "extra (the lint install, for validate, schema and init). Install it with: pip install \"modelctl[train]\"; "
+        "or pip install \"modelctl[serve]\" to predict with ONNX and TFLite artifacts only, without TensorFlow\n"))

@@ -140,8 +140,54 @@ def test_export_writes_tensorflow_servings_layout_which_serves_the_same_answers(
     for command in (lambda: open_model(base.parent), lambda: predict_rows(base.parent, path)):
         with pytest.raises(UsageError) as caught:
             command()
-        assert str(caught.value) == (f"{base.parent}: a TensorFlow Serving folder holding 1 model (iris); give a "
+        assert str(caught.value) == (f"{base.parent}: a model repository holding 1 model (iris); give a "
                                      f"model's folder, such as {base}")
+
+
+def test_export_lays_out_onnx_and_tflite_in_a_model_repository_which_serves_the_same_answers(run_dir, served, rows,
+                                                                                            tmp_path):
+    """`--model-repository` puts every format in `<name>/<version>/`: a TFLite export written now and the ONNX
+    and SavedModel exports already in place (laid out without exporting them again) share the version."""
+    from typer.testing import CliRunner
+
+    from modelctl.cli.app import app
+
+    path, instances = rows
+    repository = tmp_path / "repo"
+    written = CliRunner().invoke(app, ["export", str(run_dir), "--format", "tflite", "--output",
+                                       str(tmp_path / "export"), "--model-repository", str(repository)])
+    assert written.exit_code == 0, written.output
+    kept = CliRunner().invoke(app, ["export", str(run_dir), "--format", "onnx", "--format", "saved_model",
+                                    "--model-repository", str(repository)])
+    assert kept.exit_code == 0, kept.output
+    base = repository / "iris"
+    said = "".join(kept.output.split())  # long lines are wrapped to the terminal's width
+    for line in (f"model repository layout in {base} (onnx, tflite, saved_model): serve it with `modelctl serve "
+                 f"{base}`",
+                 f"or `tensorflow_model_server --rest_api_port=8501 --model_name=iris "
+                 f"--model_base_path={base.resolve()}`",
+                 f"or `tritonserver --model-repository={repository.resolve()}`"):
+        assert "".join(line.split()) in said, line
+    version = base / str(served.version)
+    assert sorted(item.name for item in version.iterdir()) == sorted(
+        ["model.onnx", "model.tflite", *(item.name for item in (run_dir / "export" / "saved_model").iterdir())])
+    assert (version / "model.onnx").read_bytes() == (run_dir / "export" / "model.onnx").read_bytes()
+    register = CliRunner().invoke(app, ["export", str(run_dir), "--format", "onnx", "--model-repository",
+                                        str(repository), "--register", "iris"])
+    assert register.exit_code == 2 and "".join(register.output.split()).endswith("".join(
+        "error: --register iris: every artifact was in place already and none was exported and verified now; pass "
+        "--force to export them again and register them".split()))
+
+    expected = predict_rows(run_dir / "export" / "model.onnx", path)
+    for backend, tolerance in (("auto", 1e-6), ("tflite", 1e-5), ("saved_model", 1e-5)):
+        from_repository = open_model(base, backend=backend)
+        assert (from_repository.backend, from_repository.version) == (
+            "onnx" if backend == "auto" else backend, served.version)
+        with TestClient(create_app(from_repository)) as repository_client:
+            answer = repository_client.post(f"/v1/models/iris/versions/{served.version}:predict",
+                                            json={"instances": instances})
+        assert_same(answer.json()["predictions"], expected, tolerance=tolerance)
+    assert_same(predict_rows(base, path), expected)
 
 
 def test_classify_status_and_metadata_speak_tensorflow_serving(client, served):
@@ -184,8 +230,10 @@ BAD_REQUESTS = [
     ({"instances": [[1, 2, True, 4]]}, "$.instances[0].measurements[2]",
      "expected a number for feature 'measurements'; received a boolean (true)"),
     ({"instances": []}, "$.instances", "expected a non-empty list of examples; received a list of 0 items"),
-    ({"rows": []}, "$", "expected exactly one of 'instances' (row format) or 'inputs' (columnar format); received "
-                        "neither"),
+    ({"rows": []}, "$.rows", "'rows' is not a key of the request. Expected 'context', 'inputs', 'instances' or "
+                             "'signature_name'."),
+    ({"context": {}}, "$", "expected exactly one of 'instances' (row format) or 'inputs' (columnar format); "
+                           "received neither"),
     ({"inputs": {"sepal_length": [1.0, 2.0], "sepal_width": [1.0]}}, "$.inputs.sepal_width",
      "expected 2 values (one per example, as the first input has); received 1"),
     ([1, 2], "$", "expected a JSON object with 'instances' or 'inputs'; received a list of 2 items"),

@@ -3,14 +3,16 @@
 The test builds that install for real, without the network: a fresh virtual environment holding modelctl's wheel
 (built from a copy of the tree, as `.ci/run` builds the lint install's) and exactly the distributions that
 `modelctl[serve]` requires, resolved from their metadata and linked from this environment. There, `modelctl
-serve` answers on an exported model, `modelctl predict` predicts on the ONNX and TFLite artifacts, and a run's
-Keras model asks for the `train` extra by name. Its size on disk and the start-up to the first answer are
-printed (`pytest -s`) and checked against loose bounds.
+serve` answers on a model repository of ONNX and TFLite exports (the layout `modelctl export --model-repository`
+writes for TensorFlow Serving and Triton), `modelctl predict` predicts on the ONNX and TFLite artifacts and on that
+repository, and a run's Keras model and a SavedModel ask for the `train` extra by name, saying which install this is.
+Its size on disk and the start-up to the first answer are printed (`pytest -s`) and checked against loose bounds.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import re
 import shutil
@@ -110,6 +112,24 @@ def run_dir(tmp_path_factory):
     return train_iris(tmp_path_factory.mktemp("serve-install-run"), ("onnx", "tflite"))
 
 
+@pytest.fixture(scope="module")
+def repositories(run_dir, tmp_path_factory):
+    """Two model repositories of the run: one of its ONNX and TFLite exports, one of its SavedModel alone."""
+    from modelctl.export.from_run import export_run
+
+    folder = tmp_path_factory.mktemp("serve-install-repositories")
+    export_run(run_dir, ["onnx", "tflite"], model_repository=folder / "exported")
+    export_run(run_dir, ["saved_model"], model_repository=folder / "saved")
+    return folder / "exported" / "iris", folder / "saved" / "iris"
+
+
+NEEDS_TRAIN = ("error: {what} needs tensorflow, which is not installed: modelctl was installed without its `train` "
+               "extra (the serving install, `modelctl[serve]`, whose serve and predict run ONNX and TFLite artifacts "
+               "only). Install it with: pip install \"modelctl[train]\"; or export the model to ONNX or TFLite where "
+               "TensorFlow is installed (`modelctl export RUN --format onnx`) and use that artifact, which needs no "
+               "TensorFlow\n")
+
+
 def test_the_serve_extra_holds_no_training_package(venv):
     folder, size = venv
     python = folder / "bin" / "python"
@@ -121,23 +141,36 @@ def test_the_serve_extra_holds_no_training_package(venv):
     assert size < 600 * 2**20  # against the 2.6 GB of the training install
 
 
-def test_serve_and_predict_work_in_the_serving_install(venv, run_dir, tmp_path):
+def test_serve_and_predict_work_in_the_serving_install(venv, run_dir, repositories, tmp_path):
     folder, _ = venv
+    exported, saved = repositories
     modelctl = folder / "bin" / "modelctl"
     environment = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "VIRTUAL_ENV")}
     rows = tmp_path / "rows.csv"
     rows.write_text("\n".join((ROOT / "examples" / "iris" / "iris.csv").read_text().splitlines()[:3]) + "\n")
-    for artifact in ("model.onnx", "model.tflite"):
-        predicted = subprocess.run([str(modelctl), "predict", str(run_dir / "export" / artifact), str(rows)],
-                                   capture_output=True, text=True, env=environment, timeout=300, cwd=tmp_path)
+
+    def run(*arguments: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(modelctl), *arguments], capture_output=True, text=True, env=environment,
+                              timeout=300, cwd=tmp_path)
+
+    answers = {}
+    for target in (run_dir / "export" / "model.onnx", run_dir / "export" / "model.tflite", exported):
+        predicted = run("predict", str(target), str(rows))
         assert predicted.returncode == 0, predicted.stderr
         assert predicted.stdout.splitlines()[0] == "input,species,species_setosa,species_versicolor,species_virginica"
-    keras = subprocess.run([str(modelctl), "predict", str(run_dir), str(rows)], capture_output=True, text=True,
-                           env=environment, timeout=300, cwd=tmp_path)
-    assert keras.returncode == 1 and 'pip install "modelctl[train]"' in keras.stderr, keras.stderr
+        answers[target.name] = [line.split(",")[1:] for line in predicted.stdout.splitlines()[1:]]
+    assert answers["iris"] == answers["model.onnx"]  # the repository's newest version, from its ONNX model
+    keras = run("predict", str(run_dir), str(rows))
+    assert (keras.returncode, keras.stderr) == (1, NEEDS_TRAIN.format(what=f"the Keras model of run {run_dir}"))
+    [version] = saved.iterdir()
+    saved_model = run("predict", str(saved), str(rows))
+    assert (saved_model.returncode, saved_model.stderr) == (1, NEEDS_TRAIN.format(
+        what=f"a saved_model artifact ({version})"))
+    assert run("serve", str(saved), "--port", "0").stderr == NEEDS_TRAIN.format(
+        what=f"a saved_model artifact ({version})")
 
     begin = time.perf_counter()
-    process = subprocess.Popen([str(modelctl), "serve", str(run_dir / "export" / "model.onnx"), "--port", "0"],
+    process = subprocess.Popen([str(modelctl), "serve", str(exported), "--port", "0"],
                                stderr=subprocess.PIPE, text=True, env=environment, cwd=tmp_path)
     try:
         lines = []
@@ -150,8 +183,11 @@ def test_serve_and_predict_work_in_the_serving_install(venv, run_dir, tmp_path):
                                          {"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=60) as answer:
             assert answer.status == 200
-            assert b'"species"' in answer.read()
+            [prediction] = json.loads(answer.read())["predictions"]
         first = time.perf_counter() - begin
+        assert [prediction["species"], *(str(prediction[f"species_{name}"]) for name in
+                                          ("setosa", "versicolor", "virginica"))] == answers["iris"][0]
+        assert f"serving iris version {version.name} (onnx: {exported / version.name / 'model.onnx'})" in lines[0]
         print(f"\nserving install: start-up to first answer {first:.2f} s")
         assert first < 30
     finally:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
+import signal
 import socket
 import threading
 import time
@@ -22,6 +24,7 @@ from modelctl.serve import ServeOptions, create_app, open_model
 from modelctl.serve.batching import Batcher
 from modelctl.serve.errors import RequestError
 from modelctl.serve.instances import InputReader
+from modelctl.serve.work import INLINE_BYTES
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -295,6 +298,34 @@ def test_connections_are_bounded_and_a_client_leaving_mid_body_is_a_499(run_dir)
         assert "Traceback" not in server.stderr, server.stderr
 
 
+def test_a_port_in_use_and_an_application_that_fails_to_start_are_told_apart(run_dir, monkeypatch):
+    from modelctl.serve import ServeError, serve
+    from modelctl.serve.work import RequestWork
+
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            with pytest.raises(ServeError) as raised:
+                serve(run_dir, port=port, options=ServeOptions(decode_processes=0))
+        assert str(raised.value) == (f"cannot listen on 127.0.0.1:{port}: the port is in use, or the address is "
+                                     "not this machine's")
+
+        def fails(self):
+            raise RuntimeError("no threads")
+
+        monkeypatch.setattr(RequestWork, "start", fails)
+        with pytest.raises(ServeError) as raised:
+            serve(run_dir, port=0)
+        assert str(raised.value) == ("the server did not start: the application failed as it started (the log "
+                                     "above has its traceback)")
+    finally:
+        for number, handler in handlers.items():  # serve() took SIGTERM and SIGINT over
+            signal.signal(number, handler)
+
+
 def test_sigterm_finishes_the_requests_in_flight_within_the_grace_period(run_dir):
     body = json.dumps({"instances": [IRIS_ROW]}).encode()
     head = (f"POST /v1/models/iris:predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
@@ -327,13 +358,65 @@ def test_sigterm_finishes_the_requests_in_flight_within_the_grace_period(run_dir
         sock.close()
 
 
+def test_a_reading_process_that_dies_mid_request_is_a_503_and_is_replaced(run_dir):
+    """The reading process is stopped, so that a large request waits on it, then killed: that request is answered
+    503 with Retry-After, a new process takes its place, and the next large request is answered from it."""
+    large = json.dumps({"instances": [IRIS_ROW] * 400}).encode()
+    assert len(large) > INLINE_BYTES  # read in the process, not on the event loop
+    with ServeProcess(run_dir, "--decode-processes", "1") as server:
+        assert wait_until(lambda: len(reading_processes(server)) == 1, 60)
+        [first] = reading_processes(server)
+        os.kill(first, signal.SIGSTOP)
+        answers = []
+        waiting = threading.Thread(target=lambda: answers.append(server.call("/v1/models/iris:predict", large)))
+        try:
+            waiting.start()
+            assert wait_until(lambda: server.metric("modelctl_serve_requests_in_progress") == 1.0)
+            assert server.call("/v1/models/iris:predict", {"instances": [IRIS_ROW]})[0] == 200  # small: on the loop
+        finally:
+            os.kill(first, signal.SIGKILL)  # a stopped process would never end
+        waiting.join(60)
+        [(status, headers, body)] = answers
+        assert (status, headers["retry-after"], body) == (503, "1", {
+            "field": "", "error": "the process reading the request ended (out of memory?); it was restarted: retry"})
+        status, _, body = server.call("/v1/models/iris:predict", large)
+        assert status == 200 and len(body["predictions"]) == 400
+        assert [pid for pid in reading_processes(server) if pid != first] == reading_processes(server) != []
+        assert server.metric('modelctl_serve_requests_total{route="predict",status="503"}') == 1.0
+        assert server.metric('modelctl_serve_requests_total{route="predict",status="200"}') == 2.0
+        assert server.stop() == 0
+    assert "Traceback" not in server.stderr, server.stderr
+
+
+def reading_processes(server: ServeProcess) -> list[int]:
+    """The processes of the server's pool that read request bodies (spawned by multiprocessing, unlike its resource
+    tracker)."""
+    found = []
+    for pid in server.descendants():
+        try:
+            command = open(f"/proc/{pid}/cmdline", "rb").read()
+        except FileNotFoundError:
+            continue
+        if b"spawn_main" in command:
+            found.append(pid)
+    return found
+
+
 # One set of metrics across workers (item 8) -------------------------------------------------------------------------
 
-def test_the_processes_a_server_starts_end_when_it_is_killed_outright(run_dir):
-    with ServeProcess(run_dir, "--workers", "2") as server:
-        assert wait_until(server.healthy, 120)
-        started = server.descendants()
-        assert len(started) >= 4  # two workers, each with its reading process (and the resource trackers)
+@pytest.mark.parametrize("when", ["serving", "starting"])
+def test_the_processes_a_server_starts_end_when_it_is_killed_outright(run_dir, tmp_path, when):
+    """Killed once it serves, or while its workers are still loading the model (they then learn of it after their
+    supervisor is gone, and must not take init, which replaced it, for their parent)."""
+    # A supervisor killed outright cannot remove its metrics folder: it is made under tmp_path, which pytest removes.
+    with ServeProcess(run_dir, "--workers", "2", env={"TMPDIR": str(tmp_path)}) as server:
+        if when == "serving":
+            assert wait_until(server.healthy, 120)
+            started = server.descendants()
+            assert len(started) >= 4  # two workers, each with its reading process (and the resource trackers)
+        else:
+            assert wait_until(lambda: len(server.descendants()) >= 2, 60)
+            started = server.descendants()
         server.process.kill()
         server.process.wait(30)
 
@@ -343,7 +426,7 @@ def test_the_processes_a_server_starts_end_when_it_is_killed_outright(run_dir):
             except FileNotFoundError:
                 return False
 
-        assert wait_until(lambda: not any(alive(pid) for pid in started), 30), [pid for pid in started if alive(pid)]
+        assert wait_until(lambda: not any(alive(pid) for pid in started), 60), [pid for pid in started if alive(pid)]
 
 
 def test_workers_share_one_set_of_metrics(run_dir):

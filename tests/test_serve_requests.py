@@ -134,13 +134,33 @@ def test_text_takes_b64_as_tensorflow_serving_decodes_it_and_refuses_lone_surrog
 # TensorFlow Serving's request and response shapes, metadata and version labels (item 9) ---------------------------
 
 def test_signature_name_is_checked(client):
-    good = client.post("/v1/models/iris:predict", json={"signature_name": "serving_default", "instances": [VECTOR]})
-    assert good.status_code == 200
+    for name in ("serving_default", ""):  # empty: the default signature, as TensorFlow Serving reads it
+        good = client.post("/v1/models/iris:predict", json={"signature_name": name, "instances": [VECTOR]})
+        assert good.status_code == 200
     bad = client.post("/v1/models/iris:predict", json={"signature_name": "classify_x", "instances": [VECTOR]})
     assert (bad.status_code, bad.json()) == (400, {
         "field": "$.signature_name",
-        "error": "$.signature_name: no signature a string ('classify_x'); this model's only signature is "
-                 "'serving_default'"})
+        "error": "$.signature_name: no signature 'classify_x'; this model's only signature is 'serving_default'"})
+    for value, received in ((3, "a number (3)"), (None, "null"), (["serving_default"], "a list of 1 item")):
+        wrong = client.post("/v1/models/iris:classify", json={"signature_name": value, "examples": [VECTOR]})
+        assert (wrong.status_code, wrong.json()["error"]) == (400, (
+            f"$.signature_name: expected a signature's name (a string) such as 'serving_default'; received "
+            f"{received}"))
+
+
+@pytest.mark.parametrize("route, body, message", [
+    ("predict", {"instances": [VECTOR], "signature_nme": "serving_default"},
+     "$.signature_nme: 'signature_nme' is not a key of the request. Expected 'context', 'inputs', 'instances' or "
+     "'signature_name'. Did you mean 'signature_name'?"),
+    ("predict", {"instance": [VECTOR]}, "$.instance: 'instance' is not a key of the request. Expected 'context', "
+                                       "'inputs', 'instances' or 'signature_name'. Did you mean 'instances'?"),
+    ("classify", {"examples": [IRIS_ROW], "contxt": {"sepal_width": 3.5}},
+     "$.contxt: 'contxt' is not a key of the request. Expected 'context', 'examples', 'inputs' or 'signature_name'. "
+     "Did you mean 'context'?"),
+])
+def test_a_misspelt_key_of_the_body_is_refused_rather_than_ignored(client, route, body, message):
+    answer = client.post(f"/v1/models/iris:{route}", json=body)
+    assert (answer.status_code, answer.json()["error"]) == (400, message)
 
 
 def test_tf_serving_responses_are_the_output_tensors(client, served):
@@ -232,7 +252,16 @@ def test_hosts_outside_allowed_hosts_are_refused_and_nothing_redirects_to_the_ho
     with TestClient(create_app(served, ServeOptions(allowed_hosts=("localhost", "127.0.0.1"))),
                     base_url="http://evil.example") as guarded:
         refused = guarded.post("/v1/models/iris:predict", json={"instances": [VECTOR]})
-        assert (refused.status_code, refused.text) == (400, "Invalid host header")
+        assert (refused.status_code, refused.json()) == (400, {"field": "", "error": (
+            "the Host header 'evil.example' is not one this server answers to; --allowed-hosts names those it does")})
+        assert 'modelctl_serve_requests_total{route="predict",status="400"} 1.0' in \
+            guarded.get("/metrics", headers={"Host": "127.0.0.1:8501"}).text
+    with TestClient(create_app(served, ServeOptions(allowed_hosts=("[::1]", "*.example.org"))),
+                    base_url="http://[::1]:8501") as ipv6:
+        assert ipv6.post("/v1/models/iris:predict", json={"instances": [VECTOR]}).status_code == 200
+        assert ipv6.get("/healthz", headers={"Host": "models.example.org"}).status_code == 200
+        assert ipv6.get("/healthz", headers={"Host": "example.org"}).status_code == 400
+        assert ipv6.get("/healthz", headers={"Host": "[::2]:8501"}).status_code == 400
     with TestClient(create_app(served, ServeOptions(allowed_hosts=("localhost",))),
                     base_url="http://localhost:8501") as local:
         assert local.post("/v1/models/iris:predict", json={"instances": [VECTOR]}).status_code == 200
@@ -299,6 +328,8 @@ def test_binding_beyond_loopback_without_a_token_warns(run_dir, monkeypatch):
     assert quiet.export_text() == ""
     # On this machine's address, the Host header must name it (against DNS rebinding), unless told otherwise.
     assert served[-1]["options"].allowed_hosts == ("localhost", "127.0.0.1")
+    command.run_serve(str(run_dir), host="::1", **{**options, "console": quiet})
+    assert served[-1]["options"].allowed_hosts == ("localhost", "127.0.0.1", "[::1]")  # as a Host header writes it
     command.run_serve(str(run_dir), host="127.0.0.1", **{**options, "allowed_hosts": ["*"], "console": quiet})
     assert served[-1]["options"].allowed_hosts is None
     command.run_serve(str(run_dir), host="0.0.0.0", **{**options, "token": "t", "console": quiet,

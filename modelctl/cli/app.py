@@ -449,6 +449,11 @@ def export(
                                                       "place are kept and the others written)."),
     benchmark: bool = typer.Option(False, "--benchmark", help="Export every format and quantization and write "
                                                               "the size/latency/accuracy table to the run folder."),
+    model_repository: Optional[Path] = typer.Option(None, "--model-repository", metavar="DIR",
+                                                    help="Also put every artifact in DIR/<name>/<version>/, the "
+                                                         "layout TensorFlow Serving and Triton serve (model.onnx, "
+                                                         "model.tflite, the SavedModel's files). Default: only a "
+                                                         "SavedModel, in <output>/serving."),
     register: Optional[str] = typer.Option(None, "--register", metavar="NAME", help=REGISTER_HELP),
     track_strict: bool = typer.Option(False, "--track-strict", help=TRACK_STRICT_HELP),
     no_cache: bool = _no_cache_option(),
@@ -459,7 +464,8 @@ def export(
     from modelctl.cli.export import run_export
 
     run_export(target, formats, quantize, output=output, force=force, benchmark=benchmark, console=_console(),
-               cache=_data_cache(no_cache, cache_dir), register=register, track_strict=track_strict)
+               cache=_data_cache(no_cache, cache_dir), register=register, track_strict=track_strict,
+               model_repository=model_repository)
 
 
 class Split(str, enum.Enum):
@@ -584,8 +590,9 @@ def track(
 @app.command()
 @handles_errors
 def predict(
-    target: str = typer.Argument(..., help="A run folder, a .keras file inside one, or an artifact written by "
-                                           "`modelctl export`.", autocompletion=run_folders),
+    target: str = typer.Argument(..., help="A run folder, a .keras file inside one, an artifact written by "
+                                           "`modelctl export`, or a model's folder in a model repository (its "
+                                           "newest version).", autocompletion=run_folders),
     inputs: List[str] = typer.Argument(..., help="CSV, TSV, Parquet or NPZ files of raw feature columns (named by "
                                                  "column or by feature), image or .txt files, folders of them, and "
                                                  "- for a table on standard input, in any mix; predictions come in "
@@ -613,7 +620,8 @@ def predict(
 @handles_errors
 def serve(
     target: str = typer.Argument(..., help="A run folder (a spec's runs folder serves its newest run), a .keras file "
-                                           "in one, or an artifact written by `modelctl export`."),
+                                           "in one, an artifact written by `modelctl export`, or a model's folder in "
+                                           "a model repository (its newest version)."),
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; 0.0.0.0 opens it to the network "
                                                          "(set a token then)."),
     port: int = typer.Option(8501, "--port", "-p", help="Port (0 picks a free one)."),

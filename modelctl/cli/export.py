@@ -7,7 +7,7 @@ from pathlib import Path
 
 def run_export(target: str, formats: list[str], quantize: str | None, *, output: Path | None = None,
                force: bool = False, benchmark: bool = False, console, cache=None, register: str | None = None,
-               track_strict: bool = False) -> list:
+               track_strict: bool = False, model_repository: Path | None = None) -> list:
     """Export, print the verification table, and with `benchmark` write it as Markdown and JSON.
 
     Args:
@@ -21,6 +21,8 @@ def run_export(target: str, formats: list[str], quantize: str | None, *, output:
         cache: the prepared-data cache (`modelctl.data.cache.DataCache`). Default None: the default folder.
         register: register the exported model in MLflow's model registry under this name; default None.
         track_strict: a tracking server that cannot be reached is an error; default False: a warning.
+        model_repository: lay out every artifact in this model repository (TensorFlow Serving's and Triton's
+            `<name>/<version>/`); default None: only a SavedModel, in `<output>/serving`.
     """
     from modelctl.runs import model_target
     from modelctl.util.tf import tensorflow
@@ -32,14 +34,15 @@ def run_export(target: str, formats: list[str], quantize: str | None, *, output:
 
     try:
         done = export_run(found, formats or None, quantize, output=output, force=force, benchmark=benchmark,
-                          cache=cache)
+                          cache=cache, model_repository=model_repository)
     except (ExportFailed, ExportInterrupted) as failed:
         # The formats that were written and verified are in place: show them before the failures.
         if failed.results:
             render_table(failed.results, console)
             console.print(f"artifacts in {failed.results[0].path.parent}", markup=False)
         raise
-    render_table(done.results, console)
+    if done.results:
+        render_table(done.results, console)
     for path in getattr(done.results, "kept", []):
         console.print(f"kept {path}: it was in place already (--force writes it again)", markup=False)
     if benchmark:
@@ -47,9 +50,14 @@ def run_export(target: str, formats: list[str], quantize: str | None, *, output:
         console.print(f"benchmark written to {markdown} and {data}", markup=False)
     console.print(f"artifacts in {done.output}", markup=False)
     if done.serving is not None:
-        console.print(f"TensorFlow Serving layout in {done.serving}: serve it with `modelctl serve {done.serving}` "
-                      f"or `tensorflow_model_server --rest_api_port=8501 --model_name={done.serving.name} "
-                      f"--model_base_path={done.serving.resolve()}`", markup=False)
+        _print_layout(done, console)
+    if not done.results:  # every artifact was in place, and only laid out in the model repository
+        if register is not None:
+            from modelctl.errors import UsageError
+
+            raise UsageError(f"--register {register}: every artifact was in place already and none was exported "
+                             "and verified now; pass --force to export them again and register them")
+        return done.results
     from modelctl.tracking import add_files, register_model
 
     from modelctl.runs import EXPORTS
@@ -62,3 +70,17 @@ def run_export(target: str, formats: list[str], quantize: str | None, *, output:
     elif tracked is not None:
         console.print(f"added to MLflow run {tracked.run_id}", markup=False)
     return done.results
+
+
+def _print_layout(done, console) -> None:
+    """Where the model repository layout is, and the commands that serve it."""
+    from modelctl.export.serving import TRITON_BACKENDS
+
+    base = done.serving
+    console.print(f"model repository layout in {base} ({', '.join(done.laid_out)}): serve it with `modelctl serve "
+                  f"{base}`", markup=False)
+    if "saved_model" in done.laid_out:
+        console.print(f"  or `tensorflow_model_server --rest_api_port=8501 --model_name={base.name} "
+                      f"--model_base_path={base.resolve()}`", markup=False)
+    if any(export_format in TRITON_BACKENDS for export_format in done.laid_out):
+        console.print(f"  or `tritonserver --model-repository={base.parent.resolve()}`", markup=False)

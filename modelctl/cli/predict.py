@@ -14,9 +14,11 @@ def run_predict(target: str, inputs: list[str], output: Path | None, *, ids: str
         MissingExtra: NumPy is not installed (the lint install); TensorFlow, for a run's Keras model.
         UsageError, DataError: see `modelctl.predict.predict`.
     """
-    from modelctl.util.lazy import require
+    from modelctl.util.lazy import SERVE_EXTRA, require
 
-    require("numpy", what="modelctl predict")
+    require("numpy", what="modelctl predict",
+            instead=f"or pip install \"modelctl[{SERVE_EXTRA}]\" to predict with ONNX and TFLite artifacts only, "
+                    "without TensorFlow")
     from modelctl.predict import InputOptions, predict, rows_csv
     from modelctl.util.files import write_text_atomic
 

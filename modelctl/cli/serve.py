@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 
-SERVE_PACKAGES = ("numpy", "starlette", "uvicorn", "httptools", "prometheus_client", "PIL")
-"""What the `serve` extra brings that every backend needs (ONNX Runtime and LiteRT are checked by their backend)."""
-
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 """The `Host` header values taken by default from a server listening on an IPv4 loopback address."""
 
@@ -22,11 +19,11 @@ def run_serve(target: str, *, backend: str, name: str | None, host: str, port: i
         MissingExtra: a package of the `serve` extra is not installed.
         ServeError: a bad option or target, or an address that cannot be listened on.
     """
-    from modelctl.util.lazy import MissingExtra, installed
+    from modelctl.util.lazy import SERVE_EXTRA, SERVE_PACKAGES, MissingExtra, installed
 
     for package in SERVE_PACKAGES:
         if not installed(package):
-            raise MissingExtra(package, "modelctl serve", extra="serve")
+            raise MissingExtra(package, "modelctl serve", extra=SERVE_EXTRA)
     from modelctl.serve import TOKEN_VARIABLE, Connections, ServeError, ServeOptions, serve
     from modelctl.serve.model import check_name
     from modelctl.serve.server import is_loopback
@@ -47,8 +44,8 @@ def run_serve(target: str, *, backend: str, name: str | None, host: str, port: i
         check_name(name)
     token = token or os.environ.get(TOKEN_VARIABLE) or None
     hosts = _split(allowed_hosts)
-    if not hosts and is_loopback(host) and ":" not in host:
-        hosts = list(dict.fromkeys([*LOOPBACK_HOSTS, host]))  # against DNS rebinding, the default for this machine
+    if not hosts and is_loopback(host):  # against DNS rebinding, the default for this machine
+        hosts = list(dict.fromkeys([*LOOPBACK_HOSTS, f"[{host}]" if ":" in host else host]))
     options = ServeOptions(max_batch=max_batch, batch_timeout_ms=batch_timeout_ms, token=token,
                            max_body_bytes=int(max_body_mb * 2**20), max_rows=max_rows, max_pixels=max_pixels,
                            max_queue=max_queue, timeout_ms=timeout_ms, decode_processes=decode_processes,

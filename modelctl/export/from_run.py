@@ -11,7 +11,8 @@ training split, as many as the formats' `representative_examples` options ask
 section, with `quantize` from the command line winning over the `quantize`
 option of every format that has one (`export.tflite.quantize`).
 Artifacts go to `<run>/export/` unless another folder is given; a SavedModel
-also goes to TensorFlow Serving's layout there (`modelctl.export.serving`). Every
+also goes to TensorFlow Serving's layout there, and with a model repository
+every artifact goes to that layout in it (`modelctl.export.serving`). Every
 artifact carries the run's fitted preprocessing and feature declarations in
 its metadata, so `modelctl predict ARTIFACT INPUTS` reads raw inputs without
 the run folder.
@@ -26,7 +27,7 @@ import numpy as np
 
 from modelctl.errors import UsageError
 from modelctl.export.errors import ExportFailed, UnsupportedLayerError
-from modelctl.export.serving import run_version, write_serving_layout
+from modelctl.export.serving import FOLDER, ROOT_FORMAT, artifacts, run_version, write_serving_layout
 from modelctl.features import label_type
 from modelctl.registry.exporters import exporters
 from modelctl.spec.typed import schema_default
@@ -37,13 +38,15 @@ ALL = "all"
 
 @dataclasses.dataclass
 class RunExport:
-    """What `export_run` wrote: the verified artifacts in `output`, and TensorFlow Serving's layout of the
-    SavedModel (its model base path, `output/serving/<name>`) when one was exported, else None."""
+    """What `export_run` wrote: the verified artifacts in `output`, and the model's folder in the model
+    repository layout (`output/serving/<name>`, or `<model repository>/<name>`; TensorFlow Serving's model base
+    path) when anything was laid out there, else None; `laid_out` is the formats its version holds now."""
 
     run_dir: Path
     output: Path
     results: list
     serving: Path | None = None
+    laid_out: list[str] = dataclasses.field(default_factory=list)
 
 
 def score_function(fitted):
@@ -59,7 +62,7 @@ def score_function(fitted):
 
 def export_run(target: str | Path, formats: list[str] | None = None, quantize: str | None = None, *,
                output: Path | None = None, force: bool = False, benchmark: bool = False,
-               cache=None) -> RunExport:
+               cache=None, model_repository: Path | None = None) -> RunExport:
     """Export a run's model to `formats` (default: the spec's `export.formats`; `all` for every format).
 
     Args:
@@ -71,6 +74,9 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
         benchmark: every format and quantization, timed over more runs. Default False.
         cache: the prepared-data cache (`modelctl.data.cache.DataCache`) the examples verified on come from.
             Default None: the default folder.
+        model_repository: lay out every artifact in this model repository as `<name>/<version>/`, for TensorFlow
+            Serving and Triton (`modelctl.export.serving`); artifacts in place already are laid out without
+            being exported again. Default None: only a SavedModel, in `output/serving`.
 
     Raises:
         UsageError: not a run folder, artifacts that exist without `force`.
@@ -78,7 +84,7 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
         ExportFailed: a format failed to export or verify (the others are in place).
     """
     from modelctl.export.artifact import ExportContext
-    from modelctl.export.runner import export_formats
+    from modelctl.export.runner import Exported, export_formats, planned_artifacts
     from modelctl.model.trained import open_trained
     from modelctl.runs import EXPORTS, spec_hash
 
@@ -97,6 +103,12 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
         for entry in registry:
             if "quantize" in entry.args:
                 options[entry.name]["quantize"] = quantize
+    folder = Path(output) if output is not None else run_dir / EXPORTS
+    if model_repository is not None and not force and not benchmark:
+        planned_paths = [item.path for item in planned_artifacts(chosen, options, folder)]
+        if planned_paths and all(path.exists() for path in planned_paths):
+            return _lay_out(RunExport(run_dir, folder, Exported(kept=planned_paths)), spec.name,
+                            repository=model_repository)
     verify = section.verify
     prepared = trained.prepare(cache=cache)
     examples = verify.examples
@@ -125,7 +137,6 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
     context = ExportContext(holdout=holdout.features, representative=representative,
                             metadata=metadata, score=score, split=whole_split if base_score else None,
                             split_score=base_score)
-    folder = Path(output) if output is not None else run_dir / EXPORTS
     try:
         results = export_formats(trained.load_model(), chosen, folder, options=options, context=context,
                                  tolerance=verify.tolerance, examples=examples, force=force,
@@ -135,9 +146,27 @@ def export_run(target: str | Path, formats: list[str] | None = None, quantize: s
         if located:
             error.args = (f"{error}\n" + "\n".join(located),)
         raise
-    saved = next((result.path for result in results if result.format == "saved_model"), None)
-    serving = None if saved is None else write_serving_layout(saved, folder, spec.name, version=run_version(run_dir))
-    return RunExport(run_dir, folder, results, serving)
+    return _lay_out(RunExport(run_dir, folder, results), spec.name, repository=model_repository)
+
+
+def _lay_out(done: RunExport, name: str, *, repository: Path | None) -> RunExport:
+    """Put the artifacts of `done` in the model repository layout: every format's in `repository`, or the
+    SavedModel's in `output/serving` without one. Of several artifacts of one format (a benchmark's
+    quantizations), the unquantized one."""
+    from modelctl.export.formats import format_of
+
+    found = [(result.format, result.quantization, result.path) for result in done.results]
+    found += [(format_of(path), "", path) for path in getattr(done.results, "kept", [])]
+    chosen: dict[str, Path] = {}
+    for export_format, quantization, path in sorted(found, key=lambda item: item[1] not in ("none", "")):
+        if repository is not None or export_format == ROOT_FORMAT:
+            chosen.setdefault(export_format, path)
+    if chosen:
+        version = run_version(done.run_dir)
+        done.serving = write_serving_layout(chosen, repository if repository is not None else done.output / FOLDER,
+                                            name, version=version)
+        done.laid_out = list(artifacts(done.serving / str(version)))
+    return done
 
 
 def verification_sample(prepared, split: str, count: int, *, seed: int, label: str | None = None):

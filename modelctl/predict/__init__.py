@@ -37,8 +37,9 @@ class Predictions(list):
 def predict(target: str | Path, inputs: list[str], options: InputOptions = InputOptions(), *,
             stdin: BinaryIO | None = None) -> Predictions:
     """Predictions of a run's model (a run folder or a `.keras` file in one), of an exported model (an artifact
-    of any registered export format), or of a TensorFlow Serving model base folder (its highest version), for
-    raw `inputs`. The inputs are read and checked before a run's model is loaded.
+    of any registered export format), or of a model's folder in the model repository layout of TensorFlow Serving
+    and Triton (its highest version), for raw `inputs`. The inputs are read and checked before a run's model is
+    loaded.
 
     Args:
         target: what `open_predictor` takes.

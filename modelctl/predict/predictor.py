@@ -30,6 +30,10 @@ Scores = Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]]
 TENSORFLOW = ("tensorflow", "keras")
 """The packages of the `train` extra that a run's Keras model and a SavedModel need."""
 
+WITHOUT_TENSORFLOW = ("or export the model to ONNX or TFLite where TensorFlow is installed (`modelctl export RUN "
+                      "--format onnx`) and use that artifact, which needs no TensorFlow")
+"""What a run's Keras model or a SavedModel can be replaced with where TensorFlow is missing."""
+
 
 @dataclasses.dataclass
 class Predictor:
@@ -87,12 +91,13 @@ def is_artifact(path: Path) -> bool:
 
 
 def open_predictor(target: str | Path) -> Predictor:
-    """The `Predictor` of `target`: an artifact of any registered export format, a TensorFlow Serving model base
-    folder (its highest version), a run folder, a spec's runs folder (its newest completed run) or a `.keras` file
-    in a run.
+    """The `Predictor` of `target`: an artifact of any registered export format, a model's folder in the model
+    repository layout of TensorFlow Serving and Triton (its highest version) or one of its version folders (the
+    version's artifact that needs no TensorFlow first: `modelctl.export.serving.PREFERENCE`), a run folder, a
+    spec's runs folder (its newest completed run) or a `.keras` file in a run.
 
     Raises:
-        UsageError: no such run or artifact; the layout's `serving` folder itself, which holds models.
+        UsageError: no such run or artifact; a repository of several models, which names none.
         MissingExtra: TensorFlow is needed (a run's model, a SavedModel) and not installed.
     """
     from modelctl.export.serving import resolve
@@ -125,7 +130,7 @@ def open_artifact(path: Path) -> Predictor:
     outside = {step["feature"] for step in metadata.get("preprocessing_outside", [])}
     encoders = {}
     if outside:
-        _needs_tensorflow(what)
+        _needs_tensorflow(f"{what}, whose preprocessing of {', '.join(sorted(outside))} runs outside the model,")
         from modelctl.model.preprocessing import feature_layers
 
         encoders = {name: feature_layers(name, fitted.features[name].entry)[0] for name in outside}
@@ -136,7 +141,7 @@ def open_artifact(path: Path) -> Predictor:
     except ModuleNotFoundError as error:
         if (error.name or "").split(".")[0] not in TENSORFLOW:
             raise
-        raise MissingExtra(error.name.split(".")[0], what) from None
+        raise MissingExtra(error.name.split(".")[0], what, instead=WITHOUT_TENSORFLOW) from None
     labels = fitted.label_names
 
     def scores(values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -160,7 +165,7 @@ def open_run(target) -> Predictor:
     from modelctl.model.trained import TrainedRun, open_trained
 
     trained = target if isinstance(target, TrainedRun) else open_trained(target, command="predict with")
-    _needs_tensorflow(f"the Keras model of run {trained.run}")
+    _needs_tensorflow(f"the Keras model of run {trained.run}", instead=WITHOUT_TENSORFLOW)
     record = trained.run.record
     labels = trained.fitted.label_names
 
@@ -174,10 +179,10 @@ def open_run(target) -> Predictor:
                      {"spec_name": record.name, "spec_hash": record.values.get("spec_hash")}, loader)
 
 
-def _needs_tensorflow(what: str) -> None:
+def _needs_tensorflow(what: str, *, instead: str | None = None) -> None:
     for package in TENSORFLOW:
         if not installed(package):
-            raise MissingExtra(package, what)
+            raise MissingExtra(package, what, instead=instead)
 
 
 __all__ = ["Predictor", "Scores", "is_artifact", "open_artifact", "open_predictor", "open_run"]

@@ -9,14 +9,15 @@ The model takes raw feature values and carries its class names, so requests
 give raw rows and answers name classes and probabilities, the same answers as
 `modelctl predict` on the same rows (the same `modelctl.predict.Predictor`), or
 TensorFlow Serving's output tensors with `response="tf-serving"`.
-`modelctl.serve.model` loads the target in its backend, `instances` reads
-requests, `work` keeps their CPU work off the event loop (worker processes and
-threads), `batching` gathers concurrent requests into model calls of at most
-`max_batch` examples, `app` is the Starlette application (routes, token, limits,
-load shedding, errors), `metrics` the Prometheus metrics (shared by `--workers`),
-`page` the page at `/`, and `server` runs it under uvicorn with bounded
-connections. The ONNX and TFLite backends never import TensorFlow: `pip install
-"modelctl[serve]"` serves them.
+`modelctl.serve.model` loads the target (a run, an artifact, or the newest
+version of a model in a TensorFlow Serving or Triton model repository) in its
+backend, `instances` reads requests, `work` keeps their CPU work off the event
+loop (worker processes and threads), `batching` gathers concurrent requests
+into model calls of at most `max_batch` examples, `app` is the Starlette
+application (routes, token, hosts, limits, load shedding, errors), `metrics` the
+Prometheus metrics (shared by `--workers`), `page` the page at `/`, and `server`
+runs it under uvicorn with bounded connections. The ONNX and TFLite backends
+never import TensorFlow: `pip install "modelctl[serve]"` serves them.
 """
 
 from modelctl.serve.app import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_QUEUE, DEFAULT_TIMEOUT_MS, RESPONSES, \

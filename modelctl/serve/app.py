@@ -110,8 +110,8 @@ class ServeOptions:
         response: the shape of `:predict` answers, `modelctl` (default) or `tf-serving` (see the module docstring).
         version_labels: label -> version, for `/v1/models/<name>/labels/<label>` (TensorFlow Serving's version
             labels); each must name the served version. Default: none.
-        allowed_hosts: the `Host` header values taken (Starlette's `TrustedHostMiddleware`, against DNS
-            rebinding; `*.example.com` patterns allowed); default None: any.
+        allowed_hosts: the `Host` header values taken, against DNS rebinding (`*.example.com` patterns allowed;
+            `[::1]` for an IPv6 address); others are answered 400. Default None: any.
         cors_origins: origins whose pages may call the server (Starlette's `CORSMiddleware`; `*` for any);
             default none.
     """
@@ -163,9 +163,7 @@ def create_app(served: ServedModel, options: ServeOptions = ServeOptions()):
         asgi = CORSMiddleware(asgi, allow_origins=list(options.cors_origins), allow_methods=["GET", "POST"],
                               allow_headers=["Authorization", "Content-Type"])
     if options.allowed_hosts:
-        from starlette.middleware.trustedhost import TrustedHostMiddleware
-
-        asgi = TrustedHostMiddleware(asgi, allowed_hosts=list(options.allowed_hosts), www_redirect=False)
+        asgi = _Hosts(asgi, server)
     return asgi
 
 
@@ -407,6 +405,42 @@ class _Guard:
 
             given = (parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token") or [""])[0].encode()
         return hmac.compare_digest(given.strip(), self.token)
+
+
+class _Hosts:
+    """The outermost ASGI layer with `allowed_hosts`: a request whose `Host` header is not among them is answered
+    400 before anything else, against DNS rebinding. Starlette's `TrustedHostMiddleware` does the same but answers
+    in plain text and reads an IPv6 address (`[::1]:8501`) as `[`; this one answers in the server's JSON error
+    shape, which TensorFlow Serving's clients parse, and counts the answer in the metrics."""
+
+    def __init__(self, app, server: _Server):
+        self.app = app
+        self.server = server
+        self.patterns = [pattern.lower() for pattern in server.options.allowed_hosts]
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        host = _host(scope)
+        if any(host == pattern or pattern == "*" or (pattern.startswith("*.") and host.endswith(pattern[1:]))
+               for pattern in self.patterns):
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        shown = repr(host) if host else "(none)"
+        await _error(RequestError("", f"the Host header {shown} is not one this server answers to; "
+                                      "--allowed-hosts names those it does", 400))(scope, receive, send)
+        self.server.metrics.observe(_route_name(scope), 400, time.perf_counter() - start)
+
+
+def _host(scope) -> str:
+    """The host of a request's `Host` header, lowercase and without its port (`[::1]` for `[::1]:8501`)."""
+    value = next((value for key, value in scope.get("headers", []) if key == b"host"), b"").decode("latin-1")
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value.split("]", 1)[0] + "]"
+    return value.split(":", 1)[0]
 
 
 def _route_name(scope) -> str:

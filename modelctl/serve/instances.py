@@ -20,7 +20,8 @@ it). By the kind of its feature type:
   string.
 
 A number outside float32's range (the model's type) is refused at its path, as
-is a lone UTF-16 surrogate in a string. A feature given both whole and by its
+is a lone UTF-16 surrogate in a string, and a key of the body that is none of
+TensorFlow Serving's (`signature_nme`). A feature given both whole and by its
 columns, or both in `context` and in an example, is refused rather than one
 silently winning. A request of more than `max_rows` examples is refused with
 413 before any of them is checked.
@@ -183,15 +184,26 @@ class InputReader:
         if not isinstance(body, dict):
             raise RequestError("$", f"expected a JSON object with '{rows_key}' or 'inputs'; received "
                                     f"{_kind(body)}")
+        known = sorted({rows_key, "inputs", "context", "signature_name"})
+        unknown = next((key for key in body if key not in known), None)
+        if unknown is not None:  # a misspelt key would otherwise be ignored, and its values with it
+            raise RequestError(json_path([unknown]), f"'{unknown}' is not a key of the request. Expected "
+                                                     f"{one_of(known)}.{did_you_mean(unknown, known)}")
         given = [key for key in (rows_key, "inputs") if key in body]
         if len(given) != 1:
             what = "both" if given else "neither"
             raise RequestError("$", f"expected exactly one of '{rows_key}' (row format) or 'inputs' (columnar "
                                     f"format); received {what}")
         signature = body.get("signature_name", SIGNATURE)
+        if signature == "":  # the default, as TensorFlow Serving reads it
+            signature = SIGNATURE
+        if not isinstance(signature, str):
+            raise RequestError("$.signature_name", f"expected a signature's name (a string) such as '{SIGNATURE}'; "
+                                                   f"received {_kind(signature)}")
         if signature != SIGNATURE:
-            raise RequestError("$.signature_name", f"no signature {_kind(signature)}; this model's only signature "
-                                                   f"is '{SIGNATURE}'")
+            shown = repr(signature) if len(signature) <= 40 else repr(signature[:40]) + "..."
+            raise RequestError("$.signature_name", f"no signature {shown}; this model's only signature is "
+                                                   f"'{SIGNATURE}'")
         try:
             if given[0] == "inputs":
                 rows = self._columnar(body["inputs"])

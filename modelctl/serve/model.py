@@ -6,12 +6,13 @@
 
 A target is a run folder, a spec's runs folder (its newest run), a `.keras`
 file in a run, an exported artifact (`model.onnx`, `model.tflite`, a SavedModel
-folder), or a model base folder of TensorFlow Serving's layout
-(`serving/<name>/`, whose highest numbered version is served). The backend
-`auto` serves a run's exported artifacts in the order of `AUTO_ORDER` (ONNX
-first: it starts without importing TensorFlow) and the run's Keras model when it
-has none. The version is the run's timestamp as a number (`20261126T182346Z` ->
-20261126182346), a TensorFlow Serving version folder's number, or 1.
+folder), or a model's folder (or one of its version folders) in the model
+repository layout of TensorFlow Serving and Triton (`<repository>/<name>/`,
+whose highest numbered version is served; `modelctl.export.serving`). The
+backend `auto` serves a run's exported artifacts, or a version's, in the order
+of `AUTO_ORDER` (ONNX first: it starts without importing TensorFlow) and the
+run's Keras model when it has none. The version is the run's timestamp as a
+number (`20261126T182346Z` -> 20261126182346), the version folder's number, or 1.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import re
 from pathlib import Path
 
 from modelctl.errors import one_of
+from modelctl.export.serving import PREFERENCE
 from modelctl.predict import Predictor
 from modelctl.runs import EXPORTS, RunFolder
 from modelctl.serve.errors import ServeError
@@ -28,8 +30,9 @@ from modelctl.serve.errors import ServeError
 BACKENDS = ("auto", "onnx", "tflite", "saved_model", "keras")
 """The values of `--backend`."""
 
-AUTO_ORDER = ("onnx", "tflite", "saved_model")
-"""The exported formats `auto` looks for in a run's `export/` folder, in order; then the run's Keras model."""
+AUTO_ORDER = PREFERENCE
+"""The exported formats `auto` looks for in a run's `export/` folder or a model version, in order (those that run
+without TensorFlow first); then the run's Keras model."""
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 """A model name a URL holds as it is: TensorFlow Serving's characters, starting with a letter or digit."""
@@ -71,8 +74,8 @@ def open_model(target: str | Path, backend: str = "auto", name: str | None = Non
     """Load `target` (see the module docstring) in `backend`.
 
     Args:
-        target: a run folder, a spec's runs folder, a `.keras` file in a run, an artifact, or a TensorFlow
-            Serving model base folder.
+        target: a run folder, a spec's runs folder, a `.keras` file in a run, an artifact, or a model's folder
+            or version folder in the model repository layout.
         backend: `auto` (default), `onnx`, `tflite`, `saved_model` (or a plug-in's format) or `keras`.
         name: the model's name in the URLs; default None: the spec's name. TensorFlow Serving's characters
             only: letters, digits, `_`, `-` and `.` (`check_name`).
@@ -80,7 +83,7 @@ def open_model(target: str | Path, backend: str = "auto", name: str | None = Non
     Raises:
         ServeError: an unknown backend, an artifact of another backend than asked, a run without an export of the
             backend, a name a URL cannot hold.
-        UsageError, ExportError: no such run or artifact.
+        UsageError, ExportError: no such run or artifact; a model version without an artifact of the backend.
         MissingExtra: the backend needs TensorFlow (keras, saved_model), which is not installed.
     """
     from modelctl.export.formats import recognize
@@ -90,7 +93,7 @@ def open_model(target: str | Path, backend: str = "auto", name: str | None = Non
     _check_backend(backend)
     if name is not None:
         check_name(name)
-    path = resolve(target)
+    path = resolve(target, backend)
     export_format = recognize(path)
     if export_format is not None:
         if backend not in ("auto", export_format):
@@ -160,11 +163,10 @@ def _run_of(artifact: Path) -> Path | None:
 
 
 def _version(path: Path, run_dir: Path | None) -> int:
-    from modelctl.export.serving import run_version
+    from modelctl.export.serving import run_version, version_of
 
-    if path.name.isdigit() and path.is_dir():
-        return int(path.name)
-    return run_version(run_dir)
+    version = version_of(path)
+    return version if version is not None else run_version(run_dir)
 
 
 __all__ = ["AUTO_ORDER", "BACKENDS", "NAME", "ServedModel", "check_name", "open_model"]

@@ -35,7 +35,8 @@ from modelctl.serve.errors import ServeError
 from modelctl.serve.metrics import MULTIPROCESS_VARIABLE
 
 CONFIG_VARIABLE = "MODELCTL_SERVE_CONFIG"
-"""How the processes of `workers` > 1 learn what to serve: the target and options as JSON."""
+"""How the processes of `workers` > 1 learn what to serve (the target and options) and their supervisor's process
+id, as JSON."""
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8501
@@ -147,7 +148,7 @@ def serve(target: str | Path, *, backend: str = "auto", name: str | None = None,
         app = create_app(served, options)  # checks the options (version labels) before the workers start
         del app
         os.environ[CONFIG_VARIABLE] = json.dumps({"target": str(target), "backend": backend, "name": name,
-                                                  "options": dataclasses.asdict(options)})
+                                                  "options": dataclasses.asdict(options), "supervisor": os.getpid()})
         shared = tempfile.mkdtemp(prefix="modelctl-serve-metrics-")
         os.environ[MULTIPROCESS_VARIABLE] = shared  # read by prometheus_client in each worker as it starts
         config = _Config("modelctl.serve.server:from_environment", factory=True, workers=workers, **uvicorn_options)
@@ -165,16 +166,21 @@ def serve(target: str | Path, *, backend: str = "auto", name: str | None = None,
     config = _Config(create_app(served, options), **uvicorn_options)
     server = _Listening(config, lambda host, port: on_ready(served, host, port) if on_ready else None)
     _graceful()
-    _run(server.run, host, port)
+    _run(server.run, host, port, app_failed=lambda: server.app_failed)
 
 
-def _run(run: Callable, host: str, port: int):
+def _run(run: Callable, host: str, port: int, *, app_failed: Callable[[], bool] = lambda: False):
+    """`run()`, with uvicorn's exit for a failed start as a `ServeError` that says which start failed."""
     try:
         return run()
-    except SystemExit as stop:  # uvicorn exits when it cannot listen (it has logged why)
-        if stop.code not in (0, None):
-            raise ServeError(f"cannot listen on {host}:{port}: the port is in use, or the address is not this "
-                             "machine's") from None
+    except SystemExit as stop:  # uvicorn exits when it cannot start (it has logged why)
+        if stop.code in (0, None):
+            return None
+        if app_failed():
+            raise ServeError("the server did not start: the application failed as it started (the log above has "
+                             "its traceback)") from None
+        raise ServeError(f"cannot listen on {host}:{port}: the port is in use, or the address is not this "
+                         "machine's") from None
 
 
 class _Listening(uvicorn.Server):
@@ -183,9 +189,15 @@ class _Listening(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, on_listening: Callable[[str, int], None]):
         super().__init__(config)
         self.on_listening = on_listening
+        self.app_failed = False
 
     async def startup(self, sockets=None) -> None:
-        await super().startup(sockets=sockets)
+        try:
+            await super().startup(sockets=sockets)
+        except SystemExit:
+            # uvicorn exits alike when the application's start fails and when it cannot listen.
+            self.app_failed = self.lifespan.should_exit
+            raise
         if self.started and self.servers:
             host, port = self.servers[0].sockets[0].getsockname()[:2]
             self.on_listening(host, port)
@@ -197,8 +209,8 @@ def from_environment():
     from modelctl.serve.model import open_model
     from modelctl.serve.work import watch_parent
 
-    watch_parent(lambda: os.kill(os.getpid(), signal.SIGTERM))
     config = json.loads(os.environ[CONFIG_VARIABLE])
+    watch_parent(lambda: os.kill(os.getpid(), signal.SIGTERM), parent=config["supervisor"])
     served = open_model(config["target"], backend=config["backend"], name=config["name"])
     options = config["options"]
     for key in ("allowed_hosts", "cors_origins"):

@@ -67,10 +67,18 @@ def read_body(reader: InputReader, body: bytes, rows_key: str):
     return reader.read(parsed, rows_key=rows_key)
 
 
-def watch_parent(on_gone: Callable[[], None], *, every: float = 1.0) -> None:
+def watch_parent(on_gone: Callable[[], None], *, parent: int | None = None, every: float = 1.0) -> None:
     """Call `on_gone()` (in a daemon thread) once this process's parent has ended, so that a process started for
-    a server does not outlive it when the server is killed outright (SIGKILL, out of memory)."""
-    parent = os.getppid()
+    a server does not outlive it when the server is killed outright (SIGKILL, out of memory).
+
+    Args:
+        on_gone: what ends this process.
+        parent: the process id of the parent that started this one; default None: this process's parent now. Give
+            it whenever the parent can know it: a parent killed while this process was still starting has already
+            been replaced (by init), and watching the replacement would never call `on_gone`.
+        every: seconds between looks (default 1).
+    """
+    parent = os.getppid() if parent is None else parent
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -80,10 +88,10 @@ def watch_parent(on_gone: Callable[[], None], *, every: float = 1.0) -> None:
     threading.Thread(target=watch, name="modelctl-parent-watch", daemon=True).start()
 
 
-def _start_process(features: dict, fitted: dict, max_rows: int, max_pixels: int) -> None:
+def _start_process(features: dict, fitted: dict, max_rows: int, max_pixels: int, server: int) -> None:
     global _READER
+    watch_parent(lambda: os._exit(0), parent=server)  # nothing of a reading process's work outlives its server
     _READER = InputReader(features, fitted, max_rows=max_rows, max_pixels=max_pixels)
-    watch_parent(lambda: os._exit(0))  # nothing of a reading process's work outlives its server
 
 
 def _read_in_process(body: bytes, rows_key: str):
@@ -120,7 +128,8 @@ class RequestWork:
             # Spawned, not forked: the server process runs the model's threads, which a fork would copy mid-work.
             self.pool = concurrent.futures.ProcessPoolExecutor(
                 self.processes, mp_context=multiprocessing.get_context("spawn"), initializer=_start_process,
-                initargs=(self.reader.features, self.reader.fitted, self.reader.max_rows, self.reader.max_pixels))
+                initargs=(self.reader.features, self.reader.fitted, self.reader.max_rows, self.reader.max_pixels,
+                          os.getpid()))
             for _ in range(self.processes):
                 self.pool.submit(_ready)
 
