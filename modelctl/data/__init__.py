@@ -28,9 +28,9 @@ training, validation and test data a model takes.
 | `fitting` | statistics, vocabularies and classes fitted on the training split; counts and label checks |
 | `splits` | deterministic train / validation / test splits and k-fold partitions |
 | `cache` | the prepared-data cache: entries keyed by settings and file contents |
-| `fingerprints` | what data a run saw, for its record, and how two records differ |
+| `fingerprints` | one fingerprint of a file (content hash, size, time); what data a run saw; how two records differ |
 | `sources`, `formats/` | reading every source format in batches of columns; parts read in any order |
-| `columns`, `labels` | which columns each feature and label reads, and how they are encoded |
+| `columns`, `labels` | which columns features and labels read, how they are encoded, targets as Keras trains on them |
 """
 
 from modelctl.data.errors import DataError
